@@ -1,0 +1,114 @@
+"""The interface every connection implements: run a command, put and get files."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping, Protocol, Sequence
+
+
+Command = Sequence[str] | str
+"""An argument list (quoted for the remote shell, so its items are data) or a
+shell string run through ``/bin/sh -c``."""
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """Run-wide connection settings, taken by every connection.
+
+    ``host_key_checking`` is on by default: a host whose key is unknown or
+    changed is unreachable. Turning it off is an explicit choice.
+    """
+
+    host_key_checking: bool = True
+    connect_timeout: float = 10.0
+    command_timeout: float | None = None
+    known_hosts_files: tuple[str, ...] = ()
+    ssh_config_file: str | None = None
+
+
+@dataclass
+class CommandResult:
+    """What one remote command did."""
+
+    rc: int
+    stdout: str
+    stderr: str
+    start: datetime
+    end: datetime
+    timed_out: bool = False
+    command: str = ""
+
+
+@dataclass
+class HostAddress:
+    """How to reach one host, from its inventory variables."""
+
+    name: str
+    hostname: str
+    port: int = 22
+    user: str | None = None
+    key_file: str | None = None
+    password: str | None = field(default=None, repr=False)
+    jump_host: str | None = None
+    known_hosts_file: str | None = None
+    connection: str = "ssh"
+    become_method: str = "sudo"
+
+
+class Connection(Protocol):
+    """A live link to one host. Opened lazily; one per host per run."""
+
+    address: HostAddress
+
+    def run(
+        self,
+        command: Command,
+        *,
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        become: bool = False,
+        become_user: str | None = None,
+    ) -> CommandResult:
+        """Run ``command``; raise HostUnreachable or CommandTimeout."""
+        ...
+
+    def put(self, data: bytes, remote_path: str, mode: int | None = None) -> None:
+        """Write ``data`` to ``remote_path`` atomically (temp file, then rename)."""
+        ...
+
+    def get(self, remote_path: str) -> bytes:
+        """Read a remote file."""
+        ...
+
+    def close(self) -> None:
+        """Close the link; safe to call twice."""
+        ...
+
+
+def shell_line(
+    command: Command,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    become: bool = False,
+    become_user: str | None = None,
+) -> str:
+    """Build the one line handed to the remote shell.
+
+    A list is quoted item by item, so a value holding spaces, quotes or ``;``
+    stays data. A string is run by ``/bin/sh -c`` as the shell module expects.
+    """
+    body = shlex.join(list(command)) if not isinstance(command, str) else f"/bin/sh -c {shlex.quote(command)}"
+    if env:
+        assignments = " ".join(f"{name}={shlex.quote(str(value))}" for name, value in env.items())
+        body = f"env {assignments} {body}"
+    if cwd:
+        body = f"cd {shlex.quote(cwd)} && {body}"
+    if become:
+        user = shlex.quote(become_user or "root")
+        body = f"sudo -n -H -u {user} /bin/sh -c {shlex.quote(body)}"
+    return body

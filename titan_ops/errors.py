@@ -1,0 +1,65 @@
+"""Exception types shared by every stage of titan-ops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a source file something was found (1-based line and column)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class TitanOpsError(Exception):
+    """Base class of every error titan-ops raises on purpose.
+
+    ``location`` names the file, line and column, ``key`` the offending key.
+    ``str(error)`` is a one-line message fit for an operator.
+    """
+
+    def __init__(self, message: str, location: Location | None = None, key: str | None = None):
+        self.message = message
+        self.location = location
+        self.key = key
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        key = f"'{self.key}': " if self.key else ""
+        return f"{prefix}{key}{self.message}"
+
+
+class InventoryError(TitanOpsError):
+    """The inventory cannot be read or is inconsistent."""
+
+
+class PlaybookError(TitanOpsError):
+    """The playbook is malformed or uses something unsupported."""
+
+
+class TemplateError(TitanOpsError):
+    """A template failed to render (syntax error or undefined variable)."""
+
+
+class ModuleError(TitanOpsError):
+    """A module was called with arguments it does not accept."""
+
+
+class HostUnreachable(TitanOpsError):
+    """A host cannot be reached or authenticated (Ansible's UNREACHABLE)."""
+
+
+class CommandTimeout(TitanOpsError):
+    """A remote command ran past its deadline and was ended."""
