@@ -1,0 +1,51 @@
+"""``titan-ops run``: ansible-playbook's options, over the library API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from titan_ops.api import run
+from titan_ops.errors import TitanOpsError
+from titan_ops.extra_vars import parse_extra_vars
+from titan_ops.inventory import load_inventory
+from titan_ops.output.console import ConsoleRenderer
+from titan_ops.playbook import load_playbook
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("run", help="run a playbook (ansible-playbook's options)",
+                                   description="Run a playbook against an inventory.")
+    parser.add_argument("playbook", help="the playbook file")
+    parser.add_argument("-i", "--inventory", action="append", default=[], metavar="INVENTORY",
+                        help="inventory file or directory (repeatable)")
+    parser.add_argument("-l", "--limit", metavar="PATTERN", help="further limit the hosts to a pattern")
+    parser.add_argument("-f", "--forks", type=int, default=5, help="hosts worked on at once (default 5)")
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                        help="key=value pairs, a JSON object, or @file.yml (repeatable)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="show results (-vv: more)")
+    parser.add_argument("-C", "--check", action="store_true", help="dry run: change nothing")
+    parser.add_argument("-D", "--diff", action="store_true", help="show the differences a change makes")
+    parser.add_argument("--no-host-key-checking", action="store_true",
+                        help="accept unknown or changed host keys (off by default)")
+    parser.add_argument("-T", "--timeout", type=float, default=10.0, help="SSH connect timeout in seconds")
+    parser.add_argument("--command-timeout", type=float, default=None,
+                        help="deadline for every remote command, in seconds")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        playbook = load_playbook(args.playbook)
+        inventory = load_inventory(args.inventory or None)
+        extra_vars = parse_extra_vars(args.extra_vars)
+        renderer = ConsoleRenderer(sys.stdout, verbosity=args.verbose)
+        result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
+                     check=args.check, diff=args.diff, host_key_checking=not args.no_host_key_checking,
+                     connect_timeout=args.timeout, command_timeout=args.command_timeout,
+                     subscribers=[renderer])
+    except TitanOpsError as error:
+        print(f"ERROR! {error}", file=sys.stderr)
+        return 5
+    return result.exit_code

@@ -1,0 +1,32 @@
+"""``titan-ops validate``: every check that runs before a host is touched."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from titan_ops.errors import TitanOpsError
+from titan_ops.playbook import load_playbook
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("validate", help="validate playbooks without connecting",
+                                   description="Validate playbooks: YAML, schema, keywords, modules, "
+                                               "arguments and templates. Connects to nothing.")
+    parser.add_argument("playbooks", nargs="+", help="playbook files")
+    parser.set_defaults(handler=_validate)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.playbooks:
+        try:
+            playbook = load_playbook(path)
+        except TitanOpsError as error:
+            print(f"ERROR! {error}", file=sys.stderr)
+            status = 5
+            continue
+        tasks = sum(len(play.tasks) for play in playbook.plays)
+        print(f"{path}: ok ({len(playbook.plays)} plays, {tasks} top-level tasks)")
+    return status

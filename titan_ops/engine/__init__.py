@@ -1,0 +1,1 @@
+"""The engine: runner, task executor, results, events."""

@@ -1,0 +1,171 @@
+"""Results as plain objects: per task and host, per play, per run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """The outcome of one task on one host."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass
+class TaskResult:
+    """One task on one host: the status and what the module returned."""
+
+    host: str
+    task: str
+    module: str
+    status: Status
+    start: datetime
+    end: datetime
+    result: dict[str, Any] = field(default_factory=dict)
+    ignored: bool = False
+    rescued: bool = False
+    location: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.get("changed"))
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+    @property
+    def msg(self) -> str | None:
+        msg = self.result.get("msg")
+        return None if msg is None else str(msg)
+
+    @property
+    def rc(self) -> int | None:
+        return self.result.get("rc")
+
+    @property
+    def stdout(self) -> str | None:
+        return self.result.get("stdout")
+
+    @property
+    def stderr(self) -> str | None:
+        return self.result.get("stderr")
+
+    @property
+    def diff(self) -> list[dict[str, Any]]:
+        return self.result.get("diff") or []
+
+    @property
+    def duration(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "task": self.task,
+            "module": self.module,
+            "status": self.status.value,
+            "changed": self.changed,
+            "ignored": self.ignored,
+            "rescued": self.rescued,
+            "location": self.location,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "duration": self.duration,
+            "result": self.result,
+        }
+
+
+@dataclass
+class HostStats:
+    """Ansible's PLAY RECAP counters for one host."""
+
+    ok: int = 0
+    changed: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class PlayResult:
+    """One play: its hosts and, per host, the ordered task results."""
+
+    name: str
+    hosts: list[str]
+    tasks: dict[str, list[TaskResult]] = field(default_factory=dict)
+
+    def add(self, result: TaskResult) -> None:
+        self.tasks.setdefault(result.host, []).append(result)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "hosts": self.hosts,
+            "tasks": {host: [r.to_dict() for r in results] for host, results in self.tasks.items()},
+        }
+
+
+@dataclass
+class RunResult:
+    """A whole run: plays, per-host stats, and the verdict."""
+
+    playbook: str
+    plays: list[PlayResult] = field(default_factory=list)
+    stats: dict[str, HostStats] = field(default_factory=dict)
+    start: datetime = field(default_factory=datetime.now)
+    end: datetime | None = None
+    interrupted: bool = False
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return [host for host, stats in self.stats.items() if stats.failed]
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return [host for host, stats in self.stats.items() if stats.unreachable]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_hosts and not self.unreachable_hosts and not self.interrupted
+
+    @property
+    def exit_code(self) -> int:
+        """ansible-playbook's exit code for the same outcome."""
+        if self.failed_hosts:
+            return 2
+        if self.unreachable_hosts:
+            return 4
+        if self.interrupted:
+            return 99
+        return 0
+
+    def host_results(self, host: str) -> list[TaskResult]:
+        """Every task result of ``host``, across plays, in order."""
+        return [result for play in self.plays for result in play.tasks.get(host, [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook,
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "interrupted": self.interrupted,
+            "failed_hosts": self.failed_hosts,
+            "unreachable_hosts": self.unreachable_hosts,
+            "stats": {host: stats.to_dict() for host, stats in self.stats.items()},
+            "plays": [play.to_dict() for play in self.plays],
+        }

@@ -1,0 +1,62 @@
+"""``-e/--extra-vars`` values: ``key=value`` pairs, a JSON/YAML object, or ``@file``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from titan_ops.errors import Location, TitanOpsError
+
+
+def parse_extra_vars(values: list[str]) -> dict[str, Any]:
+    """Merge every ``-e`` value, later ones winning, as ansible-playbook does."""
+    merged: dict[str, Any] = {}
+    for value in values:
+        merged.update(_parse_one(value))
+    return merged
+
+
+def _parse_one(value: str) -> dict[str, Any]:
+    text = value.strip()
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise TitanOpsError(f"cannot read extra vars file: {error.strerror}", Location(str(path))) from None
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            location = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
+            raise TitanOpsError(f"malformed extra vars file: {getattr(error, 'problem', error)}", location) from None
+        if loaded is None:
+            return {}
+        if not isinstance(loaded, dict):
+            raise TitanOpsError("extra vars file must hold a mapping", Location(str(path)))
+        return loaded
+    if text.startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                loaded = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise TitanOpsError(f"invalid extra vars object: {error}", key="--extra-vars") from None
+        if not isinstance(loaded, dict):
+            raise TitanOpsError("extra vars must be a mapping", key="--extra-vars")
+        return loaded
+    result: dict[str, Any] = {}
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise TitanOpsError(f"invalid extra vars '{value}': {error}", key="--extra-vars") from None
+    for word in words:
+        key, sep, item = word.partition("=")
+        if not sep or not key:
+            raise TitanOpsError(f"extra vars must be key=value, a JSON object or @file, got '{word}'",
+                                key="--extra-vars")
+        result[key] = item
+    return result

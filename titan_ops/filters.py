@@ -1,0 +1,223 @@
+"""Ansible's jinja2 filters and tests, written for titan-ops."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os.path
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any, Callable
+
+import jinja2
+import yaml
+
+from titan_ops.errors import TemplateError
+
+
+def to_bool(value: Any) -> bool:
+    """Ansible's ``bool`` filter: yes/on/true/1 are true, anything else false."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value == 1
+    return str(value).strip().lower() in ("yes", "on", "1", "true", "y", "t")
+
+
+def to_json(value: Any, **kwargs: Any) -> str:
+    return json.dumps(value, **kwargs)
+
+
+def to_nice_json(value: Any, indent: int = 4, sort_keys: bool = True, **kwargs: Any) -> str:
+    return json.dumps(value, indent=indent, sort_keys=sort_keys, separators=(",", ": "), **kwargs)
+
+
+def from_json(value: str) -> Any:
+    return json.loads(value)
+
+
+def to_yaml(value: Any, **kwargs: Any) -> str:
+    return yaml.safe_dump(value, allow_unicode=True, default_flow_style=kwargs.pop("default_flow_style", None), **kwargs)
+
+
+def to_nice_yaml(value: Any, indent: int = 4, **kwargs: Any) -> str:
+    return yaml.safe_dump(value, indent=indent, allow_unicode=True, default_flow_style=False, **kwargs)
+
+
+def from_yaml(value: str) -> Any:
+    return yaml.safe_load(value)
+
+
+def _regex_flags(ignorecase: bool, multiline: bool) -> int:
+    return (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
+
+
+def regex_replace(value: Any, pattern: str = "", replacement: str = "", ignorecase: bool = False,
+                  multiline: bool = False, count: int = 0) -> str:
+    return re.sub(pattern, replacement, str(value), count=count, flags=_regex_flags(ignorecase, multiline))
+
+
+def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = False, multiline: bool = False) -> Any:
+    match = re.search(pattern, str(value), flags=_regex_flags(ignorecase, multiline))
+    if match is None:
+        return None
+    if not groups:
+        return match.group(0)
+    picked = []
+    for group in groups:
+        if group.startswith("\\g<") and group.endswith(">"):
+            picked.append(match.group(group[3:-1]))
+        elif group.startswith("\\"):
+            picked.append(match.group(int(group[1:])))
+        else:
+            raise TemplateError(f"regex_search: unknown group reference '{group}'")
+    return picked
+
+
+def ternary(value: Any, true_value: Any, false_value: Any, none_value: Any = None) -> Any:
+    if value is None and none_value is not None:
+        return none_value
+    return true_value if value else false_value
+
+
+def dict2items(value: Mapping, key_name: str = "key", value_name: str = "value") -> list[dict]:
+    if not isinstance(value, Mapping):
+        raise TemplateError(f"dict2items requires a dictionary, got {type(value).__name__}")
+    return [{key_name: key, value_name: item} for key, item in value.items()]
+
+
+def items2dict(value: list, key_name: str = "key", value_name: str = "value") -> dict:
+    if not isinstance(value, list):
+        raise TemplateError(f"items2dict requires a list, got {type(value).__name__}")
+    return {item[key_name]: item[value_name] for item in value}
+
+
+def _merge(base: dict, other: Mapping, recursive: bool, list_merge: str) -> dict:
+    result = dict(base)
+    for key, value in other.items():
+        current = result.get(key)
+        if recursive and isinstance(current, Mapping) and isinstance(value, Mapping):
+            result[key] = _merge(dict(current), value, recursive, list_merge)
+        elif isinstance(current, list) and isinstance(value, list) and list_merge != "replace":
+            result[key] = {"append": current + value, "prepend": value + current,
+                           "keep": current}.get(list_merge, value)
+        else:
+            result[key] = value
+    return result
+
+
+def combine(*dicts: Any, recursive: bool = False, list_merge: str = "replace") -> dict:
+    result: dict = {}
+    for item in dicts:
+        for mapping in (item if isinstance(item, list) else [item]):
+            if not isinstance(mapping, Mapping):
+                raise TemplateError(f"combine expects dictionaries, got {type(mapping).__name__}")
+            result = _merge(result, mapping, recursive, list_merge)
+    return result
+
+
+def b64encode(value: Any, encoding: str = "utf-8") -> str:
+    return base64.b64encode(str(value).encode(encoding)).decode("ascii")
+
+
+def b64decode(value: Any, encoding: str = "utf-8") -> str:
+    return base64.b64decode(str(value)).decode(encoding)
+
+
+def hash_filter(value: Any, algorithm: str = "sha1") -> str:
+    try:
+        digest = hashlib.new(algorithm)
+    except ValueError:
+        raise TemplateError(f"hash: unknown algorithm '{algorithm}'") from None
+    digest.update(str(value).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def quote(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def mandatory(value: Any, msg: str | None = None) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        name = getattr(value, "_undefined_name", None)
+        raise TemplateError(msg or f"mandatory variable '{name}' is not defined")
+    return value
+
+
+def default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+    if isinstance(value, jinja2.Undefined) or (boolean and not value):
+        return default_value
+    return value
+
+
+def _result_flag(value: Any, name: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise TemplateError(f"the '{name}' test expects a task result, got {type(value).__name__}")
+    return value
+
+
+def failed(value: Any) -> bool:
+    return bool(_result_flag(value, "failed").get("failed", False))
+
+
+def succeeded(value: Any) -> bool:
+    return not failed(value)
+
+
+def changed(value: Any) -> bool:
+    return bool(_result_flag(value, "changed").get("changed", False))
+
+
+def skipped(value: Any) -> bool:
+    return bool(_result_flag(value, "skipped").get("skipped", False))
+
+
+def match(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
+    return re.match(pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+
+
+def search(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
+    return re.search(pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "bool": to_bool,
+    "default": default,
+    "d": default,
+    "to_json": to_json,
+    "to_nice_json": to_nice_json,
+    "from_json": from_json,
+    "to_yaml": to_yaml,
+    "to_nice_yaml": to_nice_yaml,
+    "from_yaml": from_yaml,
+    "regex_replace": regex_replace,
+    "regex_search": regex_search,
+    "basename": os.path.basename,
+    "dirname": os.path.dirname,
+    "ternary": ternary,
+    "dict2items": dict2items,
+    "items2dict": items2dict,
+    "combine": combine,
+    "b64encode": b64encode,
+    "b64decode": b64decode,
+    "hash": hash_filter,
+    "quote": quote,
+    "mandatory": mandatory,
+}
+
+TESTS: dict[str, Callable[..., bool]] = {
+    "failed": failed,
+    "failure": failed,
+    "succeeded": succeeded,
+    "success": succeeded,
+    "changed": changed,
+    "change": changed,
+    "skipped": skipped,
+    "skip": skipped,
+    "match": match,
+    "search": search,
+}

@@ -1,0 +1,31 @@
+"""The module registry: short names and their ``ansible.builtin.`` aliases."""
+
+from __future__ import annotations
+
+from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.command import Command, Shell
+from titan_ops.modules.controller import Debug, SetFact
+
+_BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+
+MODULES: dict[str, Module] = {module.name: module for module in (Command(), Shell(), Debug(), SetFact())}
+
+
+def canonical_name(name: str) -> str:
+    """``ansible.builtin.copy`` -> ``copy``; other names are returned as given."""
+    for prefix in _BUILTIN_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def lookup(name: str) -> Module | None:
+    """The module called ``name`` (short or prefixed), or None."""
+    return MODULES.get(canonical_name(name))
+
+
+def is_module(name: str) -> bool:
+    return lookup(name) is not None
+
+
+__all__ = ["Decision", "HostContext", "Module", "MODULES", "canonical_name", "is_module", "lookup"]

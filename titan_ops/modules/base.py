@@ -1,0 +1,86 @@
+"""What a module is: a name, an argument schema, and inspect -> decide -> act.
+
+The task executor calls :meth:`Module.inspect` (read-only), then
+:meth:`Module.decide` (pure), and :meth:`Module.act` only when the decision
+is a change and the run is not in check mode. Check mode therefore cannot
+change a host, whatever the module does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+
+if TYPE_CHECKING:
+    from titan_ops.connection.base import CommandResult, Connection
+    from titan_ops.templating import Templar
+
+
+@dataclass
+class Decision:
+    """The outcome of decide: whether the host must change, and how.
+
+    ``result`` holds the fields reported when nothing is acted on (or in check
+    mode); ``diff`` is a list of ``{"before", "after", "before_header",
+    "after_header"}`` dicts; ``plan`` is whatever act needs.
+    """
+
+    changed: bool
+    result: dict[str, Any] = field(default_factory=dict)
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    plan: Any = None
+    failed: bool = False
+
+
+@dataclass
+class HostContext:
+    """What a module may use to work on one host."""
+
+    host: str
+    connection_factory: Callable[[], "Connection"]
+    variables: Mapping[str, Any]
+    templar: "Templar"
+    check_mode: bool = False
+    diff_mode: bool = False
+    become: bool = False
+    become_user: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    playbook_dir: str = "."
+
+    @property
+    def connection(self) -> "Connection":
+        return self.connection_factory()
+
+    def run(self, command: Any, *, stdin: str | bytes | None = None, cwd: str | None = None,
+            env: Mapping[str, str] | None = None) -> "CommandResult":
+        """Run a command on the host with the task's become, environment and timeout."""
+        merged_env = {**self.environment, **(env or {})} or None
+        return self.connection.run(command, stdin=stdin, timeout=self.timeout, env=merged_env, cwd=cwd,
+                                   become=self.become, become_user=self.become_user)
+
+
+class Module:
+    """Base class of every module. Subclasses set the class attributes and
+    override the three steps."""
+
+    name: ClassVar[str]
+    schema: ClassVar[dict[str, Any]]
+    description: ClassVar[str] = ""
+    supports_check_mode: ClassVar[bool] = True
+    free_form: ClassVar[str | None] = None
+    """The argument a free-form string (``command: ls -l``) is given to."""
+    on_controller: ClassVar[bool] = False
+    """True when the module never touches the host (debug, set_fact, ...)."""
+
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> Any:
+        """Read the host's current state with read-only commands."""
+        return None
+
+    def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
+        """Compute the change from ``state``; touches nothing."""
+        raise NotImplementedError
+
+    def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        """Carry out ``decision`` and return the result fields."""
+        return dict(decision.result)

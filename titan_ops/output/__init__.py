@@ -1,0 +1,1 @@
+"""Renderers: event subscribers that print or write results."""

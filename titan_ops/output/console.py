@@ -1,0 +1,105 @@
+"""The console renderer: Ansible's task lines and PLAY RECAP, from events."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from titan_ops.engine import events
+from titan_ops.engine.results import RunResult, Status, TaskResult
+
+_WIDTH = 80
+_QUIET_KEYS = ("stdout", "stderr", "stdout_lines", "stderr_lines", "cmd", "start", "end", "delta", "rc",
+               "invocation", "ansible_facts", "changed", "skip_reason", "false_condition", "skipped")
+_COLORS = {"ok": "32", "changed": "33", "skipping": "36", "fatal": "31", "ignoring": "36", "recap_bad": "31"}
+
+
+def banner(message: str) -> str:
+    """``TASK [name] ****`` padded with stars to 80 columns, as Ansible draws it."""
+    return f"{message} {'*' * max(3, _WIDTH - 1 - len(message))}"
+
+
+def recap_line(host: str, stats: Any) -> str:
+    """One PLAY RECAP line in Ansible's exact form."""
+    counters = " ".join(f"{name}={str(getattr(stats, name)):<4}" for name in
+                        ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"))
+    return f"{host:<26} : {counters}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class ConsoleRenderer:
+    """Prints what Ansible's default callback prints; ``-v`` adds results."""
+
+    def __init__(self, stream: TextIO | None = None, verbosity: int = 0, color: bool | None = None):
+        self.stream = stream or sys.stdout
+        self.verbosity = verbosity
+        self.color = self.stream.isatty() if color is None else color
+
+    def __call__(self, event: events.Event) -> None:
+        handler = getattr(self, f"_on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+            self.stream.flush()
+
+    def _write(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+
+    def _paint(self, text: str, kind: str) -> str:
+        return f"\033[{_COLORS[kind]}m{text}\033[0m" if self.color else text
+
+    def _on_PlayStarted(self, event: events.PlayStarted) -> None:
+        self._write()
+        self._write(banner(f"PLAY [{event.name}]"))
+
+    def _on_NoHostsMatched(self, event: events.NoHostsMatched) -> None:
+        self._write("skipping: no hosts matched")
+
+    def _on_TaskStarted(self, event: events.TaskStarted) -> None:
+        self._write()
+        self._write(banner(f"TASK [{event.name}]"))
+
+    def _on_HostTaskDone(self, event: events.HostTaskDone) -> None:
+        result = event.result
+        line = self._host_line(result)
+        self._write(line)
+        if result.ignored:
+            self._write(self._paint("...ignoring", "ignoring"))
+
+    def _host_line(self, result: TaskResult) -> str:
+        host = f"[{result.host}]"
+        if result.status is Status.UNREACHABLE:
+            return self._paint(f"fatal: {host}: UNREACHABLE! => {_json(result.result)}", "fatal")
+        if result.status is Status.FAILED:
+            return self._paint(f"fatal: {host}: FAILED! => {_json(result.result)}", "fatal")
+        if result.status is Status.SKIPPED:
+            suffix = f" => {_json(result.result)}" if self.verbosity else ""
+            return self._paint(f"skipping: {host}{suffix}", "skipping")
+        word = "changed" if result.status is Status.CHANGED else "ok"
+        shown = self._shown_fields(result)
+        suffix = f" => {json.dumps(shown, indent=4, sort_keys=True, default=str)}" if shown else ""
+        if self.verbosity and not result.module == "debug":
+            suffix = f" => {_json(result.result)}"
+        return self._paint(f"{word}: {host}{suffix}", word)
+
+    def _shown_fields(self, result: TaskResult) -> dict[str, Any]:
+        if result.module != "debug":
+            return {}
+        return {key: value for key, value in result.result.items() if key not in _QUIET_KEYS}
+
+    def _on_RunDone(self, event: events.RunDone) -> None:
+        self._write_recap(event.result)
+
+    def _write_recap(self, result: RunResult) -> None:
+        self._write()
+        self._write(banner("PLAY RECAP"))
+        for host, stats in sorted(result.stats.items()):
+            self._write(recap_line(host, stats))
+        self._write()
+        if result.end is not None:
+            seconds = (result.end - result.start).total_seconds()
+            tasks = sum(len(results) for play in result.plays for results in play.tasks.values())
+            self._write(f"titan-ops: {len(result.stats)} hosts, {tasks} host-tasks in {seconds:.2f}s")

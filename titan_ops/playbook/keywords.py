@@ -1,0 +1,33 @@
+"""Which playbook keywords titan-ops supports, and which Ansible ones it rejects by name."""
+
+from __future__ import annotations
+
+PLAY_KEYWORDS = frozenset({"name", "hosts", "vars", "tasks", "gather_facts", "tags"})
+
+TASK_KEYWORDS = frozenset({"name", "when", "register", "ignore_errors", "vars", "tags", "args"})
+
+BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", "ignore_errors"})
+
+ANSIBLE_PLAY_KEYWORDS = frozenset({
+    "any_errors_fatal", "become", "become_exe", "become_flags", "become_method", "become_user",
+    "check_mode", "collections", "connection", "debugger", "diff", "environment", "fact_path",
+    "force_handlers", "gather_facts", "gather_subset", "gather_timeout", "handlers", "hosts",
+    "ignore_errors", "ignore_unreachable", "max_fail_percentage", "module_defaults", "name",
+    "no_log", "order", "port", "post_tasks", "pre_tasks", "remote_user", "roles", "run_once",
+    "serial", "strategy", "tags", "tasks", "throttle", "timeout", "vars", "vars_files", "vars_prompt",
+    "import_playbook",
+})
+
+ANSIBLE_TASK_KEYWORDS = frozenset({
+    "action", "any_errors_fatal", "args", "async", "become", "become_exe", "become_flags",
+    "become_method", "become_user", "changed_when", "check_mode", "collections", "connection",
+    "debugger", "delay", "delegate_facts", "delegate_to", "diff", "environment", "failed_when",
+    "ignore_errors", "ignore_unreachable", "local_action", "loop", "loop_control", "module_defaults",
+    "name", "no_log", "notify", "poll", "port", "register", "remote_user", "retries", "run_once",
+    "tags", "throttle", "timeout", "until", "vars", "when", "listen",
+})
+
+
+def is_ansible_task_keyword(key: str) -> bool:
+    """True for Ansible task keywords, including every ``with_<lookup>`` loop."""
+    return key in ANSIBLE_TASK_KEYWORDS or key.startswith("with_")

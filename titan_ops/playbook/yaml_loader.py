@@ -1,0 +1,96 @@
+"""YAML loading that remembers where every mapping, list and key came from.
+
+Mappings load as :class:`LocatedDict` and sequences as :class:`LocatedList`;
+both carry the :class:`~titan_ops.errors.Location` of their start, and a
+mapping also knows the location of each of its keys, so errors found long
+after parsing can still name ``file:line:column``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from titan_ops.errors import Location, PlaybookError
+
+
+class LocatedDict(dict):
+    """A dict that knows where it and each of its keys stand in the source."""
+
+    location: Location
+    key_locations: dict[Any, Location]
+
+    def where(self, key: Any) -> Location:
+        """The location of ``key``, or of the mapping when the key is not from YAML."""
+        return self.key_locations.get(key, self.location)
+
+
+class LocatedList(list):
+    """A list that knows where it starts in the source."""
+
+    location: Location
+
+
+def _location(filename: str, mark: yaml.Mark) -> Location:
+    return Location(filename, mark.line + 1, mark.column + 1)
+
+
+def _make_loader(filename: str) -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
+        loader.flatten_mapping(node)
+        result = LocatedDict()
+        result.location = _location(filename, node.start_mark)
+        result.key_locations = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise PlaybookError("a mapping key must be a plain value", _location(filename, key_node.start_mark))
+            if key in result:
+                raise PlaybookError(f"duplicate key '{key}'", _location(filename, key_node.start_mark), str(key))
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_locations[key] = _location(filename, key_node.start_mark)
+        return result
+
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LocatedList:
+        result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+        result.location = _location(filename, node.start_mark)
+        return result
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return Loader
+
+
+def load_yaml_text(text: str, filename: str) -> Any:
+    """Parse YAML text, raising PlaybookError with file:line:column on bad syntax."""
+    try:
+        return yaml.load(text, Loader=_make_loader(filename))  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        location = _location(filename, mark) if mark else Location(filename)
+        problem = error.problem or error.context or "malformed YAML"
+        raise PlaybookError(f"malformed YAML: {problem}", location) from None
+    except yaml.YAMLError as error:
+        raise PlaybookError(f"malformed YAML: {error}", Location(filename)) from None
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """Read and parse a YAML file with locations; a missing file is a PlaybookError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PlaybookError(f"cannot read file: {error.strerror}", Location(str(path))) from None
+    return load_yaml_text(text, str(path))
+
+
+def location_of(value: Any, default: Location) -> Location:
+    """The location a loaded value carries, or ``default``."""
+    return getattr(value, "location", default)

@@ -1,0 +1,209 @@
+"""One jinja2 environment for the whole run: rendering, expressions, lazy variables.
+
+Semantics follow Ansible's: a string that is exactly one ``{{ expression }}``
+keeps the expression's native type (a list stays a list); any other string
+renders to text. Variables whose values are themselves templates are rendered
+lazily, when a template uses them. An undefined variable raises
+:class:`~titan_ops.errors.TemplateError` naming it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2.runtime import Context
+
+from titan_ops import filters
+from titan_ops.errors import TemplateError
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+_MAX_DEPTH = 40
+
+
+def is_template(value: Any) -> bool:
+    """True when ``value`` is a string holding jinja2 syntax."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+class _LazyContext(Context):
+    """A jinja2 context that renders template-valued variables when looked up."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = super().resolve_or_missing(key)
+        if value is jinja2.utils.missing:
+            return value
+        templar: Templar = self.environment.templar  # type: ignore[attr-defined]
+        return templar.resolve_nested(value, self.parent)
+
+
+class _Environment(jinja2.Environment):
+    context_class = _LazyContext
+    templar: "Templar"
+
+
+class Templar:
+    """Renders strings and structures against a variables mapping.
+
+    Compiled templates are cached by source text, so a task run on many
+    hosts is compiled once.
+    """
+
+    def __init__(self) -> None:
+        self.environment = _Environment(
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        self.environment.templar = self
+        self.environment.filters.update(filters.FILTERS)
+        self.environment.tests.update(filters.TESTS)
+        self._templates: dict[str, jinja2.Template] = {}
+        self._expressions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- compilation -------------------------------------------------------
+    def check_syntax(self, source: str) -> None:
+        """Raise TemplateError when ``source`` is not valid jinja2."""
+        try:
+            self._compile(source)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"template syntax error: {error.message}") from None
+
+    def check_expression(self, expression: str) -> None:
+        """Raise TemplateError when ``expression`` is not a valid jinja2 expression."""
+        try:
+            self._compile_expression(expression)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
+
+    def _compile(self, source: str) -> jinja2.Template:
+        template = self._templates.get(source)
+        if template is None:
+            template = self.environment.from_string(source)
+            with self._lock:
+                self._templates[source] = template
+        return template
+
+    def _compile_expression(self, expression: str) -> Any:
+        compiled = self._expressions.get(expression)
+        if compiled is None:
+            compiled = self.environment.compile_expression(expression, undefined_to_none=False)
+            with self._lock:
+                self._expressions[expression] = compiled
+        return compiled
+
+    # -- evaluation ----------------------------------------------------------
+    def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
+        """Evaluate a bare jinja2 expression (as in ``when:``) to its native value."""
+        try:
+            compiled = self._compile_expression(expression)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
+        return self._run(lambda: self._call_expression(compiled, variables), expression)
+
+    def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
+        """Render every template string inside ``value`` (str, list, dict)."""
+        if isinstance(value, str):
+            if not is_template(value):
+                return value
+            return self._render_string(value, variables)
+        if isinstance(value, Mapping):
+            return {key: self.render(item, variables) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.render(item, variables) for item in value]
+        return value
+
+    def resolve_nested(self, value: Any, variables: Mapping[str, Any]) -> Any:
+        """Render a variable's value when it holds templates (used by lazy lookup)."""
+        if not _holds_template(value):
+            return value
+        return self.render(value, variables)
+
+    def _render_string(self, source: str, variables: Mapping[str, Any]) -> Any:
+        single = _SINGLE_EXPRESSION.match(source)
+        if single:
+            return self.evaluate(single.group("expr"), variables)
+        try:
+            template = self._compile(source)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"template syntax error in '{source}': {error.message}") from None
+
+        def render() -> str:
+            context = template.new_context(_with_globals(variables, self.environment), shared=True)
+            return jinja2.utils.concat(template.root_render_func(context))
+
+        return self._run(render, source)
+
+    def _call_expression(self, compiled: Any, variables: Mapping[str, Any]) -> Any:
+        # compile_expression() wraps a template that stores the value in
+        # "result"; run it against our mapping without copying the variables.
+        template = compiled._template
+        context = template.new_context(_with_globals(variables, self.environment), shared=True)
+        for _ in template.root_render_func(context):
+            pass
+        result = context.vars.get("result")
+        if isinstance(result, jinja2.Undefined):
+            result._fail_with_undefined_error()
+        return result
+
+    def _run(self, call: Any, source: str) -> Any:
+        depth = getattr(self._local, "depth", 0)
+        if depth > _MAX_DEPTH:
+            raise TemplateError(f"recursive loop detected in template '{source}'")
+        self._local.depth = depth + 1
+        try:
+            return call()
+        except jinja2.UndefinedError as error:
+            raise TemplateError(f"undefined variable: {error.message}") from None
+        except TemplateError:
+            raise
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"template error in '{source}': {error}") from None
+        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
+            raise TemplateError(f"template error in '{source}': {error}") from None
+        finally:
+            self._local.depth = depth
+
+
+def _holds_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, Mapping):
+        return any(_holds_template(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_template(item) for item in value)
+    return False
+
+
+class _GlobalsOverlay(Mapping):
+    """Variables first, then jinja2's globals (range, dict, lipsum, ...)."""
+
+    __slots__ = ("variables", "globals")
+
+    def __init__(self, variables: Mapping[str, Any], globals_: Mapping[str, Any]):
+        self.variables = variables
+        self.globals = globals_
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.variables:
+            return self.variables[key]
+        return self.globals[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.variables or key in self.globals
+
+    def __iter__(self):
+        yield from self.variables
+        yield from (key for key in self.globals if key not in self.variables)
+
+    def __len__(self) -> int:
+        return len(set(self.variables) | set(self.globals))
+
+
+def _with_globals(variables: Mapping[str, Any], environment: jinja2.Environment) -> Mapping[str, Any]:
+    return _GlobalsOverlay(variables, environment.globals)

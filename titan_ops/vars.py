@@ -1,0 +1,63 @@
+"""Variable scopes and their precedence, as Ansible resolves them.
+
+Lowest to highest: inventory (group then host vars), play vars, block vars
+(outer to inner), task vars, facts set by set_fact and registered results,
+magic variables, extra vars.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable
+
+
+class HostFacts:
+    """Per-host variables created during the run (set_fact and register)."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, host: str) -> dict[str, Any]:
+        with self._lock:
+            return self._facts.setdefault(host, {})
+
+    def update(self, host: str, values: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._facts.setdefault(host, {}).update(values)
+
+
+class HostVars(Mapping):
+    """The ``hostvars`` magic variable: every host's variables, built on demand."""
+
+    def __init__(self, host_names: list[str], build: Callable[[str], Mapping[str, Any]]):
+        self._names = host_names
+        self._build = build
+
+    def __getitem__(self, host: str) -> Mapping[str, Any]:
+        if host not in self._names:
+            raise KeyError(host)
+        return self._build(host)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def task_scope(
+    *,
+    inventory_vars: Mapping[str, Any],
+    play_vars: Mapping[str, Any],
+    block_vars: list[Mapping[str, Any]],
+    task_vars: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    magic: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+) -> ChainMap:
+    """The variables a task sees on one host, highest precedence first."""
+    return ChainMap(dict(extra_vars), dict(magic), facts, dict(task_vars), *reversed(block_vars), dict(play_vars),
+                    inventory_vars)
