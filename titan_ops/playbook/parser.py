@@ -52,7 +52,8 @@ def _check_schema(document: Any, file_location: Location) -> None:
     container, key = _locate(document, list(error.absolute_path))
     location = container.where(key) if isinstance(container, LocatedDict) else location_of(container, file_location)
     if error.validator == "required":
-        message = error.message
+        missing = [name for name in error.validator_value if name not in error.instance]
+        raise PlaybookError(error.message, location_of(error.instance, location), missing[0] if missing else None)
     elif error.validator == "type":
         message = f"must be of type {error.validator_value}, got {type(error.instance).__name__}"
     elif error.validator == "pattern" and key == "register":
@@ -168,7 +169,7 @@ class _Parser:
         if value is None:
             return {}
         if isinstance(value, dict):
-            return dict(value)
+            return value
         if isinstance(value, str):
             try:
                 return parse_free_form(module, value)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what titan-ops needs on a Debian machine, as root. Safe to run twice.
+#   bash scripts/setup.sh          # the runner and the lab: openssh-server, a venv in .venv
+#   bash scripts/setup.sh --test   # also the test tools and the ansible-core oracle venv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TESTS=0
+[[ "${1:-}" == "--test" ]] && WITH_TESTS=1
+
+APT_PACKAGES=(openssh-server openssh-client)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ! python3 -m venv --help >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+    python3 -m venv .venv
+fi
+extras=""
+((WITH_TESTS)) && extras="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+
+if ((WITH_TESTS)); then
+    ORACLE=/opt/titan-ops-oracle
+    if [[ ! -x "$ORACLE/bin/ansible-playbook" ]]; then
+        echo "setup: installing the ansible-core oracle into $ORACLE (tests only)"
+        python3 -m venv "$ORACLE"
+        "$ORACLE/bin/python" -m pip install -q --disable-pip-version-check "ansible-core>=2.17,<2.20"
+    fi
+fi
+echo "setup: ok"

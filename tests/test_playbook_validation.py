@@ -1,0 +1,156 @@
+"""Validation runs before any connection and names file:line:column and key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from titan_ops.errors import PlaybookError
+from titan_ops.playbook import load_playbook
+
+
+def write(tmp_path: Path, text: str, name: str = "play.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+CASES = [
+    ("malformed yaml",
+     """
+     - hosts: all
+       tasks:
+         - command: echo [1
+           name: x: y
+     """, 5, None, "malformed YAML"),
+    ("unknown module",
+     """
+     - hosts: all
+       tasks:
+         - name: typo
+           comand: ls
+     """, 5, "comand", "unknown module or keyword 'comand'"),
+    ("unsupported keyword",
+     """
+     - hosts: all
+       tasks:
+         - command: sleep 100
+           async: 10
+     """, 5, "async", "not supported"),
+    ("unknown play keyword",
+     """
+     - hosts: all
+       taskz: []
+     """, 3, "taskz", "unknown play keyword"),
+    ("wrong argument type",
+     """
+     - hosts: all
+       tasks:
+         - debug:
+             verbosity: lots
+     """, 5, "verbosity", "must be of type integer"),
+    ("unknown argument",
+     """
+     - hosts: all
+       tasks:
+         - shell:
+             cmd: ls
+             chdirr: /tmp
+     """, 6, "chdirr", "unknown argument"),
+    ("bad template",
+     """
+     - hosts: all
+       tasks:
+         - debug:
+             msg: "{{ oops( }}"
+     """, 5, "msg", "syntax error"),
+    ("bad when",
+     """
+     - hosts: all
+       tasks:
+         - debug: msg=hi
+           when: x ==
+     """, 5, "when", "syntax error"),
+    ("missing hosts",
+     """
+     - name: no hosts
+       tasks: []
+     """, 2, "hosts", "'hosts' is a required property"),
+    ("duplicate key",
+     """
+     - hosts: all
+       tasks:
+         - command: ls
+           command: pwd
+     """, 5, "command", "duplicate key"),
+    ("two modules",
+     """
+     - hosts: all
+       tasks:
+         - command: ls
+           shell: pwd
+     """, 5, "shell", "more than one module"),
+    ("register not a name",
+     """
+     - hosts: all
+       tasks:
+         - command: ls
+           register: "not a name"
+     """, 5, "register", "not a valid variable name"),
+    ("wrong keyword type",
+     """
+     - hosts: all
+       tasks:
+         - command: ls
+           ignore_errors: [1]
+     """, 5, "ignore_errors", "invalid value"),
+]
+
+
+@pytest.mark.parametrize("label,text,line,key,message", CASES, ids=[case[0] for case in CASES])
+def test_bad_playbook_is_rejected_with_location(tmp_path, label, text, line, key, message):
+    path = write(tmp_path, text)
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(path)
+    error = caught.value
+    assert message in str(error)
+    assert error.location is not None and error.location.file == str(path)
+    assert error.location.line == line, str(error)
+    assert error.key == key
+
+
+def test_validate_cli_exits_5_without_traceback(tmp_path):
+    good = write(tmp_path, """
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - command: echo hi
+        - ansible.builtin.shell: echo "{{ inventory_hostname }}" | tr a-z A-Z
+        - debug: var=result
+    """, "good.yml")
+    bad = write(tmp_path, CASES[1][1], "bad.yml")
+    done = subprocess.run([sys.executable, "-m", "titan_ops", "validate", str(good), str(bad)],
+                          capture_output=True, text=True)
+    assert done.returncode == 5
+    assert f"{good}: ok" in done.stdout
+    assert f"ERROR! {bad}:5:" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_free_form_arguments_are_parsed_like_ansible(tmp_path):
+    path = write(tmp_path, """
+    - hosts: all
+      tasks:
+        - command: ls -l "my dir" chdir=/tmp creates=/etc/x
+        - debug: msg="hello {{ name }}"
+        - shell: echo a=b | cut -d= -f2
+    """)
+    tasks = load_playbook(path).plays[0].tasks
+    assert tasks[0].args == {"cmd": 'ls -l "my dir"', "chdir": "/tmp", "creates": "/etc/x"}
+    assert tasks[1].args == {"msg": "hello {{ name }}"}
+    assert tasks[2].args == {"cmd": "echo a=b | cut -d= -f2"}
