@@ -5,10 +5,21 @@ from __future__ import annotations
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.command import Command, Shell
 from titan_ops.modules.controller import Debug, SetFact
+from titan_ops.modules.meta import Meta
+from titan_ops.modules.setup import Setup
 
 _BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
-MODULES: dict[str, Module] = {module.name: module for module in (Command(), Shell(), Debug(), SetFact())}
+_ALL: tuple[Module, ...] = (
+    Command(),
+    Shell(),
+    Debug(),
+    SetFact(),
+    Meta(),
+    Setup(),
+)
+
+MODULES: dict[str, Module] = {module.name: module for module in _ALL}
 
 
 def canonical_name(name: str) -> str:
