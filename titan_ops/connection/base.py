@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Protocol, Sequence
 
+from titan_ops.errors import TitanOpsError
+
 
 Command = Sequence[str] | str
 """An argument list (quoted for the remote shell, so its items are data) or a
 shell string run through ``/bin/sh -c``."""
+
+
+class TransferError(TitanOpsError):
+    """A ``put`` or ``get`` failed on the host (missing directory, permission denied, ...)."""
 
 
 @dataclass(frozen=True)

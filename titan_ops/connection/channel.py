@@ -1,0 +1,155 @@
+"""One remote command on one SSH channel: stdin, output, exit status, and a deadline that ends it.
+
+The command line is prefixed so the remote shell first reports its pid on stderr
+(a marker line removed from the output). sshd makes that shell a session and
+process group leader, so on timeout a second channel ends the whole group.
+No extra round trip is spent on the normal path.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import threading
+import time
+from dataclasses import dataclass
+
+import paramiko
+
+PID_LINE = re.compile(rb"\x1etitan-ops-pid (\d+)\n")
+PID_GRACE = 2.0
+KILL_TIMEOUT = 10.0
+CHUNK = 1 << 16
+
+
+def wrap(line: str) -> str:
+    """``line`` preceded by the pid report."""
+    return f"printf '\\036titan-ops-pid %s\\n' \"$$\" >&2; {line}"
+
+
+def kill_line(pid: int) -> str:
+    """End process group ``pid`` (or process ``pid``): TERM, then KILL after two seconds."""
+    return (
+        f"p={pid}; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; "
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+        "kill -0 -- -$p 2>/dev/null || kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; "
+        "kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; exit 0"
+    )
+
+
+@dataclass
+class Outcome:
+    """What came back from one channel. ``rc`` is None when the deadline ended the command."""
+
+    rc: int | None
+    stdout: bytes
+    stderr: bytes
+
+
+class ChannelClosed(Exception):
+    """The channel closed without an exit status (the connection died)."""
+
+
+def execute(
+    transport: paramiko.Transport,
+    line: str,
+    stdin: bytes | None,
+    deadline: float | None,
+    open_timeout: float,
+    kill_wrapper: str = "{}",
+) -> Outcome:
+    """Run ``line`` on a new channel of ``transport``; on ``deadline`` end the remote process group.
+
+    ``kill_wrapper`` formats the kill command (e.g. to run it through sudo).
+    """
+    channel = transport.open_session(timeout=open_timeout)
+    with channel:
+        channel.exec_command(wrap(line))
+        _send_stdin(channel, stdin)
+        reader = _Reader(channel)
+        finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
+        if not finished:
+            pid = reader.pid_within(PID_GRACE)
+            if pid is not None:
+                _run_quietly(transport, kill_wrapper.format(kill_line(pid)), open_timeout)
+            return Outcome(None, bytes(reader.stdout), bytes(reader.stderr))
+        if channel.exit_status == -1 and not transport.is_active():
+            raise ChannelClosed("connection lost while the command ran")
+        return Outcome(channel.exit_status, bytes(reader.stdout), bytes(reader.stderr))
+
+
+def _send_stdin(channel: paramiko.Channel, stdin: bytes | None) -> None:
+    """Send ``stdin`` then EOF; inline when it fits the window, else from a thread (no deadlock)."""
+    if not stdin:
+        channel.shutdown_write()
+        return
+    if len(stdin) <= channel.out_window_size:
+        channel.sendall(stdin)
+        channel.shutdown_write()
+        return
+
+    def feed() -> None:
+        try:
+            channel.sendall(stdin)
+            channel.shutdown_write()
+        except OSError:
+            pass  # the command ended without reading everything
+
+    threading.Thread(target=feed, name="titan-ops-stdin", daemon=True).start()
+
+
+class _Reader:
+    """Drains stdout and stderr of a channel, picking the pid report out of stderr."""
+
+    def __init__(self, channel: paramiko.Channel):
+        self.channel = channel
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.pid: int | None = None
+        self._poller = select.poll()
+        self._poller.register(channel.fileno(), select.POLLIN)
+
+    def read_until(self, deadline: float | None, *, pid: bool = False) -> bool:
+        """Read until EOF (or, with ``pid``, the pid report): True; or until ``deadline``: False."""
+        while True:
+            ended = self.channel.eof_received or self.channel.closed
+            self._drain()
+            if ended or (pid and self.pid is not None):
+                return True
+            remaining = _remaining(deadline)
+            if remaining == 0:
+                return False
+            self._poller.poll(None if remaining is None else remaining * 1000)
+
+    def pid_within(self, seconds: float) -> int | None:
+        """The remote pid, waiting up to ``seconds`` for its report."""
+        self.read_until(time.monotonic() + seconds, pid=True)
+        return self.pid
+
+    def _drain(self) -> None:
+        channel = self.channel
+        while channel.recv_ready():
+            self.stdout += channel.recv(CHUNK)
+        while channel.recv_stderr_ready():
+            self.stderr += channel.recv_stderr(CHUNK)
+        if self.pid is None:
+            match = PID_LINE.search(self.stderr)
+            if match:
+                self.pid = int(match.group(1))
+                del self.stderr[match.start():match.end()]
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _run_quietly(transport: paramiko.Transport, line: str, open_timeout: float) -> None:
+    """Run a helper command, wait for it, ignore its output (used to end a timed-out command)."""
+    try:
+        channel = transport.open_session(timeout=open_timeout)
+        with channel:
+            channel.exec_command(line)
+            channel.shutdown_write()
+            channel.status_event.wait(KILL_TIMEOUT)
+    except (paramiko.SSHException, OSError, EOFError):
+        pass  # the connection is gone; so is the session and its processes

@@ -1,0 +1,48 @@
+"""Choosing a connection for an address, and keeping one per host for a run."""
+
+from __future__ import annotations
+
+import threading
+
+from titan_ops.connection.base import Connection, ConnectionOptions, HostAddress
+from titan_ops.connection.hostkeys import KnownHosts
+from titan_ops.connection.local import LocalConnection
+from titan_ops.connection.ssh import SSHConnection
+
+
+def open_connection(
+    address: HostAddress, options: ConnectionOptions | None = None, known_hosts: KnownHosts | None = None
+) -> Connection:
+    """A connection to ``address`` (SSH, or local for ``connection == "local"``); it connects on first use."""
+    options = options or ConnectionOptions()
+    if address.connection == "local":
+        return LocalConnection(address, options)
+    return SSHConnection(address, options, known_hosts)
+
+
+class ConnectionPool:
+    """One connection per host name, created on first ``get``; ``close_all`` is safe from any thread."""
+
+    def __init__(self, options: ConnectionOptions | None = None):
+        self.options = options or ConnectionOptions()
+        self._known_hosts = KnownHosts()
+        self._connections: dict[str, Connection] = {}
+        self._lock = threading.Lock()
+
+    def get(self, address: HostAddress) -> Connection:
+        """The connection of ``address.name``, created (not yet opened) on first call."""
+        with self._lock:
+            connection = self._connections.get(address.name)
+            if connection is None:
+                connection = self._connections[address.name] = open_connection(
+                    address, self.options, self._known_hosts
+                )
+            return connection
+
+    def close_all(self) -> None:
+        """Close every connection; the pool can be used again afterwards."""
+        with self._lock:
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for connection in connections:
+            connection.close()

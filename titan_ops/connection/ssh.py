@@ -1,0 +1,214 @@
+"""SSH connections through fabric/paramiko: one persistent connection per host, a channel per command."""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import threading
+import time
+from datetime import datetime
+from typing import Any, Iterator, Mapping
+
+import fabric
+import paramiko
+
+from titan_ops.connection import channel
+from titan_ops.connection.base import (
+    Command, CommandResult, ConnectionOptions, HostAddress, TransferError, shell_line,
+)
+from titan_ops.connection.hostkeys import (
+    KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
+)
+from titan_ops.connection.transfer import put_line
+from titan_ops.errors import CommandTimeout, HostUnreachable
+
+
+class SSHConnection:
+    """A lazily opened, thread-safe SSH connection to one host.
+
+    ssh_config (``~/.ssh/config`` or ``options.ssh_config_file``), agent keys, the
+    key file, user, port and a jump host (``address.jump_host`` or ProxyJump) are
+    honoured. Host keys are checked against known_hosts unless
+    ``options.host_key_checking`` is False.
+    """
+
+    def __init__(self, address: HostAddress, options: ConnectionOptions, known_hosts: KnownHosts | None = None):
+        self.address = address
+        self._options = options
+        self._known_hosts = known_hosts or KnownHosts()
+        self._lock = threading.Lock()
+        self._fabric: fabric.Connection | None = None
+
+    # -- the link -----------------------------------------------------------
+    @property
+    def transport(self) -> paramiko.Transport:
+        """The open paramiko transport, connecting first if needed (HostUnreachable on failure)."""
+        with self._lock:
+            if self._fabric is None or not self._fabric.is_connected:
+                self._close_locked()
+                self._fabric = self._connect()
+            return self._fabric.transport
+
+    def close(self) -> None:
+        """Close the connection and any jump host connection; safe from any thread, and twice."""
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._fabric is not None:
+            for hop in _hops(self._fabric):
+                hop.close()
+            self._fabric = None
+
+    def _connect(self) -> fabric.Connection:
+        address = self.address
+        config = fabric.Config(runtime_ssh_path=self._options.ssh_config_file)
+        gateway = fabric.Connection(address.jump_host, config=config) if address.jump_host else None
+        target = fabric.Connection(
+            address.hostname,
+            user=address.user,
+            port=address.port if address.port != 22 else None,
+            config=config,
+            gateway=gateway,
+        )
+        hops = list(_hops(target))
+        for hop in hops:
+            self._prepare(hop, password=address.password if hop is target else None)
+        for hop in reversed(hops):  # the outermost jump host first, so a failure names its hop
+            try:
+                if not hop.gateway:
+                    hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._options.connect_timeout)
+                hop.open()
+            except Exception as error:  # noqa: BLE001 - every failure to connect makes the host unreachable
+                for opened in hops:
+                    opened.close()
+                raise HostUnreachable(self._describe_failure(hop, target, error)) from None
+        return target
+
+    def _prepare(self, hop: fabric.Connection, password: str | None) -> None:
+        """Give ``hop`` our timeouts, keys and host key policy (fabric's default auto-adds keys)."""
+        timeout = self._options.connect_timeout
+        keys = list(hop.connect_kwargs.get("key_filename") or [])
+        if self.address.key_file:
+            keys.insert(0, self.address.key_file)
+        kwargs: dict[str, Any] = dict(
+            hop.connect_kwargs,
+            timeout=timeout, banner_timeout=timeout, auth_timeout=timeout, channel_timeout=timeout,
+        )
+        if keys:
+            kwargs["key_filename"] = list(dict.fromkeys(keys))
+        if password:
+            kwargs["password"] = password
+        hop.connect_kwargs = kwargs
+        hop.connect_timeout = None  # given through connect_kwargs, as a float
+        files = known_hosts_files(hop.ssh_config, (self.address.known_hosts_file, *self._options.known_hosts_files))
+        self._known_hosts.secure(
+            hop.client, host_key_name(hop.host, hop.port), files, self._options.host_key_checking
+        )
+
+    def _describe_failure(self, hop: fabric.Connection, target: fabric.Connection, error: Exception) -> str:
+        where = f"{self.address.name} ({_endpoint(target)})"
+        if hop is not target:
+            where += f" via jump host {_endpoint(hop)}"
+        return f"{where}: {_reason(hop, error, self._options.connect_timeout)}"
+
+    # -- commands -----------------------------------------------------------
+    def run(
+        self,
+        command: Command,
+        *,
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        become: bool = False,
+        become_user: str | None = None,
+    ) -> CommandResult:
+        """Run ``command`` on a new channel; raise CommandTimeout (after ending it) or HostUnreachable."""
+        line = shell_line(command, env=env, cwd=cwd, become=become, become_user=become_user)
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        start = datetime.now()
+        outcome = self._execute(line, data, timeout, sudo=become)
+        return CommandResult(
+            rc=outcome.rc if outcome.rc is not None else -1,
+            stdout=outcome.stdout.decode("utf-8", errors="replace"),
+            stderr=outcome.stderr.decode("utf-8", errors="replace"),
+            start=start,
+            end=datetime.now(),
+            command=line,
+        )
+
+    def put(self, data: bytes, remote_path: str, mode: int | None = None) -> None:
+        """Write ``data`` to ``remote_path`` atomically: a temp file beside it, then ``mv -f``.
+
+        ``mode`` None keeps the mode and owner of a file replaced (0644 for a new file).
+        """
+        outcome = self._execute(put_line(remote_path, mode), data, None)
+        if outcome.rc != 0:
+            raise TransferError(f"{self.address.name}: cannot write {remote_path}: {_last_line(outcome.stderr)}")
+
+    def get(self, remote_path: str) -> bytes:
+        """The content of ``remote_path``."""
+        outcome = self._execute(shlex.join(["cat", "--", remote_path]), None, None)
+        if outcome.rc != 0:
+            raise TransferError(f"{self.address.name}: cannot read {remote_path}: {_last_line(outcome.stderr)}")
+        return outcome.stdout
+
+    def _execute(self, line: str, stdin: bytes | None, timeout: float | None, sudo: bool = False) -> channel.Outcome:
+        limit = timeout if timeout is not None else self._options.command_timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        transport = self.transport
+        try:
+            outcome = channel.execute(
+                transport, line, stdin, deadline, self._options.connect_timeout,
+                kill_wrapper="sudo -n /bin/sh -c {}" if sudo else "{}",
+            )
+        except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
+            raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
+        if outcome.rc is None:
+            raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}")
+        return outcome
+
+
+def _dial(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection with Nagle's algorithm off: otherwise small SSH packets wait ~40 ms for a delayed ACK."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _hops(connection: fabric.Connection) -> Iterator[fabric.Connection]:
+    """The connection, then its jump host, then that one's, ..."""
+    hop: Any = connection
+    while isinstance(hop, fabric.Connection):
+        yield hop
+        hop = hop.gateway
+
+
+def _endpoint(connection: fabric.Connection | None) -> str:
+    if connection is None:
+        return "not connected"
+    return f"{connection.user}@{connection.host}:{connection.port}"
+
+
+def _reason(hop: fabric.Connection, error: Exception, timeout: float) -> str:
+    """One line saying why connecting failed."""
+    if isinstance(error, UnknownHostKey):
+        return str(error)
+    if isinstance(error, paramiko.BadHostKeyException):
+        return changed_key_message(host_key_name(hop.host, hop.port), error)
+    if isinstance(error, paramiko.AuthenticationException):
+        return f"authentication failed for user {hop.user}: {error}"
+    if isinstance(error, TimeoutError):
+        return f"timed out after {timeout:g}s"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve {hop.host}: {error.strerror}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else 'connection failed'}"
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = stderr.decode("utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else "failed"
