@@ -1,0 +1,74 @@
+"""``titan-ops lab up|status|down``: the local test bed of SSH hosts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from titan_ops import lab
+from titan_ops.lab import Lab, LabError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lab", help="local SSH hosts for trying and testing",
+        description="Local OpenSSH hosts on 127.0.0.1, each in its own mount namespace. "
+                    "Directory: --dir, else $TITAN_OPS_LAB_DIR, else ~/.local/state/titan-ops/lab.",
+    )
+    actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start hosts lab1..labN (reusing running ones) and write the inventory")
+    up.add_argument("--hosts", type=int, default=3, metavar="N", help="number of hosts (default 3)")
+    status = actions.add_parser("status", help="show each host's port, pid and whether it runs")
+    down = actions.add_parser("down", help="stop the hosts' sshd processes (removes no file)")
+    for action in (up, status, down):
+        action.add_argument("--dir", metavar="DIR", help="lab directory")
+    up.set_defaults(handler=_up)
+    status.set_defaults(handler=_status)
+    down.set_defaults(handler=_down)
+
+
+def _up(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    try:
+        result = lab.up(hosts=args.hosts, directory=args.dir)
+    except LabError as error:
+        return _fail(error)
+    _print_table(result)
+    print(f"{len(result.hosts)} hosts up in {time.monotonic() - start:.2f}s; inventory: {result.inventory_path}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        result = lab.status(directory=args.dir)
+    except LabError as error:
+        return _fail(error)
+    if not result.hosts:
+        print(f"no lab in {result.directory}")
+        return 1
+    _print_table(result)
+    return 0 if all(host.alive for host in result.hosts) else 1
+
+
+def _down(args: argparse.Namespace) -> int:
+    try:
+        stopped = lab.down(directory=args.dir)
+    except LabError as error:
+        return _fail(error)
+    print(f"stopped {' '.join(stopped)}" if stopped else "nothing to stop")
+    return 0
+
+
+def _print_table(result: Lab) -> None:
+    rows = [("HOST", "PORT", "PID", "ALIVE")]
+    rows += [(h.name, str(h.port), str(h.pid or "-"), "yes" if h.alive else "no") for h in result.hosts]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _fail(error: LabError) -> int:
+    print(f"ERROR! {error}", file=sys.stderr)
+    return 1
