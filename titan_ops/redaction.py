@@ -67,7 +67,8 @@ class Redactor:
         """A copy of ``event`` with its task result (if any) scrubbed."""
         result = getattr(event, "result", None)
         if result is not None and hasattr(result, "result") and isinstance(result.result, dict):
-            scrubbed = dataclasses.replace(result, result=self.scrub(result.result), task=self.text(result.task))
+            payload = hide(result.result) if getattr(result, "no_log", False) else self.scrub(result.result)
+            scrubbed = dataclasses.replace(result, result=payload, task=self.text(result.task))
             return dataclasses.replace(event, result=scrubbed)
         if hasattr(event, "name") and isinstance(event.name, str):
             return dataclasses.replace(event, name=self.text(event.name))

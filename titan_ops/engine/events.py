@@ -29,6 +29,25 @@ class TaskStarted:
     module: str
     hosts: tuple[str, ...]
     location: str
+    handler: bool = False
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    """A task still running: how many hosts are done out of how many."""
+
+    name: str
+    done: int
+    total: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Included:
+    """``include_tasks`` loaded a file for some hosts."""
+
+    path: str
+    hosts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,8 @@ class RunDone:
     result: RunResult
 
 
-Event = Union[PlaybookStarted, PlayStarted, TaskStarted, HostTaskDone, NoHostsMatched, PlayDone, RunDone]
+Event = Union[PlaybookStarted, PlayStarted, TaskStarted, TaskProgress, Included, HostTaskDone, NoHostsMatched,
+              PlayDone, RunDone]
 
 
 class Subscriber(Protocol):

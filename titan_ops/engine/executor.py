@@ -1,15 +1,20 @@
-"""Runs one task on one host: when, arguments, the module's three steps,
-register and ignore_errors. The executor, not the module, owns these keywords."""
+"""Runs one task on one host. The executor, not the module, owns ``when``,
+``loop``, ``until``/``retries``, ``changed_when``, ``failed_when``,
+``ignore_errors`` and check mode."""
 
 from __future__ import annotations
 
+import time
+from collections import ChainMap
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.results import Status, TaskResult
+from titan_ops.filters import to_bool
 from titan_ops.modules.base import HostContext, Module
 from titan_ops.playbook.arguments import check_arguments
 from titan_ops.playbook.model import Task
@@ -26,67 +31,134 @@ def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapp
             if text.startswith("{{") and text.endswith("}}"):
                 text = text[2:-2]
             value = templar.evaluate(text, variables)
+            if isinstance(value, str):
+                value = to_bool(value)
         if not value:
             return False, condition
     return True, None
 
 
-def _is_true(value: Any) -> bool:
-    from titan_ops.filters import to_bool
-
-    return to_bool(value)
+def status_of(result: Mapping[str, Any]) -> Status:
+    """The status a module result stands for."""
+    if result.get("unreachable"):
+        return Status.UNREACHABLE
+    if result.get("failed"):
+        return Status.FAILED
+    if result.get("skipped"):
+        return Status.SKIPPED
+    return Status.CHANGED if result.get("changed") else Status.OK
 
 
 class TaskExecutor:
     """Executes tasks on hosts; one instance per run, shared by the workers."""
 
-    def __init__(self, templar: Templar, check_mode: bool = False, diff_mode: bool = False):
+    def __init__(self, templar: Templar):
         self.templar = templar
-        self.check_mode = check_mode
-        self.diff_mode = diff_mode
 
-    def execute(self, task: Task, host: HostContext) -> TaskResult:
-        """Run ``task`` on one host and return its result (never raises TitanOpsError)."""
+    def execute(self, task: Task, host: HostContext, ignore_errors: bool = False) -> TaskResult:
+        """Run ``task`` on one host and return its result; never raises TitanOpsError."""
         start = datetime.now()
         module = modules.lookup(task.module)
         assert module is not None, task.module
         try:
-            status, result = self._execute(task, module, host)
+            result = self._execute(task, module, host)
         except HostUnreachable as error:
-            status, result = Status.UNREACHABLE, {"unreachable": True, "changed": False, "msg": error.message}
-        except CommandTimeout as error:
-            status, result = Status.FAILED, {"failed": True, "changed": False, "msg": error.message}
+            result = {"unreachable": True, "changed": False, "msg": error.message}
         except TitanOpsError as error:
-            status, result = Status.FAILED, {"failed": True, "changed": False,
-                                             "msg": f"{task.location}: {error.message}"}
-        ignored = status is Status.FAILED and self._ignore_errors(task, host)
+            result = {"failed": True, "changed": False, "msg": _message(task, error)}
+        status = status_of(result)
         return TaskResult(host=host.host, task=task.display_name, module=task.module, status=status, start=start,
-                          end=datetime.now(), result=result, ignored=ignored, location=str(task.location))
+                          end=datetime.now(), result=result, ignored=status is Status.FAILED and ignore_errors,
+                          location=str(task.location))
 
-    def _ignore_errors(self, task: Task, host: HostContext) -> bool:
-        value = task.ignore_errors
-        if isinstance(value, str):
+    def _execute(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        if task.loop is None:
+            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
+            if not passed:
+                return _skipped(false_condition)
+            return self._run_with_retries(task, module, host)
+        return self._run_loop(task, module, host)
+
+    # -- loops ---------------------------------------------------------------
+    def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        items = self.templar.render(task.loop, host.variables)
+        if not isinstance(items, list):
+            raise TemplateError(f"'loop' requires a list, got {type(items).__name__}: {items!r}")
+        control = task.loop_control
+        loop_var = control.get("loop_var", "item")
+        results = []
+        for index, item in enumerate(items):
+            loop_vars: dict[str, Any] = {loop_var: item, "ansible_loop_var": loop_var,
+                                         "ansible_loop": _loop_info(items, index)}
+            if "index_var" in control:
+                loop_vars[control["index_var"]] = index
+            item_host = replace(host, variables=ChainMap(loop_vars, host.variables))
+            passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
             try:
-                value = self.templar.render(value, host.variables)
-            except TemplateError:
-                return False
-        return _is_true(value)
+                outcome = self._run_with_retries(task, module, item_host) if passed else _skipped(false_condition)
+            except HostUnreachable:
+                raise
+            except TitanOpsError as error:
+                outcome = {"failed": True, "changed": False, "msg": _message(task, error)}
+            outcome.update({loop_var: item, "ansible_loop_var": loop_var})
+            if "index_var" in control:
+                outcome[control["index_var"]] = index
+            if "label" in control:
+                outcome["_ansible_item_label"] = self.templar.render(control["label"], item_host.variables)
+            results.append(outcome)
+            if control.get("pause") and index < len(items) - 1:
+                time.sleep(float(control["pause"]))
+        return _aggregate(results)
 
-    def _execute(self, task: Task, module: Module, host: HostContext) -> tuple[Status, dict[str, Any]]:
-        passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
-        if not passed:
-            return Status.SKIPPED, {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
-                                    "false_condition": false_condition}
+    # -- one attempt cycle ------------------------------------------------------
+    def _run_with_retries(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        if task.until is None:
+            return self._run_once(task, module, host)
+        retries = int(self.templar.render(task.retries, host.variables)) if task.retries is not None else 3
+        delay = float(self.templar.render(task.delay, host.variables)) if task.delay is not None else 5.0
+        attempts = max(1, retries + 1)
+        result: dict[str, Any] = {}
+        for attempt in range(1, attempts + 1):
+            result = self._run_once(task, module, host)
+            result["attempts"] = attempt
+            if result.get("unreachable"):
+                return result
+            scope = self._with_result(task, host, result)
+            done, _ = evaluate_conditions(self.templar, task.until, scope)
+            if done:
+                return result
+            if attempt < attempts:
+                time.sleep(delay)
+        result["failed"] = True
+        result.setdefault("msg", "")
+        result["msg"] = result["msg"] or f"Retried {attempts - 1} times; the 'until' condition never held"
+        return result
+
+    def _run_once(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         args = self._render_args(task, module, host)
-        result = self._run_module(module, args, host)
-        failed = bool(result.get("failed"))
-        changed = bool(result.get("changed"))
-        result["changed"] = changed
-        if failed:
+        try:
+            result = self._run_module(module, args, host)
+        except CommandTimeout as error:
+            result = {"failed": True, "changed": False, "msg": error.message}
+        result["changed"] = bool(result.get("changed"))
+        if task.changed_when is not None or task.failed_when is not None:
+            scope = self._with_result(task, host, result)
+            if task.changed_when is not None:
+                result["changed"], _ = evaluate_conditions(self.templar, task.changed_when, scope)
+            if task.failed_when is not None:
+                failed = _any_true(self.templar, task.failed_when, scope)
+                result["failed_when_result"] = failed
+                result["failed"] = failed
+        if result.get("failed"):
             result["failed"] = True
-        if result.get("skipped"):
-            return Status.SKIPPED, result
-        return (Status.FAILED if failed else Status.CHANGED if changed else Status.OK), result
+        else:
+            result.pop("failed", None)
+        return result
+
+    def _with_result(self, task: Task, host: HostContext, result: dict[str, Any]) -> Mapping[str, Any]:
+        if not task.register:
+            return host.variables
+        return ChainMap({task.register: result}, host.variables)
 
     def _render_args(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         if module.name == "debug" and "var" in task.args:
@@ -103,7 +175,7 @@ class TaskExecutor:
         state = module.inspect(host, args)
         decision = module.decide(args, state, host)
         result = dict(decision.result)
-        if decision.diff and self.diff_mode:
+        if decision.diff and host.diff_mode:
             result["diff"] = decision.diff
         if decision.failed:
             result["failed"] = True
@@ -111,13 +183,56 @@ class TaskExecutor:
         if not decision.changed:
             result.setdefault("changed", False)
             return result
-        if self.check_mode:
+        if host.check_mode:
             if getattr(module, "skip_in_check_mode", False) or not module.supports_check_mode:
                 return {"changed": False, "skipped": True, "msg": result.get("msg", "skipped in check mode")}
             result["changed"] = True
             return result
         acted = module.act(host, args, decision)
-        if decision.diff and self.diff_mode:
+        if decision.diff and host.diff_mode:
             acted.setdefault("diff", decision.diff)
         acted.setdefault("changed", True)
         return acted
+
+
+def _any_true(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> bool:
+    """``failed_when`` with a list fails when any condition holds (Ansible's rule)."""
+    return any(evaluate_conditions(templar, [condition], variables)[0] for condition in conditions)
+
+
+def _skipped(false_condition: Any) -> dict[str, Any]:
+    return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
+            "false_condition": false_condition}
+
+
+def _message(task: Task, error: TitanOpsError) -> str:
+    where = error.location or task.location
+    key = f"'{error.key}': " if error.key else ""
+    return f"{where}: {key}{error.message}"
+
+
+def _loop_info(items: list[Any], index: int) -> dict[str, Any]:
+    length = len(items)
+    return {"index": index + 1, "index0": index, "revindex": length - index, "revindex0": length - index - 1,
+            "first": index == 0, "last": index == length - 1, "length": length,
+            "previtem": items[index - 1] if index else None, "nextitem": items[index + 1] if index < length - 1
+            else None}
+
+
+def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A loop's result: every item under ``results``, flags combined as Ansible does."""
+    aggregated: dict[str, Any] = {
+        "results": results,
+        "changed": any(item.get("changed") for item in results),
+        "msg": "All items completed",
+    }
+    if any(item.get("failed") for item in results):
+        aggregated["failed"] = True
+        aggregated["msg"] = "One or more items failed"
+    if results and all(item.get("skipped") for item in results):
+        aggregated["skipped"] = True
+        aggregated["msg"] = "All items skipped"
+    if not results:
+        aggregated["skipped"] = True
+        aggregated["skipped_reason"] = "No items in the list"
+    return aggregated

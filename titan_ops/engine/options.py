@@ -17,4 +17,6 @@ class RunOptions:
     extra_vars: dict[str, Any] = field(default_factory=dict)
     check: bool = False
     diff: bool = False
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
     connection: ConnectionOptions = field(default_factory=ConnectionOptions)

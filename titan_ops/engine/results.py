@@ -32,6 +32,7 @@ class TaskResult:
     ignored: bool = False
     rescued: bool = False
     location: str = ""
+    no_log: bool = False
 
     @property
     def changed(self) -> bool:

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-PLAY_KEYWORDS = frozenset({"name", "hosts", "vars", "tasks", "gather_facts", "tags"})
+from titan_ops.playbook.model import INHERITED_KEYWORDS
 
-TASK_KEYWORDS = frozenset({"name", "when", "register", "ignore_errors", "vars", "tags", "args"})
+PLAY_KEYWORDS = frozenset({
+    "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
+    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", *INHERITED_KEYWORDS,
+}) - {"delegate_to"}
 
-BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", "ignore_errors"})
+TASK_KEYWORDS = frozenset({
+    "name", "when", "register", "vars", "tags", "args", "loop", "loop_control", "changed_when", "failed_when",
+    "until", "retries", "delay", "notify", *INHERITED_KEYWORDS,
+})
+
+HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
+
+BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", *INHERITED_KEYWORDS})
+
+IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", *INHERITED_KEYWORDS})
+
+INCLUDE_TASKS_KEYWORDS = frozenset({"name", "include_tasks", "when", "vars", "tags", "loop", "loop_control",
+                                    *INHERITED_KEYWORDS})
+
+IMPORT_PLAYBOOK_KEYWORDS = frozenset({"name", "import_playbook", "vars", "when", "tags"})
 
 ANSIBLE_PLAY_KEYWORDS = frozenset({
     "any_errors_fatal", "become", "become_exe", "become_flags", "become_method", "become_user",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os.path
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 from titan_ops.errors import Location
+
+INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
+                      "ignore_errors", "ignore_unreachable", "timeout", "any_errors_fatal", "run_once",
+                      "delegate_to")
+"""Keywords a play or block passes down to the tasks inside it."""
 
 
 @dataclass
@@ -18,11 +24,19 @@ class Task:
     name: str | None = None
     when: list[Any] = field(default_factory=list)
     register: str | None = None
-    ignore_errors: Any = False
     vars: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    loop: Any = None
+    loop_control: dict[str, Any] = field(default_factory=dict)
+    changed_when: list[Any] | None = None
+    failed_when: list[Any] | None = None
+    until: list[Any] | None = None
+    retries: Any = None
+    delay: Any = None
+    notify: list[str] = field(default_factory=list)
+    listen: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
-    """Every keyword as written, for the executor's less common ones."""
+    """Inheritable keywords set on the task itself (become, no_log, ...)."""
 
     @property
     def display_name(self) -> str:
@@ -30,8 +44,29 @@ class Task:
 
 
 @dataclass
+class IncludeTasks:
+    """``include_tasks``: a task file chosen and loaded at run time, per host."""
+
+    file: str
+    location: Location
+    base_dir: str
+    name: str | None = None
+    when: list[Any] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    loop: Any = None
+    loop_control: dict[str, Any] = field(default_factory=dict)
+    keywords: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"include_tasks {self.file}"
+
+
+@dataclass
 class Block:
-    """``block`` with its ``rescue`` and ``always`` sections."""
+    """``block`` with its ``rescue`` and ``always`` sections (also what
+    ``import_tasks`` becomes)."""
 
     block: list["TaskItem"]
     location: Location
@@ -44,7 +79,7 @@ class Block:
     keywords: dict[str, Any] = field(default_factory=dict)
 
 
-TaskItem = Union[Task, Block]
+TaskItem = Union[Task, Block, IncludeTasks]
 
 
 @dataclass
@@ -55,20 +90,27 @@ class Play:
     location: Location
     name: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
+    vars_files: list[str] = field(default_factory=list)
+    pre_tasks: list[TaskItem] = field(default_factory=list)
     tasks: list[TaskItem] = field(default_factory=list)
+    post_tasks: list[TaskItem] = field(default_factory=list)
+    handlers: list[Task] = field(default_factory=list)
     gather_facts: bool = False
+    serial: Any = None
+    strategy: str = "linear"
+    max_fail_percentage: Any = None
+    tags: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
+    base_dir: str = "."
 
 
 @dataclass
 class Playbook:
-    """A loaded, validated playbook file."""
+    """A loaded, validated playbook file (imports already inlined)."""
 
     path: str
     plays: list[Play]
 
     @property
     def directory(self) -> str:
-        import os.path
-
         return os.path.dirname(os.path.abspath(self.path))

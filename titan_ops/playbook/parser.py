@@ -9,6 +9,7 @@ each module's schema, and template syntax. Every error names
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from titan_ops import modules
 from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
 from titan_ops.playbook import keywords
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
-from titan_ops.playbook.model import Block, Play, Playbook, Task, TaskItem
+from titan_ops.playbook.model import INHERITED_KEYWORDS, Block, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, is_template
 
@@ -33,22 +34,37 @@ def playbook_schema() -> dict[str, Any]:
 
 
 def load_playbook(path: str | Path, templar: Templar | None = None) -> Playbook:
-    """Load and fully validate a playbook file; raise PlaybookError on any problem."""
+    """Load and fully validate a playbook file; raise PlaybookError on any problem.
+
+    ``import_playbook`` and ``import_tasks`` are inlined here, so the whole
+    tree is validated before the run starts.
+    """
     path = str(path)
+    parser = _Parser(templar or Templar())
+    return Playbook(path=path, plays=parser.playbook_file(path, stack=()))
+
+
+def load_task_file(path: str, templar: Templar | None = None) -> list[TaskItem]:
+    """Load and validate a task file (for ``include_tasks`` at run time)."""
+    return _Parser(templar or Templar()).task_file(path, stack=())
+
+
+def _load_document(path: str, kind: str) -> Any:
     document = load_yaml_file(path)
-    file_location = Location(path, 1, 1)
     if document is None:
-        raise PlaybookError("the playbook is empty", file_location)
-    _check_schema(document, file_location)
-    parser = _Parser(path, templar or Templar())
-    return Playbook(path=path, plays=[parser.play(play) for play in document])
+        raise PlaybookError(f"the {kind} file is empty", Location(path, 1, 1))
+    return document
 
 
 def _check_schema(document: Any, file_location: Location) -> None:
-    errors = sorted(_SCHEMA_VALIDATOR.iter_errors(document), key=lambda e: len(list(e.absolute_path)))
-    if not errors:
+    _check_schema_with(None, document, file_location)
+
+
+def _check_schema_with(schema: dict[str, Any] | None, document: Any, file_location: Location) -> None:
+    validator = _SCHEMA_VALIDATOR if schema is None else jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
         return
-    error = max(errors, key=lambda e: len(list(e.absolute_path)))
     container, key = _locate(document, list(error.absolute_path))
     location = container.where(key) if isinstance(container, LocatedDict) else location_of(container, file_location)
     if error.validator == "required":
@@ -74,63 +90,147 @@ def _locate(document: Any, path: list[Any]) -> tuple[Any, Any]:
 
 
 class _Parser:
-    def __init__(self, path: str, templar: Templar):
-        self.path = path
+    def __init__(self, templar: Templar):
         self.templar = templar
 
-    def play(self, data: LocatedDict) -> Play:
+    # -- files ---------------------------------------------------------------
+    def playbook_file(self, path: str, stack: tuple[str, ...]) -> list[Play]:
+        real = os.path.realpath(path)
+        if real in stack:
+            raise PlaybookError("import_playbook loops back to this file", Location(path, 1, 1), "import_playbook")
+        document = _load_document(path, "playbook")
+        _check_schema(document, Location(path, 1, 1))
+        plays: list[Play] = []
+        for entry in document:
+            if "import_playbook" in entry:
+                plays.extend(self.import_playbook(entry, path, stack + (real,)))
+            else:
+                plays.append(self.play(entry, os.path.dirname(os.path.abspath(path)), stack + (real,)))
+        return plays
+
+    def import_playbook(self, data: LocatedDict, path: str, stack: tuple[str, ...]) -> list[Play]:
+        for key in data:
+            self._check_keyword(data, key, keywords.IMPORT_PLAYBOOK_KEYWORDS, keywords.ANSIBLE_PLAY_KEYWORDS, "play")
+        target = _resolve(data["import_playbook"], os.path.dirname(os.path.abspath(path)))
+        if not os.path.exists(target):
+            raise PlaybookError(f"imported playbook not found: {target}", data.where("import_playbook"),
+                                "import_playbook")
+        plays = self.playbook_file(target, stack)
+        for play in plays:
+            play.vars = {**play.vars, **dict(data.get("vars") or {})}
+            play.tags = play.tags + _tags(data)
+            if data.get("when") is not None:
+                play.tasks = [Block(block=play.tasks, location=data.location, when=_as_list(data["when"]))]
+        return plays
+
+    def task_file(self, path: str, stack: tuple[str, ...], origin: Location | None = None) -> list[TaskItem]:
+        real = os.path.realpath(path)
+        if real in stack:
+            raise PlaybookError("import_tasks loops back to this file", origin or Location(path, 1, 1),
+                                "import_tasks")
+        if not os.path.exists(path):
+            raise PlaybookError(f"task file not found: {path}", origin or Location(path), "import_tasks")
+        document = _load_document(path, "task")
+        if not isinstance(document, list):
+            raise PlaybookError("a task file must hold a list of tasks", location_of(document, Location(path, 1, 1)))
+        task_schema = {"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}
+        _check_schema_with(task_schema, document, Location(path, 1, 1))
+        return self.task_list(document, os.path.dirname(os.path.abspath(path)), stack + (real,))
+
+    # -- plays -----------------------------------------------------------------
+    def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:
         for key in data:
             self._check_keyword(data, key, keywords.PLAY_KEYWORDS, keywords.ANSIBLE_PLAY_KEYWORDS, "play")
         hosts = data["hosts"]
         if isinstance(hosts, list):
             hosts = ",".join(hosts)
-        self._check_templates(data, ("name", "vars"))
-        gather = data.get("gather_facts", False)
-        if gather not in (False, None):
-            raise PlaybookError("fact gathering is not supported yet; set gather_facts: false",
-                                data.where("gather_facts"), "gather_facts")
+        self._check_templates(data, ("name", "vars", "vars_files"))
+        inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
         return Play(
             hosts=hosts,
             location=data.location,
             name=data.get("name") or hosts,
             vars=dict(data.get("vars") or {}),
-            tasks=self.task_list(data.get("tasks") or []),
-            gather_facts=False,
-            keywords=dict(data),
+            vars_files=[str(item) for item in _as_list(data.get("vars_files"))],
+            pre_tasks=self.task_list(data.get("pre_tasks") or [], base_dir, stack),
+            tasks=self.task_list(data.get("tasks") or [], base_dir, stack),
+            post_tasks=self.task_list(data.get("post_tasks") or [], base_dir, stack),
+            handlers=[self.task(handler, handler_keywords=True) for handler in data.get("handlers") or []],
+            gather_facts=data.get("gather_facts", True),
+            serial=data.get("serial"),
+            strategy=data.get("strategy", "linear"),
+            max_fail_percentage=data.get("max_fail_percentage"),
+            tags=_tags(data),
+            keywords=inherited,
+            base_dir=base_dir,
         )
 
-    def task_list(self, items: list[LocatedDict]) -> list[TaskItem]:
-        return [self.task_or_block(item) for item in items]
+    # -- tasks -----------------------------------------------------------------
+    def task_list(self, items: list[LocatedDict], base_dir: str, stack: tuple[str, ...]) -> list[TaskItem]:
+        return [self.task_or_block(item, base_dir, stack) for item in items]
 
-    def task_or_block(self, data: LocatedDict) -> TaskItem:
+    def task_or_block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> TaskItem:
         if "block" in data:
-            return self.block(data)
+            return self.block(data, base_dir, stack)
+        if "import_tasks" in data:
+            return self.import_tasks(data, base_dir, stack)
+        if "include_tasks" in data:
+            return self.include_tasks(data, base_dir)
         return self.task(data)
 
-    def block(self, data: LocatedDict) -> Block:
+    def block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Block:
         for key in data:
             self._check_keyword(data, key, keywords.BLOCK_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "block")
         self._check_templates(data, ("name", "vars"))
         self._check_conditions(data)
         return Block(
-            block=self.task_list(data.get("block") or []),
-            rescue=self.task_list(data.get("rescue") or []),
-            always=self.task_list(data.get("always") or []),
+            block=self.task_list(data.get("block") or [], base_dir, stack),
+            rescue=self.task_list(data.get("rescue") or [], base_dir, stack),
+            always=self.task_list(data.get("always") or [], base_dir, stack),
             location=data.location,
             name=data.get("name"),
             when=_as_list(data.get("when")),
             vars=dict(data.get("vars") or {}),
-            tags=[str(tag) for tag in _as_list(data.get("tags"))],
-            keywords=dict(data),
+            tags=_tags(data),
+            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
         )
 
-    def task(self, data: LocatedDict) -> Task:
-        module_keys = [key for key in data if key not in keywords.TASK_KEYWORDS]
+    def import_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Block:
+        for key in data:
+            self._check_keyword(data, key, keywords.IMPORT_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
+        file_name = data["import_tasks"]
+        if is_template(file_name):
+            raise PlaybookError("import_tasks is static: its file name cannot be a template (use include_tasks)",
+                                data.where("import_tasks"), "import_tasks")
+        self._check_conditions(data)
+        tasks = self.task_file(_resolve(file_name, base_dir), stack, data.where("import_tasks"))
+        return Block(block=tasks, location=data.location, name=data.get("name"), when=_as_list(data.get("when")),
+                     vars=dict(data.get("vars") or {}), tags=_tags(data),
+                     keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+
+    def include_tasks(self, data: LocatedDict, base_dir: str) -> IncludeTasks:
+        for key in data:
+            self._check_keyword(data, key, keywords.INCLUDE_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
+        value = data["include_tasks"]
+        file_name = value["file"] if isinstance(value, dict) else value
+        self._check_templates(data, ("include_tasks", "vars", "loop"))
+        self._check_conditions(data)
+        if not is_template(file_name) and not os.path.exists(_resolve(file_name, base_dir)):
+            raise PlaybookError(f"task file not found: {_resolve(file_name, base_dir)}", data.where("include_tasks"),
+                                "include_tasks")
+        return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
+                            name=data.get("name"), when=_as_list(data.get("when")),
+                            vars=dict(data.get("vars") or {}), tags=_tags(data), loop=data.get("loop"),
+                            loop_control=dict(data.get("loop_control") or {}),
+                            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+
+    def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
+        known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS
+        module_keys = [key for key in data if key not in known]
         candidates = [key for key in module_keys if modules.is_module(str(key))]
         for key in module_keys:
             if key not in candidates:
-                self._check_keyword(data, key, keywords.TASK_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task",
-                                    could_be_module=True)
+                self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task", could_be_module=True)
         if not candidates:
             raise PlaybookError("the task names no module", data.location)
         if len(candidates) > 1:
@@ -159,10 +259,18 @@ class _Parser:
             name=data.get("name"),
             when=_as_list(data.get("when")),
             register=data.get("register"),
-            ignore_errors=data.get("ignore_errors", False),
             vars=dict(data.get("vars") or {}),
-            tags=[str(tag) for tag in _as_list(data.get("tags"))],
-            keywords=dict(data),
+            tags=_tags(data),
+            loop=data.get("loop"),
+            loop_control=dict(data.get("loop_control") or {}),
+            changed_when=_as_list(data["changed_when"]) if "changed_when" in data else None,
+            failed_when=_as_list(data["failed_when"]) if "failed_when" in data else None,
+            until=_as_list(data["until"]) if "until" in data else None,
+            retries=data.get("retries"),
+            delay=data.get("delay"),
+            notify=[str(name) for name in _as_list(data.get("notify"))],
+            listen=[str(name) for name in _as_list(data.get("listen"))],
+            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
         )
 
     def _module_args(self, module: modules.Module, value: Any, location: Location) -> dict[str, Any]:
@@ -190,7 +298,7 @@ class _Parser:
 
     def _check_templates(self, data: LocatedDict, keys: tuple[Any, ...]) -> None:
         for key in keys:
-            if key in data and key != "when":
+            if key in data and key not in ("when", "changed_when", "failed_when", "until"):
                 self._check_value_templates(data[key], data.where(key), str(key))
 
     def _check_value_templates(self, value: Any, location: Location, key: str) -> None:
@@ -209,12 +317,13 @@ class _Parser:
                 self._check_value_templates(item, location_of(value, location), key)
 
     def _check_conditions(self, data: LocatedDict) -> None:
-        for condition in _as_list(data.get("when")):
-            if isinstance(condition, str):
-                try:
-                    self.templar.check_expression(_strip_braces(condition))
-                except TemplateError as error:
-                    raise PlaybookError(error.message, data.where("when"), "when") from None
+        for key in ("when", "changed_when", "failed_when", "until"):
+            for condition in _as_list(data.get(key)):
+                if isinstance(condition, str):
+                    try:
+                        self.templar.check_expression(_strip_braces(condition))
+                    except TemplateError as error:
+                        raise PlaybookError(error.message, data.where(key), key) from None
 
 
 def _strip_braces(condition: str) -> str:
@@ -222,6 +331,17 @@ def _strip_braces(condition: str) -> str:
     if text.startswith("{{") and text.endswith("}}"):
         return text[2:-2]
     return text
+
+
+def _resolve(file_name: str, base_dir: str) -> str:
+    return file_name if os.path.isabs(file_name) else os.path.join(base_dir, file_name)
+
+
+def _tags(data: LocatedDict) -> list[str]:
+    value = data.get("tags")
+    if isinstance(value, str):
+        return [tag.strip() for tag in value.split(",") if tag.strip()]
+    return [str(tag) for tag in _as_list(value)]
 
 
 def _as_list(value: Any) -> list[Any]:

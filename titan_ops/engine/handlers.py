@@ -1,0 +1,37 @@
+"""Handler notifications: which handlers each host has been told to run."""
+
+from __future__ import annotations
+
+import threading
+
+from titan_ops.playbook.model import Task
+
+
+class Notifications:
+    """Tracks notified handlers per host; a handler runs once per flush."""
+
+    def __init__(self, handlers: list[Task]):
+        self.handlers = handlers
+        self._by_topic: dict[str, list[Task]] = {}
+        for handler in handlers:
+            for topic in {handler.name or handler.module, *handler.listen}:
+                self._by_topic.setdefault(topic, []).append(handler)
+        self._pending: dict[int, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def knows(self, topic: str) -> bool:
+        return topic in self._by_topic
+
+    def notify(self, host: str, topics: list[str]) -> None:
+        with self._lock:
+            for topic in topics:
+                for handler in self._by_topic.get(topic, []):
+                    self._pending.setdefault(id(handler), set()).add(host)
+
+    def take(self, handler: Task, hosts: list[str]) -> list[str]:
+        """The hosts among ``hosts`` that notified ``handler``; clears them."""
+        with self._lock:
+            pending = self._pending.get(id(handler), set())
+            chosen = [host for host in hosts if host in pending]
+            pending.difference_update(chosen)
+            return chosen
