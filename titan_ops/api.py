@@ -28,6 +28,8 @@ def run(
     extra_vars: dict[str, Any] | None = None,
     check: bool = False,
     diff: bool = False,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
     host_key_checking: bool = True,
     connect_timeout: float = 10.0,
     command_timeout: float | None = None,
@@ -49,6 +51,8 @@ def run(
         extra_vars=dict(extra_vars or {}),
         check=check,
         diff=diff,
+        tags=tuple(tags),
+        skip_tags=tuple(skip_tags),
         connection=ConnectionOptions(host_key_checking=host_key_checking, connect_timeout=connect_timeout,
                                      command_timeout=command_timeout),
     )

@@ -27,6 +27,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="show results (-vv: more)")
     parser.add_argument("-C", "--check", action="store_true", help="dry run: change nothing")
     parser.add_argument("-D", "--diff", action="store_true", help="show the differences a change makes")
+    parser.add_argument("-t", "--tags", action="append", default=[], help="run only tasks with these tags")
+    parser.add_argument("--skip-tags", action="append", default=[], help="skip tasks with these tags")
     parser.add_argument("--no-host-key-checking", action="store_true",
                         help="accept unknown or changed host keys (off by default)")
     parser.add_argument("-T", "--timeout", type=float, default=10.0, help="SSH connect timeout in seconds")
@@ -42,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         extra_vars = parse_extra_vars(args.extra_vars)
         renderer = ConsoleRenderer(sys.stdout, verbosity=args.verbose)
         result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
-                     check=args.check, diff=args.diff, host_key_checking=not args.no_host_key_checking,
+                     check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags, host_key_checking=not args.no_host_key_checking,
                      connect_timeout=args.timeout, command_timeout=args.command_timeout,
                      subscribers=[renderer])
     except TitanOpsError as error:

@@ -1,0 +1,74 @@
+"""ansible-core as a test oracle: run ansible-playbook on the same lab hosts.
+
+ansible-core lives in its own venv (scripts/setup.sh --test installs it);
+tests fail, not skip, when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ORACLE_BIN = Path(os.environ.get("TITAN_OPS_ORACLE_BIN", "/opt/titan-ops-oracle/bin"))
+
+QUIET_ENV = {
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_DEPRECATION_WARNINGS": "0",
+    "ANSIBLE_LOCALHOST_WARNING": "0",
+    "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+    "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    "ANSIBLE_PIPELINING": "1",
+    "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+    "ANSIBLE_STDOUT_CALLBACK": "json",
+    "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+}
+
+
+def require_oracle() -> Path:
+    playbook = ORACLE_BIN / "ansible-playbook"
+    assert playbook.exists(), f"the ansible-core oracle is missing at {playbook}: run scripts/setup.sh --test"
+    return playbook
+
+
+def oracle_inventory(lab_inventory: Path, destination: Path) -> Path:
+    """The lab inventory with what ansible's ssh needs to verify the lab's host keys."""
+    data = yaml.safe_load(Path(lab_inventory).read_text())
+
+    def visit(group: dict[str, Any]) -> None:
+        for host_vars in (group.get("hosts") or {}).values():
+            known = host_vars.get("ansible_ssh_known_hosts_file")
+            if known:
+                host_vars["ansible_ssh_common_args"] = (f"-o UserKnownHostsFile={known} "
+                                                        "-o StrictHostKeyChecking=yes -o ControlMaster=no")
+        for child in (group.get("children") or {}).values():
+            visit(child or {})
+
+    visit(data["all"])
+    destination.write_text(yaml.safe_dump(data))
+    return destination
+
+
+def run_ansible(playbook: Path, inventory: Path, *args: str, timeout: float = 300) -> tuple[int, dict[str, Any]]:
+    """Run ansible-playbook with the JSON callback; return (exit code, per-host stats)."""
+    binary = require_oracle()
+    env = {**os.environ, **QUIET_ENV}
+    done = subprocess.run([str(binary), "-i", str(inventory), str(playbook), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    try:
+        report = json.loads(done.stdout[done.stdout.index("{"):])
+    except ValueError as error:
+        raise AssertionError(f"ansible-playbook printed no JSON (rc={done.returncode}):\n{done.stdout}\n{done.stderr}"
+                             ) from error
+    return done.returncode, report.get("stats", {})
+
+
+def titan_stats(result: Any) -> dict[str, dict[str, int]]:
+    """titan-ops' stats in the JSON callback's key names."""
+    return {host: {"ok": s.ok, "changed": s.changed, "unreachable": s.unreachable, "failures": s.failed,
+                   "skipped": s.skipped, "rescued": s.rescued, "ignored": s.ignored}
+            for host, s in result.stats.items()}
