@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from typing import Any, TextIO
@@ -60,14 +61,44 @@ class ConsoleRenderer:
 
     def _on_TaskStarted(self, event: events.TaskStarted) -> None:
         self._write()
-        self._write(banner(f"TASK [{event.name}]"))
+        self._write(banner(f"{'RUNNING HANDLER' if event.handler else 'TASK'} [{event.name}]"))
+
+    def _on_TaskProgress(self, event: events.TaskProgress) -> None:
+        self._write(f"  ... {event.name}: {event.done}/{event.total} hosts done after {event.elapsed:.0f}s")
+
+    def _on_Included(self, event: events.Included) -> None:
+        self._write(f"included: {event.path} for {', '.join(event.hosts)}")
 
     def _on_HostTaskDone(self, event: events.HostTaskDone) -> None:
         result = event.result
-        line = self._host_line(result)
-        self._write(line)
+        for diff in result.diff:
+            self._write_diff(diff)
+        for item in result.result.get("results", []) if isinstance(result.result.get("results"), list) else []:
+            self._write(self._item_line(result, item))
+        self._write(self._host_line(result))
         if result.ignored:
             self._write(self._paint("...ignoring", "ignoring"))
+
+    def _item_line(self, result: TaskResult, item: dict[str, Any]) -> str:
+        label = item.get("_ansible_item_label", item.get(item.get("ansible_loop_var", "item")))
+        if item.get("failed"):
+            return self._paint(f"failed: [{result.host}] (item={label}) => {_json(item)}", "fatal")
+        if item.get("skipped"):
+            return self._paint(f"skipping: [{result.host}] (item={label})", "skipping")
+        word = "changed" if item.get("changed") else "ok"
+        return self._paint(f"{word}: [{result.host}] (item={label})", word)
+
+    def _write_diff(self, diff: dict[str, Any]) -> None:
+        before, after = diff.get("before", ""), diff.get("after", "")
+        before_header = diff.get("before_header", "before")
+        after_header = diff.get("after_header", "after")
+        if isinstance(before, dict) or isinstance(after, dict):
+            before = json.dumps(before, indent=4, sort_keys=True) + "\n"
+            after = json.dumps(after, indent=4, sort_keys=True) + "\n"
+        lines = difflib.unified_diff(str(before).splitlines(keepends=True), str(after).splitlines(keepends=True),
+                                     fromfile=f"before: {before_header}", tofile=f"after: {after_header}")
+        for line in lines:
+            self.stream.write(line if line.endswith("\n") else line + "\n")
 
     def _host_line(self, result: TaskResult) -> str:
         host = f"[{result.host}]"
