@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.checks import Assert, Fail
 from titan_ops.modules.command import Command, Shell
 from titan_ops.modules.controller import Debug, SetFact
 from titan_ops.modules.meta import Meta
+from titan_ops.modules.pause import Pause
 from titan_ops.modules.setup import Setup
+from titan_ops.modules.uri import Uri
+from titan_ops.modules.wait_for import WaitFor
 
 _BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
@@ -17,6 +21,11 @@ _ALL: tuple[Module, ...] = (
     SetFact(),
     Meta(),
     Setup(),
+    Assert(),
+    Fail(),
+    WaitFor(),
+    Pause(),
+    Uri(),
 )
 
 MODULES: dict[str, Module] = {module.name: module for module in _ALL}
