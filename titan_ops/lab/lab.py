@@ -14,6 +14,7 @@ from typing import Iterator
 
 import yaml
 
+from titan_ops.connection.base import HostAddress
 from titan_ops.lab import sshd
 from titan_ops.lab.keys import ensure_key_pair
 from titan_ops.lab.paths import PRIVATE_PATHS, LabPaths, default_directory
@@ -22,6 +23,7 @@ from titan_ops.lab.sshd import LabError
 FIRST_PORT = 2201
 START_TIMEOUT = 20.0
 USER = "root"
+HOSTNAME = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ class Lab:
         """The controller-side file behind ``path`` as host ``name`` sees it (``path`` under PRIVATE_PATHS)."""
         self.host(name)
         return self._paths.host(name).backing(path)
+
+    def address(self, name: str) -> HostAddress:
+        """How to reach host ``name`` (what its inventory entry says)."""
+        return HostAddress(
+            name=name, hostname=HOSTNAME, port=self.host(name).port, user=USER,
+            key_file=str(self.client_key_path), known_hosts_file=str(self.known_hosts_path),
+        )
 
     def log_path(self, name: str) -> Path:
         """The sshd log of host ``name``."""
@@ -208,7 +217,7 @@ def _launch_all(binary: str, version: tuple[int, int], paths: LabPaths, names: l
         host.pid_file.unlink(missing_ok=True)
         host.ready_file.unlink(missing_ok=True)
         offsets[name] = host.log.stat().st_size if host.log.exists() else 0
-        sshd.launch(binary, name, host, paths.root)
+        sshd.launch(binary, version, name, host, paths.root)
     waiting = set(names)
     port_lost: list[str] = []
     deadline = time.monotonic() + START_TIMEOUT
@@ -249,14 +258,14 @@ def _write_known_hosts(paths: LabPaths, lab: Lab) -> None:
     lines = []
     for host in lab.hosts:
         key = paths.host(host.name).host_key.with_name("ssh_host_ed25519_key.pub").read_text().split()
-        lines.append(f"[127.0.0.1]:{host.port} {key[0]} {key[1]}")
+        lines.append(f"[{HOSTNAME}]:{host.port} {key[0]} {key[1]}")
     paths.known_hosts.write_text("\n".join(lines) + "\n")
 
 
 def _write_inventory(paths: LabPaths, lab: Lab) -> None:
     hosts = {
         host.name: {
-            "ansible_host": "127.0.0.1",
+            "ansible_host": HOSTNAME,
             "ansible_port": host.port,
             "ansible_user": USER,
             "ansible_ssh_private_key_file": str(paths.client_key),

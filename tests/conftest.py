@@ -1,0 +1,42 @@
+"""Shared fixtures: the SSH lab (real sshd on loopback), one for the session and spares on demand."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+
+from titan_ops import lab as lab_api
+from titan_ops.lab import Lab
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A 3-host lab (lab1..lab3) for the whole session: ``.inventory_path``, ``.hosts``, ``.host_path()``.
+
+    Shared by every test: do not stop its hosts or break its keys (use ``lab_factory``).
+    """
+    directory = tmp_path_factory.mktemp("lab")
+    yield lab_api.up(hosts=3, directory=directory)
+    lab_api.down(directory)
+
+
+@pytest.fixture
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[int], Lab]]:
+    """``lab_factory(n)`` brings up a separate n-host lab for a destructive test; stopped after the test."""
+    started = []
+
+    def make(hosts: int = 1) -> Lab:
+        directory = tmp_path_factory.mktemp("spare-lab")
+        started.append(directory)
+        return lab_api.up(hosts=hosts, directory=directory)
+
+    yield make
+    for directory in started:
+        lab_api.down(directory)
+
+
+@pytest.fixture
+def spare_lab(lab_factory: Callable[[int], Lab]) -> Lab:
+    """A single-host lab of this test's own (its host is ``lab1``)."""
+    return lab_factory(1)
