@@ -1,0 +1,88 @@
+"""The public inventory: hosts, groups, variables and patterns, answered as Ansible answers them."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from titan_ops.errors import InventoryError
+from titan_ops.inventory import render
+from titan_ops.inventory.model import LOCALHOST_NAMES, Host, InventoryData
+from titan_ops.inventory.patterns import HostMatcher
+from titan_ops.inventory.sources import Sources, read_sources
+from titan_ops.inventory.variables import Variables
+from titan_ops.inventory.vars_files import VarsFiles
+
+
+def load_inventory(sources: Sources) -> Inventory:
+    """Read inventory sources: YAML or INI files, directories of them, or ``host1,host2,`` lists.
+
+    ``None`` gives an empty inventory (only the implicit ``localhost``).
+    Raises InventoryError, naming the file and line, on a bad source.
+    """
+    found = read_sources(sources)
+    return Inventory(found.data, VarsFiles(found.vars_directories), found.warnings, found.names)
+
+
+class Inventory:
+    """A loaded inventory. Immutable; every answer is the one ansible-core gives for the same sources."""
+
+    def __init__(self, data: InventoryData, files: VarsFiles, warnings: Sequence[str] = (),
+                 sources: Sequence[str] = ()) -> None:
+        self._data = data
+        self._variables = Variables(data, files)
+        self._matcher = HostMatcher(data)
+        self.warnings: tuple[str, ...] = tuple(warnings)
+        """What Ansible would warn of while reading the sources (skipped entries)."""
+        self.sources: tuple[str, ...] = tuple(sources)
+
+    def host_names(self) -> list[str]:
+        """Every host, in Ansible's order (``ansible all --list-hosts``)."""
+        return [host.name for host in self._data.group_hosts(self._data.groups["all"])]
+
+    def has_host(self, name: str) -> bool:
+        """Whether ``name`` is a host of the inventory, or a name of the (implicit) local host."""
+        return name in self._data.hosts or name in LOCALHOST_NAMES
+
+    def host_vars(self, name: str) -> dict[str, Any]:
+        """The merged variables of one host, as ``ansible-inventory --host NAME`` prints them."""
+        return copy.deepcopy(self._variables.host_vars(self._host(name)))
+
+    def list_hosts(self, pattern: str | Sequence[str] = "all", limit: str | None = None) -> list[str]:
+        """The hosts a play with ``hosts: pattern`` run with ``--limit limit`` targets, in Ansible's order.
+
+        Raises InventoryError on a bad pattern (an invalid regex, a lone
+        ``!``) or a limit file that cannot be read.
+        """
+        return [host.name for host in self._matcher.hosts(pattern, limit)]
+
+    def group_names(self, host: str) -> list[str]:
+        """The ``group_names`` variable: the host's groups and their ancestors, sorted, without ``all``."""
+        return sorted(group.name for group in self._data.groups_of(self._host(host)) if group.name != "all")
+
+    def groups(self) -> dict[str, list[str]]:
+        """The ``groups`` variable: every group (``all`` and ``ungrouped`` too) and its hosts."""
+        return {name: [host.name for host in self._data.group_hosts(group)]
+                for name, group in self._data.groups.items()}
+
+    def to_list_json(self, limit: str | None = None) -> dict[str, Any]:
+        """What ``ansible-inventory --list [--limit LIMIT]`` prints, as parsed JSON."""
+        return render.list_json(self._data, self._variables, self._matcher.hosts("all", limit))
+
+    def to_list_yaml(self, limit: str | None = None) -> dict[str, Any]:
+        """What ``ansible-inventory --list --yaml [--limit LIMIT]`` prints, as parsed YAML."""
+        return render.list_yaml(self._data, self._variables, self._matcher.hosts("all", limit))
+
+    def graph(self, group: str = "all", with_vars: bool = False) -> str:
+        """The group tree as ``ansible-inventory --graph [GROUP] [--vars]`` draws it."""
+        if group not in self._data.groups:
+            raise InventoryError(f"no group named '{group}' to graph")
+        return render.graph(self._data.groups[group], self._variables, with_vars)
+
+    def _host(self, name: str) -> Host:
+        if name in self._data.hosts:
+            return self._data.hosts[name]
+        if name in LOCALHOST_NAMES:
+            return self._data.localhost(name)
+        raise InventoryError(f"no host named '{name}' in the inventory")

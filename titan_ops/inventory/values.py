@@ -1,0 +1,75 @@
+"""Variable values: INI typing, unsafe text, and the JSON form ansible-inventory prints."""
+
+from __future__ import annotations
+
+import ast
+import json
+import warnings
+from typing import Any
+
+
+class UnsafeText(str):
+    """A string never to be templated (YAML ``!unsafe``).
+
+    ansible-inventory prints it as ``{"__ansible_unsafe": "..."}``.
+    """
+
+
+class UnsupportedValue(ValueError):
+    """An INI value that is a Python literal with no JSON form (a nested complex number, ...)."""
+
+
+def parse_ini_value(text: str) -> Any:
+    """Type an INI value as Ansible does: a Python literal when it is one, else the text itself.
+
+    ``1`` is an int, ``True`` a bool, ``[1, 2]`` a list, ``"a b"`` the string
+    ``a b``; ``true``, ``yes`` and ``{k: 1}`` stay strings.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text
+    if isinstance(value, (complex, type(Ellipsis))):
+        return text
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """A literal's value with tuples and sets as lists and bytes as unsafe text."""
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain_key(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, bytes):
+        return UnsafeText(value.decode("utf-8", "surrogateescape"))
+    if isinstance(value, (complex, type(Ellipsis))):
+        raise UnsupportedValue(f"{type(value).__name__} values are not supported")
+    return value
+
+
+def _plain_key(key: Any) -> Any:
+    if isinstance(key, (str, int, float, bool)) or key is None:
+        return key
+    raise UnsupportedValue(f"a dictionary key of type {type(key).__name__} is not supported")
+
+
+def to_json(value: Any, mark_unsafe: bool = True) -> Any:
+    """``value`` as ansible-inventory shows it: string keys, plain lists and strings.
+
+    With ``mark_unsafe`` (its JSON output) unsafe text is written
+    ``{"__ansible_unsafe": text}``; without (its YAML output) as plain text.
+    """
+    if isinstance(value, UnsafeText):
+        return {"__ansible_unsafe": str(value)} if mark_unsafe else str(value)
+    if isinstance(value, dict):
+        return {_json_key(key): to_json(item, mark_unsafe) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(item, mark_unsafe) for item in value]
+    return value
+
+
+def _json_key(key: Any) -> str:
+    """A dictionary key as JSON writes it: ``1`` -> ``"1"``, ``True`` -> ``"true"``."""
+    return str(key) if isinstance(key, str) else json.dumps(key)

@@ -1,0 +1,61 @@
+"""A host's variables, merged with Ansible's precedence (lowest first):
+
+1. inline variables of ``all``;
+2. inline variables of the host's other groups, sorted by depth below
+   ``all``, then ``ansible_group_priority``, then name (later wins);
+3. ``group_vars/all`` of each source, in source order;
+4. ``group_vars/<group>`` of each source, in source order, groups sorted as in 2;
+5. the host's inline variables;
+6. ``host_vars/<host>`` of each source, in source order.
+
+Merging replaces whole top-level values. An inline ``ansible_group_priority``
+orders its group and is not passed on to the hosts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from titan_ops.inventory.model import PRIORITY_VAR, Group, Host, InventoryData
+from titan_ops.inventory.vars_files import VarsFiles
+
+
+def sort_groups(groups: list[Group]) -> list[Group]:
+    """``groups`` from lowest to highest precedence."""
+    return sorted(groups, key=lambda group: (group.depth, group.priority, group.name))
+
+
+class Variables:
+    """Computes the merged variables of hosts and groups."""
+
+    def __init__(self, data: InventoryData, files: VarsFiles) -> None:
+        self.data = data
+        self.files = files
+
+    def host_vars(self, host: Host) -> dict[str, Any]:
+        """Everything ``host`` sees from the inventory (``ansible-inventory --host``)."""
+        root = self.data.groups["all"]
+        groups = sort_groups([group for group in self.data.groups_of(host) if group is not root])
+        merged = _inline(root)
+        for group in groups:
+            merged.update(_inline(group))
+        for directory in self.files.directories:
+            merged.update(self.files.read(directory, "group_vars", "all"))
+        for directory in self.files.directories:
+            for group in groups:
+                merged.update(self.files.read(directory, "group_vars", group.name))
+        merged.update(host.vars)
+        for directory in self.files.directories:
+            merged.update(self.files.read(directory, "host_vars", host.name))
+        return merged
+
+    def group_vars(self, group: Group) -> dict[str, Any]:
+        """The group's own variables: inline ones, then its ``group_vars`` files."""
+        merged = dict(group.vars)
+        for directory in self.files.directories:
+            merged.update(self.files.read(directory, "group_vars", group.name))
+        return merged
+
+
+def _inline(group: Group) -> dict[str, Any]:
+    return {key: value for key, value in group.vars.items() if key != PRIORITY_VAR}

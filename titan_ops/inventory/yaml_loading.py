@@ -1,0 +1,81 @@
+"""Read YAML and JSON files the way Ansible's loader does, and find where a key sits.
+
+JSON is tried first (so ``1e3`` in a ``.json`` file is a float), then YAML
+1.1 as PyYAML reads it. ``!unsafe`` marks text never to template; dates
+become their ISO text, as ansible-inventory prints them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from titan_ops.errors import InventoryError, Location
+from titan_ops.inventory.values import UnsafeText
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader plus Ansible's ``!unsafe`` tag."""
+
+
+def _unsafe(loader: _Loader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return UnsafeText(loader.construct_scalar(node))
+    raise yaml.constructor.ConstructorError(None, None, "!unsafe applies to strings only", node.start_mark)
+
+
+def _vault(loader: _Loader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, "vault-encrypted values (!vault) are not supported",
+                                            node.start_mark)
+
+
+def _timestamp(loader: _Loader, node: yaml.Node) -> str:
+    value = loader.construct_yaml_timestamp(node)
+    return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else value
+
+
+_Loader.add_constructor("!unsafe", _unsafe)
+_Loader.add_constructor("!vault", _vault)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def load_data(text: str, file: str) -> Any:
+    """The data in ``text`` (JSON or YAML); InventoryError naming ``file`` and line when malformed."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        reason = " ".join(part for part in (error.context, error.problem) if part)
+        raise InventoryError(f"YAML syntax error: {reason}", location) from None
+    except yaml.YAMLError as error:
+        raise InventoryError(f"YAML syntax error: {error}", Location(file)) from None
+
+
+def locate(text: str, file: str, path: Sequence[Any]) -> Location:
+    """Where the mapping key at ``path`` (keys from the document root) is written in ``text``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return Location(file)
+    line = 1
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
+                line, node = key_node.start_mark.line + 1, value_node
+                break
+        else:
+            break
+    return Location(file, line)
