@@ -6,6 +6,7 @@ from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.checks import Assert, Fail
 from titan_ops.modules.command import Command, Shell
 from titan_ops.modules.controller import Debug, SetFact
+from titan_ops.modules.files import FILE_MODULES
 from titan_ops.modules.meta import Meta
 from titan_ops.modules.pause import Pause
 from titan_ops.modules.setup import Setup
@@ -26,6 +27,7 @@ _ALL: tuple[Module, ...] = (
     WaitFor(),
     Pause(),
     Uri(),
+    *FILE_MODULES,
 )
 
 MODULES: dict[str, Module] = {module.name: module for module in _ALL}

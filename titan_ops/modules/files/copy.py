@@ -1,0 +1,221 @@
+"""``copy``: put a file on the host from the controller (``src``), from text
+(``content``) or from another path on the host (``remote_src``).
+
+Unchanged file: one remote command (stat, checksum and, in diff mode, the old
+content, together). Changed file: one more, which writes, sets mode and owner,
+validates, backs up and renames in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.files import modes
+from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
+    default_permissions, parse_umask
+from titan_ops.modules.files.local import find_local, read_local
+from titan_ops.modules.files.remote_file import FileStat, assign, checksum_line, md5, parse_content, parse_stat, \
+    run_script, sha1, stat_line
+from titan_ops.modules.files.writer import Change, WritePlan, carry_out, write_failure
+
+DIFF_LIMIT = 104448
+"""Files larger than this get no content diff (Ansible's limit)."""
+
+WRITE_PROPERTIES: dict[str, Any] = {
+    "dest": {"type": "string", "minLength": 1,
+             "description": "Remote path to write. A path ending in '/' or naming an existing directory "
+                            "receives the file under the source's name (a missing directory ending in '/' "
+                            "is created)."},
+    "mode": modes.mode_schema(preserve=True),
+    "owner": OWNER_SCHEMA,
+    "group": GROUP_SCHEMA,
+    "backup": {"type": "boolean", "default": False,
+               "description": "Keep the file replaced beside it as '<dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
+                              "(reported as backup_file)."},
+    "validate": {"type": "string", "pattern": "%s",
+                 "description": "A command run on the new content before it replaces dest, '%s' standing for "
+                                "the temporary file (e.g. 'visudo -cf %s'); if it fails, dest is left "
+                                "untouched and the task fails."},
+    "force": {"type": "boolean", "default": True,
+              "description": "Replace dest when its content differs. With false, an existing dest is left "
+                             "alone whatever its content."},
+}
+"""The arguments copy and template share."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """What is to be written: its bytes (None when it is a path on the host) and its names."""
+
+    data: bytes | None
+    header: str
+    name: str | None = None
+    mode: int | None = None
+    remote_path: str | None = None
+
+
+@dataclass(frozen=True)
+class CopyState:
+    """Where the file goes and what is there now."""
+
+    source: Source
+    target: str
+    parent_exists: bool
+    stat: FileStat | None
+    checksum: str | None
+    umask: int
+    before: bytes | None = None
+    source_stat: FileStat | None = None
+    source_checksum: str | None = None
+
+
+class Copy(Module):
+    """Copy a file to the host."""
+
+    name = "copy"
+    description = ("Copy a file from the controller, from inline content, or from another path on the host; "
+                   "atomically, with mode, owner, backup and validation.")
+    schema = {
+        "type": "object",
+        "properties": {
+            "src": {"type": "string", "minLength": 1,
+                    "description": "The file to copy: a controller path, absolute or relative to the playbook's "
+                                   "files/ folder, then to the playbook's folder; with remote_src, a path on "
+                                   "the host. Directories are not supported."},
+            "content": {"type": ["string", "number", "boolean", "object", "array"],
+                        "description": "Text written to dest as is, instead of src (a list or mapping is "
+                                       "written as JSON)."},
+            "remote_src": {"type": "boolean", "default": False,
+                           "description": "src is a path on the host, copied there without passing through "
+                                          "the controller."},
+            **WRITE_PROPERTIES,
+        },
+        "required": ["dest"],
+        "oneOf": [{"required": ["src"]}, {"required": ["content"]}],
+        "additionalProperties": False,
+    }
+
+    def source(self, host: HostContext, args: dict[str, Any]) -> Source:
+        """The content to write (read or rendered on the controller)."""
+        if "content" in args:
+            content = args["content"]
+            text = content if isinstance(content, str) else json.dumps(content)
+            return Source(text.encode(), header=args["dest"])
+        if args.get("remote_src"):
+            return Source(None, header=args["src"], name=posixpath.basename(args["src"]), remote_path=args["src"])
+        path = find_local(host.playbook_dir, args["src"], "files")
+        data, mode = read_local(path)
+        return Source(data, header=path, name=posixpath.basename(path), mode=mode)
+
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> CopyState:
+        source = self.source(host, args)
+        dest = args["dest"]
+        if dest.endswith("/") and source.name:
+            target, parent = dest + source.name, dest.rstrip("/") or "/"
+        else:
+            target, parent = dest, posixpath.dirname(dest.rstrip("/")) or "."
+        script = [assign(d=target, w=sha1(source.data) if source.data is not None else "-"), "umask",
+                  f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
+        if source.name and not dest.endswith("/"):
+            script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
+        script += ['echo "$d"', stat_line("d", follow=True), checksum_line("d")]
+        with_before = host.diff_mode and source.data is not None
+        if with_before:
+            script.append(f'if [ "$h" != "$w" ] && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
+                          f'head -c {DIFF_LIMIT + 1} -- "$d" | base64 -w0; echo; else echo -; fi')
+        if source.remote_path is not None:
+            script += [assign(s=source.remote_path), stat_line("s", follow=True), checksum_line("s")]
+        lines: Iterator[str] = iter(run_script(host, "\n".join(script)))
+        umask, parent_exists, found_target = parse_umask(next(lines)), next(lines) == "1", next(lines)
+        state = CopyState(source, found_target, parent_exists, parse_stat(next(lines)), _checksum(next(lines)), umask)
+        if with_before:
+            state = dataclasses.replace(state, before=parse_content(next(lines)))
+        if source.remote_path is not None:
+            state = dataclasses.replace(state, source_stat=parse_stat(next(lines)),
+                                        source_checksum=_checksum(next(lines)))
+        return state
+
+    def decide(self, args: dict[str, Any], state: CopyState, host: HostContext) -> Decision:
+        problem = _problem(args, state)
+        if problem:
+            return Decision(False, {"msg": problem, "dest": args["dest"]}, failed=True)
+        target, current = state.target, state.stat
+        if current is not None and not args.get("force", True):
+            return Decision(False, {"dest": target, "src": state.source.header, "msg": "file already exists"})
+        data = state.source.data
+        checksum = sha1(data) if data is not None else state.source_checksum
+        base = current.permissions if current is not None else default_permissions(state.umask, False)
+        attributes = dataclasses.replace(Attributes.from_args(args), mode=_mode(args.get("mode"), base, state))
+        result: dict[str, Any] = {"dest": target, "checksum": checksum}
+        if data is not None:
+            result.update(md5sum=md5(data), size=len(data))
+        if current is None or state.checksum != checksum:
+            plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
+                             keep_ids=None if current is None else (current.uid, current.gid),
+                             backup=bool(args.get("backup")) and current is not None,
+                             validate=args.get("validate"), make_parent=not state.parent_exists,
+                             remote_source=state.source.remote_path)
+            return Decision(True, result, diff=self._diff(state), plan=Change(target, plan, data))
+        before, after = attributes.changes(target, current)
+        result.update(current.attributes(), path=target)
+        if before:
+            return Decision(True, result, diff=attribute_diff(before, after), plan=Change(target, attributes=attributes, current=current))
+        return Decision(False, result)
+
+    def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        result = dict(decision.result)
+        outcome = carry_out(host, decision.plan)
+        if outcome.invalid_status is not None:
+            return {**result, **write_failure(outcome)}
+        result.update(outcome.stat.attributes())
+        if outcome.backup_file:
+            result["backup_file"] = outcome.backup_file
+        return result
+
+    def _diff(self, state: CopyState) -> list[dict[str, Any]]:
+        """The content diff of a write (none for remote sources and files too large to show)."""
+        data, before = state.source.data, state.before or b""
+        if data is None or len(data) > DIFF_LIMIT or len(before) > DIFF_LIMIT:
+            return []
+        entry = {"before": before.decode(errors="replace"), "after": data.decode(errors="replace"),
+                 "after_header": state.source.header}
+        if state.stat is not None:
+            entry["before_header"] = state.target
+        return [entry]
+
+
+def _problem(args: dict[str, Any], state: CopyState) -> str | None:
+    """Why the copy cannot be done, if it cannot."""
+    dest = args["dest"]
+    if "content" in args and dest.endswith("/"):
+        return "can not use content with a dir as dest"
+    if state.source.remote_path is not None:
+        if state.source_stat is None:
+            return f"Source {state.source.remote_path} not found"
+        if state.source_stat.kind != "file":
+            return f"Source {state.source.remote_path} is not a regular file (directories are not supported)"
+    if state.stat is not None and state.stat.kind == "directory":
+        return f"Destination {state.target} is a directory"
+    if not state.parent_exists and not dest.endswith("/"):
+        return f"Destination directory {posixpath.dirname(dest)} does not exist"
+    return None
+
+
+def _mode(mode: int | str | None, base: int, state: CopyState) -> int:
+    """The exact permission bits to give the file."""
+    if mode is None:
+        return base
+    if mode == "preserve":
+        source_mode = state.source_stat.permissions if state.source_stat is not None else state.source.mode
+        return base if source_mode is None else source_mode
+    return modes.resolve(mode, base, False)
+
+
+def _checksum(line: str) -> str | None:
+    return None if line == "-" else line

@@ -1,0 +1,111 @@
+"""``fetch``: bring a remote file to the controller, under ``dest/<host>/<src>`` or ``dest`` itself.
+
+One remote command compares checksums and, when the file differs and is not
+large, carries its content too; a large file costs one more (a ``get``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.files.local import write_local
+from titan_ops.modules.files.remote_file import FileStat, RemoteFileError, assign, checksum_line, md5, \
+    parse_content, parse_stat, run_script, sha1, stat_line
+
+INLINE_LIMIT = 4 * 1024 * 1024
+"""Files up to this size come back with the checking command itself."""
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """The remote file and the local copy."""
+
+    dest: str
+    stat: FileStat | None
+    checksum: str | None
+    local_checksum: str | None
+    data: bytes | None
+
+
+class Fetch(Module):
+    """Copy a file from the host to the controller."""
+
+    name = "fetch"
+    description = ("Copy a file from the host to the controller, into dest/<inventory_hostname>/<src path>, "
+                   "or to dest itself with flat.")
+    schema = {
+        "type": "object",
+        "properties": {
+            "src": {"type": "string", "minLength": 1, "description": "The remote file to fetch (not a directory)."},
+            "dest": {"type": "string", "minLength": 1,
+                     "description": "A controller folder (relative to the playbook's folder); the file is saved "
+                                    "as dest/<inventory_hostname>/<src>, or, with flat, as dest itself "
+                                    "(dest/<basename of src> when dest ends in '/')."},
+            "flat": {"type": "boolean", "default": False,
+                     "description": "Save to dest itself instead of adding the host name and src's path."},
+            "fail_on_missing": {"type": "boolean", "default": True,
+                                "description": "Fail when src does not exist (else report it and go on)."},
+            "validate_checksum": {"type": "boolean", "default": True,
+                                  "description": "Check that the file received has the remote file's checksum."},
+        },
+        "required": ["src", "dest"],
+        "additionalProperties": False,
+    }
+
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> FetchState:
+        dest = local_destination(args, host)
+        local = _local_checksum(dest)
+        lines = run_script(host, "\n".join([
+            assign(p=args["src"], w=local or "-"), stat_line("p", follow=True), checksum_line("p"),
+            f'if [ "$h" != "$w" ] && [ "$h" != - ]; then printf +; head -c {INLINE_LIMIT + 1} -- "$p" | base64 -w0; '
+            "echo; else echo -; fi"]))
+        data = parse_content(lines[2])
+        return FetchState(dest, parse_stat(lines[0]), None if lines[1] == "-" else lines[1], local,
+                          data if data is None or len(data) <= INLINE_LIMIT else None)
+
+    def decide(self, args: dict[str, Any], state: FetchState, host: HostContext) -> Decision:
+        src = args["src"]
+        if state.stat is None:
+            message = "the remote file does not exist, not transferring, ignored"
+            return Decision(False, {"msg": message, "file": src}, failed=args.get("fail_on_missing", True))
+        if state.stat.kind == "directory":
+            return Decision(False, {"msg": "remote file is a directory, fetch cannot work on directories",
+                                    "file": src}, failed=True)
+        if state.checksum is None:
+            return Decision(False, {"msg": "unable to calculate the checksum of the remote file", "file": src},
+                            failed=True)
+        result = {"dest": state.dest, "file": src, "checksum": state.checksum, "remote_checksum": state.checksum,
+                  "remote_md5sum": None}
+        return Decision(state.local_checksum != state.checksum, result, plan=state.data)
+
+    def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        result = dict(decision.result)
+        data = decision.plan if decision.plan is not None else host.connection.get(args["src"])
+        if args.get("validate_checksum", True) and sha1(data) != result["remote_checksum"]:
+            raise RemoteFileError(f"checksum mismatch after fetching {args['src']} (the file changed meanwhile?)")
+        write_local(result["dest"], data)
+        return {**result, "checksum": sha1(data), "md5sum": md5(data)}
+
+
+def local_destination(args: dict[str, Any], host: HostContext) -> str:
+    """Where the fetched file goes on the controller."""
+    dest = os.path.expanduser(args["dest"])
+    if not os.path.isabs(dest):
+        dest = os.path.join(host.playbook_dir, dest)
+    src = args["src"]
+    if args.get("flat"):
+        return dest + posixpath.basename(src) if dest.endswith("/") else dest
+    name = str(host.variables.get("inventory_hostname", host.host))
+    return os.path.normpath(os.path.join(dest, name, posixpath.normpath(src).lstrip("/")))
+
+
+def _local_checksum(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return sha1(handle.read())
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None

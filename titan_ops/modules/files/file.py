@@ -1,0 +1,286 @@
+"""``file``: make a path a file, directory, symlink, touched file, or absent, with mode and owner.
+
+One remote command reads the state (with the whole tree when ``recurse``);
+one more makes the change and reports the result's stat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from titan_ops.connection.transfer import temp_name
+from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.files import modes
+from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
+    default_permissions, parse_umask
+from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
+from titan_ops.modules.files.remote_file import STAT_FORMAT, FileStat, assign, last_line, parse_stat, run_script, \
+    stat_line
+
+STATES = ("file", "directory", "absent", "touch", "link")
+TIMES = ("now", "preserve")
+
+
+@dataclass(frozen=True)
+class PathState:
+    """A path as the host has it now."""
+
+    path: str
+    lstat: FileStat | None
+    stat: FileStat | None
+    link_target: str | None
+    umask: int
+    src_exists: bool = False
+    dir_empty: bool = False
+    existing_ancestor: str | None = None
+    entries: tuple[tuple[str, FileStat], ...] = ()
+
+    @property
+    def previous(self) -> str:
+        """What the path is now, without following a link: file, directory, link, ... or absent."""
+        return "absent" if self.lstat is None else self.lstat.attributes()["state"]
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """Shell commands to run on ``$p``, and whether to report the stat of the link or of its target."""
+
+    commands: list[str]
+    follow: bool = True
+
+
+class File(Module):
+    """Manage a path's type, mode and ownership."""
+
+    name = "file"
+    description = ("Make a path a file, a directory (with its parents), a symbolic link, a touched file, or "
+                   "absent; set its mode, owner and group, recursively for a directory if asked.")
+    schema = {
+        "type": "object",
+        "properties": {
+            **path_properties("The remote path to manage."),
+            "state": {"enum": list(STATES),
+                      "description": "file: the path must exist and get the attributes (never created); "
+                                     "directory: created with its missing parents; absent: removed "
+                                     "recursively; touch: created empty or its times updated; link: a symbolic "
+                                     "link to src. Default: the path's current type, or file."},
+            "src": {"type": "string", "minLength": 1,
+                    "description": "The target of a link (state: link); a relative src is relative to the "
+                                   "link's folder."},
+            "mode": modes.mode_schema(),
+            "owner": OWNER_SCHEMA,
+            "group": GROUP_SCHEMA,
+            "recurse": {"type": "boolean", "default": False,
+                        "description": "With state: directory, set mode, owner and group on everything in "
+                                       "the directory too (symbolic links excepted)."},
+            "force": {"type": "boolean", "default": False,
+                      "description": "With state: link, replace a file or an empty directory at path, and "
+                                     "create the link even when src does not exist."},
+            "access_time": {"enum": list(TIMES),
+                            "description": "With state: touch, 'preserve' keeps the access time (default now)."},
+            "modification_time": {"enum": list(TIMES),
+                                  "description": "With state: touch, 'preserve' keeps the modification time "
+                                                 "(default now), so a touch of an existing file is idempotent."},
+        },
+        **PATH_REQUIRED,
+        "allOf": [{"if": {"required": ["state"], "properties": {"state": {"const": "link"}}},
+                   "then": {"required": ["src"]}}],
+        "additionalProperties": False,
+    }
+
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> PathState:
+        path = path_of(args)
+        state = args.get("state")
+        script = [assign(p=path), "umask", stat_line("p"),
+                  f'if [ -L "$p" ]; then {stat_line("p", follow=True)}; readlink -- "$p"; else echo =; echo; fi']
+        linking = state == "link" or (state is None and "src" in args)
+        if linking:
+            script += [f"{assign(s=_link_source(path, args['src']))}; [ -e \"$s\" ] && echo 1 || echo 0",
+                       'if [ -d "$p" ] && [ ! -L "$p" ]; then [ -z "$(ls -A -- "$p")" ] && echo 1 || echo 0; '
+                       "else echo 0; fi"]
+        if state == "directory" or (state is None and args.get("recurse")):
+            ancestors = " ".join(shlex.quote(a) for a in _ancestors(path))
+            script.append(f'for a in {ancestors}; do if [ -e "$a" ]; then echo "$a"; break; fi; done')
+        if args.get("recurse"):
+            script.append(f'[ ! -d "$p" ] || find "$p" -mindepth 1 ! -type l -exec stat -c '
+                          f'{shlex.quote(STAT_FORMAT + " %n")} -- {{}} +')
+        lines = iter(run_script(host, "\n".join(script)))
+        umask, lstat, followed, target = parse_umask(next(lines)), parse_stat(next(lines)), next(lines), next(lines)
+        found = PathState(path, lstat, lstat if followed == "=" else parse_stat(followed),
+                          target if lstat is not None and lstat.kind == "link" else None, umask)
+        extra: dict[str, Any] = {}
+        if linking:
+            extra.update(src_exists=next(lines) == "1", dir_empty=next(lines) == "1")
+        if state == "directory" or (state is None and args.get("recurse")):
+            extra["existing_ancestor"] = next(lines)
+        if args.get("recurse"):
+            extra["entries"] = tuple(_entries(lines))
+        return dataclasses.replace(found, **extra)
+
+    def decide(self, args: dict[str, Any], state: PathState, host: HostContext) -> Decision:
+        wanted = args.get("state") or _default_state(state.previous, args)
+        if args.get("recurse") and wanted != "directory":
+            return _fail("recurse option requires state to be 'directory'", state.path)
+        return getattr(self, f"_{wanted}")(args, state)
+
+    def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        plan: FilePlan = decision.plan
+        result = dict(decision.result)
+        script = f"{assign(p=result.get('path') or result['dest'])}\n" + " && ".join(plan.commands)
+        if result.get("state") == "absent":
+            run_script(host, script)
+            return result
+        lines = run_script(host, f"{script} && {stat_line('p', follow=plan.follow)}")
+        stat = parse_stat(last_line(lines))
+        if stat is not None:
+            result.update(stat.attributes())
+        return result
+
+    # -- the states --------------------------------------------------------------
+    def _absent(self, args: dict[str, Any], state: PathState) -> Decision:
+        result = {"path": state.path, "state": "absent"}
+        if state.lstat is None:
+            return Decision(False, result)
+        diff = _state_diff(state.path, state.previous, "absent")
+        return Decision(True, result, diff=diff, plan=FilePlan(['rm -rf -- "$p"']))
+
+    def _file(self, args: dict[str, Any], state: PathState) -> Decision:
+        if state.stat is None:
+            return _fail(f"file ({state.path}) is absent, cannot continue", state.path, state="absent")
+        if state.stat.kind == "directory" and args.get("state") == "file":
+            return _fail(f"file ({state.path}) is directory, cannot continue", state.path,
+                         **state.stat.attributes())
+        return _set_attributes(args, state, [], [])
+
+    def _directory(self, args: dict[str, Any], state: PathState) -> Decision:
+        if state.stat is None:
+            created = _ancestors(state.path)[: _ancestors(state.path).index(state.existing_ancestor or "/")][::-1]
+            attributes = Attributes.from_args(args)
+            mode = attributes.mode_for(default_permissions(state.umask, True), True)
+            commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
+            return Decision(True, {"path": state.path, "state": "directory"},
+                            diff=_state_diff(state.path, "absent", "directory"), plan=FilePlan(commands))
+        if state.stat.kind != "directory":
+            return _fail(f"{state.path} already exists as a {state.previous}", state.path,
+                         **state.stat.attributes())
+        if not args.get("recurse"):
+            return _set_attributes(args, state, [], [])
+        return _set_recursively(args, state)
+
+    def _touch(self, args: dict[str, Any], state: PathState) -> Decision:
+        if state.stat is None:
+            attributes = Attributes.from_args(args)
+            mode = attributes.mode_for(default_permissions(state.umask, False), False)
+            commands = ['touch -- "$p"', *attributes.commands('"$p"', mode)]
+            return Decision(True, {"dest": state.path, "state": "file"},
+                            diff=_state_diff(state.path, "absent", "touch"), plan=FilePlan(commands))
+        keep_atime = args.get("access_time") == "preserve"
+        keep_mtime = args.get("modification_time") == "preserve"
+        if keep_atime and keep_mtime:
+            return _set_attributes(args, state, [], [])
+        flag = " -m" if keep_atime else " -a" if keep_mtime else ""
+        diff = _state_diff(state.path, state.previous, "touch")
+        return _set_attributes(args, state, [f'touch{flag} -- "$p"'], diff, result_key="dest")
+
+    def _link(self, args: dict[str, Any], state: PathState) -> Decision:
+        src = args.get("src") or state.link_target
+        if src is None:
+            return _fail("src is required for creating new links", state.path)
+        base = {"dest": state.path, "src": src, "state": "link"}
+        attributes = dataclasses.replace(Attributes.from_args(args), mode=None)
+        if state.link_target == src:
+            before, after = attributes.changes(state.path, state.lstat)
+            plan = FilePlan(attributes.commands('"$p"', None, link=True), follow=False)
+            return Decision(bool(before), {**base, **state.lstat.attributes()}, diff=attribute_diff(before, after),
+                            plan=plan)
+        force = args.get("force", False)
+        previous = state.previous
+        if not state.src_exists and not force:
+            return _fail("src file does not exist, use 'force=yes' if you really want to create the link: "
+                         f"{_link_source(state.path, src)}", state.path, src=src)
+        if previous in ("file", "hard", "directory") and not force:
+            return _fail(f"refusing to convert from {previous} to symlink for {state.path}", state.path,
+                         **state.lstat.attributes())
+        if previous == "directory" and not state.dir_empty:
+            return _fail(f"the directory {state.path} is not empty, refusing to convert it", state.path)
+        temporary = shlex.quote(temp_name(state.path))
+        commands = [*(['rmdir -- "$p"'] if previous == "directory" else []),
+                    f"ln -s -- {shlex.quote(src)} {temporary}", f'mv -Tf -- {temporary} "$p"',
+                    *attributes.commands('"$p"', None, link=True)]
+        before = {"path": state.path, "state": previous}
+        if state.link_target is not None:
+            before["src"] = state.link_target
+        diff = [{"before": before, "after": {"path": state.path, "state": "link", "src": src}}]
+        return Decision(True, base, diff=diff, plan=FilePlan(commands, follow=False))
+
+
+def _set_attributes(args: dict[str, Any], state: PathState, commands: list[str], diff: list[dict[str, Any]],
+                    result_key: str = "path") -> Decision:
+    """Mode and ownership on an existing path (after ``commands``, changed when there are any)."""
+    assert state.stat is not None
+    attributes = Attributes.from_args(args)
+    before, after = attributes.changes(state.path, state.stat)
+    result = {result_key: state.path, **state.stat.attributes()}
+    if not before and not commands:
+        return Decision(False, result)
+    mode = attributes.mode_for(state.stat.permissions, state.stat.kind == "directory") if before else None
+    plan = FilePlan([*commands, *(attributes.commands('"$p"', mode) if before else [])])
+    return Decision(True, result, diff=diff + attribute_diff(before, after), plan=plan)
+
+
+def _set_recursively(args: dict[str, Any], state: PathState) -> Decision:
+    """Mode and ownership on a directory and everything in it (symbolic links excepted)."""
+    assert state.stat is not None
+    attributes = Attributes.from_args(args)
+    diff = []
+    for path, stat in ((state.path, state.stat), *state.entries):
+        before, after = attributes.changes(path, stat)
+        diff += attribute_diff(before, after)
+    result = {"path": state.path, **state.stat.attributes()}
+    if not diff:
+        return Decision(False, result)
+    return Decision(True, result, diff=diff, plan=FilePlan(attributes.commands('"$p"', attributes.mode, recurse=True)))
+
+
+def _default_state(previous: str, args: dict[str, Any]) -> str:
+    """Ansible's default: what the path is now, else directory when recursing, else file."""
+    if previous in ("file", "directory", "link"):
+        return previous
+    if previous == "hard":
+        return "file"
+    return "directory" if args.get("recurse") else "file"
+
+
+def _fail(message: str, path: str, **fields: Any) -> Decision:
+    return Decision(False, {"path": path, **fields, "msg": message}, failed=True)
+
+
+def _state_diff(path: str, before: str, after: str) -> list[dict[str, Any]]:
+    return [{"before": {"path": path, "state": before}, "after": {"path": path, "state": after}}]
+
+
+def _ancestors(path: str) -> list[str]:
+    """``path`` and its parents, deepest first, ending with the root (or '.')."""
+    found = [posixpath.normpath(path)]
+    while found[-1] not in ("/", "."):
+        found.append(posixpath.dirname(found[-1]) or ".")
+    return found
+
+
+def _link_source(path: str, src: str) -> str:
+    """Where a link's ``src`` points, seen from the controller of the link's folder."""
+    return src if posixpath.isabs(src) else posixpath.join(posixpath.dirname(path), src)
+
+
+def _entries(lines: Iterator[str]) -> Iterator[tuple[str, FileStat]]:
+    """(path, stat) of each ``STAT_FORMAT %n`` line."""
+    for line in lines:
+        if line:
+            fields = line.split(" ", 16)
+            stat = parse_stat(" ".join(fields[:16]))
+            if stat is not None:
+                yield fields[16], stat

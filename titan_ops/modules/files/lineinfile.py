@@ -1,0 +1,214 @@
+"""``lineinfile``: make sure one line is in a file (or no line matching a pattern is).
+
+One remote command reads the file's stat and content; the edit is computed on
+the controller; a change is written like copy writes (one more command).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.files import modes
+from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
+    default_permissions, parse_umask
+from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
+from titan_ops.modules.files.remote_file import FileStat, assign, content_line, parse_content, parse_stat, \
+    run_script, stat_line
+from titan_ops.modules.files.writer import Change, WritePlan, carry_out, write_failure
+
+
+_ATTRIBUTES_CHANGED = "ownership, perms or SE linux context changed"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The file's lines after the edit, and what was done."""
+
+    lines: list[bytes]
+    msg: str
+    found: int | None = None
+
+
+class LineInFile(Module):
+    """Ensure a line is present (replacing the line a regexp matches) or absent."""
+
+    name = "lineinfile"
+    description = ("Ensure a particular line is in a file, replacing the last line a regular expression "
+                   "matches, or that no line matching it is left.")
+    schema = {
+        "type": "object",
+        "properties": {
+            **path_properties("The remote file to edit."),
+            "regexp": {"type": "string", "format": "regex",
+                       "description": "A Python regular expression searched in each line. With state present, "
+                                      "the last matching line is replaced by line; with state absent, every "
+                                      "matching line is removed."},
+            "line": {"type": "string",
+                     "description": "The line to insert or to replace with (state present); with state absent "
+                                    "and no regexp, the lines equal to it are removed."},
+            "state": {"enum": ["present", "absent"], "default": "present",
+                      "description": "Whether the line should be there or not."},
+            "insertafter": {"type": "string",
+                            "description": "When no line matches regexp (nor equals line): insert after the last "
+                                           "line matching this regular expression, or at the end with 'EOF' "
+                                           "(default; also when nothing matches)."},
+            "insertbefore": {"type": "string",
+                             "description": "When no line matches regexp (nor equals line): insert before the last "
+                                            "line matching this regular expression, or at the start with 'BOF'."},
+            "firstmatch": {"type": "boolean", "default": False,
+                           "description": "Use the first line matching insertafter/insertbefore (and regexp) "
+                                          "instead of the last."},
+            "backrefs": {"type": "boolean", "default": False,
+                         "description": "Expand regexp's groups (\\1, \\g<name>) in line; when regexp matches "
+                                        "nothing the file is left unchanged."},
+            "create": {"type": "boolean", "default": False,
+                       "description": "Create the file when it does not exist (state present)."},
+            "backup": {"type": "boolean", "default": False,
+                       "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
+                                      "(reported as backup)."},
+            "validate": {"type": "string", "pattern": "%s",
+                         "description": "A command run on the new content before it replaces the file, '%s' "
+                                        "standing for the temporary file; if it fails, the file is left untouched "
+                                        "and the task fails."},
+            "mode": modes.mode_schema(),
+            "owner": OWNER_SCHEMA,
+            "group": GROUP_SCHEMA,
+        },
+        **PATH_REQUIRED,
+        "allOf": [
+            {"not": {"required": ["insertafter", "insertbefore"]}},
+            {"if": {"properties": {"state": {"const": "absent"}}, "required": ["state"]},
+             "then": {"anyOf": [{"required": ["regexp"]}, {"required": ["line"]}]},
+             "else": {"required": ["line"]}},
+            {"if": {"properties": {"backrefs": {"const": True}}, "required": ["backrefs"]},
+             "then": {"required": ["regexp"]}},
+        ],
+        "additionalProperties": False,
+    }
+
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> tuple[int, FileStat | None, bytes | None]:
+        lines = run_script(host, "\n".join([assign(p=path_of(args)), "umask", stat_line("p", follow=True),
+                                            content_line("p")]))
+        return parse_umask(lines[0]), parse_stat(lines[1]), parse_content(lines[2])
+
+    def decide(self, args: dict[str, Any], state: tuple[int, FileStat | None, bytes | None],
+               host: HostContext) -> Decision:
+        umask, current, content = state
+        path = path_of(args)
+        present = args.get("state", "present") == "present"
+        if current is None:
+            if not present:
+                return Decision(False, {"msg": "file not present", "backup": ""})
+            if not args.get("create"):
+                return Decision(False, {"msg": f"Destination {path} does not exist !", "rc": 257}, failed=True)
+        elif current.kind != "file":
+            return Decision(False, {"msg": f"Path {path} is a {current.kind}", "rc": 256}, failed=True)
+        elif content is None:
+            return Decision(False, {"msg": f"Cannot read {path}"}, failed=True)
+        before = content or b""
+        edit = _present(before, args) if present else _absent(before, args)
+        after = b"".join(edit.lines)
+        result: dict[str, Any] = {"msg": edit.msg, "backup": ""}
+        if edit.found is not None:
+            result["found"] = edit.found
+        base = current.permissions if current is not None else default_permissions(umask, False)
+        requested = Attributes.from_args(args)
+        attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
+        before_attributes, after_attributes = attributes.changes(path, current) if current else ({}, {})
+        if before_attributes:
+            result["msg"] = f"{edit.msg} and {_ATTRIBUTES_CHANGED}" if edit.msg else _ATTRIBUTES_CHANGED
+        if current is not None and after == before:
+            if not before_attributes:
+                return Decision(False, result)
+            return Decision(True, result, diff=attribute_diff(before_attributes, after_attributes),
+                            plan=Change(path, attributes=attributes, current=current))
+        header = f"{path} (content)"
+        diff = [{"before": before.decode(errors="replace"), "after": after.decode(errors="replace"),
+                 "before_header": header, "after_header": header}, *attribute_diff(before_attributes, after_attributes)]
+        plan = WritePlan(path=path, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
+                         keep_ids=None if current is None else (current.uid, current.gid),
+                         backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
+                         make_parent=current is None)
+        return Decision(True, result, diff=diff, plan=Change(path, plan, after))
+
+    def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        result = dict(decision.result)
+        outcome = carry_out(host, decision.plan)
+        if outcome.invalid_status is not None:
+            return {**result, **write_failure(outcome)}
+        result["backup"] = outcome.backup_file or ""
+        return result
+
+
+def _present(content: bytes, args: dict[str, Any]) -> Edit:
+    """Ansible's rules: replace the last line regexp matches; else leave a line equal to ``line``;
+    else insert it after/before the anchor (or at the end)."""
+    lines = content.splitlines(keepends=True)
+    line = args["line"].encode()
+    first = args.get("firstmatch", False)
+    target, match = _find(lines, args.get("regexp"), first)
+    if target is None:
+        target = _last(i for i, text in enumerate(lines) if text.rstrip(b"\r\n") == line)
+    if target is not None:
+        new = match.expand(line) if args.get("backrefs") and match else line
+        replaced = new + b"\n" if not new.endswith(b"\n") else new
+        if lines[target] == replaced:
+            return Edit(lines, "")
+        return Edit(lines[:target] + [replaced] + lines[target + 1:], "line replaced")
+    if args.get("backrefs"):
+        return Edit(lines, "")
+    return Edit(_insert(lines, line + b"\n", args, first), "line added")
+
+
+def _insert(lines: list[bytes], new: bytes, args: dict[str, Any], first: bool) -> list[bytes]:
+    after, before = args.get("insertafter"), args.get("insertbefore")
+    if before == "BOF" or after == "BOF":
+        return [new, *lines]
+    anchor = after if after not in (None, "EOF") else before
+    position = None
+    if anchor is not None and anchor != "EOF":
+        pattern = re.compile(anchor.encode())
+        matches = [i for i, text in enumerate(lines) if pattern.search(text)]
+        if matches:
+            index = matches[0] if first else matches[-1]
+            position = index + 1 if anchor == after else index
+    if position is None:
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            lines = [*lines, b"\n"]
+        return [*lines, new]
+    return lines[:position] + [new] + lines[position:]
+
+
+def _absent(content: bytes, args: dict[str, Any]) -> Edit:
+    lines = content.splitlines(keepends=True)
+    regexp = re.compile(args["regexp"].encode()) if args.get("regexp") is not None else None
+    line = args.get("line", "").encode()
+    kept = [text for text in lines if not (regexp.search(text) if regexp else text.rstrip(b"\r\n") == line)]
+    removed = len(lines) - len(kept)
+    return Edit(kept, f"{removed} line(s) removed" if removed else "", found=removed)
+
+
+def _find(lines: list[bytes], regexp: str | None, first: bool) -> tuple[int | None, re.Match[bytes] | None]:
+    """The index and match of the last (or first) line ``regexp`` matches."""
+    if regexp is None:
+        return None, None
+    pattern = re.compile(regexp.encode())
+    found: tuple[int | None, re.Match[bytes] | None] = (None, None)
+    for index, text in enumerate(lines):
+        match = pattern.search(text)
+        if match:
+            found = (index, match)
+            if first:
+                break
+    return found
+
+
+def _last(indexes: Any) -> int | None:
+    found = None
+    for found in indexes:
+        pass
+    return found

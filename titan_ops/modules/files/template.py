@@ -1,0 +1,90 @@
+"""``template``: render a jinja2 file on the controller with the host's variables, then copy it."""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import socket
+from collections import ChainMap
+from typing import Any
+
+import jinja2
+
+from titan_ops.errors import TemplateError
+from titan_ops.modules.base import HostContext
+from titan_ops.modules.files.copy import WRITE_PROPERTIES, Copy, Source
+from titan_ops.modules.files.local import find_local, read_local
+
+NEWLINES = ("\n", "\r", "\r\n")
+
+
+class Template(Copy):
+    """Render a template and copy the result (everything after rendering is copy's)."""
+
+    name = "template"
+    description = ("Render a jinja2 template on the controller with the host's variables and write the result "
+                   "to the host like copy (atomic, mode, owner, backup, validate).")
+    schema = {
+        "type": "object",
+        "properties": {
+            "src": {"type": "string", "minLength": 1,
+                    "description": "The jinja2 template on the controller: absolute, or relative to the "
+                                   "playbook's templates/ folder, then to the playbook's folder."},
+            **WRITE_PROPERTIES,
+            "trim_blocks": {"type": "boolean", "default": True,
+                            "description": "Remove the first newline after a block tag ({% ... %})."},
+            "lstrip_blocks": {"type": "boolean", "default": False,
+                              "description": "Strip spaces and tabs before a block tag at the start of a line."},
+            "newline_sequence": {"enum": list(NEWLINES), "default": "\n",
+                                 "description": "The line ending written in the result."},
+        },
+        "required": ["src", "dest"],
+        "additionalProperties": False,
+    }
+
+    def source(self, host: HostContext, args: dict[str, Any]) -> Source:
+        path = find_local(host.playbook_dir, args["src"], "templates")
+        data, mode = read_local(path)
+        text = render(host, data.decode(), path, args)
+        return Source(text.encode(), header=path, name=posixpath.basename(path), mode=mode)
+
+
+def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> str:
+    """``source`` rendered with the host's variables and Ansible's template variables."""
+    environment = _environment(host.templar.environment, args.get("trim_blocks", True),
+                               args.get("lstrip_blocks", False))
+    try:
+        template = _compile(environment, source)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"template syntax error in {path}:{error.lineno}: {error.message}") from None
+    extra = {
+        "template_path": path,
+        "template_fullpath": os.path.abspath(path),
+        "template_destpath": args["dest"],
+        "template_host": socket.gethostname(),
+        "ansible_managed": "Ansible managed",
+    }
+    context = template.new_context(ChainMap(extra, host.variables, environment.globals), shared=True)
+    try:
+        text = jinja2.utils.concat(template.root_render_func(context))
+    except jinja2.UndefinedError as error:
+        raise TemplateError(f"undefined variable in {path}: {error.message}") from None
+    except TemplateError:
+        raise
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
+        raise TemplateError(f"template error in {path}: {error}") from None
+    newline = args.get("newline_sequence", "\n")
+    return text if newline == "\n" else text.replace("\n", newline)
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(base: jinja2.Environment, trim_blocks: bool, lstrip_blocks: bool) -> jinja2.Environment:
+    """The run's environment (filters, tests, undefined handling) with the template module's whitespace options."""
+    return base.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(environment: jinja2.Environment, source: str) -> jinja2.Template:
+    """Compiled once per run and source, not once per host."""
+    return environment.from_string(source)

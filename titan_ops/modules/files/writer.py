@@ -1,0 +1,121 @@
+"""Atomic remote writes in one command: data on stdin -> temp file beside the target ->
+attributes -> ``validate`` -> backup -> rename; then the new file's stat.
+
+One script does it all, so a changed file costs one remote command whatever
+the options, and ``become`` applies to the write as to any command.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+
+from titan_ops.connection.transfer import temp_name
+from titan_ops.modules.base import HostContext
+from titan_ops.modules.files.attributes import Attributes, apply
+from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, run_script, stat_line
+
+BACKUP_SUFFIX = '.$$.$(date +%Y-%m-%d@%H:%M:%S)~'
+"""Ansible's backup name: ``<dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~`` (shell syntax)."""
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """Where and how to write.
+
+    ``mode`` is the exact permission bits of the result; ``keep_ids`` the
+    (uid, gid) of the file replaced, kept where the remote user may;
+    ``attributes`` the owner and group asked for, which override them;
+    ``remote_source`` a path on the host to copy instead of stdin.
+    """
+
+    path: str
+    mode: int
+    attributes: Attributes = field(default_factory=Attributes)
+    keep_ids: tuple[int, int] | None = None
+    backup: bool = False
+    validate: str | None = None
+    make_parent: bool = False
+    remote_source: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """The written file's stat and backup, or why ``validate`` refused it."""
+
+    stat: FileStat | None = None
+    backup_file: str | None = None
+    invalid_status: int | None = None
+    validate_stdout: str = ""
+    validate_stderr: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What act does to a file: write new content (``write``), or else set ``attributes`` on it."""
+
+    path: str
+    write: WritePlan | None = None
+    data: bytes | None = None
+    attributes: Attributes = field(default_factory=Attributes)
+    current: FileStat | None = None
+
+
+def carry_out(host: HostContext, change: Change) -> WriteOutcome:
+    """Do ``change`` (one remote command)."""
+    if change.write is None:
+        assert change.current is not None
+        return WriteOutcome(stat=apply(host, change.path, change.attributes, change.current))
+    return write(host, change.write, change.data)
+
+
+def write(host: HostContext, plan: WritePlan, data: bytes | None) -> WriteOutcome:
+    """Write ``data`` to ``plan.path`` atomically (one remote command)."""
+    result = host.run(write_script(plan), stdin=data)
+    printed, found, lines = result.stdout.rpartition(f"{MARK}\n")
+    if result.rc != 0 or not found:
+        message = result.stderr.strip().splitlines()
+        raise RemoteFileError(f"cannot write {plan.path}: " + (message[-1] if message else f"rc={result.rc}"))
+    status, *rest = lines.split("\n")
+    if status != "ok":
+        return WriteOutcome(invalid_status=int(status.split()[1]), validate_stdout=printed,
+                            validate_stderr=result.stderr)
+    return WriteOutcome(stat=parse_stat(rest[0]), backup_file=rest[1] or None)
+
+
+def write_script(plan: WritePlan) -> str:
+    """The shell script behind :func:`write`."""
+    steps = []
+    if plan.make_parent:
+        steps.append(f"mkdir -p -- {shlex.quote(posixpath.dirname(plan.path))}")
+    origin = "" if plan.remote_source is None else f" -- {shlex.quote(plan.remote_source)}"
+    steps.append(f'(umask 077; set -C; cat{origin} > "$t")')
+    if plan.keep_ids is not None:
+        steps.append(f'{{ chown {plan.keep_ids[0]}:{plan.keep_ids[1]} -- "$t" 2>/dev/null || :; }}')
+    steps.extend(plan.attributes.commands('"$t"', plan.mode))
+    lines = [assign(d=plan.path, t=temp_name(plan.path)) + "; b=", _guarded(steps)]
+    if plan.validate is not None:
+        check = plan.validate.replace("%s", '"$t"')
+        lines.append(f"{{ {check}\n}} </dev/null; s=$?; "
+                     f'if [ $s -ne 0 ]; then rm -f -- "$t"; echo; echo {MARK}; echo "invalid $s"; exit 0; fi')
+    finish = []
+    if plan.backup:
+        finish.append(f'{{ [ ! -e "$d" ] || {{ b="$d"{BACKUP_SUFFIX}; ln -- "$d" "$b" 2>/dev/null || cp -p -- "$d" "$b"; }}; }}')
+    finish.append('mv -f -- "$t" "$d"')
+    lines.append(_guarded(finish))
+    lines.append(f"echo {MARK}; echo ok; {stat_line('d')}; echo \"$b\"")
+    return "\n".join(lines)
+
+
+def write_failure(outcome: WriteOutcome) -> dict[str, object]:
+    """The failed result of a write that ``validate`` refused (Ansible's fields)."""
+    stdout, stderr = outcome.validate_stdout.rstrip("\n"), outcome.validate_stderr.rstrip("\n")
+    return {"failed": True, "msg": "failed to validate", "exit_status": outcome.invalid_status,
+            "stdout": stdout, "stderr": stderr, "stdout_lines": stdout.splitlines(),
+            "stderr_lines": stderr.splitlines()}
+
+
+def _guarded(steps: list[str]) -> str:
+    """Run ``steps`` in order; on the first failure remove the temp file and exit with its status."""
+    return "{ " + " && ".join(steps) + '; } || { s=$?; rm -f -- "$t"; exit $s; }'
