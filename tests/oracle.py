@@ -6,8 +6,8 @@ tests fail, not skip, when it is missing.
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,12 @@ QUIET_ENV = {
     "ANSIBLE_RETRY_FILES_ENABLED": "0",
     "ANSIBLE_PIPELINING": "1",
     "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-    "ANSIBLE_STDOUT_CALLBACK": "json",
-    "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+    "ANSIBLE_STDOUT_CALLBACK": "default",
 }
+
+_RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+                         r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failures>\d+)\s+skipped=(?P<skipped>\d+)\s+"
+                         r"rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)", re.MULTILINE)
 
 
 def require_oracle() -> Path:
@@ -54,17 +57,17 @@ def oracle_inventory(lab_inventory: Path, destination: Path) -> Path:
 
 
 def run_ansible(playbook: Path, inventory: Path, *args: str, timeout: float = 300) -> tuple[int, dict[str, Any]]:
-    """Run ansible-playbook with the JSON callback; return (exit code, per-host stats)."""
+    """Run ansible-playbook; return (exit code, per-host PLAY RECAP counters)."""
     binary = require_oracle()
     env = {**os.environ, **QUIET_ENV}
     done = subprocess.run([str(binary), "-i", str(inventory), str(playbook), *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
-    try:
-        report = json.loads(done.stdout[done.stdout.index("{"):])
-    except ValueError as error:
-        raise AssertionError(f"ansible-playbook printed no JSON (rc={done.returncode}):\n{done.stdout}\n{done.stderr}"
-                             ) from error
-    return done.returncode, report.get("stats", {})
+    if "PLAY RECAP" not in done.stdout:
+        raise AssertionError(f"ansible-playbook printed no recap (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
+    recap = done.stdout.split("PLAY RECAP", 1)[1]
+    stats = {match["host"]: {key: int(value) for key, value in match.groupdict().items() if key != "host"}
+             for match in _RECAP_LINE.finditer(recap)}
+    return done.returncode, stats
 
 
 def titan_stats(result: Any) -> dict[str, dict[str, int]]:

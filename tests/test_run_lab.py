@@ -113,7 +113,7 @@ def test_shell_metacharacters_in_variables_stay_data(lab, tmp_path):
             argv: [printf, "%s", "{{ evil }}"]
           register: argv_out
         - name: cmd words
-          command: printf %s "{{ evil | quote }}"
+          command: printf %s {{ evil | quote }}
           register: cmd_out
     """)
     result = titan_ops.run(playbook, lab.inventory_path, extra_vars={"evil": evil})

@@ -52,8 +52,17 @@ class _Scope:
 
     def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
               host_vars: dict[str, dict[str, Any]] | None = None) -> "_Scope":
-        return _Scope({**self.keywords, **item.keywords}, self.block_vars + [item.vars], self.when + item.when,
-                      self.tags + item.tags, self.rescuable or rescuable, host_vars or self.host_vars)
+        return _Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
+                      self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
+                      host_vars or self.host_vars)
+
+
+def merge_keywords(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
+    """Inner keywords win, except ``environment``, which is merged as in Ansible."""
+    merged = {**outer, **inner}
+    if isinstance(outer.get("environment"), dict) and isinstance(inner.get("environment"), dict):
+        merged["environment"] = {**outer["environment"], **inner["environment"]}
+    return merged
 
 
 class _PlayContext:
@@ -128,8 +137,6 @@ class Runner:
         if not hosts:
             self._emit(events.NoHostsMatched(play.name))
             return True
-        for host in hosts:
-            self.result.stats.setdefault(host, HostStats())
         play_vars = {**play.vars, **self._vars_files(play)}
         keep_going = True
         for batch in _batches(play.serial, hosts):
@@ -200,13 +207,11 @@ class Runner:
         failed = self._run_items(context, block.block, hosts, inner)
         rescuable = {host for host in failed if host not in context.unreachable}
         if rescuable and block.rescue:
-            for host in rescuable:
-                context.failed.discard(host)
+            with self._lock:
+                for host in rescuable:
+                    self.result.stats.setdefault(host, HostStats()).rescued += 1
             still_failed = self._run_items(context, block.rescue, [h for h in hosts if h in rescuable],
                                            scope.enter(block))
-            with self._lock:
-                for host in rescuable - still_failed:
-                    self.result.stats[host].rescued += 1
             failed = (failed - rescuable) | still_failed
         if block.always:
             reachable = [host for host in hosts if host not in context.unreachable and host not in context.ended_hosts]
@@ -220,13 +225,15 @@ class Runner:
 
     def _run_include(self, context: _PlayContext, include: IncludeTasks, hosts: list[str], scope: _Scope) -> set[str]:
         groups: dict[str, list[str]] = {}
-        overlays: dict[str, list[dict[str, Any]]] = {}
+        overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         failed: set[str] = set()
         for host in hosts:
             variables = self._variables(context, host, scope, include.vars)
             try:
-                passed, _ = evaluate_conditions(self.templar, scope.when + include.when, variables)
+                passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables)
                 if not passed:
+                    self._record_include(context, include, host, Status.SKIPPED,
+                                         {"changed": False, "skipped": True, "false_condition": condition}, scope)
                     continue
                 for overlay in self._include_iterations(include, variables):
                     path = self.templar.render(include.file, ChainMap(overlay, variables))
@@ -234,22 +241,28 @@ class Runner:
                     members = groups.setdefault(full, [])
                     if host not in members:
                         members.append(host)
-                    overlays.setdefault(f"{full}\0{host}", []).append(overlay)
+                    overlays.setdefault((full, host), []).append(overlay)
             except TitanOpsError as error:
-                failed |= self._fail_host(context, include, host, f"{include.location}: {error.message}", scope)
+                failed |= self._record_include(context, include, host, Status.FAILED,
+                                               {"failed": True, "changed": False,
+                                                "msg": f"{include.location}: {error.message}"}, scope)
         for path, group in groups.items():
             try:
                 tasks = self._load_task_file(path)
             except TitanOpsError as error:
                 for host in group:
-                    failed |= self._fail_host(context, include, host, str(error), scope)
+                    failed |= self._record_include(context, include, host, Status.FAILED,
+                                                   {"failed": True, "changed": False, "msg": str(error)}, scope)
                 continue
             self._emit(events.Included(path, tuple(group)))
-            iterations = max(len(overlays[f"{path}\0{host}"]) for host in group)
+            for host in group:
+                for overlay in overlays[(path, host)]:
+                    self._record_include(context, include, host, Status.OK,
+                                         {"changed": False, "include": path, **overlay}, scope)
+            iterations = max(len(overlays[(path, host)]) for host in group)
             for index in range(iterations):
-                members = [host for host in group if index < len(overlays[f"{path}\0{host}"])
-                           and host not in failed]
-                host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[f"{path}\0{host}"][index]}
+                members = [host for host in group if index < len(overlays[(path, host)]) and host not in failed]
+                host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(path, host)][index]}
                              for host in members}
                 failed |= self._run_items(context, tasks, members, scope.enter(include, host_vars=host_vars))
         return failed
@@ -271,18 +284,19 @@ class Runner:
                 tasks = self._task_files[path] = load_task_file(path, self.templar)
             return tasks
 
-    def _fail_host(self, context: _PlayContext, item: IncludeTasks, host: str, message: str, scope: _Scope) -> set[str]:
+    def _record_include(self, context: _PlayContext, include: IncludeTasks, host: str, status: Status,
+                        result: dict[str, Any], scope: _Scope) -> set[str]:
         now = datetime.now()
-        result = TaskResult(host, item.display_name, "include_tasks", Status.FAILED, now, now,
-                            {"failed": True, "changed": False, "msg": message}, location=str(item.location))
-        return self._record(context, None, result, scope)
+        outcome = TaskResult(host, include.display_name, "include_tasks", status, now, now, result,
+                             location=str(include.location))
+        return self._record(context, None, outcome, scope)
 
     # -- tasks -------------------------------------------------------------------------
     def _run_task(self, context: _PlayContext, task: Task, hosts: list[str], scope: _Scope,
                   handler: bool = False) -> set[str]:
         if not self.tag_filter.selects(scope.tags + task.tags):
             return set()
-        keywords = {**scope.keywords, **task.keywords}
+        keywords = merge_keywords(scope.keywords, task.keywords)
         if task.module == "meta":
             return self._run_meta(context, task, hosts, scope)
         run_once = self._truthy(keywords.get("run_once"), context, hosts[0], scope)
@@ -420,7 +434,7 @@ class Runner:
 
     def _record(self, context: _PlayContext, task: Task | None, result: TaskResult, scope: _Scope) -> set[str]:
         with self._lock:
-            stats = self.result.stats[result.host]
+            stats = self.result.stats.setdefault(result.host, HostStats())
             if task is not None and task.register:
                 self.facts.update(result.host, {task.register: result.result})
             if result.status is Status.UNREACHABLE and not result.ignored:
@@ -432,7 +446,9 @@ class Runner:
                 if not scope.rescuable:
                     stats.failed += 1
                     context.failed.add(result.host)
-                self.facts.update(result.host, {"ansible_failed_task": {"name": result.task},
+                failed_task = {"name": (task.name or "") if task is not None else result.task,
+                               "action": task.module if task is not None else result.module}
+                self.facts.update(result.host, {"ansible_failed_task": failed_task,
                                                 "ansible_failed_result": result.result})
             else:
                 stats.ok += 1

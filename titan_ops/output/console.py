@@ -71,6 +71,8 @@ class ConsoleRenderer:
 
     def _on_HostTaskDone(self, event: events.HostTaskDone) -> None:
         result = event.result
+        if result.module == "include_tasks" and result.status is Status.OK:
+            return
         for diff in result.diff:
             self._write_diff(diff)
         for item in result.result.get("results", []) if isinstance(result.result.get("results"), list) else []:

@@ -33,6 +33,10 @@ class LocatedList(list):
     location: Location
 
 
+yaml.SafeDumper.add_representer(LocatedDict, yaml.representer.SafeRepresenter.represent_dict)
+yaml.SafeDumper.add_representer(LocatedList, yaml.representer.SafeRepresenter.represent_list)
+
+
 def _location(filename: str, mark: yaml.Mark) -> Location:
     return Location(filename, mark.line + 1, mark.column + 1)
 
