@@ -96,6 +96,8 @@ def build_result(args: dict[str, Any], request: Request, response: Response) -> 
         key = name.lower().replace("-", "_")
         result[key] = f"{result[key]}, {value}" if key in result else value
     final_url = without_credentials(response.url)[0]
+    if "location" in result:
+        result["location"] = urllib.parse.urljoin(final_url, result["location"])
     result.update({"changed": False, "status": response.status, "url": final_url,
                    "elapsed": int(response.elapsed), "redirected": final_url != request.url})
     content_type = result.get("content_type", "")
