@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Mapping
@@ -112,27 +112,11 @@ def _set_permissions(temporary: str, target: Path, mode: int | None) -> None:
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
     """TERM the process group, KILL it after a grace period, and reap the process."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = None if wait is None else time.monotonic() + wait
-        if _group_gone(process.pid, deadline):
-            break
-    try:
-        process.communicate(timeout=KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        pass  # a daemon escaped the group and holds the pipes; we do not wait for it
-
-
-def _group_gone(pgid: int, deadline: float | None) -> bool:
-    """Wait until process group ``pgid`` is empty (True) or ``deadline`` passes (False)."""
-    while True:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        if deadline is not None and time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(KILL_GRACE)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=KILL_GRACE)  # a daemon that left the group may hold the pipes

@@ -1,0 +1,64 @@
+"""``ansible_connection: local``: the SSH connection's semantics on the controller."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from titan_ops.connection import ConnectionOptions, HostAddress, LocalConnection, TransferError
+from titan_ops.errors import CommandTimeout
+
+
+@pytest.fixture
+def local() -> LocalConnection:
+    return LocalConnection(HostAddress(name="controller", hostname="localhost", connection="local"),
+                           ConnectionOptions(command_timeout=30))
+
+
+def test_list_items_arrive_as_data(local, tmp_path):
+    items = ["a b", "c'd", "g;h", f"$(touch {tmp_path}/pwned)", "x\ny", "*"]
+    assert local.run(["printf", "[%s]\\n", *items]).stdout == "".join(f"[{i}]\n" for i in items)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_string_runs_through_the_shell(local):
+    result = local.run("echo $((1 + 2)); echo oops >&2; exit 4")
+    assert (result.rc, result.stdout, result.stderr) == (4, "3\n", "oops\n")
+
+
+def test_stdin_env_and_cwd(local, tmp_path):
+    assert local.run(["cat"], stdin="héllo").stdout == "héllo"
+    assert local.run(["wc", "-c"], stdin=b"\x00" * 300000).stdout.strip() == "300000"
+    assert local.run(["cat"]).stdout == ""
+    result = local.run(["sh", "-c", 'printf "%s|%s" "$A" "$PWD"'], env={"A": "x $(y)"}, cwd=str(tmp_path))
+    assert result.stdout == f"x $(y)|{tmp_path}"
+
+
+def live(marker: str) -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if marker in line and not line.strip().startswith("Z")]
+
+
+def test_timeout_ends_the_process_group(local):
+    with pytest.raises(CommandTimeout, match="timed out after 0.5s"):
+        local.run("sleep 7401 & trap '' TERM; sleep 7402", timeout=0.5)
+    assert live("sleep 740") == []
+
+
+def test_put_is_atomic_with_mode_and_get(local, tmp_path):
+    target = tmp_path / "engine.conf"
+    local.put(b"one", str(target), 0o600)
+    assert target.read_bytes() == b"one" and target.stat().st_mode & 0o7777 == 0o600
+    local.put(b"two", str(target))
+    assert local.get(str(target)) == b"two" and target.stat().st_mode & 0o7777 == 0o600
+    local.put(b"new", str(tmp_path / "fresh"))
+    assert (tmp_path / "fresh").stat().st_mode & 0o7777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engine.conf", "fresh"]
+
+
+def test_put_and_get_failures(local, tmp_path):
+    with pytest.raises(TransferError, match="cannot write"):
+        local.put(b"x", str(tmp_path / "missing" / "f"))
+    with pytest.raises(TransferError, match="cannot read"):
+        local.get(str(tmp_path / "absent"))
