@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -115,3 +117,17 @@ def test_json_and_junit_reports(lab, tmp_path):
     assert ignored.find("failure") is None and "ignored failed: non-zero return code" in ignored.find("system-out").text
     assert [case.get("name") for case in second] == ["again"]
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("12", "1", "1", "3")
+
+
+def test_cli_writes_both_reports(lab, tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(textwrap.dedent(PLAYBOOK))
+    json_path, junit_path = tmp_path / "run.json", tmp_path / "junit.xml"
+    done = subprocess.run([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i",
+                           str(_inventory_with_a_dead_host(lab, tmp_path)), "--output-json", str(json_path),
+                           "--junit", str(junit_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json.loads(json_path.read_text())["unreachable_hosts"] == ["ghost"]
+    root = ET.parse(junit_path).getroot()
+    check_junit_shape(root)
+    assert root.get("tests") == "12"

@@ -11,6 +11,8 @@ from titan_ops.errors import TitanOpsError
 from titan_ops.extra_vars import parse_extra_vars
 from titan_ops.inventory import load_inventory
 from titan_ops.output.console import ConsoleRenderer
+from titan_ops.output.json_output import JsonWriter
+from titan_ops.output.junit import JUnitWriter
 from titan_ops.playbook import load_playbook
 
 
@@ -34,6 +36,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-T", "--timeout", type=float, default=10.0, help="SSH connect timeout in seconds")
     parser.add_argument("--command-timeout", type=float, default=None,
                         help="deadline for every remote command, in seconds")
+    parser.add_argument("--output-json", metavar="FILE", help="write the whole run result as JSON to FILE")
+    parser.add_argument("--junit", metavar="FILE",
+                        help="write a JUnit XML report (a testcase per host and task) to FILE")
     parser.set_defaults(handler=_run)
 
 
@@ -42,11 +47,15 @@ def _run(args: argparse.Namespace) -> int:
         playbook = load_playbook(args.playbook)
         inventory = load_inventory(args.inventory or None)
         extra_vars = parse_extra_vars(args.extra_vars)
-        renderer = ConsoleRenderer(sys.stdout, verbosity=args.verbose)
+        subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose)]
+        if args.output_json:
+            subscribers.append(JsonWriter(args.output_json))
+        if args.junit:
+            subscribers.append(JUnitWriter(args.junit))
         result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
                      check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags, host_key_checking=not args.no_host_key_checking,
                      connect_timeout=args.timeout, command_timeout=args.command_timeout,
-                     subscribers=[renderer])
+                     subscribers=subscribers)
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return 5
