@@ -225,15 +225,14 @@ def _launch_all(binary: str, version: tuple[int, int], paths: LabPaths, names: l
         for name in list(waiting):
             host = paths.host(name)
             pid = sshd.read_pid(host)
-            running = pid is not None and sshd.is_running(host, pid)
-            if running and host.ready_file.exists():
+            if pid is not None and host.ready_file.exists() and sshd.is_running(host, pid):
                 waiting.discard(name)
                 continue
             log = _log_since(host.log, offsets[name])
             if "Address already in use" in log or "Cannot bind any address" in log:
                 waiting.discard(name)
                 port_lost.append(name)
-            elif (pid is not None and not running) or "fatal:" in log or time.monotonic() > deadline:
+            elif (pid is not None and not sshd.is_alive(pid)) or time.monotonic() > deadline:
                 raise LabError(f"{name}: sshd did not start: {_last_line(log) or 'no pid file'} (log: {host.log})")
         if waiting:
             time.sleep(0.01)

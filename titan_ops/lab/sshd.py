@@ -133,14 +133,22 @@ def read_pid(host: HostPaths) -> int | None:
         return None
 
 
-def is_running(host: HostPaths, pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) sshd started with this host's config."""
+def is_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return state not in ("Z", "X") and str(host.config).encode() in cmdline
+    return state not in ("Z", "X")
+
+
+def is_running(host: HostPaths, pid: int) -> bool:
+    """Whether ``pid`` is a live sshd (or its launcher) started with this host's config."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(host.config).encode() in cmdline and is_alive(pid)
 
 
 def running_pid(host: HostPaths) -> int | None:
