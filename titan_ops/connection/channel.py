@@ -9,6 +9,7 @@ No extra round trip is spent on the normal path.
 from __future__ import annotations
 
 import re
+import shlex
 import select
 import threading
 import time
@@ -56,11 +57,11 @@ def execute(
     stdin: bytes | None,
     deadline: float | None,
     open_timeout: float,
-    kill_wrapper: str = "{}",
+    sudo: bool = False,
 ) -> Outcome:
     """Run ``line`` on a new channel of ``transport``; on ``deadline`` end the remote process group.
 
-    ``kill_wrapper`` formats the kill command (e.g. to run it through sudo).
+    ``sudo``: the command runs through sudo, so the kill does too.
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
@@ -71,7 +72,8 @@ def execute(
         if not finished:
             pid = reader.pid_within(PID_GRACE)
             if pid is not None:
-                _run_quietly(transport, kill_wrapper.format(kill_line(pid)), open_timeout)
+                kill = kill_line(pid)
+                _run_quietly(transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill, open_timeout)
             return Outcome(None, bytes(reader.stdout), bytes(reader.stderr))
         if channel.exit_status == -1 and not transport.is_active():
             raise ChannelClosed("connection lost while the command ran")

@@ -83,7 +83,9 @@ class SSHConnection:
                 hop.open()
             except Exception as error:  # noqa: BLE001 - every failure to connect makes the host unreachable
                 for opened in hops:
-                    opened.close()
+                    opened.client.close()
+                    if "sock" in opened.connect_kwargs:
+                        opened.connect_kwargs["sock"].close()
                 raise HostUnreachable(self._describe_failure(hop, target, error)) from None
         return target
 
@@ -157,13 +159,13 @@ class SSHConnection:
         return outcome.stdout
 
     def _execute(self, line: str, stdin: bytes | None, timeout: float | None, sudo: bool = False) -> channel.Outcome:
+        transport = self.transport
         limit = timeout if timeout is not None else self._options.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
-        transport = self.transport
         try:
             outcome = channel.execute(
                 transport, line, stdin, deadline, self._options.connect_timeout,
-                kill_wrapper="sudo -n /bin/sh -c {}" if sudo else "{}",
+                sudo=sudo,
             )
         except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
             raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
