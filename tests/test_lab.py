@@ -164,3 +164,12 @@ def test_a_taken_port_is_replaced_by_a_free_one(spare_lab, pool):
     assert again.host("lab1").port != spare_lab.host("lab1").port
     assert f"[127.0.0.1]:{again.host('lab1').port} " in again.known_hosts_path.read_text()
     assert pool.get(again.address("lab1")).run(["hostname"]).stdout == "lab1\n"
+
+
+def test_up_with_fewer_hosts_stops_nothing_and_down_then_up_shrinks(lab_factory):
+    bed = lab_factory(2)
+    assert lab_api.up(hosts=1, directory=bed.directory).hosts == bed.hosts
+    lab_api.down(bed.directory)
+    shrunk = lab_api.up(hosts=1, directory=bed.directory)
+    assert [host.name for host in shrunk.hosts] == ["lab1"]
+    assert list(yaml.safe_load(shrunk.inventory_path.read_text())["all"]["children"]["lab"]["hosts"]) == ["lab1"]

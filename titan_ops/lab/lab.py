@@ -86,7 +86,8 @@ class Lab:
 def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Lab:
     """Make sure hosts lab1..labN run; start the missing ones (in parallel) and write the inventory.
 
-    Hosts already running are reused; hosts beyond N are left as they are.
+    Hosts already running are reused. Running hosts beyond N stay (and stay in
+    the inventory): `up` never stops anything; to shrink, `down` then `up`.
     """
     if hosts < 1:
         raise LabError("a lab needs at least one host")
@@ -97,9 +98,11 @@ def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Lab:
     paths = LabPaths(_resolve(directory))
     paths.root.mkdir(parents=True, exist_ok=True)
     with _locked(paths):
-        ports = _load_state(paths)
-        for number in range(1, hosts + 1):
-            ports.setdefault(f"lab{number}", 0)
+        recorded = _load_state(paths)
+        wanted = {f"lab{number}" for number in range(1, hosts + 1)}
+        ports = {name: port for name, port in recorded.items()
+                 if name in wanted or sshd.running_pid(paths.host(name)) is not None}
+        ports.update({name: recorded.get(name, 0) for name in wanted})
         client_key = ensure_key_pair(paths.client_key, "titan-ops-lab-client")
         paths.authorized_keys.write_text(client_key + "\n")
         Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
