@@ -142,7 +142,7 @@ class Copy(Module):
         return state
 
     def decide(self, args: dict[str, Any], state: CopyState, host: HostContext) -> Decision:
-        problem = _problem(args, state)
+        problem = _problem(args, state, host.check_mode)
         if problem:
             return Decision(False, {"msg": problem, "dest": args["dest"]}, failed=True)
         target, current = state.target, state.stat
@@ -190,8 +190,9 @@ class Copy(Module):
         return [entry]
 
 
-def _problem(args: dict[str, Any], state: CopyState) -> str | None:
-    """Why the copy cannot be done, if it cannot."""
+def _problem(args: dict[str, Any], state: CopyState, check_mode: bool) -> str | None:
+    """Why the copy cannot be done, if it cannot. A missing folder is no reason in check mode:
+    an earlier task, not run in check mode, may be what creates it (Ansible reports a change)."""
     dest = args["dest"]
     if "content" in args and dest.endswith("/"):
         return "can not use content with a dir as dest"
@@ -202,7 +203,7 @@ def _problem(args: dict[str, Any], state: CopyState) -> str | None:
             return f"Source {state.source.remote_path} is not a regular file (directories are not supported)"
     if state.stat is not None and state.stat.kind == "directory":
         return f"Destination {state.target} is a directory"
-    if not state.parent_exists and not dest.endswith("/"):
+    if not state.parent_exists and not dest.endswith("/") and not check_mode:
         return f"Destination directory {posixpath.dirname(dest)} does not exist"
     return None
 

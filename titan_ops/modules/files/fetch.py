@@ -32,9 +32,11 @@ class FetchState:
 
 
 class Fetch(Module):
-    """Copy a file from the host to the controller."""
+    """Copy a file from the host to the controller. Like Ansible's, it does not run in check mode
+    (the task is reported skipped): it would write on the controller."""
 
     name = "fetch"
+    supports_check_mode = False
     description = ("Copy a file from the host to the controller, into dest/<inventory_hostname>/<src path>, "
                    "or to dest itself with flat.")
     schema = {
@@ -56,7 +58,9 @@ class Fetch(Module):
         "additionalProperties": False,
     }
 
-    def inspect(self, host: HostContext, args: dict[str, Any]) -> FetchState:
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> FetchState | None:
+        if host.check_mode:
+            return None
         dest = local_destination(args, host)
         local = _local_checksum(dest)
         lines = run_script(host, "\n".join([
@@ -67,7 +71,9 @@ class Fetch(Module):
         return FetchState(dest, parse_stat(lines[0]), None if lines[1] == "-" else lines[1], local,
                           data if data is None or len(data) <= INLINE_LIMIT else None)
 
-    def decide(self, args: dict[str, Any], state: FetchState, host: HostContext) -> Decision:
+    def decide(self, args: dict[str, Any], state: FetchState | None, host: HostContext) -> Decision:
+        if state is None:
+            return Decision(True, {"msg": "check mode not (yet) supported for this module"})
         src = args["src"]
         if state.stat is None:
             message = "the remote file does not exist, not transferring, ignored"

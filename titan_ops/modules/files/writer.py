@@ -111,7 +111,7 @@ def write_script(plan: WritePlan) -> str:
 def write_failure(outcome: WriteOutcome) -> dict[str, object]:
     """The failed result of a write that ``validate`` refused (Ansible's fields)."""
     stdout, stderr = outcome.validate_stdout.rstrip("\n"), outcome.validate_stderr.rstrip("\n")
-    return {"failed": True, "msg": "failed to validate", "exit_status": outcome.invalid_status,
+    return {"failed": True, "changed": False, "msg": "failed to validate", "exit_status": outcome.invalid_status,
             "stdout": stdout, "stderr": stderr, "stdout_lines": stdout.splitlines(),
             "stderr_lines": stderr.splitlines()}
 
