@@ -11,7 +11,7 @@ import yaml
 
 from titan_ops.errors import InventoryError
 from titan_ops.inventory import Inventory, load_inventory
-from titan_ops.inventory.values import to_json
+from titan_ops.inventory.values import to_json, to_yaml
 
 EXIT_ERROR = 5
 
@@ -56,7 +56,8 @@ def _render(inventory: Inventory, args: argparse.Namespace) -> str:
     if args.list_hosts:
         return "\n".join(inventory.list_hosts("all", args.limit))
     if args.host:
-        return _dump(to_json(inventory.host_vars(args.host), mark_unsafe=not args.yaml), args.yaml)
+        variables = inventory.host_vars(args.host)
+        return _dump(to_yaml(variables) if args.yaml else to_json(variables), args.yaml)
     if args.yaml:
         return _dump(inventory.to_list_yaml(args.limit), True)
     return _dump(inventory.to_list_json(args.limit), False)

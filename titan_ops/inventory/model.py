@@ -14,6 +14,7 @@ from typing import Any
 
 LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")
 PRIORITY_VAR = "ansible_group_priority"
+DEFAULT_PRIORITY = 1
 
 
 class ModelError(ValueError):
@@ -38,7 +39,7 @@ class Group:
     hosts: list[Host] = field(default_factory=list)
     children: list[Group] = field(default_factory=list)
     parents: list[Group] = field(default_factory=list)
-    priority: int = 0
+    priority: int = DEFAULT_PRIORITY
     depth: int = 0
 
     def ancestors(self) -> list[Group]:
@@ -112,14 +113,15 @@ class InventoryData:
             lower.parents.append(upper)
 
     def set_group_var(self, group: str, key: str, value: Any) -> None:
-        """Set an inline group variable; ``ansible_group_priority`` also sets the group's priority."""
+        """Set an inline group variable; ``ansible_group_priority`` sets the group's priority instead."""
         target = self.add_group(group)
-        if key == PRIORITY_VAR:
-            try:
-                target.priority = int(value)
-            except (TypeError, ValueError):
-                raise ModelError(f"{PRIORITY_VAR} must be an integer, got {value!r}") from None
-        target.vars[key] = value
+        if key != PRIORITY_VAR:
+            target.vars[key] = value
+            return
+        try:
+            target.priority = int(value)
+        except (TypeError, ValueError):
+            raise ModelError(f"{PRIORITY_VAR} must be an integer, got {value!r}") from None
 
     def set_host_var(self, host: str, key: str, value: Any) -> None:
         """Set an inline host variable."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from titan_ops.inventory.model import Group, Host, InventoryData
-from titan_ops.inventory.values import to_json
+from titan_ops.inventory.values import to_json, to_yaml
 from titan_ops.inventory.variables import Variables
 
 
@@ -58,13 +58,15 @@ def list_yaml(data: InventoryData, variables: Variables, hosts: list[Host]) -> d
                 children[child.name] = {}
             else:
                 seen_groups.add(child.name)
-                children[child.name] = visit(child)
+                entry_of_child = visit(child)
+                if entry_of_child:
+                    children[child.name] = entry_of_child
         if children:
             entry["children"] = children
         members: dict[str, Any] = {}
         for host in group.hosts if group.name != "all" else []:
             if host.name in available:
-                members[host.name] = {} if host.name in seen_hosts else to_json(variables.host_vars(host), False)
+                members[host.name] = {} if host.name in seen_hosts else to_yaml(variables.host_vars(host))
                 seen_hosts.add(host.name)
         if members:
             entry["hosts"] = members

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 import warnings
 from typing import Any
@@ -55,18 +56,31 @@ def _plain_key(key: Any) -> Any:
     raise UnsupportedValue(f"a dictionary key of type {type(key).__name__} is not supported")
 
 
-def to_json(value: Any, mark_unsafe: bool = True) -> Any:
-    """``value`` as ansible-inventory shows it: string keys, plain lists and strings.
+def to_json(value: Any) -> Any:
+    """``value`` as ansible-inventory's JSON shows it.
 
-    With ``mark_unsafe`` (its JSON output) unsafe text is written
-    ``{"__ansible_unsafe": text}``; without (its YAML output) as plain text.
+    Keys become strings, tuples lists, dates ISO text, and unsafe text
+    ``{"__ansible_unsafe": text}``.
     """
     if isinstance(value, UnsafeText):
-        return {"__ansible_unsafe": str(value)} if mark_unsafe else str(value)
+        return {"__ansible_unsafe": str(value)}
     if isinstance(value, dict):
-        return {_json_key(key): to_json(item, mark_unsafe) for key, item in value.items()}
+        return {_json_key(key): to_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_json(item, mark_unsafe) for item in value]
+        return [to_json(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return value
+
+
+def to_yaml(value: Any) -> Any:
+    """``value`` as ansible-inventory's YAML shows it: unsafe text as plain text, the rest as is."""
+    if isinstance(value, UnsafeText):
+        return str(value)
+    if isinstance(value, dict):
+        return {to_yaml(key): to_yaml(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_yaml(item) for item in value]
     return value
 
 

@@ -9,14 +9,15 @@
 6. ``host_vars/<host>`` of each source, in source order.
 
 Merging replaces whole top-level values. An inline ``ansible_group_priority``
-orders its group and is not passed on to the hosts.
+orders its group (default 1) and is not passed on to the hosts; one in a
+``group_vars`` file is an ordinary variable.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from titan_ops.inventory.model import PRIORITY_VAR, Group, Host, InventoryData
+from titan_ops.inventory.model import DEFAULT_PRIORITY, PRIORITY_VAR, Group, Host, InventoryData
 from titan_ops.inventory.vars_files import VarsFiles
 
 
@@ -36,9 +37,9 @@ class Variables:
         """Everything ``host`` sees from the inventory (``ansible-inventory --host``)."""
         root = self.data.groups["all"]
         groups = sort_groups([group for group in self.data.groups_of(host) if group is not root])
-        merged = _inline(root)
+        merged = dict(root.vars)
         for group in groups:
-            merged.update(_inline(group))
+            merged.update(group.vars)
         for directory in self.files.directories:
             merged.update(self.files.read(directory, "group_vars", "all"))
         for directory in self.files.directories:
@@ -50,12 +51,10 @@ class Variables:
         return merged
 
     def group_vars(self, group: Group) -> dict[str, Any]:
-        """The group's own variables: inline ones, then its ``group_vars`` files."""
+        """The group's own variables: inline ones, then its ``group_vars`` files, then a set priority."""
         merged = dict(group.vars)
         for directory in self.files.directories:
             merged.update(self.files.read(directory, "group_vars", group.name))
+        if group.priority != DEFAULT_PRIORITY:
+            merged[PRIORITY_VAR] = group.priority
         return merged
-
-
-def _inline(group: Group) -> dict[str, Any]:
-    return {key: value for key, value in group.vars.items() if key != PRIORITY_VAR}

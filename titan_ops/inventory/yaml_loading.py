@@ -1,13 +1,12 @@
 """Read YAML and JSON files the way Ansible's loader does, and find where a key sits.
 
 JSON is tried first (so ``1e3`` in a ``.json`` file is a float), then YAML
-1.1 as PyYAML reads it. ``!unsafe`` marks text never to template; dates
-become their ISO text, as ansible-inventory prints them.
+1.1 as PyYAML reads it (dates are dates). ``!unsafe`` marks text never to
+template.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -35,14 +34,8 @@ def _vault(loader: _Loader, node: yaml.Node) -> Any:
                                             node.start_mark)
 
 
-def _timestamp(loader: _Loader, node: yaml.Node) -> str:
-    value = loader.construct_yaml_timestamp(node)
-    return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else value
-
-
 _Loader.add_constructor("!unsafe", _unsafe)
 _Loader.add_constructor("!vault", _vault)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def load_data(text: str, file: str) -> Any:

@@ -1,0 +1,1 @@
+"""Fixture inventories for the inventory tests, and the ansible-core oracle they are compared with."""
