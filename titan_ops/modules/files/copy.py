@@ -42,6 +42,9 @@ WRITE_PROPERTIES: dict[str, Any] = {
                  "description": "A command run on the new content before it replaces dest, '%s' standing for "
                                 "the temporary file (e.g. 'visudo -cf %s'); if it fails, dest is left "
                                 "untouched and the task fails."},
+    "follow": {"type": "boolean", "default": False,
+               "description": "When dest is a symbolic link, write to the file it points to; by default the "
+                              "link itself is replaced by a regular file."},
     "force": {"type": "boolean", "default": True,
               "description": "Replace dest when its content differs. With false, an existing dest is left "
                              "alone whatever its content."},
@@ -62,7 +65,8 @@ class Source:
 
 @dataclass(frozen=True)
 class CopyState:
-    """Where the file goes and what is there now."""
+    """Where the file goes and what is there now (``stat`` follows a link at the target,
+    which ``replaces_link`` says the write will replace)."""
 
     source: Source
     target: str
@@ -70,6 +74,7 @@ class CopyState:
     stat: FileStat | None
     checksum: str | None
     umask: int
+    replaces_link: bool = False
     before: bytes | None = None
     source_stat: FileStat | None = None
     source_checksum: str | None = None
@@ -124,7 +129,9 @@ class Copy(Module):
                   f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
         if source.name and not dest.endswith("/"):
             script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
-        script += ['echo "$d"', stat_line("d", follow=True), checksum_line("d")]
+        resolve = 'd=$(readlink -f -- "$d"); echo 0' if args.get("follow") else "echo 1"
+        script += [f'if [ -L "$d" ]; then {resolve}; else echo 0; fi', 'echo "$d"', stat_line("d", follow=True),
+                   checksum_line("d")]
         with_before = host.diff_mode and source.data is not None
         if with_before:
             script.append(f'if [ "$h" != "$w" ] && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
@@ -132,8 +139,9 @@ class Copy(Module):
         if source.remote_path is not None:
             script += [assign(s=source.remote_path), stat_line("s", follow=True), checksum_line("s")]
         lines: Iterator[str] = iter(run_script(host, "\n".join(script)))
-        umask, parent_exists, found_target = parse_umask(next(lines)), next(lines) == "1", next(lines)
-        state = CopyState(source, found_target, parent_exists, parse_stat(next(lines)), _checksum(next(lines)), umask)
+        umask, parent_exists, link = parse_umask(next(lines)), next(lines) == "1", next(lines) == "1"
+        state = CopyState(source, next(lines), parent_exists, parse_stat(next(lines)), _checksum(next(lines)), umask,
+                          replaces_link=link)
         if with_before:
             state = dataclasses.replace(state, before=parse_content(next(lines)))
         if source.remote_path is not None:
@@ -155,7 +163,7 @@ class Copy(Module):
         result: dict[str, Any] = {"dest": target, "checksum": checksum}
         if data is not None:
             result.update(md5sum=md5(data), size=len(data))
-        if current is None or state.checksum != checksum:
+        if current is None or state.replaces_link or state.checksum != checksum:
             plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
