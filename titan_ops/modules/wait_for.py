@@ -127,7 +127,7 @@ class WaitFor(Module):
                       "description": "started/present: the port accepts connections or the file exists (and "
                                      "matches); stopped/absent: the port refuses connections or the file is "
                                      "gone; drained: no active connection on the local port."},
-            "timeout": {"type": "number", "minimum": 0, "default": 300,
+            "timeout": {"type": "integer", "minimum": 0, "default": 300,
                         "description": "Seconds to wait in all, counted from before `delay`."},
             "delay": {"type": "number", "minimum": 0, "default": 0,
                       "description": "Seconds to wait before the first check."},
