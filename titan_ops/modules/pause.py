@@ -29,6 +29,7 @@ class Pause(Module):
     }
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
+        # Waiting changes no host, so it happens here and in check mode too, as in Ansible.
         seconds = float(args["seconds"])
         start = datetime.now()
         time.sleep(seconds)
