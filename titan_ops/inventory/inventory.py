@@ -22,7 +22,9 @@ def load_inventory(sources: Sources) -> Inventory:
     Raises InventoryError, naming the file and line, on a bad source.
     """
     found = read_sources(sources)
-    return Inventory(found.data, VarsFiles(found.vars_directories), found.warnings, found.names)
+    files = VarsFiles(found.vars_directories)
+    files.read_all(found.data.groups, found.data.hosts)
+    return Inventory(found.data, files, found.warnings, found.names)
 
 
 class Inventory:

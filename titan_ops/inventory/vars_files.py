@@ -10,6 +10,7 @@ Hidden files and names ending in ``~`` are skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,14 @@ class VarsFiles:
     def __init__(self, directories: list[Path]) -> None:
         self.directories = directories
         self._cache: dict[tuple[Path, str, str], dict[str, Any]] = {}
+
+    def read_all(self, groups: Iterable[str], hosts: Iterable[str]) -> None:
+        """Read every file of these groups and hosts now, so a bad one fails at load time."""
+        for directory in self.directories:
+            for name in groups:
+                self.read(directory, "group_vars", name)
+            for name in hosts:
+                self.read(directory, "host_vars", name)
 
     def read(self, directory: Path, kind: str, name: str) -> dict[str, Any]:
         """The variables that ``directory/kind`` (``group_vars`` or ``host_vars``) holds for ``name``."""
