@@ -158,6 +158,7 @@ def test_cli_up_status_down(tmp_path, capsys):
 def test_a_taken_port_is_replaced_by_a_free_one(spare_lab, pool):
     lab_api.down(spare_lab.directory)
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", spare_lab.host("lab1").port))
         squatter.listen()
         again = lab_api.up(hosts=1, directory=spare_lab.directory)

@@ -202,7 +202,9 @@ def _assign_ports(names: list[str], ports: dict[str, int]) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a listener could bind ``port`` (sshd, like this probe, reuses TIME_WAIT addresses)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
