@@ -202,8 +202,8 @@ def test_random_inventory_matches_ansible(index, cases, answers):
     differences = []
     for pattern, limit in queries:
         ours, theirs = inventory.list_hosts(pattern, limit), oracle.listed_hosts(answers[index, pattern, limit])
-        sliced = "[" in f"{pattern}{limit}" and not ordered
-        if ordered and ours != theirs or not ordered and (len(ours) != len(theirs) if sliced
-                                                         else sorted(ours) != sorted(theirs)):
+        if not ordered and "[" in f"{pattern}{limit}":
+            continue  # a slice of hosts in an order Ansible leaves arbitrary: no answer to compare with
+        if ours != theirs if ordered else sorted(ours) != sorted(theirs):
             differences.append(f"{pattern!r} limit {limit!r}: ours {ours} != ansible {theirs}")
     assert not differences, f"{source}\n" + "\n".join(differences)

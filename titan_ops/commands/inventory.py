@@ -57,7 +57,7 @@ def _render(inventory: Inventory, args: argparse.Namespace) -> str:
         return "\n".join(inventory.list_hosts("all", args.limit))
     if args.host:
         variables = inventory.host_vars(args.host)
-        return _dump(to_yaml(variables) if args.yaml else to_json(variables), args.yaml)
+        return _dump(to_yaml(variables) if args.yaml else to_json(variables, mark_unsafe=False), args.yaml)
     if args.yaml:
         return _dump(inventory.to_list_yaml(args.limit), True)
     return _dump(inventory.to_list_json(args.limit), False)

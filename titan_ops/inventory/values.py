@@ -56,18 +56,19 @@ def _plain_key(key: Any) -> Any:
     raise UnsupportedValue(f"a dictionary key of type {type(key).__name__} is not supported")
 
 
-def to_json(value: Any) -> Any:
+def to_json(value: Any, mark_unsafe: bool = True) -> Any:
     """``value`` as ansible-inventory's JSON shows it.
 
-    Keys become strings, tuples lists, dates ISO text, and unsafe text
-    ``{"__ansible_unsafe": text}``.
+    Keys become strings, tuples lists, dates ISO text; unsafe text becomes
+    ``{"__ansible_unsafe": text}`` with ``mark_unsafe`` (as ``--list`` shows
+    it), plain text without (as ``--host`` does).
     """
     if isinstance(value, UnsafeText):
-        return {"__ansible_unsafe": str(value)}
+        return {"__ansible_unsafe": str(value)} if mark_unsafe else str(value)
     if isinstance(value, dict):
-        return {_json_key(key): to_json(item) for key, item in value.items()}
+        return {_json_key(key): to_json(item, mark_unsafe) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
+        return [to_json(item, mark_unsafe) for item in value]
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     return value
