@@ -165,21 +165,21 @@ def _present(content: bytes, args: dict[str, Any]) -> Edit:
 
 
 def _insert(lines: list[bytes], new: bytes, args: dict[str, Any], first: bool) -> list[bytes]:
+    """``lines`` with ``new`` after (before) the last (first) line insertafter (insertbefore)
+    matches; at the end when nothing matches. Unlike Ansible, a last line without a newline
+    gets one before a line is inserted after it, instead of being merged with it."""
     after, before = args.get("insertafter"), args.get("insertbefore")
     if before == "BOF" or after == "BOF":
         return [new, *lines]
-    anchor = after if after not in (None, "EOF") else before
-    position = None
-    if anchor is not None and anchor != "EOF":
+    anchor, offset = (after, 1) if after not in (None, "EOF") else (before, 0)
+    position = len(lines)
+    if anchor is not None:
         pattern = re.compile(anchor.encode())
-        matches = [i for i, text in enumerate(lines) if pattern.search(text)]
+        matches = [index for index, text in enumerate(lines) if pattern.search(text)]
         if matches:
-            index = matches[0] if first else matches[-1]
-            position = index + 1 if anchor == after else index
-    if position is None:
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
-            lines = [*lines, b"\n"]
-        return [*lines, new]
+            position = (matches[0] if first else matches[-1]) + offset
+    if position == len(lines) and lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines = [*lines[:-1], lines[-1] + b"\n"]
     return lines[:position] + [new] + lines[position:]
 
 
