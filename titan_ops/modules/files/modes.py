@@ -12,7 +12,7 @@ from typing import Any
 
 _OCTAL = re.compile(r"^[0-7]{1,5}$")
 _CLAUSE = re.compile(r"^(?P<who>[ugoa]*)(?P<actions>(?:[-+=](?:[rwxXst]*|[ugo]))+)$")
-_ACTION = re.compile(r"([-+=])([rwxXst]*|[ugo])")
+_ACTION = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
 
 _SYMBOLIC_PATTERN = r"[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+"
 
