@@ -299,7 +299,8 @@ def test_lineinfile_edits_then_nothing_to_do(lab, tmp_path, area):
         - lineinfile: {{path: {area.remote}/app.ini, regexp: '^port=', line: port=8080, backup: true}}
         - lineinfile: {{path: {area.remote}/app.ini, line: b=2, insertafter: '^a='}}
         - lineinfile: {{path: {area.remote}/app.ini, line: '# top', insertbefore: BOF}}
-        - lineinfile: {{path: {area.remote}/app.ini, regexp: '^host=(?:db-)?(.*)$', line: 'host=db-\\1', backrefs: true}}
+        - lineinfile: {{path: {area.remote}/app.ini, regexp: '^host=(?:db-)?(.*)$', line: 'host=db-\\1',
+                        backrefs: true}}
         - lineinfile: {{path: {area.remote}/app.ini, regexp: '^# comment', state: absent}}
         - lineinfile: {{path: {area.remote}/new/created.conf, line: x=1, create: true, mode: '0600'}}
     """)

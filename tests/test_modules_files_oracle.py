@@ -57,8 +57,10 @@ PLAYBOOK = r"""
     - name: seed
       shell:
         cmd: |
-          rm -rf {{ base }} && mkdir -p {{ base }}/existing/sub {{ base }}/tree/a/b {{ base }}/slash {{ base }}/own/a
-          printf 'old\n' > {{ base }}/owned.txt && chown nobody:daemon {{ base }}/owned.txt && chmod 600 {{ base }}/owned.txt
+          rm -rf {{ base }} && mkdir -p {{ base }}/existing/sub {{ base }}/tree/a/b {{ base }}/slash
+          mkdir -p {{ base }}/own/a
+          printf 'old\n' > {{ base }}/owned.txt && chmod 600 {{ base }}/owned.txt
+          chown nobody:daemon {{ base }}/owned.txt
           printf 'a=1\n# comment\nb=2\nb=22\n[section]\nkey=old\n' > {{ base }}/app.ini
           printf 'x\n' > {{ base }}/tree/a/f1 && printf 'y\n' > {{ base }}/tree/a/b/f2 && chmod 600 {{ base }}/tree/a/f1
           printf 'keep\n' > {{ base }}/keep.txt && printf 'remote source\n' > {{ base }}/remote.src

@@ -120,25 +120,8 @@ class Copy(Module):
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> CopyState:
         source = self.source(host, args)
-        dest = args["dest"]
-        if dest.endswith("/") and source.name:
-            target, parent = dest + source.name, dest.rstrip("/") or "/"
-        else:
-            target, parent = dest, posixpath.dirname(dest.rstrip("/")) or "."
-        script = [assign(d=target, w=sha1(source.data) if source.data is not None else "-"), "umask",
-                  f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
-        if source.name and not dest.endswith("/"):
-            script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
-        resolve = 'd=$(readlink -f -- "$d"); echo 0' if args.get("follow") else "echo 1"
-        script += [f'if [ -L "$d" ]; then {resolve}; else echo 0; fi', 'echo "$d"', stat_line("d", follow=True),
-                   checksum_line("d")]
         with_before = host.diff_mode and source.data is not None
-        if with_before:
-            script.append(f'if [ "$h" != "$w" ] && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
-                          f'head -c {DIFF_LIMIT + 1} -- "$d" | base64 -w0; echo; else echo -; fi')
-        if source.remote_path is not None:
-            script += [assign(s=source.remote_path), stat_line("s", follow=True), checksum_line("s")]
-        lines: Iterator[str] = iter(run_script(host, "\n".join(script)))
+        lines: Iterator[str] = iter(run_script(host, _inspect_script(args, source, with_before)))
         umask, parent_exists, link = parse_umask(next(lines)), next(lines) == "1", next(lines) == "1"
         state = CopyState(source, next(lines), parent_exists, parse_stat(next(lines)), _checksum(next(lines)), umask,
                           replaces_link=link)
@@ -173,7 +156,8 @@ class Copy(Module):
         before, after = attributes.changes(target, current)
         result.update(current.attributes(), path=target)
         if before:
-            return Decision(True, result, diff=attribute_diff(before, after), plan=Change(target, attributes=attributes, current=current))
+            change = Change(target, attributes=attributes, current=current)
+            return Decision(True, result, diff=attribute_diff(before, after), plan=change)
         return Decision(False, result)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
@@ -196,6 +180,30 @@ class Copy(Module):
         if state.stat is not None:
             entry["before_header"] = state.target
         return [entry]
+
+
+def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> str:
+    """One script printing: umask, whether dest's folder exists, whether a link at the target is to be
+    replaced, the target (dest, or the file in it), its stat and checksum, [its content], [src's stat and
+    checksum]."""
+    dest = args["dest"]
+    if dest.endswith("/") and source.name:
+        target, parent = dest + source.name, dest.rstrip("/") or "/"
+    else:
+        target, parent = dest, posixpath.dirname(dest.rstrip("/")) or "."
+    script = [assign(d=target, w=sha1(source.data) if source.data is not None else "-"), "umask",
+              f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
+    if source.name and not dest.endswith("/"):
+        script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
+    resolve = 'd=$(readlink -f -- "$d"); echo 0' if args.get("follow") else "echo 1"
+    script += [f'if [ -L "$d" ]; then {resolve}; else echo 0; fi', 'echo "$d"', stat_line("d", follow=True),
+               checksum_line("d")]
+    if with_before:
+        script.append(f'if [ "$h" != "$w" ] && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
+                      f'head -c {DIFF_LIMIT + 1} -- "$d" | base64 -w0; echo; else echo -; fi')
+    if source.remote_path is not None:
+        script += [assign(s=source.remote_path), stat_line("s", follow=True), checksum_line("s")]
+    return "\n".join(script)
 
 
 def _problem(args: dict[str, Any], state: CopyState, check_mode: bool) -> str | None:

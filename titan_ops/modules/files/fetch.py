@@ -11,6 +11,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
+from titan_ops.errors import TitanOpsError
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.files.local import write_local
 from titan_ops.modules.files.remote_file import FileStat, RemoteFileError, assign, checksum_line, md5, \
@@ -93,7 +94,10 @@ class Fetch(Module):
         data = decision.plan if decision.plan is not None else host.connection.get(args["src"])
         if args.get("validate_checksum", True) and sha1(data) != result["remote_checksum"]:
             raise RemoteFileError(f"checksum mismatch after fetching {args['src']} (the file changed meanwhile?)")
-        write_local(result["dest"], data)
+        try:
+            write_local(result["dest"], data)
+        except OSError as error:
+            raise TitanOpsError(f"cannot write {result['dest']} on the controller: {error.strerror}") from None
         return {**result, "checksum": sha1(data), "md5sum": md5(data)}
 
 

@@ -98,11 +98,12 @@ class File(Module):
         script = [assign(p=path), "umask", stat_line("p"),
                   f'if [ -L "$p" ]; then {stat_line("p", follow=True)}; readlink -- "$p"; else echo =; echo; fi']
         linking = state == "link" or (state is None and "src" in args)
+        creating_directory = state == "directory" or (state is None and args.get("recurse"))
         if linking:
             script += [f"{assign(s=_link_source(path, args['src']))}; [ -e \"$s\" ] && echo 1 || echo 0",
                        'if [ -d "$p" ] && [ ! -L "$p" ]; then [ -z "$(ls -A -- "$p")" ] && echo 1 || echo 0; '
                        "else echo 0; fi"]
-        if state == "directory" or (state is None and args.get("recurse")):
+        if creating_directory:
             ancestors = " ".join(shlex.quote(a) for a in _ancestors(path))
             script.append(f'for a in {ancestors}; do if [ -e "$a" ]; then echo "$a"; break; fi; done')
         if args.get("recurse"):
@@ -115,7 +116,7 @@ class File(Module):
         extra: dict[str, Any] = {}
         if linking:
             extra.update(src_exists=next(lines) == "1", dir_empty=next(lines) == "1")
-        if state == "directory" or (state is None and args.get("recurse")):
+        if creating_directory:
             extra["existing_ancestor"] = next(lines)
         if args.get("recurse"):
             extra["entries"] = tuple(_entries(lines))
@@ -158,7 +159,8 @@ class File(Module):
 
     def _directory(self, args: dict[str, Any], state: PathState) -> Decision:
         if state.stat is None:
-            created = _ancestors(state.path)[: _ancestors(state.path).index(state.existing_ancestor or "/")][::-1]
+            ancestors = _ancestors(state.path)
+            created = ancestors[:ancestors.index(state.existing_ancestor or "/")][::-1]
             attributes = Attributes.from_args(args)
             mode = attributes.mode_for(default_permissions(state.umask, True), True)
             commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]

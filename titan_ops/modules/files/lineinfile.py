@@ -100,17 +100,14 @@ class LineInFile(Module):
         umask, current, content = state
         path = path_of(args)
         present = args.get("state", "present") == "present"
-        if current is None:
-            if not present:
-                return Decision(False, {"msg": "file not present", "backup": ""})
-            if not args.get("create"):
-                return Decision(False, {"msg": f"Destination {path} does not exist !", "rc": 257}, failed=True)
-        elif current.kind != "file":
-            return Decision(False, {"msg": f"Path {path} is a {current.kind}", "rc": 256}, failed=True)
-        elif content is None:
-            return Decision(False, {"msg": f"Cannot read {path}"}, failed=True)
+        refusal = _refusal(path, present, args.get("create", False), current, content)
+        if refusal is not None:
+            return refusal
         before = content or b""
-        edit = _present(before, args) if present else _absent(before, args)
+        try:
+            edit = _present(before, args) if present else _absent(before, args)
+        except re.error as error:
+            return Decision(False, {"msg": f"bad regular expression or back-reference: {error}"}, failed=True)
         after = b"".join(edit.lines)
         result: dict[str, Any] = {"msg": edit.msg, "backup": ""}
         if edit.found is not None:
@@ -118,17 +115,15 @@ class LineInFile(Module):
         base = current.permissions if current is not None else default_permissions(umask, False)
         requested = Attributes.from_args(args)
         attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
-        before_attributes, after_attributes = attributes.changes(path, current) if current else ({}, {})
-        if before_attributes:
+        old, new = attributes.changes(path, current) if current else ({}, {})
+        if old:
             result["msg"] = f"{edit.msg} and {_ATTRIBUTES_CHANGED}" if edit.msg else _ATTRIBUTES_CHANGED
         if current is not None and after == before:
-            if not before_attributes:
-                return Decision(False, result)
-            return Decision(True, result, diff=attribute_diff(before_attributes, after_attributes),
-                            plan=Change(path, attributes=attributes, current=current))
+            change = Change(path, attributes=attributes, current=current)
+            return Decision(bool(old), result, diff=attribute_diff(old, new), plan=change)
         header = f"{path} (content)"
         diff = [{"before": before.decode(errors="replace"), "after": after.decode(errors="replace"),
-                 "before_header": header, "after_header": header}, *attribute_diff(before_attributes, after_attributes)]
+                 "before_header": header, "after_header": header}, *attribute_diff(old, new)]
         plan = WritePlan(path=path, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
                          keep_ids=None if current is None else (current.uid, current.gid),
                          backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
@@ -144,6 +139,22 @@ class LineInFile(Module):
         return result
 
 
+def _refusal(path: str, present: bool, create: bool, current: FileStat | None,
+             content: bytes | None) -> Decision | None:
+    """The outcome when the file cannot be edited (or, absent, need not be)."""
+    if current is None:
+        if not present:
+            return Decision(False, {"msg": "file not present", "backup": ""})
+        if not create:
+            return Decision(False, {"msg": f"Destination {path} does not exist !", "rc": 257}, failed=True)
+        return None
+    if current.kind != "file":
+        return Decision(False, {"msg": f"Path {path} is a {current.kind}", "rc": 256}, failed=True)
+    if content is None:
+        return Decision(False, {"msg": f"Cannot read {path}"}, failed=True)
+    return None
+
+
 def _present(content: bytes, args: dict[str, Any]) -> Edit:
     """Ansible's rules: replace the last line regexp matches; else leave a line equal to ``line``;
     else insert it after/before the anchor (or at the end)."""
@@ -152,7 +163,7 @@ def _present(content: bytes, args: dict[str, Any]) -> Edit:
     first = args.get("firstmatch", False)
     target, match = _find(lines, args.get("regexp"), first)
     if target is None:
-        target = _last(i for i, text in enumerate(lines) if text.rstrip(b"\r\n") == line)
+        target = max((i for i, text in enumerate(lines) if text.rstrip(b"\r\n") == line), default=None)
     if target is not None:
         new = match.expand(line) if args.get("backrefs") and match else line
         replaced = new + b"\n" if not new.endswith(b"\n") else new
@@ -204,11 +215,4 @@ def _find(lines: list[bytes], regexp: str | None, first: bool) -> tuple[int | No
             found = (index, match)
             if first:
                 break
-    return found
-
-
-def _last(indexes: Any) -> int | None:
-    found = None
-    for found in indexes:
-        pass
     return found

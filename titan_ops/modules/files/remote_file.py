@@ -87,16 +87,17 @@ def parse_stat(line: str) -> FileStat | None:
     if line == "-":
         return None
     fields = line.split(" ")
-    if line == "?" or len(fields) != 16:
-        raise RemoteFileError(f"cannot stat the path (stat printed {line!r})")
-    return FileStat(
-        st_mode=int(fields[0], 16), uid=int(fields[1]), gid=int(fields[2]), size=int(fields[3]),
-        atime=float(fields[4]), mtime=float(fields[5]), ctime=float(fields[6]), inode=int(fields[7]),
-        dev=int(fields[8]), nlink=int(fields[9]), blocks=int(fields[10]), block_size=int(fields[11]),
-        rdev_major=int(fields[12], 16), rdev_minor=int(fields[13], 16),
-        owner=fields[1] if fields[14] == "UNKNOWN" else fields[14],
-        group=fields[2] if fields[15] == "UNKNOWN" else fields[15],
-    )
+    try:
+        return FileStat(
+            st_mode=int(fields[0], 16), uid=int(fields[1]), gid=int(fields[2]), size=int(fields[3]),
+            atime=float(fields[4]), mtime=float(fields[5]), ctime=float(fields[6]), inode=int(fields[7]),
+            dev=int(fields[8]), nlink=int(fields[9]), blocks=int(fields[10]), block_size=int(fields[11]),
+            rdev_major=int(fields[12], 16), rdev_minor=int(fields[13], 16),
+            owner=fields[1] if fields[14] == "UNKNOWN" else fields[14],
+            group=fields[2] if fields[15] == "UNKNOWN" else fields[15],
+        )
+    except (ValueError, IndexError):
+        raise RemoteFileError(f"cannot stat the path (stat printed {line!r})") from None
 
 
 def assign(**variables: str) -> str:

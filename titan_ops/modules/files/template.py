@@ -46,7 +46,11 @@ class Template(Copy):
     def source(self, host: HostContext, args: dict[str, Any]) -> Source:
         path = find_local(host.playbook_dir, args["src"], "templates")
         data, mode = read_local(path)
-        text = render(host, data.decode(), path, args)
+        try:
+            source = data.decode()
+        except UnicodeDecodeError as error:
+            raise TemplateError(f"{path} is not UTF-8 text: {error}") from None
+        text = render(host, source, path, args)
         return Source(text.encode(), header=path, name=posixpath.basename(path), mode=mode)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from titan_ops.connection.transfer import temp_name
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files.attributes import Attributes, apply
-from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, run_script, stat_line
+from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, stat_line
 
 BACKUP_SUFFIX = '.$$.$(date +%Y-%m-%d@%H:%M:%S)~'
 """Ansible's backup name: ``<dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~`` (shell syntax)."""
@@ -100,8 +100,9 @@ def write_script(plan: WritePlan) -> str:
         lines.append(f"{{ {check}\n}} </dev/null; s=$?; "
                      f'if [ $s -ne 0 ]; then rm -f -- "$t"; echo; echo {MARK}; echo "invalid $s"; exit 0; fi')
     finish = []
-    if plan.backup:
-        finish.append(f'{{ [ ! -e "$d" ] || {{ b="$d"{BACKUP_SUFFIX}; ln -- "$d" "$b" 2>/dev/null || cp -p -- "$d" "$b"; }}; }}')
+    if plan.backup:  # a hard link keeps the very file replaced (content, mode, owner, times)
+        link = f'b="$d"{BACKUP_SUFFIX}; ln -- "$d" "$b" 2>/dev/null || cp -p -- "$d" "$b"'
+        finish.append(f'{{ [ ! -e "$d" ] || {{ {link}; }}; }}')
     finish.append('mv -f -- "$t" "$d"')
     lines.append(_guarded(finish))
     lines.append(f"echo {MARK}; echo ok; {stat_line('d')}; echo \"$b\"")
