@@ -9,6 +9,7 @@ validates, backs up and renames in one go.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import posixpath
 import shlex
@@ -61,6 +62,11 @@ class Source:
     name: str | None = None
     mode: int | None = None
     remote_path: str | None = None
+
+    @functools.cached_property
+    def checksum(self) -> str | None:
+        """SHA-1 of the data, computed once (None for a path on the host)."""
+        return None if self.data is None else sha1(self.data)
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ class Copy(Module):
         if current is not None and not args.get("force", True):
             return Decision(False, {"dest": target, "src": state.source.header, "msg": "file already exists"})
         data = state.source.data
-        checksum = sha1(data) if data is not None else state.source_checksum
+        checksum = state.source.checksum or state.source_checksum
         base = current.permissions if current is not None else default_permissions(state.umask, False)
         attributes = dataclasses.replace(Attributes.from_args(args), mode=_mode(args.get("mode"), base, state))
         result: dict[str, Any] = {"dest": target, "checksum": checksum}
@@ -191,7 +197,7 @@ def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> 
         target, parent = dest + source.name, dest.rstrip("/") or "/"
     else:
         target, parent = dest, posixpath.dirname(dest.rstrip("/")) or "."
-    script = [assign(d=target, w=sha1(source.data) if source.data is not None else "-"), "umask",
+    script = [assign(d=target, w=source.checksum or "-"), "umask",
               f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
     if source.name and not dest.endswith("/"):
         script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')

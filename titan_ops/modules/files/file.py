@@ -69,8 +69,8 @@ class File(Module):
                                      "recursively; touch: created empty or its times updated; link: a symbolic "
                                      "link to src. Default: the path's current type, or file."},
             "src": {"type": "string", "minLength": 1,
-                    "description": "The target of a link (state: link); a relative src is relative to the "
-                                   "link's folder."},
+                    "description": "The target of the link; required with state: link. A relative src is "
+                                   "relative to the link's folder."},
             "mode": modes.mode_schema(),
             "owner": OWNER_SCHEMA,
             "group": GROUP_SCHEMA,

@@ -46,25 +46,27 @@ class LineInFile(Module):
             "regexp": {"type": "string", "format": "regex",
                        "description": "A Python regular expression searched in each line. With state present, "
                                       "the last matching line is replaced by line; with state absent, every "
-                                      "matching line is removed."},
+                                      "matching line is removed. With state absent, give regexp or line."},
             "line": {"type": "string",
-                     "description": "The line to insert or to replace with (state present); with state absent "
-                                    "and no regexp, the lines equal to it are removed."},
+                     "description": "The line to insert or to replace with; required with state present. With "
+                                    "state absent and no regexp, the lines equal to it are removed."},
             "state": {"enum": ["present", "absent"], "default": "present",
                       "description": "Whether the line should be there or not."},
             "insertafter": {"type": "string",
                             "description": "When no line matches regexp (nor equals line): insert after the last "
                                            "line matching this regular expression, or at the end with 'EOF' "
-                                           "(default; also when nothing matches)."},
+                                           "(default; also when nothing matches). Not with insertbefore. A last "
+                                           "line without a newline gets one first (Ansible would merge the two)."},
             "insertbefore": {"type": "string",
                              "description": "When no line matches regexp (nor equals line): insert before the last "
-                                            "line matching this regular expression, or at the start with 'BOF'."},
+                                            "line matching this regular expression, or at the start with 'BOF'. "
+                                            "Not with insertafter."},
             "firstmatch": {"type": "boolean", "default": False,
                            "description": "Use the first line matching insertafter/insertbefore (and regexp) "
                                           "instead of the last."},
             "backrefs": {"type": "boolean", "default": False,
                          "description": "Expand regexp's groups (\\1, \\g<name>) in line; when regexp matches "
-                                        "nothing the file is left unchanged."},
+                                        "nothing the file is left unchanged. Requires regexp."},
             "create": {"type": "boolean", "default": False,
                        "description": "Create the file when it does not exist (state present)."},
             "backup": {"type": "boolean", "default": False,

@@ -30,9 +30,9 @@ class Stat(Module):
                              "description": "Add the checksum of a regular file (stat.checksum)."},
             "checksum_algorithm": {"enum": sorted(CHECKSUM_TOOLS), "default": "sha1",
                                    "description": "The checksum's algorithm (a coreutils *sum tool on the host)."},
-            "get_mime": {"const": False,
+            "get_mime": {"type": "boolean", "const": False, "default": False,
                          "description": "Accepted for compatibility, only as false: no MIME type is reported."},
-            "get_attributes": {"const": False,
+            "get_attributes": {"type": "boolean", "const": False, "default": False,
                                "description": "Accepted for compatibility, only as false: no lsattr attributes "
                                               "are reported."},
         },
