@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 
 import pytest
@@ -41,9 +42,10 @@ def live(marker: str) -> list[str]:
 
 
 def test_timeout_ends_the_process_group(local):
+    marker = f"{secrets.randbelow(10**6) + 10**6}"  # unique: other test runs may share this machine
     with pytest.raises(CommandTimeout, match="timed out after 0.5s"):
-        local.run("sleep 7401 & trap '' TERM; sleep 7402", timeout=0.5)
-    assert live("sleep 740") == []
+        local.run(f"sleep {marker}1 & trap '' TERM; sleep {marker}2", timeout=0.5)
+    assert live(f"sleep {marker}") == []
 
 
 def test_put_is_atomic_with_mode_and_get(local, tmp_path):

@@ -29,12 +29,12 @@ def wrap(line: str) -> str:
 
 
 def kill_line(pid: int) -> str:
-    """End process group ``pid`` (or process ``pid``): TERM, then KILL after two seconds."""
+    """End process group ``pid`` (or process ``pid``): TERM, KILL after two seconds, wait until gone."""
+    gone = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " \
+           "kill -0 -- -$p 2>/dev/null || kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done"
     return (
-        f"p={pid}; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; "
-        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
-        "kill -0 -- -$p 2>/dev/null || kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; "
-        "kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; exit 0"
+        f"p={pid}; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; {gone}; "
+        f"kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; {gone}"
     )
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,9 @@ from titan_ops.lab.keys import ensure_key_pair
 from titan_ops.lab.paths import PRIVATE_PATHS, LabPaths, default_directory
 from titan_ops.lab.sshd import LabError
 
-FIRST_PORT = 2201
+PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral ports (32768 and up)
 START_TIMEOUT = 20.0
+PORT_ATTEMPTS = 10
 USER = "root"
 HOSTNAME = "127.0.0.1"
 
@@ -179,26 +181,31 @@ def _start(binary: str, version: tuple[int, int], paths: LabPaths, names: list[s
         ensure_key_pair(host.host_key, f"titan-ops-lab-{name}")
         sshd.prepare_mount_points(host, paths.root)
     pending = list(names)
-    for _attempt in range(3):
+    for _attempt in range(PORT_ATTEMPTS):  # another process may take a port between our probe and sshd's bind
+        _assign_ports(pending, ports, _first_port(paths))
+        pending = _launch_all(binary, version, paths, pending, ports)
         if not pending:
             return
-        _assign_ports(pending, ports)
-        pending = _launch_all(binary, version, paths, pending, ports)
     raise LabError(f"no free port found for {', '.join(pending)}")
 
 
-def _assign_ports(names: list[str], ports: dict[str, int]) -> None:
-    """Keep each host's recorded port while it is free; give the others the next free ports."""
+def _first_port(paths: LabPaths) -> int:
+    """Where this lab directory starts looking for ports: its own region, so labs rarely race for one."""
+    return PORT_RANGE.start + zlib.crc32(str(paths.root).encode()) % len(PORT_RANGE)
+
+
+def _assign_ports(names: list[str], ports: dict[str, int], first: int) -> None:
+    """Keep each host's recorded port while it is free; give the others the next free ports from ``first``."""
     taken = {port for name, port in ports.items() if name not in names}
-    candidate = FIRST_PORT
+    candidates = (PORT_RANGE.start + (first - PORT_RANGE.start + step) % len(PORT_RANGE)
+                  for step in range(len(PORT_RANGE)))
     for name in names:
-        if ports[name] and ports[name] not in taken and _port_free(ports[name]):
-            taken.add(ports[name])
-            continue
-        while candidate in taken or not _port_free(candidate):
-            candidate += 1
-        ports[name] = candidate
-        taken.add(candidate)
+        if not (ports[name] and ports[name] not in taken and _port_free(ports[name])):
+            free = next((port for port in candidates if port not in taken and _port_free(port)), None)
+            if free is None:
+                raise LabError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1} for {name}")
+            ports[name] = free
+        taken.add(ports[name])
 
 
 def _port_free(port: int) -> bool:
