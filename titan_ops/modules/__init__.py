@@ -10,6 +10,7 @@ from titan_ops.modules.files import FILE_MODULES
 from titan_ops.modules.meta import Meta
 from titan_ops.modules.pause import Pause
 from titan_ops.modules.setup import Setup
+from titan_ops.modules.triage import Triage
 from titan_ops.modules.uri import Uri
 from titan_ops.modules.wait_for import WaitFor
 
@@ -27,6 +28,7 @@ _ALL: tuple[Module, ...] = (
     WaitFor(),
     Pause(),
     Uri(),
+    Triage(),
     *FILE_MODULES,
 )
 

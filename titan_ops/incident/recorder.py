@@ -1,0 +1,85 @@
+"""The incident recorder: an event subscriber that appends each run to the incident's timeline."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from titan_ops.engine import events
+from titan_ops.engine.results import RunResult, Status
+from titan_ops.incident.timeline import Timeline, new_entry
+from titan_ops.redaction import Redactor
+
+EVIDENCE_MODULE = "evidence"
+_MAX_FAILURES = 50
+
+
+def environment_redactor(*known: Mapping[str, Any]) -> Redactor:
+    """A Redactor that knows the secret-named values of ``known`` and of the process environment."""
+    redactor = Redactor()
+    for variables in (*known, os.environ):
+        redactor.collect_from(variables)
+    return redactor
+
+
+class IncidentRecorder:
+    """Appends one ``run`` entry to an incident's timeline when a run ends.
+
+    The entry holds the time, the operator, the playbook, the hosts, the
+    run's arguments (``arguments``, typically extra vars, limit, check mode;
+    scrubbed of secrets here), the outcome (exit code, per-host stats, the
+    failed tasks) and every evidence bundle the ``evidence`` module wrote.
+    Task results arrive already redacted by the engine.
+    """
+
+    def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None, *,
+                 operator: str | None = None, arguments: Mapping[str, Any] | None = None):
+        self.timeline = Timeline(incident_id, directory)
+        self.operator = operator
+        arguments = dict(arguments or {})
+        self.arguments = environment_redactor(arguments, arguments.get("extra_vars") or {}).scrub(arguments)
+        self._hosts: dict[str, None] = {}
+        self._evidence: list[dict[str, Any]] = []
+
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.PlayStarted):
+            self._hosts.update(dict.fromkeys(event.hosts))
+        elif isinstance(event, events.HostTaskDone):
+            self._collect_evidence(event)
+        elif isinstance(event, events.RunDone):
+            self.timeline.append(self.entry(event.result))
+
+    def _collect_evidence(self, event: events.HostTaskDone) -> None:
+        result = event.result
+        bundle = result.result.get("bundle")
+        if result.module == EVIDENCE_MODULE and isinstance(bundle, dict) and result.status is not Status.FAILED:
+            self._evidence.append({"host": result.host, **bundle, "manifest": result.result.get("manifest")})
+
+    def entry(self, result: RunResult) -> dict[str, Any]:
+        """The timeline entry of ``result``."""
+        return new_entry(
+            "run", self.operator,
+            playbook=result.playbook,
+            hosts=list(self._hosts) or sorted(result.stats),
+            arguments=self.arguments,
+            start=result.start.astimezone().isoformat(timespec="seconds"),
+            end=result.end.astimezone().isoformat(timespec="seconds") if result.end else None,
+            outcome=outcome(result),
+            evidence=list(self._evidence),
+        )
+
+
+def outcome(result: RunResult) -> dict[str, Any]:
+    """What a run came to: verdict, exit code, per-host stats and the failed tasks."""
+    failures = [{"host": task.host, "task": task.task, "msg": task.msg or task.status.value}
+                for play in result.plays for tasks in play.tasks.values() for task in tasks
+                if task.status in (Status.FAILED, Status.UNREACHABLE) and not task.ignored and not task.rescued]
+    return {
+        "ok": result.ok,
+        "exit_code": result.exit_code,
+        "interrupted": result.interrupted,
+        "failed_hosts": result.failed_hosts,
+        "unreachable_hosts": result.unreachable_hosts,
+        "stats": {host: stats.to_dict() for host, stats in result.stats.items()},
+        "failures": failures[:_MAX_FAILURES],
+    }

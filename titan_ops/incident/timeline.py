@@ -1,0 +1,92 @@
+"""Where an incident's files live, and its append-only timeline of JSON lines."""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from titan_ops.errors import TitanOpsError
+
+_INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def default_directory() -> Path:
+    """``$TITAN_OPS_INCIDENT_DIR``, else ``./incidents``."""
+    return Path(os.environ.get("TITAN_OPS_INCIDENT_DIR") or "incidents")
+
+
+def operator_name() -> str:
+    """Who is running: ``$TITAN_OPERATOR``, else the OS user."""
+    configured = os.environ.get("TITAN_OPERATOR", "").strip()
+    if configured:
+        return configured
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+def check_incident_id(incident_id: str) -> str:
+    """``incident_id`` if it is a safe folder name (letters, digits, ``.``, ``_``, ``-``); else an error."""
+    if not _INCIDENT_ID.match(incident_id or "") or incident_id in (".", ".."):
+        raise TitanOpsError(f"bad incident id {incident_id!r}: use letters, digits, '.', '_' and '-' only")
+    return incident_id
+
+
+class Timeline:
+    """The timeline of one incident: ``<directory>/<incident_id>/timeline.jsonl``.
+
+    Entries are appended whole under an exclusive lock, so concurrent runs
+    for the same incident never interleave their lines.
+    """
+
+    def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None):
+        self.incident_id = check_incident_id(incident_id)
+        base = Path(directory) if directory is not None else default_directory()
+        self.folder = base.absolute() / incident_id
+
+    @property
+    def path(self) -> Path:
+        return self.folder / "timeline.jsonl"
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Add ``entry`` as one line at the end of the timeline."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
+        with open(self.path, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.write(line)
+                handle.flush()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry, oldest first; an error when the incident has no timeline."""
+        if not self.path.exists():
+            raise TitanOpsError(f"no timeline for incident {self.incident_id} (looked in {self.path})")
+        entries = []
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise TitanOpsError(f"{self.path}:{number}: not a JSON line ({error.msg})") from None
+        return entries
+
+
+def now_utc() -> str:
+    """The current time as an ISO 8601 UTC timestamp (seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_entry(kind: str, operator: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A timeline entry of ``kind`` (``run``, ``triage``, ``drill``) stamped now, by ``operator``."""
+    return {"kind": kind, "timestamp": now_utc(), "operator": operator or operator_name(), **fields}
