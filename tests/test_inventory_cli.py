@@ -96,3 +96,7 @@ def test_warnings_go_to_stderr(tmp_path, capsys):
     assert (code, out) == (0, "w1\n")
     assert "[WARNING]: Skipping unexpected key 'hostz' in group 'web'" in err
     assert "[WARNING]: Skipping 'broken'" in err
+
+
+def test_list_hosts_prints_nothing_when_nothing_matches(capsys):
+    assert run_command(capsys, "-i", "web1,", "--list-hosts", "-l", "nosuch") == (0, "", "")

@@ -82,15 +82,17 @@ def write_ini(rng: random.Random, model: dict[str, Any], names: list[str], path:
             lines.extend(f"{key}={value}" for key, value in group_vars.items())
     if rng.random() < 0.5:
         lines += ["[all:vars]", *(f"{key}={value}" for key, value in _vars(rng, INI_GROUP_VALUES).items())]
+    if rng.random() < 0.3:
+        lines += [rng.choice(["[all]", "[ungrouped]"]), _host_entry(rng)]
     path.write_text("\n".join(lines) + "\n")
 
 
 def write_yaml(rng: random.Random, model: dict[str, Any], names: list[str], path: Path) -> None:
-    document: dict[str, Any] = {}
-    nest_under_all = rng.random() < 0.5
+    """Top-level groups, or all's children; some child groups defined nested in their first parent."""
+    bodies: dict[str, dict[str, Any]] = {}
     for name in names:
         group = model["groups"][name]
-        body: dict[str, Any] = {}
+        body = bodies[name] = {}
         if group["hosts"]:
             body["hosts"] = {host: (_vars(rng, YAML_VALUES) or None) for host in group["hosts"]}
         group_vars = _vars(rng, YAML_VALUES)
@@ -98,17 +100,31 @@ def write_yaml(rng: random.Random, model: dict[str, Any], names: list[str], path
             group_vars["ansible_group_priority"] = group["priority"]
         if group_vars:
             body["vars"] = group_vars
-        if group["children"]:
-            body["children"] = {child: None for child in group["children"]}
+    nested: set[str] = set()
+    for name in names:
+        children = model["groups"][name]["children"]
+        if children:
+            bodies[name]["children"] = {}
+        for child in children:
+            inline = child in bodies and child not in nested and rng.random() < 0.5
+            bodies[name]["children"][child] = (bodies[child] or None) if inline else None
+            nested.update([child] if inline else [])
+    document: dict[str, Any] = {}
+    nest_under_all = rng.random() < 0.5
+    for name in names:
+        if name in nested:
+            continue
         if nest_under_all:
-            document.setdefault("all", {}).setdefault("children", {})[name] = body or None
+            document.setdefault("all", {}).setdefault("children", {})[name] = bodies[name] or None
         else:
-            document[name] = body or None
+            document[name] = bodies[name] or None
     if names == list(model["groups"]):
         if model["ungrouped"]:
             document.setdefault("all", {})["hosts"] = {host: None for host in model["ungrouped"]}
         if rng.random() < 0.5:
             document.setdefault("all", {})["vars"] = _vars(rng, YAML_VALUES) or None
+        if rng.random() < 0.3:
+            document["ungrouped"] = {"hosts": {_host_entry(rng): None}}
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
@@ -132,25 +148,32 @@ def write_vars_files(rng: random.Random, model: dict[str, Any], directory: Path)
         (directory / "host_vars" / f"{host.split(':')[0]}.yml").write_text(yaml.safe_dump(_vars(rng, YAML_VALUES)))
 
 
-def write_random_inventory(seed: int, directory: Path) -> str:
-    """Write one random inventory below ``directory``; return the source to load."""
+def write_random_inventory(seed: int, directory: Path) -> list[str]:
+    """Write one random inventory below ``directory``; return the sources to load."""
     rng = random.Random(seed)
     model = random_model(rng)
     names = list(model["groups"])
-    layout = rng.choice(["ini", "yaml", "dir"])
+    layout = rng.choice(["ini", "yaml", "dir", "two"])
     directory.mkdir(parents=True)
     if layout == "ini":
         write_ini(rng, model, names, directory / "hosts")
-        return str(directory / "hosts")
+        return [str(directory / "hosts")]
     if layout == "yaml":
         write_yaml(rng, model, names, directory / "inventory.yml")
-        return str(directory / "inventory.yml")
-    split = rng.randint(0, len(names))
-    write_yaml(rng, model, names[:split] if split else names, directory / "01-part.yml")
-    if split:
-        write_ini(rng, {**model, "ungrouped": []}, names[split:], directory / "02-part.ini")
+        return [str(directory / "inventory.yml")]
+    split = rng.randint(1, len(names))
+    if layout == "two":
+        (directory / "a").mkdir()
+        (directory / "b").mkdir()
+        write_yaml(rng, model, names[:split], directory / "a" / "inventory.yml")
+        write_ini(rng, {**model, "ungrouped": []}, names[split:], directory / "b" / "inventory.ini")
+        write_vars_files(rng, model, directory / "a")
+        write_vars_files(rng, model, directory / "b")
+        return [str(directory / "a" / "inventory.yml"), str(directory / "b" / "inventory.ini")]
+    write_yaml(rng, model, names[:split], directory / "01-part.yml")
+    write_ini(rng, {**model, "ungrouped": []}, names[split:], directory / "02-part.ini")
     write_vars_files(rng, model, directory)
-    return str(directory)
+    return [str(directory)]
 
 
 def random_pattern(rng: random.Random, inventory: Inventory) -> str:
@@ -167,37 +190,38 @@ def random_pattern(rng: random.Random, inventory: Inventory) -> str:
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Inventory, list[tuple[str, str | None]]]]:
+def cases(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[list[str], Inventory, list[tuple[str, str | None]]]]:
     root = tmp_path_factory.mktemp("random-inventories")
     result = []
     for seed in range(FIRST_SEED, FIRST_SEED + COUNT):
-        source = write_random_inventory(seed, root / str(seed))
-        inventory = load_inventory(source)
+        sources = write_random_inventory(seed, root / str(seed))
+        inventory = load_inventory(sources)
         rng = random.Random(seed * 7)
         queries = [(random_pattern(rng, inventory), None) for _ in range(10)]
         queries += [("all", random_pattern(rng, inventory)) for _ in range(2)]
-        result.append((source, inventory, queries))
+        result.append((sources, inventory, queries))
     return result
 
 
 @pytest.fixture(scope="module")
 def answers(cases) -> dict[tuple[Any, ...], oracle.Outcome]:
     commands: dict[tuple[Any, ...], list[str]] = {}
-    for index, (source, _, queries) in enumerate(cases):
-        commands[index, "list"] = ["ansible-inventory", "-i", source, "--list"]
-        commands[index, "graph"] = ["ansible-inventory", "-i", source, "--graph", "--vars"]
+    for index, (sources, _, queries) in enumerate(cases):
+        args = [word for source in sources for word in ("-i", source)]
+        commands[index, "list"] = ["ansible-inventory", *args, "--list"]
+        commands[index, "graph"] = ["ansible-inventory", *args, "--graph", "--vars"]
         for pattern, limit in queries:
-            commands[index, pattern, limit] = ["ansible", "-i", source, pattern, "--list-hosts",
+            commands[index, pattern, limit] = ["ansible", *args, pattern, "--list-hosts",
                                                *(["--limit", limit] if limit else [])]
     return dict(zip(commands, oracle.run(list(commands.values()))))
 
 
 @pytest.mark.parametrize("index", range(COUNT))
 def test_random_inventory_matches_ansible(index, cases, answers):
-    source, inventory, queries = cases[index]
+    sources, inventory, queries = cases[index]
     listing = oracle.json_out(answers[index, "list"])
-    assert inventory.to_list_json() == listing, source
-    assert inventory.graph(with_vars=True) == answers[index, "graph"].out.rstrip("\n"), source
+    assert inventory.to_list_json() == listing, sources
+    assert inventory.graph(with_vars=True) == answers[index, "graph"].out.rstrip("\n"), sources
     ordered = oracle.order_is_defined(listing)
     differences = []
     for pattern, limit in queries:
@@ -206,4 +230,4 @@ def test_random_inventory_matches_ansible(index, cases, answers):
             continue  # a slice of hosts in an order Ansible leaves arbitrary: no answer to compare with
         if ours != theirs if ordered else sorted(ours) != sorted(theirs):
             differences.append(f"{pattern!r} limit {limit!r}: ours {ours} != ansible {theirs}")
-    assert not differences, f"{source}\n" + "\n".join(differences)
+    assert not differences, f"{sources}\n" + "\n".join(differences)

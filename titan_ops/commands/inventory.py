@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         inventory = load_inventory(args.inventory)
         for warning in inventory.warnings:
             print(f"[WARNING]: {warning}", file=sys.stderr)
-        print(_render(inventory, args))
+        text = _render(inventory, args)
+        if text:
+            print(text)
     except InventoryError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -21,7 +21,7 @@ from titan_ops.inventory.ranges import RangeError, expand_host_range
 from titan_ops.inventory.values import UnsupportedValue, parse_ini_value
 
 _SECTION = re.compile(r"^\[(?P<name>[^:\]\s]+)(?::(?P<kind>\w+))?\]\s*(?:#.*)?$")
-_CHILD = re.compile(r"^(?P<name>[^\s#]+)\s*(?:#.*)?$")
+_CHILD = re.compile(r"^(?P<name>\S+)(?:\s+#.*)?$")
 _KINDS = ("hosts", "children", "vars")
 
 

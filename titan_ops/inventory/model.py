@@ -96,7 +96,7 @@ class InventoryData:
                 host.vars["ansible_port"] = port
         if group is not None:
             target = self.add_group(group)
-            if host not in target.hosts:
+            if target not in host.groups:
                 target.hosts.append(host)
                 host.groups.append(target)
         return host
@@ -133,14 +133,16 @@ class InventoryData:
         for group in list(self.groups.values()):
             if group is not root and not group.parents:
                 self.add_child("all", group.name)
+        grouped: set[str] = set()
         for host in self.hosts.values():
             others = [group for group in self.groups_of(host) if group not in (root, ungrouped)]
-            if others and host in ungrouped.hosts:
-                ungrouped.hosts.remove(host)
+            if others and ungrouped in host.groups:
+                grouped.add(host.name)
                 host.groups.remove(ungrouped)
-            elif not others and host not in ungrouped.hosts:
+            elif not others and ungrouped not in host.groups:
                 ungrouped.hosts.append(host)
                 host.groups.append(ungrouped)
+        ungrouped.hosts = [host for host in ungrouped.hosts if host.name not in grouped]
         depths: dict[str, int] = {}
         for group in self.groups.values():
             group.depth = self._depth(group, depths)

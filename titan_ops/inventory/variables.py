@@ -40,21 +40,22 @@ class Variables:
         merged = dict(root.vars)
         for group in groups:
             merged.update(group.vars)
-        for directory in self.files.directories:
-            merged.update(self.files.read(directory, "group_vars", "all"))
-        for directory in self.files.directories:
-            for group in groups:
-                merged.update(self.files.read(directory, "group_vars", group.name))
+        for found in self.files.variables("group_vars", "all"):
+            merged.update(found)
+        per_group = [self.files.variables("group_vars", group.name) for group in groups]
+        for index in range(len(self.files.directories)):
+            for found in per_group:
+                merged.update(found[index])
         merged.update(host.vars)
-        for directory in self.files.directories:
-            merged.update(self.files.read(directory, "host_vars", host.name))
+        for found in self.files.variables("host_vars", host.name):
+            merged.update(found)
         return merged
 
     def group_vars(self, group: Group) -> dict[str, Any]:
         """The group's own variables: inline ones, then its ``group_vars`` files, then a set priority."""
         merged = dict(group.vars)
-        for directory in self.files.directories:
-            merged.update(self.files.read(directory, "group_vars", group.name))
+        for found in self.files.variables("group_vars", group.name):
+            merged.update(found)
         if group.priority != DEFAULT_PRIORITY:
             merged[PRIORITY_VAR] = group.priority
         return merged

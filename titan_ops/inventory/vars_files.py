@@ -25,37 +25,41 @@ class VarsFiles:
 
     def __init__(self, directories: list[Path]) -> None:
         self.directories = directories
-        self._cache: dict[tuple[Path, str, str], dict[str, Any]] = {}
+        self._cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._listings: dict[tuple[int, str], set[str]] = {}
 
     def read_all(self, groups: Iterable[str], hosts: Iterable[str]) -> None:
         """Read every file of these groups and hosts now, so a bad one fails at load time."""
-        for directory in self.directories:
-            for name in groups:
-                self.read(directory, "group_vars", name)
-            for name in hosts:
-                self.read(directory, "host_vars", name)
+        for name in groups:
+            self.variables("group_vars", name)
+        for name in hosts:
+            self.variables("host_vars", name)
 
-    def read(self, directory: Path, kind: str, name: str) -> dict[str, Any]:
-        """The variables that ``directory/kind`` (``group_vars`` or ``host_vars``) holds for ``name``."""
-        key = (directory, kind, name)
+    def variables(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """What each directory's ``kind`` (``group_vars`` or ``host_vars``) holds for ``name``, in order."""
+        key = (kind, name)
         if key not in self._cache:
-            merged: dict[str, Any] = {}
-            for path in _files_for(directory / kind, name):
-                merged.update(_load(path))
-            self._cache[key] = merged
+            found = []
+            for index in range(len(self.directories)):
+                merged: dict[str, Any] = {}
+                for path in self._files_for(index, kind, name):
+                    merged.update(_load(path))
+                found.append(merged)
+            self._cache[key] = found
         return self._cache[key]
 
-
-def _files_for(base: Path, name: str) -> list[Path]:
-    if not name or "/" in name or name in (".", "..") or not base.is_dir():
+    def _files_for(self, index: int, kind: str, name: str) -> list[Path]:
+        """The files that hold the variables of ``name`` in one directory's ``kind`` folder."""
+        listing = self._listings.get((index, kind))
+        if listing is None:
+            base = self.directories[index] / kind
+            listing = self._listings[index, kind] = set(os.listdir(base)) if base.is_dir() else set()
+        for extension in EXTENSIONS:
+            entry = name + extension
+            if entry in listing and "/" not in entry and entry not in (".", ".."):
+                candidate = self.directories[index] / kind / entry
+                return _walk(candidate) if candidate.is_dir() else [candidate]
         return []
-    for extension in EXTENSIONS:
-        candidate = base / (name + extension)
-        if candidate.is_dir():
-            return _walk(candidate)
-        if candidate.exists():
-            return [candidate]
-    return []
 
 
 def _walk(directory: Path) -> list[Path]:

@@ -52,13 +52,16 @@ class _YamlParser:
             self.group(name, body, (name,))
         return self.changes
 
-    def group(self, name: Any, body: Any, path: tuple[Any, ...]) -> bool:
-        """Read one group; False when it is no group definition at all (and was skipped)."""
+    def group(self, name: Any, body: Any, path: tuple[Any, ...]) -> None:
+        """Read one group (a top-level one that is no group definition is skipped, with a warning)."""
         if not isinstance(name, str):
             raise self.fail(f"invalid group name {name!r}: group names must be strings", path)
         if body is not None and not isinstance(body, dict):
+            if len(path) > 1:
+                raise self.fail(f"child group '{name}' is not a valid group definition (a mapping or nothing)",
+                                path)
             self.warnings.append(f"Skipping '{name}' as this is not a valid group definition")
-            return False
+            return
         self.changes.add_group(path, name)
         for key, value in (body or {}).items():
             if key not in _SECTIONS:
@@ -75,12 +78,11 @@ class _YamlParser:
                     self.changes.set_group_var((*path, key, var), name, var, setting)
             elif key == "children":
                 for child, child_body in value.items():
-                    if self.group(child, child_body, (*path, key, child)):
-                        self.changes.add_child((*path, key, child), name, child)
+                    self.group(child, child_body, (*path, key, child))
+                    self.changes.add_child((*path, key, child), name, child)
             else:
                 for pattern, variables in value.items():
                     self.hosts(pattern, variables, name, (*path, key, pattern))
-        return True
 
     def hosts(self, pattern: Any, variables: Any, group: str, path: tuple[Any, ...]) -> None:
         """Read one ``hosts`` entry: a name or range, with an optional port and a mapping of variables."""
