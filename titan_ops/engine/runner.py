@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
+from titan_ops import modules
 from titan_ops.connection import ConnectionPool, address_from_vars
 from titan_ops.connection.base import Connection
 from titan_ops.engine import events
@@ -81,6 +82,7 @@ class _PlayContext:
         self.ended_hosts: set[str] = set()
         self.ended = False
         self.aborted = False
+        self.last_failure: dict[str, TaskResult] = {}
 
     def is_active(self, host: str) -> bool:
         return host not in self.unreachable and host not in self.failed and host not in self.ended_hosts
@@ -210,6 +212,9 @@ class Runner:
             with self._lock:
                 for host in rescuable:
                     self.result.stats.setdefault(host, HostStats()).rescued += 1
+                    last_failure = context.last_failure.pop(host, None)
+                    if last_failure is not None:
+                        last_failure.rescued = True
             still_failed = self._run_items(context, block.rescue, [h for h in hosts if h in rescuable],
                                            scope.enter(block))
             failed = (failed - rescuable) | still_failed
@@ -299,7 +304,8 @@ class Runner:
         keywords = merge_keywords(scope.keywords, task.keywords)
         if task.module == "meta":
             return self._run_meta(context, task, hosts, scope)
-        run_once = self._truthy(keywords.get("run_once"), context, hosts[0], scope)
+        run_once = modules.bypasses_host_loop(task.module) or self._truthy(keywords.get("run_once"), context,
+                                                                            hosts[0], scope)
         targets = hosts[:1] if run_once else hosts
         self._emit(events.TaskStarted(task.display_name, task.module, tuple(targets), str(task.location), handler))
         failed: set[str] = set()
@@ -460,6 +466,8 @@ class Runner:
                 context.notifications.notify(result.host, task.notify)
             redacted = self._emit(events.HostTaskDone(result))
             context.play_result.add(redacted.result)
+            if result.status is Status.FAILED and not result.ignored and scope.rescuable:
+                context.last_failure[result.host] = redacted.result
         if result.status in (Status.UNREACHABLE, Status.FAILED) and not result.ignored:
             return {result.host}
         return set()

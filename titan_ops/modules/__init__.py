@@ -6,6 +6,7 @@ from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.checks import Assert, Fail
 from titan_ops.modules.command import Command, Shell
 from titan_ops.modules.controller import Debug, SetFact
+from titan_ops.modules.evidence import Evidence
 from titan_ops.modules.files import FILE_MODULES
 from titan_ops.modules.meta import Meta
 from titan_ops.modules.pause import Pause
@@ -29,6 +30,7 @@ _ALL: tuple[Module, ...] = (
     Pause(),
     Uri(),
     Triage(),
+    Evidence(),
     *FILE_MODULES,
 )
 
@@ -46,6 +48,18 @@ def canonical_name(name: str) -> str:
 def lookup(name: str) -> Module | None:
     """The module called ``name`` (short or prefixed), or None."""
     return MODULES.get(canonical_name(name))
+
+
+def bypasses_host_loop(name: str) -> bool:
+    """True for modules that run once per batch rather than once per host."""
+    module = lookup(name)
+    return module is not None and module.once_per_batch
+
+
+def shows_result(name: str) -> bool:
+    """True for modules whose result the console prints without -v."""
+    module = lookup(name)
+    return module is not None and module.shows_result
 
 
 def is_module(name: str) -> bool:

@@ -72,6 +72,10 @@ class Module:
     """The argument a free-form string (``command: ls -l``) is given to."""
     on_controller: ClassVar[bool] = False
     """True when the module never touches the host (debug, set_fact, ...)."""
+    once_per_batch: ClassVar[bool] = False
+    """True when the module runs once for the whole batch, as ``pause`` does."""
+    shows_result: ClassVar[bool] = False
+    """True when the console prints the result without ``-v`` (debug, assert)."""
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> Any:
         """Read the host's current state with read-only commands."""

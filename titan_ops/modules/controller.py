@@ -13,6 +13,7 @@ class Debug(Module):
     name = "debug"
     description = "Show a message or the value of a variable."
     on_controller = True
+    shows_result = True
     schema = {
         "type": "object",
         "properties": {

@@ -19,6 +19,7 @@ class Pause(Module):
     name = "pause"
     description = "Wait a number of seconds on the controller before going on."
     on_controller = True
+    once_per_batch = True
     schema = {
         "type": "object",
         "properties": {

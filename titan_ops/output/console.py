@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from titan_ops import modules
 from titan_ops.engine import events
 from titan_ops.engine.results import RunResult, Status, TaskResult
 
@@ -114,12 +115,12 @@ class ConsoleRenderer:
         word = "changed" if result.status is Status.CHANGED else "ok"
         shown = self._shown_fields(result)
         suffix = f" => {json.dumps(shown, indent=4, sort_keys=True, default=str)}" if shown else ""
-        if self.verbosity and not result.module == "debug":
+        if self.verbosity and not modules.shows_result(result.module):
             suffix = f" => {_json(result.result)}"
         return self._paint(f"{word}: {host}{suffix}", word)
 
     def _shown_fields(self, result: TaskResult) -> dict[str, Any]:
-        if result.module != "debug":
+        if not modules.shows_result(result.module):
             return {}
         return {key: value for key, value in result.result.items() if key not in _QUIET_KEYS}
 

@@ -58,6 +58,25 @@ def _unquote(value: str) -> str:
     return value
 
 
+def _typed(value: str, spec: dict[str, Any]) -> Any:
+    """Convert a ``key=value`` string to the type the argument's schema asks for."""
+    if is_template(value):
+        return value
+    types = spec.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "string" in types or not types:
+        return value
+    if "boolean" in types and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    for kind, convert in (("integer", int), ("number", float)):
+        if kind in types:
+            try:
+                return convert(value)
+            except ValueError:
+                pass
+    return value
+
+
 def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     """Turn ``command: chdir=/tmp ls -l`` or ``copy: src=a dest=b`` into an argument dict.
 
@@ -70,7 +89,8 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     for word in _split_preserving_templates(text):
         match = _KEY_VALUE.match(word)
         if match and (match.group(1) in known or module.free_form is None):
-            args[match.group(1)] = _unquote(match.group(2))
+            name = match.group(1)
+            args[name] = _typed(_unquote(match.group(2)), module.schema.get("properties", {}).get(name, {}))
         else:
             rest.append(word)
     if rest:
