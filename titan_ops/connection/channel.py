@@ -23,9 +23,18 @@ KILL_TIMEOUT = 10.0
 CHUNK = 1 << 16
 
 
-def wrap(line: str) -> str:
-    """``line`` preceded by the pid report."""
-    return f"printf '\\036titan-ops-pid %s\\n' \"$$\" >&2; {line}"
+def wrap(line: str, stdin: bool) -> str:
+    """``line`` preceded by the pid report, its input settled so that we never send EOF late.
+
+    Without input, stdin is /dev/null and we send no EOF at all. With input,
+    what the command leaves unread is drained, so the channel stays open until
+    our EOF arrives. (An EOF that paramiko sends after the server closed the
+    channel makes sshd drop the whole connection.)
+    """
+    report = "printf '\\036titan-ops-pid %s\\n' \"$$\" >&2"
+    if stdin:
+        return f"{report}; {line}; s=$?; cat >/dev/null; exit $s"
+    return f"{report}; exec </dev/null; {line}"
 
 
 def kill_line(pid: int) -> str:
@@ -65,8 +74,9 @@ def execute(
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
-        channel.exec_command(wrap(line))
-        _send_stdin(channel, stdin)
+        channel.exec_command(wrap(line, bool(stdin)))
+        if stdin:
+            _send_stdin(channel, stdin)
         reader = _Reader(channel)
         finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
         if not finished:
@@ -80,11 +90,8 @@ def execute(
         return Outcome(channel.exit_status, bytes(reader.stdout), bytes(reader.stderr))
 
 
-def _send_stdin(channel: paramiko.Channel, stdin: bytes | None) -> None:
+def _send_stdin(channel: paramiko.Channel, stdin: bytes) -> None:
     """Send ``stdin`` then EOF; inline when it fits the window, else from a thread (no deadlock)."""
-    if not stdin:
-        channel.shutdown_write()
-        return
     if len(stdin) <= channel.out_window_size:
         channel.sendall(stdin)
         channel.shutdown_write()
@@ -150,8 +157,7 @@ def _run_quietly(transport: paramiko.Transport, line: str, open_timeout: float) 
     try:
         channel = transport.open_session(timeout=open_timeout)
         with channel:
-            channel.exec_command(line)
-            channel.shutdown_write()
+            channel.exec_command(f"exec </dev/null; {line}")
             channel.status_event.wait(KILL_TIMEOUT)
     except (paramiko.SSHException, OSError, EOFError):
         pass  # the connection is gone; so is the session and its processes
