@@ -68,4 +68,4 @@ def _render(inventory: Inventory, args: argparse.Namespace) -> str:
 def _dump(data: Any, as_yaml: bool) -> str:
     if as_yaml:
         return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True).rstrip("\n")
-    return json.dumps(data, indent=4, sort_keys=True)
+    return json.dumps(data, indent=4, sort_keys=True, ensure_ascii=False)
