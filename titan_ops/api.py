@@ -13,6 +13,7 @@ from titan_ops.engine.events import Subscriber
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.results import RunResult
 from titan_ops.engine.runner import run_playbook
+from titan_ops.incident import IncidentRecorder
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
 
@@ -34,6 +35,9 @@ def run(
     connect_timeout: float = 10.0,
     command_timeout: float | None = None,
     subscribers: Iterable[Subscriber] = (),
+    incident: str | None = None,
+    incident_dir: PathLike | None = None,
+    operator: str | None = None,
 ) -> RunResult:
     """Run a playbook and return its :class:`RunResult`.
 
@@ -45,10 +49,19 @@ def run(
         playbook = load_playbook(playbook)
     if not isinstance(inventory, Inventory):
         inventory = load_inventory(inventory)
+    extra_vars = dict(extra_vars or {})
+    subscribers = list(subscribers)
+    if incident is not None:
+        recorder = IncidentRecorder(incident, incident_dir, operator=operator, arguments={
+            "extra_vars": extra_vars, "limit": limit, "check": check, "diff": diff,
+            "tags": list(tags), "skip_tags": list(skip_tags)})
+        extra_vars.setdefault("incident_id", incident)
+        extra_vars.setdefault("incident_dir", str(recorder.timeline.folder.parent))
+        subscribers.append(recorder)
     options = RunOptions(
         forks=forks,
         limit=limit,
-        extra_vars=dict(extra_vars or {}),
+        extra_vars=extra_vars,
         check=check,
         diff=diff,
         tags=tuple(tags),

@@ -21,13 +21,14 @@ mismatch: 2; exchange API unreachable: 2.
 
 Scavenger is the phase-1 engine of small accounts, so it matters most while
 equity is below ``scavenger_equity_threshold``; an unknown equity is treated
-as below it (the stricter answer). The incident's severity is the most
-severe finding; no finding means no incident.
+as below it (the stricter answer). "All services down" needs at least two
+services reported (one service down is that service's row). The incident's
+severity is the most severe finding; no finding means no incident.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 CORE_SERVICES = ("brain", "execution")
@@ -121,7 +122,8 @@ _RESTART = ("collect-diagnostics.yml", "restart-services.yml", "verify-recovery.
 def _service_findings(services: Mapping[str, bool], facts: HealthFacts, policy: TriagePolicy) -> list[Finding]:
     down = {service_name(name) for name, up in services.items() if not up}
     findings: list[Finding] = []
-    if services and len(down) == len({service_name(name) for name in services}):
+    known = {service_name(name) for name in services}
+    if len(known) > 1 and down == known:
         findings.append(Finding(1, "all services down", ("collect-diagnostics.yml", "containment.yml", "db-check.yml",
                                                          "restart-services.yml", "verify-recovery.yml")))
     for name in CORE_SERVICES:
@@ -218,3 +220,29 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on", "up", "online", "ok")
     return bool(value)
+
+
+def from_run(run: Mapping[str, Any], **overrides: float) -> Assessment:
+    """Re-assess a finished run, given as ``RunResult.to_dict()`` (what ``--output-json`` writes).
+
+    Uses the facts and the policy of the run's ``triage`` task; without one,
+    merges the ``titan_health`` facts the hosts set, with the default
+    policy. ``overrides`` replace policy fields (``scavenger_equity_threshold=8000``).
+    Raises ValueError when the run holds neither.
+    """
+    tasks = [task for play in run.get("plays", []) for results in (play.get("tasks") or {}).values()
+             for task in results]
+    triaged = [task["result"] for task in tasks if task.get("module") == "triage"
+               and isinstance(task.get("result", {}).get("facts"), Mapping)]
+    if triaged:
+        facts = HealthFacts(**triaged[-1]["facts"])
+        policy = TriagePolicy(**triaged[-1].get("policy", {}))
+    else:
+        reports = [task["result"]["ansible_facts"]["titan_health"] for task in tasks
+                   if task.get("module") == "set_fact"
+                   and isinstance(task.get("result", {}).get("ansible_facts", {}).get("titan_health"), Mapping)]
+        if not reports:
+            raise ValueError("the run has no triage result and no titan_health facts "
+                             "(run playbooks/health-check.yml)")
+        facts, policy = merge_reports(reports), TriagePolicy()
+    return assess(facts, replace(policy, **overrides))

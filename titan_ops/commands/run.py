@@ -13,6 +13,7 @@ from titan_ops.inventory import load_inventory
 from titan_ops.output.console import ConsoleRenderer
 from titan_ops.output.json_output import JsonWriter
 from titan_ops.output.junit import JUnitWriter
+from titan_ops.output.triage_table import TriageRenderer
 from titan_ops.playbook import load_playbook
 
 
@@ -39,6 +40,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--output-json", metavar="FILE", help="write the whole run result as JSON to FILE")
     parser.add_argument("--junit", metavar="FILE",
                         help="write a JUnit XML report (a testcase per host and task) to FILE")
+    parser.add_argument("--incident", metavar="ID",
+                        help="append this run to incident ID's timeline (evidence goes under its folder)")
+    parser.add_argument("--incident-dir", metavar="DIR",
+                        help="the incidents folder (default $TITAN_OPS_INCIDENT_DIR, else ./incidents)")
     parser.set_defaults(handler=_run)
 
 
@@ -47,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         playbook = load_playbook(args.playbook)
         inventory = load_inventory(args.inventory or None)
         extra_vars = parse_extra_vars(args.extra_vars)
-        subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose)]
+        subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose), TriageRenderer(sys.stdout)]
         if args.output_json:
             subscribers.append(JsonWriter(args.output_json))
         if args.junit:
@@ -55,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
                      check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags, host_key_checking=not args.no_host_key_checking,
                      connect_timeout=args.timeout, command_timeout=args.command_timeout,
-                     subscribers=subscribers)
+                     subscribers=subscribers, incident=args.incident, incident_dir=args.incident_dir)
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return 5

@@ -11,6 +11,7 @@ from titan_ops.incident.timeline import Timeline, new_entry
 from titan_ops.redaction import Redactor
 
 EVIDENCE_MODULE = "evidence"
+TRIAGE_MODULE = "triage"
 _MAX_FAILURES = 50
 
 
@@ -29,7 +30,8 @@ class IncidentRecorder:
     run's arguments (``arguments``, typically extra vars, limit, check mode;
     scrubbed of secrets here), the outcome (exit code, per-host stats, the
     failed tasks) and every evidence bundle the ``evidence`` module wrote.
-    Task results arrive already redacted by the engine.
+    Task results arrive already redacted by the engine. A ``triage`` task's
+    verdict is appended as a ``triage`` entry after the run's.
     """
 
     def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None, *,
@@ -40,14 +42,19 @@ class IncidentRecorder:
         self.arguments = environment_redactor(arguments, arguments.get("extra_vars") or {}).scrub(arguments)
         self._hosts: dict[str, None] = {}
         self._evidence: list[dict[str, Any]] = []
+        self._triage: dict[str, Any] | None = None
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.PlayStarted):
             self._hosts.update(dict.fromkeys(event.hosts))
         elif isinstance(event, events.HostTaskDone):
             self._collect_evidence(event)
+            if event.result.module == TRIAGE_MODULE and "severity" in event.result.result:
+                self._triage = event.result.result
         elif isinstance(event, events.RunDone):
             self.timeline.append(self.entry(event.result))
+            if self._triage is not None:
+                self.timeline.append(triage_entry(self._triage, self.operator, event.result.playbook))
 
     def _collect_evidence(self, event: events.HostTaskDone) -> None:
         result = event.result
@@ -83,3 +90,10 @@ def outcome(result: RunResult) -> dict[str, Any]:
         "stats": {host: stats.to_dict() for host, stats in result.stats.items()},
         "failures": failures[:_MAX_FAILURES],
     }
+
+
+def triage_entry(assessment: Mapping[str, Any], operator: str | None = None, source: str = "") -> dict[str, Any]:
+    """The timeline entry of a triage verdict (``Assessment.to_dict()`` or a ``triage`` task's result)."""
+    kept = {key: assessment.get(key) for key in ("severity", "response_time", "response_team", "findings",
+                                                   "playbooks")}
+    return new_entry("triage", operator, source=source, **kept)

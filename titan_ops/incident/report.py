@@ -45,7 +45,7 @@ def _summary(incident_id: str, entries: list[dict[str, Any]], runs: list[dict[st
     checks = [run for run in runs if run.get("arguments", {}).get("check")]
     rows = [
         ("Incident", incident_id),
-        ("Severity", _severity(triages[-1]) if triages else "not triaged"),
+        ("Severity (highest triaged)", _severity(_worst(triages)) if triages else "not triaged"),
         ("First recorded action", first),
         ("Last recorded action", last),
         ("Elapsed", _elapsed(first, last)),
@@ -147,6 +147,11 @@ def _severity(triage: dict[str, Any]) -> str:
     if severity is None:
         return "no incident (all checks passed)"
     return f"{severity} (response: {triage.get('response_time')}; team: {triage.get('response_team')})"
+
+
+def _worst(triages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The triage with the most severe verdict (severity 1 is the worst; none is the mildest)."""
+    return min(triages, key=lambda entry: entry.get("severity") or 99)
 
 
 def _last_status(runs: Iterable[dict[str, Any]]) -> str:

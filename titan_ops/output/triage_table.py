@@ -1,0 +1,45 @@
+"""The triage renderer: severity, response time, response team and the playbooks to run next, as a table."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Mapping, TextIO
+
+from titan_ops.engine import events
+from titan_ops.output.console import banner
+
+
+def triage_table(assessment: Mapping[str, Any], playbook_dir: str = "playbooks") -> str:
+    """The text table of an assessment (``Assessment.to_dict()`` or a ``triage`` task's result)."""
+    severity = assessment.get("severity")
+    rows: list[tuple[str, str]] = [
+        ("severity", str(severity) if severity is not None else "none (no incident)"),
+        ("response time", str(assessment.get("response_time", "-"))),
+        ("response team", str(assessment.get("response_team", "-"))),
+    ]
+    findings = assessment.get("findings") or []
+    rows += [("findings" if index == 0 else "", f"[{finding['severity']}] {finding['reason']}")
+             for index, finding in enumerate(findings)] or [("findings", "none")]
+    playbooks = assessment.get("playbooks") or []
+    rows += [("run next" if index == 0 else "", f"{index + 1}. {playbook_dir}/{playbook}")
+             for index, playbook in enumerate(playbooks)] or [("run next", "nothing")]
+    width = max(len(name) for name, _ in rows)
+    lines = [banner("TRIAGE")]
+    lines += [f"{name:<{width}}  {value}" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+class TriageRenderer:
+    """Prints the triage table after the recap when the run had a ``triage`` task."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+        self.assessment: Mapping[str, Any] | None = None
+
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.HostTaskDone) and event.result.module == "triage" \
+                and "severity" in event.result.result:
+            self.assessment = event.result.result
+        elif isinstance(event, events.RunDone) and self.assessment is not None:
+            self.stream.write("\n" + triage_table(self.assessment) + "\n")
+            self.stream.flush()
