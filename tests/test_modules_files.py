@@ -22,6 +22,8 @@ from titan_ops.errors import PlaybookError
 from titan_ops.modules import lookup
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files import modes
+from titan_ops.modules.files.remote_file import RemoteFileError
+from titan_ops.modules.files.writer import WritePlan, write
 from titan_ops.templating import Templar
 
 NOBODY, DAEMON = 65534, 1
@@ -476,6 +478,16 @@ def test_one_command_when_unchanged_two_when_changed(counting, tmp_path, area):
     fetch = {"src": f"{area.remote}/report", "dest": str(tmp_path / "fetched")}
     assert _commands(counting, "fetch", fetch) == 1
     assert _commands(counting, "fetch", fetch) == 1
+
+
+def test_a_write_whose_data_arrives_damaged_does_not_land(counting, area):
+    _, host = counting
+    target = area.put("kept", "original\n")
+    plan = WritePlan(f"{area.remote}/kept", 0o644, checksum=hashlib.sha1(b"what was sent\n").hexdigest())
+    with pytest.raises(RemoteFileError, match="checksum mismatch"):
+        write(host, plan, b"what arrived\n")
+    assert target.read_text() == "original\n"
+    assert os.listdir(area.local) == ["kept"]
 
 
 # -- modes -----------------------------------------------------------------------------------

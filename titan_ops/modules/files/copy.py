@@ -157,7 +157,7 @@ class Copy(Module):
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
                              validate=args.get("validate"), make_parent=not state.parent_exists,
-                             remote_source=state.source.remote_path)
+                             remote_source=state.source.remote_path, checksum=checksum)
             return Decision(True, result, diff=self._diff(state), plan=Change(target, plan, data))
         before, after = attributes.changes(target, current)
         result.update(current.attributes(), path=target)

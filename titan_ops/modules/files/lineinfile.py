@@ -17,7 +17,7 @@ from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attri
     default_permissions, parse_umask
 from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
 from titan_ops.modules.files.remote_file import FileStat, assign, content_line, parse_content, parse_stat, \
-    run_script, stat_line
+    run_script, sha1, stat_line
 from titan_ops.modules.files.writer import Change, WritePlan, carry_out, write_failure
 
 
@@ -129,7 +129,7 @@ class LineInFile(Module):
         plan = WritePlan(path=path, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
                          keep_ids=None if current is None else (current.uid, current.gid),
                          backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
-                         make_parent=current is None)
+                         make_parent=current is None, checksum=sha1(after))
         return Decision(True, result, diff=diff, plan=Change(path, plan, after))
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:

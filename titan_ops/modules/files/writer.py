@@ -27,7 +27,9 @@ class WritePlan:
     ``mode`` is the exact permission bits of the result; ``keep_ids`` the
     (uid, gid) of the file replaced, kept where the remote user may;
     ``attributes`` the owner and group asked for, which override them;
-    ``remote_source`` a path on the host to copy instead of stdin.
+    ``remote_source`` a path on the host to copy instead of stdin;
+    ``checksum`` the SHA-1 the temp file must have before it replaces
+    anything (so a transfer cut short never lands).
     """
 
     path: str
@@ -38,6 +40,7 @@ class WritePlan:
     validate: str | None = None
     make_parent: bool = False
     remote_source: str | None = None
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ def write_script(plan: WritePlan) -> str:
         steps.append(f"mkdir -p -- {shlex.quote(posixpath.dirname(plan.path))}")
     origin = "" if plan.remote_source is None else f" -- {shlex.quote(plan.remote_source)}"
     steps.append(f'(umask 077; set -C; cat{origin} > "$t")')
+    if plan.checksum is not None:
+        steps.append(f'{{ s=$(sha1sum < "$t") && [ "${{s%% *}}" = {plan.checksum} ] || '
+                     '{ echo "the content arrived incomplete or changed (checksum mismatch)" >&2; false; }; }')
     if plan.keep_ids is not None:
         steps.append(f'{{ chown {plan.keep_ids[0]}:{plan.keep_ids[1]} -- "$t" 2>/dev/null || :; }}')
     steps.extend(plan.attributes.commands('"$t"', plan.mode))
