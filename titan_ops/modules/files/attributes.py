@@ -80,13 +80,13 @@ class Attributes:
                  link: bool = False) -> list[str]:
         """chmod/chown commands setting ``mode`` (bits, or a symbolic mode when recursing) and the
         wanted ownership on ``paths`` (already quoted shell words); ``link``: on a link, not its target."""
-        flag = "-R " if recurse else "-h " if link else ""
+        recursive = "-R " if recurse else ""
         commands = []
         spec = self.chown_spec()
         if spec is not None:  # before chmod: chown clears setuid and setgid bits
-            commands.append(f"chown {flag}{shlex.quote(spec)} -- {paths}")
+            commands.append(f"chown {recursive}{'-h ' if link else ''}{shlex.quote(spec)} -- {paths}")
         if mode is not None:
-            commands.append(f"chmod {flag}{modes.chmod_argument(mode)} -- {paths}")
+            commands.append(f"chmod {recursive}{modes.chmod_argument(mode)} -- {paths}")
         return commands
 
 

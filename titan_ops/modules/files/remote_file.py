@@ -113,17 +113,15 @@ def stat_line(var: str, *, follow: bool = False) -> str:
             "else echo -; fi")
 
 
-def checksum_line(var: str, algorithm: str = "sha1", into: str = "h") -> str:
-    """Snippet: the checksum of regular file ``$var`` (also kept in ``$into``), or ``-``."""
+def checksum_line(var: str, algorithm: str = "sha1") -> str:
+    """Snippet: the checksum of regular file ``$var`` (also left in ``$h``), or ``-``."""
     tool = CHECKSUM_TOOLS[algorithm]
-    return (f'if [ -f "${var}" ] && {into}=$({tool} < "${var}" 2>/dev/null); then {into}="${{{into}%% *}}"; '
-            f'else {into}=-; fi; echo "${into}"')
+    return f'if [ -f "${var}" ] && h=$({tool} < "${var}" 2>/dev/null); then h="${{h%% *}}"; else h=-; fi; echo "$h"'
 
 
-def content_line(var: str, condition: str = "true") -> str:
-    """Snippet: ``+`` and the base64 of regular file ``$var`` when ``condition`` holds, else ``-``."""
-    return (f'if {condition} && [ -f "${var}" ] && [ -r "${var}" ]; then printf +; base64 -w0 < "${var}"; echo; '
-            "else echo -; fi")
+def content_line(var: str) -> str:
+    """Snippet: ``+`` and the base64 of regular file ``$var``, or ``-`` (absent, unreadable...)."""
+    return f'if [ -f "${var}" ] && [ -r "${var}" ]; then printf +; base64 -w0 < "${var}"; echo; else echo -; fi'
 
 
 def last_line(lines: list[str]) -> str:
