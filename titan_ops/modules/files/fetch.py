@@ -62,7 +62,7 @@ class Fetch(Module):
     def inspect(self, host: HostContext, args: dict[str, Any]) -> FetchState | None:
         if host.check_mode:
             return None
-        dest = local_destination(args, host)
+        dest = _destination(args, host)
         local = _local_checksum(dest)
         lines = run_script(host, "\n".join([
             assign(p=args["src"], w=local or "-"), stat_line("p", follow=True), checksum_line("p"),
@@ -85,7 +85,7 @@ class Fetch(Module):
         if state.checksum is None:
             return Decision(False, {"msg": "unable to calculate the checksum of the remote file", "file": src},
                             failed=True)
-        result = {"dest": state.dest, "file": src, "checksum": state.checksum, "remote_checksum": state.checksum,
+        result = {"dest": state.dest, "checksum": state.checksum, "remote_checksum": state.checksum,
                   "remote_md5sum": None}
         return Decision(state.local_checksum != state.checksum, result, plan=state.data)
 
@@ -101,7 +101,7 @@ class Fetch(Module):
         return {**result, "checksum": sha1(data), "md5sum": md5(data)}
 
 
-def local_destination(args: dict[str, Any], host: HostContext) -> str:
+def _destination(args: dict[str, Any], host: HostContext) -> str:
     """Where the fetched file goes on the controller."""
     dest = os.path.expanduser(args["dest"])
     if not os.path.isabs(dest):
