@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 WITH_TESTS=0
 [[ "${1:-}" == "--test" ]] && WITH_TESTS=1
 
-APT_PACKAGES=(openssh-server openssh-client)
+APT_PACKAGES=(openssh-server openssh-client sudo)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -34,6 +34,8 @@ CASES = [
     ("filters.yml", {}),
     ("fail_undefined.yml", {}),
     ("misc.yml", {}),
+    ("structure.yml", {}),
+    ("become.yml", {}),
 ]
 
 

@@ -236,3 +236,37 @@ def test_bad_inventory_and_playbook_exit_5(tmp_path):
     done = cli("run", str(good), "-i", str(bad_inventory))
     assert done.returncode == 5
     assert str(bad_inventory) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_secrets_never_reach_any_output(lab, tmp_path):
+    inventory = yaml.safe_load(Path(lab.inventory_path).read_text())
+    inventory["all"].setdefault("vars", {})["titan_api_password"] = "hunter2-very-secret"
+    inventory_path = tmp_path / "inventory.yml"
+    inventory_path.write_text(yaml.safe_dump(inventory))
+    playbook = write(tmp_path, """
+    - hosts: lab1
+      gather_facts: false
+      tasks:
+        - name: echo the secret by accident
+          command: echo "token={{ titan_api_password }}"
+        - name: hidden
+          shell: echo "{{ titan_api_password }}"
+          no_log: true
+          register: hidden
+        - name: url with a password
+          debug:
+            msg: "https://ops:{{ titan_api_password }}@exchange.invalid/v5/market/time and Authorization: Basic dXNlcjpwYXNz"
+        - name: secret-named key
+          set_fact:
+            db_password: "{{ hidden.stdout }}"
+    """)
+    report = tmp_path / "result.json"
+    junit = tmp_path / "junit.xml"
+    done = cli("run", str(playbook), "-i", str(inventory_path), "-vv", "--output-json", str(report),
+               "--junit", str(junit))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for text in (done.stdout, done.stderr, report.read_text(), junit.read_text()):
+        assert "hunter2" not in text
+        assert "dXNlcjpwYXNz" not in text
+    assert "********" in done.stdout
+    assert "no_log: true" in done.stdout

@@ -63,6 +63,8 @@ class ConsoleRenderer:
     def _on_TaskStarted(self, event: events.TaskStarted) -> None:
         self._write()
         self._write(banner(f"{'RUNNING HANDLER' if event.handler else 'TASK'} [{event.name}]"))
+        if self.verbosity >= 2:
+            self._write(f"task path: {event.location}")
 
     def _on_TaskProgress(self, event: events.TaskProgress) -> None:
         self._write(f"  ... {event.name}: {event.done}/{event.total} hosts done after {event.elapsed:.0f}s")
