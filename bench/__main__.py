@@ -1,0 +1,510 @@
+"""The titan-ops benchmark: the same 12-task workload run by titan-ops, ansible-core, pyinfra and plain paramiko.
+
+    bash bench/run.sh [--hosts 1,10,50,200] [--reps 3] [--runners ...] [--skip-above RUNNER=N ...]
+
+(``bench/run.sh`` creates the benchmark venvs, then runs ``bench/.venv-bench/bin/python -m bench``.)
+
+For each host count it starts (or reuses) a lab of that many sshd hosts and,
+for every repetition, runs each runner in turn (the order rotates between
+repetitions): the target directory is removed on every host, then the
+runner's first run and its second (idempotent) run. Every runner is a child
+process; its wall time is measured from spawn to exit, and its memory is the
+peak of the summed RSS of its process tree (sampled every 0.1 s; for
+ansible's ssh connection the ControlPersist masters, which leave the tree,
+are counted too). Medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORKLOAD = BENCH / "workload"
+TASKS = 12
+BENCH_DIR = "/srv/titan/bench"
+
+RUNNERS = ["floor", "titan-ops", "titan-ops-api", "pyinfra", "ansible-ssh", "ansible-paramiko"]
+DESCRIPTIONS = {
+    "floor": "plain paramiko: a connection per host, a thread per host, a channel per command",
+    "titan-ops": "titan-ops CLI: titan-ops run -f HOSTS (wall time of the command)",
+    "titan-ops-api": "titan-ops API: titan_ops.run(forks=HOSTS) in a fresh python (wall time of the process)",
+    "pyinfra": "pyinfra deploy, --parallel HOSTS",
+    "ansible-ssh": "ansible-playbook, ssh connection, ControlPersist, pipelining, -f HOSTS",
+    "ansible-paramiko": "ansible-playbook -c paramiko, pipelining, -f HOSTS",
+}
+REFERENCE = "titan-ops"
+TITAN_SRC: str | None = None  # --titan-src: run titan-ops from this copy of the sources
+SAMPLE_SECONDS = 0.1
+
+
+# -- one measured process --------------------------------------------------------------------
+@dataclass
+class Measure:
+    runner: str
+    hosts: int
+    run: str  # "first" or "second"
+    rep: int
+    wall: float
+    inner: float | None
+    peak_mb: float
+    rc: int
+    log: str
+
+
+class TreeSampler(threading.Thread):
+    """Peak summed RSS of a process, its descendants, and processes whose command line holds ``marker``."""
+
+    def __init__(self, pid: int, marker: str | None = None):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.marker = marker
+        self.peak = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._halt.is_set():
+            self.sample(root)
+            self._halt.wait(SAMPLE_SECONDS)
+
+    def sample(self, root: psutil.Process) -> None:
+        processes: dict[int, psutil.Process] = {}
+        try:
+            processes[root.pid] = root
+            for child in root.children(recursive=True):
+                processes[child.pid] = child
+        except psutil.NoSuchProcess:
+            pass
+        if self.marker:
+            for process in psutil.process_iter(["cmdline"]):
+                if any(self.marker in part for part in (process.info["cmdline"] or ())):
+                    processes[process.pid] = process
+        total = 0
+        for process in processes.values():
+            try:
+                total += process.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                pass
+        self.peak = max(self.peak, total)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+def measure(argv: list[str], env: dict[str, str], log: Path, marker: str | None = None,
+            cwd: Path = ROOT) -> tuple[float, int, int, str]:
+    """Run ``argv``; (wall seconds, peak bytes, exit code, stdout)."""
+    with open(log, "wb") as output:
+        start = time.monotonic()
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=output,
+                                   stdin=subprocess.DEVNULL)
+        sampler = TreeSampler(process.pid, marker)
+        sampler.start()
+        stdout, _ = process.communicate()
+        wall = time.monotonic() - start
+        peak = sampler.stop()
+        output.write(stdout)
+    return wall, peak, process.returncode, stdout.decode("utf-8", "replace")
+
+
+# -- the files each runner reads ----------------------------------------------------------------------
+@dataclass
+class Setup:
+    hosts: int
+    names: list[str]
+    directory: Path
+    lab: Any
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return str(self.lab.client_key_path)
+
+    @property
+    def known_hosts(self) -> str:
+        return str(self.lab.known_hosts_path)
+
+
+def write_inputs(setup: Setup) -> None:
+    d = setup.directory
+    d.mkdir(parents=True, exist_ok=True)
+    lab_inventory = yaml.safe_load(Path(setup.lab.inventory_path).read_text())
+    all_hosts = lab_inventory["all"]["children"]["lab"]["hosts"]
+    setup.entries = {name: all_hosts[name] for name in setup.names}
+    # titan-ops: the lab's own inventory, cut to these hosts
+    titan = {"all": {"children": {"lab": {"hosts": setup.entries}}}}
+    (d / "titan-inventory.yml").write_text(yaml.safe_dump(titan, sort_keys=False))
+    # ansible: the same hosts, the lab's key and known_hosts
+    common = f"-o UserKnownHostsFile={setup.known_hosts} -o StrictHostKeyChecking=yes"
+    ansible_hosts = {name: {key: value for key, value in entry.items()
+                            if key in ("ansible_host", "ansible_port", "ansible_user",
+                                       "ansible_ssh_private_key_file")}
+                     for name, entry in setup.entries.items()}
+    ansible = {"all": {"vars": {"ansible_python_interpreter": "/usr/bin/python3",
+                                "ansible_ssh_common_args": common},
+                       "children": {"lab": {"hosts": ansible_hosts}}}}
+    (d / "ansible-inventory.yml").write_text(yaml.safe_dump(ansible, sort_keys=False))
+    # pyinfra: a python inventory with its ssh settings
+    lines = ["# pyinfra inventory for the benchmark (generated)", "lab = ["]
+    for name, entry in setup.entries.items():
+        data = {"ssh_hostname": entry["ansible_host"], "ssh_port": entry["ansible_port"],
+                "ssh_user": entry["ansible_user"], "ssh_key": setup.key,
+                "ssh_known_hosts_file": setup.known_hosts, "ssh_strict_host_key_checking": "yes"}
+        lines.append(f"    ({name!r}, {data!r}),")
+    lines.append("]")
+    (d / "pyinfra_inventory.py").write_text("\n".join(lines) + "\n")
+    # the floor
+    floor = [{"name": name, "hostname": entry["ansible_host"], "port": entry["ansible_port"],
+              "user": entry["ansible_user"], "key": setup.key, "known_hosts": setup.known_hosts}
+             for name, entry in setup.entries.items()]
+    (d / "floor-hosts.json").write_text(json.dumps(floor, indent=1))
+    # ansible's home: known_hosts for -c paramiko (which reads ~/.ssh/known_hosts), its local tmp
+    home = d / "ansible-home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    shutil.copy(setup.known_hosts, home / ".ssh" / "known_hosts")
+
+
+def ansible_config(setup: Setup, control_dir: str) -> Path:
+    home = setup.directory / "ansible-home"
+    path = setup.directory / "ansible.cfg"
+    path.write_text(
+        "[defaults]\n"
+        "host_key_checking = True\n"
+        f"forks = {setup.hosts}\n"
+        "retry_files_enabled = False\n"
+        "interpreter_python = /usr/bin/python3\n"
+        f"local_tmp = {home}/.ansible/tmp\n"
+        "[ssh_connection]\n"
+        "pipelining = True\n"
+        "ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s\n"
+        f"control_path_dir = {control_dir}\n"
+        "[paramiko_connection]\n"
+        "record_host_keys = False\n"
+    )
+    return path
+
+
+def command(runner: str, setup: Setup, control_dir: str) -> tuple[list[str], dict[str, str], str | None]:
+    """argv, environment and the memory marker of ``runner``."""
+    d = setup.directory
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PYINFRA_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    playbook = str(WORKLOAD / "playbook.yml")
+    forks = str(setup.hosts)
+    if TITAN_SRC and runner.startswith("titan-ops"):
+        env["PYTHONPATH"] = TITAN_SRC
+    if runner == "floor":
+        return [str(ROOT / ".venv/bin/python"), str(BENCH / "floor.py"), str(d / "floor-hosts.json")], env, None
+    if runner == "titan-ops":
+        return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
+                "-f", forks], env, None
+    if runner == "titan-ops-api":
+        return [str(ROOT / ".venv/bin/python"), str(BENCH / "titan_api.py"), playbook,
+                str(d / "titan-inventory.yml"), forks], env, None
+    if runner == "pyinfra":
+        return [str(BENCH / ".venv-pyinfra/bin/pyinfra"), "-y", "--parallel", forks,
+                str(d / "pyinfra_inventory.py"), str(WORKLOAD / "deploy.py")], env, None
+    if runner in ("ansible-ssh", "ansible-paramiko"):
+        env["HOME"] = str(d / "ansible-home")
+        env["ANSIBLE_CONFIG"] = str(ansible_config(setup, control_dir))
+        argv = [str(BENCH / ".venv-ansible/bin/ansible-playbook"), "-i", str(d / "ansible-inventory.yml"),
+                "-f", forks]
+        if runner == "ansible-paramiko":
+            argv += ["-c", "paramiko"]
+        return argv + [playbook], env, (control_dir if runner == "ansible-ssh" else None)
+    raise ValueError(runner)
+
+
+def end_masters(control_dir: str) -> None:
+    """Stop the ControlPersist masters that ansible started for this repetition (found by their socket dir)."""
+    for process in psutil.process_iter(["cmdline", "name"]):
+        if process.info["name"] == "ssh" and any(control_dir in part for part in (process.info["cmdline"] or ())):
+            try:
+                process.terminate()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def clean(setup: Setup) -> None:
+    for name in setup.names:
+        target = setup.lab.host_path(name, BENCH_DIR)
+        if target.exists():
+            shutil.rmtree(target)
+
+
+def verify(setup: Setup) -> str | None:
+    """None when the last run left the expected files on the first and the last host."""
+    for name in {setup.names[0], setup.names[-1]}:
+        app = setup.lab.host_path(name, f"{BENCH_DIR}/app.conf")
+        conf = setup.lab.host_path(name, f"{BENCH_DIR}/bench.conf")
+        if not app.exists() or f"rendered for {name}\n" not in app.read_text():
+            return f"{name}: {app} missing or wrong"
+        if conf.read_bytes() != (WORKLOAD / "files" / "bench.conf").read_bytes():
+            return f"{name}: {conf} differs"
+    return None
+
+
+# -- the run ------------------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", default="1,10,50,200", help="host counts, comma separated (default 1,10,50,200)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each runner (default 3)")
+    parser.add_argument("--runners", default=",".join(RUNNERS), help=f"comma separated, of {', '.join(RUNNERS)}")
+    parser.add_argument("--skip-above", action="append", default=[], metavar="RUNNER=N",
+                        help="skip RUNNER (or a prefix: ansible) above N hosts; repeatable "
+                             "(default: ansible=50 unless --no-default-skips)")
+    parser.add_argument("--no-default-skips", action="store_true", help="run every runner at every host count")
+    parser.add_argument("--lab-dir", default=str(BENCH / "work" / "lab"), help="the lab's directory")
+    parser.add_argument("--keep-lab", action="store_true", help="leave the lab running at the end")
+    parser.add_argument("--out", default=str(BENCH / "results" / "latest"),
+                        help="results prefix: writes PREFIX.json and PREFIX.png (default bench/results/latest)")
+    parser.add_argument("--titan-src", metavar="DIR",
+                        help="import titan_ops from DIR (e.g. a `git archive` snapshot) instead of the work tree, "
+                             "still with .venv's interpreter and packages")
+    parser.add_argument("--title", default="", help="a note stored in the JSON")
+    return parser.parse_args(argv)
+
+
+def skip_limits(args: argparse.Namespace) -> dict[str, int]:
+    limits: dict[str, int] = {} if args.no_default_skips else {"ansible": 50}
+    for item in args.skip_above:
+        name, _, number = item.partition("=")
+        limits[name] = int(number)
+    return limits
+
+
+def skipped(runner: str, hosts: int, limits: dict[str, int]) -> int | None:
+    for name, limit in limits.items():
+        if (runner == name or runner.startswith(name + "-")) and hosts > limit:
+            return limit
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from titan_ops import lab as titan_lab
+
+    counts = [int(item) for item in args.hosts.split(",") if item.strip()]
+    runners = [item.strip() for item in args.runners.split(",") if item.strip()]
+    for runner in runners:
+        if runner not in RUNNERS:
+            sys.exit(f"unknown runner {runner}; known: {', '.join(RUNNERS)}")
+    limits = skip_limits(args)
+    global TITAN_SRC
+    TITAN_SRC = str(Path(args.titan_src).resolve()) if args.titan_src else None
+    load_before = os.getloadavg()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = BENCH / "work" / stamp
+    print(f"bench: hosts {counts}, {args.reps} repetitions, runners {runners}; logs in {work}", flush=True)
+    started = time.monotonic()
+    bed = titan_lab.up(hosts=max(counts), directory=args.lab_dir)
+    print(f"bench: lab of {len(bed.hosts)} hosts up in {time.monotonic() - started:.1f}s", flush=True)
+    names = sorted((host.name for host in bed.hosts), key=lambda name: int(name[3:]))
+    measures: list[Measure] = []
+    skips: dict[str, int] = {}
+    errors: list[str] = []
+    try:
+        for count in counts:
+            setup = Setup(count, names[:count], work / f"h{count}", bed)
+            write_inputs(setup)
+            active = []
+            for runner in runners:
+                limit = skipped(runner, count, limits)
+                if limit is None:
+                    active.append(runner)
+                else:
+                    skips[f"{runner}@{count}"] = limit
+                    print(f"bench: {runner} skipped at {count} hosts (--skip-above {runner.split('-')[0]}"
+                          f"={limit})", flush=True)
+            for rep in range(args.reps):
+                order = active[rep % len(active):] + active[:rep % len(active)]
+                for runner in order:
+                    control_dir = tempfile.mkdtemp(prefix="tbcp-", dir="/tmp")
+                    try:
+                        clean(setup)
+                        for run in ("first", "second"):
+                            argv_, env, marker = command(runner, setup, control_dir)
+                            log = setup.directory / f"{runner}-{rep}-{run}.log"
+                            wall, peak, rc, stdout = measure(argv_, env, log, marker)
+                            inner = None
+                            if runner in ("floor", "titan-ops-api"):
+                                try:
+                                    inner = json.loads(stdout.strip().splitlines()[-1])["seconds"]
+                                except (ValueError, IndexError, KeyError):
+                                    pass
+                            problem = verify(setup) if rc == 0 else f"exit code {rc}"
+                            if problem:
+                                errors.append(f"{runner} {count} hosts rep {rep} {run}: {problem} (log {log})")
+                                print(f"bench: ERROR {errors[-1]}", flush=True)
+                            measures.append(Measure(runner, count, run, rep, wall, inner, peak / 2**20, rc,
+                                                    str(log.relative_to(ROOT))))
+                            print(f"bench: {count:>4} hosts rep {rep} {runner:<17} {run:<6} {wall:8.2f}s "
+                                  f"{peak / 2**20:7.0f} MB" + (f"  (inner {inner:.2f}s)" if inner else ""),
+                                  flush=True)
+                    finally:
+                        end_masters(control_dir)
+                        shutil.rmtree(control_dir, ignore_errors=True)
+    finally:
+        if not args.keep_lab:
+            titan_lab.down(args.lab_dir)
+    rows = summarise(measures, runners, counts)
+    print()
+    print(table(rows))
+    for key, limit in skips.items():
+        print(f"skipped: {key} (above {limit} hosts)")
+    document = {
+        "title": args.title,
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "command": "bash bench/run.sh " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+        "versions": versions(),
+        "tasks_per_host": TASKS,
+        "repetitions": args.reps,
+        "runners": {runner: DESCRIPTIONS[runner] for runner in runners},
+        "skipped": skips,
+        "errors": errors,
+        "rows": rows,
+        "measures": [asdict(item) for item in measures],
+        "seconds_total": time.monotonic() - started,
+        "titan_src": TITAN_SRC or str(ROOT),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(document, indent=1) + "\n")
+    chart(rows, counts, out.with_suffix(".png"))
+    print(f"\nbench: wrote {out.with_suffix('.json')} and {out.with_suffix('.png')} "
+          f"({time.monotonic() - started:.0f}s in all)")
+    return 1 if errors else 0
+
+
+def summarise(measures: list[Measure], runners: list[str], counts: list[int]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    medians: dict[tuple[str, int, str], float] = {}
+    for count in counts:
+        for run in ("first", "second"):
+            for runner in runners:
+                chosen = [m for m in measures if (m.runner, m.hosts, m.run) == (runner, count, run)]
+                if not chosen:
+                    continue
+                wall = statistics.median(m.wall for m in chosen)
+                medians[(runner, count, run)] = wall
+                inner = [m.inner for m in chosen if m.inner is not None]
+                rows.append({
+                    "runner": runner, "hosts": count, "run": run, "reps": len(chosen),
+                    "wall": wall, "walls": [m.wall for m in chosen],
+                    "inner": statistics.median(inner) if inner else None,
+                    "per_host_task": wall / (count * TASKS),
+                    "peak_mb": statistics.median(m.peak_mb for m in chosen),
+                    "peak_mb_max": max(m.peak_mb for m in chosen),
+                })
+    for row in rows:
+        reference = medians.get((REFERENCE, row["hosts"], row["run"]))
+        floor = medians.get(("floor", row["hosts"], row["run"]))
+        row["x_titan_ops"] = row["wall"] / reference if reference else None
+        row["x_floor"] = row["wall"] / floor if floor else None
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    header = ("| runner | hosts | run | wall s (median) | s per host-task | x titan-ops | x floor | "
+              "peak MB |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        def ratio(value: float | None) -> str:
+            return "" if value is None else f"{value:.2f}"
+        lines.append(f"| {row['runner']} | {row['hosts']} | {row['run']} | {row['wall']:.2f} | "
+                     f"{row['per_host_task'] * 1000:.2f} ms | {ratio(row['x_titan_ops'])} | {ratio(row['x_floor'])} | "
+                     f"{row['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def chart(rows: list[dict[str, Any]], counts: list[int], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
+    for axis, run in zip(axes, ("first", "second")):
+        for runner in RUNNERS:
+            points = sorted((row["hosts"], row["wall"]) for row in rows if row["runner"] == runner and row["run"] == run)
+            if points:
+                axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=runner)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xticks(counts)
+        axis.set_xticklabels([str(c) for c in counts])
+        axis.set_xlabel("hosts (forks = hosts)")
+        axis.set_title(f"{run} run: 12 tasks per host, median wall seconds")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("wall seconds (log)")
+    axes[1].legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "kernel": platform.release(), "os": _first_line(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"])}
+
+
+def versions() -> dict[str, str]:
+    def pip_version(venv: str, package: str) -> str:
+        return _first_line([str(BENCH / venv / "bin/python"), "-c",
+                            f"import importlib.metadata as m; print(m.version({package!r}))"])
+    return {
+        "titan-ops": _first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
+        "python": _first_line([str(ROOT / ".venv/bin/python"), "--version"]),
+        "paramiko (titan-ops, floor)": _first_line([str(ROOT / ".venv/bin/python"), "-c",
+                                                    "import paramiko; print(paramiko.__version__)"]),
+        "ansible-core": pip_version(".venv-ansible", "ansible-core"),
+        "paramiko (ansible)": pip_version(".venv-ansible", "paramiko"),
+        "pyinfra": pip_version(".venv-pyinfra", "pyinfra"),
+        "openssh": _first_line(["sh", "-c", "ssh -V 2>&1"]),
+    }
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The floor: the cost of SSH itself, no framework.
+
+Plain paramiko, one connection per host, a thread per host (as many threads
+as hosts), each host's 12 commands run one after another on a channel each:
+the same commands the workload's tasks boil down to (the copy and the
+template are one ``cat >`` with the content on stdin). Prints the seconds
+spent after start-up as JSON.
+
+    python floor.py HOSTS.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import paramiko
+
+HERE = Path(__file__).resolve().parent
+BENCH_DIR = "/srv/titan/bench"
+COMMANDS = [
+    "hostname",
+    "uname -sr",
+    "id -u",
+    "date +%s",
+    "df -P / | tail -n 1",
+    "ps -e | wc -l",
+    "ls -1 /opt/titan | wc -l",
+]
+
+
+def render(name: str) -> bytes:
+    peers = "".join(f"peer.{i} = {peer}.{name}\n" for i, peer in enumerate(["alpha", "beta", "gamma"], 1))
+    return (f"# rendered for {name}\n[service]\nhost = {name}\nport = 8080\ndir = {BENCH_DIR}\n{peers}").encode()
+
+
+def run(client: paramiko.SSHClient, line: str, stdin: bytes | None = None) -> int:
+    channel = client.get_transport().open_session()
+    channel.exec_command(line)
+    if stdin:
+        channel.sendall(stdin)
+    channel.shutdown_write()
+    while not channel.eof_received:
+        channel.recv(65536)
+        if channel.recv_stderr_ready():
+            channel.recv_stderr(65536)
+    status = channel.recv_exit_status()
+    channel.close()
+    return status
+
+
+def work(host: dict, static: bytes) -> int:
+    client = paramiko.SSHClient()
+    client.load_host_keys(host["known_hosts"])
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(host["hostname"], port=host["port"], username=host["user"], key_filename=host["key"],
+                   look_for_keys=False, allow_agent=False, timeout=30)
+    failures = 0
+    try:
+        for line in COMMANDS + [f"echo '{host['name']} ok'"]:
+            failures += run(client, line) != 0
+        failures += run(client, f"mkdir -p -m 755 {BENCH_DIR}") != 0
+        failures += run(client, f"cat > {BENCH_DIR}/bench.conf && chmod 644 {BENCH_DIR}/bench.conf", static) != 0
+        failures += run(client, f"cat > {BENCH_DIR}/app.conf && chmod 644 {BENCH_DIR}/app.conf",
+                        render(host["name"])) != 0
+        failures += run(client, f"stat -c '%s %Y %a' {BENCH_DIR}/app.conf") != 0
+    finally:
+        client.close()
+    return failures
+
+
+def main() -> int:
+    start = time.monotonic()
+    hosts = json.loads(Path(sys.argv[1]).read_text())
+    static = (HERE / "workload" / "files" / "bench.conf").read_bytes()
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        failures = sum(pool.map(lambda host: work(host, static), hosts))
+    print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
