@@ -52,8 +52,11 @@ class Triage(Module):
         fact = args.get("fact", "titan_health")
         reports: list[Mapping[str, Any]] = []
         silent: list[str] = []
+        unknown = [name for name in names if name not in hostvars and name != host.host]
+        if unknown:
+            return Decision(False, {"msg": f"unknown hosts: {', '.join(unknown)}"}, failed=True)
         for name in names:
-            variables = hostvars[name]
+            variables = hostvars[name] if name in hostvars else host.variables
             report = variables.get(fact)
             if isinstance(report, Mapping):
                 reports.append(report)
@@ -62,6 +65,9 @@ class Triage(Module):
             if services:
                 silent.append(name)
                 reports.append({"services": dict.fromkeys(services, False)})
+        if not reports:
+            return Decision(False, {"msg": f"no health report ('{fact}') and no services listed "
+                                           f"for any of: {', '.join(names) or 'no hosts'}"}, failed=True)
         policy = TriagePolicy(float(args.get("scavenger_equity_threshold", 5000)),
                               float(args.get("latency_high_ms", 500)), float(args.get("latency_degraded_ms", 200)))
         facts = merge_reports(reports)
