@@ -20,6 +20,15 @@ def write(tmp_path: Path, text: str, name: str = "play.yml") -> Path:
     return path
 
 
+def edited_inventory(lab, tmp_path: Path, edit) -> Path:
+    """A copy of the lab inventory after ``edit(hosts, document)``, written to tmp_path."""
+    document = yaml.safe_load(Path(lab.inventory_path).read_text())
+    edit(document["all"]["children"]["lab"]["hosts"], document)
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "titan_ops", *args], capture_output=True, text=True, timeout=120)
 
@@ -131,10 +140,7 @@ def test_undefined_variable_fails_only_that_host_and_names_it(lab, tmp_path):
         - debug:
             msg: "{{ only_on_lab3 }}"
     """)
-    inventory = yaml.safe_load(Path(lab.inventory_path).read_text())
-    inventory["all"]["children"]["lab"]["hosts"]["lab3"]["only_on_lab3"] = "here"
-    inventory_path = tmp_path / "inventory.yml"
-    inventory_path.write_text(yaml.safe_dump(inventory))
+    inventory_path = edited_inventory(lab, tmp_path, lambda hosts, _: hosts["lab3"].update(only_on_lab3="here"))
     result = titan_ops.run(playbook, inventory_path)
     assert sorted(result.failed_hosts) == ["lab1", "lab2"]
     failure = result.host_results("lab1")[0]
@@ -144,11 +150,8 @@ def test_undefined_variable_fails_only_that_host_and_names_it(lab, tmp_path):
 
 
 def test_unreachable_host_does_not_block_others(lab, tmp_path):
-    inventory = yaml.safe_load(Path(lab.inventory_path).read_text())
-    hosts = inventory["all"]["children"]["lab"]["hosts"]
-    hosts["down"] = dict(hosts["lab1"], ansible_port=1)
-    inventory_path = tmp_path / "inventory.yml"
-    inventory_path.write_text(yaml.safe_dump(inventory))
+    inventory_path = edited_inventory(lab, tmp_path,
+                                      lambda hosts, _: hosts.update(down=dict(hosts["lab1"], ansible_port=1)))
     playbook = write(tmp_path, """
     - hosts: lab
       gather_facts: false
@@ -164,13 +167,10 @@ def test_unreachable_host_does_not_block_others(lab, tmp_path):
 
 
 def test_unknown_host_key_is_unreachable_unless_checking_is_off(lab, tmp_path):
-    inventory = yaml.safe_load(Path(lab.inventory_path).read_text())
-    host = inventory["all"]["children"]["lab"]["hosts"]["lab1"]
     empty_known_hosts = tmp_path / "known_hosts"
     empty_known_hosts.write_text("")
-    host["ansible_ssh_known_hosts_file"] = str(empty_known_hosts)
-    inventory_path = tmp_path / "inventory.yml"
-    inventory_path.write_text(yaml.safe_dump(inventory))
+    inventory_path = edited_inventory(
+        lab, tmp_path, lambda hosts, _: hosts["lab1"].update(ansible_ssh_known_hosts_file=str(empty_known_hosts)))
     playbook = write(tmp_path, """
     - hosts: lab1
       gather_facts: false
@@ -239,10 +239,8 @@ def test_bad_inventory_and_playbook_exit_5(tmp_path):
 
 
 def test_secrets_never_reach_any_output(lab, tmp_path):
-    inventory = yaml.safe_load(Path(lab.inventory_path).read_text())
-    inventory["all"].setdefault("vars", {})["titan_api_password"] = "hunter2-very-secret"
-    inventory_path = tmp_path / "inventory.yml"
-    inventory_path.write_text(yaml.safe_dump(inventory))
+    inventory_path = edited_inventory(
+        lab, tmp_path, lambda _, document: document["all"].update(vars={"titan_api_password": "hunter2-very-secret"}))
     playbook = write(tmp_path, """
     - hosts: lab1
       gather_facts: false
