@@ -17,8 +17,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     Shared by every test: do not stop its hosts or break its keys (use ``lab_factory``).
     """
     directory = tmp_path_factory.mktemp("lab")
-    yield lab_api.up(hosts=3, directory=directory)
-    lab_api.down(directory)
+    try:
+        yield lab_api.up(hosts=3, directory=directory)
+    finally:
+        lab_api.down(directory)
 
 
 @pytest.fixture
@@ -31,9 +33,11 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
         started.append(directory)
         return lab_api.up(hosts=hosts, directory=directory)
 
-    yield make
-    for directory in started:
-        lab_api.down(directory)
+    try:
+        yield make
+    finally:
+        for directory in started:
+            lab_api.down(directory)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from titan_ops import lab as lab_api
 from titan_ops.commands import lab as lab_command
 from titan_ops.connection import ConnectionOptions, ConnectionPool
 from titan_ops.lab import PRIVATE_PATHS, LabError
+from titan_ops.lab import lab as lab_module
 
 
 @pytest.fixture
@@ -174,3 +175,16 @@ def test_up_with_fewer_hosts_stops_nothing_and_down_then_up_shrinks(lab_factory)
     shrunk = lab_api.up(hosts=1, directory=bed.directory)
     assert [host.name for host in shrunk.hosts] == ["lab1"]
     assert list(yaml.safe_load(shrunk.inventory_path.read_text())["all"]["children"]["lab"]["hosts"]) == ["lab1"]
+
+
+def test_a_failed_up_leaves_nothing_running(monkeypatch, tmp_path):
+    real_launch = lab_module._launch_all
+
+    def launch_then_fail(*args, **kwargs):
+        real_launch(*args, **kwargs)
+        raise LabError("simulated failure after the hosts started")
+
+    monkeypatch.setattr(lab_module, "_launch_all", launch_then_fail)
+    with pytest.raises(LabError, match="simulated"):
+        lab_api.up(hosts=2, directory=tmp_path)
+    assert [host.alive for host in lab_api.status(tmp_path).hosts] == [False, False]

@@ -109,8 +109,14 @@ def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Lab:
         paths.authorized_keys.write_text(client_key + "\n")
         Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
         stopped = [name for name in ports if sshd.running_pid(paths.host(name)) is None]
-        _start(binary, version, paths, stopped, ports)
-        _save_state(paths, ports)
+        try:
+            _start(binary, version, paths, stopped, ports)
+        except BaseException:
+            for name in stopped:  # leave nothing half-started behind
+                sshd.stop(paths.host(name))
+            raise
+        finally:
+            _save_state(paths, ports)
         lab = _snapshot(paths, ports)
         _write_known_hosts(paths, lab)
         _write_inventory(paths, lab)
