@@ -10,6 +10,9 @@ from titan_ops.modules.evidence import Evidence
 from titan_ops.modules.files import FILE_MODULES
 from titan_ops.modules.meta import Meta
 from titan_ops.modules.pause import Pause
+from titan_ops.modules.pm2 import Pm2
+from titan_ops.modules.postgresql import PostgresqlDb, PostgresqlQuery
+from titan_ops.modules.service import Service
 from titan_ops.modules.setup import Setup
 from titan_ops.modules.triage import Triage
 from titan_ops.modules.uri import Uri
@@ -31,6 +34,10 @@ _ALL: tuple[Module, ...] = (
     Uri(),
     Triage(),
     Evidence(),
+    Pm2(),
+    Service(),
+    PostgresqlQuery(),
+    PostgresqlDb(),
     *FILE_MODULES,
 )
 
