@@ -507,6 +507,11 @@ def test_a_write_whose_data_arrives_damaged_does_not_land(counting, area):
     ("+x", 0o644, False, 0o755),
     ("u+s,o+t", 0o755, True, 0o5755),
     ("o=", 0o777, False, 0o770),
+    # Found by comparing with ansible-core: no class means all three, less the umask (022 here) ...
+    ("=rwx+rwx", 0o4755, False, 0o755),
+    ("-rwx=rwxs,+g+", 0o700, False, 0o6755),
+    # ... and the classes of a clause change one after the other.
+    ("a+g+w,go+g,ug-u-x", 0o644, False, 0o066),
 ])
 def test_modes(mode, current, is_dir, expected):
-    assert modes.resolve(mode, current, is_dir) == expected
+    assert modes.resolve(mode, current, is_dir, umask=0o022) == expected

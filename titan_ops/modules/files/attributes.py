@@ -36,22 +36,25 @@ def parse_umask(line: str) -> int:
 
 @dataclass(frozen=True)
 class Attributes:
-    """What a task asks of a path's mode and ownership (None: leave as is)."""
+    """What a task asks of a path's mode and ownership (None: leave as is), and the host's
+    umask (which symbolic modes without u, g, o or a take into account)."""
 
     mode: int | str | None = None
     owner: str | None = None
     group: str | None = None
+    umask: int = 0o022
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "Attributes":
+    def from_args(cls, args: Mapping[str, Any], umask: int = 0o022) -> "Attributes":
         owner, group = args.get("owner"), args.get("group")
-        return cls(args.get("mode"), None if owner is None else str(owner), None if group is None else str(group))
+        return cls(args.get("mode"), None if owner is None else str(owner), None if group is None else str(group),
+                   umask)
 
     def mode_for(self, current: int, is_dir: bool) -> int | None:
         """The permission bits wanted for a path whose bits are ``current`` (None: keep them)."""
         if self.mode is None:
             return None
-        return modes.resolve(self.mode, current, is_dir)
+        return modes.resolve(self.mode, current, is_dir, self.umask)
 
     def changes(self, path: str, stat: FileStat) -> tuple[dict[str, Any], dict[str, Any]]:
         """Before and after of each attribute that differs on ``stat`` (both empty: nothing to do)."""
@@ -76,10 +79,9 @@ class Attributes:
             return self.owner
         return f"{self.owner or ''}:{self.group}"
 
-    def commands(self, paths: str, mode: int | str | None, *, recurse: bool = False,
-                 link: bool = False) -> list[str]:
-        """chmod/chown commands setting ``mode`` (bits, or a symbolic mode when recursing) and the
-        wanted ownership on ``paths`` (already quoted shell words); ``link``: on a link, not its target."""
+    def commands(self, paths: str, mode: int | None, *, recurse: bool = False, link: bool = False) -> list[str]:
+        """chown and chmod commands setting the wanted ownership and ``mode`` on ``paths`` (already
+        quoted shell words), recursively if asked; ``link``: own a link, not its target."""
         recursive = "-R " if recurse else ""
         commands = []
         spec = self.chown_spec()

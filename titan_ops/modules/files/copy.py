@@ -237,7 +237,7 @@ def _mode(mode: int | str | None, base: int, state: CopyState) -> int:
     if mode == "preserve":
         source_mode = state.source_stat.permissions if state.source_stat is not None else state.source.mode
         return base if source_mode is None else source_mode
-    return modes.resolve(mode, base, False)
+    return modes.resolve(mode, base, False, state.umask)
 
 
 def _checksum(line: str) -> str | None:

@@ -161,7 +161,7 @@ class File(Module):
         if state.stat is None:
             ancestors = _ancestors(state.path)
             created = ancestors[:ancestors.index(state.existing_ancestor or "/")][::-1]
-            attributes = Attributes.from_args(args)
+            attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, True), True)
             commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
             return Decision(True, {"path": state.path, "state": "directory"},
@@ -175,7 +175,7 @@ class File(Module):
 
     def _touch(self, args: dict[str, Any], state: PathState) -> Decision:
         if state.stat is None:
-            attributes = Attributes.from_args(args)
+            attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, False), False)
             commands = ['touch -- "$p"', *attributes.commands('"$p"', mode)]
             return Decision(True, {"dest": state.path, "state": "file"},
@@ -193,7 +193,7 @@ class File(Module):
         if src is None:
             return _fail("src is required for creating new links", state.path)
         base = {"dest": state.path, "src": src, "state": "link"}
-        attributes = dataclasses.replace(Attributes.from_args(args), mode=None)
+        attributes = dataclasses.replace(Attributes.from_args(args, state.umask), mode=None)
         if state.link_target == src:
             before, after = attributes.changes(state.path, state.lstat)
             plan = FilePlan(attributes.commands('"$p"', None, link=True), follow=False)
@@ -224,7 +224,7 @@ def _set_attributes(args: dict[str, Any], state: PathState, commands: list[str],
                     result_key: str = "path") -> Decision:
     """Mode and ownership on an existing path (after ``commands``, changed when there are any)."""
     assert state.stat is not None
-    attributes = Attributes.from_args(args)
+    attributes = Attributes.from_args(args, state.umask)
     before, after = attributes.changes(state.path, state.stat)
     result = {result_key: state.path, **state.stat.attributes()}
     if not before and not commands:
@@ -235,17 +235,26 @@ def _set_attributes(args: dict[str, Any], state: PathState, commands: list[str],
 
 
 def _set_recursively(args: dict[str, Any], state: PathState) -> Decision:
-    """Mode and ownership on a directory and everything in it (symbolic links excepted)."""
+    """Mode and ownership on a directory and everything in it (symbolic links excepted). A symbolic
+    mode can give each entry different bits: the entries are chmod-ed in groups of the same result."""
     assert state.stat is not None
-    attributes = Attributes.from_args(args)
-    diff = []
+    attributes = Attributes.from_args(args, state.umask)
+    diff: list[dict[str, Any]] = []
+    by_mode: dict[int, list[str]] = {}
     for path, stat in ((state.path, state.stat), *state.entries):
         before, after = attributes.changes(path, stat)
         diff += attribute_diff(before, after)
+        if "mode" in before:
+            by_mode.setdefault(int(after["mode"], 8), []).append(shlex.quote(path))
     result = {"path": state.path, **state.stat.attributes()}
     if not diff:
         return Decision(False, result)
-    return Decision(True, result, diff=diff, plan=FilePlan(attributes.commands('"$p"', attributes.mode, recurse=True)))
+    commands = attributes.commands('"$p"', None, recurse=True)
+    if by_mode and not modes.is_symbolic(attributes.mode):
+        commands.append(f'chmod -R {modes.chmod_argument(next(iter(by_mode)))} -- "$p"')
+    else:
+        commands += [f"chmod {modes.chmod_argument(mode)} -- {' '.join(paths)}" for mode, paths in by_mode.items()]
+    return Decision(True, result, diff=diff, plan=FilePlan(commands))
 
 
 def _default_state(previous: str, args: dict[str, Any]) -> str:

@@ -115,7 +115,7 @@ class LineInFile(Module):
         if edit.found is not None:
             result["found"] = edit.found
         base = current.permissions if current is not None else default_permissions(umask, False)
-        requested = Attributes.from_args(args)
+        requested = Attributes.from_args(args, umask)
         attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
         old, new = attributes.changes(path, current) if current else ({}, {})
         if old:

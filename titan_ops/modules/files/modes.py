@@ -2,7 +2,9 @@
 
 ``0644`` in YAML is already the int 420; ``'0644'`` and ``'644'`` are octal
 strings; ``'u=rw,g=r,o=r'``, ``'u+x'``, ``'a-w'``, ``'go=u'``, ``'u=rwX'`` are
-symbolic (a clause without ``u``/``g``/``o``/``a`` means ``a``, as in Ansible).
+symbolic. As in Ansible, a clause without ``u``/``g``/``o``/``a`` means all
+three with the umask applied to r, w and x, and the classes of a clause are
+changed one after the other, each seeing the mode the previous one left.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import re
 from typing import Any
 
 _OCTAL = re.compile(r"^[0-7]{1,5}$")
-_CLAUSE = re.compile(r"^(?P<who>[ugoa]*)(?P<actions>(?:[-+=](?:[rwxXst]*|[ugo]))+)$")
+_CLAUSE = re.compile(r"^(?P<who>[ugoa]*)(?P<actions>(?:[-+=](?:[ugo]|[rwxXst]*))+)$")
 _ACTION = re.compile(r"([-+=])([ugo]|[rwxXst]*)")
-
 _SYMBOLIC_PATTERN = r"[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+"
 
-_WHO_BITS = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
 _SHIFT = {"u": 6, "g": 3, "o": 0}
+_SPECIAL = {"u": 0o4000, "g": 0o2000, "o": 0o1000}
+"""The setuid, setgid and sticky bit, each going with one class (``s`` for u and g, ``t`` for o)."""
 
 
 class ModeError(ValueError):
@@ -27,11 +29,10 @@ class ModeError(ValueError):
 def mode_schema(*, preserve: bool = False) -> dict[str, Any]:
     """The JSON Schema of a ``mode`` argument."""
     alternatives = [r"[0-7]{1,5}", f"{_SYMBOLIC_PATTERN}(?:,{_SYMBOLIC_PATTERN})*", *(["preserve"] if preserve else [])]
-    pattern = "^(?:" + "|".join(alternatives) + ")$"
     extra = " or 'preserve' (the source file's mode)" if preserve else ""
     return {
         "type": ["string", "integer"],
-        "pattern": pattern,
+        "pattern": "^(?:" + "|".join(alternatives) + ")$",
         "description": (
             "Permissions of the result: an octal string ('0644' or '644'), an int (YAML 0644 is octal), "
             f"or symbolic clauses like 'u=rw,g=r,o=r', 'u+x', 'go-w', 'a=rX'{extra}. "
@@ -40,71 +41,62 @@ def mode_schema(*, preserve: bool = False) -> dict[str, Any]:
     }
 
 
-def resolve(mode: int | str, current: int, is_dir: bool) -> int:
-    """The permission bits ``mode`` gives a file whose bits are ``current`` now."""
+def is_symbolic(mode: int | str) -> bool:
+    """True for symbolic modes, whose result depends on the file's current mode."""
+    return isinstance(mode, str) and not _OCTAL.match(mode.strip())
+
+
+def resolve(mode: int | str, current: int, is_dir: bool, umask: int = 0o022) -> int:
+    """The permission bits ``mode`` gives a file (a directory if ``is_dir``) whose bits are ``current``."""
     if isinstance(mode, bool):
         raise ModeError(f"mode must be octal or symbolic, not {mode!r}")
-    if isinstance(mode, int):
-        return mode & 0o7777
-    text = mode.strip()
-    if _OCTAL.match(text):
-        return int(text, 8) & 0o7777
+    if not is_symbolic(mode):
+        return (mode if isinstance(mode, int) else int(mode.strip(), 8)) & 0o7777
     result = current & 0o7777
-    for clause in text.split(","):
-        result = _apply_clause(clause, result, is_dir)
+    for clause in str(mode).strip().split(","):
+        match = _CLAUSE.match(clause)
+        if match is None:
+            raise ModeError(f"invalid mode clause '{clause}' (expected e.g. 'u=rw', 'g+x', 'o-w')")
+        who = match.group("who")
+        allowed = 0o777 & ~umask if not who else 0o777
+        classes = "ugo" if not who or "a" in who else who
+        for operator, perms in _ACTION.findall(match.group("actions")):
+            for cls in classes:
+                result = _operate(cls, operator, _bits(cls, perms, result, is_dir, allowed), result)
     return result
 
 
-def _apply_clause(clause: str, bits: int, is_dir: bool) -> int:
-    match = _CLAUSE.match(clause)
-    if match is None:
-        raise ModeError(f"invalid mode clause '{clause}' (expected e.g. 'u=rw', 'g+x', 'o-w')")
-    who = match.group("who") or "a"
-    if "a" in who:
-        who = "ugo"
-    for operator, perms in _ACTION.findall(match.group("actions")):
-        mask = _mask(who, perms, bits, is_dir)
-        if operator == "+":
-            bits |= mask
-        elif operator == "-":
-            bits &= ~mask
-        else:
-            cleared = 0
-            for user in who:
-                cleared |= _WHO_BITS[user]
-            bits = (bits & ~cleared) | mask
+def _bits(cls: str, perms: str, mode: int, is_dir: bool, allowed: int) -> int:
+    """The bits ``perms`` stands for in class ``cls`` of a file whose mode is ``mode``."""
+    shift = _SHIFT[cls]
+    if perms in _SHIFT:
+        return ((mode >> _SHIFT[perms]) & 0o7) << shift
+    executable = is_dir or bool(mode & 0o111)
+    bits = 0
+    for perm in perms:
+        if perm == "r":
+            bits |= (0o4 << shift) & allowed
+        elif perm == "w":
+            bits |= (0o2 << shift) & allowed
+        elif perm == "x" or (perm == "X" and executable):
+            bits |= (0o1 << shift) & allowed
+        elif (perm == "s" and cls in "ug") or (perm == "t" and cls == "o"):
+            bits |= _SPECIAL[cls]
     return bits
 
 
-def _mask(who: str, perms: str, bits: int, is_dir: bool) -> int:
-    """The bits ``perms`` stands for, for each class in ``who``."""
-    if perms in _SHIFT:
-        copied = (bits >> _SHIFT[perms]) & 0o7
-        return sum(copied << _SHIFT[user] for user in who)
-    mask = 0
-    executable = is_dir or bool(bits & 0o111)
-    for user in who:
-        shift = _SHIFT[user]
-        for perm in perms:
-            if perm == "r":
-                mask |= 0o4 << shift
-            elif perm == "w":
-                mask |= 0o2 << shift
-            elif perm == "x" or (perm == "X" and executable):
-                mask |= 0o1 << shift
-            elif perm == "s" and user in "ug":
-                mask |= 0o4000 if user == "u" else 0o2000
-            elif perm == "t" and user == "o":
-                mask |= 0o1000
-    return mask
+def _operate(cls: str, operator: str, bits: int, mode: int) -> int:
+    if operator == "+":
+        return mode | bits
+    if operator == "-":
+        return mode & ~bits
+    return (mode & ~((0o7 << _SHIFT[cls]) | _SPECIAL[cls])) | bits
 
 
-def chmod_argument(mode: int | str) -> str:
-    """``mode`` as chmod's argument: five octal digits (so a directory's setgid bit is not
-    kept behind our back), or symbolic clauses with an explicit ``a`` where none was given."""
-    if isinstance(mode, int) or _OCTAL.match(mode.strip()):
-        return f"{resolve(mode, 0, False):05o}"
-    return ",".join(clause if clause[0] in "ugoa" else "a" + clause for clause in mode.split(","))
+def chmod_argument(mode: int) -> str:
+    """Bits as chmod's argument: five octal digits, so a directory's setgid bit is not kept
+    behind our back."""
+    return f"{mode & 0o7777:05o}"
 
 
 def octal(bits: int) -> str:
