@@ -21,7 +21,7 @@ make_venv() {  # make_venv DIR STAMP PACKAGES...
     echo "$stamp" >"$dir/.stamp"
 }
 
-make_venv bench/.venv-bench   "v1" psutil "matplotlib>=3.7" -e .
+make_venv bench/.venv-bench   "v2" psutil "matplotlib>=3.7" py-spy -e .
 make_venv bench/.venv-ansible "v1" "ansible-core>=2.19,<2.20" paramiko
 make_venv bench/.venv-pyinfra "v1" "pyinfra>=3.0,<4"
 echo "bench setup: ok"
