@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from titan_ops import lab
-from titan_ops.lab import Lab, LabError
+from titan_ops.lab import Lab, LabError, titan
 
 
 def register(subparsers: Any) -> None:
@@ -20,6 +20,8 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start hosts lab1..labN (reusing running ones) and write the inventory")
     up.add_argument("--hosts", type=int, default=3, metavar="N", help="number of hosts (default 3)")
+    up.add_argument("--titan", action="store_true",
+                    help="also the Titan fleet: PostgreSQL, Redis, pm2 and stand-in services (docs/lab.md)")
     status = actions.add_parser("status", help="show each host's port, pid and whether it runs")
     down = actions.add_parser("down", help="stop the hosts' sshd processes (removes no file)")
     for action in (up, status, down):
@@ -32,10 +34,13 @@ def register(subparsers: Any) -> None:
 def _up(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
-        result = lab.up(hosts=args.hosts, directory=args.dir)
+        fleet = titan.up(hosts=args.hosts, directory=args.dir) if args.titan else None
+        result = fleet.lab if fleet else lab.up(hosts=args.hosts, directory=args.dir)
     except LabError as error:
         return _fail(error)
     _print_table(result)
+    if fleet:
+        _print_services(fleet)
     print(f"{len(result.hosts)} hosts up in {time.monotonic() - start:.2f}s; inventory: {result.inventory_path}")
     return 0
 
@@ -49,12 +54,15 @@ def _status(args: argparse.Namespace) -> int:
         print(f"no lab in {result.directory}")
         return 1
     _print_table(result)
-    return 0 if all(host.alive for host in result.hosts) else 1
+    fleet = titan.status(directory=args.dir)
+    if fleet:
+        _print_services(fleet)
+    return 0 if all(host.alive for host in result.hosts) and (fleet is None or fleet.running) else 1
 
 
 def _down(args: argparse.Namespace) -> int:
     try:
-        stopped = lab.down(directory=args.dir)
+        stopped = titan.down(directory=args.dir) + lab.down(directory=args.dir)
     except LabError as error:
         return _fail(error)
     print(f"stopped {' '.join(stopped)}" if stopped else "nothing to stop")
@@ -65,6 +73,15 @@ def _print_table(result: Lab) -> None:
     rows = [("HOST", "PORT", "PID", "ALIVE")]
     rows += [(h.name, str(h.port), str(h.pid or "-"), "yes" if h.alive else "no") for h in result.hosts]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _print_services(fleet: titan.Fleet) -> None:
+    rows = [("SERVICE", "HOST", "MANAGER", "PORT", "STATUS")]
+    rows += [(s.name, s.host, s.manager, str(s.port), s.status) for s in fleet.services]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    print()
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 

@@ -1,0 +1,23 @@
+"""STAND-INS for the Titan services, for the lab only: not the real Titan software.
+
+Small HTTP services (Python's standard library only) that pm2 supervises in
+``titan-ops lab up --titan``. They answer the endpoints the runbooks use,
+with real state kept in a JSON file, so playbooks and drills act on
+something that changes and persists:
+
+- ``brain`` (titan-brain): circuit breaker and dashboard (signal latency).
+- ``execution`` (titan-execution): master arm, orders, positions,
+  reconciliation, trades.
+- ``console``, ``scavenger``, ``ai-quant``: a health endpoint each.
+- ``monitoring``: Prometheus's ``/-/healthy`` and ``/-/ready`` and
+  Grafana's ``/api/health``.
+- ``exchange``: the exchange, ``/v5/market/time`` and ``/v5/account/info``.
+
+Each reads ``.env`` from its working folder (``/opt/titan``) at start and
+exits with status 1 when it is missing or broken, as a real service would;
+its port comes from ``PORT``. Endpoints under ``/_standin/`` exist only
+here: tests and drills use them to inject faults (a position mismatch, a
+tripped breaker, slow signals, open orders).
+
+Run one with ``python -m titan_ops.lab.standins NAME``.
+"""

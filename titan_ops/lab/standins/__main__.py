@@ -1,0 +1,36 @@
+"""``python -m titan_ops.lab.standins NAME``: run one stand-in on ``$PORT`` (see the package's docstring)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from titan_ops.lab.standins import brain, execution, simple
+from titan_ops.lab.standins.common import Service, load_env_or_exit
+
+BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
+    "brain": brain.build,
+    "execution": execution.build,
+    "console": lambda env: simple.health_only("titan-console", env),
+    "scavenger": lambda env: simple.health_only("titan-scavenger", env),
+    "ai-quant": lambda env: simple.health_only("titan-ai-quant", env),
+    "monitoring": simple.monitoring,
+    "exchange": simple.exchange,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in BUILDERS:
+        print(f"usage: python -m titan_ops.lab.standins {{{','.join(BUILDERS)}}}", file=sys.stderr)
+        return 2
+    port = int(os.environ.get("PORT", "0"))
+    if not port:
+        print("PORT is not set", file=sys.stderr)
+        return 2
+    BUILDERS[argv[0]](load_env_or_exit(argv[0])).serve(port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,100 @@
+"""STAND-IN titan-brain: the circuit breaker and the dashboard, with state on disk.
+
+Not the real Brain. Endpoints (all but ``/health`` need basic auth):
+
+- ``GET /health``: 200, or 503 while the database is unreachable.
+- ``GET /api/brain/breaker``; ``POST /api/brain/breaker/reset``
+  ``{"operator_id", "justification"}`` (both required).
+- ``GET /api/brain/dashboard``: signal latency in ms, equity, breaker state.
+- Stand-in only: ``POST /_standin/breaker`` ``{"state": "open", "reason"}`` trips
+  the breaker; ``POST /_standin/dashboard`` ``{"signal_latency_ms", "equity"}``
+  sets what the dashboard reports; ``POST /_standin/reset``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from titan_ops.lab.standins.common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
+
+
+def initial_state() -> dict[str, Any]:
+    """A closed breaker, 45 ms signal latency, 25,000 equity."""
+    return {
+        "breaker": {"state": "closed", "tripped": False, "reason": None, "tripped_at": None,
+                    "reset_at": None, "reset_by": None, "justification": None},
+        "signal_latency_ms": 45.0,
+        "equity": 25000.0,
+        "active_strategies": ["scavenger-trap", "hunter-momentum", "sentinel-basis"],
+    }
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key} is required")
+    return value
+
+
+def build(env: dict[str, str]) -> Service:
+    """The Brain stand-in's routes over its state file."""
+    service = Service("titan-brain", env)
+    state = State(state_path("brain"), initial_state)
+
+    @service.route("GET", "/health")
+    def health(_request: Request) -> Response:
+        database = tcp_reachable(env.get("DATABASE_URL"))
+        return (200 if database else 503), {"status": "ok" if database else "degraded", "service": service.name,
+                                            "standin": True, "database": database,
+                                            "redis": tcp_reachable(env.get("REDIS_URL"))}
+
+    @service.route("GET", "/api/brain/breaker")
+    def breaker(_request: Request) -> Response:
+        return 200, state.data["breaker"]
+
+    @service.route("POST", "/api/brain/breaker/reset")
+    def reset_breaker(request: Request) -> Response:
+        body = request.json()
+        operator, justification = _text(body, "operator_id"), _text(body, "justification")
+        with state.lock:
+            state.data["breaker"].update(state="closed", tripped=False, reason=None, reset_at=now_iso(),
+                                         reset_by=operator, justification=justification)
+            state.save()
+            return 200, state.data["breaker"]
+
+    @service.route("GET", "/api/brain/dashboard")
+    def dashboard(_request: Request) -> Response:
+        data = state.data
+        return 200, {"signal_latency_ms": data["signal_latency_ms"], "equity": data["equity"],
+                     "breaker_state": data["breaker"]["state"], "active_strategies": data["active_strategies"],
+                     "last_signal_at": now_iso(), "standin": True}
+
+    @service.route("POST", "/_standin/breaker")
+    def trip(request: Request) -> Response:
+        body = request.json()
+        with state.lock:
+            tripped = body.get("state", "open") == "open"
+            state.data["breaker"].update(state="open" if tripped else "closed", tripped=tripped,
+                                         reason=body.get("reason", "daily drawdown limit"),
+                                         tripped_at=now_iso() if tripped else None)
+            state.save()
+            return 200, state.data["breaker"]
+
+    @service.route("POST", "/_standin/dashboard")
+    def set_dashboard(request: Request) -> Response:
+        body = request.json()
+        with state.lock:
+            for key in ("signal_latency_ms", "equity"):
+                if key in body:
+                    state.data[key] = float(body[key])
+            state.save()
+            return 200, {key: state.data[key] for key in ("signal_latency_ms", "equity")}
+
+    @service.route("POST", "/_standin/reset")
+    def reset(_request: Request) -> Response:
+        with state.lock:
+            state.data = initial_state()
+            state.save()
+            return 200, {"reset": True}
+
+    return service

@@ -1,0 +1,208 @@
+"""The full lab (``titan-ops lab up --titan``): the SSH hosts plus a small Titan fleet on them.
+
+With three hosts: lab1 is ``databases`` (PostgreSQL, Redis), lab2 ``core``
+and ``trading`` (pm2: titan-brain, titan-execution, titan-scavenger,
+titan-ai-quant), lab3 ``interface`` and ``monitoring`` (pm2: titan-console,
+titan-monitoring, and the exchange stand-in). With fewer hosts the parts
+share the last one. The services, ports, credentials and per-service
+manager go into the lab inventory as variables (see docs/lab.md).
+
+>>> fleet = up(hosts=3)                    # doctest: +SKIP
+>>> fleet.inventory_path, fleet.url("titan-execution")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from titan_ops.lab import lab as hosts_lab
+from titan_ops.lab import titan_apps, titan_data
+from titan_ops.lab.lab import Lab
+from titan_ops.lab.titan_config import (API_USER, APPS, BACKUP_DIR, CONFIG_BACKUP_DIR, DB_ADMIN, DB_DUMP, DB_NAME,
+                                        DB_USER, ECOSYSTEM_FILE, ENV_FILE, GROUP_SLOTS, LOG_DIR, PG_DATA, PG_DIR,
+                                        PG_LOG, PM2_HOME, REDIS_DIR, App, FleetConfig, load, load_or_create)
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One service of the fleet: where it runs, who manages it, and whether it runs."""
+
+    name: str
+    host: str
+    manager: str
+    port: int
+    status: str
+    """``online`` for a running service; pm2's word (``stopped``, ``errored``...) or ``down`` otherwise."""
+
+    @property
+    def running(self) -> bool:
+        return self.status == "online"
+
+
+@dataclass
+class Fleet:
+    """A lab with its Titan fleet."""
+
+    lab: Lab
+    config: FleetConfig
+    services: list[ServiceState]
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.lab.inventory_path
+
+    def url(self, service: str) -> str:
+        """``http://127.0.0.1:PORT`` of a service (``titan-brain``, ``exchange-standin``...)."""
+        return self.config.url(service)
+
+    def host_of(self, group: str) -> str:
+        """The lab host playing ``group`` (databases, core, trading, interface, monitoring)."""
+        return self.config.host_of(group)
+
+    @property
+    def api_credentials(self) -> tuple[str, str]:
+        """(user, password) of the services' basic auth."""
+        return API_USER, self.config.secrets["api_password"]
+
+    @property
+    def running(self) -> bool:
+        return all(service.running for service in self.services)
+
+
+def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Fleet:
+    """Make sure the SSH hosts and the whole fleet run; write the inventory. Running parts are reused."""
+    lab = hosts_lab.up(hosts=hosts, directory=directory)
+    with _locked(lab.directory):
+        taken = {host.port for host in lab.hosts}
+        config = load_or_create(lab.directory, hosts, taken)
+        titan_data.ensure_postgres(lab, config)
+        titan_data.ensure_redis(lab, config)
+        titan_data.write_latest_dump(lab, config)
+        titan_apps.write_files(lab, config)
+        titan_apps.ensure_apps(lab, config)
+        titan_apps.wait_healthy(lab, config, list(APPS))
+        _write_inventory(lab, config)
+    return Fleet(lab, config, _states(lab, config))
+
+
+def status(directory: str | os.PathLike[str] | None = None) -> Fleet | None:
+    """The fleet and each service's state, or None when the lab never had one."""
+    lab = hosts_lab.status(directory)
+    config = load(lab.directory)
+    return None if config is None else Fleet(lab, config, _states(lab, config))
+
+
+def down(directory: str | os.PathLike[str] | None = None) -> list[str]:
+    """Stop the fleet's services (pm2 kill, pg_ctl stop, Redis) on running hosts; return what was stopped.
+
+    Only the lab's own processes are touched: pm2 with the lab's PM2_HOME,
+    the cluster of the lab's data directory, the Redis of the lab's pid file.
+    The SSH hosts stay up (``titan_ops.lab.down`` stops them).
+    """
+    lab = hosts_lab.status(directory)
+    config = load(lab.directory)
+    if config is None:
+        return []
+    stopped = [f"pm2@{host}" for host in config.app_hosts() if titan_apps.stop_pm2(lab, host)]
+    if titan_data.stop_postgres(lab, config):
+        stopped.append("postgresql")
+    if titan_data.stop_redis(lab, config):
+        stopped.append("redis")
+    return stopped
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / ".titan.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _states(lab: Lab, config: FleetConfig) -> list[ServiceState]:
+    database_host = config.host_of("databases")
+    states = [
+        ServiceState("postgresql", database_host, "command", config.ports["postgresql"],
+                     "online" if titan_data.postgres_running(lab, config) else "down"),
+        ServiceState("redis", database_host, "command", config.ports["redis"],
+                     "online" if titan_data.redis_running(config) else "down"),
+    ]
+    for host, apps in config.app_hosts().items():
+        statuses = titan_apps.app_statuses(lab, host)
+        states += [ServiceState(app.name, host, "pm2", config.ports[app.name], statuses.get(app.name, "down"))
+                   for app in apps]
+    return states
+
+
+def inventory_variables(config: FleetConfig) -> dict[str, Any]:
+    """The fleet as inventory variables: ``titan_services``, ``titan_db``, ... and the secrets."""
+    database_host, ports = config.host_of("databases"), config.ports
+    pg_ctl = f"runuser -u postgres -- {titan_data.postgres_bin_dir()}/pg_ctl -D {PG_DATA}"
+    services: dict[str, Any] = {
+        "postgresql": {"host": database_host, "group": "databases", "tier": 1, "manager": "command",
+                       "port": ports["postgresql"],
+                       "start": f"{pg_ctl} -l {PG_LOG} -w start", "stop": f"{pg_ctl} -m fast -w stop",
+                       "check": f"pg_isready -h 127.0.0.1 -p {ports['postgresql']}"},
+        "redis": {"host": database_host, "group": "databases", "tier": 1, "manager": "command",
+                  "port": ports["redis"], "start": f"redis-server {REDIS_DIR}/redis.conf",
+                  "stop": f"redis-cli -p {ports['redis']} shutdown nosave",
+                  "check": f"redis-cli -p {ports['redis']} ping"},
+    }
+    for app in APPS:
+        if app.tier:
+            services[app.name] = _app_variables(config, app)
+    exchange = next(app for app in APPS if not app.tier)
+    return {
+        "titan_lab": True,
+        "titan_api_user": API_USER,
+        "titan_api_password": config.secrets["api_password"],
+        "titan_services": services,
+        "titan_db": {"host": "127.0.0.1", "port": ports["postgresql"], "name": DB_NAME, "user": DB_USER,
+                     "admin_user": DB_ADMIN, "server_host": database_host, "data_dir": PG_DATA,
+                     "pg_dir": PG_DIR, "log": PG_LOG, "backup": DB_DUMP,
+                     "tables": ["allocations", "decisions", "performance"]},
+        "titan_db_password": config.secrets["db_password"],
+        "titan_db_admin_password": config.secrets["db_admin_password"],
+        "titan_redis": {"host": "127.0.0.1", "port": ports["redis"], "server_host": database_host},
+        "titan_exchange": {"url": config.url(exchange.name), "host": config.host_of(exchange.group),
+                           "manager": "pm2", "app": exchange.name, "time_path": exchange.health_path},
+        "titan_exchange_api_key": config.secrets["exchange_api_key"],
+        "titan_exchange_api_secret": config.secrets["exchange_api_secret"],
+        "titan_dir": "/opt/titan",
+        "titan_env_file": ENV_FILE,
+        "titan_ecosystem_file": ECOSYSTEM_FILE,
+        "titan_pm2_home": PM2_HOME,
+        "titan_log_dir": LOG_DIR,
+        "titan_backup_dir": BACKUP_DIR,
+        "titan_config_backup_dir": CONFIG_BACKUP_DIR,
+    }
+
+
+def _app_variables(config: FleetConfig, app: App) -> dict[str, Any]:
+    url = config.url(app.name)
+    return {"host": config.host_of(app.group), "group": app.group, "tier": app.tier, "manager": "pm2",
+            "app": app.name, "port": config.ports[app.name], "url": url, "health_url": url + app.health_path,
+            "pm2_home": PM2_HOME, "ecosystem": ECOSYSTEM_FILE,
+            "logs": [f"{LOG_DIR}/{app.name}.out.log", f"{LOG_DIR}/{app.name}.err.log"]}
+
+
+def _write_inventory(lab: Lab, config: FleetConfig) -> None:
+    """Add the fleet's groups and variables to the inventory `lab up` wrote."""
+    document = yaml.safe_load(lab.inventory_path.read_text())
+    top = document["all"]
+    children = top.setdefault("children", {})
+    for group in GROUP_SLOTS:
+        children[group] = {"hosts": {config.host_of(group): {}}}
+    top["vars"] = inventory_variables(config)
+    header = ("# Written by `titan-ops lab up --titan`; rewritten on every run.\n"
+              "# The Titan fleet of the lab: groups databases/core/trading/interface/monitoring and the\n"
+              "# titan_* variables (docs/lab.md). The *_password, *_key and *_secret values are masked in output.\n")
+    temporary = lab.inventory_path.with_suffix(".tmp")
+    temporary.write_text(header + yaml.safe_dump(document, sort_keys=False))
+    temporary.replace(lab.inventory_path)
