@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 WITH_TESTS=0
 [[ "${1:-}" == "--test" ]] && WITH_TESTS=1
 
-APT_PACKAGES=(openssh-server openssh-client sudo)
+# postgresql, redis-server, node and pm2: the full lab (`titan-ops lab up --titan`).
+APT_PACKAGES=(openssh-server openssh-client sudo postgresql redis-server)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -17,10 +18,18 @@ done
 if ! python3 -m venv --help >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v pm2 >/dev/null 2>&1; then
+    echo "setup: installing pm2 (npm install -g pm2)"
+    npm install -g --no-fund --no-audit --loglevel=error pm2 >/dev/null
 fi
 
 if [[ ! -x .venv/bin/python ]]; then
