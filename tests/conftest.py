@@ -9,6 +9,8 @@ import pytest
 from titan_ops import lab as lab_api
 from titan_ops.lab import Lab
 
+pytest_plugins = ["tests.conftest_titan"]
+
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
