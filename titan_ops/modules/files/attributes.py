@@ -79,14 +79,14 @@ class Attributes:
             return self.owner
         return f"{self.owner or ''}:{self.group}"
 
-    def commands(self, paths: str, mode: int | None, *, recurse: bool = False, link: bool = False) -> list[str]:
+    def commands(self, paths: str, mode: int | None, *, recurse: bool = False) -> list[str]:
         """chown and chmod commands setting the wanted ownership and ``mode`` on ``paths`` (already
-        quoted shell words), recursively if asked; ``link``: own a link, not its target."""
+        quoted shell words), recursively if asked."""
         recursive = "-R " if recurse else ""
         commands = []
         spec = self.chown_spec()
         if spec is not None:  # before chmod: chown clears setuid and setgid bits
-            commands.append(f"chown {recursive}{'-h ' if link else ''}{shlex.quote(spec)} -- {paths}")
+            commands.append(f"chown {recursive}{shlex.quote(spec)} -- {paths}")
         if mode is not None:
             commands.append(f"chmod {recursive}{modes.chmod_argument(mode)} -- {paths}")
         return commands

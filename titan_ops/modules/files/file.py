@@ -22,21 +22,31 @@ from titan_ops.modules.files.remote_file import STAT_FORMAT, FileStat, assign, l
     stat_line
 
 STATES = ("file", "directory", "absent", "touch", "link")
+FOLLOWED = ("file", "directory", "touch")
+"""The states that act on what a symbolic link points to, not on the link."""
 TIMES = ("now", "preserve")
 
 
 @dataclass(frozen=True)
 class PathState:
-    """A path as the host has it now."""
+    """A path as the host has it now.
+
+    With state file, directory or touch a symbolic link is followed: ``path``
+    is then where it leads (Ansible's ``follow``). ``lstat`` describes ``path``
+    itself (``via_link`` when the path given was a link followed to it); for a
+    link, ``link_target`` and ``target`` describe what it points to.
+    """
 
     path: str
     lstat: FileStat | None
-    stat: FileStat | None
     link_target: str | None
+    target: FileStat | None
     umask: int
-    src_exists: bool = False
+    via_link: bool = False
+    src_path: str = ""
+    src: FileStat | None = None
     dir_empty: bool = False
-    existing_ancestor: str | None = None
+    existing_ancestor: str = "/"
     entries: tuple[tuple[str, FileStat], ...] = ()
 
     @property
@@ -93,39 +103,42 @@ class File(Module):
     }
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> PathState:
-        path = path_of(args)
-        state = args.get("state")
-        script = [assign(p=path), "umask", stat_line("p"),
-                  f'if [ -L "$p" ]; then {stat_line("p", follow=True)}; readlink -- "$p"; else echo =; echo; fi']
+        path, state = path_of(args), args.get("state")
+        follow = "true" if state in FOLLOWED else "false"
+        script = [assign(p=path), "umask", f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
+                  'echo "$e"', stat_line("e"),
+                  f'if [ -L "$e" ]; then readlink -- "$e"; {stat_line("e", follow=True)}; else echo; echo -; fi']
         linking = state == "link" or (state is None and "src" in args)
-        creating_directory = state == "directory" or (state is None and args.get("recurse"))
         if linking:
-            script += [f"{assign(s=_link_source(path, args['src']))}; [ -e \"$s\" ] && echo 1 || echo 0",
-                       'if [ -d "$p" ] && [ ! -L "$p" ]; then [ -z "$(ls -A -- "$p")" ] && echo 1 || echo 0; '
-                       "else echo 0; fi"]
-        if creating_directory:
-            ancestors = " ".join(shlex.quote(a) for a in _ancestors(path))
-            script.append(f'for a in {ancestors}; do if [ -e "$a" ]; then echo "$a"; break; fi; done')
+            src = args["src"]
+            script += [f"if [ -d \"$e\" ] && [ ! -L \"$e\" ]; then s=\"$e\"/{shlex.quote(src)}; else {assign(s=_beside(path, src))}; fi"
+                       if not posixpath.isabs(src) else assign(s=src),
+                       'echo "$s"', stat_line("s", follow=True),
+                       'if [ -d "$e" ] && [ ! -L "$e" ] && [ -z "$(ls -A -- "$e")" ]; then echo 1; else echo 0; fi']
+        if state == "directory" or (state is None and args.get("recurse")):
+            script.append('a=$e; while [ ! -e "$a" ] && [ ! -L "$a" ]; do a=$(dirname -- "$a"); done; echo "$a"')
         if args.get("recurse"):
-            script.append(f'[ ! -d "$p" ] || find "$p" -mindepth 1 ! -type l -exec stat -c '
+            script.append(f'[ ! -d "$e" ] || find "$e" -mindepth 1 ! -type l -exec stat -c '
                           f'{shlex.quote(STAT_FORMAT + " %n")} -- {{}} +')
         lines = iter(run_script(host, "\n".join(script)))
-        umask, lstat, followed, target = parse_umask(next(lines)), parse_stat(next(lines)), next(lines), next(lines)
-        found = PathState(path, lstat, lstat if followed == "=" else parse_stat(followed),
-                          target if lstat is not None and lstat.kind == "link" else None, umask)
-        extra: dict[str, Any] = {}
+        umask, via_link, effective = parse_umask(next(lines)), next(lines) == "1", next(lines)
+        lstat = parse_stat(next(lines))
+        found = PathState(effective, lstat, next(lines) or None, parse_stat(next(lines)), umask, via_link)
         if linking:
-            extra.update(src_exists=next(lines) == "1", dir_empty=next(lines) == "1")
-        if creating_directory:
-            extra["existing_ancestor"] = next(lines)
+            found = dataclasses.replace(found, src_path=next(lines), src=parse_stat(next(lines)),
+                                        dir_empty=next(lines) == "1")
+        if state == "directory" or (state is None and args.get("recurse")):
+            found = dataclasses.replace(found, existing_ancestor=next(lines))
         if args.get("recurse"):
-            extra["entries"] = tuple(_entries(lines))
-        return dataclasses.replace(found, **extra)
+            found = dataclasses.replace(found, entries=tuple(_entries(lines)))
+        return found
 
     def decide(self, args: dict[str, Any], state: PathState, host: HostContext) -> Decision:
         wanted = args.get("state") or _default_state(state.previous, args)
         if args.get("recurse") and wanted != "directory":
             return _fail("recurse option requires state to be 'directory'", state.path)
+        if "src" in args and wanted != "link":
+            return _fail("src option requires state to be 'link' or 'hard'", state.path)
         return getattr(self, f"_{wanted}")(args, state)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
@@ -150,38 +163,43 @@ class File(Module):
         return Decision(True, result, diff=diff, plan=FilePlan(['rm -rf -- "$p"']))
 
     def _file(self, args: dict[str, Any], state: PathState) -> Decision:
-        if state.stat is None:
+        if state.lstat is None:
             return _fail(f"file ({state.path}) is absent, cannot continue", state.path, state="absent")
-        if state.stat.kind == "directory" and args.get("state") == "file":
+        if state.lstat.kind == "directory" and args.get("state") == "file":
             return _fail(f"file ({state.path}) is directory, cannot continue", state.path,
-                         **state.stat.attributes())
+                         **state.lstat.attributes())
         return _set_attributes(args, state, [], [])
 
     def _directory(self, args: dict[str, Any], state: PathState) -> Decision:
-        if state.stat is None:
+        if state.lstat is None:
             ancestors = _ancestors(state.path)
-            created = ancestors[:ancestors.index(state.existing_ancestor or "/")][::-1]
+            created = ancestors[:ancestors.index(posixpath.normpath(state.existing_ancestor))][::-1]
             attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, True), True)
             commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
             return Decision(True, {"path": state.path, "state": "directory"},
                             diff=_state_diff(state.path, "absent", "directory"), plan=FilePlan(commands))
-        if state.stat.kind != "directory":
+        if state.lstat.kind != "directory":
             return _fail(f"{state.path} already exists as a {state.previous}", state.path,
-                         **state.stat.attributes())
+                         **state.lstat.attributes())
         if not args.get("recurse"):
             return _set_attributes(args, state, [], [])
         return _set_recursively(args, state)
 
     def _touch(self, args: dict[str, Any], state: PathState) -> Decision:
-        if state.stat is None:
+        keep_atime = args.get("access_time") == "preserve"
+        keep_mtime = args.get("modification_time") == "preserve"
+        if state.lstat is None and state.via_link:  # Ansible leaves the link alone, or fails to set its times
+            if keep_atime and keep_mtime:
+                return Decision(False, {"dest": state.path})
+            return _fail(f"cannot touch {state.path}: a symbolic link leads there but it does not exist",
+                         state.path)
+        if state.lstat is None:
             attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, False), False)
             commands = ['touch -- "$p"', *attributes.commands('"$p"', mode)]
             return Decision(True, {"dest": state.path, "state": "file"},
                             diff=_state_diff(state.path, "absent", "touch"), plan=FilePlan(commands))
-        keep_atime = args.get("access_time") == "preserve"
-        keep_mtime = args.get("modification_time") == "preserve"
         if keep_atime and keep_mtime:
             return _set_attributes(args, state, [], [])
         flag = " -m" if keep_atime else " -a" if keep_mtime else ""
@@ -189,47 +207,58 @@ class File(Module):
         return _set_attributes(args, state, [f'touch{flag} -- "$p"'], diff, result_key="dest")
 
     def _link(self, args: dict[str, Any], state: PathState) -> Decision:
+        """A symbolic link to src; mode and owner go to what it points to (Ansible's follow)."""
         src = args.get("src") or state.link_target
         if src is None:
             return _fail("src is required for creating new links", state.path)
-        base = {"dest": state.path, "src": src, "state": "link"}
-        attributes = dataclasses.replace(Attributes.from_args(args, state.umask), mode=None)
+        path, previous = state.path, state.previous
+        attributes = Attributes.from_args(args, state.umask)
+        result = {"dest": path, "src": src, "state": "link"}
         if state.link_target == src:
-            before, after = attributes.changes(state.path, state.lstat)
-            plan = FilePlan(attributes.commands('"$p"', None, link=True), follow=False)
-            return Decision(bool(before), {**base, **state.lstat.attributes()}, diff=attribute_diff(before, after),
-                            plan=plan)
-        force = args.get("force", False)
-        previous = state.previous
-        if not state.src_exists and not force:
+            return _set_through_link(attributes, state.target, path, [], [], {**result, **state.lstat.attributes()})
+        if state.src is None and not args.get("force", False):
             return _fail("src file does not exist, use 'force=yes' if you really want to create the link: "
-                         f"{_link_source(state.path, src)}", state.path, src=src)
-        if previous in ("file", "hard", "directory") and not force:
-            return _fail(f"refusing to convert from {previous} to symlink for {state.path}", state.path,
+                         f"{state.src_path}", path, src=src)
+        if previous in ("file", "hard", "directory") and not args.get("force", False):
+            return _fail(f"refusing to convert from {previous} to symlink for {path}", path,
                          **state.lstat.attributes())
         if previous == "directory" and not state.dir_empty:
-            return _fail(f"the directory {state.path} is not empty, refusing to convert it", state.path)
-        temporary = shlex.quote(temp_name(state.path))
+            return _fail(f"the directory {path} is not empty, refusing to convert it", path)
+        temporary = shlex.quote(temp_name(path))
         commands = [*(['rmdir -- "$p"'] if previous == "directory" else []),
-                    f"ln -s -- {shlex.quote(src)} {temporary}", f'mv -Tf -- {temporary} "$p"',
-                    *attributes.commands('"$p"', None, link=True)]
-        before = {"path": state.path, "state": previous}
+                    f"ln -s -- {shlex.quote(src)} {temporary}", f'mv -Tf -- {temporary} "$p"']
+        before = {"path": path, "state": previous}
         if state.link_target is not None:
             before["src"] = state.link_target
-        diff = [{"before": before, "after": {"path": state.path, "state": "link", "src": src}}]
-        return Decision(True, base, diff=diff, plan=FilePlan(commands, follow=False))
+        diff = [{"before": before, "after": {"path": path, "state": "link", "src": src}}]
+        return _set_through_link(attributes, state.src, path, commands, diff, result)
+
+
+def _set_through_link(attributes: Attributes, target: FileStat | None, path: str, commands: list[str],
+                      diff: list[dict[str, Any]], result: dict[str, Any]) -> Decision:
+    """After ``commands`` (which make the link), mode and ownership of the link's ``target``."""
+    if attributes.mode is None and attributes.owner is None and attributes.group is None:
+        before, after = {}, {}
+    elif target is None:
+        return _fail(f"cannot set mode or owner through {path}: it points to nothing", path)
+    else:
+        before, after = attributes.changes(path, target)
+    mode = attributes.mode_for(target.permissions, target.kind == "directory") if "mode" in before else None
+    commands = [*commands, *(attributes.commands('"$p"', mode) if before else [])]
+    return Decision(bool(commands), result, diff=diff + attribute_diff(before, after),
+                    plan=FilePlan(commands, follow=False))
 
 
 def _set_attributes(args: dict[str, Any], state: PathState, commands: list[str], diff: list[dict[str, Any]],
                     result_key: str = "path") -> Decision:
     """Mode and ownership on an existing path (after ``commands``, changed when there are any)."""
-    assert state.stat is not None
+    assert state.lstat is not None
     attributes = Attributes.from_args(args, state.umask)
-    before, after = attributes.changes(state.path, state.stat)
-    result = {result_key: state.path, **state.stat.attributes()}
+    before, after = attributes.changes(state.path, state.lstat)
+    result = {result_key: state.path, **state.lstat.attributes()}
     if not before and not commands:
         return Decision(False, result)
-    mode = attributes.mode_for(state.stat.permissions, state.stat.kind == "directory") if before else None
+    mode = attributes.mode_for(state.lstat.permissions, state.lstat.kind == "directory") if before else None
     plan = FilePlan([*commands, *(attributes.commands('"$p"', mode) if before else [])])
     return Decision(True, result, diff=diff + attribute_diff(before, after), plan=plan)
 
@@ -237,16 +266,16 @@ def _set_attributes(args: dict[str, Any], state: PathState, commands: list[str],
 def _set_recursively(args: dict[str, Any], state: PathState) -> Decision:
     """Mode and ownership on a directory and everything in it (symbolic links excepted). A symbolic
     mode can give each entry different bits: the entries are chmod-ed in groups of the same result."""
-    assert state.stat is not None
+    assert state.lstat is not None
     attributes = Attributes.from_args(args, state.umask)
     diff: list[dict[str, Any]] = []
     by_mode: dict[int, list[str]] = {}
-    for path, stat in ((state.path, state.stat), *state.entries):
+    for path, stat in ((state.path, state.lstat), *state.entries):
         before, after = attributes.changes(path, stat)
         diff += attribute_diff(before, after)
         if "mode" in before:
             by_mode.setdefault(int(after["mode"], 8), []).append(shlex.quote(path))
-    result = {"path": state.path, **state.stat.attributes()}
+    result = {"path": state.path, **state.lstat.attributes()}
     if not diff:
         return Decision(False, result)
     commands = attributes.commands('"$p"', None, recurse=True)
@@ -282,9 +311,9 @@ def _ancestors(path: str) -> list[str]:
     return found
 
 
-def _link_source(path: str, src: str) -> str:
-    """Where a link's ``src`` points, seen from the controller of the link's folder."""
-    return src if posixpath.isabs(src) else posixpath.join(posixpath.dirname(path), src)
+def _beside(path: str, src: str) -> str:
+    """A relative link target as seen from the link's folder."""
+    return posixpath.join(posixpath.dirname(path), src)
 
 
 def _entries(lines: Iterator[str]) -> Iterator[tuple[str, FileStat]]:
