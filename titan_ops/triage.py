@@ -185,6 +185,10 @@ def assess(facts: HealthFacts, policy: TriagePolicy = TriagePolicy()) -> Assessm
 def merge_reports(reports: Iterable[Mapping[str, Any]]) -> HealthFacts:
     """Fleet-wide facts from per-host health reports (the ``titan_health`` fact of each host).
 
+    A report names its services either as ``services`` (name -> up) or as
+    the lists ``services_expected`` and ``services_up`` (what a playbook
+    can build without loops).
+
     A service is up only when no host reports it down; the worst latency
     counts; any open breaker or mismatch counts; the exchange is reachable
     only when every host that tried reached it.
@@ -197,9 +201,9 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> HealthFacts:
     mismatch: bool | None = None
     exchange: bool | None = None
     for report in reports:
-        for name, up in (report.get("services") or {}).items():
+        for name, up in _service_states(report):
             canonical = service_name(str(name))
-            services[canonical] = services.get(canonical, True) and _flag(up)
+            services[canonical] = services.get(canonical, True) and up
         if report.get("signal_latency_ms") is not None:
             latencies.append(float(report["signal_latency_ms"]))
         if report.get("equity") is not None and equity is None:
@@ -214,6 +218,13 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> HealthFacts:
             exchange = (exchange is not False) and _flag(report["exchange_reachable"])
     return HealthFacts(services, max(latencies) if latencies else None, equity, master_arm, breaker, mismatch,
                        exchange)
+
+
+def _service_states(report: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    states = [(str(name), _flag(up)) for name, up in (report.get("services") or {}).items()]
+    up = {str(name) for name in report.get("services_up") or []}
+    states += [(str(name), str(name) in up) for name in report.get("services_expected") or []]
+    return states
 
 
 def _flag(value: Any) -> bool:

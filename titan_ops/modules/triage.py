@@ -9,12 +9,18 @@ from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.triage import TriagePolicy, assess, merge_reports
 
 
-def _services_of(variables: Mapping[str, Any], name: str) -> list[str]:
-    """The services a host runs, from its inventory variable ``name`` (names, or dicts with ``name``)."""
+def _services_of(variables: Mapping[str, Any], name: str, host: str) -> list[str]:
+    """The services ``host`` runs, from the inventory variable ``name``.
+
+    The variable lists service names, or maps names (or holds dicts with a
+    ``name``) to descriptions; a description with a ``host`` counts only
+    for that host (as in ``titan_services``, one dict for the whole fleet).
+    """
     listed = variables.get(name) or []
-    if isinstance(listed, Mapping):
-        return [str(key) for key in listed]
-    return [str(entry["name"]) if isinstance(entry, Mapping) else str(entry) for entry in listed]
+    entries = list(listed.items()) if isinstance(listed, Mapping) else \
+        [(entry.get("name"), entry) if isinstance(entry, Mapping) else (entry, {}) for entry in listed]
+    return [str(service) for service, description in entries
+            if not isinstance(description, Mapping) or description.get("host", host) == host]
 
 
 class Triage(Module):
@@ -61,7 +67,7 @@ class Triage(Module):
             if isinstance(report, Mapping):
                 reports.append(report)
                 continue
-            services = _services_of(variables, args.get("services_var", "titan_services"))
+            services = _services_of(variables, args.get("services_var", "titan_services"), name)
             if services:
                 silent.append(name)
                 reports.append({"services": dict.fromkeys(services, False)})
