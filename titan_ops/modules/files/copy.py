@@ -147,12 +147,13 @@ class Copy(Module):
             return Decision(False, {"dest": target, "src": state.source.header, "msg": "file already exists"})
         data = state.source.data
         checksum = state.source.checksum or state.source_checksum
-        base = current.permissions if current is not None else default_permissions(state.umask, False)
+        writing = current is None or state.replaces_link or state.checksum != checksum
+        base = _base_permissions(state, writing)
         attributes = dataclasses.replace(Attributes.from_args(args), mode=_mode(args.get("mode"), base, state))
         result: dict[str, Any] = {"dest": target, "checksum": checksum}
         if data is not None:
             result.update(md5sum=md5(data), size=len(data))
-        if current is None or state.replaces_link or state.checksum != checksum:
+        if writing:
             plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
@@ -201,7 +202,8 @@ def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> 
               f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
     if source.name and not dest.endswith("/"):
         script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
-    resolve = 'd=$(readlink -f -- "$d"); echo 0' if args.get("follow") else "echo 1"
+    resolve = 'if [ -e "$d" ]; then d=$(readlink -f -- "$d"); echo 0; else echo 1; fi' if args.get("follow") \
+        else "echo 1"
     script += [f'if [ -L "$d" ]; then {resolve}; else echo 0; fi', 'echo "$d"', stat_line("d", follow=True),
                checksum_line("d")]
     if with_before:
@@ -216,7 +218,7 @@ def _problem(args: dict[str, Any], state: CopyState, check_mode: bool) -> str | 
     """Why the copy cannot be done, if it cannot. A missing folder is no reason in check mode:
     an earlier task, not run in check mode, may be what creates it (Ansible reports a change)."""
     dest = args["dest"]
-    if "content" in args and dest.endswith("/"):
+    if "content" in args and (dest.endswith("/") or (state.stat is not None and state.stat.kind == "directory")):
         return "can not use content with a dir as dest"
     if state.source.remote_path is not None:
         if state.source_stat is None:
@@ -228,6 +230,16 @@ def _problem(args: dict[str, Any], state: CopyState, check_mode: bool) -> str | 
     if not state.parent_exists and not dest.endswith("/") and not check_mode:
         return f"Destination directory {posixpath.dirname(dest)} does not exist"
     return None
+
+
+def _base_permissions(state: CopyState, writing: bool) -> int:
+    """The mode the file gets when no mode is asked: the umask's default for a new file; when a file
+    is replaced by one copied on the host, that one's (Ansible's remote_src); else the current mode."""
+    if state.stat is None:
+        return default_permissions(state.umask, False)
+    if writing and state.source_stat is not None:
+        return state.source_stat.permissions
+    return state.stat.permissions
 
 
 def _mode(mode: int | str | None, base: int, state: CopyState) -> int:

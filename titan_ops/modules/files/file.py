@@ -105,13 +105,15 @@ class File(Module):
     def inspect(self, host: HostContext, args: dict[str, Any]) -> PathState:
         path, state = path_of(args), args.get("state")
         follow = "true" if state in FOLLOWED else "false"
-        script = [assign(p=path), "umask", f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
+        script = [assign(p=path), "umask",
+                  f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
                   'echo "$e"', stat_line("e"),
                   f'if [ -L "$e" ]; then readlink -- "$e"; {stat_line("e", follow=True)}; else echo; echo -; fi']
         linking = state == "link" or (state is None and "src" in args)
         if linking:
             src = args["src"]
-            script += [f"if [ -d \"$e\" ] && [ ! -L \"$e\" ]; then s=\"$e\"/{shlex.quote(src)}; else {assign(s=_beside(path, src))}; fi"
+            inside = f'"$e"/{shlex.quote(src)}'
+            script += [f'if [ -d "$e" ] && [ ! -L "$e" ]; then s={inside}; else {assign(s=_beside(path, src))}; fi'
                        if not posixpath.isabs(src) else assign(s=src),
                        'echo "$s"', stat_line("s", follow=True),
                        'if [ -d "$e" ] && [ ! -L "$e" ] && [ -z "$(ls -A -- "$e")" ]; then echo 1; else echo 0; fi']

@@ -106,9 +106,9 @@ def write_script(plan: WritePlan) -> str:
         lines.append(f"{{ {check}\n}} </dev/null; s=$?; "
                      f'if [ $s -ne 0 ]; then rm -f -- "$t"; echo; echo {MARK}; echo "invalid $s"; exit 0; fi')
     finish = []
-    if plan.backup:  # a hard link keeps the very file replaced (content, mode, owner, times)
-        link = f'b="$d"{BACKUP_SUFFIX}; ln -- "$d" "$b" 2>/dev/null || cp -p -- "$d" "$b"'
-        finish.append(f'{{ [ ! -e "$d" ] || {{ {link}; }}; }}')
+    if plan.backup:  # a hard link keeps the very file replaced; a symbolic link's target is copied
+        keep = f'b="$d"{BACKUP_SUFFIX}; {{ [ ! -L "$d" ] && ln -- "$d" "$b" 2>/dev/null; }} || cp -p -- "$d" "$b"'
+        finish.append(f'{{ [ ! -e "$d" ] || {{ {keep}; }}; }}')
     finish.append('mv -f -- "$t" "$d"')
     lines.append(_guarded(finish))
     lines.append(f"echo {MARK}; echo ok; {stat_line('d')}; echo \"$b\"")
