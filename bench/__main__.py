@@ -42,9 +42,11 @@ WORKLOAD = BENCH / "workload"
 TASKS = 12
 BENCH_DIR = "/srv/titan/bench"
 
-RUNNERS = ["floor", "titan-ops", "titan-ops-api", "pyinfra", "ansible-ssh", "ansible-paramiko"]
+RUNNERS = ["floor", "floor-naive", "titan-ops", "titan-ops-api", "pyinfra", "ansible-ssh", "ansible-paramiko"]
 DESCRIPTIONS = {
-    "floor": "plain paramiko: a connection per host, a thread per host, a channel per command",
+    "floor": "plain paramiko: a connection per host, a thread per host, a channel per command; "
+             "TCP_NODELAY and TCP_QUICKACK on its socket",
+    "floor-naive": "the same with paramiko's socket defaults (a delayed ACK, about 40 ms, on most commands)",
     "titan-ops": "titan-ops CLI: titan-ops run -f HOSTS (wall time of the command)",
     "titan-ops-api": "titan-ops API: titan_ops.run(forks=HOSTS) in a fresh python (wall time of the process)",
     "pyinfra": "pyinfra deploy, --parallel HOSTS",
@@ -68,6 +70,7 @@ class Measure:
     peak_mb: float
     rc: int
     log: str
+    ok: bool = True
 
 
 class TreeSampler(threading.Thread):
@@ -212,13 +215,14 @@ def command(runner: str, setup: Setup, control_dir: str) -> tuple[list[str], dic
     """argv, environment and the memory marker of ``runner``."""
     d = setup.directory
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "PYINFRA_"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an operator's install has its bytecode cached
     playbook = str(WORKLOAD / "playbook.yml")
     forks = str(setup.hosts)
     if TITAN_SRC and runner.startswith("titan-ops"):
         env["PYTHONPATH"] = TITAN_SRC
-    if runner == "floor":
-        return [str(ROOT / ".venv/bin/python"), str(BENCH / "floor.py"), str(d / "floor-hosts.json")], env, None
+    if runner in ("floor", "floor-naive"):
+        return [str(ROOT / ".venv/bin/python"), str(BENCH / "floor.py"), str(d / "floor-hosts.json")] + \
+            (["--naive"] if runner == "floor-naive" else []), env, None
     if runner == "titan-ops":
         return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
                 "-f", forks], env, None
@@ -273,6 +277,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", default="1,10,50,200", help="host counts, comma separated (default 1,10,50,200)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each runner (default 3)")
+    parser.add_argument("--slow-reps", default="3,50:1", metavar="SPEC",
+                        help="repetitions of the ansible runners: R, or R,N:R2 for R2 from N hosts up "
+                             "(default 3,50:1: ansible takes minutes a run at 50 hosts); never more than --reps")
     parser.add_argument("--runners", default=",".join(RUNNERS), help=f"comma separated, of {', '.join(RUNNERS)}")
     parser.add_argument("--skip-above", action="append", default=[], metavar="RUNNER=N",
                         help="skip RUNNER (or a prefix: ansible) above N hosts; repeatable "
@@ -287,6 +294,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "still with .venv's interpreter and packages")
     parser.add_argument("--title", default="", help="a note stored in the JSON")
     return parser.parse_args(argv)
+
+
+def slow_reps(spec: str, hosts: int) -> int:
+    """Repetitions for a slow runner at ``hosts`` from a spec like ``3`` or ``3,50:1``."""
+    parts = [part.strip() for part in spec.split(",") if part.strip()]
+    reps = int(parts[0])
+    for part in parts[1:]:
+        threshold, _, count = part.partition(":")
+        if hosts >= int(threshold):
+            reps = int(count)
+    return reps
 
 
 def skip_limits(args: argparse.Namespace) -> dict[str, int]:
@@ -343,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.reps):
                 order = active[rep % len(active):] + active[:rep % len(active)]
                 for runner in order:
+                    if runner.startswith("ansible") and rep >= slow_reps(args.slow_reps, count):
+                        continue
                     control_dir = tempfile.mkdtemp(prefix="tbcp-", dir="/tmp")
                     try:
                         clean(setup)
@@ -351,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                             log = setup.directory / f"{runner}-{rep}-{run}.log"
                             wall, peak, rc, stdout = measure(argv_, env, log, marker)
                             inner = None
-                            if runner in ("floor", "titan-ops-api"):
+                            if runner in ("floor", "floor-naive", "titan-ops-api"):
                                 try:
                                     inner = json.loads(stdout.strip().splitlines()[-1])["seconds"]
                                 except (ValueError, IndexError, KeyError):
@@ -361,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                                 errors.append(f"{runner} {count} hosts rep {rep} {run}: {problem} (log {log})")
                                 print(f"bench: ERROR {errors[-1]}", flush=True)
                             measures.append(Measure(runner, count, run, rep, wall, inner, peak / 2**20, rc,
-                                                    str(log.relative_to(ROOT))))
+                                                    str(log.relative_to(ROOT)), ok=problem is None))
                             print(f"bench: {count:>4} hosts rep {rep} {runner:<17} {run:<6} {wall:8.2f}s "
                                   f"{peak / 2**20:7.0f} MB" + (f"  (inner {inner:.2f}s)" if inner else ""),
                                   flush=True)
@@ -372,10 +392,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_lab:
             titan_lab.down(args.lab_dir)
     rows = summarise(measures, runners, counts)
+    verdicts = targets(rows)
     print()
     print(table(rows))
+    print()
+    for verdict in verdicts:
+        print(f"{'MET   ' if verdict['met'] else 'MISSED'} {verdict['target']}: {verdict['detail']}")
     for key, limit in skips.items():
         print(f"skipped: {key} (above {limit} hosts)")
+    for error in errors:
+        print(f"FAILED (left out of the medians): {error}")
     document = {
         "title": args.title,
         "date": datetime.now().isoformat(timespec="seconds"),
@@ -388,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": skips,
         "errors": errors,
         "rows": rows,
+        "targets": verdicts,
         "measures": [asdict(item) for item in measures],
         "seconds_total": time.monotonic() - started,
         "titan_src": TITAN_SRC or str(ROOT),
@@ -409,7 +436,8 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
     for count in counts:
         for run in ("first", "second"):
             for runner in runners:
-                chosen = [m for m in measures if (m.runner, m.hosts, m.run) == (runner, count, run)]
+                tried = [m for m in measures if (m.runner, m.hosts, m.run) == (runner, count, run)]
+                chosen = [m for m in tried if m.ok]  # a failed run does not count
                 if not chosen:
                     continue
                 wall = statistics.median(m.wall for m in chosen)
@@ -417,6 +445,7 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
                 inner = [m.inner for m in chosen if m.inner is not None]
                 rows.append({
                     "runner": runner, "hosts": count, "run": run, "reps": len(chosen),
+                    "failed_reps": len(tried) - len(chosen),
                     "wall": wall, "walls": [m.wall for m in chosen],
                     "inner": statistics.median(inner) if inner else None,
                     "per_host_task": wall / (count * TASKS),
@@ -428,19 +457,65 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
         floor = medians.get(("floor", row["hosts"], row["run"]))
         row["x_titan_ops"] = row["wall"] / reference if reference else None
         row["x_floor"] = row["wall"] / floor if floor else None
+        naive = medians.get(("floor-naive", row["hosts"], row["run"]))
+        row["x_floor_naive"] = row["wall"] / naive if naive else None
     return rows
+
+
+def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets, checked against the medians (titan-ops = the CLI's wall time)."""
+    wall = {(row["runner"], row["hosts"], row["run"]): row for row in rows}
+    verdicts: list[dict[str, Any]] = []
+
+    def add(target: str, met: bool, detail: str) -> None:
+        verdicts.append({"target": target, "met": met, "detail": detail})
+
+    for count in (10, 50, 200):
+        for run in ("first", "second"):
+            titan, floor = wall.get((REFERENCE, count, run)), wall.get(("floor", count, run))
+            if titan and floor:
+                ratio = titan["wall"] / floor["wall"]
+                add(f"titan-ops <= 1.3x floor, {count} hosts, {run} run", ratio <= 1.3,
+                    f"{titan['wall']:.2f}s vs {floor['wall']:.2f}s = {ratio:.2f}x")
+    for run in ("first", "second"):
+        titan = wall.get((REFERENCE, 50, run))
+        ansibles = [row for key, row in wall.items() if key[0].startswith("ansible") and key[1:] == (50, run)]
+        if titan and ansibles:
+            fastest = min(ansibles, key=lambda row: row["wall"])
+            ratio = fastest["wall"] / titan["wall"]
+            add(f"titan-ops >= 25x faster than the fastest ansible, 50 hosts, {run} run", ratio >= 25,
+                f"{fastest['runner']} {fastest['wall']:.2f}s / {titan['wall']:.2f}s = {ratio:.1f}x")
+        pyinfra = wall.get(("pyinfra", 50, run))
+        if titan and pyinfra:
+            ratio = pyinfra["wall"] / titan["wall"]
+            add(f"titan-ops >= 2x faster than pyinfra, 50 hosts, {run} run", ratio >= 2,
+                f"{pyinfra['wall']:.2f}s / {titan['wall']:.2f}s = {ratio:.1f}x")
+    for run in ("first", "second"):
+        per = {count: wall[(REFERENCE, count, run)]["per_host_task"] for count in (10, 50, 200)
+               if (REFERENCE, count, run) in wall}
+        if 10 in per and 200 in per:
+            worst = max(per[count] / per[10] for count in per)
+            add(f"time per host-task flat (within 1.5x) from 10 to 200 hosts, {run} run", worst <= 1.5,
+                ", ".join(f"{count}: {value * 1000:.2f} ms" for count, value in per.items())
+                + f"; the most above the 10-host figure: {worst:.2f}x")
+    for run in ("first", "second"):
+        titan = wall.get((REFERENCE, 200, run))
+        if titan:
+            add(f"controller memory at 200 hosts < 300 MB, {run} run", titan["peak_mb_max"] < 300,
+                f"{titan['peak_mb_max']:.0f} MB (highest of the repetitions)")
+    return verdicts
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     header = ("| runner | hosts | run | wall s (median) | s per host-task | x titan-ops | x floor | "
-              "peak MB |")
-    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|"]
+              "x floor-naive | peak MB |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         def ratio(value: float | None) -> str:
             return "" if value is None else f"{value:.2f}"
         lines.append(f"| {row['runner']} | {row['hosts']} | {row['run']} | {row['wall']:.2f} | "
                      f"{row['per_host_task'] * 1000:.2f} ms | {ratio(row['x_titan_ops'])} | {ratio(row['x_floor'])} | "
-                     f"{row['peak_mb']:.0f} |")
+                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} |")
     return "\n".join(lines)
 
 
