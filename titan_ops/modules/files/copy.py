@@ -71,12 +71,12 @@ class Source:
 
 @dataclass(frozen=True)
 class CopyState:
-    """Where the file goes and what is there now (``stat`` follows a link at the target,
-    which ``replaces_link`` says the write will replace)."""
+    """Where the file goes and what is there now: ``folder`` (dest's folder) is dir, missing or
+    other; ``stat`` follows a link at the target, which ``replaces_link`` says the write replaces."""
 
     source: Source
     target: str
-    parent_exists: bool
+    folder: str
     stat: FileStat | None
     checksum: str | None
     umask: int
@@ -128,8 +128,8 @@ class Copy(Module):
         source = self.source(host, args)
         with_before = host.diff_mode and source.data is not None
         lines: Iterator[str] = iter(run_script(host, _inspect_script(args, source, with_before)))
-        umask, parent_exists, link = parse_umask(next(lines)), next(lines) == "1", next(lines) == "1"
-        state = CopyState(source, next(lines), parent_exists, parse_stat(next(lines)), _checksum(next(lines)), umask,
+        umask, folder, link = parse_umask(next(lines)), next(lines), next(lines) == "1"
+        state = CopyState(source, next(lines), folder, parse_stat(next(lines)), _checksum(next(lines)), umask,
                           replaces_link=link)
         if with_before:
             state = dataclasses.replace(state, before=parse_content(next(lines)))
@@ -157,7 +157,7 @@ class Copy(Module):
             plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
-                             validate=args.get("validate"), make_parent=not state.parent_exists,
+                             validate=args.get("validate"), make_parent=state.folder == "missing",
                              remote_source=state.source.remote_path, checksum=checksum)
             return Decision(True, result, diff=self._diff(state), plan=Change(target, plan, data))
         before, after = attributes.changes(target, current)
@@ -190,16 +190,17 @@ class Copy(Module):
 
 
 def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> str:
-    """One script printing: umask, whether dest's folder exists, whether a link at the target is to be
-    replaced, the target (dest, or the file in it), its stat and checksum, [its content], [src's stat and
-    checksum]."""
+    """One script printing: umask, what dest's folder is (dir, missing, other), whether a link at the
+    target is to be replaced, the target (dest, or the file in it), its stat and checksum, [its content],
+    [src's stat and checksum]."""
     dest = args["dest"]
     if dest.endswith("/") and source.name:
         target, parent = dest + source.name, dest.rstrip("/") or "/"
     else:
         target, parent = dest, posixpath.dirname(dest.rstrip("/")) or "."
     script = [assign(d=target, w=source.checksum or "-"), "umask",
-              f"[ -d {shlex.quote(parent)} ] && echo 1 || echo 0"]
+              f"{assign(f=parent)}; if [ -d \"$f\" ]; then echo dir; elif [ -e \"$f\" ]; then echo other; "
+              "else echo missing; fi"]
     if source.name and not dest.endswith("/"):
         script.append(f'if [ -d "$d" ]; then d="$d"/{shlex.quote(source.name)}; fi')
     resolve = 'if [ -e "$d" ]; then d=$(readlink -f -- "$d"); echo 0; else echo 1; fi' if args.get("follow") \
@@ -227,7 +228,9 @@ def _problem(args: dict[str, Any], state: CopyState, check_mode: bool) -> str | 
             return f"Source {state.source.remote_path} is not a regular file (directories are not supported)"
     if state.stat is not None and state.stat.kind == "directory":
         return f"Destination {state.target} is a directory"
-    if not state.parent_exists and not dest.endswith("/") and not check_mode:
+    if state.folder == "other":
+        return f"Destination {posixpath.dirname(state.target)} is not a directory"
+    if state.folder == "missing" and not dest.endswith("/") and not check_mode:
         return f"Destination directory {posixpath.dirname(dest)} does not exist"
     return None
 
