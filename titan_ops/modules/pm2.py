@@ -134,8 +134,8 @@ class Pm2(Module):
         return Decision(True, result, diff, plan=command)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        ecosystem = args.get("ecosystem")
-        cwd = (posixpath.dirname(ecosystem) or None) if ecosystem in decision.plan else None
+        ecosystem: str | None = args.get("ecosystem")
+        cwd = (posixpath.dirname(ecosystem) or None) if ecosystem and ecosystem in decision.plan else None
         done = host.run(["/bin/sh", "-c", _ACT, "sh", args.get("executable", "pm2"), *decision.plan],
                         env=_env(args), cwd=cwd)
         result = dict(decision.result)

@@ -116,12 +116,12 @@ class PostgresqlDb(Module):
         try:
             if state in ("present", "absent"):
                 query = prepare("select count(*) as found from pg_database where datname = %s", [args["name"]])
-                done = run_statement(host, {**args, "db": args.get("maintenance_db", "postgres")}, query, JSON,
-                                     "BEGIN READ ONLY")
-                return done["result"]["query_result"][0]["found"] > 0 if done["ok"] else done["error"]
+                found = run_statement(host, {**args, "db": args.get("maintenance_db", "postgres")}, query, JSON,
+                                      "BEGIN READ ONLY")
+                return found.result["query_result"][0]["found"] > 0 if found.result is not None else found.error
             if state == "restore":
-                done = run_tool(host, ["/bin/sh", "-c", _VERIFY, "sh", args["target"], "pg_restore"], args)
-                return done.stdout.strip() or f"cannot check {args['target']}: {error_text(done.stderr)}"
+                checked = run_tool(host, ["/bin/sh", "-c", _VERIFY, "sh", args["target"], "pg_restore"], args)
+                return checked.stdout.strip() or f"cannot check {args['target']}: {error_text(checked.stderr)}"
         except PasswordError as error:
             return str(error)
         return None
@@ -154,9 +154,9 @@ class PostgresqlDb(Module):
                 verb = "create" if wanted == "present" else "drop"
                 statement = Statement(f'{verb} database :"titan_db_name"', verb.upper(), False,
                                       {"titan_db_name": args["name"]})
-                done = run_statement(host, {**args, "db": args.get("maintenance_db", "postgres")}, statement,
-                                     PLAIN, None)
-                return result if done["ok"] else {**result, "failed": True, "msg": done["error"]}
+                outcome = run_statement(host, {**args, "db": args.get("maintenance_db", "postgres")}, statement,
+                                        PLAIN, None)
+                return result if outcome.result is not None else {**result, "failed": True, "msg": outcome.error}
             command = self._command(args, wanted, decision.plan)
             if wanted == "dump":
                 done = run_tool(host, ["/bin/sh", "-c", _DUMP, "sh", args["target"], *command], args)

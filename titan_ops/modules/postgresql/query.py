@@ -55,6 +55,15 @@ _SCALAR = {"type": ["string", "number", "boolean", "null"]}
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one psql run gave: the result fields, or the error and its SQLSTATE."""
+
+    result: dict[str, Any] | None = None
+    error: str = ""
+    sqlstate: str | None = None
+
+
+@dataclass(frozen=True)
 class Pending:
     """A modifying statement, to be run by act in ``shape``."""
 
@@ -132,13 +141,13 @@ class PostgresqlQuery(Module):
             done = run_statement(host, args, statement, shape, "BEGIN READ ONLY")
         except PasswordError as error:
             return str(error)
-        if done["ok"]:
-            return done["result"]
-        if done["sqlstate"] == READ_ONLY_TRANSACTION:
+        if done.result is not None:
+            return done.result
+        if done.sqlstate == READ_ONLY_TRANSACTION:
             return Pending(statement, shape)
-        if done["sqlstate"] == FEATURE_NOT_SUPPORTED and statement.keyword == "WITH":
+        if done.sqlstate == FEATURE_NOT_SUPPORTED and statement.keyword == "WITH":
             return Pending(statement, PLAIN)
-        return done["error"]
+        return done.error
 
     def decide(self, args: dict[str, Any], state: dict[str, Any] | Pending | str, host: HostContext) -> Decision:
         if isinstance(state, str):
@@ -155,16 +164,16 @@ class PostgresqlQuery(Module):
             done = run_statement(host, args, pending.statement, pending.shape, transaction)
         except PasswordError as error:
             return {"query": args["query"], "failed": True, "changed": False, "msg": str(error)}
-        if not done["ok"]:
-            return {"query": args["query"], "failed": True, "changed": False, "msg": done["error"]}
-        result = done["result"]
+        if done.result is None:
+            return {"query": args["query"], "failed": True, "changed": False, "msg": done.error}
+        result = done.result
         counted = _COUNTED_TAG.match(result["statusmessage"])
         return {"query": args["query"], **result, "changed": int(counted.group(1)) > 0 if counted else True}
 
 
 def run_statement(host: HostContext, args: dict[str, Any], statement: Statement, shape: str,
-                  transaction: str | None) -> dict[str, Any]:
-    """Run ``statement`` with psql; ``{"ok": True, "result": ...}`` or ``{"ok": False, "sqlstate", "error"}``.
+                  transaction: str | None) -> Outcome:
+    """Run ``statement`` with psql (in ``transaction``: ``BEGIN``, ``BEGIN READ ONLY`` or None).
 
     Raises PasswordError for a password psql cannot be given.
     """
@@ -177,11 +186,11 @@ def run_statement(host: HostContext, args: dict[str, Any], statement: Statement,
             message = f"psql not found on this host ({args.get('psql', 'psql')})"
         else:
             message = error_text(_without_markers(done.stderr)) or f"psql exit status {done.rc}"
-        return {"ok": False, "sqlstate": sqlstate(done.stderr), "error": message}
+        return Outcome(error=message, sqlstate=sqlstate(done.stderr))
     try:
-        return {"ok": True, "result": _read_output(statement, shape, done.stdout, done.stderr)}
+        return Outcome(_read_output(statement, shape, done.stdout, done.stderr))
     except ValueError as error:
-        return {"ok": False, "sqlstate": None, "error": f"unreadable psql output: {error}"}
+        return Outcome(error=f"unreadable psql output: {error}")
 
 
 def _without_markers(stderr: str) -> str:

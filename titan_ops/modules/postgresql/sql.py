@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping, Sequence
 
 CODE, QUOTED, COMMENT = "code", "quoted", "comment"
@@ -198,7 +199,7 @@ def _bind(parts: list[Segment], positional: Sequence[Any] | None,
         return names[key]
 
     for part in parts:
-        text = _PLACEHOLDER.sub(lambda match, kind=part.kind: replace(match, kind), part.text)
+        text = _PLACEHOLDER.sub(partial(replace, kind=part.kind), part.text)
         bound.append(Segment(part.kind, text))
     if positional is not None and position != len(positional):
         raise SqlError(f"{len(positional)} positional_args but {position} %s placeholders")
