@@ -18,7 +18,7 @@ import titan_ops
 from titan_ops import lab as lab_api
 from titan_ops.connection import ConnectionPool
 from titan_ops.engine.results import Status
-from titan_ops.lab import titan
+from titan_ops.lab import LabError, titan
 from titan_ops.lab.namespace import run_in_host
 from titan_ops.lab.titan import Fleet
 from titan_ops.lab.titan_config import wait_until
@@ -206,6 +206,9 @@ def test_up_again_reuses_everything(titan_lab):
     assert again.config.ports == titan_lab.config.ports and again.running
     assert run_in_host(titan_lab.lab, "lab1", "head -1 /var/lib/titan/postgresql/data/postmaster.pid").stdout == before
     assert titan.titan_apps.app_statuses(titan_lab.lab, "lab2") == pm2_before
+    with pytest.raises(LabError, match="runs on 3 hosts"):
+        titan.up(hosts=1, directory=titan_lab.lab.directory)
+    assert titan.status(titan_lab.lab.directory).running
 
 
 def test_cli_status_lists_the_services(titan_lab):

@@ -25,6 +25,7 @@ import yaml
 from titan_ops.lab import lab as hosts_lab
 from titan_ops.lab import titan_apps, titan_data
 from titan_ops.lab.lab import Lab
+from titan_ops.lab.sshd import LabError
 from titan_ops.lab.titan_config import (API_USER, APPS, BACKUP_DIR, CONFIG_BACKUP_DIR, DB_ADMIN, DB_DUMP, DB_NAME,
                                         DB_USER, ECOSYSTEM_FILE, ENV_FILE, GROUP_SLOTS, LOG_DIR, PG_DATA, PG_DIR,
                                         PG_LOG, PM2_HOME, REDIS_DIR, App, FleetConfig, load, load_or_create)
@@ -80,6 +81,10 @@ def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Fleet
     """Make sure the SSH hosts and the whole fleet run; write the inventory. Running parts are reused."""
     lab = hosts_lab.up(hosts=hosts, directory=directory)
     with _locked(lab.directory):
+        recorded = load(lab.directory)
+        if recorded is not None and recorded.hosts != hosts and any(state.running
+                                                                    for state in _states(lab, recorded)):
+            raise LabError(f"the fleet runs on {recorded.hosts} hosts: `titan-ops lab down` before changing that")
         taken = {host.port for host in lab.hosts}
         config = load_or_create(lab.directory, hosts, taken)
         titan_data.ensure_postgres(lab, config)
