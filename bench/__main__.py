@@ -424,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(document, indent=1) + "\n")
-    chart(rows, counts, out.with_suffix(".png"))
+    skipped_above: dict[str, int] = {}
+    for key, limit in skips.items():
+        skipped_above[key.split("@")[0]] = limit
+    notes = [f"{runner} not run above {limit} hosts" for runner, limit in skipped_above.items()]
+    chart(rows, counts, out.with_suffix(".png"), notes)
     print(f"\nbench: wrote {out.with_suffix('.json')} and {out.with_suffix('.png')} "
           f"({time.monotonic() - started:.0f}s in all)")
     return 1 if errors else 0
@@ -519,27 +523,35 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def chart(rows: list[dict[str, Any]], counts: list[int], path: Path) -> None:
+def chart(rows: list[dict[str, Any]], counts: list[int], path: Path, notes: list[str] | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     for axis, run in zip(axes, ("first", "second")):
         for runner in RUNNERS:
             points = sorted((row["hosts"], row["wall"]) for row in rows if row["runner"] == runner and row["run"] == run)
             if points:
-                axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=runner)
+                axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=runner,
+                          linewidth=3 if runner == REFERENCE else 1.5)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xticks(counts)
         axis.set_xticklabels([str(c) for c in counts])
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(NullFormatter())
         axis.set_xlabel("hosts (forks = hosts)")
         axis.set_title(f"{run} run: 12 tasks per host, median wall seconds")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("wall seconds (log)")
     axes[1].legend(loc="upper left", fontsize=8)
-    figure.tight_layout()
+    if notes:
+        figure.text(0.01, 0.01, "; ".join(notes), fontsize=8, color="dimgray")
+    figure.tight_layout(rect=(0, 0.04 if notes else 0, 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
