@@ -34,10 +34,12 @@ BACKUP_NAME = re.compile(r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$")
 TEMPLATE = """\
 # {{ ansible_managed }}
 [app]
-host = {{ inventory_hostname }}
+host = {{ inventory_hostname | upper }}
+{% include 'partial.j2' %}
 {% for port in ports %}
-listen = {{ port }}
-{% endfor %}
+listen{{ loop.index }} = {{ port }}
+{%- endfor %}
+{% raw %}{{ not rendered }}{% endraw %}
 {% if inventory_hostname == 'lab2' %}
 role = primary
 {% endif %}
@@ -167,6 +169,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "files" / "static.txt").write_text("static file\nline2\n")
     (root / "files" / "static.txt").chmod(0o640)
     (root / "templates" / "app.conf.j2").write_text(TEMPLATE)
+    (root / "templates" / "partial.j2").write_text("ports = {{ ports | join(',') }} {{ missing | default('none') }}\n")
     (root / "play.yml").write_text(textwrap.dedent(PLAYBOOK))
     return root
 

@@ -56,8 +56,9 @@ class Template(Copy):
 
 def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> str:
     """``source`` rendered with the host's variables and Ansible's template variables."""
+    searchpath = (os.path.dirname(path), os.path.join(host.playbook_dir, "templates"), host.playbook_dir)
     environment = _environment(host.templar.environment, args.get("trim_blocks", True),
-                               args.get("lstrip_blocks", False))
+                               args.get("lstrip_blocks", False), searchpath)
     try:
         template = _compile(environment, source)
     except jinja2.TemplateSyntaxError as error:
@@ -78,14 +79,24 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
         raise
     except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
         raise TemplateError(f"template error in {path}: {error}") from None
+    text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
     newline = args.get("newline_sequence", "\n")
     return text if newline == "\n" else text.replace("\n", newline)
 
 
-@functools.lru_cache(maxsize=8)
-def _environment(base: jinja2.Environment, trim_blocks: bool, lstrip_blocks: bool) -> jinja2.Environment:
-    """The run's environment (filters, tests, undefined handling) with the template module's whitespace options."""
-    return base.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
+def _trailing_newlines(text: str) -> int:
+    return len(text) - len(text.rstrip("\n"))
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(base: jinja2.Environment, trim_blocks: bool, lstrip_blocks: bool,
+                 searchpath: tuple[str, ...]) -> jinja2.Environment:
+    """The run's environment (filters, tests, undefined handling) with the template module's whitespace
+    options, finding ``{% include %}``-d templates beside the template, then in templates/ and the
+    playbook's folder. As in Ansible, an included template loses its final newline; the template's
+    own final newlines are put back after rendering."""
+    return base.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks, keep_trailing_newline=False,
+                        loader=jinja2.FileSystemLoader(list(searchpath)))
 
 
 @functools.lru_cache(maxsize=64)
