@@ -318,6 +318,18 @@ def test_lineinfile_edits_then_nothing_to_do(lab, tmp_path, area):
     assert statuses(run(lab, play)) == [Status.OK] * 6
 
 
+def test_lineinfile_edits_the_file_a_link_leads_to(lab, tmp_path, area):
+    real = area.put("real.conf", "a=1\n", 0o644)
+    os.symlink("real.conf", area.local / "app.conf")
+    result = run(lab, playbook(tmp_path, f"""
+        - lineinfile: {{path: {area.remote}/app.conf, line: b=2, mode: '0600', backup: true}}
+    """))[0]
+    assert result.status is Status.CHANGED
+    assert os.readlink(area.local / "app.conf") == "real.conf"
+    assert real.read_text() == "a=1\nb=2\n" and mode_of(real) == 0o600
+    assert Path(result.result["backup"]).name.startswith("app.conf.")
+
+
 def test_lineinfile_missing_file_fails_without_create(lab, tmp_path, area):
     result = run(lab, playbook(tmp_path, f"- lineinfile: {{path: {area.remote}/none.conf, line: x}}"))[0]
     assert result.status is Status.FAILED

@@ -25,6 +25,16 @@ _ATTRIBUTES_CHANGED = "ownership, perms or SE linux context changed"
 
 
 @dataclass(frozen=True)
+class FileText:
+    """The file to edit: where a symbolic link at the path leads (the link stays), its stat and bytes."""
+
+    umask: int
+    target: str
+    stat: FileStat | None
+    content: bytes | None
+
+
+@dataclass(frozen=True)
 class Edit:
     """The file's lines after the edit, and what was done."""
 
@@ -42,7 +52,8 @@ class LineInFile(Module):
     schema = {
         "type": "object",
         "properties": {
-            **path_properties("The remote file to edit."),
+            **path_properties("The remote file to edit. A symbolic link is followed: the file it leads to "
+                              "is edited (and gets mode and owner) and the link stays."),
             "regexp": {"type": "string", "format": "regex",
                        "description": "A Python regular expression searched in each line. With state present, "
                                       "the last matching line is replaced by line; with state absent, every "
@@ -92,14 +103,14 @@ class LineInFile(Module):
         "additionalProperties": False,
     }
 
-    def inspect(self, host: HostContext, args: dict[str, Any]) -> tuple[int, FileStat | None, bytes | None]:
-        lines = run_script(host, "\n".join([assign(p=path_of(args)), "umask", stat_line("p", follow=True),
-                                            content_line("p")]))
-        return parse_umask(lines[0]), parse_stat(lines[1]), parse_content(lines[2])
+    def inspect(self, host: HostContext, args: dict[str, Any]) -> FileText:
+        lines = run_script(host, "\n".join([
+            assign(p=path_of(args)), "umask", 'if [ -L "$p" ]; then p=$(readlink -m -- "$p"); fi; echo "$p"',
+            stat_line("p"), content_line("p")]))
+        return FileText(parse_umask(lines[0]), lines[1], parse_stat(lines[2]), parse_content(lines[3]))
 
-    def decide(self, args: dict[str, Any], state: tuple[int, FileStat | None, bytes | None],
-               host: HostContext) -> Decision:
-        umask, current, content = state
+    def decide(self, args: dict[str, Any], state: FileText, host: HostContext) -> Decision:
+        umask, target, current, content = state.umask, state.target, state.stat, state.content
         path = path_of(args)
         present = args.get("state", "present") == "present"
         refusal = _refusal(path, present, args.get("create", False), current, content)
@@ -121,16 +132,16 @@ class LineInFile(Module):
         if old:
             result["msg"] = f"{edit.msg} and {_ATTRIBUTES_CHANGED}" if edit.msg else _ATTRIBUTES_CHANGED
         if current is not None and after == before:
-            change = Change(path, attributes=attributes, current=current)
+            change = Change(target, attributes=attributes, current=current)
             return Decision(bool(old), result, diff=attribute_diff(old, new), plan=change)
         header = f"{path} (content)"
         diff = [{"before": before.decode(errors="replace"), "after": after.decode(errors="replace"),
                  "before_header": header, "after_header": header}, *attribute_diff(old, new)]
-        plan = WritePlan(path=path, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
+        plan = WritePlan(path=target, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
                          keep_ids=None if current is None else (current.uid, current.gid),
                          backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
-                         make_parent=current is None, checksum=sha1(after))
-        return Decision(True, result, diff=diff, plan=Change(path, plan, after))
+                         make_parent=current is None, checksum=sha1(after), backup_name=path)
+        return Decision(True, result, diff=diff, plan=Change(target, plan, after))
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         result = dict(decision.result)

@@ -29,7 +29,8 @@ class WritePlan:
     ``attributes`` the owner and group asked for, which override them;
     ``remote_source`` a path on the host to copy instead of stdin;
     ``checksum`` the SHA-1 the temp file must have before it replaces
-    anything (so a transfer cut short never lands).
+    anything (so a transfer cut short never lands); ``backup_name`` the path
+    the backup is named after (default: ``path``).
     """
 
     path: str
@@ -41,6 +42,7 @@ class WritePlan:
     make_parent: bool = False
     remote_source: str | None = None
     checksum: str | None = None
+    backup_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def write_script(plan: WritePlan) -> str:
                      f'if [ $s -ne 0 ]; then rm -f -- "$t"; echo; echo {MARK}; echo "invalid $s"; exit 0; fi')
     finish = []
     if plan.backup:  # a hard link keeps the very file replaced; a symbolic link's target is copied
-        keep = f'b="$d"{BACKUP_SUFFIX}; {{ [ ! -L "$d" ] && ln -- "$d" "$b" 2>/dev/null; }} || cp -p -- "$d" "$b"'
+        name = '"$d"' if plan.backup_name is None else shlex.quote(plan.backup_name)
+        keep = f'b={name}{BACKUP_SUFFIX}; {{ [ ! -L "$d" ] && ln -- "$d" "$b" 2>/dev/null; }} || cp -p -- "$d" "$b"'
         finish.append(f'{{ [ ! -e "$d" ] || {{ {keep}; }}; }}')
     finish.append('mv -f -- "$t" "$d"')
     lines.append(_guarded(finish))
