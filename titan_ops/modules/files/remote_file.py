@@ -25,7 +25,7 @@ CHECKSUM_TOOLS = {"md5": "md5sum", "sha1": "sha1sum", "sha224": "sha224sum", "sh
                   "sha384": "sha384sum", "sha512": "sha512sum"}
 """Ansible's ``checksum_algorithm`` names and the coreutils tool for each."""
 
-STAT_FORMAT = "%f %u %g %s %.9X %.9Y %.9Z %i %d %h %b %B %t %T %U %G"
+STAT_FORMAT = "%f %u %g %s %.9X %.9Y %.9Z %i %d %h %b %o %t %T %U %G"
 _KINDS = {
     stat_flags.S_IFREG: "file",
     stat_flags.S_IFDIR: "directory",
