@@ -62,7 +62,7 @@ class Attributes:
         after: dict[str, Any] = {}
         wanted = self.mode_for(stat.permissions, stat.kind == "directory")
         if wanted is not None and wanted != stat.permissions and stat.kind != "link":
-            before["mode"], after["mode"] = modes.octal(stat.permissions), modes.octal(wanted)
+            before["mode"], after["mode"] = modes.diff_octal(stat.permissions), modes.diff_octal(wanted)
         if self.owner is not None and not _same_id(self.owner, stat.owner, stat.uid):
             before["owner"], after["owner"] = stat.owner, self.owner
         if self.group is not None and not _same_id(self.group, stat.group, stat.gid):

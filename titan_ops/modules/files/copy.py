@@ -208,7 +208,7 @@ def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> 
     script += [f'if [ -L "$d" ]; then {resolve}; else echo 0; fi', 'echo "$d"', stat_line("d", follow=True),
                checksum_line("d")]
     if with_before:
-        script.append(f'if [ "$h" != "$w" ] && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
+        script.append(f'if {{ [ "$h" != "$w" ] || [ -L "$d" ]; }} && [ -f "$d" ] && [ -r "$d" ]; then printf +; '
                       f'head -c {DIFF_LIMIT + 1} -- "$d" | base64 -w0; echo; else echo -; fi')
     if source.remote_path is not None:
         script += [assign(s=source.remote_path), stat_line("s", follow=True), checksum_line("s")]

@@ -179,8 +179,8 @@ class File(Module):
             attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, True), True)
             commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
-            return Decision(True, {"path": state.path, "state": "directory"},
-                            diff=_state_diff(state.path, "absent", "directory"), plan=FilePlan(commands))
+            diff = _state_diff(state.path, "absent", "directory", default_permissions(state.umask, True), mode)
+            return Decision(True, {"path": state.path, "state": "directory"}, diff=diff, plan=FilePlan(commands))
         if state.lstat.kind != "directory":
             return _fail(f"{state.path} already exists as a {state.previous}", state.path,
                          **state.lstat.attributes())
@@ -200,8 +200,8 @@ class File(Module):
             attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, False), False)
             commands = ['touch -- "$p"', *attributes.commands('"$p"', mode)]
-            return Decision(True, {"dest": state.path, "state": "file"},
-                            diff=_state_diff(state.path, "absent", "touch"), plan=FilePlan(commands))
+            diff = _state_diff(state.path, "absent", "touch", default_permissions(state.umask, False), mode)
+            return Decision(True, {"dest": state.path, "state": "file"}, diff=diff, plan=FilePlan(commands))
         if keep_atime and keep_mtime:
             return _set_attributes(args, state, [], [])
         flag = " -m" if keep_atime else " -a" if keep_mtime else ""
@@ -301,8 +301,13 @@ def _fail(message: str, path: str, **fields: Any) -> Decision:
     return Decision(False, {"path": path, **fields, "msg": message}, failed=True)
 
 
-def _state_diff(path: str, before: str, after: str) -> list[dict[str, Any]]:
-    return [{"before": {"path": path, "state": before}, "after": {"path": path, "state": after}}]
+def _state_diff(path: str, before: str, after: str, default_mode: int | None = None,
+                mode: int | None = None) -> list[dict[str, Any]]:
+    """Before and after of a path's state (and of the mode a new path gets instead of the default)."""
+    entry = {"before": {"path": path, "state": before}, "after": {"path": path, "state": after}}
+    if mode is not None and default_mode is not None and mode != default_mode:
+        entry["before"]["mode"], entry["after"]["mode"] = modes.diff_octal(default_mode), modes.diff_octal(mode)
+    return [entry]
 
 
 def _ancestors(path: str) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.files import modes
+from titan_ops.modules.files.modes import diff_octal
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
@@ -128,7 +129,12 @@ class LineInFile(Module):
         base = current.permissions if current is not None else default_permissions(umask, False)
         requested = Attributes.from_args(args, umask)
         attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
-        old, new = attributes.changes(path, current) if current else ({}, {})
+        if current is not None:
+            old, new = attributes.changes(path, current)
+        elif attributes.mode not in (None, base):
+            old, new = {"path": path, "mode": diff_octal(base)}, {"path": path, "mode": diff_octal(attributes.mode)}
+        else:
+            old, new = {}, {}
         if old:
             result["msg"] = f"{edit.msg} and {_ATTRIBUTES_CHANGED}" if edit.msg else _ATTRIBUTES_CHANGED
         if current is not None and after == before:

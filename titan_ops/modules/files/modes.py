@@ -100,5 +100,10 @@ def chmod_argument(mode: int) -> str:
 
 
 def octal(bits: int) -> str:
-    """Ansible's way of showing a mode: '0644'."""
+    """Ansible's way of showing a mode in results: '0644', '4755'."""
     return f"{bits & 0o7777:04o}"
+
+
+def diff_octal(bits: int) -> str:
+    """Ansible's way of showing a mode in diffs: '0644', '04755'."""
+    return f"0{bits & 0o7777:03o}"
