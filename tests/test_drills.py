@@ -15,6 +15,7 @@ import pytest
 
 from titan_ops.drill import DrillError, load_drill, run_drill
 from titan_ops.incident import Timeline
+from titan_ops.playbook import load_playbook
 
 INVENTORY = "all:\n  hosts:\n    ctl:\n      ansible_connection: local\n"
 BREAK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo broken > {state}\n"
@@ -159,9 +160,15 @@ def test_bad_drill_files_are_refused_with_a_location(workspace, text, message):
     assert done.returncode == 5 and "ERROR!" in done.stderr
 
 
-def test_every_shipped_drill_is_valid():
-    drills = sorted(Path(__file__).resolve().parent.parent.joinpath("drills").glob("*.yml"))
+def test_every_shipped_drill_and_runbook_is_valid():
+    root = Path(__file__).resolve().parent.parent
+    drills = sorted(root.joinpath("drills").glob("*.yml"))
     assert len(drills) >= 5
     for path in drills:
         drill = load_drill(path)
         assert drill.recovery and drill.verification and drill.budget_seconds > 0
+        for phase in drill.phases:
+            if phase.playbook is not None:
+                load_playbook(phase.playbook)
+    for path in sorted(root.joinpath("playbooks").glob("*.yml")):
+        load_playbook(path)

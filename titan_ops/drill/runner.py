@@ -14,6 +14,7 @@ from titan_ops.api import run
 from titan_ops.drill.model import FAULT, RECOVERY, VERIFICATION, Drill, Phase
 from titan_ops.engine.events import Subscriber
 from titan_ops.engine.results import RunResult, Status
+from titan_ops.errors import TitanOpsError
 from titan_ops.incident.timeline import Timeline, new_entry
 from titan_ops.inventory import Inventory
 
@@ -118,7 +119,7 @@ def _run_phase(phase: Phase, inventory: Inventory | str | Path, subscribers: Seq
         try:
             outcome = run(playbook, inventory, extra_vars=phase.vars, limit=phase.limit, subscribers=subscribers,
                           incident=incident, incident_dir=incident_dir, **run_options)
-        except Exception as error:  # a bad playbook or inventory fails the phase, not the drill runner
+        except TitanOpsError as error:  # a bad playbook or inventory fails the phase, not the drill runner
             return PhaseResult(phase, FAILED, time.monotonic() - started, message=str(error))
     status = PASSED if outcome.ok and outcome.stats else FAILED
     return PhaseResult(phase, status, time.monotonic() - started, outcome, "" if status == PASSED else _why(outcome))
