@@ -157,3 +157,20 @@ def test_triage_command_reads_a_saved_run(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "titan_ops", "triage", "--from-json", str(tmp_path / "none.json")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 5 and "ERROR!" in bad.stderr
+
+
+def test_the_triage_task_counts_a_silent_hosts_services_as_down(tmp_path):
+    import titan_ops
+
+    (tmp_path / "inventory.yml").write_text(
+        "all:\n  hosts:\n    ghost: {ansible_host: 192.0.2.1}\n  vars:\n    titan_services:\n"
+        "      titan-brain: {host: ghost, tier: 2}\n      titan-console: {host: localhost, tier: 3}\n")
+    (tmp_path / "play.yml").write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - set_fact:\n        titan_health: {services_expected: [titan-console], services_up: [titan-console]}\n"
+        "    - triage: {hosts: [ghost, localhost], scavenger_equity_threshold: 100}\n      register: verdict\n")
+    result = titan_ops.run(tmp_path / "play.yml", tmp_path / "inventory.yml")
+    verdict = result.host_results("localhost")[-1].result
+    assert verdict["severity"] == 1 and verdict["hosts_without_report"] == ["ghost"]
+    assert verdict["facts"]["services"] == {"brain": False, "console": True}
+    assert verdict["policy"]["scavenger_equity_threshold"] == 100
