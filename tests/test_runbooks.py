@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tarfile
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ import titan_ops
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, call, cli, database_state, reset_standins, snapshot
+from tests.runbooks_support import PLAYBOOKS, call, cli, reset_standins, snapshot
 
 
 @pytest.fixture
