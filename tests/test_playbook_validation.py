@@ -154,3 +154,19 @@ def test_free_form_arguments_are_parsed_like_ansible(tmp_path):
     assert tasks[0].args == {"cmd": 'ls -l "my dir"', "chdir": "/tmp", "creates": "/etc/x"}
     assert tasks[1].args == {"msg": "hello {{ name }}"}
     assert tasks[2].args == {"cmd": "echo a=b | cut -d= -f2"}
+
+
+def test_multi_line_shell_keeps_its_line_breaks(tmp_path):
+    path = write(tmp_path, """
+    - hosts: all
+      tasks:
+        - shell: |
+            set -e
+            for i in 1 2; do
+              echo "$i"
+            done
+        - shell: echo a && echo b chdir=/tmp
+    """)
+    tasks = load_playbook(path).plays[0].tasks
+    assert tasks[0].args == {"cmd": 'set -e\nfor i in 1 2; do\n  echo "$i"\ndone'}
+    assert tasks[1].args == {"cmd": "echo a && echo b", "chdir": "/tmp"}

@@ -15,38 +15,35 @@ from titan_ops.templating import is_template
 _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
 
-def _split_preserving_templates(text: str) -> list[str]:
-    """Split on white space outside quotes and outside ``{{ }}``."""
-    words, current, depth, quote = [], "", 0, ""
-    index = 0
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word: split on white space outside quotes and ``{{ }}``."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    depth, quote, index = 0, "", 0
     while index < len(text):
-        char = text[index]
-        pair = text[index:index + 2]
+        char, pair = text[index], text[index:index + 2]
+        step = 1
         if quote:
-            current += char
             if char == quote and text[index - 1] != "\\":
                 quote = ""
         elif pair in ("{{", "{%"):
-            depth += 1
-            current += pair
-            index += 1
+            depth, step = depth + 1, 2
         elif pair in ("}}", "%}") and depth:
-            depth -= 1
-            current += pair
-            index += 1
+            depth, step = depth - 1, 2
         elif char in "'\"" and not depth:
             quote = char
-            current += char
         elif char.isspace() and not depth:
-            if current:
-                words.append(current)
-            current = ""
-        else:
-            current += char
-        index += 1
-    if current:
-        words.append(current)
-    return words
+            if start is not None:
+                spans.append((start, index))
+                start = None
+            index += 1
+            continue
+        if start is None:
+            start = index
+        index += step
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
 
 
 def _unquote(value: str) -> str:
@@ -81,22 +78,25 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     """Turn ``command: chdir=/tmp ls -l`` or ``copy: src=a dest=b`` into an argument dict.
 
     ``key=value`` words whose key is one of the module's arguments become
-    arguments; the rest is the free-form text (for command and shell).
+    arguments; the rest of the text, kept as written (line breaks included),
+    is the free-form argument (for command and shell).
     """
     known = set(module.schema.get("properties", {}))
     args: dict[str, Any] = {}
-    rest: list[str] = []
-    for word in _split_preserving_templates(text):
-        match = _KEY_VALUE.match(word)
+    rest, cursor = [], 0
+    for start, end in _word_spans(text):
+        match = _KEY_VALUE.match(text[start:end])
         if match and (match.group(1) in known or module.free_form is None):
             name = match.group(1)
             args[name] = _typed(_unquote(match.group(2)), module.schema.get("properties", {}).get(name, {}))
-        else:
-            rest.append(word)
-    if rest:
+            rest.append(text[cursor:start])
+            cursor = end
+    rest.append(text[cursor:])
+    remainder = "".join(rest).strip()
+    if remainder:
         if module.free_form is None:
-            raise ModuleError(f"module '{module.name}' takes key=value arguments, not '{' '.join(rest)}'")
-        args[module.free_form] = " ".join(rest)
+            raise ModuleError(f"module '{module.name}' takes key=value arguments, not '{remainder}'")
+        args[module.free_form] = remainder
     return args
 
 
@@ -111,12 +111,48 @@ def _validator(module: Module) -> Any:
     return validator
 
 
+_PASSED: dict[tuple[str, int, Any], Any] = {}  # -> the schema, kept alive so that its id stays its own
+_PASSED_LIMIT = 4096
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable, type-exact image of ``value``; TypeError for anything but small JSON-like data
+    (a long text, such as a copy's content, is not worth keeping)."""
+    kind = type(value)
+    if kind is str and len(value) > 1024:
+        raise TypeError("too long to remember")
+    if kind in (str, int, float, bool) or value is None:
+        return (kind, value)
+    if kind is dict:
+        pairs = sorted(value.items(), key=lambda pair: repr(pair[0]))
+        return (dict, tuple((key, _frozen(item)) for key, item in pairs))
+    if kind is list:
+        return (list, tuple(_frozen(item) for item in value))
+    raise TypeError(kind)
+
+
 def check_arguments(module: Module, args: dict[str, Any], location: Location, *, rendered: bool) -> None:
     """Validate ``args`` against the module's schema.
 
     Before rendering (``rendered=False``) a value that is still a template is
     not type-checked; unknown and missing arguments are always errors.
+    Rendered arguments that passed once pass again without a second
+    validation (a task on many hosts is usually validated once).
     """
+    key: tuple[str, int, Any] | None = None
+    if rendered:
+        try:
+            key = (module.name, id(module.schema), _frozen(args))
+        except TypeError:
+            key = None
+        if key is not None and key in _PASSED:
+            return
+    _check(module, args, location, rendered=rendered)
+    if key is not None and len(_PASSED) < _PASSED_LIMIT:
+        _PASSED[key] = module.schema
+
+
+def _check(module: Module, args: dict[str, Any], location: Location, *, rendered: bool) -> None:
     properties = module.schema.get("properties", {})
     if module.schema.get("additionalProperties") is False:
         for key in args:
