@@ -37,7 +37,7 @@ def module_page(module: Module) -> str:
         if isinstance(kind, list):
             kind = " or ".join(kind)
         if "enum" in spec:
-            kind = " / ".join(f"`{value}`" for value in spec["enum"])
+            kind = " / ".join(f"`{json.dumps(value)}`" for value in spec["enum"])
         default = f"`{json.dumps(spec['default'])}`" if "default" in spec else ""
         mark = " (required)" if name in required else ""
         description = spec.get("description", "").replace("|", "\\|")

@@ -38,12 +38,12 @@ class SetFact(Module):
     """Set host variables for the rest of the run (Ansible's ``set_fact``)."""
 
     name = "set_fact"
-    description = "Set variables on the host for the rest of the run."
+    description = "Set variables on the host for the rest of the run: every other argument is a variable."
     on_controller = True
     schema = {
         "type": "object",
         "minProperties": 1,
-        "properties": {"cacheable": {"type": "boolean"}},
+        "properties": {"cacheable": {"type": "boolean", "description": "Accepted for compatibility; facts last for the run."}},
         "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
     }
 
