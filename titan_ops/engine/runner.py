@@ -88,7 +88,11 @@ class _PlayContext:
         return host not in self.unreachable and host not in self.failed and host not in self.ended_hosts
 
     def active(self, hosts: list[str]) -> list[str]:
-        return [host for host in hosts if self.is_active(host)]
+        # called per host per task (magic variables): no Python call per host
+        if not (self.unreachable or self.failed or self.ended_hosts):
+            return list(hosts)
+        gone = self.unreachable | self.failed | self.ended_hosts
+        return [host for host in hosts if host not in gone]
 
 
 class Runner:
@@ -317,11 +321,12 @@ class Runner:
         futures: dict[Future, str] = {
             self.workers.submit(self._execute, context, task, host, scope, keywords): host for host in targets}
         pending = set(futures)
+        order = {host: index for index, host in enumerate(targets)}
         started = datetime.now()
         try:
             while pending:
                 done, pending = wait(pending, timeout=_PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: targets.index(futures[f])):
+                for future in sorted(done, key=lambda f: order[futures[f]]):
                     failed |= self._finish(context, task, future.result(), scope, hosts if run_once else None)
                 if pending and not done:
                     elapsed = (datetime.now() - started).total_seconds()
