@@ -107,3 +107,11 @@ def test_pm2_home_from_the_task_environment(lab, pm2_host, tmp_path):
           environment: {{PM2_HOME: {PM2_HOME}}}
     """)
     assert result.status is Status.OK and result.result["status"] == "online"
+
+
+def test_check_mode_does_not_start_a_daemon(lab, pm2_host, tmp_path):
+    home = "/var/lib/titan/pm2-never-started"
+    arguments = {"name": "alpha", "ecosystem": ECOSYSTEM, "pm2_home": home}
+    result, = run(lab, tmp_path, "- pm2: " + json.dumps(arguments) + "\n", check=True)
+    assert result.status is Status.CHANGED and result.result["apps"] == [] and result.result["status"] == "absent"
+    assert not lab.host_path("lab1", f"{home}/pm2.pid").exists()

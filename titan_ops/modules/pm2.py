@@ -1,7 +1,8 @@
 """``pm2``: start, stop, restart, reload or delete one app of a pm2 daemon.
 
 inspect is one remote command, ``pm2 jlist`` (preceded by ``date +%s`` for
-the uptimes); decide compares the app's status with the asked ``state``;
+the uptimes; when pm2's daemon is not running it is not started, and there
+are no apps); decide compares the app's status with the asked ``state``;
 act runs the one pm2 command needed and reads ``pm2 jlist`` again, in the
 same remote command, to report the apps as they are afterwards. Check mode
 stops after decide. ``started`` on an app already online, ``stopped`` on one
@@ -18,7 +19,10 @@ from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
 
-_INSPECT = 'date +%s; exec "$1" jlist'
+# $1 is pm2. A daemon that is not running is not started (pm2 jlist would start one): no apps.
+_INSPECT = ('date +%s; home=${PM2_HOME:-$HOME/.pm2}; '
+            'if [ -f "$home/pm2.pid" ] && kill -0 "$(cat "$home/pm2.pid")" 2>/dev/null; then exec "$1" jlist; fi; '
+            'command -v "$1" >/dev/null || exit 127; echo "[]"')
 # $1 is pm2, the rest the action's arguments: its chatter goes to stderr,
 # stdout is the clock and the apps afterwards; the exit code is the action's.
 _ACT = 'pm2=$1; shift; "$pm2" "$@" >&2; rc=$?; date +%s; "$pm2" jlist; exit $rc'
