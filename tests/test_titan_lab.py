@@ -63,6 +63,8 @@ def test_inventory_groups_and_variables(titan_lab):
     groups = inventory.groups()
     assert groups["databases"] == ["lab1"] and groups["core"] == groups["trading"] == ["lab2"]
     assert groups["interface"] == groups["monitoring"] == ["lab3"]
+    assert [titan_lab.host_of(group) for group in ("databases", "core", "trading", "interface", "monitoring")] == \
+        ["lab1", "lab2", "lab2", "lab3", "lab3"]
     variables = inventory.host_vars("lab2")
     services = variables["titan_services"]
     assert {name: (service["host"], service["manager"], service["tier"]) for name, service in services.items()} == {

@@ -31,11 +31,10 @@ _JLIST = f'if [ -f {PM2_HOME}/pm2.pid ] && kill -0 "$(cat {PM2_HOME}/pm2.pid)" 2
          'then pm2 jlist; else echo "[]"; fi'
 
 
-def pm2_binary() -> str:
-    found = shutil.which("pm2")
-    if found is None:
+def require_pm2() -> None:
+    """LabError unless pm2 is installed."""
+    if shutil.which("pm2") is None:
         raise LabError("pm2 not found: npm install -g pm2 (scripts/setup.sh does it)")
-    return found
 
 
 def env_text(config: FleetConfig) -> str:
@@ -109,7 +108,7 @@ def app_statuses(lab: Lab, host: str) -> dict[str, str]:
 
 def ensure_apps(lab: Lab, config: FleetConfig) -> None:
     """Start (from the ecosystem file) every app that is not online; leave online ones alone."""
-    pm2_binary()
+    require_pm2()
     for host, apps in config.app_hosts().items():
         statuses = app_statuses(lab, host)
         missing = [app.name for app in apps if statuses.get(app.name) != "online"]
