@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from titan_ops.modules import MODULES, Module
+from titan_ops.modules import MODULES, Module, long_name
 from titan_ops.playbook import playbook_schema
 
 
@@ -24,8 +24,9 @@ def register(subparsers: Any) -> None:
 def module_page(module: Module) -> str:
     """One module's reference page in Markdown."""
     schema = module.schema
+    ansible_name = long_name(module)
     lines = [f"# {module.name}", "", module.description or (module.__doc__ or "").strip(), "",
-             f"- Also called `ansible.builtin.{module.name}`.",
+             f"- Also called `{ansible_name}`." if ansible_name else "- A titan-ops module: Ansible has no counterpart.",
              f"- Check mode: {'supported' if module.supports_check_mode and not getattr(module, 'skip_in_check_mode', False) else 'skipped (reported as skipped, as in Ansible)'}.",
              f"- Runs {'on the controller' if module.on_controller else 'on the host, with no agent and no Python there'}."]
     if module.free_form:

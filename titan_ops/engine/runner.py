@@ -9,6 +9,7 @@ two events at once, whatever the strategy.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import ChainMap
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -557,6 +558,7 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
                  subscribers: Iterable[events.Subscriber] = ()) -> RunResult:
     """Run ``playbook`` against ``inventory``; emit events to ``subscribers``."""
     redactor = Redactor()
+    redactor.collect_from(os.environ)
     redactor.collect_from(options.extra_vars)
     for host in inventory.host_names():
         redactor.collect_from(inventory.host_vars(host))

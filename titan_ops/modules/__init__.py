@@ -1,4 +1,5 @@
-"""The module registry: short names and their ``ansible.builtin.`` aliases."""
+"""The module registry: short names and their Ansible long names
+(``ansible.builtin.copy``, ``community.postgresql.postgresql_query``)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from titan_ops.modules.setup import Setup
 from titan_ops.modules.triage import Triage
 from titan_ops.modules.uri import Uri
 from titan_ops.modules.wait_for import WaitFor
-
-_BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
 _ALL: tuple[Module, ...] = (
     Command(),
@@ -43,13 +42,22 @@ _ALL: tuple[Module, ...] = (
 
 MODULES: dict[str, Module] = {module.name: module for module in _ALL}
 
+_LONG_NAMES: dict[str, str] = {
+    f"{prefix}.{module.name}": module.name
+    for module in _ALL if module.collection
+    for prefix in ({module.collection, "ansible.legacy"} if module.collection == "ansible.builtin"
+                   else {module.collection})
+}
+
+
+def long_name(module: Module) -> str | None:
+    """The module's Ansible long name, or None when Ansible has no such module."""
+    return f"{module.collection}.{module.name}" if module.collection else None
+
 
 def canonical_name(name: str) -> str:
     """``ansible.builtin.copy`` -> ``copy``; other names are returned as given."""
-    for prefix in _BUILTIN_PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
+    return _LONG_NAMES.get(name, name)
 
 
 def lookup(name: str) -> Module | None:

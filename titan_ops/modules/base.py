@@ -68,6 +68,9 @@ class Module:
     schema: ClassVar[dict[str, Any]]
     description: ClassVar[str] = ""
     supports_check_mode: ClassVar[bool] = True
+    collection: ClassVar[str | None] = "ansible.builtin"
+    """The Ansible collection whose module this one matches (its long name's
+    prefix), or None for a titan-ops module with no Ansible counterpart."""
     free_form: ClassVar[str | None] = None
     """The argument a free-form string (``command: ls -l``) is given to."""
     on_controller: ClassVar[bool] = False

@@ -70,6 +70,7 @@ class Evidence(Module):
     """Write registered diagnostic results, a manifest and a tarball under ``dest``."""
 
     name = "evidence"
+    collection = None
     description = ("Write the results of diagnostic commands (a registered loop's `results`, or a list of "
                    "registered results) to `dest/<host>/` on the controller with a `manifest.json` (command, "
                    "exit code, size, sha256, start and end time of each) and a `dest/<host>-<time>.tar.gz` "

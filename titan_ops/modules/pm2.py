@@ -85,6 +85,7 @@ class Pm2(Module):
     """Drive one pm2 app, idempotently, from ``pm2 jlist``."""
 
     name = "pm2"
+    collection = None
     description = "Start, stop, restart, reload or delete a pm2 app; report every app's status."
     schema = {
         "type": "object",

@@ -27,6 +27,7 @@ class Triage(Module):
     """Severity, response and next playbooks from the hosts' health reports."""
 
     name = "triage"
+    collection = None
     description = ("Apply the Titan incident decision matrix to the health reports (the `fact` variable) of "
                    "`hosts`. A host without a report (unreachable, or its checks failed) counts every service "
                    "its `services_var` inventory variable lists as down. Returns `severity` (null: no incident), "

@@ -82,6 +82,7 @@ class PostgresqlDb(Module):
     """Create, drop, dump or restore a database with PostgreSQL's client tools."""
 
     name = "postgresql_db"
+    collection = "community.postgresql"
     description = "Create or drop a database, dump it (atomically) or restore it from a verified dump."
     schema = {
         "type": "object",

@@ -97,6 +97,7 @@ class PostgresqlQuery(Module):
     """Run one SQL statement; rows as a list of dicts with JSON types."""
 
     name = "postgresql_query"
+    collection = "community.postgresql"
     description = "Run one SQL statement with psql on the host; parameters as data, rows back as dicts."
     schema = {
         "type": "object",
