@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 import zlib
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from titan_ops.connection.base import HostAddress
 from titan_ops.lab import sshd
 from titan_ops.lab.keys import ensure_key_pair
 from titan_ops.lab.paths import PRIVATE_PATHS, LabPaths, default_directory
+from titan_ops.lab.ports import port_free
 from titan_ops.lab.sshd import LabError
 
 PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral ports (32768 and up)
@@ -206,23 +206,12 @@ def _assign_ports(names: list[str], ports: dict[str, int], first: int) -> None:
     candidates = (PORT_RANGE.start + (first - PORT_RANGE.start + step) % len(PORT_RANGE)
                   for step in range(len(PORT_RANGE)))
     for name in names:
-        if not (ports[name] and ports[name] not in taken and _port_free(ports[name])):
-            free = next((port for port in candidates if port not in taken and _port_free(port)), None)
+        if not (ports[name] and ports[name] not in taken and port_free(ports[name])):
+            free = next((port for port in candidates if port not in taken and port_free(port)), None)
             if free is None:
                 raise LabError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1} for {name}")
             ports[name] = free
         taken.add(ports[name])
-
-
-def _port_free(port: int) -> bool:
-    """Whether a listener could bind ``port`` (sshd, like this probe, reuses TIME_WAIT addresses)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _launch_all(binary: str, version: tuple[int, int], paths: LabPaths, names: list[str],

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import time
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from titan_ops.lab.ports import port_free
 from titan_ops.lab.sshd import LabError
 
 GROUP_SLOTS: dict[str, int] = {"databases": 1, "core": 2, "trading": 2, "interface": 3, "monitoring": 3}
@@ -124,17 +124,6 @@ def save(directory: Path, config: FleetConfig) -> None:
     with os.fdopen(descriptor, "w") as handle:
         json.dump(asdict(config), handle, indent=2)
     temporary.replace(path)
-
-
-def port_free(port: int) -> bool:
-    """Whether a listener could bind 127.0.0.1:``port``."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _free_ports(directory: Path, count: int, taken: set[int]) -> list[int]:
