@@ -54,12 +54,19 @@ class State:
 
     def __init__(self, path: Path, initial: Callable[[], dict[str, Any]]):
         self.path = path
+        self.initial = initial
         self.lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.data: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError):
             self.data = initial()
+            self.save()
+
+    def reset(self) -> None:
+        """Back to the initial state (the stand-ins' ``/_standin/reset``)."""
+        with self.lock:
+            self.data = self.initial()
             self.save()
 
     def save(self) -> None:

@@ -206,9 +206,7 @@ def build(env: dict[str, str]) -> Service:
 
     @service.route("POST", "/_standin/reset")
     def reset(_request: Request) -> Response:
-        with state.lock:
-            state.data = initial_state()
-            state.save()
-            return 200, {"reset": True}
+        state.reset()
+        return 200, {"reset": True}
 
     return service
