@@ -268,3 +268,30 @@ def test_secrets_never_reach_any_output(lab, tmp_path):
         assert "dXNlcjpwYXNz" not in text
     assert "********" in done.stdout
     assert "no_log: true" in done.stdout
+
+
+def test_runtime_input_errors_name_file_line_and_key(lab, tmp_path):
+    playbook = write(tmp_path, """
+    - hosts: lab1
+      gather_facts: false
+      vars:
+        not_a_list: "just text"
+      tasks:
+        - name: loop over a string
+          command: echo {{ item }}
+          loop: "{{ not_a_list }}"
+          ignore_errors: true
+        - name: a number where a boolean belongs
+          command:
+            cmd: echo hi
+            stdin_add_newline: "{{ 'not a boolean' }}"
+          ignore_errors: true
+        - name: an undefined variable in an argument
+          command: echo {{ nowhere_defined }}
+    """)
+    result = titan_ops.run(playbook, lab.inventory_path)
+    loop, typed, undefined = result.host_results("lab1")
+    assert loop.msg.startswith(f"{playbook}:8:") and "'loop'" in loop.msg and "needs a list" in loop.msg
+    assert f"{playbook}:12:" in typed.msg and "'stdin_add_newline'" in typed.msg and "boolean" in typed.msg
+    assert f"{playbook}:17:" in undefined.msg and "'nowhere_defined' is undefined" in undefined.msg
+    assert result.exit_code == 2

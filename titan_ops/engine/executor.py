@@ -83,7 +83,7 @@ class TaskExecutor:
     def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         items = self.templar.render(task.loop, host.variables)
         if not isinstance(items, list):
-            raise TemplateError(f"'loop' requires a list, got {type(items).__name__}: {items!r}")
+            raise TemplateError(f"a loop needs a list, got {type(items).__name__}: {items!r}", key="loop")
         control = task.loop_control
         loop_var = control.get("loop_var", "item")
         results = []
