@@ -135,6 +135,8 @@ class ConsoleRenderer:
         for host, stats in sorted(result.stats.items()):
             self._write(recap_line(host, stats))
         self._write()
+        if result.interrupted:
+            self._write("Interrupted: no new task was started; commands already running were let finish.")
         if result.end is not None:
             seconds = (result.end - result.start).total_seconds()
             tasks = sum(len(results) for play in result.plays for results in play.tasks.values())
