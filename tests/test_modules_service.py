@@ -5,6 +5,7 @@ files under the host's /var/lib/titan, so each test gets its own units."""
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ import titan_ops
 from titan_ops.engine.results import Status
 from titan_ops.lab.sshd import SESSION_PATH
 
-STANDINS = Path(__file__).resolve().parent / "standins"
+STANDIN_SYSTEMCTL = Path(__file__).resolve().parent / "standins" / "systemctl"
+# Copied into lab1 (whose /tmp is private, so a checkout under /tmp is not visible there).
+STANDIN_BIN = "/opt/titan/standin-bin"
 
 
 @dataclass
@@ -55,6 +58,10 @@ def units(lab, request) -> Units:
     local = lab.host_path("lab1", remote)
     for folder in ("units", "active", "enabled", "masked"):
         (local / folder).mkdir(parents=True, exist_ok=True)
+    binary = lab.host_path("lab1", f"{STANDIN_BIN}/systemctl")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(STANDIN_SYSTEMCTL, binary)
+    binary.chmod(0o755)
     return Units(remote, local)
 
 
@@ -62,7 +69,7 @@ def run(lab, tmp_path: Path, units: Units, tasks: str, **options) -> list[titan_
     play = tmp_path / "play.yml"
     play.write_text(
         "- hosts: lab1\n  gather_facts: false\n  environment:\n"
-        f"    PATH: \"{STANDINS}:{SESSION_PATH}\"\n    SYSTEMCTL_STANDIN_ROOT: {units.remote}\n  tasks:\n"
+        f"    PATH: \"{STANDIN_BIN}:{SESSION_PATH}\"\n    SYSTEMCTL_STANDIN_ROOT: {units.remote}\n  tasks:\n"
         + textwrap.indent(textwrap.dedent(tasks), "    "))
     return titan_ops.run(play, lab.inventory_path, **options).host_results("lab1")
 

@@ -173,7 +173,8 @@ class TaskExecutor:
 
     def _run_module(self, module: Module, args: dict[str, Any], host: HostContext) -> dict[str, Any]:
         if host.check_mode and not module.supports_check_mode:
-            return {"changed": False, "skipped": True, "msg": f"{module.name} does not support check mode"}
+            message = module.check_mode_message or f"remote module ({module.name}) does not support check mode"
+            return {"changed": False, "skipped": True, "msg": message}
         state = module.inspect(host, args)
         decision = module.decide(args, state, host)
         result = dict(decision.result)

@@ -11,6 +11,7 @@ pm2's home is ``/var/lib/titan/pm2`` on the host; the apps log to
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -18,14 +19,27 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import titan_ops
+from titan_ops.lab import standins
 from titan_ops.lab.lab import Lab
 from titan_ops.lab.namespace import run_in_host
+from titan_ops.lab.paths import private_root
 from titan_ops.lab.sshd import LabError
 from titan_ops.lab.titan_config import (API_USER, CONFIG_BACKUP_DIR, DB_NAME, DB_USER, ECOSYSTEM_FILE, ENV_FILE,
                                         LOG_DIR, PM2_HOME, STATE_DIR, TITAN_DIR, App, FleetConfig, wait_until)
 
-_PACKAGE_ROOT = str(Path(titan_ops.__file__).resolve().parent.parent)
+# The stand-ins use only the standard library: each app host gets its own
+# copy under /opt/titan/lib, so they run whatever the checkout's path (a
+# checkout under /tmp is not visible inside a lab host, whose /tmp is private).
+STANDINS_LIB = f"{TITAN_DIR}/lib"
+STANDINS_PACKAGE = "titan_standins"
+
+
+def _interpreter() -> str:
+    """A Python that the lab hosts can see: this one's real binary, unless it is under a private path."""
+    real = os.path.realpath(sys.executable)
+    return real if private_root(real) is None else "/usr/bin/python3"
+
+
 # Reads the apps without starting a daemon that is not there.
 _JLIST = f'if [ -f {PM2_HOME}/pm2.pid ] && kill -0 "$(cat {PM2_HOME}/pm2.pid)" 2>/dev/null; ' \
          'then pm2 jlist; else echo "[]"; fi'
@@ -60,11 +74,11 @@ def ecosystem_text(config: FleetConfig, apps: list[App]) -> str:
     """pm2's ecosystem file for ``apps``: each a stand-in run by this Python, in /opt/titan, on its port."""
     entries = [{
         "name": app.name,
-        "script": sys.executable,
-        "args": ["-m", "titan_ops.lab.standins", app.standin],
+        "script": _interpreter(),
+        "args": ["-m", STANDINS_PACKAGE, app.standin],
         "interpreter": "none",
         "cwd": TITAN_DIR,
-        "env": {"PORT": str(config.ports[app.name]), "PYTHONPATH": _PACKAGE_ROOT, "TITAN_STATE_DIR": STATE_DIR,
+        "env": {"PORT": str(config.ports[app.name]), "PYTHONPATH": STANDINS_LIB, "TITAN_STATE_DIR": STATE_DIR,
                 "PYTHONUNBUFFERED": "1"},
         "out_file": f"{LOG_DIR}/{app.name}.out.log",
         "error_file": f"{LOG_DIR}/{app.name}.err.log",
@@ -93,6 +107,16 @@ def write_files(lab: Lab, config: FleetConfig) -> None:
                     target.chmod(0o600 if target.name == ".env" else 0o644)
         for folder in (LOG_DIR, STATE_DIR, PM2_HOME):
             lab.host_path(host, folder).mkdir(parents=True, exist_ok=True)
+        install_standins(lab, host)
+
+
+def install_standins(lab: Lab, host: str) -> None:
+    """Copy the stand-ins' code into ``host`` (always, so an update reaches it)."""
+    source = Path(standins.__file__).parent
+    target = lab.host_path(host, f"{STANDINS_LIB}/{STANDINS_PACKAGE}")
+    target.mkdir(parents=True, exist_ok=True)
+    for module in source.glob("*.py"):
+        shutil.copyfile(module, target / module.name)
 
 
 def app_statuses(lab: Lab, host: str) -> dict[str, str]:

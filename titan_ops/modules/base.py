@@ -68,6 +68,8 @@ class Module:
     schema: ClassVar[dict[str, Any]]
     description: ClassVar[str] = ""
     supports_check_mode: ClassVar[bool] = True
+    check_mode_message: ClassVar[str | None] = None
+    """What a task reports when skipped in check mode (default: Ansible's wording for modules)."""
     collection: ClassVar[str | None] = "ansible.builtin"
     """The Ansible collection whose module this one matches (its long name's
     prefix), or None for a titan-ops module with no Ansible counterpart."""

@@ -151,7 +151,7 @@ class WaitFor(Module):
             except re.error as error:
                 return Decision(False, {"msg": f"invalid search_regex '{args['search_regex']}': {error}"},
                                 failed=True)
-        return Decision(True, {"msg": "remote module (wait_for) does not support check mode"}, plan=_plan(args))
+        return Decision(True, plan=_plan(args))
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         plan: _Plan = decision.plan

@@ -19,5 +19,6 @@ its port comes from ``PORT``. Endpoints under ``/_standin/`` exist only
 here: tests and drills use them to inject faults (a position mismatch, a
 tripped breaker, slow signals, open orders).
 
-Run one with ``python -m titan_ops.lab.standins NAME``.
+Run one with ``python -m titan_ops.lab.standins NAME``; in a lab host they run from
+``/opt/titan/lib/titan_standins`` (a copy made by ``lab up --titan``) as ``python3 -m titan_standins NAME``.
 """

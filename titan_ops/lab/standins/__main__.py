@@ -6,8 +6,8 @@ import os
 import sys
 from typing import Callable
 
-from titan_ops.lab.standins import brain, execution, simple
-from titan_ops.lab.standins.common import Service, load_env_or_exit
+from . import brain, execution, simple
+from .common import Service, load_env_or_exit
 
 BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
     "brain": brain.build,
@@ -22,7 +22,7 @@ BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in BUILDERS:
-        print(f"usage: python -m titan_ops.lab.standins {{{','.join(BUILDERS)}}}", file=sys.stderr)
+        print(f"usage: python -m {__package__} {{{','.join(BUILDERS)}}}", file=sys.stderr)
         return 2
     port = int(os.environ.get("PORT", "0"))
     if not port:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from titan_ops.lab.standins.common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
+from .common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
 
 
 def initial_state() -> dict[str, Any]:

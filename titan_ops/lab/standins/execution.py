@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from titan_ops.lab.standins.common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
+from .common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
 
 _POSITIONS = [
     {"symbol": "BTCUSDT", "side": "long", "size": 0.5, "entry_price": 64250.0},

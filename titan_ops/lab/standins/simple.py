@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import time
 
-from titan_ops.lab.standins.common import Request, Response, Service
+from .common import Request, Response, Service
 
 
 def health_only(name: str, env: dict[str, str]) -> Service:

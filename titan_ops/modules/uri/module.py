@@ -137,6 +137,7 @@ class Uri(Module):
     description = ("Send an HTTP(S) request and check the answer's status: from the controller when the task "
                    "is delegated to localhost (or the connection is local), else with curl on the host.")
     supports_check_mode = False
+    check_mode_message = NOT_IN_CHECK_MODE
     schema = {
         "type": "object",
         "properties": {
@@ -179,7 +180,7 @@ class Uri(Module):
             request = build_request(args)
         except BodyError as error:
             return Decision(False, {"msg": str(error)}, failed=True)
-        return Decision(True, {"msg": NOT_IN_CHECK_MODE}, plan=request)
+        return Decision(True, plan=request)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         request: Request = decision.plan
