@@ -292,6 +292,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--titan-src", metavar="DIR",
                         help="import titan_ops from DIR (e.g. a `git archive` snapshot) instead of the work tree, "
                              "still with .venv's interpreter and packages")
+    parser.add_argument("--titan-rev", metavar="REV",
+                        help="measure titan_ops as committed at git revision REV (extracted to bench/work/src-REV "
+                             "and used as --titan-src)")
     parser.add_argument("--title", default="", help="a note stored in the JSON")
     return parser.parse_args(argv)
 
@@ -334,6 +337,17 @@ def main(argv: list[str] | None = None) -> int:
     limits = skip_limits(args)
     global TITAN_SRC
     TITAN_SRC = str(Path(args.titan_src).resolve()) if args.titan_src else None
+    if args.titan_rev:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.titan_rev], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        source = BENCH / "work" / f"src-{rev}"
+        if not (source / "titan_ops").is_dir():
+            source.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "titan_ops"], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+            (source / "REV").write_text(rev + "\n")
+        TITAN_SRC = str(source)
     load_before = os.getloadavg()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     work = BENCH / "work" / stamp
@@ -574,7 +588,7 @@ def versions() -> dict[str, str]:
         return _first_line([str(BENCH / venv / "bin/python"), "-c",
                             f"import importlib.metadata as m; print(m.version({package!r}))"])
     return {
-        "titan-ops": _first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
+        "titan-ops": titan_version(),
         "python": _first_line([str(ROOT / ".venv/bin/python"), "--version"]),
         "paramiko (titan-ops, floor)": _first_line([str(ROOT / ".venv/bin/python"), "-c",
                                                     "import paramiko; print(paramiko.__version__)"]),
@@ -583,6 +597,14 @@ def versions() -> dict[str, str]:
         "pyinfra": pip_version(".venv-pyinfra", "pyinfra"),
         "openssh": _first_line(["sh", "-c", "ssh -V 2>&1"]),
     }
+
+
+def titan_version() -> str:
+    """The revision measured: a snapshot's REV file, else the work tree's ``git describe``."""
+    if TITAN_SRC:
+        rev = Path(TITAN_SRC) / "REV"
+        return (rev.read_text().strip() if rev.exists() else "?") + f" (snapshot in {TITAN_SRC})"
+    return _first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]) + " (work tree)"
 
 
 def _first_line(argv: list[str]) -> str:
