@@ -27,12 +27,15 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
                           timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
-def call(fleet: Fleet, service: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """(status, JSON) of one authenticated request to a stand-in, from the controller."""
+def call(fleet: Fleet, service: str, path: str, body: dict[str, Any] | None = None, *,
+         auth: bool = True, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """(status, JSON body) of one request to a stand-in of the fleet, from the controller."""
     request = urllib.request.Request(fleet.url(service) + path, method="POST" if body is not None else "GET",
-                                     data=None if body is None else json.dumps(body).encode())
-    user, password = fleet.api_credentials
-    request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers=dict(headers or {}))
+    if auth:
+        user, password = fleet.api_credentials
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
     try:
         with urllib.request.urlopen(request, timeout=5) as answer:
             return answer.status, json.loads(answer.read())

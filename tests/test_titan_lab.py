@@ -3,14 +3,10 @@ it runs, the stand-in services' endpoints and state, and that `down` stops all o
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -23,32 +19,15 @@ from titan_ops.lab.namespace import run_in_host
 from titan_ops.lab.titan import Fleet
 from titan_ops.lab.titan_config import wait_until
 from titan_ops.redaction import is_secret_name
-
-
-def call(fleet: Fleet, service: str, path: str, body: dict[str, Any] | None = None, *,
-         auth: bool = True, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    """(status, JSON body) of one request to a service of the fleet."""
-    request = urllib.request.Request(fleet.url(service) + path, method="POST" if body is not None else "GET",
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers=dict(headers or {}))
-    if auth:
-        user, password = fleet.api_credentials
-        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from tests.runbooks_support import call, reset_standins
 
 
 @pytest.fixture
 def fresh_standins(titan_lab: Fleet) -> Iterator[Fleet]:
     """Brain's and Execution's seeded state before and after the test."""
-    for service in ("titan-brain", "titan-execution"):
-        assert call(titan_lab, service, "/_standin/reset", {})[0] == 200
+    reset_standins(titan_lab)
     yield titan_lab
-    for service in ("titan-brain", "titan-execution"):
-        call(titan_lab, service, "/_standin/reset", {})
+    reset_standins(titan_lab)
 
 
 def psql(fleet: Fleet, query: str) -> str:

@@ -58,6 +58,10 @@ def task_scope(
     magic: Mapping[str, Any],
     extra_vars: Mapping[str, Any],
 ) -> ChainMap:
-    """The variables a task sees on one host, highest precedence first."""
-    return ChainMap(dict(extra_vars), dict(magic), facts, dict(task_vars), *reversed(block_vars), dict(play_vars),
+    """The variables a task sees on one host, highest precedence first.
+
+    The scopes are chained, not copied (this runs per host per task); nothing
+    writes to the chain.
+    """
+    return ChainMap(extra_vars, magic, facts, task_vars, *reversed(block_vars), play_vars,  # type: ignore[arg-type]
                     inventory_vars)

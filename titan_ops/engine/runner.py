@@ -116,6 +116,7 @@ class Runner:
         self._lock = threading.RLock()
         self._addresses: dict[str, Any] = {}
         self._inventory_vars: dict[str, dict[str, Any]] = {}
+        self._group_names_cache: dict[str, list[str]] = {}
         self._task_files: dict[str, list[TaskItem]] = {}
         self._dead: set[str] = set()
 
@@ -489,7 +490,7 @@ class Runner:
             "inventory_hostname": host,
             "inventory_hostname_short": host.split(".")[0],
             "groups": self.groups,
-            "group_names": self.inventory.group_names(host),
+            "group_names": self._group_names(host),
             "hostvars": self.hostvars,
             "ansible_play_hosts": active,
             "ansible_play_hosts_all": list(context.hosts),
@@ -508,6 +509,13 @@ class Runner:
             magic=magic,
             extra_vars=self.options.extra_vars,
         )
+
+    def _group_names(self, host: str) -> list[str]:
+        """``group_names`` of ``host``, computed once per run (the inventory does not change)."""
+        names = self._group_names_cache.get(host)
+        if names is None:
+            names = self._group_names_cache[host] = self.inventory.group_names(host)
+        return names
 
     def _host_view(self, host: str) -> Any:
         """One host's variables as ``hostvars[host]`` shows them."""
