@@ -1,52 +1,89 @@
 """The module registry: short names and their Ansible long names
-(``ansible.builtin.copy``, ``community.postgresql.postgresql_query``)."""
+(``ansible.builtin.copy``, ``community.postgresql.postgresql_query``).
+
+A module's code is imported the first time the module is looked up, so a
+run imports only the modules its playbooks use. ``tests/test_module_registry.py``
+checks that :data:`ENTRIES` agrees with the classes.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
 from titan_ops.modules.base import Decision, HostContext, Module
-from titan_ops.modules.checks import Assert, Fail
-from titan_ops.modules.command import Command, Shell
-from titan_ops.modules.controller import Debug, SetFact
-from titan_ops.modules.evidence import Evidence
-from titan_ops.modules.files import FILE_MODULES
-from titan_ops.modules.meta import Meta
-from titan_ops.modules.pause import Pause
-from titan_ops.modules.pm2 import Pm2
-from titan_ops.modules.postgresql import PostgresqlDb, PostgresqlQuery
-from titan_ops.modules.service import Service
-from titan_ops.modules.setup import Setup
-from titan_ops.modules.triage import Triage
-from titan_ops.modules.uri import Uri
-from titan_ops.modules.wait_for import WaitFor
 
-_ALL: tuple[Module, ...] = (
-    Command(),
-    Shell(),
-    Debug(),
-    SetFact(),
-    Meta(),
-    Setup(),
-    Assert(),
-    Fail(),
-    WaitFor(),
-    Pause(),
-    Uri(),
-    Triage(),
-    Evidence(),
-    Pm2(),
-    Service(),
-    PostgresqlQuery(),
-    PostgresqlDb(),
-    *FILE_MODULES,
-)
 
-MODULES: dict[str, Module] = {module.name: module for module in _ALL}
+class Entry(NamedTuple):
+    """Where a module's class is, and the Ansible collection it matches (its ``collection``)."""
+
+    collection: str | None
+    path: str
+    class_name: str
+
+
+_BUILTIN = "ansible.builtin"
+_POSTGRESQL = "community.postgresql"
+
+ENTRIES: dict[str, Entry] = {
+    "command": Entry(_BUILTIN, "titan_ops.modules.command", "Command"),
+    "shell": Entry(_BUILTIN, "titan_ops.modules.command", "Shell"),
+    "debug": Entry(_BUILTIN, "titan_ops.modules.controller", "Debug"),
+    "set_fact": Entry(_BUILTIN, "titan_ops.modules.controller", "SetFact"),
+    "meta": Entry(_BUILTIN, "titan_ops.modules.meta", "Meta"),
+    "setup": Entry(_BUILTIN, "titan_ops.modules.setup", "Setup"),
+    "assert": Entry(_BUILTIN, "titan_ops.modules.checks", "Assert"),
+    "fail": Entry(_BUILTIN, "titan_ops.modules.checks", "Fail"),
+    "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),
+    "pause": Entry(_BUILTIN, "titan_ops.modules.pause", "Pause"),
+    "uri": Entry(_BUILTIN, "titan_ops.modules.uri.module", "Uri"),
+    "triage": Entry(None, "titan_ops.modules.triage", "Triage"),
+    "evidence": Entry(None, "titan_ops.modules.evidence", "Evidence"),
+    "pm2": Entry(None, "titan_ops.modules.pm2", "Pm2"),
+    "service": Entry(_BUILTIN, "titan_ops.modules.service", "Service"),
+    "postgresql_query": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.query", "PostgresqlQuery"),
+    "postgresql_db": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.db", "PostgresqlDb"),
+    "copy": Entry(_BUILTIN, "titan_ops.modules.files.copy", "Copy"),
+    "template": Entry(_BUILTIN, "titan_ops.modules.files.template", "Template"),
+    "file": Entry(_BUILTIN, "titan_ops.modules.files.file", "File"),
+    "stat": Entry(_BUILTIN, "titan_ops.modules.files.stat", "Stat"),
+    "lineinfile": Entry(_BUILTIN, "titan_ops.modules.files.lineinfile", "LineInFile"),
+    "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
+}
+"""Every module by short name."""
+
+
+class _Registry(Mapping[str, Module]):
+    """One instance of each module by short name; a module's code is imported on first access."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Module] = {}
+
+    def __getitem__(self, name: str) -> Module:
+        module = self._loaded.get(name)
+        if module is None:
+            entry = ENTRIES[name]
+            module = getattr(importlib.import_module(entry.path), entry.class_name)()
+            module = self._loaded.setdefault(name, module)  # two threads' first lookups keep one instance
+        return module
+
+    def __contains__(self, name: object) -> bool:
+        return name in ENTRIES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ENTRIES)
+
+    def __len__(self) -> int:
+        return len(ENTRIES)
+
+
+MODULES: Mapping[str, Module] = _Registry()
 
 _LONG_NAMES: dict[str, str] = {
-    f"{prefix}.{module.name}": module.name
-    for module in _ALL if module.collection
-    for prefix in ({module.collection, "ansible.legacy"} if module.collection == "ansible.builtin"
-                   else {module.collection})
+    f"{prefix}.{name}": name
+    for name, entry in ENTRIES.items() if entry.collection
+    for prefix in ((entry.collection, "ansible.legacy") if entry.collection == _BUILTIN else (entry.collection,))
 }
 
 
@@ -62,7 +99,8 @@ def canonical_name(name: str) -> str:
 
 def lookup(name: str) -> Module | None:
     """The module called ``name`` (short or prefixed), or None."""
-    return MODULES.get(canonical_name(name))
+    name = canonical_name(name)
+    return MODULES[name] if name in ENTRIES else None
 
 
 def bypasses_host_loop(name: str) -> bool:
@@ -78,7 +116,8 @@ def shows_result(name: str) -> bool:
 
 
 def is_module(name: str) -> bool:
-    return lookup(name) is not None
+    """True when ``name`` (short or prefixed) is a module; imports nothing."""
+    return canonical_name(name) in ENTRIES
 
 
 __all__ = ["Decision", "HostContext", "Module", "MODULES", "canonical_name", "is_module", "lookup"]
