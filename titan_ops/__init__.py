@@ -6,12 +6,17 @@ The public API::
     inventory = titan_ops.load_inventory("inventory/lab.yml")
     result = titan_ops.run("playbooks/health-check.yml", inventory)
     print(result.ok, result.failed_hosts)
+
+The names below the errors are imported on first use, so that importing a
+part of titan-ops (``titan_ops.cli``, ``titan_ops.lab``) does not load the
+engine.
 """
 
-from titan_ops.api import run
-from titan_ops.engine.events import Event, EventBus
-from titan_ops.engine.options import RunOptions
-from titan_ops.engine.results import HostStats, PlayResult, RunResult, Status, TaskResult
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from titan_ops.errors import (
     HostUnreachable,
     InventoryError,
@@ -20,11 +25,39 @@ from titan_ops.errors import (
     TemplateError,
     TitanOpsError,
 )
-from titan_ops.inventory import Inventory, load_inventory
-from titan_ops.output.console import ConsoleRenderer
-from titan_ops.playbook import Playbook, load_playbook
 
 __version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "run": "titan_ops.api",
+    "Event": "titan_ops.engine.events",
+    "EventBus": "titan_ops.engine.events",
+    "RunOptions": "titan_ops.engine.options",
+    "HostStats": "titan_ops.engine.results",
+    "PlayResult": "titan_ops.engine.results",
+    "RunResult": "titan_ops.engine.results",
+    "Status": "titan_ops.engine.results",
+    "TaskResult": "titan_ops.engine.results",
+    "Inventory": "titan_ops.inventory",
+    "load_inventory": "titan_ops.inventory",
+    "ConsoleRenderer": "titan_ops.output.console",
+    "Playbook": "titan_ops.playbook",
+    "load_playbook": "titan_ops.playbook",
+}
+"""Public name -> the module it is imported from on first use."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ConsoleRenderer", "Event", "EventBus", "HostStats", "HostUnreachable", "Inventory", "InventoryError",

@@ -13,7 +13,6 @@ from titan_ops.engine.events import Subscriber
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.results import RunResult
 from titan_ops.engine.runner import run_playbook
-from titan_ops.incident import IncidentRecorder
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
 
@@ -52,6 +51,8 @@ def run(
     extra_vars = dict(extra_vars or {})
     subscribers = list(subscribers)
     if incident is not None:
+        from titan_ops.incident import IncidentRecorder  # only a run recorded in an incident needs it
+
         recorder = IncidentRecorder(incident, incident_dir, operator=operator, arguments={
             "extra_vars": extra_vars, "limit": limit, "check": check, "diff": diff,
             "tags": list(tags), "skip_tags": list(skip_tags)})

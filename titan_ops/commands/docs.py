@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from titan_ops.modules import MODULES, Module, long_name
-from titan_ops.playbook import playbook_schema
 
 
 def register(subparsers: Any) -> None:
@@ -60,6 +59,8 @@ def index_page() -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from titan_ops.playbook import playbook_schema
+
     output = Path(args.output)
     modules_dir = output / "modules"
     modules_dir.mkdir(parents=True, exist_ok=True)

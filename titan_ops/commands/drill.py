@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from titan_ops.drill import Phase, PhaseResult, drill_junit_xml, load_drill, run_drill
 from titan_ops.errors import TitanOpsError
-from titan_ops.inventory import load_inventory
-from titan_ops.lab.paths import LabPaths, default_directory
-from titan_ops.output.console import ConsoleRenderer, banner
-from titan_ops.output.files import write_atomically
+
+if TYPE_CHECKING:
+    from titan_ops.drill import Phase, PhaseResult
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +30,12 @@ def register(subparsers: Any) -> None:
 
 
 def _drill(args: argparse.Namespace) -> int:
+    from titan_ops.drill import drill_junit_xml, load_drill, run_drill
+    from titan_ops.inventory import load_inventory
+    from titan_ops.lab.paths import LabPaths, default_directory
+    from titan_ops.output.console import ConsoleRenderer, banner
+    from titan_ops.output.files import write_atomically
+
     try:
         drills = [load_drill(path) for path in args.drills]
         inventory = load_inventory(args.inventory or [str(LabPaths(default_directory()).inventory)])

@@ -7,8 +7,6 @@ import sys
 from typing import Any
 
 from titan_ops.errors import TitanOpsError
-from titan_ops.incident import Timeline, render_report
-from titan_ops.output.files import write_atomically
 
 
 def register(subparsers: Any) -> None:
@@ -25,6 +23,9 @@ def register(subparsers: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from titan_ops.incident import Timeline, render_report
+    from titan_ops.output.files import write_atomically
+
     try:
         timeline = Timeline(args.incident_id, args.dir)
         text = render_report(args.incident_id, timeline.entries())

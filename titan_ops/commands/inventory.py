@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from titan_ops.errors import InventoryError
-from titan_ops.inventory import Inventory, load_inventory
-from titan_ops.inventory.values import to_json, to_yaml
+
+if TYPE_CHECKING:
+    from titan_ops.inventory import Inventory
 
 EXIT_ERROR = 5
 
@@ -37,6 +36,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the view the options ask for; ``ERROR! ...`` and exit code 5 on a bad inventory or option."""
+    from titan_ops.inventory import load_inventory
+
     try:
         if not (args.list or args.host or args.graph or args.list_hosts):
             raise InventoryError("no action selected: use one of --list, --host, --graph or --list-hosts")
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(inventory: Inventory, args: argparse.Namespace) -> str:
+    from titan_ops.inventory.values import to_json, to_yaml
+
     if args.graph:
         return inventory.graph(args.graph, with_vars=args.vars)
     if args.list_hosts:
@@ -67,5 +70,7 @@ def _render(inventory: Inventory, args: argparse.Namespace) -> str:
 
 def _dump(data: Any, as_yaml: bool) -> str:
     if as_yaml:
+        import yaml
+
         return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True).rstrip("\n")
     return json.dumps(data, indent=4, sort_keys=True, ensure_ascii=False)

@@ -1,14 +1,17 @@
-"""``titan-ops lab up|status|down``: the local test bed of SSH hosts."""
+"""``titan-ops lab up|status|down``: the local test bed of SSH hosts.
+
+The lab is imported by the actions, so that other commands do not load it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from titan_ops import lab
-from titan_ops.lab import Lab, LabError, titan
+if TYPE_CHECKING:
+    from titan_ops.lab import Lab, LabError, titan
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +35,9 @@ def register(subparsers: Any) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from titan_ops import lab
+    from titan_ops.lab import LabError, titan
+
     start = time.monotonic()
     try:
         fleet = titan.up(hosts=args.hosts, directory=args.dir) if args.titan else None
@@ -46,6 +52,9 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from titan_ops import lab
+    from titan_ops.lab import LabError, titan
+
     try:
         result = lab.status(directory=args.dir)
     except LabError as error:
@@ -61,6 +70,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
+    from titan_ops import lab
+    from titan_ops.lab import LabError, titan
+
     try:
         stopped = titan.down(directory=args.dir) + lab.down(directory=args.dir)
     except LabError as error:

@@ -1,4 +1,8 @@
-"""``titan-ops run``: ansible-playbook's options, over the library API."""
+"""``titan-ops run``: ansible-playbook's options, over the library API.
+
+The engine is imported when the command runs, not when the parser is built,
+and the report writers only when asked for.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from titan_ops.api import run
 from titan_ops.errors import TitanOpsError
-from titan_ops.extra_vars import parse_extra_vars
-from titan_ops.inventory import load_inventory
-from titan_ops.output.console import ConsoleRenderer
-from titan_ops.output.json_output import JsonWriter
-from titan_ops.output.junit import JUnitWriter
-from titan_ops.output.triage_table import TriageRenderer
-from titan_ops.playbook import load_playbook
 
 
 def register(subparsers: Any) -> None:
@@ -48,14 +44,25 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from titan_ops.api import run
+    from titan_ops.extra_vars import parse_extra_vars
+    from titan_ops.inventory import load_inventory
+    from titan_ops.output.console import ConsoleRenderer
+    from titan_ops.output.triage_table import TriageRenderer
+    from titan_ops.playbook import load_playbook
+
     try:
         playbook = load_playbook(args.playbook)
         inventory = load_inventory(args.inventory or None)
         extra_vars = parse_extra_vars(args.extra_vars)
         subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose), TriageRenderer(sys.stdout)]
         if args.output_json:
+            from titan_ops.output.json_output import JsonWriter
+
             subscribers.append(JsonWriter(args.output_json))
         if args.junit:
+            from titan_ops.output.junit import JUnitWriter
+
             subscribers.append(JUnitWriter(args.junit))
         result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
                      check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags, host_key_checking=not args.no_host_key_checking,

@@ -8,10 +8,6 @@ import sys
 from typing import Any
 
 from titan_ops.errors import TitanOpsError
-from titan_ops.incident.recorder import triage_entry
-from titan_ops.incident.timeline import Timeline
-from titan_ops.output.triage_table import triage_table
-from titan_ops.triage import from_run
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +25,11 @@ def register(subparsers: Any) -> None:
 
 
 def _triage(args: argparse.Namespace) -> int:
+    from titan_ops.incident.recorder import triage_entry
+    from titan_ops.incident.timeline import Timeline
+    from titan_ops.output.triage_table import triage_table
+    from titan_ops.triage import from_run
+
     try:
         with open(args.from_json, encoding="utf-8") as handle:
             run = json.load(handle)

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from titan_ops.errors import TitanOpsError
-from titan_ops.playbook import load_playbook
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +18,8 @@ def register(subparsers: Any) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from titan_ops.playbook import load_playbook
+
     status = 0
     for path in args.playbooks:
         try:
