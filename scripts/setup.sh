@@ -37,7 +37,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 extras=""
 ((WITH_TESTS)) && extras="[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+# compat: the editable install is a plain path entry (a .pth line) rather than an import hook,
+# which every start of the CLI would load (a few milliseconds).
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" --config-settings editable_mode=compat
 
 if ((WITH_TESTS)); then
     ORACLE=/opt/titan-ops-oracle
