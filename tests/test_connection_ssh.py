@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from titan_ops.connection import ConnectionOptions, ConnectionPool, SSHConnection, TransferError
+from titan_ops.connection.base import REQUEST_INPUT, InputOnRequest
 from titan_ops.errors import CommandTimeout, HostUnreachable
 from titan_ops.lab import Lab
 from titan_ops.lab.keys import ensure_key_pair
@@ -61,6 +62,20 @@ def test_stdin_text_bytes_and_larger_than_the_window(lab1):
     big = b"z" * (3 * 1024 * 1024)
     assert lab1.run(["wc", "-c"], stdin=big).stdout.strip() == str(len(big))
     assert lab1.run(["cat"]).stdout == ""  # no stdin: the command sees EOF at once
+
+
+def test_input_on_request_is_sent_only_when_asked_for(lab1):
+    ask = f"{REQUEST_INPUT}; wc -c"
+    assert lab1.run(f"if true; then {ask}; else echo no; fi", stdin=InputOnRequest(b"12345")).stdout.strip() == "5"
+    skipped = lab1.run(f"if false; then {ask}; else echo no; fi", stdin=InputOnRequest(b"x" * 4_000_000))
+    assert (skipped.rc, skipped.stdout, skipped.stderr) == (0, "no\n", "")
+    assert lab1.run(["echo", "still connected"]).stdout == "still connected\n"
+
+
+def test_unread_input_of_many_lines_is_drained(lab1):
+    lines = b"".join(b"line %d\n" % number for number in range(200_000))
+    assert lab1.run("head -n 1", stdin=lines).stdout == "line 0\n"
+    assert lab1.run(["echo", "still connected"]).stdout == "still connected\n"
 
 
 def test_env_and_cwd(lab1):

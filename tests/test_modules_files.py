@@ -17,13 +17,14 @@ import pytest
 
 import titan_ops
 from titan_ops.connection import ConnectionOptions, ConnectionPool
+from titan_ops.engine.executor import run_module
 from titan_ops.engine.results import Status
 from titan_ops.errors import PlaybookError
 from titan_ops.modules import lookup
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.remote_file import RemoteFileError
-from titan_ops.modules.files.writer import WritePlan, write
+from titan_ops.modules.files.writer import WritePlan, write, write_outcome, write_script
 from titan_ops.templating import Templar
 
 NOBODY, DAEMON = 65534, 1
@@ -460,46 +461,74 @@ def counting(lab, tmp_path):
 
 
 def _commands(counting, module: str, args: dict[str, Any]) -> int:
-    """Remote commands one task costs (inspect, then act when there is a change)."""
+    """Remote commands one task costs (inspect, then act when there is a change), as the executor runs it."""
     connection, host = counting
     connection.count = 0
-    implementation = lookup(module)
-    decision = implementation.decide(args, implementation.inspect(host, args), host)
-    assert not decision.failed, decision.result
-    if decision.changed:
-        assert not implementation.act(host, args, decision).get("failed")
+    assert not run_module(lookup(module), args, host).get("failed")
     return connection.count
 
 
-def test_one_command_when_unchanged_two_when_changed(counting, tmp_path, area):
+def test_one_command_when_unchanged_or_new_two_when_changed(counting, tmp_path, area):
     (tmp_path / "t.j2").write_text("{{ inventory_hostname }}\n")
     area.put("lines", "a\n")
     area.put("report", "r\n")
-    cases = [
+    cases = [  # (module, arguments, commands the first time)
         ("copy", {"content": "x\n", "dest": f"{area.remote}/c", "mode": "0600", "owner": "nobody",
-                  "backup": True, "validate": "test -f %s"}),
-        ("template", {"src": "t.j2", "dest": f"{area.remote}/t", "mode": "0640"}),
-        ("file", {"path": f"{area.remote}/d/e", "state": "directory", "mode": "0700"}),
-        ("file", {"path": f"{area.remote}/d", "state": "directory", "recurse": True, "owner": "nobody"}),
-        ("lineinfile", {"path": f"{area.remote}/lines", "line": "b", "backup": True}),
+                  "backup": True, "validate": "test -f %s"}, 1),  # new: written behind the guess's test
+        ("template", {"src": "t.j2", "dest": f"{area.remote}/t", "mode": "0640"}, 1),
+        ("file", {"path": f"{area.remote}/d/e", "state": "directory", "mode": "0700"}, 2),  # d is missing too
+        ("file", {"path": f"{area.remote}/f", "state": "directory"}, 1),
+        ("file", {"path": f"{area.remote}/d", "state": "directory", "recurse": True, "owner": "nobody"}, 2),
+        ("lineinfile", {"path": f"{area.remote}/lines", "line": "b", "backup": True}, 2),
     ]
-    for module, args in cases:
-        assert _commands(counting, module, args) == 2, module
+    for module, args, first in cases:
+        assert _commands(counting, module, args) == first, module
         assert _commands(counting, module, args) == 1, module
+    replaced = {"content": "y\n", "dest": f"{area.remote}/c", "mode": "0600"}
+    assert _commands(counting, "copy", replaced) == 2  # there, with other content: inspected, then written
+    assert (area.local / "c").read_text() == "y\n"
     assert _commands(counting, "stat", {"path": f"{area.remote}/c"}) == 1
     fetch = {"src": f"{area.remote}/report", "dest": str(tmp_path / "fetched")}
     assert _commands(counting, "fetch", fetch) == 1
     assert _commands(counting, "fetch", fetch) == 1
 
 
-def test_a_write_whose_data_arrives_damaged_does_not_land(counting, area):
+def test_a_guess_that_no_longer_holds_only_inspects(counting, area):
+    """The guess (dest not there) is tested on the host: a file that is there is not overwritten by
+    the guessed write, and the usual inspect, decide, act follows."""
+    connection, host = counting
+    area.put("there", "same\n")
+    args = {"content": "same\n", "dest": f"{area.remote}/there"}
+    result = run_module(lookup("copy"), args, host)
+    assert result["changed"] is False and connection.count == 1
+    (area.local / "folder").mkdir()
+    result = run_module(lookup("file"), {"path": f"{area.remote}/folder", "state": "directory", "mode": "0700"}, host)
+    assert result["changed"] is True and result["mode"] == "0700"
+    assert (area.local / "folder").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_write_whose_data_arrives_cut_short_does_not_land(counting, area):
     _, host = counting
     target = area.put("kept", "original\n")
-    plan = WritePlan(f"{area.remote}/kept", 0o644, checksum=hashlib.sha1(b"what was sent\n").hexdigest())
-    with pytest.raises(RemoteFileError, match="checksum mismatch"):
-        write(host, plan, b"what arrived\n")
+    plan = WritePlan(f"{area.remote}/kept", 0o644)
+    sent = b"the whole new content\n"
+    result = host.run(write_script(plan, sent), stdin=sent[:7])  # what a connection cut short delivers
+    with pytest.raises(RemoteFileError, match="arrived incomplete"):
+        write_outcome(plan, result)
     assert target.read_text() == "original\n"
     assert os.listdir(area.local) == ["kept"]
+
+
+def test_a_remote_source_changed_since_inspected_does_not_land(counting, area):
+    _, host = counting
+    target = area.put("kept", "original\n")
+    area.put("source", "changed since\n")
+    plan = WritePlan(f"{area.remote}/kept", 0o644, remote_source=f"{area.remote}/source",
+                     checksum=hashlib.sha1(b"as inspected\n").hexdigest())
+    with pytest.raises(RemoteFileError, match="checksum mismatch"):
+        write(host, plan, None)
+    assert target.read_text() == "original\n"
+    assert sorted(os.listdir(area.local)) == ["kept", "source"]
 
 
 # -- modes -----------------------------------------------------------------------------------

@@ -15,6 +15,20 @@ Command = Sequence[str] | str
 shell string run through ``/bin/sh -c``."""
 
 
+class InputOnRequest(bytes):
+    """Input a command receives only if it asks for it, by running :data:`REQUEST_INPUT`.
+
+    A command that may turn out not to need its input (a write behind a test)
+    then costs no transfer when it does not. Once it asks, it must read all of it.
+    """
+
+
+REQUEST_INPUT = "printf '\\036titan-ops-input\\n' >&2"
+"""Shell snippet: ask for the :class:`InputOnRequest` of the command."""
+INPUT_REQUEST = b"\x1etitan-ops-input\n"
+"""What :data:`REQUEST_INPUT` prints on stderr (removed from the command's stderr)."""
+
+
 class TransferError(TitanOpsError):
     """A ``put`` or ``get`` failed on the host (missing directory, permission denied, ...)."""
 
@@ -72,7 +86,7 @@ class Connection(Protocol):
         self,
         command: Command,
         *,
-        stdin: str | bytes | None = None,
+        stdin: str | bytes | InputOnRequest | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,

@@ -17,24 +17,30 @@ from dataclasses import dataclass
 
 import paramiko
 
+from titan_ops.connection.base import INPUT_REQUEST, InputOnRequest
+
 PID_LINE = re.compile(rb"\x1etitan-ops-pid (\d+)\n")
 PID_GRACE = 2.0
 KILL_TIMEOUT = 10.0
 CHUNK = 1 << 16
 
 
-def wrap(line: str, stdin: bool) -> str:
+def wrap(line: str, stdin: bytes | None) -> str:
     """``line`` preceded by the pid report, its input settled so that we never send EOF late.
 
     Without input, stdin is /dev/null and we send no EOF at all. With input,
-    what the command leaves unread is drained, so the channel stays open until
-    our EOF arrives. (An EOF that paramiko sends after the server closed the
-    channel makes sshd drop the whole connection.)
+    what the command leaves unread is drained (a ``read`` first, so a command
+    that read everything costs no extra process), so the channel stays open
+    until our EOF arrives. (An EOF that paramiko sends after the server closed
+    the channel makes sshd drop the whole connection.) Input on request is
+    sent only once the command asks for it, and a command that asks reads it all.
     """
     report = "printf '\\036titan-ops-pid %s\\n' \"$$\" >&2"
-    if stdin:
-        return f"{report}; {line}; s=$?; cat >/dev/null; exit $s"
-    return f"{report}; exec </dev/null; {line}"
+    if not stdin:
+        return f"{report}; exec </dev/null; {line}"
+    if isinstance(stdin, InputOnRequest):
+        return f"{report}; {line}"
+    return f"{report}; {line}; s=$?; if read -r _; then cat >/dev/null; fi; exit $s"
 
 
 def kill_line(pid: int) -> str:
@@ -74,10 +80,11 @@ def execute(
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
-        channel.exec_command(wrap(line, bool(stdin)))
-        if stdin:
+        channel.exec_command(wrap(line, stdin))
+        on_request = isinstance(stdin, InputOnRequest)
+        if stdin and not on_request:
             _send_stdin(channel, stdin)
-        reader = _Reader(channel)
+        reader = _Reader(channel, stdin if on_request else None)
         finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
         if not finished:
             pid = reader.pid_within(PID_GRACE)
@@ -108,13 +115,15 @@ def _send_stdin(channel: paramiko.Channel, stdin: bytes) -> None:
 
 
 class _Reader:
-    """Drains stdout and stderr of a channel, picking the pid report out of stderr."""
+    """Drains stdout and stderr of a channel, picking the pid report (and the request for
+    ``requested`` input, which it then sends) out of stderr."""
 
-    def __init__(self, channel: paramiko.Channel):
+    def __init__(self, channel: paramiko.Channel, requested: InputOnRequest | None = None):
         self.channel = channel
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.pid: int | None = None
+        self._requested = requested
         self._poller = select.poll()
         self._poller.register(channel.fileno(), select.POLLIN)
 
@@ -146,6 +155,13 @@ class _Reader:
             if match:
                 self.pid = int(match.group(1))
                 del self.stderr[match.start():match.end()]
+        if self._requested is not None:
+            at = self.stderr.find(INPUT_REQUEST)
+            if at >= 0:
+                del self.stderr[at:at + len(INPUT_REQUEST)]
+                if self._requested:  # empty input: the command reads /dev/null, and no EOF may follow
+                    _send_stdin(channel, self._requested)
+                self._requested = None
 
 
 def _remaining(deadline: float | None) -> float | None:

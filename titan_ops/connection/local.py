@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from titan_ops.connection.base import (
-    Command, CommandResult, ConnectionOptions, HostAddress, TransferError, shell_line,
+    INPUT_REQUEST, Command, CommandResult, ConnectionOptions, HostAddress, InputOnRequest, TransferError, shell_line,
 )
 from titan_ops.errors import CommandTimeout
 
@@ -31,7 +31,7 @@ class LocalConnection:
         self,
         command: Command,
         *,
-        stdin: str | bytes | None = None,
+        stdin: str | bytes | InputOnRequest | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
@@ -55,6 +55,8 @@ class LocalConnection:
         except subprocess.TimeoutExpired:
             _end_group(process)
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}") from None
+        if isinstance(stdin, InputOnRequest):  # given at once: what is not asked for is simply not read
+            stderr = stderr.replace(INPUT_REQUEST, b"", 1)
         return CommandResult(
             rc=process.returncode,
             stdout=stdout.decode("utf-8", errors="replace"),

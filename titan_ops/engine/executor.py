@@ -15,7 +15,7 @@ from titan_ops import modules
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.filters import to_bool
-from titan_ops.modules.base import HostContext, Module
+from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments
 from titan_ops.playbook.model import Task
 from titan_ops.templating import Templar
@@ -137,7 +137,7 @@ class TaskExecutor:
     def _run_once(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         args = self._render_args(task, module, host)
         try:
-            result = self._run_module(module, args, host)
+            result = run_module(module, args, host)
         except CommandTimeout as error:
             result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
@@ -171,31 +171,54 @@ class TaskExecutor:
             raise ModuleError(error.message, None, error.key) from None
         return args
 
-    def _run_module(self, module: Module, args: dict[str, Any], host: HostContext) -> dict[str, Any]:
-        if host.check_mode and not module.supports_check_mode:
-            message = module.check_mode_message or f"remote module ({module.name}) does not support check mode"
-            return {"changed": False, "skipped": True, "msg": message}
-        state = module.inspect(host, args)
-        decision = module.decide(args, state, host)
-        result = dict(decision.result)
-        if decision.diff and host.diff_mode:
-            result["diff"] = decision.diff
-        if decision.failed:
-            result["failed"] = True
-            return result
-        if not decision.changed:
-            result.setdefault("changed", False)
-            return result
-        if host.check_mode:
-            if getattr(module, "skip_in_check_mode", False) or not module.supports_check_mode:
-                return {"changed": False, "skipped": True, "msg": result.get("msg", "skipped in check mode")}
-            result["changed"] = True
-            return result
-        acted = module.act(host, args, decision)
-        if decision.diff and host.diff_mode:
-            acted.setdefault("diff", decision.diff)
-        acted.setdefault("changed", True)
-        return acted
+
+def run_module(module: Module, args: dict[str, Any], host: HostContext) -> dict[str, Any]:
+    """One module on one host with rendered ``args``: inspect, decide and (unless in check mode) act;
+    the result fields."""
+    if host.check_mode and not module.supports_check_mode:
+        message = module.check_mode_message or f"remote module ({module.name}) does not support check mode"
+        return {"changed": False, "skipped": True, "msg": message}
+    attempt = None if host.check_mode else _act_on_guess(module, args, host)
+    if attempt is not None and attempt.acted:
+        return attempt.result
+    state = module.inspect(host, args) if attempt is None else attempt.state
+    decision = module.decide(args, state, host)
+    result = dict(decision.result)
+    if decision.diff and host.diff_mode:
+        result["diff"] = decision.diff
+    if decision.failed:
+        result["failed"] = True
+        return result
+    if not decision.changed:
+        result.setdefault("changed", False)
+        return result
+    if host.check_mode:
+        if getattr(module, "skip_in_check_mode", False) or not module.supports_check_mode:
+            return {"changed": False, "skipped": True, "msg": result.get("msg", "skipped in check mode")}
+        result["changed"] = True
+        return result
+    return _acted(module.act(host, args, decision), decision, host)
+
+
+def _act_on_guess(module: Module, args: dict[str, Any], host: HostContext) -> Attempt | None:
+    """Act in the command that inspects when the module guesses a state with work to do (see
+    modules.base); None when it guesses nothing of the kind."""
+    guess = module.guess(host, args)
+    if guess is None:
+        return None
+    decision = module.decide(args, guess.state, host)
+    if not decision.changed or decision.failed:
+        return None
+    attempt = module.act_or_inspect(host, args, decision, guess)
+    return replace(attempt, result=_acted(attempt.result, decision, host)) if attempt.acted else attempt
+
+
+def _acted(result: dict[str, Any], decision: Decision, host: HostContext) -> dict[str, Any]:
+    """The result of acting on ``decision``: changed, with the decision's diff in diff mode."""
+    if decision.diff and host.diff_mode:
+        result.setdefault("diff", decision.diff)
+    result.setdefault("changed", True)
+    return result
 
 
 def _any_true(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> bool:

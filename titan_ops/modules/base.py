@@ -4,6 +4,14 @@ The task executor calls :meth:`Module.inspect` (read-only), then
 :meth:`Module.decide` (pure), and :meth:`Module.act` only when the decision
 is a change and the run is not in check mode. Check mode therefore cannot
 change a host, whatever the module does.
+
+Outside check mode a module may also :meth:`Module.guess` the state a host is
+in when it has work to do (a file not there yet). The executor decides on that
+state and calls :meth:`Module.act_or_inspect`: one remote command that carries
+out the decision if the guess's test holds, and otherwise only inspects, after
+which decide and act follow as usual. The test holds exactly when inspect would
+have read the guessed state, so the act is the one inspect, decide and act would
+have done, in one remote command instead of two.
 """
 
 from __future__ import annotations
@@ -30,6 +38,24 @@ class Decision:
     diff: list[dict[str, Any]] = field(default_factory=list)
     plan: Any = None
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A state the host is probably in when the task has work to do, and a shell test that
+    holds exactly when it is in it (whatever inspect would read then, decide sees in ``state``)."""
+
+    state: Any
+    test: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What :meth:`Module.act_or_inspect` did: acted (its ``result``), or only inspected (``state``)."""
+
+    acted: bool
+    result: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
 
 
 @dataclass
@@ -93,3 +119,14 @@ class Module:
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         """Carry out ``decision`` and return the result fields."""
         return dict(decision.result)
+
+    def guess(self, host: HostContext, args: dict[str, Any]) -> Guess | None:
+        """A likely state with work to do, acted on in the same command as inspecting (never in
+        check mode); None when there is none worth guessing."""
+        return None
+
+    def act_or_inspect(self, host: HostContext, args: dict[str, Any], decision: Decision,
+                       guess: Guess) -> Attempt:
+        """One remote command: carry out ``decision`` (made on ``guess.state``) if ``guess.test``
+        holds, else inspect."""
+        raise NotImplementedError

@@ -3,7 +3,9 @@
 
 Unchanged file: one remote command (stat, checksum and, in diff mode, the old
 content, together). Changed file: one more, which writes, sets mode and owner,
-validates, backs up and renames in one go.
+validates, backs up and renames in one go. A new file in an existing folder (the
+guess, outside check mode): one command, which writes behind a test that the
+file is still not there, and otherwise only inspects.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.connection.base import InputOnRequest
+from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.local import find_local, read_local
-from titan_ops.modules.files.remote_file import FileStat, assign, checksum_line, md5, parse_content, parse_stat, \
-    run_script, sha1, stat_line
-from titan_ops.modules.files.writer import Change, WritePlan, carry_out, write_failure
+from titan_ops.modules.files.remote_file import GUESSED_UMASK, UMASK_TEST, FileStat, assign, checksum_line, md5, \
+    parse_content, parse_stat, run_script, script_lines, sha1, stat_line
+from titan_ops.modules.files.writer import Change, WriteOutcome, WritePlan, carry_out, write_failure, write_outcome, \
+    write_script
 
 DIFF_LIMIT = 104448
 """Files larger than this get no content diff (Ansible's limit)."""
@@ -127,16 +131,36 @@ class Copy(Module):
     def inspect(self, host: HostContext, args: dict[str, Any]) -> CopyState:
         source = self.source(host, args)
         with_before = host.diff_mode and source.data is not None
-        lines: Iterator[str] = iter(run_script(host, _inspect_script(args, source, with_before)))
-        umask, folder, link = parse_umask(next(lines)), next(lines), next(lines) == "1"
-        state = CopyState(source, next(lines), folder, parse_stat(next(lines)), _checksum(next(lines)), umask,
-                          replaces_link=link)
-        if with_before:
-            state = dataclasses.replace(state, before=parse_content(next(lines)))
-        if source.remote_path is not None:
-            state = dataclasses.replace(state, source_stat=parse_stat(next(lines)),
-                                        source_checksum=_checksum(next(lines)))
-        return state
+        return _inspected(run_script(host, _inspect_script(args, source, with_before)), source, with_before)
+
+    def guess(self, host: HostContext, args: dict[str, Any]) -> Guess | None:
+        """dest not there yet, in an existing folder (under the usual umask, if the mode depends on it)."""
+        dest = args["dest"]
+        if args.get("remote_src") or dest.endswith("/"):
+            return None
+        source = self.source(host, args)
+        state = CopyState(source, dest, "dir", None, None, GUESSED_UMASK)
+        test = [f"[ ! -e {shlex.quote(dest)} ]", f"[ ! -L {shlex.quote(dest)} ]",
+                f"[ -d {shlex.quote(posixpath.dirname(dest) or '.')} ]"]
+        mode = args.get("mode")
+        if mode is None or mode == "preserve" or modes.is_symbolic(mode):
+            test.append(UMASK_TEST)
+        return Guess(state, " && ".join(test))
+
+    def act_or_inspect(self, host: HostContext, args: dict[str, Any], decision: Decision,
+                       guess: Guess) -> Attempt:
+        change: Change = decision.plan
+        assert change.write is not None and change.data is not None
+        source = guess.state.source
+        with_before = host.diff_mode
+        script = (f"if {guess.test}; then echo +\n{write_script(change.write, change.data, on_request=True)}\n"
+                  f"else echo -\n{_inspect_script(args, source, with_before)}\nfi")
+        result = host.run(script, stdin=InputOnRequest(change.data))
+        acted, _, rest = result.stdout.partition("\n")
+        if acted == "+":
+            outcome = write_outcome(change.write, dataclasses.replace(result, stdout=rest))
+            return Attempt(True, result=_written(decision, outcome))
+        return Attempt(False, state=_inspected(script_lines(result)[1:], source, with_before))
 
     def decide(self, args: dict[str, Any], state: CopyState, host: HostContext) -> Decision:
         problem = _problem(args, state, host.check_mode)
@@ -168,14 +192,7 @@ class Copy(Module):
         return Decision(False, result)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        result = dict(decision.result)
-        outcome = carry_out(host, decision.plan)
-        if outcome.invalid_status is not None:
-            return {**result, **write_failure(outcome)}
-        result.update(outcome.stat.attributes())
-        if outcome.backup_file:
-            result["backup_file"] = outcome.backup_file
-        return result
+        return _written(decision, carry_out(host, decision.plan))
 
     def _diff(self, state: CopyState) -> list[dict[str, Any]]:
         """The content diff of a write (none for remote sources and files too large to show)."""
@@ -187,6 +204,31 @@ class Copy(Module):
         if state.stat is not None:
             entry["before_header"] = state.target
         return [entry]
+
+
+def _written(decision: Decision, outcome: WriteOutcome) -> dict[str, Any]:
+    """The result of carrying out ``decision``: the file's new attributes, or validation's failure."""
+    result = dict(decision.result)
+    if outcome.invalid_status is not None:
+        return {**result, **write_failure(outcome)}
+    result.update(outcome.stat.attributes())
+    if outcome.backup_file:
+        result["backup_file"] = outcome.backup_file
+    return result
+
+
+def _inspected(output: list[str], source: Source, with_before: bool) -> CopyState:
+    """The state printed by :func:`_inspect_script`."""
+    lines: Iterator[str] = iter(output)
+    umask, folder, link = parse_umask(next(lines)), next(lines), next(lines) == "1"
+    state = CopyState(source, next(lines), folder, parse_stat(next(lines)), _checksum(next(lines)), umask,
+                      replaces_link=link)
+    if with_before:
+        state = dataclasses.replace(state, before=parse_content(next(lines)))
+    if source.remote_path is not None:
+        state = dataclasses.replace(state, source_stat=parse_stat(next(lines)),
+                                    source_checksum=_checksum(next(lines)))
+    return state
 
 
 def _inspect_script(args: dict[str, Any], source: Source, with_before: bool) -> str:

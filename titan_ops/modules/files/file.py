@@ -1,7 +1,8 @@
 """``file``: make a path a file, directory, symlink, touched file, or absent, with mode and owner.
 
 One remote command reads the state (with the whole tree when ``recurse``);
-one more makes the change and reports the result's stat.
+one more makes the change and reports the result's stat. A directory not there
+yet in an existing folder (the guess, outside check mode) takes one command.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from titan_ops.connection.transfer import temp_name
-from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
-from titan_ops.modules.files.remote_file import STAT_FORMAT, FileStat, assign, last_line, parse_stat, run_script, \
-    stat_line
+from titan_ops.modules.files.remote_file import GUESSED_UMASK, STAT_FORMAT, UMASK_TEST, FileStat, assign, last_line, \
+    parse_stat, run_script, stat_line
 
 STATES = ("file", "directory", "absent", "touch", "link")
 FOLLOWED = ("file", "directory", "touch")
@@ -103,37 +104,29 @@ class File(Module):
     }
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> PathState:
-        path, state = path_of(args), args.get("state")
-        follow = "true" if state in FOLLOWED else "false"
-        script = [assign(p=path), "umask",
-                  f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
-                  'echo "$e"', stat_line("e"),
-                  f'if [ -L "$e" ]; then readlink -- "$e"; {stat_line("e", follow=True)}; else echo; echo -; fi']
-        linking = state == "link" or (state is None and "src" in args)
-        if linking:
-            src = args["src"]
-            inside = f'"$e"/{shlex.quote(src)}'
-            script += [f'if [ -d "$e" ] && [ ! -L "$e" ]; then s={inside}; else {assign(s=_beside(path, src))}; fi'
-                       if not posixpath.isabs(src) else assign(s=src),
-                       'echo "$s"', stat_line("s", follow=True),
-                       'if [ -d "$e" ] && [ ! -L "$e" ] && [ -z "$(ls -A -- "$e")" ]; then echo 1; else echo 0; fi']
-        if state == "directory" or (state is None and args.get("recurse")):
-            script.append('a=$e; while [ ! -e "$a" ] && [ ! -L "$a" ]; do a=$(dirname -- "$a"); done; echo "$a"')
-        if args.get("recurse"):
-            script.append(f'[ ! -d "$e" ] || find "$e" -mindepth 1 ! -type l -exec stat -c '
-                          f'{shlex.quote(STAT_FORMAT + " %n")} -- {{}} +')
-        lines = iter(run_script(host, "\n".join(script)))
-        umask, via_link, effective = parse_umask(next(lines)), next(lines) == "1", next(lines)
-        lstat = parse_stat(next(lines))
-        found = PathState(effective, lstat, next(lines) or None, parse_stat(next(lines)), umask, via_link)
-        if linking:
-            found = dataclasses.replace(found, src_path=next(lines), src=parse_stat(next(lines)),
-                                        dir_empty=next(lines) == "1")
-        if state == "directory" or (state is None and args.get("recurse")):
-            found = dataclasses.replace(found, existing_ancestor=next(lines))
-        if args.get("recurse"):
-            found = dataclasses.replace(found, entries=tuple(_entries(lines)))
-        return found
+        return _inspected(args, run_script(host, _inspect_script(args)))
+
+    def guess(self, host: HostContext, args: dict[str, Any]) -> Guess | None:
+        """A directory not there yet in an existing folder (state: directory, a plain absolute path)."""
+        path = path_of(args)
+        if args.get("state") != "directory" or args.get("recurse") or not posixpath.isabs(path) \
+                or path != posixpath.normpath(path) or path == "/":
+            return None
+        parent = posixpath.dirname(path)
+        state = PathState(path, None, None, None, GUESSED_UMASK, existing_ancestor=parent)
+        test = [f"[ ! -e {shlex.quote(path)} ]", f"[ ! -L {shlex.quote(path)} ]", f"[ -d {shlex.quote(parent)} ]"]
+        mode = args.get("mode")
+        if mode is not None and (modes.is_symbolic(mode) or host.diff_mode):  # the diff shows the default mode
+            test.append(UMASK_TEST)
+        return Guess(state, " && ".join(test))
+
+    def act_or_inspect(self, host: HostContext, args: dict[str, Any], decision: Decision,
+                       guess: Guess) -> Attempt:
+        script = f"if {guess.test}; then echo +\n{_act_script(decision)}\nelse echo -\n{_inspect_script(args)}\nfi"
+        acted, *lines = run_script(host, script)
+        if acted == "+":
+            return Attempt(True, result=_acted(decision, lines))
+        return Attempt(False, state=_inspected(args, lines))
 
     def decide(self, args: dict[str, Any], state: PathState, host: HostContext) -> Decision:
         wanted = args.get("state") or _default_state(state.previous, args)
@@ -144,17 +137,7 @@ class File(Module):
         return getattr(self, f"_{wanted}")(args, state)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        plan: FilePlan = decision.plan
-        result = dict(decision.result)
-        script = f"{assign(p=result.get('path') or result['dest'])}\n" + " && ".join(plan.commands)
-        if result.get("state") == "absent":
-            run_script(host, script)
-            return result
-        lines = run_script(host, f"{script} && {stat_line('p', follow=plan.follow)}")
-        stat = parse_stat(last_line(lines))
-        if stat is not None:
-            result.update(stat.attributes())
-        return result
+        return _acted(decision, run_script(host, _act_script(decision)))
 
     # -- the states --------------------------------------------------------------
     def _absent(self, args: dict[str, Any], state: PathState) -> Decision:
@@ -178,7 +161,10 @@ class File(Module):
             created = ancestors[:ancestors.index(posixpath.normpath(state.existing_ancestor))][::-1]
             attributes = Attributes.from_args(args, state.umask)
             mode = attributes.mode_for(default_permissions(state.umask, True), True)
-            commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
+            if mode is not None and mode & ~0o777 == 0 and attributes.chown_spec() is None and len(created) == 1:
+                commands = [f'mkdir -p -m {modes.chmod_argument(mode)} -- "$p"']  # -m: the last folder only
+            else:
+                commands = ['mkdir -p -- "$p"', *attributes.commands(" ".join(map(shlex.quote, created)), mode)]
             diff = _state_diff(state.path, "absent", "directory", default_permissions(state.umask, True), mode)
             return Decision(True, {"path": state.path, "state": "directory"}, diff=diff, plan=FilePlan(commands))
         if state.lstat.kind != "directory":
@@ -234,6 +220,75 @@ class File(Module):
             before["src"] = state.link_target
         diff = [{"before": before, "after": {"path": path, "state": "link", "src": src}}]
         return _set_through_link(attributes, state.src, path, commands, diff, result)
+
+
+def _inspect_script(args: dict[str, Any]) -> str:
+    """One script printing the umask, whether a link was followed, the path, its stat, the link's
+    target and its stat [, src, its stat, whether the path is an empty directory] [, the closest
+    existing ancestor] [, the stat of everything under the directory]."""
+    path, state = path_of(args), args.get("state")
+    follow = "true" if state in FOLLOWED else "false"
+    script = [assign(p=path), "umask",
+              f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
+              'echo "$e"', stat_line("e"),
+              f'if [ -L "$e" ]; then readlink -- "$e"; {stat_line("e", follow=True)}; else echo; echo -; fi']
+    if _links(args):
+        src = args["src"]
+        inside = f'"$e"/{shlex.quote(src)}'
+        script += [f'if [ -d "$e" ] && [ ! -L "$e" ]; then s={inside}; else {assign(s=_beside(path, src))}; fi'
+                   if not posixpath.isabs(src) else assign(s=src),
+                   'echo "$s"', stat_line("s", follow=True),
+                   'if [ -d "$e" ] && [ ! -L "$e" ] && [ -z "$(ls -A -- "$e")" ]; then echo 1; else echo 0; fi']
+    if _makes_directory(args):
+        script.append('a=$e; while [ ! -e "$a" ] && [ ! -L "$a" ]; do a=$(dirname -- "$a"); done; echo "$a"')
+    if args.get("recurse"):
+        script.append(f'[ ! -d "$e" ] || find "$e" -mindepth 1 ! -type l -exec stat -c '
+                      f'{shlex.quote(STAT_FORMAT + " %n")} -- {{}} +')
+    return "\n".join(script)
+
+
+def _inspected(args: dict[str, Any], output: list[str]) -> PathState:
+    """The state printed by :func:`_inspect_script`."""
+    lines: Iterator[str] = iter(output)
+    umask, via_link, effective = parse_umask(next(lines)), next(lines) == "1", next(lines)
+    lstat = parse_stat(next(lines))
+    found = PathState(effective, lstat, next(lines) or None, parse_stat(next(lines)), umask, via_link)
+    if _links(args):
+        found = dataclasses.replace(found, src_path=next(lines), src=parse_stat(next(lines)),
+                                    dir_empty=next(lines) == "1")
+    if _makes_directory(args):
+        found = dataclasses.replace(found, existing_ancestor=next(lines))
+    if args.get("recurse"):
+        found = dataclasses.replace(found, entries=tuple(_entries(lines)))
+    return found
+
+
+def _links(args: dict[str, Any]) -> bool:
+    return args.get("state") == "link" or (args.get("state") is None and "src" in args)
+
+
+def _makes_directory(args: dict[str, Any]) -> bool:
+    return args.get("state") == "directory" or (args.get("state") is None and bool(args.get("recurse")))
+
+
+def _act_script(decision: Decision) -> str:
+    """The plan's commands on ``$p``, then (unless it is removed) its stat."""
+    plan: FilePlan = decision.plan
+    result = decision.result
+    script = f"{assign(p=result.get('path') or result['dest'])}\n" + " && ".join(plan.commands)
+    if result.get("state") == "absent":
+        return script
+    return f"{script} && {stat_line('p', follow=plan.follow)}"
+
+
+def _acted(decision: Decision, output: list[str]) -> dict[str, Any]:
+    """The result of :func:`_act_script`: the decision's, with the path's new attributes."""
+    result = dict(decision.result)
+    if result.get("state") != "absent":
+        stat = parse_stat(last_line(output))
+        if stat is not None:
+            result.update(stat.attributes())
+    return result
 
 
 def _set_through_link(attributes: Attributes, target: FileStat | None, path: str, commands: list[str],

@@ -14,9 +14,14 @@ import stat as stat_flags
 from dataclasses import dataclass
 from typing import Any
 
+from titan_ops.connection.base import CommandResult
 from titan_ops.errors import TitanOpsError
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files.modes import octal
+
+GUESSED_UMASK = 0o022
+"""The umask a guessed state assumes (the usual one); :data:`UMASK_TEST` checks it."""
+UMASK_TEST = "case $(umask) in 0022|022) ;; *) false ;; esac"
 
 MARK = "--titan-ops-result--"
 """Separates what a user command (``validate``) printed from a script's own lines."""
@@ -108,9 +113,13 @@ def assign(**variables: str) -> str:
 def stat_line(var: str, *, follow: bool = False) -> str:
     """Snippet: one line of stat fields for path ``$var``, or ``-`` when it does not exist."""
     exists = f'[ -e "${var}" ]' if follow else f'{{ [ -e "${var}" ] || [ -L "${var}" ]; }}'
+    return f"if {exists}; then {stat_command(var, follow=follow)} 2>/dev/null || echo '?'; else echo -; fi"
+
+
+def stat_command(var: str, *, follow: bool = False) -> str:
+    """Command: the stat fields of existing path ``$var`` (see :func:`parse_stat`)."""
     flag = "-L " if follow else ""
-    return (f"if {exists}; then stat {flag}-c {shlex.quote(STAT_FORMAT)} -- \"${var}\" 2>/dev/null || echo '?'; "
-            "else echo -; fi")
+    return f"stat {flag}-c {shlex.quote(STAT_FORMAT)} -- \"${var}\""
 
 
 def checksum_line(var: str, algorithm: str = "sha1") -> str:
@@ -138,7 +147,11 @@ def parse_content(line: str) -> bytes | None:
 
 def run_script(host: HostContext, script: str, stdin: bytes | None = None) -> list[str]:
     """Run ``script`` as one remote command; its output lines. Raise RemoteFileError on failure."""
-    result = host.run(script, stdin=stdin)
+    return script_lines(host.run(script, stdin=stdin))
+
+
+def script_lines(result: CommandResult) -> list[str]:
+    """The output lines of a script's command; RemoteFileError if it failed."""
     if result.rc != 0:
         message = result.stderr.strip().splitlines()
         raise RemoteFileError(message[-1] if message else f"remote command failed with rc={result.rc}")

@@ -1,8 +1,11 @@
 """Atomic remote writes in one command: data on stdin -> temp file beside the target ->
-attributes -> ``validate`` -> backup -> rename; then the new file's stat.
+attributes -> size check -> ``validate`` -> backup -> rename; then the new file's stat.
 
 One script does it all, so a changed file costs one remote command whatever
-the options, and ``become`` applies to the write as to any command.
+the options, and ``become`` applies to the write as to any command. It spends
+few processes: ``cat`` into the temp file (created with its final mode when
+nothing else must be set first), one ``stat`` that both checks that all the data
+arrived and is reported, and ``mv``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 
+from titan_ops.connection.base import REQUEST_INPUT, CommandResult
 from titan_ops.connection.transfer import temp_name
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files.attributes import Attributes, apply
-from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, stat_line
+from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, stat_command
 
 BACKUP_SUFFIX = '.$$.$(date +%Y-%m-%d@%H:%M:%S)~'
 """Ansible's backup name: ``<dest>.<pid>.<YYYY-MM-DD@HH:MM:SS>~`` (shell syntax)."""
@@ -27,10 +31,11 @@ class WritePlan:
     ``mode`` is the exact permission bits of the result; ``keep_ids`` the
     (uid, gid) of the file replaced, kept where the remote user may;
     ``attributes`` the owner and group asked for, which override them;
-    ``remote_source`` a path on the host to copy instead of stdin;
-    ``checksum`` the SHA-1 the temp file must have before it replaces
-    anything (so a transfer cut short never lands); ``backup_name`` the path
-    the backup is named after (default: ``path``).
+    ``remote_source`` a path on the host to copy instead of stdin, and
+    ``checksum`` the SHA-1 its copy must have before it replaces anything (so
+    a source changed since it was inspected never lands; data sent on stdin is
+    checked by its size, so a transfer cut short never lands);
+    ``backup_name`` the path the backup is named after (default: ``path``).
     """
 
     path: str
@@ -77,7 +82,11 @@ def carry_out(host: HostContext, change: Change) -> WriteOutcome:
 
 def write(host: HostContext, plan: WritePlan, data: bytes | None) -> WriteOutcome:
     """Write ``data`` to ``plan.path`` atomically (one remote command)."""
-    result = host.run(write_script(plan), stdin=data)
+    return write_outcome(plan, host.run(write_script(plan, data), stdin=data))
+
+
+def write_outcome(plan: WritePlan, result: CommandResult) -> WriteOutcome:
+    """What :func:`write_script` did, from its command's result (RemoteFileError when it failed)."""
     printed, found, lines = result.stdout.rpartition(f"{MARK}\n")
     if result.rc != 0 or not found:
         message = result.stderr.strip().splitlines()
@@ -89,19 +98,31 @@ def write(host: HostContext, plan: WritePlan, data: bytes | None) -> WriteOutcom
     return WriteOutcome(stat=parse_stat(rest[0]), backup_file=rest[1] or None)
 
 
-def write_script(plan: WritePlan) -> str:
-    """The shell script behind :func:`write`."""
+def write_script(plan: WritePlan, data: bytes | None, *, on_request: bool = False) -> str:
+    """The shell script behind :func:`write`, for ``data`` (None: ``plan.remote_source``), asking
+    for it just before reading it when it is given as :class:`InputOnRequest` (``on_request``)."""
     steps = []
     if plan.make_parent:
-        steps.append(f"mkdir -p -- {shlex.quote(posixpath.dirname(plan.path))}")
-    origin = "" if plan.remote_source is None else f" -- {shlex.quote(plan.remote_source)}"
-    steps.append(f'(umask 077; set -C; cat{origin} > "$t")')
-    if plan.checksum is not None:
-        steps.append(f'{{ s=$(sha1sum < "$t") && [ "${{s%% *}}" = {plan.checksum} ] || '
-                     '{ echo "the content arrived incomplete or changed (checksum mismatch)" >&2; false; }; }')
+        parent = shlex.quote(posixpath.dirname(plan.path))
+        steps.append(f"{{ [ -d {parent} ] || mkdir -p -- {parent}; }}")
+    chown = plan.keep_ids is not None or plan.attributes.chown_spec() is not None
+    created_as_wanted = data is not None and not chown and plan.mode & ~0o666 == 0
+    umask = f"{~plan.mode & 0o777:03o}" if created_as_wanted else "077"  # private until its attributes are set
+    if data is None:
+        steps.append(f'(umask 077; set -C; cat -- {shlex.quote(plan.remote_source or "")} > "$t")')
+    else:  # input left unread (the temp file cannot be created) is read here, as the connection needs
+        ask = f"{REQUEST_INPUT}; " if on_request else ""
+        steps.append(f'{{ {ask}(umask {umask}; set -C; cat > "$t") || {{ s=$?; cat >/dev/null; exit $s; }}; }}')
     if plan.keep_ids is not None:
         steps.append(f'{{ chown {plan.keep_ids[0]}:{plan.keep_ids[1]} -- "$t" 2>/dev/null || :; }}')
-    steps.extend(plan.attributes.commands('"$t"', plan.mode))
+    steps.extend(plan.attributes.commands('"$t"', None if created_as_wanted else plan.mode))
+    if data is None and plan.checksum is not None:
+        steps.append(f'{{ s=$(sha1sum < "$t") && [ "${{s%% *}}" = {plan.checksum} ] || '
+                     '{ echo "the source changed while it was copied (checksum mismatch)" >&2; false; }; }')
+    steps.append(f'n=$({stat_command("t")})')
+    if data is not None:
+        steps.append(f'{{ set -- $n; [ "$4" = {len(data)} ] || '
+                     '{ echo "the content arrived incomplete (size mismatch)" >&2; false; }; }')
     lines = [assign(d=plan.path, t=temp_name(plan.path)) + "; b=", _guarded(steps)]
     if plan.validate is not None:
         check = plan.validate.replace("%s", '"$t"')
@@ -114,7 +135,7 @@ def write_script(plan: WritePlan) -> str:
         finish.append(f'{{ [ ! -e "$d" ] || {{ {keep}; }}; }}')
     finish.append('mv -f -- "$t" "$d"')
     lines.append(_guarded(finish))
-    lines.append(f"echo {MARK}; echo ok; {stat_line('d')}; echo \"$b\"")
+    lines.append(f'echo {MARK}; echo ok; echo "$n"; echo "$b"')
     return "\n".join(lines)
 
 
