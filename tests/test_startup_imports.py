@@ -1,0 +1,43 @@
+"""``titan-ops run`` imports only what the run needs: start-up time is part of every run's wall time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SCRIPT = """
+import contextlib, io, json, sys
+from titan_ops.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+NOT_FOR_A_RUN = ("titan_ops.lab", "titan_ops.drill", "titan_ops.incident", "titan_ops.triage",
+                 "titan_ops.output.junit", "titan_ops.output.json_output", "titan_ops.modules.files",
+                 "titan_ops.modules.uri", "titan_ops.modules.postgresql", "titan_ops.modules.evidence")
+
+
+def _imported(*argv: str) -> tuple[int, list[str]]:
+    """Run the CLI in a fresh Python; its exit code and every module it imported."""
+    output = subprocess.run([sys.executable, "-c", SCRIPT, *argv], capture_output=True, text=True, check=True)
+    report = json.loads(output.stdout.splitlines()[-1])
+    return report["code"], report["modules"]
+
+
+def test_a_run_imports_only_the_modules_it_uses(tmp_path):
+    (tmp_path / "play.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
+    (tmp_path / "hosts.ini").write_text("localhost ansible_connection=local\n")
+    code, modules = _imported("run", str(tmp_path / "play.yml"), "-i", str(tmp_path / "hosts.ini"))
+    assert code == 0
+    assert "titan_ops.modules.command" in modules
+    unexpected = [name for name in modules if name.startswith(NOT_FOR_A_RUN)]
+    assert not unexpected, f"a command-only run imported {unexpected}"
+
+
+def test_the_parser_imports_no_engine():
+    code, modules = _imported("--version")
+    assert code == 0
+    assert not [name for name in modules if name.startswith(("titan_ops.engine", "titan_ops.playbook", "jsonschema",
+                                                            "jinja2", "paramiko"))]
