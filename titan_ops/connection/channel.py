@@ -1,9 +1,10 @@
 """One remote command on one SSH channel: stdin, output, exit status, and a deadline that ends it.
 
-The command line is prefixed so the remote shell first reports its pid on stderr
-(a marker line removed from the output). sshd makes that shell a session and
-process group leader, so on timeout a second channel ends the whole group.
-No extra round trip is spent on the normal path.
+A command with a deadline is prefixed so the remote shell first reports its pid
+on stderr (a marker line removed from the output). sshd makes that shell a
+session and process group leader, so on timeout a second channel ends the whole
+group. No extra round trip is spent on the normal path, and a command without a
+deadline, which is never ended, does without the report's packet.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ KILL_TIMEOUT = 10.0
 CHUNK = 1 << 16
 
 
-def wrap(line: str, stdin: bytes | None) -> str:
-    """``line`` preceded by the pid report, its input settled so that we never send EOF late.
+def wrap(line: str, stdin: bytes | None, report_pid: bool) -> str:
+    """``line`` (preceded by the pid report if asked), its input settled so that we never send EOF late.
 
     Without input, stdin is /dev/null and we send no EOF at all. With input,
     what the command leaves unread is drained (a ``read`` first, so a command
@@ -35,12 +36,12 @@ def wrap(line: str, stdin: bytes | None) -> str:
     the channel makes sshd drop the whole connection.) Input on request is
     sent only once the command asks for it, and a command that asks reads it all.
     """
-    report = "printf '\\036titan-ops-pid %s\\n' \"$$\" >&2"
+    report = "printf '\\036titan-ops-pid %s\\n' \"$$\" >&2; " if report_pid else ""
     if not stdin:
-        return f"{report}; exec </dev/null; {line}"
+        return f"{report}exec </dev/null; {line}"
     if isinstance(stdin, InputOnRequest):
-        return f"{report}; {line}"
-    return f"{report}; {line}; s=$?; if read -r _; then cat >/dev/null; fi; exit $s"
+        return f"{report}{line}"
+    return f"{report}{line}; s=$?; if read -r _; then cat >/dev/null; fi; exit $s"
 
 
 def kill_line(pid: int) -> str:
@@ -80,11 +81,12 @@ def execute(
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
-        channel.exec_command(wrap(line, stdin))
+        reports_pid = deadline is not None
+        channel.exec_command(wrap(line, stdin, reports_pid))
         on_request = isinstance(stdin, InputOnRequest)
         if stdin and not on_request:
             _send_stdin(channel, stdin)
-        reader = _Reader(channel, stdin if on_request else None)
+        reader = _Reader(channel, reports_pid, stdin if on_request else None)
         finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
         if not finished:
             pid = reader.pid_within(PID_GRACE)
@@ -118,8 +120,9 @@ class _Reader:
     """Drains stdout and stderr of a channel, picking the pid report (and the request for
     ``requested`` input, which it then sends) out of stderr."""
 
-    def __init__(self, channel: paramiko.Channel, requested: InputOnRequest | None = None):
+    def __init__(self, channel: paramiko.Channel, reports_pid: bool, requested: InputOnRequest | None = None):
         self.channel = channel
+        self._reports_pid = reports_pid
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.pid: int | None = None
@@ -150,7 +153,7 @@ class _Reader:
             self.stdout += channel.recv(CHUNK)
         while channel.recv_stderr_ready():
             self.stderr += channel.recv_stderr(CHUNK)
-        if self.pid is None:
+        if self._reports_pid and self.pid is None:
             match = PID_LINE.search(self.stderr)
             if match:
                 self.pid = int(match.group(1))
