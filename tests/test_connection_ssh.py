@@ -272,6 +272,16 @@ def test_jump_host(lab, pool):
     assert (accepted_logins(lab, "lab1"), accepted_logins(lab, "lab2")) == (before[0] + 1, before[1] + 1)
 
 
+def test_aes_gcm_is_offered_first(lab1, lab, pool):
+    # an AEAD cipher: paramiko then checks no MAC in Python for each packet
+    transport = lab1.transport
+    assert (transport.local_cipher, transport.remote_cipher) == ("aes128-gcm@openssh.com",) * 2
+    through_lab2 = dataclasses.replace(
+        lab.address("lab1"), name="lab1-via-lab2-gcm", jump_host=f"root@127.0.0.1:{lab.host('lab2').port}"
+    )
+    assert pool.get(through_lab2).transport.local_cipher == "aes128-gcm@openssh.com"
+
+
 def test_ssh_config_alias_with_proxyjump(lab, tmp_path: Path):
     common = f"  User root\n  IdentityFile {lab.client_key_path}\n  UserKnownHostsFile {lab.known_hosts_path}\n"
     config = tmp_path / "ssh_config"
