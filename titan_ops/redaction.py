@@ -4,11 +4,13 @@ before any subscriber (console, JSON, JUnit, logs) sees it."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "********"
+_SCALARS = frozenset({int, float, bool, type(None)})
 NO_LOG_MESSAGE = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 SECRET_NAME = re.compile(r"pass(word|wd|phrase)?$|passwd|secret|token|api[_-]?key|private[_-]?key|credential|"
@@ -18,8 +20,9 @@ _AUTH_HEADER = re.compile(r"(?P<lead>\b(?:Authorization|Proxy-Authorization)\s*[
                           r"(?P<value>[A-Za-z0-9+/=._~-]{4,})", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """True for variable and key names that by convention hold secrets."""
+    """True for variable and key names that by convention hold secrets (cached: result keys repeat)."""
     return bool(SECRET_NAME.search(name))
 
 
@@ -53,13 +56,16 @@ class Redactor:
 
     def scrub(self, value: Any) -> Any:
         """A copy of ``value`` with every secret masked."""
-        if isinstance(value, str):
+        kind = type(value)  # exact types first: this runs for every value of every result
+        if kind in _SCALARS:
+            return value
+        if kind is str or isinstance(value, str):
             return self.text(value)
-        if isinstance(value, Mapping):
+        if kind is dict or isinstance(value, Mapping):
             return {key: (MASK if isinstance(key, str) and is_secret_name(key) and item not in (None, "")
                           and not isinstance(item, (bool, Mapping, list)) else self.scrub(item))
                     for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
+        if kind is list or isinstance(value, (list, tuple)):
             return [self.scrub(item) for item in value]
         return value
 

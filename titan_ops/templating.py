@@ -22,6 +22,7 @@ from titan_ops.errors import TemplateError
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 _MAX_DEPTH = 40
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def is_template(value: Any) -> bool:
@@ -108,13 +109,14 @@ class Templar:
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
         """Render every template string inside ``value`` (str, list, dict)."""
-        if isinstance(value, str):
-            if not is_template(value):
-                return value
-            return self._render_string(value, variables)
-        if isinstance(value, Mapping):
+        kind = type(value)  # exact types first: this runs for every argument of every host-task
+        if kind in _SCALARS:
+            return value
+        if kind is str or isinstance(value, str):
+            return self._render_string(value, variables) if is_template(value) else value
+        if kind is dict or isinstance(value, Mapping):
             return {key: self.render(item, variables) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
+        if kind is list or isinstance(value, (list, tuple)):
             return [self.render(item, variables) for item in value]
         return value
 

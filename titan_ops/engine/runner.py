@@ -113,6 +113,7 @@ class Runner:
         self.workers = ThreadPoolExecutor(max_workers=max(1, options.forks), thread_name_prefix="titan-worker")
         self.groups = inventory.groups()
         self.hostvars = HostVars(inventory.host_names(), self._host_view)
+        self._playbook_dir = playbook.directory  # resolved once: a path lookup per host-task otherwise
         self._lock = threading.RLock()
         self._addresses: dict[str, Any] = {}
         self._inventory_vars: dict[str, dict[str, Any]] = {}
@@ -497,7 +498,7 @@ class Runner:
             "ansible_play_batch": active,
             "ansible_check_mode": self.options.check,
             "ansible_diff_mode": self.options.diff,
-            "playbook_dir": self.playbook.directory,
+            "playbook_dir": self._playbook_dir,
             "play_hosts": active,
         }
         return task_scope(
