@@ -12,9 +12,10 @@ import math
 import os
 import threading
 from collections import ChainMap
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from queue import Empty, SimpleQueue
 from typing import Any, Iterable
 
 from titan_ops import modules
@@ -321,14 +322,19 @@ class Runner:
                 failed |= self._finish(context, task, self._execute(context, task, host, scope, keywords), scope,
                                        hosts if run_once else None)
             return failed
-        futures: dict[Future, str] = {
-            self.workers.submit(self._execute, context, task, host, scope, keywords): host for host in targets}
+        futures: dict[Future, str] = {}
+        finished: SimpleQueue[Future] = SimpleQueue()
+        for host in targets:
+            future = self.workers.submit(self._execute, context, task, host, scope, keywords)
+            futures[future] = host
+            future.add_done_callback(finished.put)
         pending = set(futures)
         order = {host: index for index, host in enumerate(targets)}
         started = datetime.now()
         try:
             while pending:
-                done, pending = wait(pending, timeout=_PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+                done = _take_finished(finished, _PROGRESS_SECONDS)
+                pending.difference_update(done)
                 for future in sorted(done, key=lambda f: order[futures[f]]):
                     failed |= self._finish(context, task, future.result(), scope, hosts if run_once else None)
                 if pending and not done:
@@ -540,6 +546,20 @@ class Runner:
                 host_vars = {"ansible_host": host}
             address = self._addresses[host] = address_from_vars(host, host_vars)
         return self.pool.get(address)
+
+
+def _take_finished(finished: SimpleQueue[Future], timeout: float) -> list[Future]:
+    """The futures finished so far, waiting up to ``timeout`` for the first (none: an empty list).
+
+    A queue fed by done-callbacks: one wake-up per batch of results, not a waiter on every pending future.
+    """
+    try:
+        done = [finished.get(timeout=timeout)]
+    except Empty:
+        return []
+    while not finished.empty():
+        done.append(finished.get_nowait())
+    return done
 
 
 def _batches(serial: Any, hosts: list[str]) -> list[list[str]]:
