@@ -276,6 +276,8 @@ def test_aes_gcm_is_offered_first(lab1, lab, pool):
     # an AEAD cipher: paramiko then checks no MAC in Python for each packet
     transport = lab1.transport
     assert (transport.local_cipher, transport.remote_cipher) == ("aes128-gcm@openssh.com",) * 2
+    transport.renegotiate_keys()  # new keys and nonces: the connection goes on
+    assert lab1.run(["hostname"]).stdout == "lab1\n"
     through_lab2 = dataclasses.replace(
         lab.address("lab1"), name="lab1-via-lab2-gcm", jump_host=f"root@127.0.0.1:{lab.host('lab2').port}"
     )
