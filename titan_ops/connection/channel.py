@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import select
 import threading
 import time
 from dataclasses import dataclass
@@ -127,12 +126,14 @@ class _Reader:
         self.stderr = bytearray()
         self.pid: int | None = None
         self._requested = requested
-        self._poller = select.poll()
-        self._poller.register(channel.fileno(), select.POLLIN)
+        self._wake = _Wake()
+        channel.in_buffer.set_event(self._wake)
+        channel.in_stderr_buffer.set_event(self._wake)
 
     def read_until(self, deadline: float | None, *, pid: bool = False) -> bool:
         """Read until EOF (or, with ``pid``, the pid report): True; or until ``deadline``: False."""
         while True:
+            self._wake.event.clear()
             ended = self.channel.eof_received or self.channel.closed
             self._drain()
             if ended or (pid and self.pid is not None):
@@ -140,7 +141,7 @@ class _Reader:
             remaining = _remaining(deadline)
             if remaining == 0:
                 return False
-            self._poller.poll(None if remaining is None else remaining * 1000)
+            self._wake.event.wait(remaining)
 
     def pid_within(self, seconds: float) -> int | None:
         """The remote pid, waiting up to ``seconds`` for its report."""
@@ -165,6 +166,24 @@ class _Reader:
                 if self._requested:  # empty input: the command reads /dev/null, and no EOF may follow
                     _send_stdin(channel, self._requested)
                 self._requested = None
+
+
+class _Wake:
+    """The event paramiko sets when a channel buffer gets data or closes (instead of
+    ``channel.fileno()``, a pipe written on every packet). Only the reader clears it: paramiko
+    clears its event when a read empties one buffer, which would lose a wake-up for the other."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def clear(self) -> None:
+        """Ignored (see the class)."""
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
 
 
 def _remaining(deadline: float | None) -> float | None:
