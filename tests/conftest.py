@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Callable, Iterator
 
 import pytest
@@ -9,7 +11,13 @@ import pytest
 from titan_ops import lab as lab_api
 from titan_ops.lab import Lab
 
+
 pytest_plugins = ["tests.conftest_titan"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's own memory of passed schema checks (not the user's ~/.cache), for every process it starts."""
+    os.environ.setdefault("TITAN_OPS_CACHE_DIR", tempfile.mkdtemp(prefix="titan-ops-test-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -41,3 +41,36 @@ def test_the_parser_imports_no_engine():
     assert code == 0
     assert not [name for name in modules if name.startswith(("titan_ops.engine", "titan_ops.playbook", "jsonschema",
                                                             "jinja2", "paramiko"))]
+
+
+def test_checks_that_passed_before_import_no_jsonschema(tmp_path, monkeypatch):
+    """A playbook checked by an earlier run is not checked again: jsonschema is not even imported.
+    A bad one is checked and reported every time, and an edited one is checked anew."""
+    monkeypatch.setenv("TITAN_OPS_CACHE_DIR", str(tmp_path / "cache"))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        "    - command: 'true'\n    - file: {path: '/tmp/{{ inventory_hostname }}', state: directory}\n")
+    validate = ("validate", str(playbook))
+    first_code, first = _imported(*validate)
+    second_code, second = _imported(*validate)
+    assert (first_code, second_code) == (0, 0)
+    assert "jsonschema" in first and "jsonschema" not in second
+    playbook.write_text(playbook.read_text().replace("state: directory", "state: folder"))
+    for _ in range(2):
+        code, modules = _imported(*validate)
+        assert code != 0 and "jsonschema" in modules
+    (tmp_path / "cache" / "passed-checks").write_text("not a digest\n" + "f" * 64 + "\n")
+    playbook.write_text(playbook.read_text().replace("state: folder", "state: directory"))
+    code, modules = _imported(*validate)
+    assert code == 0 and "jsonschema" in modules  # a damaged memory is only forgotten
+
+
+def test_arguments_rendered_alike_on_a_later_run_are_not_checked_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("TITAN_OPS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "play.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                       "    - stat: {path: '{{ inventory_hostname }}'}\n")
+    (tmp_path / "hosts.ini").write_text("localhost ansible_connection=local\n")
+    run = ("run", str(tmp_path / "play.yml"), "-i", str(tmp_path / "hosts.ini"))
+    assert _imported(*run)[0] == 0
+    code, modules = _imported(*run)
+    assert code == 0 and "jsonschema" not in modules

@@ -6,11 +6,15 @@ import re
 import shlex
 from typing import Any
 
-import jsonschema
+from typing import TYPE_CHECKING
 
 from titan_ops.errors import Location, ModuleError
 from titan_ops.modules import Module
+from titan_ops.playbook import passed_checks
 from titan_ops.templating import is_template
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
@@ -106,6 +110,8 @@ _VALIDATORS: dict[str, Any] = {}
 def _validator(module: Module) -> Any:
     validator = _VALIDATORS.get(module.name)
     if validator is None:
+        import jsonschema  # only for what did not pass before (see passed_checks)
+
         cls = jsonschema.validators.validator_for(module.schema, default=jsonschema.Draft202012Validator)
         validator = _VALIDATORS[module.name] = cls(module.schema)
     return validator
@@ -159,6 +165,9 @@ def _check(module: Module, args: dict[str, Any], location: Location, *, rendered
             if key not in properties:
                 known = ", ".join(sorted(properties))
                 raise ModuleError(f"unknown argument for module '{module.name}' (known: {known})", location, str(key))
+    digest = passed_checks.digest(module.schema, args, "rendered" if rendered else "static")
+    if digest is not None and passed_checks.passed(digest):
+        return
     validator = _validator(module)
     for error in sorted(validator.iter_errors(args), key=lambda e: list(map(str, e.absolute_path))):
         path = list(error.absolute_path)
@@ -166,6 +175,8 @@ def _check(module: Module, args: dict[str, Any], location: Location, *, rendered
             continue
         key = str(path[0]) if path else None
         raise ModuleError(_describe(module, error), location, key)
+    if digest is not None:
+        passed_checks.remember(digest)
 
 
 def _describe(module: Module, error: jsonschema.ValidationError) -> str:

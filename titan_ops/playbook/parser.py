@@ -14,18 +14,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from titan_ops import modules
 from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
-from titan_ops.playbook import keywords
+from titan_ops.playbook import keywords, passed_checks
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import INHERITED_KEYWORDS, Block, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, is_template
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
-_SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
 
 
 def playbook_schema() -> dict[str, Any]:
@@ -61,9 +58,16 @@ def _check_schema(document: Any, file_location: Location) -> None:
 
 
 def _check_schema_with(schema: dict[str, Any] | None, document: Any, file_location: Location) -> None:
-    validator = _SCHEMA_VALIDATOR if schema is None else jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    schema = _SCHEMA if schema is None else schema
+    digest = passed_checks.digest(schema, document)
+    if digest is not None and passed_checks.passed(digest):
+        return
+    import jsonschema  # only for what did not pass before (see passed_checks)
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
     if error is None:
+        if digest is not None:
+            passed_checks.remember(digest)
         return
     container, key = _locate(document, list(error.absolute_path))
     location = container.where(key) if isinstance(container, LocatedDict) else location_of(container, file_location)
