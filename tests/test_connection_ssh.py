@@ -83,6 +83,42 @@ def test_env_and_cwd(lab1):
     assert result.stdout == "x; y $(z)|/opt/titan"
 
 
+def test_environment_values_stay_out_of_the_host_process_list(lab1):
+    secret = "s3cr3t-value with spaces; $(not run)"
+    outcome: dict[str, str] = {}
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        outcome["out"] = lab1.run('sleep 1.5; printf "%s|%s" "$TOKEN" "$LINES_OF"',
+                                  env={"TOKEN": secret, "LINES_OF": "a\nb"}).stdout
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    started.wait()
+    listing = ""
+    for _ in range(50):  # until the command is seen running
+        listing = lab1.run(["ps", "-eo", "args"]).stdout
+        if "sleep 1.5" in listing:
+            break
+    worker.join()
+    assert "sleep 1.5" in listing
+    assert "s3cr3t" not in listing
+    assert outcome["out"] == f"{secret}|a\nb"  # a value with a newline travels on the command line
+
+
+def test_environment_with_input_and_with_input_on_request(lab1):
+    assert lab1.run(["sh", "-c", 'printf "%s:" "$A"; cat'], stdin="data\n", env={"A": "1"}).stdout == "1:data\n"
+    ask = f"{REQUEST_INPUT}; printf '%s:' \"$A\"; wc -c"
+    asked = lab1.run(f"if true; then {ask}; fi", stdin=InputOnRequest(b"12345"), env={"A": "2"})
+    assert asked.stdout.replace(" ", "") == "2:5\n"
+    unasked = lab1.run("if false; then cat; else echo \"$A\"; fi", stdin=InputOnRequest(b"x" * 100), env={"A": "3"})
+    assert unasked.stdout == "3\n"
+    empty = lab1.run(f"{REQUEST_INPUT}; wc -c", stdin=InputOnRequest(b""), env={"A": "4"})
+    assert (empty.stdout.strip(), empty.stderr) == ("0", "")
+    assert lab1.run(["echo", "still connected"]).stdout == "still connected\n"
+
+
 def test_session_environment_is_clean(lab1, lab):
     home = lab1.run("echo $HOME").stdout.strip()
     assert home.startswith(str(lab.directory)) and home.endswith("home")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,11 @@ REQUEST_INPUT = "printf '\\036titan-ops-input\\n' >&2"
 """Shell snippet: ask for the :class:`InputOnRequest` of the command."""
 INPUT_REQUEST = b"\x1etitan-ops-input\n"
 """What :data:`REQUEST_INPUT` prints on stderr (removed from the command's stderr)."""
+
+
+ENV_READER = 'while IFS= read -r titan_ops_var && [ -n "$titan_ops_var" ]; do export "$titan_ops_var"; done'
+"""Shell snippet: export the ``NAME=value`` lines that come before a command's input, up to an empty line."""
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TransferError(TitanOpsError):
@@ -109,6 +115,21 @@ class Connection(Protocol):
         ...
 
 
+def environment_on_input(env: Mapping[str, str] | None) -> tuple[bytes, dict[str, str]]:
+    """Split ``env`` into the lines a command reads with :data:`ENV_READER` before its input, which
+    keeps the values out of the host's process list, and what must stay on its command line (a value
+    holding a newline, a name that is no shell identifier)."""
+    lines: list[str] = []
+    inline: dict[str, str] = {}
+    for name, value in (env or {}).items():
+        text = str(value)
+        if _IDENTIFIER.fullmatch(name) and "\n" not in text and "\0" not in text:
+            lines.append(f"{name}={text}\n")
+        else:
+            inline[name] = text
+    return ("".join(lines) + "\n").encode() if lines else b"", inline
+
+
 def shell_line(
     command: Command,
     *,
@@ -116,11 +137,14 @@ def shell_line(
     cwd: str | None = None,
     become: bool = False,
     become_user: str | None = None,
+    reads_env: bool = False,
 ) -> str:
     """Build the one line handed to the remote shell.
 
     A list is quoted item by item, so a value holding spaces, quotes or ``;``
     stays data. A string is run by ``/bin/sh -c`` as the shell module expects.
+    ``env`` goes on the line; with ``reads_env`` the line first reads more of
+    it from its input (see :func:`environment_on_input`).
     """
     body = shlex.join(list(command)) if not isinstance(command, str) else f"/bin/sh -c {shlex.quote(command)}"
     if env:
@@ -128,6 +152,8 @@ def shell_line(
         body = f"env {assignments} {body}"
     if cwd:
         body = f"cd {shlex.quote(cwd)} && {body}"
+    if reads_env:
+        body = f"{ENV_READER}; {body}"
     if become:
         user = shlex.quote(become_user or "root")
         body = f"sudo -n -H -u {user} /bin/sh -c {shlex.quote(body)}"

@@ -25,22 +25,23 @@ KILL_TIMEOUT = 10.0
 CHUNK = 1 << 16
 
 
-def wrap(line: str, stdin: bytes | None, report_pid: bool) -> str:
+def wrap(line: str, report_pid: bool, *, input_now: bool, input_on_request: bool) -> str:
     """``line`` (preceded by the pid report if asked), its input settled so that we never send EOF late.
 
-    Without input, stdin is /dev/null and we send no EOF at all. With input,
-    what the command leaves unread is drained (a ``read`` first, so a command
-    that read everything costs no extra process), so the channel stays open
-    until our EOF arrives. (An EOF that paramiko sends after the server closed
-    the channel makes sshd drop the whole connection.) Input on request is
-    sent only once the command asks for it, and a command that asks reads it all.
+    Without input, stdin is /dev/null and we send no EOF at all. With input
+    sent at once, what the command leaves unread is drained (a ``read``
+    first, so a command that read everything costs no extra process), so the
+    channel stays open until our EOF arrives. (An EOF that paramiko sends
+    after the server closed the channel makes sshd drop the whole
+    connection.) Input on request is sent only once the command asks for it,
+    and a command that asks reads it all.
     """
     report = "printf '\\036titan-ops-pid %s\\n' \"$$\" >&2; " if report_pid else ""
-    if not stdin:
-        return f"{report}exec </dev/null; {line}"
-    if isinstance(stdin, InputOnRequest):
+    if input_on_request:
         return f"{report}{line}"
-    return f"{report}{line}; s=$?; if read -r _; then cat >/dev/null; fi; exit $s"
+    if input_now:
+        return f"{report}{line}; s=$?; if read -r _; then cat >/dev/null; fi; exit $s"
+    return f"{report}exec </dev/null; {line}"
 
 
 def kill_line(pid: int) -> str:
@@ -73,19 +74,25 @@ def execute(
     deadline: float | None,
     open_timeout: float,
     sudo: bool = False,
+    preamble: bytes = b"",
 ) -> Outcome:
     """Run ``line`` on a new channel of ``transport``; on ``deadline`` end the remote process group.
 
-    ``sudo``: the command runs through sudo, so the kill does too.
+    ``sudo``: the command runs through sudo, so the kill does too. ``preamble``
+    is sent at once, before ``stdin`` (the environment the line reads first).
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
         reports_pid = deadline is not None
-        channel.exec_command(wrap(line, stdin, reports_pid))
-        on_request = isinstance(stdin, InputOnRequest)
-        if stdin and not on_request:
-            _send_stdin(channel, stdin)
-        reader = _Reader(channel, reports_pid, stdin if on_request else None)
+        requested = stdin if isinstance(stdin, InputOnRequest) else None
+        on_request = bool(requested)
+        now = preamble + (b"" if requested is not None else stdin or b"")
+        channel.exec_command(wrap(line, reports_pid, input_now=bool(now), input_on_request=on_request))
+        if on_request and now:
+            channel.sendall(now)
+        elif now:
+            _send_stdin(channel, now)
+        reader = _Reader(channel, reports_pid, requested)
         finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
         if not finished:
             pid = reader.pid_within(PID_GRACE)
@@ -163,7 +170,7 @@ class _Reader:
             at = self.stderr.find(INPUT_REQUEST)
             if at >= 0:
                 del self.stderr[at:at + len(INPUT_REQUEST)]
-                if self._requested:  # empty input: the command reads /dev/null, and no EOF may follow
+                if self._requested:  # empty input was settled at once (no more may follow its EOF)
                     _send_stdin(channel, self._requested)
                 self._requested = None
 

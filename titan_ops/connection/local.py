@@ -39,7 +39,8 @@ class LocalConnection:
         become_user: str | None = None,
     ) -> CommandResult:
         """Run ``command`` locally; raise CommandTimeout after ending its process group."""
-        line = shell_line(command, env=env, cwd=cwd, become=become, become_user=become_user)
+        inline = env if become else None  # sudo clears the environment; otherwise it is the process's, out of ps
+        line = shell_line(command, env=inline, cwd=cwd, become=become, become_user=become_user)
         data = stdin.encode() if isinstance(stdin, str) else stdin
         limit = timeout if timeout is not None else self._options.command_timeout
         start = datetime.now()
@@ -49,6 +50,7 @@ class LocalConnection:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env={**os.environ, **{name: str(value) for name, value in env.items()}} if env and not become else None,
         )
         try:
             stdout, stderr = process.communicate(data or None, timeout=limit)

@@ -14,7 +14,7 @@ import paramiko
 
 from titan_ops.connection import channel
 from titan_ops.connection.base import (
-    Command, CommandResult, ConnectionOptions, HostAddress, TransferError, shell_line,
+    Command, CommandResult, ConnectionOptions, HostAddress, TransferError, environment_on_input, shell_line,
 )
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
@@ -131,10 +131,12 @@ class SSHConnection:
         become_user: str | None = None,
     ) -> CommandResult:
         """Run ``command`` on a new channel; raise CommandTimeout (after ending it) or HostUnreachable."""
-        line = shell_line(command, env=env, cwd=cwd, become=become, become_user=become_user)
+        hidden, inline = environment_on_input(env)
+        line = shell_line(command, env=inline, cwd=cwd, become=become, become_user=become_user,
+                          reads_env=bool(hidden))
         data = stdin.encode() if isinstance(stdin, str) else stdin
         start = datetime.now()
-        outcome = self._execute(line, data, timeout, sudo=become)
+        outcome = self._execute(line, data, timeout, sudo=become, preamble=hidden)
         return CommandResult(
             rc=outcome.rc if outcome.rc is not None else -1,
             stdout=outcome.stdout.decode("utf-8", errors="replace"),
@@ -160,14 +162,15 @@ class SSHConnection:
             raise TransferError(f"{self.address.name}: cannot read {remote_path}: {_last_line(outcome.stderr)}")
         return outcome.stdout
 
-    def _execute(self, line: str, stdin: bytes | None, timeout: float | None, sudo: bool = False) -> channel.Outcome:
+    def _execute(self, line: str, stdin: bytes | None, timeout: float | None, sudo: bool = False,
+                 preamble: bytes = b"") -> channel.Outcome:
         transport = self.transport
         limit = timeout if timeout is not None else self._options.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
         try:
             outcome = channel.execute(
                 transport, line, stdin, deadline, self._options.connect_timeout,
-                sudo=sudo,
+                sudo=sudo, preamble=preamble,
             )
         except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
             raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
