@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -45,6 +47,22 @@ def test_timeout_ends_the_process_group(local):
     marker = f"{secrets.randbelow(10**6) + 10**6}"  # unique: other test runs may share this machine
     with pytest.raises(CommandTimeout, match="timed out after 0.5s"):
         local.run(f"sleep {marker}1 & trap '' TERM; sleep {marker}2", timeout=0.5)
+    assert live(f"sleep {marker}") == []
+
+
+def test_interrupt_ends_the_running_process_groups(local):
+    marker = f"{secrets.randbelow(10**6) + 10**6}"  # unique: other test runs may share this machine
+    outcome: dict[str, int] = {}
+    worker = threading.Thread(target=lambda: outcome.update(rc=local.run(f"sleep {marker}1 & sleep {marker}2").rc))
+    worker.start()
+    while len(live(f"sleep {marker}")) < 2:
+        time.sleep(0.05)
+    local.interrupt()
+    worker.join(10)
+    assert not worker.is_alive() and outcome["rc"] != 0
+    deadline = time.monotonic() + 5
+    while live(f"sleep {marker}") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert live(f"sleep {marker}") == []
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import yaml
@@ -194,6 +196,41 @@ def test_command_timeout_fails_the_task(lab, tmp_path):
     result = titan_ops.run(playbook, lab.inventory_path, command_timeout=1)
     assert result.failed_hosts == ["lab1"]
     assert "timed out" in result.host_results("lab1")[0].msg.lower()
+
+
+def test_ctrl_c_ends_what_runs_on_the_hosts(lab, tmp_path):
+    """An interrupted run ends its remote commands (whole process groups, on every host) and prints
+    the recap, instead of waiting for them."""
+    marker = "97.31"  # an unusual duration, to find these processes and no others
+    playbook = write(tmp_path, f"""
+    - hosts: lab
+      gather_facts: false
+      tasks:
+        - shell: sleep {marker} & sleep {marker}
+        - command: echo never reached
+    """)
+
+    def running() -> list[str]:
+        found = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
+        return found.stdout.split()
+
+    run = subprocess.Popen([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i", lab.inventory_path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(running()) < 2 * len(lab.hosts) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(running()) == 2 * len(lab.hosts)  # the command and the one it left in the background
+        run.send_signal(signal.SIGINT)
+        stdout, _ = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode != 0
+    assert "PLAY RECAP" in stdout and "never reached" not in stdout
+    deadline = time.monotonic() + 5
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running() == []
 
 
 def test_extra_vars_forms_and_precedence(lab, tmp_path):

@@ -110,6 +110,10 @@ class Connection(Protocol):
         """Read a remote file."""
         ...
 
+    def interrupt(self) -> None:
+        """End every command the link is running (an interrupted run); safe from any thread."""
+        ...
+
     def close(self) -> None:
         """Close the link; safe to call twice."""
         ...

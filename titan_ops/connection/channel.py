@@ -54,6 +54,21 @@ def kill_line(pid: int) -> str:
     )
 
 
+END_SESSIONS = (
+    'l() { pgrep -P "$PPID" | grep -vx "$$"; }; s=$(l); [ -n "$s" ] || exit 0; '
+    'for p in $s; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done; '
+    'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -n "$(l)" ] || exit 0; sleep 0.1; done; '
+    'for p in $(l); do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done'
+)
+"""End every other session of this SSH connection: the children of our shell's parent (the
+connection's sshd) are the connection's sessions, each a process group. TERM, KILL after two seconds."""
+
+
+def end_sessions(transport: paramiko.Transport, open_timeout: float) -> None:
+    """End everything the connection behind ``transport`` is running (for an interrupted run)."""
+    _run_quietly(transport, END_SESSIONS, open_timeout)
+
+
 @dataclass
 class Outcome:
     """What came back from one channel. ``rc`` is None when the deadline ended the command."""

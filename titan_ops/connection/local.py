@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,16 @@ class LocalConnection:
     def __init__(self, address: HostAddress, options: ConnectionOptions):
         self.address = address
         self._options = options
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def interrupt(self) -> None:
+        """End every command this connection is running, whole process groups (an interrupted run)."""
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
 
     def run(
         self,
@@ -52,11 +63,16 @@ class LocalConnection:
             start_new_session=True,
             env={**os.environ, **{name: str(value) for name, value in env.items()}} if env and not become else None,
         )
+        with self._lock:
+            self._running.add(process)
         try:
             stdout, stderr = process.communicate(data or None, timeout=limit)
         except subprocess.TimeoutExpired:
             _end_group(process)
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}") from None
+        finally:
+            with self._lock:
+                self._running.discard(process)
         if isinstance(stdin, InputOnRequest):  # given at once: what is not asked for is simply not read
             stderr = stderr.replace(INPUT_REQUEST, b"", 1)
         return CommandResult(

@@ -39,6 +39,17 @@ class ConnectionPool:
                 )
             return connection
 
+    def interrupt_all(self) -> None:
+        """End every command every connection is running, all hosts at once (an interrupted run)."""
+        with self._lock:
+            connections = list(self._connections.values())
+        enders = [threading.Thread(target=connection.interrupt, name="titan-ops-interrupt", daemon=True)
+                  for connection in connections]
+        for ender in enders:
+            ender.start()
+        for ender in enders:
+            ender.join()
+
     def close_all(self) -> None:
         """Close every connection; the pool can be used again afterwards."""
         with self._lock:

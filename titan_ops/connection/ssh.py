@@ -41,6 +41,7 @@ class SSHConnection:
         self._known_hosts = known_hosts or KnownHosts()
         self._lock = threading.Lock()
         self._fabric: fabric.Connection | None = None
+        self._running = 0
 
     # -- the link -----------------------------------------------------------
     @property
@@ -51,6 +52,14 @@ class SSHConnection:
                 self._close_locked()
                 self._fabric = self._connect()
             return self._fabric.transport
+
+    def interrupt(self) -> None:
+        """End every command this connection is running, whole process groups (an interrupted run)."""
+        with self._lock:
+            busy = self._fabric is not None and self._fabric.is_connected and self._running > 0
+            transport = self._fabric.transport if busy else None
+        if transport is not None:
+            channel.end_sessions(transport, self._options.connect_timeout)
 
     def close(self) -> None:
         """Close the connection and any jump host connection; safe from any thread, and twice."""
@@ -167,6 +176,8 @@ class SSHConnection:
         transport = self.transport
         limit = timeout if timeout is not None else self._options.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
+        with self._lock:
+            self._running += 1
         try:
             outcome = channel.execute(
                 transport, line, stdin, deadline, self._options.connect_timeout,
@@ -174,6 +185,9 @@ class SSHConnection:
             )
         except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
             raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
+        finally:
+            with self._lock:
+                self._running -= 1
         if outcome.rc is None:
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}")
         return outcome

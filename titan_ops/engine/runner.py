@@ -131,6 +131,7 @@ class Runner:
                     break
         except KeyboardInterrupt:
             self.result.interrupted = True
+            self.pool.interrupt_all()
         finally:
             self.workers.shutdown(wait=True, cancel_futures=True)
             self.pool.close_all()
@@ -345,6 +346,7 @@ class Runner:
             self.result.interrupted = True
             for future in pending:
                 future.cancel()
+            self.pool.interrupt_all()  # what still runs on the hosts is ended, not waited for
             for future in pending:
                 if not future.cancelled():
                     failed |= self._finish(context, task, future.result(), scope, hosts if run_once else None)
