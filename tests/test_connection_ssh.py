@@ -308,6 +308,24 @@ def test_jump_host(lab, pool):
     assert (accepted_logins(lab, "lab1"), accepted_logins(lab, "lab2")) == (before[0] + 1, before[1] + 1)
 
 
+def test_hosts_behind_one_jump_host_share_its_connection(lab, pool):
+    jump = f"root@127.0.0.1:{lab.host('lab2').port}"
+    behind = [dataclasses.replace(lab.address(name), name=f"{name}-behind-lab2", jump_host=jump)
+              for name in ("lab1", "lab3")]
+    before = accepted_logins(lab, "lab2")
+    with ThreadPoolExecutor(2) as workers:  # both connect at once
+        names = list(workers.map(lambda address: pool.get(address).run(["hostname"]).stdout, behind))
+    assert names == ["lab1\n", "lab3\n"]
+    assert accepted_logins(lab, "lab2") == before + 1  # one login on the jump host for both
+    pool.get(behind[0]).close()  # a target closed: the jump host stays open for the other
+    assert pool.get(behind[1]).run(["hostname"]).stdout == "lab3\n"
+    assert pool.get(behind[0]).run(["hostname"]).stdout == "lab1\n"
+    assert accepted_logins(lab, "lab2") == before + 1
+    pool.close_all()  # and the pool closes it: the next run logs in again
+    assert pool.get(behind[1]).run(["hostname"]).stdout == "lab3\n"
+    assert accepted_logins(lab, "lab2") == before + 2
+
+
 def test_aes_gcm_is_offered_first(lab1, lab, pool):
     # an AEAD cipher: paramiko then checks no MAC in Python for each packet
     transport = lab1.transport

@@ -5,19 +5,22 @@ from __future__ import annotations
 import threading
 
 from titan_ops.connection.base import Connection, ConnectionOptions, HostAddress
+from titan_ops.connection.gateways import Gateways
 from titan_ops.connection.hostkeys import KnownHosts
 from titan_ops.connection.local import LocalConnection
 from titan_ops.connection.ssh import SSHConnection
 
 
 def open_connection(
-    address: HostAddress, options: ConnectionOptions | None = None, known_hosts: KnownHosts | None = None
+    address: HostAddress, options: ConnectionOptions | None = None, known_hosts: KnownHosts | None = None,
+    gateways: Gateways | None = None,
 ) -> Connection:
-    """A connection to ``address`` (SSH, or local for ``connection == "local"``); it connects on first use."""
+    """A connection to ``address`` (SSH, or local for ``connection == "local"``); it connects on first use.
+    SSH connections given the same ``gateways`` share their jump-host connections."""
     options = options or ConnectionOptions()
     if address.connection == "local":
         return LocalConnection(address, options)
-    return SSHConnection(address, options, known_hosts)
+    return SSHConnection(address, options, known_hosts, gateways)
 
 
 class ConnectionPool:
@@ -26,6 +29,7 @@ class ConnectionPool:
     def __init__(self, options: ConnectionOptions | None = None):
         self.options = options or ConnectionOptions()
         self._known_hosts = KnownHosts()
+        self._gateways = Gateways()
         self._connections: dict[str, Connection] = {}
         self._lock = threading.Lock()
 
@@ -35,7 +39,7 @@ class ConnectionPool:
             connection = self._connections.get(address.name)
             if connection is None:
                 connection = self._connections[address.name] = open_connection(
-                    address, self.options, self._known_hosts
+                    address, self.options, self._known_hosts, self._gateways
                 )
             return connection
 
@@ -57,3 +61,4 @@ class ConnectionPool:
             self._connections.clear()
         for connection in connections:
             connection.close()
+        self._gateways.close_all()

@@ -16,6 +16,7 @@ from titan_ops.connection import channel
 from titan_ops.connection.base import (
     Command, CommandResult, ConnectionOptions, HostAddress, TransferError, environment_on_input, shell_line,
 )
+from titan_ops.connection.gateways import Gateways, chain
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
 )
@@ -35,10 +36,13 @@ class SSHConnection:
     ``options.host_key_checking`` is False.
     """
 
-    def __init__(self, address: HostAddress, options: ConnectionOptions, known_hosts: KnownHosts | None = None):
+    def __init__(self, address: HostAddress, options: ConnectionOptions, known_hosts: KnownHosts | None = None,
+                 gateways: Gateways | None = None):
         self.address = address
         self._options = options
         self._known_hosts = known_hosts or KnownHosts()
+        self._gateways = gateways or Gateways()
+        self._owns_gateways = gateways is None
         self._lock = threading.Lock()
         self._fabric: fabric.Connection | None = None
         self._running = 0
@@ -62,14 +66,16 @@ class SSHConnection:
             channel.end_sessions(transport, self._options.connect_timeout)
 
     def close(self) -> None:
-        """Close the connection and any jump host connection; safe from any thread, and twice."""
+        """Close the connection (and its jump host connection unless a pool shares it); safe from any
+        thread, and twice."""
         with self._lock:
             self._close_locked()
+        if self._owns_gateways:
+            self._gateways.close_all()
 
     def _close_locked(self) -> None:
         if self._fabric is not None:
-            for hop in _hops(self._fabric):
-                hop.close()
+            self._fabric.close()
             self._fabric = None
 
     def _connect(self) -> fabric.Connection:
@@ -83,10 +89,21 @@ class SSHConnection:
             config=config,
             gateway=gateway,
         )
-        hops = list(_hops(target))
+        hops = chain(target)
         for hop in hops:
             self._prepare(hop, password=address.password if hop is target else None)
-        for hop in reversed(hops):  # the outermost jump host first, so a failure names its hop
+        if isinstance(target.gateway, fabric.Connection):
+            key = (tuple((hop.user, hop.host, hop.port) for hop in hops[1:]), address.key_file,
+                   address.known_hosts_file)
+            target.gateway = self._gateways.shared(key, target.gateway, lambda gateway: self._open(gateway, target))
+        self._open(target, target)
+        return target
+
+    def _open(self, connection: fabric.Connection, target: fabric.Connection) -> None:
+        """Open ``connection`` and the jump hosts it goes through that are not open yet, the outermost
+        first, so that a failure names its hop; HostUnreachable (naming ``target``) on failure."""
+        hops = [hop for hop in chain(connection) if not hop.is_connected]
+        for hop in reversed(hops):
             try:
                 if not hop.gateway:
                     hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._options.connect_timeout)
@@ -97,7 +114,6 @@ class SSHConnection:
                     if "sock" in opened.connect_kwargs:
                         opened.connect_kwargs["sock"].close()
                 raise HostUnreachable(self._describe_failure(hop, target, error)) from None
-        return target
 
     def _prepare(self, hop: fabric.Connection, password: str | None) -> None:
         """Give ``hop`` our timeouts, keys and host key policy (fabric's default auto-adds keys)."""
@@ -239,14 +255,6 @@ def _aead_first_transport(sock: Any, **kwargs: Any) -> paramiko.Transport:
     except ValueError:
         pass  # a paramiko without AES-GCM: its own order
     return transport
-
-
-def _hops(connection: fabric.Connection) -> Iterator[fabric.Connection]:
-    """The connection, then its jump host, then that one's, ..."""
-    hop: Any = connection
-    while isinstance(hop, fabric.Connection):
-        yield hop
-        hop = hop.gateway
 
 
 def _endpoint(connection: fabric.Connection | None) -> str:
