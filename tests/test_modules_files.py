@@ -497,10 +497,12 @@ def test_a_guess_that_no_longer_holds_only_inspects(counting, area):
     """The guess (dest not there) is tested on the host: a file that is there is not overwritten by
     the guessed write, and the usual inspect, decide, act follows."""
     connection, host = counting
-    area.put("there", "same\n")
+    there = area.put("there", "same\n")
+    inode = there.stat().st_ino
     args = {"content": "same\n", "dest": f"{area.remote}/there"}
     result = run_module(lookup("copy"), args, host)
     assert result["changed"] is False and connection.count == 1
+    assert there.stat().st_ino == inode  # not replaced, not even by the same content
     (area.local / "folder").mkdir()
     result = run_module(lookup("file"), {"path": f"{area.remote}/folder", "state": "directory", "mode": "0700"}, host)
     assert result["changed"] is True and result["mode"] == "0700"

@@ -89,11 +89,8 @@ class SSHConnection:
             config=config,
             gateway=gateway,
         )
-        hops = chain(target)
-        for hop in hops:
-            self._prepare(hop, password=address.password if hop is target else None)
         if isinstance(target.gateway, fabric.Connection):
-            key = (tuple((hop.user, hop.host, hop.port) for hop in hops[1:]), address.key_file,
+            key = (tuple((hop.user, hop.host, hop.port) for hop in chain(target.gateway)), address.key_file,
                    address.known_hosts_file)
             target.gateway = self._gateways.shared(key, target.gateway, lambda gateway: self._open(gateway, target))
         self._open(target, target)
@@ -103,6 +100,8 @@ class SSHConnection:
         """Open ``connection`` and the jump hosts it goes through that are not open yet, the outermost
         first, so that a failure names its hop; HostUnreachable (naming ``target``) on failure."""
         hops = [hop for hop in chain(connection) if not hop.is_connected]
+        for hop in hops:
+            self._prepare(hop, password=self.address.password if hop is target else None)
         for hop in reversed(hops):
             try:
                 if not hop.gateway:

@@ -117,48 +117,14 @@ def _validator(module: Module) -> Any:
     return validator
 
 
-_PASSED: dict[tuple[str, int, Any], Any] = {}  # -> the schema, kept alive so that its id stays its own
-_PASSED_LIMIT = 4096
-
-
-def _frozen(value: Any) -> Any:
-    """A hashable, type-exact image of ``value``; TypeError for anything but small JSON-like data
-    (a long text, such as a copy's content, is not worth keeping)."""
-    kind = type(value)
-    if kind is str and len(value) > 1024:
-        raise TypeError("too long to remember")
-    if kind in (str, int, float, bool) or value is None:
-        return (kind, value)
-    if kind is dict:
-        pairs = sorted(value.items(), key=lambda pair: repr(pair[0]))
-        return (dict, tuple((key, _frozen(item)) for key, item in pairs))
-    if kind is list:
-        return (list, tuple(_frozen(item) for item in value))
-    raise TypeError(kind)
-
-
 def check_arguments(module: Module, args: dict[str, Any], location: Location, *, rendered: bool) -> None:
     """Validate ``args`` against the module's schema.
 
     Before rendering (``rendered=False``) a value that is still a template is
     not type-checked; unknown and missing arguments are always errors.
-    Rendered arguments that passed once pass again without a second
-    validation (a task on many hosts is usually validated once).
+    Arguments that passed once pass again without a second validation (a
+    task on many hosts is usually validated once; see passed_checks).
     """
-    key: tuple[str, int, Any] | None = None
-    if rendered:
-        try:
-            key = (module.name, id(module.schema), _frozen(args))
-        except TypeError:
-            key = None
-        if key is not None and key in _PASSED:
-            return
-    _check(module, args, location, rendered=rendered)
-    if key is not None and len(_PASSED) < _PASSED_LIMIT:
-        _PASSED[key] = module.schema
-
-
-def _check(module: Module, args: dict[str, Any], location: Location, *, rendered: bool) -> None:
     properties = module.schema.get("properties", {})
     if module.schema.get("additionalProperties") is False:
         for key in args:

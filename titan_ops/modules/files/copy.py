@@ -24,8 +24,8 @@ from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.local import find_local, read_local
-from titan_ops.modules.files.remote_file import GUESSED_UMASK, UMASK_TEST, FileStat, assign, checksum_line, md5, \
-    parse_content, parse_stat, run_script, script_lines, sha1, stat_line
+from titan_ops.modules.files.remote_file import ACTED, GUESSED_UMASK, UMASK_TEST, FileStat, act_or_inspect_script, \
+    assign, checksum_line, md5, parse_content, parse_stat, run_script, script_lines, sha1, stat_line
 from titan_ops.modules.files.writer import Change, WriteOutcome, WritePlan, carry_out, write_failure, write_outcome, \
     write_script
 
@@ -153,11 +153,11 @@ class Copy(Module):
         assert change.write is not None and change.data is not None
         source = guess.state.source
         with_before = host.diff_mode
-        script = (f"if {guess.test}; then echo +\n{write_script(change.write, change.data, on_request=True)}\n"
-                  f"else echo -\n{_inspect_script(args, source, with_before)}\nfi")
+        script = act_or_inspect_script(guess.test, write_script(change.write, change.data, on_request=True),
+                                       _inspect_script(args, source, with_before))
         result = host.run(script, stdin=InputOnRequest(change.data))
         acted, _, rest = result.stdout.partition("\n")
-        if acted == "+":
+        if acted == ACTED:
             outcome = write_outcome(change.write, dataclasses.replace(result, stdout=rest))
             return Attempt(True, result=_written(decision, outcome))
         return Attempt(False, state=_inspected(script_lines(result)[1:], source, with_before))

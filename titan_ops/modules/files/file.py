@@ -19,8 +19,8 @@ from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
-from titan_ops.modules.files.remote_file import GUESSED_UMASK, STAT_FORMAT, UMASK_TEST, FileStat, assign, last_line, \
-    parse_stat, run_script, stat_line
+from titan_ops.modules.files.remote_file import ACTED, GUESSED_UMASK, STAT_FORMAT, UMASK_TEST, FileStat, \
+    act_or_inspect_script, assign, last_line, parse_stat, run_script, stat_line
 
 STATES = ("file", "directory", "absent", "touch", "link")
 FOLLOWED = ("file", "directory", "touch")
@@ -122,9 +122,9 @@ class File(Module):
 
     def act_or_inspect(self, host: HostContext, args: dict[str, Any], decision: Decision,
                        guess: Guess) -> Attempt:
-        script = f"if {guess.test}; then echo +\n{_act_script(decision)}\nelse echo -\n{_inspect_script(args)}\nfi"
+        script = act_or_inspect_script(guess.test, _act_script(decision), _inspect_script(args))
         acted, *lines = run_script(host, script)
-        if acted == "+":
+        if acted == ACTED:
             return Attempt(True, result=_acted(decision, lines))
         return Attempt(False, state=_inspected(args, lines))
 

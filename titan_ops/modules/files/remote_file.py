@@ -145,6 +145,15 @@ def parse_content(line: str) -> bytes | None:
     return base64.b64decode(line[1:])
 
 
+ACTED = "+"
+"""The first line of an :func:`act_or_inspect_script` that acted (``-``: it inspected)."""
+
+
+def act_or_inspect_script(test: str, act: str, inspect: str) -> str:
+    """One script: ``act`` when shell ``test`` holds, else ``inspect``; its first line says which."""
+    return f"if {test}; then echo {ACTED}\n{act}\nelse echo -\n{inspect}\nfi"
+
+
 def run_script(host: HostContext, script: str, stdin: bytes | None = None) -> list[str]:
     """Run ``script`` as one remote command; its output lines. Raise RemoteFileError on failure."""
     return script_lines(host.run(script, stdin=stdin))
