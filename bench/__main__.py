@@ -546,7 +546,8 @@ def chart(rows: list[dict[str, Any]], counts: list[int], path: Path, notes: list
     figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
     for axis, run in zip(axes, ("first", "second")):
         for runner in RUNNERS:
-            points = sorted((row["hosts"], row["wall"]) for row in rows if row["runner"] == runner and row["run"] == run)
+            points = sorted((row["hosts"], row["wall"]) for row in rows
+                            if row["runner"] == runner and row["run"] == run)
             if points:
                 axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=runner,
                           linewidth=3 if runner == REFERENCE else 1.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -15,9 +15,27 @@ from titan_ops.lab import Lab
 pytest_plugins = ["tests.conftest_titan"]
 
 
+_LAB_FIXTURES = frozenset({"lab", "lab_factory", "spare_lab"})
+_TITAN_FIXTURES = frozenset({"titan_lab"})
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The suite's own memory of passed schema checks (not the user's ~/.cache), for every process it starts."""
     os.environ.setdefault("TITAN_OPS_CACHE_DIR", tempfile.mkdtemp(prefix="titan-ops-test-cache-"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need: ``lab`` (sshd hosts), ``titan`` (the Titan fleet); ``oracle`` is marked by hand.
+
+    ``pytest -m "not lab and not titan and not oracle"`` is the fast subset: seconds, no sshd, no ansible.
+    """
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _TITAN_FIXTURES:
+            item.add_marker(pytest.mark.titan)
+            item.add_marker(pytest.mark.lab)
+        elif fixtures & _LAB_FIXTURES:
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(scope="session")

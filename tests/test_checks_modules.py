@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import titan_ops
@@ -97,6 +98,7 @@ def _oracle_results(report: dict[str, Any], host: str) -> list[tuple[str, dict[s
             if host in task["hosts"]]
 
 
+@pytest.mark.oracle
 def test_assert_and_fail_match_ansible(tmp_path):
     playbook = _write(tmp_path, CHECKS_PLAYBOOK)
     inventory = _local_inventory(tmp_path)

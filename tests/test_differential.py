@@ -11,6 +11,8 @@ import pytest
 import titan_ops
 from tests.oracle import oracle_inventory, run_ansible, titan_stats
 
+pytestmark = pytest.mark.oracle
+
 CASES_DIR = Path(__file__).parent / "differential"
 OUT = "/srv/titan/diff"
 

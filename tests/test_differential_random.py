@@ -11,6 +11,8 @@ from tests.oracle import run_ansible, titan_stats
 from tests.random_playbooks import random_playbook
 from tests.test_differential import _clean, _snapshot, ansible_inventory  # noqa: F401 - fixture
 
+pytestmark = pytest.mark.oracle
+
 # A fresh set of seeds each day, unless pinned: TITAN_OPS_RANDOM_SEEDS="1,2,3".
 _PINNED = os.environ.get("TITAN_OPS_RANDOM_SEEDS")
 SEEDS = [int(seed) for seed in _PINNED.split(",")] if _PINNED else list(range(1, 9))

@@ -54,6 +54,7 @@ def ansible_outputs() -> dict[tuple[str, str], oracle.Outcome]:
     return dict(zip([*COMPARED, ("two", "list_hosts")], oracle.run(commands)))
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize(("name", "view"), COMPARED)
 def test_prints_what_ansible_inventory_prints(name, view, ansible_outputs, capsys):
     code, out, err = run_command(capsys, *inventory_args(name), *VIEWS[view])
@@ -65,6 +66,7 @@ def test_prints_what_ansible_inventory_prints(name, view, ansible_outputs, capsy
         assert out == theirs.out
 
 
+@pytest.mark.oracle
 def test_list_hosts_prints_names_one_a_line_in_ansible_order(ansible_outputs, capsys):
     code, out, _ = run_command(capsys, *inventory_args("two"), "--list-hosts", "-l", "prod:&db:!node*")
     assert code == 0

@@ -77,6 +77,7 @@ def test_bad_inventory_names_file_and_line(source, named, line, words):
     assert f"{BAD / (named or source)}:{line}" in str(error) and "\n" not in str(error)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("source", [case[0] for case in CASES])
 def test_ansible_refuses_the_same_inventory(source, ansible_outcomes):
     assert ansible_outcomes[source].rc != 0, ansible_outcomes[source].out

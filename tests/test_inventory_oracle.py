@@ -21,6 +21,8 @@ from titan_ops.inventory.values import to_json
 
 from .inventory_cases import oracle
 
+pytestmark = pytest.mark.oracle
+
 CASES_DIR = Path(__file__).parent / "inventory_cases"
 LIMIT_FILE = CASES_DIR / "limits" / "hosts.txt"
 

@@ -24,6 +24,8 @@ from titan_ops.inventory import Inventory, load_inventory
 
 from .inventory_cases import oracle
 
+pytestmark = pytest.mark.oracle
+
 COUNT = int(os.environ.get("TITAN_OPS_RANDOM_INVENTORIES", "30"))
 FIRST_SEED = int(os.environ.get("TITAN_OPS_RANDOM_SEED", "1000"))
 

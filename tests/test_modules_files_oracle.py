@@ -26,6 +26,8 @@ import yaml
 import titan_ops
 from tests.oracle import QUIET_ENV, require_oracle, titan_stats
 
+pytestmark = pytest.mark.oracle
+
 BASE = "/srv/titan/oracle-files"
 RECORDER = {"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
             "ANSIBLE_STDOUT_CALLBACK": "titan_record"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -90,12 +90,12 @@ def test_check_mode_changes_nothing(lab, pm2_host, tmp_path):
 
 
 def test_unknown_app_without_ecosystem_and_missing_pm2(lab, pm2_host, tmp_path):
-    unknown, no_pm2 = run(lab, tmp_path, """
-        - pm2: {name: nosuch, state: started, pm2_home: %s}
+    unknown, no_pm2 = run(lab, tmp_path, f"""
+        - pm2: {{name: nosuch, state: started, pm2_home: {PM2_HOME}}}
           ignore_errors: true
-        - pm2: {name: alpha, executable: /nonexistent/pm2, pm2_home: %s}
+        - pm2: {{name: alpha, executable: /nonexistent/pm2, pm2_home: {PM2_HOME}}}
           ignore_errors: true
-    """ % (PM2_HOME, PM2_HOME))
+    """)
     assert unknown.failed and "no app nosuch" in unknown.msg
     assert no_pm2.failed and "pm2 not found" in no_pm2.msg
 

@@ -6,7 +6,8 @@ Nothing is printed unless a subscriber is passed.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from titan_ops.connection.base import ConnectionOptions
 from titan_ops.engine.events import Subscriber

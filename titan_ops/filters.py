@@ -9,7 +9,8 @@ import os.path
 import re
 import shlex
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jinja2
 import yaml
@@ -41,7 +42,8 @@ def from_json(value: str) -> Any:
 
 
 def to_yaml(value: Any, **kwargs: Any) -> str:
-    return yaml.safe_dump(value, allow_unicode=True, default_flow_style=kwargs.pop("default_flow_style", None), **kwargs)
+    flow = kwargs.pop("default_flow_style", None)
+    return yaml.safe_dump(value, allow_unicode=True, default_flow_style=flow, **kwargs)
 
 
 def to_nice_yaml(value: Any, indent: int = 4, **kwargs: Any) -> str:

@@ -43,7 +43,7 @@ class _LazyContext(Context):
 
 class _Environment(jinja2.Environment):
     context_class = _LazyContext
-    templar: "Templar"
+    templar: Templar
 
 
 class Templar:

@@ -29,7 +29,8 @@ severity is the most severe finding; no finding means no incident.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 CORE_SERVICES = ("brain", "execution")
 DATASTORES = ("postgresql", "redis")
@@ -162,7 +163,8 @@ def _signal_findings(facts: HealthFacts, policy: TriagePolicy) -> list[Finding]:
                                 ("collect-diagnostics.yml", "verify-recovery.yml")))
     elif latency is not None and latency >= policy.latency_degraded_ms:
         findings.append(Finding(3, f"signal latency {latency:g} ms ({policy.latency_degraded_ms:g}-"
-                                   f"{policy.latency_high_ms:g} ms)", ("collect-diagnostics.yml", "verify-recovery.yml")))
+                                   f"{policy.latency_high_ms:g} ms)",
+                                ("collect-diagnostics.yml", "verify-recovery.yml")))
     if facts.breaker_open:
         findings.append(Finding(1, "circuit breaker open", ("collect-diagnostics.yml", "circuit-breaker.yml")))
     if facts.positions_mismatch:

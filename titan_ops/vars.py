@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 class HostFacts:

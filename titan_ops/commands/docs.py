@@ -24,10 +24,12 @@ def module_page(module: Module) -> str:
     """One module's reference page in Markdown."""
     schema = module.schema
     ansible_name = long_name(module)
-    lines = [f"# {module.name}", "", module.description or (module.__doc__ or "").strip(), "",
-             f"- Also called `{ansible_name}`." if ansible_name else "- A titan-ops module: Ansible has no counterpart.",
-             f"- Check mode: {'supported' if module.supports_check_mode and not getattr(module, 'skip_in_check_mode', False) else 'skipped (reported as skipped, as in Ansible)'}.",
-             f"- Runs {'on the controller' if module.on_controller else 'on the host, with no agent and no Python there'}."]
+    checks = module.supports_check_mode and not getattr(module, "skip_in_check_mode", False)
+    where = "on the controller" if module.on_controller else "on the host, with no agent and no Python there"
+    also = f"- Also called `{ansible_name}`." if ansible_name else "- A titan-ops module: Ansible has no counterpart."
+    lines = [f"# {module.name}", "", module.description or (module.__doc__ or "").strip(), "", also,
+             f"- Check mode: {'supported' if checks else 'skipped (reported as skipped, as in Ansible)'}.",
+             f"- Runs {where}."]
     if module.free_form:
         lines.append(f"- Takes a free-form string as `{module.free_form}` (`{module.name}: ...`).")
     lines += ["", "| argument | type | default | description |", "|---|---|---|---|"]

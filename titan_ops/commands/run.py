@@ -65,7 +65,8 @@ def _run(args: argparse.Namespace) -> int:
 
             subscribers.append(JUnitWriter(args.junit))
         result = run(playbook, inventory, limit=args.limit, forks=args.forks, extra_vars=extra_vars,
-                     check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags, host_key_checking=not args.no_host_key_checking,
+                     check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags,
+                     host_key_checking=not args.no_host_key_checking,
                      connect_timeout=args.timeout, command_timeout=args.command_timeout,
                      subscribers=subscribers, incident=args.incident, incident_dir=args.incident_dir)
     except TitanOpsError as error:

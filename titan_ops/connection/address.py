@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from titan_ops.connection.base import HostAddress
 from titan_ops.errors import TitanOpsError

@@ -6,7 +6,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
+from collections.abc import Mapping, Sequence
 
 from titan_ops.errors import TitanOpsError
 

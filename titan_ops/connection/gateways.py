@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 import fabric
 

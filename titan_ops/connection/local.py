@@ -11,7 +11,7 @@ import threading
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from titan_ops.connection.base import (
     INPUT_REQUEST, Command, CommandResult, ConnectionOptions, HostAddress, InputOnRequest, TransferError, shell_line,
@@ -69,7 +69,8 @@ class LocalConnection:
             stdout, stderr = process.communicate(data or None, timeout=limit)
         except subprocess.TimeoutExpired:
             _end_group(process)
-            raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}") from None
+            raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}") \
+                from None
         finally:
             with self._lock:
                 self._running.discard(process)

@@ -7,7 +7,8 @@ import socket
 import threading
 import time
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import fabric
 import paramiko

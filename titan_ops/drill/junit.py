@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import Sequence
+from collections.abc import Sequence
 
 from titan_ops.drill.runner import FAILED, SKIPPED, DrillResult
 

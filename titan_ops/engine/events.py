@@ -7,7 +7,8 @@ no subscriber can leak a secret the engine knows about.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Union
+from typing import Protocol
+from collections.abc import Callable
 
 from titan_ops.engine.results import PlayResult, RunResult, TaskResult
 
@@ -70,8 +71,8 @@ class RunDone:
     result: RunResult
 
 
-Event = Union[PlaybookStarted, PlayStarted, TaskStarted, TaskProgress, Included, HostTaskDone, NoHostsMatched,
-              PlayDone, RunDone]
+Event = (PlaybookStarted | PlayStarted | TaskStarted | TaskProgress | Included | HostTaskDone | NoHostsMatched
+         | PlayDone | RunDone)
 
 
 class Subscriber(Protocol):

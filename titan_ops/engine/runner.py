@@ -16,7 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from queue import Empty, SimpleQueue
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from titan_ops import modules
 from titan_ops.connection import ConnectionPool, address_from_vars
@@ -54,7 +55,7 @@ class _Scope:
     host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
-              host_vars: dict[str, dict[str, Any]] | None = None) -> "_Scope":
+              host_vars: dict[str, dict[str, Any]] | None = None) -> _Scope:
         return _Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
                       self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
                       host_vars or self.host_vars)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class TagFilter:
     skip: frozenset[str] = frozenset()
 
     @classmethod
-    def from_options(cls, tags: Iterable[str] | None, skip_tags: Iterable[str] | None) -> "TagFilter":
+    def from_options(cls, tags: Iterable[str] | None, skip_tags: Iterable[str] | None) -> TagFilter:
         return cls(frozenset(_split(tags)), frozenset(_split(skip_tags)))
 
     def selects(self, tags: Iterable[str]) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from titan_ops.engine import events
 from titan_ops.engine.results import RunResult, Status

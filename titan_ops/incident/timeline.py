@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ class Timeline:
 
 def now_utc() -> str:
     """The current time as an ISO 8601 UTC timestamp (seconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_entry(kind: str, operator: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from typing import Mapping
+from collections.abc import Mapping
 
 from titan_ops.lab.lab import Lab
 from titan_ops.lab.sshd import SESSION_PATH, LabError

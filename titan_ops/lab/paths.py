@@ -65,7 +65,7 @@ class LabPaths:
     def known_hosts(self) -> Path:
         return self.root / "known_hosts"
 
-    def host(self, name: str) -> "HostPaths":
+    def host(self, name: str) -> HostPaths:
         return HostPaths(self.root / "hosts" / name)
 
 

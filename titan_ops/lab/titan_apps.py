@@ -162,7 +162,7 @@ def healthy(config: FleetConfig, app: App) -> bool:
 def wait_healthy(lab: Lab, config: FleetConfig, apps: list[App], timeout: float = 30.0) -> None:
     """Wait until every app answers its health check; LabError with the app's error log otherwise."""
     for app in apps:
-        if not wait_until(lambda: healthy(config, app), timeout):
+        if not wait_until(lambda app=app: healthy(config, app), timeout):
             log = lab.host_path(config.host_of(app.group), f"{LOG_DIR}/{app.name}.err.log")
             tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
             raise LabError(f"{app.name} did not become healthy on port {config.ports[app.name]}: "

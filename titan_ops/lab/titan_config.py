@@ -13,7 +13,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from titan_ops.lab.ports import port_free
 from titan_ops.lab.sshd import LabError

@@ -17,7 +17,8 @@ have done, in one remote command instead of two.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
 
 if TYPE_CHECKING:
     from titan_ops.connection.base import CommandResult, Connection
@@ -63,9 +64,9 @@ class HostContext:
     """What a module may use to work on one host."""
 
     host: str
-    connection_factory: Callable[[], "Connection"]
+    connection_factory: Callable[[], Connection]
     variables: Mapping[str, Any]
-    templar: "Templar"
+    templar: Templar
     check_mode: bool = False
     diff_mode: bool = False
     become: bool = False
@@ -75,11 +76,11 @@ class HostContext:
     playbook_dir: str = "."
 
     @property
-    def connection(self) -> "Connection":
+    def connection(self) -> Connection:
         return self.connection_factory()
 
     def run(self, command: Any, *, stdin: str | bytes | None = None, cwd: str | None = None,
-            env: Mapping[str, str] | None = None) -> "CommandResult":
+            env: Mapping[str, str] | None = None) -> CommandResult:
         """Run a command on the host with the task's become, environment and timeout."""
         merged_env = {**self.environment, **(env or {})} or None
         return self.connection.run(command, stdin=stdin, timeout=self.timeout, env=merged_env, cwd=cwd,

@@ -14,7 +14,8 @@ _COMMON_PROPERTIES: dict[str, Any] = {
     "chdir": {"type": "string", "description": "Change into this directory first."},
     "stdin": {"type": "string", "description": "Text fed to the command's standard input."},
     "stdin_add_newline": {"type": "boolean", "default": True, "description": "Add a newline after stdin."},
-    "strip_empty_ends": {"type": "boolean", "default": True, "description": "Strip trailing newlines of stdout and stderr."},
+    "strip_empty_ends": {"type": "boolean", "default": True,
+                         "description": "Strip trailing newlines of stdout and stderr."},
 }
 
 

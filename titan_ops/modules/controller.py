@@ -43,7 +43,8 @@ class SetFact(Module):
     schema = {
         "type": "object",
         "minProperties": 1,
-        "properties": {"cacheable": {"type": "boolean", "description": "Accepted for compatibility; facts last for the run."}},
+        "properties": {"cacheable": {"type": "boolean",
+                                     "description": "Accepted for compatibility; facts last for the run."}},
         "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
     }
 

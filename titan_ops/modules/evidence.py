@@ -22,9 +22,10 @@ import json
 import os
 import re
 import tarfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.redaction import Redactor
@@ -97,7 +98,7 @@ class Evidence(Module):
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         folder: Path = decision.plan
-        collected = datetime.now(timezone.utc)
+        collected = datetime.now(UTC)
         stamp = collected.strftime("%Y%m%dT%H%M%S.%fZ")
         staging = folder.parent / f".{folder.name}.{stamp}.partial"
         staging.mkdir(parents=True, mode=0o750)
@@ -168,7 +169,7 @@ def _keep_previous(folder: Path) -> None:
     try:
         previous = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["collected"]
     except (OSError, ValueError, KeyError, TypeError):
-        previous = datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+        previous = datetime.fromtimestamp(folder.stat().st_mtime, UTC).isoformat(timespec="seconds")
     target = folder.parent / f"{folder.name}@{_file_name(str(previous))}"
     if target.exists():
         target = folder.parent / f"{target.name}-{os.getpid()}-{datetime.now().timestamp():.0f}"

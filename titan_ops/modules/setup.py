@@ -12,7 +12,11 @@ echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
 echo "system=$(uname -s)"
 echo "kernel=$(uname -r)"
 echo "architecture=$(uname -m)"
-if [ -r /etc/os-release ]; then . /etc/os-release; echo "distribution=${ID:-unknown}"; echo "distribution_version=${VERSION_ID:-}"; echo "distribution_release=${VERSION_CODENAME:-}"; echo "os_family=${ID_LIKE:-$ID}"; fi
+if [ -r /etc/os-release ]; then
+  . /etc/os-release
+  echo "distribution=${ID:-unknown}"; echo "distribution_version=${VERSION_ID:-}"
+  echo "distribution_release=${VERSION_CODENAME:-}"; echo "os_family=${ID_LIKE:-$ID}"
+fi
 echo "processor_vcpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"
 echo "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 echo "memfree_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"

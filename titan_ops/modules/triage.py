@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.triage import TriagePolicy, assess, merge_reports

@@ -3,4 +3,5 @@
 from titan_ops.playbook.model import Block, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.parser import load_playbook, load_task_file, playbook_schema
 
-__all__ = ["Block", "IncludeTasks", "load_task_file", "Play", "Playbook", "Task", "TaskItem", "load_playbook", "playbook_schema"]
+__all__ = ["Block", "IncludeTasks", "Play", "Playbook", "Task", "TaskItem", "load_playbook", "load_task_file",
+           "playbook_schema"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os.path
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from titan_ops.errors import Location
 
@@ -68,10 +68,10 @@ class Block:
     """``block`` with its ``rescue`` and ``always`` sections (also what
     ``import_tasks`` becomes)."""
 
-    block: list["TaskItem"]
+    block: list[TaskItem]
     location: Location
-    rescue: list["TaskItem"] = field(default_factory=list)
-    always: list["TaskItem"] = field(default_factory=list)
+    rescue: list[TaskItem] = field(default_factory=list)
+    always: list[TaskItem] = field(default_factory=list)
     name: str | None = None
     when: list[Any] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
@@ -79,7 +79,7 @@ class Block:
     keywords: dict[str, Any] = field(default_factory=dict)
 
 
-TaskItem = Union[Task, Block, IncludeTasks]
+TaskItem = Task | Block | IncludeTasks
 
 
 @dataclass

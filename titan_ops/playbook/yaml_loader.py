@@ -59,7 +59,8 @@ def _make_loader(filename: str) -> type[yaml.SafeLoader]:
             try:
                 hash(key)
             except TypeError:
-                raise PlaybookError("a mapping key must be a plain value", _location(filename, key_node.start_mark))
+                raise PlaybookError("a mapping key must be a plain value",
+                                    _location(filename, key_node.start_mark)) from None
             if key in result:
                 raise PlaybookError(f"duplicate key '{key}'", _location(filename, key_node.start_mark), str(key))
             result[key] = loader.construct_object(value_node, deep=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from . import brain, execution, simple
 from .common import Service, load_env_or_exit

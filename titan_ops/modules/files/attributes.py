@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files import modes
@@ -45,7 +46,7 @@ class Attributes:
     umask: int = 0o022
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any], umask: int = 0o022) -> "Attributes":
+    def from_args(cls, args: Mapping[str, Any], umask: int = 0o022) -> Attributes:
         owner, group = args.get("owner"), args.get("group")
         return cls(args.get("mode"), None if owner is None else str(owner), None if group is None else str(group),
                    umask)

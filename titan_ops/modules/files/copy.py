@@ -16,7 +16,8 @@ import json
 import posixpath
 import shlex
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from titan_ops.connection.base import InputOnRequest
 from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module

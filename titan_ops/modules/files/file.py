@@ -11,7 +11,8 @@ import dataclasses
 import posixpath
 import shlex
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from titan_ops.connection.transfer import temp_name
 from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module

@@ -9,7 +9,8 @@ to the tool. The connection settings go to the tool as its own options.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from titan_ops.connection.base import CommandResult
 from titan_ops.modules.base import HostContext
