@@ -412,7 +412,7 @@ class Runner:
         host_context = HostContext(
             host=host,
             connection_factory=lambda: self._connection(delegate),
-            variables=ChainMap({"ansible_check_mode": check_mode, "ansible_diff_mode": diff_mode}, variables),
+            variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
             check_mode=check_mode,
             diff_mode=diff_mode,
