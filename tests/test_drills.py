@@ -17,7 +17,7 @@ from titan_ops.drill import DrillError, load_drill, run_drill
 from titan_ops.incident import Timeline
 from titan_ops.playbook import load_playbook
 
-INVENTORY = "all:\n  hosts:\n    ctl:\n      ansible_connection: local\n"
+INVENTORY = "all:\n  hosts:\n    ctl:\n      ansible_connection: local\n      titan_lab: true\n"
 BREAK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo broken > {state}\n"
 FIX = "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo fine > {state}\n"
 CHECK = ("- hosts: all\n  gather_facts: false\n  tasks:\n"
@@ -158,6 +158,29 @@ def test_bad_drill_files_are_refused_with_a_location(workspace, text, message):
     done = subprocess.run([sys.executable, "-m", "titan_ops", "drill", str(path), "-i",
                            str(workspace / "inventory.yml")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 5 and "ERROR!" in done.stderr
+
+
+def test_a_drill_refuses_an_inventory_that_is_not_a_labs(workspace):
+    """Drills inject faults: against production they would cause the incident they rehearse."""
+    production = workspace / "production.yml"
+    production.write_text(INVENTORY.replace("      titan_lab: true\n", "") + "    lab9:\n      ansible_connection: local\n      titan_lab: true\n")
+    drill = drill_file(workspace, GOOD)
+    command = [sys.executable, "-m", "titan_ops", "drill", str(drill), "-i", str(production)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "not a lab's inventory (hosts without titan_lab: true: ctl)" in done.stderr
+    assert "--allow-non-lab" in done.stderr and "DRILL" not in done.stdout
+    assert not (workspace / "state.txt").exists()
+    with pytest.raises(DrillError, match="not a lab's inventory"):
+        run_drill(load_drill(drill), production)
+    assert not (workspace / "state.txt").exists()
+    shipped = Path(__file__).resolve().parent.parent / "inventory" / "production"
+    with pytest.raises(DrillError, match="not a lab's inventory"):
+        run_drill(load_drill(drill), shipped)
+
+    done = subprocess.run([*command, "--allow-non-lab"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (workspace / "state.txt").read_text() == "fine\n"
 
 
 def test_every_shipped_drill_and_runbook_is_valid():

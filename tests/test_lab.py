@@ -35,6 +35,7 @@ def test_inventory_lists_every_host_with_its_connection_vars(lab):
             "ansible_ssh_private_key_file": str(lab.client_key_path),
             "ansible_ssh_known_hosts_file": str(lab.known_hosts_path),
             "lab_private_paths": list(PRIVATE_PATHS),
+            "titan_lab": True,
         }
     assert len({host.port for host in lab.hosts}) == 3
     known = lab.known_hosts_path.read_text().splitlines()

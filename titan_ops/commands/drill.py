@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "drill", help="run a recovery drill (fault, recovery, verification, time budget)",
         description="Run a drill file against an inventory (default: the lab's). Exits 0 when every phase "
-                    "passed within the budget, 2 otherwise, 5 for a bad drill file or inventory.")
+                    "passed within the budget, 2 otherwise, 5 for a bad drill file or inventory, or for an "
+                    "inventory that is not a lab's (every host with titan_lab: true) without --allow-non-lab.")
     parser.add_argument("drills", nargs="+", metavar="DRILL", help="drill files (run in order)")
     parser.add_argument("-i", "--inventory", action="append", default=[], metavar="INVENTORY",
                         help="inventory (default: the lab's inventory.yml)")
@@ -26,11 +27,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--output-json", metavar="FILE", help="write the drill results as JSON")
     parser.add_argument("--incident", metavar="ID", help="record every phase and the verdict in this incident")
     parser.add_argument("--incident-dir", metavar="DIR", help="the incidents folder")
+    parser.add_argument("--allow-non-lab", action="store_true",
+                        help="run against an inventory that is not a lab's (drills inject faults: "
+                             "refused by default)")
     parser.set_defaults(handler=_drill)
 
 
 def _drill(args: argparse.Namespace) -> int:
-    from titan_ops.drill import drill_junit_xml, load_drill, run_drill
+    from titan_ops.drill import drill_junit_xml, load_drill, require_lab, run_drill
     from titan_ops.inventory import load_inventory
     from titan_ops.lab.paths import LabPaths, default_directory
     from titan_ops.output.console import ConsoleRenderer, banner
@@ -39,6 +43,8 @@ def _drill(args: argparse.Namespace) -> int:
     try:
         drills = [load_drill(path) for path in args.drills]
         inventory = load_inventory(args.inventory or [str(LabPaths(default_directory()).inventory)])
+        if not args.allow_non_lab:
+            require_lab(inventory)
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return 5
@@ -47,7 +53,7 @@ def _drill(args: argparse.Namespace) -> int:
     for drill in drills:
         print(banner(f"DRILL [{drill.name}]"))
         result = run_drill(drill, inventory, subscribers=subscribers, observer=_print_phase,
-                           incident=args.incident, incident_dir=args.incident_dir)
+                           incident=args.incident, incident_dir=args.incident_dir, allow_non_lab=True)
         results.append(result)
         recovered = "-" if result.time_to_recover is None else f"{result.time_to_recover:.1f}s"
         verdict = "PASSED" if result.passed else "FAILED"

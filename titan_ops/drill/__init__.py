@@ -7,7 +7,7 @@
 
 from titan_ops.drill.junit import drill_junit_xml
 from titan_ops.drill.model import Drill, DrillError, Phase, drill_schema, load_drill
-from titan_ops.drill.runner import DrillResult, PhaseResult, run_drill
+from titan_ops.drill.runner import DrillResult, PhaseResult, require_lab, run_drill
 
 __all__ = ["Drill", "DrillError", "DrillResult", "Phase", "PhaseResult", "drill_junit_xml", "drill_schema",
-           "load_drill", "run_drill"]
+           "load_drill", "require_lab", "run_drill"]

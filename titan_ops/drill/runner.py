@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 import yaml
 
 from titan_ops.api import run
-from titan_ops.drill.model import FAULT, RECOVERY, VERIFICATION, Drill, Phase
+from titan_ops.drill.model import FAULT, RECOVERY, VERIFICATION, Drill, DrillError, Phase
 from titan_ops.engine.events import Subscriber
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.errors import TitanOpsError
 from titan_ops.incident.timeline import Timeline, new_entry
-from titan_ops.inventory import Inventory
+from titan_ops.inventory import Inventory, load_inventory
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -64,13 +64,36 @@ class DrillResult:
                 "over_budget": self.over_budget, "phases": [phase.to_dict() for phase in self.phases]}
 
 
+LAB_MARKER = "titan_lab"
+"""The inventory variable that says a host belongs to a lab (``titan-ops lab up`` sets it on every host)."""
+
+
+def require_lab(inventory: Inventory | str | Path) -> Inventory:
+    """``inventory`` loaded, if every one of its hosts is a lab's (``titan_lab: true``); DrillError otherwise.
+
+    A drill injects faults: against production it would cause the incident
+    it rehearses. Run one there only on purpose (``allow_non_lab``).
+    """
+    loaded = inventory if isinstance(inventory, Inventory) else load_inventory(str(inventory))
+    hosts = loaded.list_hosts("all")
+    outside = [host for host in hosts if loaded.host_vars(host).get(LAB_MARKER) is not True]
+    if not hosts or outside:
+        where = ", ".join(loaded.sources) or "the inventory"
+        shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        raise DrillError(f"refusing to run a drill against {where}: it is not a lab's inventory "
+                         f"({'no hosts' if not hosts else 'hosts without titan_lab: true: ' + shown}); drills "
+                         "inject faults. To run one there anyway, pass --allow-non-lab (API: allow_non_lab=True)")
+    return loaded
+
+
 PhaseObserver = Callable[[Phase, "PhaseResult | None"], None]
 """Called with (phase, None) when a phase starts and (phase, its result) when it ends."""
 
 
 def run_drill(drill: Drill, inventory: Inventory | str | Path, *, subscribers: Sequence[Subscriber] = (),
               observer: PhaseObserver | None = None, incident: str | None = None,
-              incident_dir: str | Path | None = None, **run_options: Any) -> DrillResult:
+              incident_dir: str | Path | None = None, allow_non_lab: bool = False,
+              **run_options: Any) -> DrillResult:
     """Run ``drill`` against ``inventory`` and return its result (never raises for a failed phase).
 
     The fault must succeed for recovery to start; recovery steps run in
@@ -79,7 +102,11 @@ def run_drill(drill: Drill, inventory: Inventory | str | Path, *, subscribers: S
     verification. With ``incident``, every phase run and the drill's verdict
     go to the incident's timeline. ``run_options`` go to every
     :func:`titan_ops.run` call (``forks``, ``host_key_checking``, ...).
+    Raises DrillError for an inventory that is not a lab's (see
+    :func:`require_lab`) unless ``allow_non_lab``.
     """
+    if not allow_non_lab:
+        inventory = require_lab(inventory)
     result = DrillResult(drill)
     observe = observer or (lambda phase, outcome: None)
 
@@ -147,5 +174,5 @@ def _why(outcome: RunResult) -> str:
     return "; ".join(lines) or f"exit code {outcome.exit_code}"
 
 
-__all__ = ["DrillResult", "FAILED", "FAULT", "PASSED", "PhaseResult", "RECOVERY", "SKIPPED", "VERIFICATION",
-           "run_drill"]
+__all__ = ["DrillResult", "FAILED", "FAULT", "LAB_MARKER", "PASSED", "PhaseResult", "RECOVERY", "SKIPPED",
+           "VERIFICATION", "require_lab", "run_drill"]

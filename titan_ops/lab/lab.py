@@ -277,6 +277,7 @@ def _write_inventory(paths: LabPaths, lab: Lab) -> None:
             "ansible_ssh_private_key_file": str(paths.client_key),
             "ansible_ssh_known_hosts_file": str(paths.known_hosts),
             "lab_private_paths": list(PRIVATE_PATHS),
+            "titan_lab": True,
         }
         for host in lab.hosts
     }
