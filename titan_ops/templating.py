@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jinja2
@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 
 from titan_ops import filters
 from titan_ops.errors import TemplateError
+from titan_ops.lookups import jinja as lookup_functions
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 _MAX_DEPTH = 40
@@ -62,6 +63,9 @@ class Templar:
         self.environment.templar = self
         self.environment.filters.update(filters.FILTERS)
         self.environment.tests.update(filters.TESTS)
+        self.environment.globals.update(lookup_functions.GLOBALS)
+        self.on_secret: Callable[[Iterable[str]], None] | None = None
+        """Where values found to be secret while rendering (a generated password) are reported."""
         self._templates: dict[str, jinja2.Template] = {}
         self._expressions: dict[str, Any] = {}
         self._lock = threading.Lock()

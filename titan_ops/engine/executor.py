@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
-from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
+from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TitanOpsError
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.filters import to_bool
+from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments
 from titan_ops.playbook.model import Task
@@ -81,9 +82,7 @@ class TaskExecutor:
 
     # -- loops ---------------------------------------------------------------
     def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
-        items = self.templar.render(task.loop, host.variables)
-        if not isinstance(items, list):
-            raise TemplateError(f"a loop needs a list, got {type(items).__name__}: {items!r}", key="loop")
+        items = loop_items(self.templar, task.loop, task.loop_lookup, host.variables, task.module)
         control = task.loop_control
         loop_var = control.get("loop_var", "item")
         results = []

@@ -31,6 +31,7 @@ from titan_ops.engine.tags import TagFilter
 from titan_ops.errors import Location, PlaybookError, TemplateError, TitanOpsError
 from titan_ops.filters import to_bool
 from titan_ops.inventory import Inventory
+from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
 from titan_ops.playbook.model import Block, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.parser import load_task_file
@@ -285,9 +286,7 @@ class Runner:
     def _include_iterations(self, include: IncludeTasks, variables: Any) -> list[dict[str, Any]]:
         if include.loop is None:
             return [{}]
-        items = self.templar.render(include.loop, variables)
-        if not isinstance(items, list):
-            raise TemplateError(f"'loop' requires a list, got {type(items).__name__}")
+        items = loop_items(self.templar, include.loop, include.loop_lookup, variables, "include_tasks")
         loop_var = include.loop_control.get("loop_var", "item")
         index_var = include.loop_control.get("index_var")
         return [{loop_var: item, **({index_var: index} if index_var else {})} for index, item in enumerate(items)]

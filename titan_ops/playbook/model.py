@@ -27,6 +27,8 @@ class Task:
     vars: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     loop: Any = None
+    loop_lookup: str | None = None
+    """The lookup of a ``with_<lookup>`` loop (``loop`` then holds its terms); None for ``loop:``."""
     loop_control: dict[str, Any] = field(default_factory=dict)
     changed_when: list[Any] | None = None
     failed_when: list[Any] | None = None
@@ -55,6 +57,7 @@ class IncludeTasks:
     vars: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     loop: Any = None
+    loop_lookup: str | None = None
     loop_control: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
 

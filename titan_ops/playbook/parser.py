@@ -14,8 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from titan_ops import modules
+from titan_ops import lookups, modules
 from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
+from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import INHERITED_KEYWORDS, Block, IncludeTasks, Play, Playbook, Task, TaskItem
@@ -214,7 +215,10 @@ class _Parser:
 
     def include_tasks(self, data: LocatedDict, base_dir: str) -> IncludeTasks:
         for key in data:
-            self._check_keyword(data, key, keywords.INCLUDE_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
+            if not _is_lookup_loop(key):
+                self._check_keyword(data, key, keywords.INCLUDE_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS,
+                                    "task")
+        loop, loop_lookup = _loop(data)
         value = data["include_tasks"]
         file_name = value["file"] if isinstance(value, dict) else value
         self._check_templates(data, ("include_tasks", "vars", "loop"))
@@ -224,13 +228,13 @@ class _Parser:
                                 "include_tasks")
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=_as_list(data.get("when")),
-                            vars=dict(data.get("vars") or {}), tags=_tags(data), loop=data.get("loop"),
-                            loop_control=dict(data.get("loop_control") or {}),
+                            vars=dict(data.get("vars") or {}), tags=_tags(data), loop=loop,
+                            loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
 
     def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
         known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS
-        module_keys = [key for key in data if key not in known]
+        module_keys = [key for key in data if key not in known and not _is_lookup_loop(key)]
         candidates = [key for key in module_keys if modules.is_module(str(key))]
         for key in module_keys:
             if key not in candidates:
@@ -256,6 +260,7 @@ class _Parser:
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args, location, module_key)
         self._check_conditions(data)
+        loop, loop_lookup = _loop(data)
         return Task(
             module=module.name,
             args=args,
@@ -265,7 +270,8 @@ class _Parser:
             register=data.get("register"),
             vars=dict(data.get("vars") or {}),
             tags=_tags(data),
-            loop=data.get("loop"),
+            loop=loop,
+            loop_lookup=loop_lookup,
             loop_control=dict(data.get("loop_control") or {}),
             changed_when=_as_list(data["changed_when"]) if "changed_when" in data else None,
             failed_when=_as_list(data["failed_when"]) if "failed_when" in data else None,
@@ -312,6 +318,7 @@ class _Parser:
                     self.templar.check_syntax(value)
                 except TemplateError as error:
                     raise PlaybookError(error.message, location_of(value, location), key) from None
+                self._check_lookups(value, location_of(value, location), key)
         elif isinstance(value, dict):
             for item_key, item in value.items():
                 where = value.where(item_key) if isinstance(value, LocatedDict) else location
@@ -324,10 +331,43 @@ class _Parser:
         for key in ("when", "changed_when", "failed_when", "until"):
             for condition in _as_list(data.get(key)):
                 if isinstance(condition, str):
+                    expression = _strip_braces(condition)
                     try:
-                        self.templar.check_expression(_strip_braces(condition))
+                        self.templar.check_expression(expression)
                     except TemplateError as error:
                         raise PlaybookError(error.message, data.where(key), key) from None
+                    self._check_lookups("{{ " + expression + " }}", data.where(key), key)
+
+    def _check_lookups(self, source: str, location: Location, key: str) -> None:
+        """Reject a template that calls a lookup titan-ops does not have, by the lookup's name."""
+        if not any(f"{name}(" in source for name in lookup_functions.FUNCTION_NAMES):
+            return
+        unknown = lookup_functions.unsupported_lookups(self.templar.environment.parse(source))
+        if unknown:
+            raise PlaybookError(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
+
+
+def _is_lookup_loop(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("with_")
+
+
+def _loop(data: LocatedDict) -> tuple[Any, str | None]:
+    """A task's loop: its value and, for ``with_<lookup>``, the lookup's name."""
+    keys = [key for key in data if _is_lookup_loop(key)]
+    if not keys:
+        return data.get("loop"), None
+    if len(keys) > 1 or "loop" in data:
+        other = "loop" if "loop" in data else keys[0]
+        raise PlaybookError(f"a task has one loop: '{other}' and '{keys[-1]}' both given", data.where(keys[-1]),
+                            keys[-1])
+    key = keys[0]
+    name = key[len("with_"):]
+    if not lookups.is_lookup(name):
+        raise PlaybookError(f"the loop '{key}' is not supported by titan-ops (it has no lookup '{name}')",
+                            data.where(key), key)
+    if data[key] is None:
+        raise PlaybookError(f"you must specify a value when using {key}", data.where(key), key)
+    return data[key], lookups.canonical_name(name)
 
 
 def _strip_braces(condition: str) -> str:

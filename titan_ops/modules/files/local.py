@@ -42,13 +42,13 @@ def _read(path: str, mtime_ns: int, size: int) -> bytes:
         return handle.read()
 
 
-def write_local(path: str, data: bytes) -> None:
+def write_local(path: str, data: bytes, mode: int = 0o666) -> None:
     """Write controller file ``path`` atomically (temp file beside it, then rename), creating its folder;
-    a new file gets the controller's default mode (0666 less the umask)."""
+    a new file gets ``mode`` less the umask (default: the controller's default mode)."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     temporary = os.path.join(folder, f".{os.path.basename(path)}.titan-ops-{secrets.token_hex(6)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
