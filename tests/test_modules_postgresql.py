@@ -254,6 +254,58 @@ def test_restore_refuses_bad_dumps_and_leaves_the_database_alone(items, tmp_path
     assert sql(items, "select string_agg(label, ',' order by id) from items") == "a,b,c,marker"
 
 
+NOISE = ("insert into items (label) select (select string_agg(md5(random()::text || n || k), '') "
+         "from generate_series(1, 20) as k) from generate_series(1, 200) as n")
+"""About 130 kB of rows that compress poorly: a dump with real data blocks after its table of contents."""
+
+
+def test_restore_reads_an_archive_to_its_end(items, tmp_path):
+    """A truncated or corrupted custom-format dump passes `pg_restore --list`; the restore refuses it all the same."""
+    sql(items, NOISE)
+    good, = run(items, tmp_path, [database("dump", target="/var/backups/titan/whole.dump")])
+    backups = items.lab.host_path("lab1", "/var/backups/titan")
+    data = (backups / "whole.dump").read_bytes()
+    (backups / "cut.dump").write_bytes(data[:len(data) * 3 // 4])
+    corrupted = bytearray(data)
+    corrupted[len(data) // 2:len(data) // 2 + 20] = b"X" * 20
+    (backups / "corrupted.dump").write_bytes(bytes(corrupted))
+    for name in ("cut.dump", "corrupted.dump"):
+        listed = subprocess.run(["pg_restore", "--list", str(backups / name)], capture_output=True)
+        assert listed.returncode == 0, "the premise: --list alone accepts it"
+    sql(items, "insert into items (label) values ('kept')")
+    results = run(items, tmp_path, [{**database("restore", target=f"/var/backups/titan/{name}"),
+                                     "ignore_errors": True} for name in ("cut.dump", "corrupted.dump")])
+    checked = run(items, tmp_path, [{**database("restore", target=f"/var/backups/titan/{name}"),
+                                     "ignore_errors": True} for name in ("cut.dump", "corrupted.dump")], check=True)
+    for result in (*results, *checked):  # refused before anything is touched, in a dry run too
+        assert result.failed and "cannot be read to its end (truncated or corrupted)" in result.msg, result.msg
+    assert sql(items, "select count(*) from items where label = 'kept'") == "1"
+
+
+def test_a_short_dump_on_a_full_disk_fails_and_replaces_nothing(items, tmp_path):
+    """pg_dump can exit 0 after writing a truncated custom-format file onto a full disk (when the space runs
+    out at its last write): the module verifies the dump before it replaces the previous one."""
+    full = "/var/backups/titan/full"
+    items.lab.host_path("lab1", full).mkdir(exist_ok=True)
+    messages = []
+    for kilobytes in range(8, 36, 4):
+        mounted, = run(items, tmp_path, [{"shell": f"mount -t tmpfs -o size={kilobytes}k tmpfs {full} && "
+                                                   f"printf previous > {full}/db.dump"}])
+        assert mounted.status is Status.CHANGED, mounted.msg
+        try:
+            dumped, listing = run(items, tmp_path, [
+                {"postgresql_db": {**database("dump", target=f"{full}/db.dump")["postgresql_db"],
+                                   "name": "titan_brain"}, "ignore_errors": True},
+                {"shell": f"ls -A {full}; cat {full}/db.dump", "changed_when": False}])
+        finally:
+            run(items, tmp_path, [{"command": f"umount {full}"}])
+        if not dumped.failed:
+            break  # the disk is large enough now
+        messages.append(dumped.msg)
+        assert listing.result["stdout"] == "db.dump\nprevious", "a failed dump replaced the previous one"
+    assert any("pg_dump wrote a dump that does not verify" in message for message in messages), messages
+
+
 def test_restore_format_must_match_the_file(items, tmp_path):
     dumped, mismatch = run(items, tmp_path, [
         database("dump", target="/var/backups/titan/fmt.pgc"),

@@ -4,15 +4,17 @@
   (read-only); act runs ``CREATE DATABASE``/``DROP DATABASE`` with the name
   quoted by psql (``:"name"``).
 - ``dump``: always a change (as community.postgresql reports it). act runs
-  ``pg_dump`` into a temporary file beside ``target``, fails when pg_dump
-  fails or leaves an empty file (the temporary file is then removed), and
-  only then renames it onto ``target``: a failed dump never replaces a good
-  one.
+  ``pg_dump`` into a temporary file beside ``target``, verifies it as a
+  restore would (below), and only then renames it onto ``target``: a failed
+  or short dump (pg_dump exits 0 with a truncated custom-format file on a
+  full disk) fails the task, is removed, and never replaces a good one.
 - ``restore``: inspect checks the dump before the database is touched: it
   must exist, be a readable non-empty regular file, and be either an
-  archive ``pg_restore --list`` can read (custom or tar) or a plain SQL dump
-  with pg_dump's header and its closing ``-- PostgreSQL database dump
-  complete`` line (so a truncated plain dump is refused). A refused dump
+  archive (custom or tar) that pg_restore reads to its end (into
+  ``/dev/null``: ``pg_restore --list`` alone accepts a truncated or
+  corrupted archive) or a plain SQL dump with pg_dump's header and its
+  closing ``-- PostgreSQL database dump complete`` line (so a truncated
+  plain dump is refused). A refused dump
   fails the task in decide, with the database untouched (in check mode
   too). act restores in one transaction: ``pg_restore --clean --if-exists
   --single-transaction`` for an archive, ``psql -v ON_ERROR_STOP=1
@@ -37,37 +39,51 @@ from titan_ops.modules.postgresql.sql import Statement, prepare
 
 FORMAT_FLAGS = {"plain": "--format=plain", "custom": "--format=custom", "tar": "--format=tar"}
 
-# $1 target, then pg_dump's command line (without -f).
-_DUMP = """
+# verify_dump FILE: prints "ok FORMAT SIZE" or "refused: REASON". An archive
+# (custom or tar) must read to its end (pg_restore into /dev/null: `--list`
+# alone passes a truncated or corrupted one); a plain dump needs pg_dump's
+# header and its closing "dump complete" line.
+_VERIFY_FUNCTION = """
+verify_dump() {
+  dump=$1
+  [ -e "$dump" ] || { echo "refused: $dump does not exist"; return; }
+  [ -f "$dump" ] || { echo "refused: $dump is not a regular file"; return; }
+  [ -r "$dump" ] && head -c 1 "$dump" >/dev/null 2>&1 || { echo "refused: $dump is not readable"; return; }
+  [ -s "$dump" ] || { echo "refused: $dump is empty"; return; }
+  size=$(wc -c < "$dump")
+  if [ "$(head -c 5 "$dump")" = PGDMP ]; then format=custom
+  elif [ "$(dd if="$dump" bs=1 skip=257 count=5 2>/dev/null)" = ustar ]; then format=tar
+  else format=plain; fi
+  if [ "$format" = plain ]; then
+    head -c 8192 "$dump" | grep -q '^-- PostgreSQL database dump$' ||
+      { echo "refused: $dump is neither a pg_dump archive nor a plain pg_dump file (no pg_dump header)"; return; }
+    tail -c 8192 "$dump" | grep -q '^-- PostgreSQL database dump complete$' ||
+      { echo "refused: $dump is an incomplete plain dump (no closing 'dump complete' line)"; return; }
+  elif ! problem=$(pg_restore --list "$dump" 2>&1 >/dev/null); then
+    echo "refused: pg_restore cannot read $dump: $(echo "$problem" | tr '\\n' ' ')"; return
+  elif ! problem=$(pg_restore -f /dev/null "$dump" 2>&1 >/dev/null); then
+    echo "refused: $dump cannot be read to its end (truncated or corrupted): $(echo "$problem" | tr '\\n' ' ')"
+    return
+  fi
+  echo "ok $format $size"
+}
+"""
+
+# $1 target, then pg_dump's command line (without -f). The dump is verified
+# like a backup before it replaces anything: pg_dump can exit 0 having written
+# a short file (a custom-format dump onto a full disk does).
+_DUMP = _VERIFY_FUNCTION + """
 target=$1; shift
 partial="$target.titan-ops-partial.$$"
 trap 'rm -f "$partial"' EXIT
 "$@" -f "$partial" || { echo "pg_dump failed (exit status $?)" >&2; exit 1; }
-[ -s "$partial" ] || { echo "pg_dump wrote an empty file" >&2; exit 1; }
+verdict=$(verify_dump "$partial")
+case "$verdict" in ok*) ;; *) echo "pg_dump wrote a dump that does not verify: ${verdict#refused: }" >&2; exit 1 ;; esac
 mv -f "$partial" "$target" && wc -c < "$target"
 """
 
-# $1 the dump, $2 pg_restore. Prints "ok FORMAT SIZE" or "refused: REASON".
-_VERIFY = """
-dump=$1 pg_restore=$2
-[ -e "$dump" ] || { echo "refused: $dump does not exist"; exit 0; }
-[ -f "$dump" ] || { echo "refused: $dump is not a regular file"; exit 0; }
-[ -r "$dump" ] && head -c 1 "$dump" >/dev/null 2>&1 || { echo "refused: $dump is not readable"; exit 0; }
-[ -s "$dump" ] || { echo "refused: $dump is empty"; exit 0; }
-size=$(wc -c < "$dump")
-if [ "$(head -c 5 "$dump")" = PGDMP ]; then format=custom
-elif [ "$(dd if="$dump" bs=1 skip=257 count=5 2>/dev/null)" = ustar ]; then format=tar
-else format=plain; fi
-if [ "$format" = plain ]; then
-  head -c 8192 "$dump" | grep -q '^-- PostgreSQL database dump$' ||
-    { echo "refused: $dump is neither a pg_dump archive nor a plain pg_dump file (no pg_dump header)"; exit 0; }
-  tail -c 8192 "$dump" | grep -q '^-- PostgreSQL database dump complete$' ||
-    { echo "refused: $dump is an incomplete plain dump (no closing 'dump complete' line)"; exit 0; }
-elif ! problem=$("$pg_restore" --list "$dump" 2>&1 >/dev/null); then
-  echo "refused: pg_restore cannot read $dump: $(echo "$problem" | tr '\\n' ' ')"; exit 0
-fi
-echo "ok $format $size"
-"""
+# $1 the dump.
+_VERIFY = _VERIFY_FUNCTION + 'verify_dump "$1"\n'
 
 
 def format_of(target: str, given: str | None = None) -> str:
@@ -121,7 +137,7 @@ class PostgresqlDb(Module):
                                       "BEGIN READ ONLY")
                 return found.result["query_result"][0]["found"] > 0 if found.result is not None else found.error
             if state == "restore":
-                checked = run_tool(host, ["/bin/sh", "-c", _VERIFY, "sh", args["target"], "pg_restore"], args)
+                checked = run_tool(host, ["/bin/sh", "-c", _VERIFY, "sh", args["target"]], args)
                 return checked.stdout.strip() or f"cannot check {args['target']}: {error_text(checked.stderr)}"
         except PasswordError as error:
             return str(error)
