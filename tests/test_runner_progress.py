@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import titan_ops
-from titan_ops.engine import events, runner
+from titan_ops.engine import events, strategy
 
 INVENTORY = """
 all:
@@ -31,7 +31,7 @@ PLAYBOOK = """
 def test_results_and_progress_of_a_slow_host(tmp_path: Path, monkeypatch):
     (tmp_path / "inventory.yml").write_text(textwrap.dedent(INVENTORY))
     (tmp_path / "playbook.yml").write_text(textwrap.dedent(PLAYBOOK))
-    monkeypatch.setattr(runner, "_PROGRESS_SECONDS", 0.1)
+    monkeypatch.setattr(strategy, "PROGRESS_SECONDS", 0.1)
     seen: list[events.Event] = []
     result = titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory.yml", forks=3, subscribers=[seen.append])
     assert result.exit_code == 0

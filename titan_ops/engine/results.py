@@ -84,6 +84,11 @@ class TaskResult:
         }
 
 
+def counts_as_failure(result: TaskResult) -> bool:
+    """Whether ``result`` counts against its host: failed or unreachable, neither ignored nor rescued."""
+    return result.status in (Status.FAILED, Status.UNREACHABLE) and not result.ignored and not result.rescued
+
+
 @dataclass
 class HostStats:
     """Ansible's PLAY RECAP counters for one host."""

@@ -1,254 +1,196 @@
-"""Plays, batches and strategies: which task runs on which host, when.
+"""The runner: walks a playbook's plays, batches, blocks, includes and tasks.
 
-Linear (the default): each task on every active host, a worker per host up
-to ``forks``, before the next task starts. Free: every host runs through the
-play on its own. Events are emitted under one lock, so subscribers never see
-two events at once, whatever the strategy.
+It decides what a task's outcome does to the walk (a failed host leaves its
+block for the ``rescue``, ``any_errors_fatal`` ends the play, handlers run when
+flushed); the strategy decides which host runs what next, the dispatcher where;
+the recorder records every result and emits every event; the host view gives
+each host's variables.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import os
 import threading
 from collections import ChainMap
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from queue import Empty, SimpleQueue
-from typing import Any
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from titan_ops import modules
-from titan_ops.connection import ConnectionPool, address_from_vars
+from titan_ops.connection import ConnectionPool
 from titan_ops.connection.base import Connection
 from titan_ops.engine import events
+from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher
 from titan_ops.engine.executor import TaskExecutor, evaluate_conditions
-from titan_ops.engine.handlers import Notifications
+from titan_ops.engine.hostview import HostView
 from titan_ops.engine.options import RunOptions
-from titan_ops.engine.results import HostStats, PlayResult, RunResult, Status, TaskResult
+from titan_ops.engine.plan import batches, gathers_facts, load_vars_files
+from titan_ops.engine.play_state import PlayState
+from titan_ops.engine.recorder import Recorder
+from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
+from titan_ops.engine.scope import Scope, merge_keywords
+from titan_ops.engine.strategy import Free, Linear, Strategy
 from titan_ops.engine.tags import TagFilter
-from titan_ops.errors import Location, PlaybookError, TemplateError, TitanOpsError
+from titan_ops.errors import TemplateError, TitanOpsError
 from titan_ops.filters import to_bool
 from titan_ops.inventory import Inventory
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
 from titan_ops.playbook.model import Block, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.parser import load_task_file
-from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.redaction import Redactor
 from titan_ops.templating import Templar
-from titan_ops.vars import HostFacts, HostVars, task_scope
+from titan_ops.vars import HostFacts
 
-_PROGRESS_SECONDS = 5.0
-_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
-
-
-@dataclass
-class _Scope:
-    """What enclosing plays, blocks and includes pass down to a task."""
-
-    keywords: dict[str, Any] = field(default_factory=dict)
-    block_vars: list[dict[str, Any]] = field(default_factory=list)
-    when: list[Any] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    rescuable: bool = False
-    host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
-              host_vars: dict[str, dict[str, Any]] | None = None) -> _Scope:
-        return _Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
-                      self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
-                      host_vars or self.host_vars)
-
-
-def merge_keywords(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
-    """Inner keywords win, except ``environment``, which is merged as in Ansible."""
-    merged = {**outer, **inner}
-    if isinstance(outer.get("environment"), dict) and isinstance(inner.get("environment"), dict):
-        merged["environment"] = {**outer["environment"], **inner["environment"]}
-    return merged
-
-
-class _PlayContext:
-    """What every task of one play (one batch) shares."""
-
-    def __init__(self, play: Play, hosts: list[str], play_result: PlayResult, play_vars: dict[str, Any],
-                 inline: bool):
-        self.play = play
-        self.hosts = hosts
-        self.play_result = play_result
-        self.play_vars = play_vars
-        self.inline = inline
-        self.notifications = Notifications(play.handlers)
-        self.unreachable: set[str] = set()
-        self.failed: set[str] = set()
-        self.ended_hosts: set[str] = set()
-        self.ended = False
-        self.aborted = False
-        self.last_failure: dict[str, TaskResult] = {}
-
-    def is_active(self, host: str) -> bool:
-        return host not in self.unreachable and host not in self.failed and host not in self.ended_hosts
-
-    def active(self, hosts: list[str]) -> list[str]:
-        # called per host per task (magic variables): no Python call per host
-        if not (self.unreachable or self.failed or self.ended_hosts):
-            return list(hosts)
-        gone = self.unreachable | self.failed | self.ended_hosts
-        return [host for host in hosts if host not in gone]
+_BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable")
 
 
 class Runner:
     """Runs one playbook against one inventory and returns a RunResult."""
 
-    def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions, bus: events.EventBus):
+    def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions, bus: events.EventBus,
+                 dispatcher: Dispatcher | None = None):
         self.playbook = playbook
         self.inventory = inventory
         self.options = options
-        self.bus = bus
         self.templar = Templar()
         self.executor = TaskExecutor(self.templar)
         self.tag_filter = TagFilter.from_options(options.tags, options.skip_tags)
-        self.facts = HostFacts()
         self.pool = ConnectionPool(options.connection)
         self.result = RunResult(playbook=playbook.path)
-        self.workers = ThreadPoolExecutor(max_workers=max(1, options.forks), thread_name_prefix="titan-worker")
-        self.groups = inventory.groups()
-        self.hostvars = HostVars(inventory.host_names(), self._host_view)
-        self._playbook_dir = playbook.directory  # resolved once: a path lookup per host-task otherwise
-        self._lock = threading.RLock()
-        self._addresses: dict[str, Any] = {}
-        self._inventory_vars: dict[str, dict[str, Any]] = {}
-        self._group_names_cache: dict[str, list[str]] = {}
+        self.dispatcher = dispatcher or ThreadDispatcher(options.forks)
+        facts = HostFacts()
+        self.recorder = Recorder(self.result, facts, bus)
+        self.hosts = HostView(inventory, options, facts, self.templar, playbook.directory)
         self._task_files: dict[str, list[TaskItem]] = {}
+        self._task_files_lock = threading.Lock()
         self._dead: set[str] = set()
 
     # -- run ---------------------------------------------------------------------
     def run(self) -> RunResult:
-        self._emit(events.PlaybookStarted(self.playbook.path))
+        self.recorder.emit(events.PlaybookStarted(self.playbook.path))
         try:
             for play in self.playbook.plays:
                 if self.result.interrupted or not self._run_play(play):
                     break
         except KeyboardInterrupt:
-            self.result.interrupted = True
-            self.pool.interrupt_all()
+            self._interrupt()
         finally:
-            self.workers.shutdown(wait=True, cancel_futures=True)
+            self.dispatcher.shutdown()
             self.pool.close_all()
             self.result.end = datetime.now()
-        self._emit(events.RunDone(self.result))
+        self.recorder.emit(events.RunDone(self.result))
         return self.result
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: the run stops, and what still runs on the hosts is ended, not waited for."""
+        self.result.interrupted = True
+        self.pool.interrupt_all()
 
     def _run_play(self, play: Play) -> bool:
         """Run one play; False when the run must stop (every host failed, or aborted)."""
         hosts = [host for host in self.inventory.list_hosts(play.hosts, self.options.limit) if host not in self._dead]
         play_result = PlayResult(name=play.name, hosts=hosts)
         self.result.plays.append(play_result)
-        self._emit(events.PlayStarted(play.name, tuple(hosts)))
+        self.recorder.emit(events.PlayStarted(play.name, tuple(hosts)))
         if not hosts:
-            self._emit(events.NoHostsMatched(play.name))
+            self.recorder.emit(events.NoHostsMatched(play.name))
             return True
-        play_vars = {**play.vars, **self._vars_files(play)}
+        play_vars = {**play.vars, **load_vars_files(play, self.templar, self.options.extra_vars)}
+        strategy: Strategy = (Free(self.dispatcher) if play.strategy == "free"
+                              else Linear(self.dispatcher, self._interrupt))
         keep_going = True
-        for batch in _batches(play.serial, hosts):
-            context = _PlayContext(play, batch, play_result, play_vars, inline=play.strategy == "free")
-            if context.inline:
-                futures = [self.workers.submit(self._run_sections, context, [host]) for host in batch]
-                for future in futures:
-                    future.result()
-            else:
-                self._run_sections(context, batch)
-            self._dead |= context.failed | context.unreachable
-            if context.aborted:
+        for batch in batches(play.serial, hosts):
+            state = PlayState(play, batch, play_result, play_vars)
+            strategy.run_batch(functools.partial(self._run_sections, state, strategy), batch)
+            self._dead |= state.failed | state.unreachable
+            if state.aborted:
                 keep_going = False
                 break
-        self._emit(events.PlayDone(play_result))
+        self.recorder.emit(events.PlayDone(play_result))
         return keep_going and any(host not in self._dead for host in hosts)
 
-    def _run_sections(self, context: _PlayContext, hosts: list[str]) -> None:
-        play = context.play
-        scope = _Scope(keywords=dict(play.keywords), tags=list(play.tags))
-        if self._gathers_facts(play):
+    def _run_sections(self, state: PlayState, strategy: Strategy, hosts: list[str]) -> None:
+        play = state.play
+        walk = _Walk(self, state, strategy)
+        scope = Scope(keywords=dict(play.keywords), tags=list(play.tags))
+        if gathers_facts(play, self.templar, self.options.extra_vars):
             facts_task = Task(module="setup", args={}, location=play.location, name="Gathering Facts",
                               tags=["always"])
-            self._run_items(context, [facts_task], hosts, scope)
+            walk.items([facts_task], hosts, scope)
         for section in (play.pre_tasks, play.tasks, play.post_tasks):
-            if context.ended:
+            if state.ended:
                 break
-            self._run_items(context, section, hosts, scope)
-            self._flush_handlers(context, hosts, scope)
+            walk.items(section, hosts, scope)
+            walk.flush_handlers(hosts, scope)
 
-    def _gathers_facts(self, play: Play) -> bool:
-        value = play.gather_facts
-        if isinstance(value, str):
-            value = self.templar.render(value, ChainMap(self.options.extra_vars, play.vars))
-        return to_bool(value)
+    def load_task_file(self, path: str) -> list[TaskItem]:
+        """An included task file, loaded and validated once per run."""
+        with self._task_files_lock:
+            tasks = self._task_files.get(path)
+            if tasks is None:
+                tasks = self._task_files[path] = load_task_file(path, self.templar)
+            return tasks
 
-    def _vars_files(self, play: Play) -> dict[str, Any]:
-        loaded: dict[str, Any] = {}
-        for name in play.vars_files:
-            path = self.templar.render(name, ChainMap(self.options.extra_vars, play.vars))
-            full = path if path.startswith("/") else f"{play.base_dir}/{path}"
-            document = load_yaml_file(full)
-            if document is None:
-                continue
-            if not isinstance(document, dict):
-                raise PlaybookError("a vars file must hold a mapping", Location(full, 1, 1), "vars_files")
-            loaded.update(document)
-        return loaded
+    def connection(self, host: str) -> Connection:
+        return self.pool.get(self.hosts.address(host))
+
+
+class _Walk:
+    """One batch of one play walked on its hosts: blocks, includes, tasks, handlers."""
+
+    def __init__(self, runner: Runner, state: PlayState, strategy: Strategy):
+        self.runner = runner
+        self.state = state
+        self.strategy = strategy
+        self.templar = runner.templar
+        self.recorder = runner.recorder
+        self.hosts = runner.hosts
 
     # -- task lists, blocks, includes ------------------------------------------------
-    def _run_items(self, context: _PlayContext, items: list[TaskItem], hosts: list[str], scope: _Scope) -> set[str]:
+    def items(self, items: list[TaskItem], hosts: list[str], scope: Scope) -> set[str]:
         """Run ``items`` on ``hosts``; return the hosts that failed in them."""
         failed: set[str] = set()
         for item in items:
-            active = [host for host in context.active(hosts) if host not in failed]
-            if not active or context.ended or self.result.interrupted:
+            active = [host for host in self.state.active(hosts) if host not in failed]
+            if not active or self.state.ended or self.runner.result.interrupted:
                 break
             if isinstance(item, Block):
-                failed |= self._run_block(context, item, active, scope)
+                failed |= self.block(item, active, scope)
             elif isinstance(item, IncludeTasks):
-                failed |= self._run_include(context, item, active, scope)
+                failed |= self.include(item, active, scope)
             else:
-                failed |= self._run_task(context, item, active, scope)
+                failed |= self.task(item, active, scope)
         return failed
 
-    def _run_block(self, context: _PlayContext, block: Block, hosts: list[str], scope: _Scope) -> set[str]:
-        inner = scope.enter(block, rescuable=bool(block.rescue))
-        failed = self._run_items(context, block.block, hosts, inner)
-        rescuable = {host for host in failed if host not in context.unreachable}
+    def block(self, block: Block, hosts: list[str], scope: Scope) -> set[str]:
+        state = self.state
+        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(block.rescue)))
+        rescuable = {host for host in failed if host not in state.unreachable}
         if rescuable and block.rescue:
-            with self._lock:
-                for host in rescuable:
-                    self.result.stats.setdefault(host, HostStats()).rescued += 1
-                    last_failure = context.last_failure.pop(host, None)
-                    if last_failure is not None:
-                        last_failure.rescued = True
-            still_failed = self._run_items(context, block.rescue, [h for h in hosts if h in rescuable],
-                                           scope.enter(block))
+            self.recorder.count_rescued(rescuable)
+            still_failed = self.items(block.rescue, [h for h in hosts if h in rescuable], scope.enter(block))
             failed = (failed - rescuable) | still_failed
         if block.always:
-            reachable = [host for host in hosts if host not in context.unreachable and host not in context.ended_hosts]
+            reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
             for host in failed & set(reachable):
-                context.failed.discard(host)
-            failed |= self._run_items(context, block.always, reachable, scope.enter(block))
-        for host in failed:
-            if not scope.rescuable:
-                context.failed.add(host)
+                state.failed.discard(host)
+            failed |= self.items(block.always, reachable, scope.enter(block))
+        if not scope.rescuable:
+            state.failed |= failed
         return failed
 
-    def _run_include(self, context: _PlayContext, include: IncludeTasks, hosts: list[str], scope: _Scope) -> set[str]:
+    def include(self, include: IncludeTasks, hosts: list[str], scope: Scope) -> set[str]:
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         failed: set[str] = set()
         for host in hosts:
-            variables = self._variables(context, host, scope, include.vars)
+            variables = self.hosts.variables(self.state, host, scope, include.vars)
             try:
                 passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables)
                 if not passed:
-                    self._record_include(context, include, host, Status.SKIPPED,
+                    self._record_include(include, host, Status.SKIPPED,
                                          {"changed": False, "skipped": True, "false_condition": condition}, scope)
                     continue
                 for overlay in self._include_iterations(include, variables):
@@ -259,28 +201,28 @@ class Runner:
                         members.append(host)
                     overlays.setdefault((full, host), []).append(overlay)
             except TitanOpsError as error:
-                failed |= self._record_include(context, include, host, Status.FAILED,
+                failed |= self._record_include(include, host, Status.FAILED,
                                                {"failed": True, "changed": False,
                                                 "msg": f"{include.location}: {error.message}"}, scope)
         for path, group in groups.items():
             try:
-                tasks = self._load_task_file(path)
+                tasks = self.runner.load_task_file(path)
             except TitanOpsError as error:
                 for host in group:
-                    failed |= self._record_include(context, include, host, Status.FAILED,
+                    failed |= self._record_include(include, host, Status.FAILED,
                                                    {"failed": True, "changed": False, "msg": str(error)}, scope)
                 continue
-            self._emit(events.Included(path, tuple(group)))
+            self.recorder.emit(events.Included(path, tuple(group)))
             for host in group:
                 for overlay in overlays[(path, host)]:
-                    self._record_include(context, include, host, Status.OK,
-                                         {"changed": False, "include": path, **overlay}, scope)
+                    self._record_include(include, host, Status.OK, {"changed": False, "include": path, **overlay},
+                                         scope)
             iterations = max(len(overlays[(path, host)]) for host in group)
             for index in range(iterations):
                 members = [host for host in group if index < len(overlays[(path, host)]) and host not in failed]
                 host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(path, host)][index]}
                              for host in members}
-                failed |= self._run_items(context, tasks, members, scope.enter(include, host_vars=host_vars))
+                failed |= self.items(tasks, members, scope.enter(include, host_vars=host_vars))
         return failed
 
     def _include_iterations(self, include: IncludeTasks, variables: Any) -> list[dict[str, Any]]:
@@ -291,109 +233,79 @@ class Runner:
         index_var = include.loop_control.get("index_var")
         return [{loop_var: item, **({index_var: index} if index_var else {})} for index, item in enumerate(items)]
 
-    def _load_task_file(self, path: str) -> list[TaskItem]:
-        with self._lock:
-            tasks = self._task_files.get(path)
-            if tasks is None:
-                tasks = self._task_files[path] = load_task_file(path, self.templar)
-            return tasks
-
-    def _record_include(self, context: _PlayContext, include: IncludeTasks, host: str, status: Status,
-                        result: dict[str, Any], scope: _Scope) -> set[str]:
+    def _record_include(self, include: IncludeTasks, host: str, status: Status, result: dict[str, Any],
+                        scope: Scope) -> set[str]:
         now = datetime.now()
         outcome = TaskResult(host, include.display_name, "include_tasks", status, now, now, result,
                              location=str(include.location))
-        return self._record(context, None, outcome, scope)
+        return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
 
     # -- tasks -------------------------------------------------------------------------
-    def _run_task(self, context: _PlayContext, task: Task, hosts: list[str], scope: _Scope,
-                  handler: bool = False) -> set[str]:
-        if not self.tag_filter.selects(scope.tags + task.tags):
+    def task(self, task: Task, hosts: list[str], scope: Scope, handler: bool = False) -> set[str]:
+        if not self.runner.tag_filter.selects(scope.tags + task.tags):
             return set()
         keywords = merge_keywords(scope.keywords, task.keywords)
         if task.module == "meta":
-            return self._run_meta(context, task, hosts, scope)
-        run_once = modules.bypasses_host_loop(task.module) or self._truthy(keywords.get("run_once"), context,
-                                                                            hosts[0], scope)
+            return self._meta(task, hosts, scope)
+        run_once = modules.bypasses_host_loop(task.module) or self._truthy(keywords.get("run_once"), hosts[0], scope)
         targets = hosts[:1] if run_once else hosts
-        self._emit(events.TaskStarted(task.display_name, task.module, tuple(targets), str(task.location), handler))
+        self.recorder.emit(events.TaskStarted(task.display_name, task.module, tuple(targets), str(task.location),
+                                              handler))
         failed: set[str] = set()
-        if context.inline:
-            for host in targets:
-                failed |= self._finish(context, task, self._execute(context, task, host, scope, keywords), scope,
-                                       hosts if run_once else None)
-            return failed
-        futures: dict[Future, str] = {}
-        finished: SimpleQueue[Future] = SimpleQueue()
-        for host in targets:
-            future = self.workers.submit(self._execute, context, task, host, scope, keywords)
-            futures[future] = host
-            future.add_done_callback(finished.put)
-        pending = set(futures)
-        order = {host: index for index, host in enumerate(targets)}
-        started = datetime.now()
-        try:
-            while pending:
-                done = _take_finished(finished, _PROGRESS_SECONDS)
-                pending.difference_update(done)
-                for future in sorted(done, key=lambda f: order[futures[f]]):
-                    failed |= self._finish(context, task, future.result(), scope, hosts if run_once else None)
-                if pending and not done:
-                    elapsed = (datetime.now() - started).total_seconds()
-                    self._emit(events.TaskProgress(task.display_name, len(targets) - len(pending), len(targets),
-                                                   elapsed))
-        except KeyboardInterrupt:
-            self.result.interrupted = True
-            for future in pending:
-                future.cancel()
-            self.pool.interrupt_all()  # what still runs on the hosts is ended, not waited for
-            for future in pending:
-                if not future.cancelled():
-                    failed |= self._finish(context, task, future.result(), scope, hosts if run_once else None)
-        if failed and self._truthy(keywords.get("any_errors_fatal"), context, hosts[0], scope):
-            context.ended = True
-        self._check_max_fail(context)
+
+        def finish(result: TaskResult) -> None:
+            if self.recorder.record(self.state, task, result, scope.rescuable):
+                failed.add(result.host)
+            if run_once:
+                self.recorder.share(task, result, hosts)
+
+        def progress(done: int, total: int, elapsed: float) -> None:
+            self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
+
+        self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
+        if failed and self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope):
+            self.state.ended = True
+        self._check_max_fail()
         return failed
 
-    def _run_meta(self, context: _PlayContext, task: Task, hosts: list[str], scope: _Scope) -> set[str]:
+    def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
         action = task.args.get("free_form")
         if action == "flush_handlers":
-            self._flush_handlers(context, hosts, scope)
+            self.flush_handlers(hosts, scope)
         elif action == "end_play":
-            context.ended = True
+            self.state.ended = True
         elif action == "end_host":
             for host in hosts:
-                variables = self._variables(context, host, scope, task.vars)
+                variables = self.hosts.variables(self.state, host, scope, task.vars)
                 if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
-                    context.ended_hosts.add(host)
+                    self.state.ended_hosts.add(host)
         return set()
 
-    def _flush_handlers(self, context: _PlayContext, hosts: list[str], scope: _Scope) -> None:
-        for handler in context.play.handlers:
-            notified = context.notifications.take(handler, context.active(hosts))
+    def flush_handlers(self, hosts: list[str], scope: Scope) -> None:
+        for handler in self.state.play.handlers:
+            notified = self.state.notifications.take(handler, self.state.active(hosts))
             if notified:
-                self._run_task(context, handler, notified, scope, handler=True)
+                self.task(handler, notified, scope, handler=True)
 
-    def _check_max_fail(self, context: _PlayContext) -> None:
-        limit = context.play.max_fail_percentage
+    def _check_max_fail(self) -> None:
+        limit = self.state.play.max_fail_percentage
         if limit is None:
             return
-        failed = len(context.failed | context.unreachable)
-        if failed and failed * 100.0 / len(context.hosts) > float(limit):
-            context.ended = context.aborted = True
+        failed = len(self.state.failed | self.state.unreachable)
+        if failed and failed * 100.0 / len(self.state.hosts) > float(limit):
+            self.state.ended = self.state.aborted = True
 
-    def _truthy(self, value: Any, context: _PlayContext, host: str, scope: _Scope) -> bool:
+    def _truthy(self, value: Any, host: str, scope: Scope) -> bool:
         if value is None:
             return False
         if isinstance(value, str):
-            value = self.templar.render(value, self._variables(context, host, scope, {}))
+            value = self.templar.render(value, self.hosts.variables(self.state, host, scope, {}))
         return to_bool(value)
 
-    # -- one task on one host (worker thread) -----------------------------------------
-    def _execute(self, context: _PlayContext, task: Task, host: str, scope: _Scope,
-                 keywords: dict[str, Any]) -> TaskResult:
+    # -- one task on one host (a dispatcher's worker) ----------------------------------
+    def _execute(self, task: Task, host: str, scope: Scope, keywords: dict[str, Any]) -> TaskResult:
         start = datetime.now()
-        variables = self._variables(context, host, scope, task.vars)
+        variables = self.hosts.variables(self.state, host, scope, task.vars)
         try:
             passed, condition = evaluate_conditions(self.templar, scope.when, variables)
             settings = self._render_keywords(keywords, variables)
@@ -405,12 +317,13 @@ class Runner:
             return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
                               {"changed": False, "skipped": True, "false_condition": condition,
                                "skip_reason": "Conditional result was False"}, location=str(task.location))
-        check_mode = self.options.check if settings.get("check_mode") is None else settings["check_mode"]
-        diff_mode = self.options.diff if settings.get("diff") is None else settings["diff"]
+        options = self.runner.options
+        check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
+        diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
         delegate = settings.get("delegate_to") or host
         host_context = HostContext(
             host=host,
-            connection_factory=lambda: self._connection(delegate),
+            connection_factory=lambda: self.runner.connection(delegate),
             variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
             check_mode=check_mode,
@@ -418,10 +331,10 @@ class Runner:
             become=bool(settings.get("become")),
             become_user=settings.get("become_user"),
             environment=settings.get("environment") or {},
-            timeout=settings.get("timeout") or self.options.connection.command_timeout,
-            playbook_dir=context.play.base_dir,
+            timeout=settings.get("timeout") or options.connection.command_timeout,
+            playbook_dir=self.state.play.base_dir,
         )
-        result = self.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
+        result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
         result.no_log = bool(settings.get("no_log"))
         if result.status is Status.UNREACHABLE and settings.get("ignore_unreachable"):
             result.ignored = True
@@ -431,7 +344,7 @@ class Runner:
         settings: dict[str, Any] = {}
         for key, value in keywords.items():
             value = self.templar.render(value, variables)
-            if key in ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable"):
+            if key in _BOOLEAN_KEYWORDS:
                 value = to_bool(value)
             elif key == "timeout":
                 value = float(value) if value else None
@@ -441,148 +354,6 @@ class Runner:
                 value = {str(name): str(item) for name, item in value.items()}
             settings[key] = value
         return settings
-
-    # -- results -----------------------------------------------------------------------------
-    def _finish(self, context: _PlayContext, task: Task, result: TaskResult, scope: _Scope,
-                run_once_hosts: list[str] | None) -> set[str]:
-        failed = self._record(context, task, result, scope)
-        if run_once_hosts:
-            shared = {task.register: result.result} if task.register else {}
-            if task.module in ("set_fact", "setup") and result.status is Status.OK:
-                shared.update(result.result.get("ansible_facts", {}))
-            for other in run_once_hosts[1:]:
-                self.facts.update(other, shared)
-        return failed
-
-    def _record(self, context: _PlayContext, task: Task | None, result: TaskResult, scope: _Scope) -> set[str]:
-        with self._lock:
-            stats = self.result.stats.setdefault(result.host, HostStats())
-            if task is not None and task.register:
-                self.facts.update(result.host, {task.register: result.result})
-            if result.status is Status.UNREACHABLE and not result.ignored:
-                stats.unreachable += 1
-                context.unreachable.add(result.host)
-            elif result.status is Status.SKIPPED:
-                stats.skipped += 1
-            elif result.status is Status.FAILED and not result.ignored:
-                if not scope.rescuable:
-                    stats.failed += 1
-                    context.failed.add(result.host)
-                failed_task = {"name": (task.name or "") if task is not None else result.task,
-                               "action": task.module if task is not None else result.module}
-                self.facts.update(result.host, {"ansible_failed_task": failed_task,
-                                                "ansible_failed_result": result.result})
-            else:
-                stats.ok += 1
-                stats.changed += int(result.changed)
-                stats.ignored += int(result.ignored)
-                if task is not None and task.module in ("set_fact", "setup") and result.status is Status.OK:
-                    self.facts.update(result.host, result.result.get("ansible_facts", {}))
-            if task is not None and task.notify and result.changed and result.status is not Status.FAILED:
-                context.notifications.notify(result.host, task.notify)
-            redacted = self._emit(events.HostTaskDone(result))
-            context.play_result.add(redacted.result)
-            if result.status is Status.FAILED and not result.ignored and scope.rescuable:
-                context.last_failure[result.host] = redacted.result
-        if result.status in (Status.UNREACHABLE, Status.FAILED) and not result.ignored:
-            return {result.host}
-        return set()
-
-    def _emit(self, event: events.Event) -> Any:
-        with self._lock:
-            return self.bus.emit(event)
-
-    # -- variables and connections ---------------------------------------------------
-    def _variables(self, context: _PlayContext, host: str, scope: _Scope, task_vars: dict[str, Any]) -> Any:
-        active = context.active(context.hosts)
-        magic = {
-            "inventory_hostname": host,
-            "inventory_hostname_short": host.split(".")[0],
-            "groups": self.groups,
-            "group_names": self._group_names(host),
-            "hostvars": self.hostvars,
-            "ansible_play_hosts": active,
-            "ansible_play_hosts_all": list(context.hosts),
-            "ansible_play_batch": active,
-            "ansible_check_mode": self.options.check,
-            "ansible_diff_mode": self.options.diff,
-            "playbook_dir": self._playbook_dir,
-            "play_hosts": active,
-        }
-        return task_scope(
-            inventory_vars=self.inventory_vars(host),
-            play_vars=context.play_vars,
-            block_vars=scope.block_vars,
-            task_vars={**task_vars, **scope.host_vars.get(host, {})},
-            facts=self.facts.of(host),
-            magic=magic,
-            extra_vars=self.options.extra_vars,
-        )
-
-    def _group_names(self, host: str) -> list[str]:
-        """``group_names`` of ``host``, computed once per run (the inventory does not change)."""
-        names = self._group_names_cache.get(host)
-        if names is None:
-            names = self._group_names_cache[host] = self.inventory.group_names(host)
-        return names
-
-    def _host_view(self, host: str) -> Any:
-        """One host's variables as ``hostvars[host]`` shows them."""
-        return ChainMap(self.facts.of(host), self.inventory_vars(host))
-
-    def inventory_vars(self, host: str) -> dict[str, Any]:
-        variables = self._inventory_vars.get(host)
-        if variables is None:
-            variables = self._inventory_vars[host] = self.inventory.host_vars(host)
-        return variables
-
-    def _connection(self, host: str) -> Connection:
-        address = self._addresses.get(host)
-        if address is None:
-            if self.inventory.has_host(host):
-                host_vars = self.inventory_vars(host)
-                host_vars = self.templar.render(host_vars, host_vars)
-            elif host in _LOCAL_NAMES:
-                host_vars = {"ansible_connection": "local"}
-            else:
-                host_vars = {"ansible_host": host}
-            address = self._addresses[host] = address_from_vars(host, host_vars)
-        return self.pool.get(address)
-
-
-def _take_finished(finished: SimpleQueue[Future], timeout: float) -> list[Future]:
-    """The futures finished so far, waiting up to ``timeout`` for the first (none: an empty list).
-
-    A queue fed by done-callbacks: one wake-up per batch of results, not a waiter on every pending future.
-    """
-    try:
-        done = [finished.get(timeout=timeout)]
-    except Empty:
-        return []
-    while not finished.empty():
-        done.append(finished.get_nowait())
-    return done
-
-
-def _batches(serial: Any, hosts: list[str]) -> list[list[str]]:
-    """Split ``hosts`` by ``serial``: a number, a percentage, or a list of them."""
-    if serial in (None, 0, "0", []):
-        return [hosts]
-    sizes = serial if isinstance(serial, list) else [serial]
-    batches, start, index = [], 0, 0
-    while start < len(hosts):
-        size = _batch_size(sizes[min(index, len(sizes) - 1)], len(hosts))
-        batches.append(hosts[start:start + size])
-        start += size
-        index += 1
-    return batches
-
-
-def _batch_size(value: Any, total: int) -> int:
-    text = str(value).strip()
-    if text.endswith("%"):
-        return max(1, math.floor(total * float(text[:-1]) / 100.0))
-    return max(1, int(text))
 
 
 def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,

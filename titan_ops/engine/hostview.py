@@ -1,0 +1,94 @@
+"""The host view: what one host looks like to a task (its variables) and where it is (its address)."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from typing import Any
+
+from titan_ops.connection import address_from_vars
+from titan_ops.connection.base import HostAddress
+from titan_ops.engine.options import RunOptions
+from titan_ops.engine.play_state import PlayState
+from titan_ops.engine.scope import Scope
+from titan_ops.inventory import Inventory
+from titan_ops.templating import Templar
+from titan_ops.vars import HostFacts, HostVars, task_scope
+
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class HostView:
+    """Every host's variables, in Ansible's scopes and precedence, and its connection address.
+
+    What the inventory gives is read once per run (the inventory does not change during a run).
+    """
+
+    def __init__(self, inventory: Inventory, options: RunOptions, facts: HostFacts, templar: Templar,
+                 playbook_dir: str):
+        self.inventory = inventory
+        self.options = options
+        self.facts = facts
+        self.templar = templar
+        self.playbook_dir = playbook_dir
+        self.groups = inventory.groups()
+        self.hostvars = HostVars(inventory.host_names(), self._hostvars_entry)
+        self._inventory_vars: dict[str, dict[str, Any]] = {}
+        self._group_names: dict[str, list[str]] = {}
+        self._addresses: dict[str, HostAddress] = {}
+
+    def variables(self, state: PlayState, host: str, scope: Scope, task_vars: dict[str, Any]) -> ChainMap:
+        """What a task sees on ``host``, highest precedence first."""
+        active = state.active(state.hosts)
+        magic = {
+            "inventory_hostname": host,
+            "inventory_hostname_short": host.split(".")[0],
+            "groups": self.groups,
+            "group_names": self.group_names(host),
+            "hostvars": self.hostvars,
+            "ansible_play_hosts": active,
+            "ansible_play_hosts_all": list(state.hosts),
+            "ansible_play_batch": active,
+            "ansible_check_mode": self.options.check,
+            "ansible_diff_mode": self.options.diff,
+            "playbook_dir": self.playbook_dir,
+            "play_hosts": active,
+        }
+        return task_scope(
+            inventory_vars=self.inventory_vars(host),
+            play_vars=state.play_vars,
+            block_vars=scope.block_vars,
+            task_vars={**task_vars, **scope.host_vars.get(host, {})},
+            facts=self.facts.of(host),
+            magic=magic,
+            extra_vars=self.options.extra_vars,
+        )
+
+    def inventory_vars(self, host: str) -> dict[str, Any]:
+        variables = self._inventory_vars.get(host)
+        if variables is None:
+            variables = self._inventory_vars[host] = self.inventory.host_vars(host)
+        return variables
+
+    def group_names(self, host: str) -> list[str]:
+        names = self._group_names.get(host)
+        if names is None:
+            names = self._group_names[host] = self.inventory.group_names(host)
+        return names
+
+    def address(self, host: str) -> HostAddress:
+        """Where ``host`` (an inventory host, a local name, or else an address) is reached."""
+        address = self._addresses.get(host)
+        if address is None:
+            if self.inventory.has_host(host):
+                host_vars = self.inventory_vars(host)
+                host_vars = self.templar.render(host_vars, host_vars)
+            elif host in _LOCAL_NAMES:
+                host_vars = {"ansible_connection": "local"}
+            else:
+                host_vars = {"ansible_host": host}
+            address = self._addresses[host] = address_from_vars(host, host_vars)
+        return address
+
+    def _hostvars_entry(self, host: str) -> ChainMap:
+        """One host's variables as ``hostvars[host]`` shows them."""
+        return ChainMap(self.facts.of(host), self.inventory_vars(host))

@@ -1,0 +1,56 @@
+"""The plan stage: what can be known of a play before any host is touched."""
+
+from __future__ import annotations
+
+import math
+from collections import ChainMap
+from typing import Any
+
+from titan_ops.errors import Location, PlaybookError
+from titan_ops.filters import to_bool
+from titan_ops.playbook.model import Play
+from titan_ops.playbook.yaml_loader import load_yaml_file
+from titan_ops.templating import Templar
+
+
+def gathers_facts(play: Play, templar: Templar, extra_vars: dict[str, Any]) -> bool:
+    value = play.gather_facts
+    if isinstance(value, str):
+        value = templar.render(value, ChainMap(extra_vars, play.vars))
+    return to_bool(value)
+
+
+def load_vars_files(play: Play, templar: Templar, extra_vars: dict[str, Any]) -> dict[str, Any]:
+    """The variables of the play's ``vars_files``, later files winning."""
+    loaded: dict[str, Any] = {}
+    for name in play.vars_files:
+        path = templar.render(name, ChainMap(extra_vars, play.vars))
+        full = path if path.startswith("/") else f"{play.base_dir}/{path}"
+        document = load_yaml_file(full)
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise PlaybookError("a vars file must hold a mapping", Location(full, 1, 1), "vars_files")
+        loaded.update(document)
+    return loaded
+
+
+def batches(serial: Any, hosts: list[str]) -> list[list[str]]:
+    """Split ``hosts`` by ``serial``: a number, a percentage, or a list of them."""
+    if serial in (None, 0, "0", []):
+        return [hosts]
+    sizes = serial if isinstance(serial, list) else [serial]
+    result, start, index = [], 0, 0
+    while start < len(hosts):
+        size = _batch_size(sizes[min(index, len(sizes) - 1)], len(hosts))
+        result.append(hosts[start:start + size])
+        start += size
+        index += 1
+    return result
+
+
+def _batch_size(value: Any, total: int) -> int:
+    text = str(value).strip()
+    if text.endswith("%"):
+        return max(1, math.floor(total * float(text[:-1]) / 100.0))
+    return max(1, int(text))

@@ -1,0 +1,95 @@
+"""The recorder of results: what one task's result on one host does to the run.
+
+It counts the result in the recap, keeps registered values and facts, notes the
+handlers to notify, emits the result (redacted by the bus) and files it under its
+play. A result is final when it is emitted: nothing changes it afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from titan_ops.engine import events
+from titan_ops.engine.play_state import PlayState
+from titan_ops.engine.results import HostStats, RunResult, Status, TaskResult, counts_as_failure
+from titan_ops.playbook.model import Task
+from titan_ops.vars import HostFacts
+
+_FACT_MODULES = ("set_fact", "setup")
+
+
+class Recorder:
+    """Records results and emits events, one at a time whatever thread calls it."""
+
+    def __init__(self, result: RunResult, facts: HostFacts, bus: events.EventBus):
+        self.result = result
+        self.facts = facts
+        self.bus = bus
+        self._lock = threading.RLock()
+
+    def emit(self, event: events.Event) -> Any:
+        """Deliver ``event`` to the subscribers; the redacted event they saw."""
+        with self._lock:
+            return self.bus.emit(event)
+
+    def record(self, state: PlayState, task: Task | None, result: TaskResult, rescuable: bool) -> bool:
+        """Record ``result`` of ``task`` (None: an include); True when its host leaves the block it is in.
+
+        A failure under a ``rescue`` (``rescuable``) is rescued: the host leaves the block for the rescue,
+        and the failure is not counted against it.
+        """
+        stops = result.status in (Status.FAILED, Status.UNREACHABLE) and not result.ignored
+        if stops and result.status is Status.FAILED and rescuable:
+            result.rescued = True
+        with self._lock:
+            self._count(state, result)
+            if task is not None:
+                self._keep_values(task, result)
+            if result.status is Status.FAILED and not result.ignored:
+                failed_task = {"name": (task.name or "") if task is not None else result.task,
+                               "action": task.module if task is not None else result.module}
+                self.facts.update(result.host, {"ansible_failed_task": failed_task,
+                                                "ansible_failed_result": result.result})
+            if task is not None and task.notify and result.changed and result.status is not Status.FAILED:
+                state.notifications.notify(result.host, task.notify)
+            redacted = self.bus.emit(events.HostTaskDone(result))
+            state.play_result.add(redacted.result)
+        return stops
+
+    def count_rescued(self, hosts: set[str]) -> None:
+        """A block's ``rescue`` runs for ``hosts``: one more rescued in their recap."""
+        with self._lock:
+            for host in hosts:
+                self.result.stats.setdefault(host, HostStats()).rescued += 1
+
+    def share(self, task: Task, result: TaskResult, hosts: list[str]) -> None:
+        """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
+        shared = {task.register: result.result} if task.register else {}
+        if task.module in _FACT_MODULES and result.status is Status.OK:
+            shared.update(result.result.get("ansible_facts", {}))
+        for other in hosts:
+            if other != result.host:
+                self.facts.update(other, shared)
+
+    def _count(self, state: PlayState, result: TaskResult) -> None:
+        stats = self.result.stats.setdefault(result.host, HostStats())
+        if result.status is Status.SKIPPED:
+            stats.skipped += 1
+        elif counts_as_failure(result):
+            if result.status is Status.UNREACHABLE:
+                stats.unreachable += 1
+                state.unreachable.add(result.host)
+            else:
+                stats.failed += 1
+                state.failed.add(result.host)
+        elif not (result.status in (Status.FAILED, Status.UNREACHABLE) and result.rescued):
+            stats.ok += 1
+            stats.changed += int(result.changed)
+            stats.ignored += int(result.ignored)
+
+    def _keep_values(self, task: Task, result: TaskResult) -> None:
+        if task.register:
+            self.facts.update(result.host, {task.register: result.result})
+        if task.module in _FACT_MODULES and result.status is Status.OK:
+            self.facts.update(result.host, result.result.get("ansible_facts", {}))

@@ -1,0 +1,35 @@
+"""What enclosing plays, blocks and includes pass down to the tasks inside them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from titan_ops.playbook.model import Block, IncludeTasks
+
+
+@dataclass
+class Scope:
+    """Keywords, variables, conditions and tags a task inherits, and whether a ``rescue`` encloses it."""
+
+    keywords: dict[str, Any] = field(default_factory=dict)
+    block_vars: list[dict[str, Any]] = field(default_factory=list)
+    when: list[Any] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    rescuable: bool = False
+    host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
+              host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
+        """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration."""
+        return Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
+                     self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
+                     host_vars or self.host_vars)
+
+
+def merge_keywords(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
+    """Inner keywords win, except ``environment``, which is merged as in Ansible."""
+    merged = {**outer, **inner}
+    if isinstance(outer.get("environment"), dict) and isinstance(inner.get("environment"), dict):
+        merged["environment"] = {**outer["environment"], **inner["environment"]}
+    return merged
