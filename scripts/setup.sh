@@ -10,6 +10,8 @@ WITH_TESTS=0
 
 # postgresql, redis-server, node and pm2: the full lab (`titan-ops lab up --titan`).
 APT_PACKAGES=(openssh-server openssh-client sudo postgresql redis-server)
+# prometheus, prometheus-alertmanager: detection (`titan-ops watch` receives Alertmanager's webhooks).
+APT_PACKAGES+=(prometheus prometheus-alertmanager)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -35,8 +37,8 @@ fi
 if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
 fi
-extras=""
-((WITH_TESTS)) && extras="[test]"
+extras="[incident]"
+((WITH_TESTS)) && extras="[incident,test]"
 # compat: the editable install is a plain path entry (a .pth line) rather than an import hook,
 # which every start of the CLI would load (a few milliseconds).
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" --config-settings editable_mode=compat

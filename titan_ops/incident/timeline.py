@@ -10,6 +10,7 @@ import re
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from titan_ops.errors import TitanOpsError
 
@@ -42,8 +43,9 @@ def check_incident_id(incident_id: str) -> str:
 class Timeline:
     """The timeline of one incident: ``<directory>/<incident_id>/timeline.jsonl``.
 
-    Entries are appended whole under an exclusive lock, so concurrent runs
-    for the same incident never interleave their lines.
+    Entries are appended whole under an exclusive lock and read under a
+    shared one, so concurrent writers never interleave their lines and a
+    reader never sees half of one.
     """
 
     def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None):
@@ -55,13 +57,24 @@ class Timeline:
     def path(self) -> Path:
         return self.folder / "timeline.jsonl"
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Add ``entry`` as one line at the end of the timeline."""
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def append(self, entry: dict[str, Any],
+               check: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+        """Add ``entry`` as one line at the end of the timeline.
+
+        ``check``, when given, sees every entry so far under the same lock and
+        raises to refuse the append (``incident open`` of an open incident).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as handle:
+        with open(self.path, "a+", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                if check is not None:
+                    handle.seek(0)
+                    check(self._parse(handle.read()))
                 handle.write(line)
                 handle.flush()
             finally:
@@ -69,10 +82,20 @@ class Timeline:
 
     def entries(self) -> list[dict[str, Any]]:
         """Every entry, oldest first; an error when the incident has no timeline."""
-        if not self.path.exists():
-            raise TitanOpsError(f"no timeline for incident {self.incident_id} (looked in {self.path})")
+        try:
+            handle = open(self.path, encoding="utf-8")
+        except FileNotFoundError:
+            raise TitanOpsError(f"unknown incident {self.incident_id} (no timeline at {self.path})") from None
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)  # a line being appended is read whole or not at all
+            try:
+                return self._parse(handle.read())
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _parse(self, text: str) -> list[dict[str, Any]]:
         entries = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -82,11 +105,21 @@ class Timeline:
         return entries
 
 
+def incident_ids(directory: str | os.PathLike[str] | None = None) -> list[str]:
+    """The incidents that have a timeline in ``directory`` (default: :func:`default_directory`), sorted."""
+    base = Path(directory) if directory is not None else default_directory()
+    if not base.is_dir():
+        return []
+    return sorted(path.parent.name for path in base.glob("*/timeline.jsonl") if _INCIDENT_ID.match(path.parent.name))
+
+
 def now_utc() -> str:
     """The current time as an ISO 8601 UTC timestamp (seconds)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def new_entry(kind: str, operator: str | None = None, **fields: Any) -> dict[str, Any]:
-    """A timeline entry of ``kind`` (``run``, ``triage``, ``drill``) stamped now, by ``operator``."""
-    return {"kind": kind, "timestamp": now_utc(), "operator": operator or operator_name(), **fields}
+def new_entry(kind: str, operator: str | None = None, *, now: datetime | None = None, **fields: Any) -> dict[str, Any]:
+    """A timeline entry of ``kind`` (``run``, ``triage``, ``drill``, ``open``, ``ack``...) stamped ``now``
+    (default: the current time), by ``operator``."""
+    stamp = now.astimezone(UTC).isoformat(timespec="seconds") if now is not None else now_utc()
+    return {"kind": kind, "timestamp": stamp, "operator": operator or operator_name(), **fields}
