@@ -6,14 +6,14 @@ import argparse
 import sys
 
 from titan_ops import __version__
-from titan_ops.commands import docs, drill, incident, inventory, lab, run, triage, validate
+from titan_ops.commands import docs, drill, incident, inventory, lab, run, triage, validate, watch
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="titan-ops", description="Incident response playbooks over SSH.")
     parser.add_argument("--version", action="version", version=f"titan-ops {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (run, validate, inventory, lab, docs, triage, incident, drill):
+    for command in (run, validate, inventory, lab, docs, triage, incident, watch, drill):
         command.register(subparsers)
     return parser
 
