@@ -1,7 +1,8 @@
 """Variable scopes and their precedence, as Ansible resolves them.
 
-Lowest to highest: inventory (group then host vars), play vars, block vars
-(outer to inner), task vars, facts set by set_fact and registered results,
+Lowest to highest: role defaults, inventory (group then host vars), play
+vars and vars_files, role vars, block vars (outer to inner), task vars,
+include_vars, facts set by set_fact and registered results, role parameters,
 magic variables, extra vars.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from collections.abc import Callable
 
@@ -58,11 +59,18 @@ def task_scope(
     facts: Mapping[str, Any],
     magic: Mapping[str, Any],
     extra_vars: Mapping[str, Any],
+    role_defaults: Sequence[Mapping[str, Any]] = (),
+    role_vars: Sequence[Mapping[str, Any]] = (),
+    role_params: Sequence[Mapping[str, Any]] = (),
+    included_vars: Mapping[str, Any] | None = None,
 ) -> ChainMap:
     """The variables a task sees on one host, highest precedence first.
 
-    The scopes are chained, not copied (this runs per host per task); nothing
-    writes to the chain.
+    Role layers come outermost first (a role's dependency before the role): ``role_defaults`` are
+    below the inventory, ``role_vars`` above the play's vars and vars_files, ``role_params`` above
+    ``set_fact``; ``included_vars`` (``include_vars``) sit between task vars and ``set_fact``.
+    The scopes are chained, not copied (this runs per host per task); nothing writes to the chain.
     """
-    return ChainMap(extra_vars, magic, facts, task_vars, *reversed(block_vars), play_vars,  # type: ignore[arg-type]
-                    inventory_vars)
+    return ChainMap(extra_vars, magic, *reversed(role_params), facts,  # type: ignore[arg-type]
+                    *([included_vars] if included_vars else []), task_vars, *reversed(block_vars),
+                    *reversed(role_vars), play_vars, inventory_vars, *reversed(role_defaults))

@@ -11,13 +11,24 @@ class Notifications:
     """Tracks notified handlers per host; a handler runs once per flush."""
 
     def __init__(self, handlers: list[Task]):
-        self.handlers = handlers
+        self.handlers: list[Task] = []
         self._by_topic: dict[str, list[Task]] = {}
-        for handler in handlers:
-            for topic in {handler.name or handler.module, *handler.listen}:
-                self._by_topic.setdefault(topic, []).append(handler)
         self._pending: dict[int, set[str]] = {}
         self._lock = threading.Lock()
+        self.add(handlers)
+
+    def add(self, handlers: list[Task]) -> None:
+        """Handlers that can be notified from now on (an included role's); one already known (same role
+        and name) is not added twice."""
+        known = {(handler.role, handler.name or handler.module) for handler in self.handlers}
+        for handler in handlers:
+            name = handler.name or handler.module
+            if (handler.role, name) in known:
+                continue
+            self.handlers.append(handler)
+            role_name = {f"{handler.role} : {name}"} if handler.role else set()
+            for topic in {name, *role_name, *handler.listen}:
+                self._by_topic.setdefault(topic, []).append(handler)
 
     def knows(self, topic: str) -> bool:
         return topic in self._by_topic

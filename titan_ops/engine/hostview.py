@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import ChainMap
 from typing import Any
 
@@ -20,7 +21,8 @@ _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 class HostView:
     """Every host's variables, in Ansible's scopes and precedence, and its connection address.
 
-    What the inventory gives is read once per run (the inventory does not change during a run).
+    What the inventory gives is read once per run, and again after ``add_host`` or ``group_by``
+    changed it (they change the run's own copy of the inventory, never the caller's).
     """
 
     def __init__(self, inventory: Inventory, options: RunOptions, facts: HostFacts, templar: Templar,
@@ -28,6 +30,8 @@ class HostView:
         self.inventory = inventory
         self.options = options
         self.facts = facts
+        self.included = HostFacts()
+        """What ``include_vars`` loaded, per host (below ``set_fact``, as in Ansible)."""
         self.templar = templar
         self.playbook_dir = playbook_dir
         self.groups = inventory.groups()
@@ -35,10 +39,35 @@ class HostView:
         self._inventory_vars: dict[str, dict[str, Any]] = {}
         self._group_names: dict[str, list[str]] = {}
         self._addresses: dict[str, HostAddress] = {}
+        self._owns_inventory = False
+
+    def add_host(self, name: str, groups: list[str], variables: dict[str, Any]) -> None:
+        """``add_host``: the host joins the run's inventory (or is updated there)."""
+        self._own_inventory().add_host(name, groups, variables)
+        self._inventory_changed()
+
+    def add_to_group(self, host: str, group: str, parents: list[str]) -> None:
+        """``group_by``: ``host`` joins ``group`` (created under ``parents`` when new)."""
+        self._own_inventory().add_to_group(host, group, parents)
+        self._inventory_changed()
+
+    def _own_inventory(self) -> Inventory:
+        if not self._owns_inventory:
+            self.inventory = self.inventory.copy()
+            self._owns_inventory = True
+        return self.inventory
+
+    def _inventory_changed(self) -> None:
+        self.groups = self.inventory.groups()
+        self.hostvars = HostVars(self.inventory.host_names(), self._hostvars_entry)
+        self._inventory_vars = {}
+        self._group_names = {}
+        self._addresses = {}
 
     def variables(self, state: PlayState, host: str, scope: Scope, task_vars: dict[str, Any]) -> ChainMap:
         """What a task sees on ``host``, highest precedence first."""
         active = state.active(state.hosts)
+        play = state.play
         magic = {
             "inventory_hostname": host,
             "inventory_hostname_short": host.split(".")[0],
@@ -52,7 +81,10 @@ class HostView:
             "ansible_diff_mode": self.options.diff,
             "playbook_dir": self.playbook_dir,
             "play_hosts": active,
+            "ansible_search_path": search_path(scope, play.base_dir),
+            **role_magic(scope),
         }
+        roles = scope.roles
         return task_scope(
             inventory_vars=self.inventory_vars(host),
             play_vars=state.play_vars,
@@ -61,6 +93,10 @@ class HostView:
             facts=self.facts.of(host),
             magic=magic,
             extra_vars=self.options.extra_vars,
+            role_defaults=[state.role_defaults, *(role.defaults for role in roles)],
+            role_vars=[state.role_vars, *(role.vars for role in roles)],
+            role_params=[role.params for role in roles],
+            included_vars=self.included.of(host),
         )
 
     def inventory_vars(self, host: str) -> dict[str, Any]:
@@ -91,4 +127,24 @@ class HostView:
 
     def _hostvars_entry(self, host: str) -> ChainMap:
         """One host's variables as ``hostvars[host]`` shows them."""
-        return ChainMap(self.facts.of(host), self.inventory_vars(host))
+        return ChainMap(self.facts.of(host), self.included.of(host), self.inventory_vars(host))
+
+
+def search_path(scope: Scope, playbook_dir: str) -> list[str]:
+    """Where a task's relative files are searched (Ansible's ``ansible_search_path``): its role's
+    folder and that role's ``tasks/``, then the playbook's folder."""
+    role = scope.role
+    if role is None:
+        return [playbook_dir]
+    return [role.path, os.path.join(role.path, "tasks"), playbook_dir]
+
+
+def role_magic(scope: Scope) -> dict[str, Any]:
+    """``role_name``, ``role_path`` and ``ansible_role_name`` inside a role; nothing outside one."""
+    role = scope.role
+    if role is None:
+        return {}
+    magic: dict[str, Any] = {"role_name": role.name, "role_path": role.path, "ansible_role_name": role.name}
+    if len(scope.roles) > 1:
+        magic["ansible_parent_role_names"] = [outer.name for outer in reversed(scope.roles[:-1])]
+    return magic

@@ -17,7 +17,13 @@ class PlayState:
         self.hosts = hosts
         self.play_result = play_result
         self.play_vars = play_vars
+        self.role_vars = dict(play.role_vars)
+        """The play's roles' variables, and those of roles included with ``public: true`` so far."""
+        self.role_defaults = dict(play.role_defaults)
+        """The play's roles' defaults, and those of roles included with ``public: true`` so far."""
         self.notifications = Notifications(play.handlers)
+        self.roles_run: set[tuple[str, str]] = set()
+        """(host, role identity) of the roles that run once per play (``Block.runs_once_as``) already run."""
         self.unreachable: set[str] = set()
         self.failed: set[str] = set()
         self.ended_hosts: set[str] = set()

@@ -11,10 +11,10 @@ import threading
 from typing import Any
 
 from titan_ops.engine import events
+from titan_ops.engine.hostview import HostView
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.results import HostStats, RunResult, Status, TaskResult, counts_as_failure
 from titan_ops.playbook.model import Task
-from titan_ops.vars import HostFacts
 
 _FACT_MODULES = ("set_fact", "setup")
 
@@ -22,9 +22,10 @@ _FACT_MODULES = ("set_fact", "setup")
 class Recorder:
     """Records results and emits events, one at a time whatever thread calls it."""
 
-    def __init__(self, result: RunResult, facts: HostFacts, bus: events.EventBus):
+    def __init__(self, result: RunResult, hosts: HostView, bus: events.EventBus):
         self.result = result
-        self.facts = facts
+        self.hosts = hosts
+        self.facts = hosts.facts
         self.bus = bus
         self._lock = threading.RLock()
 
@@ -91,5 +92,24 @@ class Recorder:
     def _keep_values(self, task: Task, result: TaskResult) -> None:
         if task.register:
             self.facts.update(result.host, {task.register: result.result})
-        if task.module in _FACT_MODULES and result.status is Status.OK:
+        if result.status not in (Status.OK, Status.CHANGED):
+            return
+        if task.module in _FACT_MODULES:
             self.facts.update(result.host, result.result.get("ansible_facts", {}))
+        elif task.module == "include_vars":
+            for outcome in _outcomes(result.result):
+                self.hosts.included.update(result.host, outcome.get("ansible_facts", {}))
+        elif task.module == "add_host":
+            for outcome in _outcomes(result.result):
+                added = outcome["add_host"]
+                self.hosts.add_host(added["host_name"], added["groups"], added["host_vars"])
+        elif task.module == "group_by":
+            for outcome in _outcomes(result.result):
+                self.hosts.add_to_group(result.host, outcome["add_group"], outcome["parent_groups"])
+
+
+def _outcomes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A result's outcomes: each item's of a loop (skipped and failed ones left out), else itself."""
+    if "results" not in result:
+        return [result]
+    return [item for item in result["results"] if not item.get("skipped") and not item.get("failed")]

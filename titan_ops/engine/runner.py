@@ -10,6 +10,7 @@ each host's variables.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from collections import ChainMap
@@ -23,7 +24,7 @@ from titan_ops.connection.base import Connection
 from titan_ops.engine import events
 from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher
 from titan_ops.engine.executor import TaskExecutor, evaluate_conditions
-from titan_ops.engine.hostview import HostView
+from titan_ops.engine.hostview import HostView, search_path
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.plan import batches, gathers_facts, load_vars_files
 from titan_ops.engine.play_state import PlayState
@@ -37,8 +38,10 @@ from titan_ops.filters import to_bool
 from titan_ops.inventory import Inventory
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
-from titan_ops.playbook.model import Block, IncludeTasks, Play, Playbook, Task, TaskItem
-from titan_ops.playbook.parser import load_task_file
+from titan_ops.playbook.keywords import tags_of
+from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem
+from titan_ops.playbook.parser import load_role, load_task_file
+from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import Redactor
 from titan_ops.templating import Templar
 from titan_ops.vars import HostFacts
@@ -52,7 +55,6 @@ class Runner:
     def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions, bus: events.EventBus,
                  dispatcher: Dispatcher | None = None):
         self.playbook = playbook
-        self.inventory = inventory
         self.options = options
         self.templar = Templar()
         self.executor = TaskExecutor(self.templar)
@@ -60,10 +62,10 @@ class Runner:
         self.pool = ConnectionPool(options.connection)
         self.result = RunResult(playbook=playbook.path)
         self.dispatcher = dispatcher or ThreadDispatcher(options.forks)
-        facts = HostFacts()
-        self.recorder = Recorder(self.result, facts, bus)
-        self.hosts = HostView(inventory, options, facts, self.templar, playbook.directory)
+        self.hosts = HostView(inventory, options, HostFacts(), self.templar, playbook.directory)
+        self.recorder = Recorder(self.result, self.hosts, bus)
         self._task_files: dict[str, list[TaskItem]] = {}
+        self._roles: dict[tuple[str, str], tuple[Block, list[Task]]] = {}
         self._task_files_lock = threading.Lock()
         self._dead: set[str] = set()
 
@@ -90,7 +92,8 @@ class Runner:
 
     def _run_play(self, play: Play) -> bool:
         """Run one play; False when the run must stop (every host failed, or aborted)."""
-        hosts = [host for host in self.inventory.list_hosts(play.hosts, self.options.limit) if host not in self._dead]
+        inventory = self.hosts.inventory  # add_host and group_by change the run's inventory
+        hosts = [host for host in inventory.list_hosts(play.hosts, self.options.limit) if host not in self._dead]
         play_result = PlayResult(name=play.name, hosts=hosts)
         self.result.plays.append(play_result)
         self.recorder.emit(events.PlayStarted(play.name, tuple(hosts)))
@@ -133,6 +136,15 @@ class Runner:
                 tasks = self._task_files[path] = load_task_file(path, self.templar)
             return tasks
 
+    def load_role(self, include: IncludeRole, options: dict[str, Any]) -> tuple[Block, list[Task]]:
+        """An included role's block and handlers, loaded and validated once per run."""
+        key = (include.base_dir, json.dumps(options, sort_keys=True))
+        with self._task_files_lock:
+            loaded = self._roles.get(key)
+            if loaded is None:
+                loaded = self._roles[key] = load_role(include, options, self.playbook.roles_path, self.templar)
+            return loaded
+
     def connection(self, host: str) -> Connection:
         return self.pool.get(self.hosts.address(host))
 
@@ -158,7 +170,7 @@ class _Walk:
                 break
             if isinstance(item, Block):
                 failed |= self.block(item, active, scope)
-            elif isinstance(item, IncludeTasks):
+            elif isinstance(item, (IncludeTasks, IncludeRole)):
                 failed |= self.include(item, active, scope)
             else:
                 failed |= self.task(item, active, scope)
@@ -166,6 +178,11 @@ class _Walk:
 
     def block(self, block: Block, hosts: list[str], scope: Scope) -> set[str]:
         state = self.state
+        if block.runs_once_as is not None:  # a role runs once per host and play
+            hosts = [host for host in hosts if (host, block.runs_once_as) not in state.roles_run]
+            state.roles_run.update((host, block.runs_once_as) for host in hosts)
+            if not hosts:
+                return set()
         failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(block.rescue)))
         rescuable = {host for host in failed if host not in state.unreachable}
         if rescuable and block.rescue:
@@ -181,7 +198,9 @@ class _Walk:
             state.failed |= failed
         return failed
 
-    def include(self, include: IncludeTasks, hosts: list[str], scope: Scope) -> set[str]:
+    def include(self, include: IncludeTasks | IncludeRole, hosts: list[str], scope: Scope) -> set[str]:
+        """``include_tasks`` or ``include_role``: what to include is decided per host (and loop item),
+        then run on the hosts that include the same thing, together."""
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         failed: set[str] = set()
@@ -194,38 +213,62 @@ class _Walk:
                                          {"changed": False, "skipped": True, "false_condition": condition}, scope)
                     continue
                 for overlay in self._include_iterations(include, variables):
-                    path = self.templar.render(include.file, ChainMap(overlay, variables))
-                    full = path if path.startswith("/") else f"{include.base_dir}/{path}"
-                    members = groups.setdefault(full, [])
+                    target = self._include_target(include, ChainMap(overlay, variables))
+                    members = groups.setdefault(target, [])
                     if host not in members:
                         members.append(host)
-                    overlays.setdefault((full, host), []).append(overlay)
+                    overlays.setdefault((target, host), []).append(overlay)
             except TitanOpsError as error:
                 failed |= self._record_include(include, host, Status.FAILED,
                                                {"failed": True, "changed": False,
                                                 "msg": f"{include.location}: {error.message}"}, scope)
-        for path, group in groups.items():
+        for target, group in groups.items():
             try:
-                tasks = self.runner.load_task_file(path)
+                tasks = self._included_tasks(include, target, group)
             except TitanOpsError as error:
                 for host in group:
                     failed |= self._record_include(include, host, Status.FAILED,
                                                    {"failed": True, "changed": False, "msg": str(error)}, scope)
                 continue
-            self.recorder.emit(events.Included(path, tuple(group)))
             for host in group:
-                for overlay in overlays[(path, host)]:
-                    self._record_include(include, host, Status.OK, {"changed": False, "include": path, **overlay},
-                                         scope)
-            iterations = max(len(overlays[(path, host)]) for host in group)
+                for overlay in overlays[(target, host)]:
+                    what = ({"include": target} if isinstance(include, IncludeTasks)
+                            else {"include_args": json.loads(target)})
+                    self._record_include(include, host, Status.OK, {"changed": False, **what, **overlay}, scope)
+            iterations = max(len(overlays[(target, host)]) for host in group)
             for index in range(iterations):
-                members = [host for host in group if index < len(overlays[(path, host)]) and host not in failed]
-                host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(path, host)][index]}
+                members = [host for host in group if index < len(overlays[(target, host)]) and host not in failed]
+                host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(target, host)][index]}
                              for host in members}
                 failed |= self.items(tasks, members, scope.enter(include, host_vars=host_vars))
         return failed
 
-    def _include_iterations(self, include: IncludeTasks, variables: Any) -> list[dict[str, Any]]:
+    def _include_target(self, include: IncludeTasks | IncludeRole, variables: Any) -> str:
+        """What a host includes: the task file's path, or the role's options (as JSON)."""
+        if isinstance(include, IncludeRole):
+            return json.dumps(self.templar.render(include.options, variables), sort_keys=True)
+        path = self.templar.render(include.file, variables)
+        return path if path.startswith("/") else f"{include.base_dir}/{path}"
+
+    def _included_tasks(self, include: IncludeTasks | IncludeRole, target: str, hosts: list[str]) -> list[TaskItem]:
+        """The tasks ``target`` holds; an included role's handlers become the play's, and a public one's
+        variables and defaults too."""
+        if isinstance(include, IncludeTasks):
+            tasks = self.runner.load_task_file(target)
+            self.recorder.emit(events.Included(target, tuple(hosts)))
+            return tasks
+        options = json.loads(target)
+        role, handlers = self.runner.load_role(include, options)
+        self.state.notifications.add(handlers)
+        if to_bool(options.get("public", False)):
+            for found in role_scopes(role):
+                self.state.role_defaults.update(found.defaults)
+                self.state.role_vars.update(found.vars)
+        applied = include.apply
+        return [Block(block=[role], location=include.location, tags=tags_of(applied.get("tags")),
+                      keywords={key: value for key, value in applied.items() if key != "tags"})]
+
+    def _include_iterations(self, include: IncludeTasks | IncludeRole, variables: Any) -> list[dict[str, Any]]:
         if include.loop is None:
             return [{}]
         items = loop_items(self.templar, include.loop, include.loop_lookup, variables, "include_tasks")
@@ -233,10 +276,11 @@ class _Walk:
         index_var = include.loop_control.get("index_var")
         return [{loop_var: item, **({index_var: index} if index_var else {})} for index, item in enumerate(items)]
 
-    def _record_include(self, include: IncludeTasks, host: str, status: Status, result: dict[str, Any],
+    def _record_include(self, include: IncludeTasks | IncludeRole, host: str, status: Status, result: dict[str, Any],
                         scope: Scope) -> set[str]:
         now = datetime.now()
-        outcome = TaskResult(host, include.display_name, "include_tasks", status, now, now, result,
+        module = "include_tasks" if isinstance(include, IncludeTasks) else "include_role"
+        outcome = TaskResult(host, include.display_name, module, status, now, now, result,
                              location=str(include.location))
         return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
 
@@ -282,7 +326,7 @@ class _Walk:
         return set()
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> None:
-        for handler in self.state.play.handlers:
+        for handler in list(self.state.notifications.handlers):
             notified = self.state.notifications.take(handler, self.state.active(hosts))
             if notified:
                 self.task(handler, notified, scope, handler=True)
@@ -333,6 +377,7 @@ class _Walk:
             environment=settings.get("environment") or {},
             timeout=settings.get("timeout") or options.connection.command_timeout,
             playbook_dir=self.state.play.base_dir,
+            search_path=tuple(search_path(scope, self.state.play.base_dir)),
         )
         result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
         result.no_log = bool(settings.get("no_log"))

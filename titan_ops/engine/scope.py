@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.playbook.model import Block, IncludeTasks
+from titan_ops.playbook.model import Block, IncludeTasks, RoleScope
 
 
 @dataclass
@@ -18,13 +18,21 @@ class Scope:
     tags: list[str] = field(default_factory=list)
     rescuable: bool = False
     host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: list[RoleScope] = field(default_factory=list)
+    """The roles the task is in, outermost first (a role's dependencies run outside it)."""
 
     def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
               host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
         """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration."""
+        role = item.role if isinstance(item, Block) else None
         return Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
                      self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
-                     host_vars or self.host_vars)
+                     host_vars or self.host_vars, self.roles + [role] if role else self.roles)
+
+    @property
+    def role(self) -> RoleScope | None:
+        """The innermost role, whose task this is."""
+        return self.roles[-1] if self.roles else None
 
 
 def merge_keywords(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:

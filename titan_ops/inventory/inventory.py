@@ -28,7 +28,10 @@ def load_inventory(sources: Sources) -> Inventory:
 
 
 class Inventory:
-    """A loaded inventory. Immutable; every answer is the one ansible-core gives for the same sources."""
+    """A loaded inventory; every answer is the one ansible-core gives for the same sources.
+
+    Only a run's own copy (:meth:`copy`) is changed, by ``add_host`` and ``group_by``.
+    """
 
     def __init__(self, data: InventoryData, files: VarsFiles, warnings: Sequence[str] = (),
                  sources: Sequence[str] = ()) -> None:
@@ -81,6 +84,31 @@ class Inventory:
         if group not in self._data.groups:
             raise InventoryError(f"no group named '{group}' to graph")
         return render.graph(self._data.groups[group], self._variables, with_vars)
+
+    def copy(self) -> Inventory:
+        """An independent copy, for a run that adds hosts and groups (its variables files are shared)."""
+        return Inventory(copy.deepcopy(self._data), self._variables.files, self.warnings, self.sources)
+
+    def add_host(self, name: str, groups: Sequence[str], variables: dict[str, Any]) -> None:
+        """Add host ``name`` (or update it) in ``groups``, with ``variables`` over its inline ones."""
+        host = self._data.add_host(name)
+        for group in groups:
+            self._data.add_host(name, group)
+        host.vars.update(variables)
+        self._changed()
+
+    def add_to_group(self, host: str, group: str, parents: Sequence[str]) -> None:
+        """Put ``host`` in ``group``, created under ``parents`` when new."""
+        created = group not in self._data.groups
+        self._data.add_host(self._host(host).name, group)
+        if created:
+            for parent in parents:
+                self._data.add_child(parent, group)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._data.finish()
+        self._matcher = HostMatcher(self._data)
 
     def _host(self, name: str) -> Host:
         if name in self._data.hosts:

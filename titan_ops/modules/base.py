@@ -74,6 +74,14 @@ class HostContext:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
     playbook_dir: str = "."
+    search_path: tuple[str, ...] = ()
+    """Where relative controller files (``src``) are searched, first first: the role's folder, then
+    the play's (Ansible's ``ansible_search_path``); empty means ``playbook_dir`` alone."""
+
+    @property
+    def local_folders(self) -> tuple[str, ...]:
+        """The folders relative controller files are searched in."""
+        return self.search_path or (self.playbook_dir,)
 
     @property
     def connection(self) -> Connection:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from titan_ops.playbook.model import INHERITED_KEYWORDS
 
 PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
-    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", *INHERITED_KEYWORDS,
+    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", *INHERITED_KEYWORDS,
 }) - {"delegate_to"}
+
+ACTION_KEYWORDS = ("action", "local_action")
+"""Keywords that name a task's module in their value (``local_action`` runs it on the controller)."""
 
 TASK_KEYWORDS = frozenset({
     "name", "when", "register", "vars", "tags", "args", "loop", "loop_control", "changed_when", "failed_when",
-    "until", "retries", "delay", "notify", *INHERITED_KEYWORDS,
+    "until", "retries", "delay", "notify", *ACTION_KEYWORDS, *INHERITED_KEYWORDS,
 })
 
 HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 
 BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", *INHERITED_KEYWORDS})
+
+IMPORT_ROLE_KEYWORDS = frozenset({"name", "import_role", "when", "vars", "tags", *INHERITED_KEYWORDS})
+
+INCLUDE_ROLE_KEYWORDS = frozenset({"name", "include_role", "when", "vars", "tags", "loop", "loop_control",
+                                   *INHERITED_KEYWORDS})
 
 IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", *INHERITED_KEYWORDS})
 
@@ -48,3 +58,17 @@ ANSIBLE_TASK_KEYWORDS = frozenset({
 def is_ansible_task_keyword(key: str) -> bool:
     """True for Ansible task keywords, including every ``with_<lookup>`` loop."""
     return key in ANSIBLE_TASK_KEYWORDS or key.startswith("with_")
+
+
+def as_list(value: Any) -> list[Any]:
+    """A keyword's value as a list: none is empty, a single value is a list of one."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def tags_of(value: Any) -> list[str]:
+    """``tags:`` as a list of names (a string is split on commas)."""
+    if isinstance(value, str):
+        return [tag.strip() for tag in value.split(",") if tag.strip()]
+    return [str(tag) for tag in as_list(value)]

@@ -39,10 +39,13 @@ class Task:
     listen: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
     """Inheritable keywords set on the task itself (become, no_log, ...)."""
+    role: str | None = None
+    """The role whose task (or handler) this is."""
 
     @property
     def display_name(self) -> str:
-        return self.name or self.module
+        name = self.name or self.module
+        return f"{self.role} : {name}" if self.role else name
 
 
 @dataclass
@@ -67,6 +70,41 @@ class IncludeTasks:
 
 
 @dataclass
+class IncludeRole:
+    """``include_role``: a role chosen and loaded at run time, per host (its name may be a template)."""
+
+    options: dict[str, Any]
+    """``name`` and ``tasks_from``, ``vars_from``, ``defaults_from``, ``handlers_from``, ``public``."""
+    location: Location
+    base_dir: str
+    name: str | None = None
+    when: list[Any] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    loop: Any = None
+    loop_lookup: str | None = None
+    loop_control: dict[str, Any] = field(default_factory=dict)
+    keywords: dict[str, Any] = field(default_factory=dict)
+    apply: dict[str, Any] = field(default_factory=dict)
+    """Keywords (and ``tags``) given to every task of the role."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"include_role : {self.options['name']}"
+
+
+@dataclass
+class RoleScope:
+    """What a role brings to its tasks: where it is, its variables and the parameters it was given."""
+
+    name: str
+    path: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Block:
     """``block`` with its ``rescue`` and ``always`` sections (also what
     ``import_tasks`` becomes)."""
@@ -80,9 +118,14 @@ class Block:
     vars: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
+    role: RoleScope | None = None
+    """Set on the block holding a role's tasks (what ``roles:`` and ``import_role`` become)."""
+    runs_once_as: str | None = None
+    """Set on the block of a ``roles:`` entry or a role dependency: a host runs it once per play under
+    this identity (the role, its parameters and keywords), as Ansible deduplicates roles."""
 
 
-TaskItem = Task | Block | IncludeTasks
+TaskItem = Task | Block | IncludeTasks | IncludeRole
 
 
 @dataclass
@@ -105,6 +148,10 @@ class Play:
     tags: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
     base_dir: str = "."
+    role_vars: dict[str, Any] = field(default_factory=dict)
+    """The variables of the play's roles (``roles:``, ``import_role``): every task of the play sees them."""
+    role_defaults: dict[str, Any] = field(default_factory=dict)
+    """The defaults of the play's roles: below the inventory, for every task of the play."""
 
 
 @dataclass
@@ -113,6 +160,8 @@ class Playbook:
 
     path: str
     plays: list[Play]
+    roles_path: list[str] = field(default_factory=list)
+    """Where roles were searched beyond ``roles/`` beside the playbook (``include_role`` searches there too)."""
 
     @property
     def directory(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
-from titan_ops.playbook.model import INHERITED_KEYWORDS, Block, IncludeTasks, Play, Playbook, Task, TaskItem
+from titan_ops.playbook.keywords import as_list, tags_of
+from titan_ops.playbook.model import (
+    INHERITED_KEYWORDS, Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem,
+)
+from titan_ops.playbook.role_blocks import PlayRoles, check_options
+from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, is_template
 
@@ -31,20 +37,34 @@ def playbook_schema() -> dict[str, Any]:
     return _SCHEMA
 
 
-def load_playbook(path: str | Path, templar: Templar | None = None) -> Playbook:
+def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: Sequence[str] = ()) -> Playbook:
     """Load and fully validate a playbook file; raise PlaybookError on any problem.
 
-    ``import_playbook`` and ``import_tasks`` are inlined here, so the whole
-    tree is validated before the run starts.
+    ``import_playbook``, ``import_tasks``, ``roles:`` and ``import_role`` are inlined here, so the
+    whole tree is validated before the run starts. Roles are searched in ``roles/`` beside the
+    playbook, then in ``roles_path``, then beside the playbook.
     """
     path = str(path)
-    parser = _Parser(templar or Templar())
-    return Playbook(path=path, plays=parser.playbook_file(path, stack=()))
+    parser = _Parser(templar or Templar(), list(roles_path))
+    return Playbook(path=path, plays=parser.playbook_file(path, stack=()), roles_path=list(roles_path))
 
 
-def load_task_file(path: str, templar: Templar | None = None) -> list[TaskItem]:
+def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = ()) -> list[TaskItem]:
     """Load and validate a task file (for ``include_tasks`` at run time)."""
-    return _Parser(templar or Templar()).task_file(path, stack=())
+    parser = _Parser(templar or Templar(), list(roles_path))
+    parser.roles = PlayRoles(parser, role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path))
+    return parser.task_file(path, stack=())
+
+
+def load_role(include: IncludeRole, options: dict[str, Any], roles_path: Sequence[str],
+              templar: Templar | None = None) -> tuple[Block, list[Task]]:
+    """The block (dependencies, then the role's tasks) and the handlers of the role an ``include_role``
+    names with its ``options`` rendered; PlaybookError when it cannot be found or does not validate."""
+    parser = _Parser(templar or Templar(), list(roles_path))
+    roles = parser.roles = PlayRoles(parser, role_search_path(include.base_dir, parser.roles_path))
+    block = roles.named(check_options(options, include.location, "include_role"), include.location, (),
+                        "include_role", public=False)
+    return block, roles.handlers
 
 
 def _load_document(path: str, kind: str) -> Any:
@@ -95,8 +115,13 @@ def _locate(document: Any, path: list[Any]) -> tuple[Any, Any]:
 
 
 class _Parser:
-    def __init__(self, templar: Templar):
+    def __init__(self, templar: Templar, roles_path: list[str]):
         self.templar = templar
+        self.roles_path = roles_path
+        self.roles: PlayRoles | None = None
+        """The roles of the play being parsed."""
+        self.role: str | None = None
+        """The role whose files are being parsed."""
 
     # -- files ---------------------------------------------------------------
     def playbook_file(self, path: str, stack: tuple[str, ...]) -> list[Play]:
@@ -123,9 +148,9 @@ class _Parser:
         plays = self.playbook_file(target, stack)
         for play in plays:
             play.vars = {**play.vars, **dict(data.get("vars") or {})}
-            play.tags = play.tags + _tags(data)
+            play.tags = play.tags + tags_of(data.get("tags"))
             if data.get("when") is not None:
-                play.tasks = [Block(block=play.tasks, location=data.location, when=_as_list(data["when"]))]
+                play.tasks = [Block(block=play.tasks, location=data.location, when=as_list(data["when"]))]
         return plays
 
     def task_file(self, path: str, stack: tuple[str, ...], origin: Location | None = None) -> list[TaskItem]:
@@ -142,6 +167,16 @@ class _Parser:
         _check_schema_with(task_schema, document, Location(path, 1, 1))
         return self.task_list(document, os.path.dirname(os.path.abspath(path)), stack + (real,))
 
+    def handler_file(self, path: str, stack: tuple[str, ...], origin: Location) -> list[Task]:
+        """The handlers in a role's handlers file."""
+        document = load_yaml_file(path)
+        if document is None:
+            return []
+        if not isinstance(document, list):
+            raise PlaybookError("a handlers file must hold a list of handlers", location_of(document, origin))
+        _check_schema_with({"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}, document, Location(path, 1, 1))
+        return [self.task(handler, handler_keywords=True) for handler in document]
+
     # -- plays -----------------------------------------------------------------
     def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:
         for key in data:
@@ -151,21 +186,34 @@ class _Parser:
             hosts = ",".join(hosts)
         self._check_templates(data, ("name", "vars", "vars_files"))
         inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
+        roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path))
+        if not isinstance(data.get("roles") or [], list):
+            raise PlaybookError("roles must be a list", data.where("roles"), "roles")
+        pre_tasks = self.task_list(data.get("pre_tasks") or [], base_dir, stack)
+        role_blocks: list[TaskItem] = []
+        for entry in data.get("roles") or []:
+            self._check_role_entry(entry, data.where("roles"))
+            role_blocks.append(roles.entry(entry, data.where("roles"), stack))
+        tasks = self.task_list(data.get("tasks") or [], base_dir, stack)
+        post_tasks = self.task_list(data.get("post_tasks") or [], base_dir, stack)
+        handlers = [self.task(handler, handler_keywords=True) for handler in data.get("handlers") or []]
         return Play(
             hosts=hosts,
             location=data.location,
             name=data.get("name") or hosts,
             vars=dict(data.get("vars") or {}),
-            vars_files=[str(item) for item in _as_list(data.get("vars_files"))],
-            pre_tasks=self.task_list(data.get("pre_tasks") or [], base_dir, stack),
-            tasks=self.task_list(data.get("tasks") or [], base_dir, stack),
-            post_tasks=self.task_list(data.get("post_tasks") or [], base_dir, stack),
-            handlers=[self.task(handler, handler_keywords=True) for handler in data.get("handlers") or []],
+            vars_files=[str(item) for item in as_list(data.get("vars_files"))],
+            pre_tasks=pre_tasks,
+            tasks=role_blocks + tasks,
+            post_tasks=post_tasks,
+            handlers=roles.handlers + handlers,
+            role_vars=roles.vars,
+            role_defaults=roles.defaults,
             gather_facts=data.get("gather_facts", True),
             serial=data.get("serial"),
             strategy=data.get("strategy", "linear"),
             max_fail_percentage=data.get("max_fail_percentage"),
-            tags=_tags(data),
+            tags=tags_of(data.get("tags")),
             keywords=inherited,
             base_dir=base_dir,
         )
@@ -179,6 +227,10 @@ class _Parser:
             return self.block(data, base_dir, stack)
         if "import_tasks" in data:
             return self.import_tasks(data, base_dir, stack)
+        if "import_role" in data:
+            return self.import_role(data, stack)
+        if "include_role" in data:
+            return self.include_role(data, base_dir, stack)
         if "include_tasks" in data:
             return self.include_tasks(data, base_dir)
         return self.task(data)
@@ -194,9 +246,9 @@ class _Parser:
             always=self.task_list(data.get("always") or [], base_dir, stack),
             location=data.location,
             name=data.get("name"),
-            when=_as_list(data.get("when")),
+            when=as_list(data.get("when")),
             vars=dict(data.get("vars") or {}),
-            tags=_tags(data),
+            tags=tags_of(data.get("tags")),
             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
         )
 
@@ -209,9 +261,55 @@ class _Parser:
                                 data.where("import_tasks"), "import_tasks")
         self._check_conditions(data)
         tasks = self.task_file(_resolve(file_name, base_dir), stack, data.where("import_tasks"))
-        return Block(block=tasks, location=data.location, name=data.get("name"), when=_as_list(data.get("when")),
-                     vars=dict(data.get("vars") or {}), tags=_tags(data),
+        return Block(block=tasks, location=data.location, name=data.get("name"), when=as_list(data.get("when")),
+                     vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")),
                      keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+
+    def import_role(self, data: LocatedDict, stack: tuple[str, ...]) -> Block:
+        for key in data:
+            self._check_keyword(data, key, keywords.IMPORT_ROLE_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
+        self._check_templates(data, tuple(key for key in data if key != "import_role"))
+        self._check_conditions(data)
+        assert self.roles is not None
+        where = data.where("import_role")
+        options = check_options(data["import_role"], where, "import_role")
+        role = self.roles.named(options, where, stack, "import_role", public=True)
+        return Block(block=[role], location=data.location, name=data.get("name"), when=as_list(data.get("when")),
+                     vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")),
+                     keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+
+    def include_role(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> IncludeRole:
+        for key in data:
+            if not _is_lookup_loop(key):
+                self._check_keyword(data, key, keywords.INCLUDE_ROLE_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
+        where = data.where("include_role")
+        options = check_options(data["include_role"], where, "include_role")
+        apply = options.pop("apply", None) or {}
+        if not isinstance(apply, dict) or set(apply) - {"tags", *INHERITED_KEYWORDS}:
+            raise PlaybookError("apply takes task keywords (tags, become, ...) only", where, "apply")
+        self._check_templates(data, tuple(key for key in data if key != "include_role"))
+        self._check_value_templates(options, where, "include_role")
+        self._check_conditions(data)
+        if not any(is_template(value) for value in options.values()):
+            assert self.roles is not None  # the role is checked (and its handlers are the play's) before the run
+            self.roles.named(options, where, stack, "include_role", public=False)
+        loop, loop_lookup = _loop(data)
+        return IncludeRole(options=options, location=where, base_dir=base_dir, name=data.get("name"),
+                           when=as_list(data.get("when")), vars=dict(data.get("vars") or {}),
+                           tags=tags_of(data.get("tags")), loop=loop, loop_lookup=loop_lookup,
+                           loop_control=dict(data.get("loop_control") or {}),
+                           keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data}, apply=apply)
+
+    def _check_role_entry(self, entry: Any, origin: Location) -> None:
+        """A ``roles:`` entry's keywords: supported ones only, templates and conditions well formed."""
+        if not isinstance(entry, LocatedDict):
+            return
+        for key in entry:
+            if key in keywords.ANSIBLE_TASK_KEYWORDS and key not in ROLE_KEYWORDS and key not in ("vars", "name"):
+                raise PlaybookError(f"the role keyword '{key}' is not supported by titan-ops", entry.where(key),
+                                    str(key))
+        self._check_templates(entry, tuple(entry))
+        self._check_conditions(entry)
 
     def include_tasks(self, data: LocatedDict, base_dir: str) -> IncludeTasks:
         for key in data:
@@ -227,8 +325,8 @@ class _Parser:
             raise PlaybookError(f"task file not found: {_resolve(file_name, base_dir)}", data.where("include_tasks"),
                                 "include_tasks")
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
-                            name=data.get("name"), when=_as_list(data.get("when")),
-                            vars=dict(data.get("vars") or {}), tags=_tags(data), loop=loop,
+                            name=data.get("name"), when=as_list(data.get("when")),
+                            vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
                             loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
 
@@ -239,22 +337,21 @@ class _Parser:
         for key in module_keys:
             if key not in candidates:
                 self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task", could_be_module=True)
-        if not candidates:
+        actions = [key for key in data if key in keywords.ACTION_KEYWORDS] + candidates
+        if not actions:
             raise PlaybookError("the task names no module", data.location)
-        if len(candidates) > 1:
-            raise PlaybookError(f"the task names more than one module: {', '.join(map(str, candidates))}",
-                                data.where(candidates[1]), str(candidates[1]))
-        module_key = candidates[0]
-        module = modules.lookup(module_key)
-        assert module is not None
+        if len(actions) > 1:
+            raise PlaybookError(f"the task names more than one module: {', '.join(map(str, actions))}",
+                                data.where(actions[1]), str(actions[1]))
+        module_key = actions[0]
         location = data.where(module_key)
-        args = self._module_args(module, data.get(module_key), location)
+        module, raw = self._action(data, module_key, location)
+        args = self._module_args(module, raw, location)
         if "args" in data:
             args = {**data["args"], **args}
         try:
             check_arguments(module, args, location, rendered=False)
         except ModuleError as error:
-            raw = data.get(module_key)
             where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
             raise PlaybookError(error.message, where, error.key) from None
         self._check_templates(data, tuple(key for key in data if key != module_key))
@@ -266,22 +363,48 @@ class _Parser:
             args=args,
             location=location,
             name=data.get("name"),
-            when=_as_list(data.get("when")),
+            when=as_list(data.get("when")),
             register=data.get("register"),
             vars=dict(data.get("vars") or {}),
-            tags=_tags(data),
+            tags=tags_of(data.get("tags")),
             loop=loop,
             loop_lookup=loop_lookup,
             loop_control=dict(data.get("loop_control") or {}),
-            changed_when=_as_list(data["changed_when"]) if "changed_when" in data else None,
-            failed_when=_as_list(data["failed_when"]) if "failed_when" in data else None,
-            until=_as_list(data["until"]) if "until" in data else None,
+            changed_when=as_list(data["changed_when"]) if "changed_when" in data else None,
+            failed_when=as_list(data["failed_when"]) if "failed_when" in data else None,
+            until=as_list(data["until"]) if "until" in data else None,
             retries=data.get("retries"),
             delay=data.get("delay"),
-            notify=[str(name) for name in _as_list(data.get("notify"))],
-            listen=[str(name) for name in _as_list(data.get("listen"))],
-            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
+            notify=[str(name) for name in as_list(data.get("notify"))],
+            listen=[str(name) for name in as_list(data.get("listen"))],
+            keywords={**{key: data[key] for key in INHERITED_KEYWORDS if key in data},
+                      **({"delegate_to": "localhost"} if module_key == "local_action" else {})},
+            role=self.role,
         )
+
+    def _action(self, data: LocatedDict, key: str, location: Location) -> tuple[modules.Module, Any]:
+        """The module a task runs and its raw arguments: from its module key, or from ``action:`` /
+        ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``)."""
+        value = data[key]
+        if key not in keywords.ACTION_KEYWORDS:
+            module = modules.lookup(key)
+            assert module is not None
+            return module, value
+        if isinstance(value, dict):
+            name = value.get("module")
+            raw: Any = {item: argument for item, argument in value.items() if item != "module"}
+        elif isinstance(value, str):
+            name, _, raw = value.strip().partition(" ")
+            raw = raw.strip() or None
+        else:
+            name = None
+        if not isinstance(name, str) or not name:
+            raise PlaybookError(f"'{key}' names no module: give 'module args...' or a mapping with 'module'",
+                                location, key)
+        module = modules.lookup(name)
+        if module is None:
+            raise PlaybookError(f"unknown module '{name}'", location, key)
+        return module, raw
 
     def _module_args(self, module: modules.Module, value: Any, location: Location) -> dict[str, Any]:
         if value is None:
@@ -329,7 +452,7 @@ class _Parser:
 
     def _check_conditions(self, data: LocatedDict) -> None:
         for key in ("when", "changed_when", "failed_when", "until"):
-            for condition in _as_list(data.get(key)):
+            for condition in as_list(data.get(key)):
                 if isinstance(condition, str):
                     expression = _strip_braces(condition)
                     try:
@@ -379,16 +502,3 @@ def _strip_braces(condition: str) -> str:
 
 def _resolve(file_name: str, base_dir: str) -> str:
     return file_name if os.path.isabs(file_name) else os.path.join(base_dir, file_name)
-
-
-def _tags(data: LocatedDict) -> list[str]:
-    value = data.get("tags")
-    if isinstance(value, str):
-        return [tag.strip() for tag in value.split(",") if tag.strip()]
-    return [str(tag) for tag in _as_list(value)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -125,7 +125,7 @@ class Copy(Module):
             return Source(text.encode(), header=args["dest"])
         if args.get("remote_src"):
             return Source(None, header=args["src"], name=posixpath.basename(args["src"]), remote_path=args["src"])
-        path = find_local(host.playbook_dir, args["src"], "files")
+        path = find_local(host.local_folders, args["src"], "files")
         data, mode = read_local(path)
         return Source(data, header=path, name=posixpath.basename(path), mode=mode)
 

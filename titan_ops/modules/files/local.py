@@ -7,17 +7,19 @@ import functools
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 
 from titan_ops.errors import TitanOpsError
 
 
-def find_local(playbook_dir: str, src: str, folder: str) -> str:
-    """The controller path of ``src``: as given when absolute, else under ``playbook_dir/folder``
-    (files/ or templates/), then under ``playbook_dir``, as Ansible searches."""
+def find_local(search_path: Sequence[str], src: str, folder: str) -> str:
+    """The controller path of ``src``: as given when absolute, else under ``<dir>/folder`` (files/ or
+    templates/), then under ``<dir>``, for each folder of ``search_path`` in turn, as Ansible searches."""
     if os.path.isabs(src):
         candidates = [src]
     else:
-        candidates = [os.path.join(playbook_dir, folder, src), os.path.join(playbook_dir, src)]
+        candidates = [path for directory in search_path
+                      for path in (os.path.join(directory, folder, src), os.path.join(directory, src))]
     for candidate in candidates:
         if os.path.exists(candidate):
             return os.path.normpath(candidate)

@@ -44,7 +44,7 @@ class Template(Copy):
     }
 
     def source(self, host: HostContext, args: dict[str, Any]) -> Source:
-        path = find_local(host.playbook_dir, args["src"], "templates")
+        path = find_local(host.local_folders, args["src"], "templates")
         data, mode = read_local(path)
         try:
             source = data.decode()
@@ -56,7 +56,8 @@ class Template(Copy):
 
 def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> str:
     """``source`` rendered with the host's variables and Ansible's template variables."""
-    searchpath = (os.path.dirname(path), os.path.join(host.playbook_dir, "templates"), host.playbook_dir)
+    searchpath = (os.path.dirname(path),
+                  *(place for folder in host.local_folders for place in (os.path.join(folder, "templates"), folder)))
     environment = _environment(host.templar.environment, args.get("trim_blocks", True),
                                args.get("lstrip_blocks", False), searchpath)
     try:

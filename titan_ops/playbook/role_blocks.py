@@ -1,0 +1,152 @@
+"""A play's roles (``roles:``, ``import_role``, and ``include_role`` at run time) expanded into blocks.
+
+Each role becomes a block holding its dependencies' blocks and then a block with the role's tasks
+and its :class:`~titan_ops.playbook.model.RoleScope` (defaults, vars, parameters). As in Ansible, a
+``roles:`` entry or a dependency is marked to run once per host and play with the same parameters
+and keywords (unless the role's meta says ``allow_duplicates: true``); ``import_role`` and
+``include_role`` always run. The roles' handlers join the play's, and the variables and defaults of
+public roles are the play's too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from titan_ops.errors import Location, PlaybookError
+from titan_ops.playbook.keywords import as_list, tags_of
+from titan_ops.playbook.model import Block, RoleScope, Task
+from titan_ops.playbook.roles import INCLUDE_ROLE_OPTIONS, IMPORT_ROLE_OPTIONS, RoleFolder, find_role, split_entry
+from titan_ops.playbook.yaml_loader import LocatedDict, location_of
+
+if TYPE_CHECKING:
+    from titan_ops.playbook.parser import _Parser
+
+
+class PlayRoles:
+    """The roles one play expands, in order: what was expanded, its handlers and its variables."""
+
+    def __init__(self, parser: _Parser, search: list[str]):
+        self.parser = parser
+        self.search = search
+        self.handlers: list[Task] = []
+        self.vars: dict[str, Any] = {}
+        self.defaults: dict[str, Any] = {}
+        self._handler_files: set[str] = set()
+        self._chain: tuple[str, ...] = ()
+
+    def entry(self, entry: Any, origin: Location, stack: tuple[str, ...]) -> Block | None:
+        """The block of one ``roles:`` entry (None: already expanded with these parameters)."""
+        name, keywords, params = split_entry(entry, origin)
+        where = location_of(entry, origin)
+        folder = find_role(name, self.search, where, "roles")
+        return self._expand(folder, keywords, params, {}, where, stack, deduplicate=True, public=True)
+
+    def named(self, options: dict[str, Any], where: Location, stack: tuple[str, ...], key: str,
+              public: bool) -> Block:
+        """The block of the role an ``import_role`` or ``include_role`` names (the task's own keywords
+        wrap it); never deduplicated. A ``public`` role's variables and defaults are the play's."""
+        folder = find_role(options["name"], self.search, where, key)
+        return self._expand(folder, {}, {}, _role_files(options), where, stack, deduplicate=False, public=public)
+
+    def _expand(self, folder: RoleFolder, keywords: dict[str, Any], params: dict[str, Any], options: dict[str, Any],
+                where: Location, stack: tuple[str, ...], deduplicate: bool, public: bool) -> Block:
+        """The role's block. Its scope holds its dependencies' defaults and variables below its own, as
+        Ansible lets a role see them."""
+        if folder.path in self._chain:
+            raise PlaybookError(f"role '{folder.name}' depends on itself: {' -> '.join(self._chain)}", where, "role")
+        self._chain += (folder.path,)
+        try:
+            dependencies = [self._dependency(dependency, folder, where, stack, public)
+                            for dependency in folder.dependencies]
+            scope = RoleScope(folder.name, folder.path, {}, {}, params)
+            for dependency in dependencies:
+                for inherited in role_scopes(dependency):
+                    scope.defaults.update(inherited.defaults)
+                    scope.vars.update(inherited.vars)
+            scope.defaults.update(folder.variables("defaults", options.get("defaults_from", "main"), where,
+                                                   "defaults_from" in options))
+            scope.vars.update(folder.variables("vars", options.get("vars_from", "main"), where, "vars_from" in options))
+            tasks = self._tasks(folder, options.get("tasks_from"), where, stack)
+            self._handlers(folder, options.get("handlers_from"), where, stack)
+        finally:
+            self._chain = self._chain[:-1]
+        if public:
+            self.defaults.update(scope.defaults)
+            self.vars.update(scope.vars)
+        identity = json.dumps([folder.path, keywords, params, options], sort_keys=True, default=str)
+        return Block(block=[*dependencies, Block(block=tasks, location=where, role=scope)], location=where,
+                     when=as_list(keywords.get("when")), tags=tags_of(keywords.get("tags")),
+                     keywords={key: value for key, value in keywords.items() if key not in ("when", "tags")},
+                     runs_once_as=identity if deduplicate and not folder.allow_duplicates else None)
+
+    def _dependency(self, entry: Any, parent: RoleFolder, where: Location, stack: tuple[str, ...],
+                    public: bool) -> Block:
+        name, keywords, params = split_entry(entry, where)
+        search = [os.path.dirname(parent.path), *self.search]
+        folder = find_role(name, search, location_of(entry, where), "dependencies")
+        return self._expand(folder, keywords, params, {}, location_of(entry, where), stack, deduplicate=True,
+                            public=public)
+
+    def _tasks(self, folder: RoleFolder, tasks_from: str | None, where: Location, stack: tuple[str, ...]) -> list:
+        path = folder.file("tasks", tasks_from or "main")
+        if path is None:
+            if tasks_from:
+                raise PlaybookError(f"role '{folder.name}' has no tasks file '{tasks_from}'", where, "tasks_from")
+            return []
+        with self.in_role(folder.name):
+            return self.parser.task_file(path, stack, where)
+
+    def _handlers(self, folder: RoleFolder, handlers_from: str | None, where: Location, stack: tuple[str, ...]) -> None:
+        path = folder.file("handlers", handlers_from or "main")
+        if path is None:
+            if handlers_from:
+                raise PlaybookError(f"role '{folder.name}' has no handlers file '{handlers_from}'", where,
+                                    "handlers_from")
+            return
+        if path in self._handler_files:
+            return
+        self._handler_files.add(path)
+        with self.in_role(folder.name):
+            self.handlers.extend(self.parser.handler_file(path, stack, where))
+
+    @contextmanager
+    def in_role(self, name: str) -> Iterator[None]:
+        """Tasks parsed inside are the role ``name``'s."""
+        outer, self.parser.role = self.parser.role, name
+        try:
+            yield
+        finally:
+            self.parser.role = outer
+
+
+def _role_files(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if key.endswith("_from")}
+
+
+def role_scopes(block: Block) -> Iterator[RoleScope]:
+    """Every role's scope in an expanded role block (dependencies first)."""
+    for item in block.block:
+        if isinstance(item, Block):
+            yield from role_scopes(item)
+    if block.role is not None:
+        yield block.role
+
+
+def check_options(options: Any, where: Location, key: str) -> dict[str, Any]:
+    """The options of ``import_role:``/``include_role:``, checked: a mapping with a ``name``."""
+    if not isinstance(options, dict) or not isinstance(options.get("name"), str):
+        raise PlaybookError(f"{key} needs a mapping with the role's 'name'", where, key)
+    known = INCLUDE_ROLE_OPTIONS if key == "include_role" else IMPORT_ROLE_OPTIONS
+    for option in options:
+        if option not in known:
+            location = options.where(option) if isinstance(options, LocatedDict) else where
+            raise PlaybookError(f"unknown {key} option '{option}'", location, str(option))
+    for option in ("tasks_from", "vars_from", "defaults_from", "handlers_from"):
+        if option in options and not isinstance(options[option], str):
+            raise PlaybookError(f"'{option}' must be a file name", where, option)
+    return dict(options)
+

@@ -1,0 +1,124 @@
+"""Roles on disk: where a role is found, and what its folders hold.
+
+A role is a folder with ``tasks/``, ``handlers/``, ``defaults/``, ``vars/``, ``files/``,
+``templates/`` and ``meta/`` (each optional). It is searched, as Ansible searches it, in
+``roles/`` beside the playbook, then in each folder of the roles path (``roles_path`` in
+ansible.cfg, ``ANSIBLE_ROLES_PATH``), then beside the playbook itself; a role named by a path
+is taken as it is. What the role's tasks become is the parser's business (``playbook.parser``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from titan_ops.errors import Location, PlaybookError
+from titan_ops.playbook.model import INHERITED_KEYWORDS
+from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
+
+ROLE_KEYWORDS = frozenset({"when", "tags", *INHERITED_KEYWORDS})
+"""Keywords of a ``roles:`` entry; every other key (and ``vars:``) is a role parameter."""
+
+IMPORT_ROLE_OPTIONS = frozenset({"name", "tasks_from", "vars_from", "defaults_from", "handlers_from",
+                                 "allow_duplicates", "public", "rolespec_validate"})
+"""What ``import_role:`` takes."""
+
+INCLUDE_ROLE_OPTIONS = IMPORT_ROLE_OPTIONS | {"apply"}
+"""What ``include_role:`` takes."""
+
+_EXTENSIONS = (".yml", ".yaml", ".json", "")
+
+
+@dataclass(frozen=True)
+class RoleFolder:
+    """A role found on disk: its name, folder and ``meta/main.yml``."""
+
+    name: str
+    path: str
+    dependencies: list[Any] = field(default_factory=list)
+    allow_duplicates: bool = False
+
+    def file(self, folder: str, name: str) -> str | None:
+        """``<role>/<folder>/<name>`` with the first extension that exists (.yml, .yaml, .json, none)."""
+        base = os.path.join(self.path, folder, name)
+        for extension in _EXTENSIONS:
+            if os.path.isfile(base + extension):
+                return base + extension
+        return None
+
+    def variables(self, folder: str, name: str, origin: Location, required: bool) -> dict[str, Any]:
+        """The mapping in ``defaults/`` or ``vars/`` file ``name`` (empty when there is none)."""
+        path = self.file(folder, name)
+        if path is None:
+            if required:
+                raise PlaybookError(f"role '{self.name}' has no {folder} file '{name}'", origin, f"{folder}_from")
+            return {}
+        document = load_yaml_file(path)
+        if document is None:
+            return {}
+        if not isinstance(document, dict):
+            raise PlaybookError("a role's variables file must hold a mapping",
+                                location_of(document, Location(path, 1, 1)))
+        return dict(document)
+
+
+def find_role(name: str, search: list[str], origin: Location, key: str) -> RoleFolder:
+    """The role called ``name`` (or at path ``name``), searched in ``search``; PlaybookError if absent."""
+    if "{{" in name or "{%" in name:
+        raise PlaybookError(f"a role name here cannot be a template ('{name}'): use include_role", origin, key)
+    if name.count(".") >= 2 and "/" not in name:
+        raise PlaybookError(f"roles from collections ('{name}') are not supported by titan-ops", origin, key)
+    candidates = [name] if os.path.isabs(name) else [os.path.join(folder, name) for folder in search]
+    for candidate in candidates:
+        if os.path.isdir(candidate):
+            return _read_meta(os.path.basename(os.path.normpath(candidate)), os.path.normpath(candidate))
+    raise PlaybookError(f"the role '{name}' was not found in: {', '.join(search)}", origin, key)
+
+
+def role_search_path(base_dir: str, roles_path: list[str]) -> list[str]:
+    """Where roles are searched for a playbook in ``base_dir``, first first."""
+    return [os.path.join(base_dir, "roles"), *[os.path.expanduser(folder) for folder in roles_path], base_dir]
+
+
+def _read_meta(name: str, path: str) -> RoleFolder:
+    bare = RoleFolder(name, path)
+    if bare.file("meta", "argument_specs") is not None:
+        raise PlaybookError(f"role '{name}': argument specs (meta/argument_specs.yml) are not supported by titan-ops",
+                            Location(os.path.join(path, "meta")), "argument_specs")
+    meta_path = bare.file("meta", "main")
+    if meta_path is None:
+        return bare
+    meta = load_yaml_file(meta_path) or {}
+    where = location_of(meta, Location(meta_path, 1, 1))
+    if not isinstance(meta, dict):
+        raise PlaybookError("a role's meta file must hold a mapping", where)
+    dependencies = meta.get("dependencies") or []
+    if not isinstance(dependencies, list):
+        raise PlaybookError("dependencies must be a list of roles", meta.where("dependencies"), "dependencies")
+    allow = meta.get("allow_duplicates", False)
+    if not isinstance(allow, bool):
+        raise PlaybookError("allow_duplicates must be true or false", meta.where("allow_duplicates"),
+                            "allow_duplicates")
+    return RoleFolder(name, path, list(dependencies), allow)
+
+
+def split_entry(entry: Any, origin: Location) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A ``roles:`` entry or dependency: its role name, its keywords and its parameters."""
+    if isinstance(entry, str):
+        return entry, {}, {}
+    if not isinstance(entry, dict):
+        raise PlaybookError(f"a role must be a name or a mapping, got {type(entry).__name__}",
+                            location_of(entry, origin))
+    where = entry.where if isinstance(entry, LocatedDict) else (lambda _key: location_of(entry, origin))
+    names = [key for key in ("role", "name") if key in entry]
+    if len(names) != 1 or not isinstance(entry[names[0]], str):
+        raise PlaybookError("a role entry needs 'role:' (or 'name:') with the role's name", location_of(entry, origin),
+                            "role")
+    keywords = {key: value for key, value in entry.items() if key in ROLE_KEYWORDS}
+    params = {key: value for key, value in entry.items() if key not in ROLE_KEYWORDS and key not in names}
+    params.update(params.pop("vars", None) or {})
+    for key in params:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise PlaybookError(f"'{key}' is not a valid role parameter name", where(key), str(key))
+    return entry[names[0]], keywords, params
