@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 WITH_TESTS=0
 [[ "${1:-}" == "--test" ]] && WITH_TESTS=1
 
-# postgresql, redis-server, node and pm2: the full lab (`titan-ops lab up --titan`).
-APT_PACKAGES=(openssh-server openssh-client sudo postgresql redis-server)
-# prometheus, prometheus-alertmanager: detection (`titan-ops watch` receives Alertmanager's webhooks).
-APT_PACKAGES+=(prometheus prometheus-alertmanager)
+# postgresql, redis-server, nginx, prometheus, prometheus-alertmanager, prometheus-node-exporter,
+# sysstat (sar, iostat), node and pm2: the full lab (`titan-ops lab up --titan`); prometheus and
+# prometheus-alertmanager also for detection (`titan-ops watch` receives Alertmanager's webhooks).
+APT_PACKAGES=(openssh-server openssh-client sudo curl postgresql redis-server nginx prometheus
+              prometheus-alertmanager prometheus-node-exporter sysstat)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -25,8 +26,9 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
 fi
 
 if ! command -v pm2 >/dev/null 2>&1; then

@@ -47,16 +47,18 @@ def test_inventory_groups_and_variables(titan_lab):
     variables = inventory.host_vars("lab2")
     services = variables["titan_services"]
     assert {name: (service["host"], service["manager"], service["tier"]) for name, service in services.items()} == {
-        "postgresql": ("lab1", "command", 1), "redis": ("lab1", "command", 1),
+        "postgresql": ("lab1", "command", 1), "redis": ("lab1", "command", 1), "nginx": ("lab3", "command", 1),
         "titan-brain": ("lab2", "pm2", 2), "titan-execution": ("lab2", "pm2", 2),
         "titan-console": ("lab3", "pm2", 3), "titan-scavenger": ("lab2", "pm2", 4),
-        "titan-ai-quant": ("lab2", "pm2", 4), "titan-monitoring": ("lab3", "pm2", 5)}
+        "titan-ai-quant": ("lab2", "pm2", 4), "grafana": ("lab3", "pm2", 5), "prometheus": ("lab3", "command", 5),
+        "alertmanager": ("lab3", "command", 5), "node-exporter": ("lab3", "command", 5)}
     assert services["titan-execution"]["health_url"] == titan_lab.url("titan-execution") + "/health"
+    assert services["titan-execution"]["url"] == services["titan-brain"]["url"] == titan_lab.public_url
     assert variables["titan_db"]["name"] == "titan_brain" and variables["titan_db"]["user"] == "titan_user"
     assert variables["titan_db"]["port"] == titan_lab.config.ports["postgresql"]
     secrets = {name for name, value in variables.items() if value in titan_lab.config.secrets.values()}
     assert secrets == {"titan_api_password", "titan_db_password", "titan_db_admin_password",
-                       "titan_exchange_api_key", "titan_exchange_api_secret"}
+                       "titan_exchange_api_key", "titan_exchange_api_secret", "titan_redis_password"}
     assert all(is_secret_name(name) for name in secrets)
 
 
@@ -196,7 +198,7 @@ def test_cli_status_lists_the_services(titan_lab):
     done = subprocess.run([sys.executable, "-m", "titan_ops", "lab", "status", "--dir", str(titan_lab.lab.directory)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    for app in ("postgresql", "redis", *(app.name for app in titan.APPS)):
+    for app in ("postgresql", "redis", *(app.name for app in titan.APPS), "nginx", "prometheus", "alertmanager"):
         assert any(line.split()[:1] == [app] and line.split()[-1] == "online" for line in done.stdout.splitlines())
 
 
@@ -207,7 +209,7 @@ def test_down_stops_its_own_fleet_and_nothing_else(titan_lab, tmp_path_factory):
         assert fleet.running and {service.host for service in fleet.services} == {"lab1"}
         assert titan_ops.load_inventory(fleet.inventory_path).groups()["trading"] == ["lab1"]
         stopped = titan.down(directory)
-        assert stopped == ["pm2@lab1", "postgresql", "redis"]
+        assert stopped == ["nginx", "prometheus", "alertmanager", "node-exporter", "pm2@lab1", "postgresql", "redis"]
         after = titan.status(directory)
         assert after is not None and all(service.status == "down" for service in after.services)
         assert all(not titan.titan_apps.healthy(fleet.config, app) for app in titan.APPS)

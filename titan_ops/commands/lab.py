@@ -24,7 +24,10 @@ def register(subparsers: Any) -> None:
     up = actions.add_parser("up", help="start hosts lab1..labN (reusing running ones) and write the inventory")
     up.add_argument("--hosts", type=int, default=3, metavar="N", help="number of hosts (default 3)")
     up.add_argument("--titan", action="store_true",
-                    help="also the Titan fleet: PostgreSQL, Redis, pm2 and stand-in services (docs/lab.md)")
+                    help="also the Titan fleet: PostgreSQL, Redis, nginx, Prometheus, Alertmanager, pm2 and "
+                         "the stand-in services (docs/lab.md)")
+    up.add_argument("--alert-webhook", metavar="URL",
+                    help="with --titan: Alertmanager sends its notifications to this webhook ('' for nowhere)")
     status = actions.add_parser("status", help="show each host's port, pid and whether it runs")
     down = actions.add_parser("down", help="stop the hosts' sshd processes (removes no file)")
     for action in (up, status, down):
@@ -40,7 +43,10 @@ def _up(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     try:
-        fleet = titan.up(hosts=args.hosts, directory=args.dir) if args.titan else None
+        if args.alert_webhook is not None and not args.titan:
+            return _fail(LabError("--alert-webhook needs --titan"))
+        fleet = titan.up(hosts=args.hosts, directory=args.dir, alert_webhook=args.alert_webhook) \
+            if args.titan else None
         result = fleet.lab if fleet else lab.up(hosts=args.hosts, directory=args.dir)
     except LabError as error:
         return _fail(error)

@@ -2,8 +2,9 @@
 
 With three hosts: lab1 is ``databases`` (PostgreSQL, Redis), lab2 ``core``
 and ``trading`` (pm2: titan-brain, titan-execution, titan-scavenger,
-titan-ai-quant), lab3 ``interface`` and ``monitoring`` (pm2: titan-console,
-titan-monitoring, and the exchange stand-in). With fewer hosts the parts
+titan-ai-quant), lab3 ``interface`` and ``monitoring`` (nginx in front of the
+services; Prometheus, Alertmanager and node-exporter; pm2: titan-console, the
+Grafana stand-in and the exchange stand-in). With fewer hosts the parts
 share the last one. The services, ports, credentials and per-service
 manager go into the lab inventory as variables (see docs/lab.md).
 
@@ -24,12 +25,12 @@ from collections.abc import Iterator
 import yaml
 
 from titan_ops.lab import lab as hosts_lab
-from titan_ops.lab import titan_apps, titan_data
+from titan_ops.lab import titan_apps, titan_data, titan_monitoring
 from titan_ops.lab.lab import Lab
 from titan_ops.lab.sshd import LabError
 from titan_ops.lab.titan_config import (API_USER, APPS, BACKUP_DIR, CONFIG_BACKUP_DIR, DB_ADMIN, DB_DUMP, DB_NAME,
                                         DB_USER, ECOSYSTEM_FILE, ENV_FILE, GROUP_SLOTS, LOG_DIR, PG_DATA, PG_DIR,
-                                        PG_LOG, PM2_HOME, REDIS_DIR, App, FleetConfig, load, load_or_create)
+                                        PG_LOG, PM2_HOME, REDIS_DIR, App, FleetConfig, load, load_or_create, save)
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,21 @@ class Fleet:
         return API_USER, self.config.secrets["api_password"]
 
     @property
+    def public_url(self) -> str:
+        """nginx's ``http://127.0.0.1:PORT``: the services' API as the procedures reach it (``/api/...``)."""
+        return self.config.url("nginx")
+
+    @property
     def running(self) -> bool:
         return all(service.running for service in self.services)
 
 
-def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Fleet:
-    """Make sure the SSH hosts and the whole fleet run; write the inventory. Running parts are reused."""
+def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None, *,
+       alert_webhook: str | None = None) -> Fleet:
+    """Make sure the SSH hosts and the whole fleet run; write the inventory. Running parts are reused.
+
+    ``alert_webhook``: where Alertmanager sends notifications from now on (else the recorded one).
+    """
     lab = hosts_lab.up(hosts=hosts, directory=directory)
     with _locked(lab.directory):
         recorded = load(lab.directory)
@@ -88,12 +98,17 @@ def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None) -> Fleet
             raise LabError(f"the fleet runs on {recorded.hosts} hosts: `titan-ops lab down` before changing that")
         taken = {host.port for host in lab.hosts}
         config = load_or_create(lab.directory, hosts, taken)
+        if alert_webhook is not None:
+            config.alert_webhook = alert_webhook or None
+            save(lab.directory, config)
+        titan_monitoring.require_packages()
         titan_data.ensure_postgres(lab, config)
         titan_data.ensure_redis(lab, config)
         titan_data.write_latest_dump(lab, config)
         titan_apps.write_files(lab, config)
         titan_apps.ensure_apps(lab, config)
         titan_apps.wait_healthy(lab, config, list(APPS))
+        titan_monitoring.ensure(lab, config)
         _write_inventory(lab, config)
     return Fleet(lab, config, _states(lab, config))
 
@@ -106,22 +121,38 @@ def status(directory: str | os.PathLike[str] | None = None) -> Fleet | None:
 
 
 def down(directory: str | os.PathLike[str] | None = None) -> list[str]:
-    """Stop the fleet's services (pm2 kill, pg_ctl stop, Redis) on running hosts; return what was stopped.
+    """Stop the fleet's services (nginx and monitoring, pm2 kill, pg_ctl stop, Redis) on running hosts;
+    return what was stopped.
 
-    Only the lab's own processes are touched: pm2 with the lab's PM2_HOME,
-    the cluster of the lab's data directory, the Redis of the lab's pid file.
+    Only the lab's own processes are touched: those of the lab's pid files,
+    pm2 with the lab's PM2_HOME, the cluster of the lab's data directory.
     The SSH hosts stay up (``titan_ops.lab.down`` stops them).
     """
     lab = hosts_lab.status(directory)
     config = load(lab.directory)
     if config is None:
         return []
-    stopped = [f"pm2@{host}" for host in config.app_hosts() if titan_apps.stop_pm2(lab, host)]
+    stopped = titan_monitoring.stop(lab, config)
+    stopped += [f"pm2@{host}" for host in config.app_hosts() if titan_apps.stop_pm2(lab, host)]
     if titan_data.stop_postgres(lab, config):
         stopped.append("postgresql")
     if titan_data.stop_redis(lab, config):
         stopped.append("redis")
     return stopped
+
+
+def set_alert_webhook(url: str | None, directory: str | os.PathLike[str] | None = None) -> None:
+    """Send Alertmanager's notifications to ``url`` (None: nowhere): recorded, written to Alertmanager's
+    configuration (``titan_monitoring.alertmanager_url``'s host, ``/etc/titan/alertmanager/alertmanager.yml``),
+    reloaded, and in the inventory's ``titan_monitoring.alert_webhook``."""
+    lab = hosts_lab.status(directory)
+    with _locked(lab.directory):
+        config = load(lab.directory)
+        if config is None:
+            raise LabError(f"no Titan fleet in {lab.directory}: `titan-ops lab up --titan` first")
+        titan_monitoring.set_alert_webhook(lab, config, url)
+        save(lab.directory, config)
+        _write_inventory(lab, config)
 
 
 @contextmanager
@@ -143,6 +174,10 @@ def _states(lab: Lab, config: FleetConfig) -> list[ServiceState]:
         statuses = titan_apps.app_statuses(lab, host)
         states += [ServiceState(app.name, host, "pm2", config.ports[app.name], statuses.get(app.name, "down"))
                    for app in apps]
+    daemons = titan_monitoring.inventory_variables(config)
+    states += [ServiceState(name, str(daemons[name]["host"]), "command", config.ports[name],
+                            "online" if up else "down")
+               for name, up in titan_monitoring.running(lab, config).items()]
     return states
 
 
@@ -157,8 +192,9 @@ def inventory_variables(config: FleetConfig) -> dict[str, Any]:
                        "check": f"pg_isready -h 127.0.0.1 -p {ports['postgresql']}"},
         "redis": {"host": database_host, "group": "databases", "tier": 1, "manager": "command",
                   "port": ports["redis"], "start": f"redis-server {REDIS_DIR}/redis.conf",
-                  "stop": f"redis-cli -p {ports['redis']} shutdown nosave",
-                  "check": f"redis-cli -p {ports['redis']} ping"},
+                  "stop": f"redis-cli -e -p {ports['redis']} shutdown nosave",
+                  "check": f"redis-cli -e -p {ports['redis']} ping"},
+        **titan_monitoring.inventory_variables(config),
     }
     for app in APPS:
         if app.tier:
@@ -176,6 +212,9 @@ def inventory_variables(config: FleetConfig) -> dict[str, Any]:
         "titan_db_password": config.secrets["db_password"],
         "titan_db_admin_password": config.secrets["db_admin_password"],
         "titan_redis": {"host": "127.0.0.1", "port": ports["redis"], "server_host": database_host},
+        "titan_redis_password": config.secrets["redis_password"],
+        "titan_public_url": config.url("nginx"),
+        "titan_monitoring": titan_monitoring.monitoring_variables(config),
         "titan_exchange": {"url": config.url(exchange.name), "host": config.host_of(exchange.group),
                            "manager": "pm2", "app": exchange.name, "time_path": exchange.health_path},
         "titan_exchange_api_key": config.secrets["exchange_api_key"],
@@ -190,12 +229,20 @@ def inventory_variables(config: FleetConfig) -> dict[str, Any]:
     }
 
 
+PUBLIC_APPS = ("titan-brain", "titan-execution", "titan-console")
+"""The apps whose API nginx serves (``url`` is nginx's; ``standin_url`` the app's own port)."""
+
+
 def _app_variables(config: FleetConfig, app: App) -> dict[str, Any]:
-    url = config.url(app.name)
-    return {"host": config.host_of(app.group), "group": app.group, "tier": app.tier, "manager": "pm2",
-            "app": app.name, "port": config.ports[app.name], "url": url, "health_url": url + app.health_path,
-            "pm2_home": PM2_HOME, "ecosystem": ECOSYSTEM_FILE,
-            "logs": [f"{LOG_DIR}/{app.name}.out.log", f"{LOG_DIR}/{app.name}.err.log"]}
+    own = config.url(app.name)
+    variables = {"host": config.host_of(app.group), "group": app.group, "tier": app.tier, "manager": "pm2",
+                 "app": app.name, "port": config.ports[app.name],
+                 "url": config.url("nginx") if app.name in PUBLIC_APPS else own, "standin_url": own,
+                 "health_url": own + app.health_path, "pm2_home": PM2_HOME, "ecosystem": ECOSYSTEM_FILE,
+                 "logs": [f"{LOG_DIR}/{app.name}.out.log", f"{LOG_DIR}/{app.name}.err.log"]}
+    if app.name == "titan-execution":
+        variables["websocket_url"] = config.url("nginx").replace("http://", "ws://") + "/ws"
+    return variables
 
 
 def _write_inventory(lab: Lab, config: FleetConfig) -> None:

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from titan_ops.lab import standins
+from titan_ops.lab import standins, titan_data
 from titan_ops.lab.lab import Lab
 from titan_ops.lab.namespace import run_in_host
 from titan_ops.lab.paths import private_root
@@ -60,7 +60,7 @@ def env_text(config: FleetConfig) -> str:
         f"TITAN_API_USER={API_USER}",
         f"TITAN_API_PASSWORD={secrets['api_password']}",
         f"DATABASE_URL=postgresql://{DB_USER}:{secrets['db_password']}@127.0.0.1:{ports['postgresql']}/{DB_NAME}",
-        f"REDIS_URL=redis://127.0.0.1:{ports['redis']}/0",
+        f"REDIS_URL={titan_data.redis_url(config)}",
         f"BRAIN_URL={config.url('titan-brain')}",
         f"EXECUTION_URL={config.url('titan-execution')}",
         f"EXCHANGE_BASE_URL={config.url('exchange-standin')}",

@@ -38,6 +38,9 @@ PG_DIR = "/var/lib/titan/postgresql"
 PG_DATA = f"{PG_DIR}/data"
 PG_LOG = f"{LOG_DIR}/postgresql/postgresql.log"
 REDIS_DIR = "/var/lib/titan/redis"
+NGINX_DIR = "/var/lib/titan/nginx"
+PROMETHEUS_CONFIG_DIR = "/etc/titan/prometheus"
+ALERTMANAGER_CONFIG = "/etc/titan/alertmanager/alertmanager.yml"
 
 _PORT_RANGE = range(20000, 30000)
 
@@ -59,13 +62,16 @@ APPS: tuple[App, ...] = (
     App("titan-console", "console", "interface", 3),
     App("titan-scavenger", "scavenger", "trading", 4),
     App("titan-ai-quant", "ai-quant", "core", 4),
-    App("titan-monitoring", "monitoring", "monitoring", 5, "/-/healthy"),
+    App("grafana", "grafana", "monitoring", 5, "/api/health"),
     App("exchange-standin", "exchange", "monitoring", 0, "/v5/market/time"),
 )
 """The exchange stand-in is not part of Titan (tier 0: outside the recovery order)."""
 
-PORTED = ("postgresql", "redis", *(app.name for app in APPS))
-SECRET_NAMES = ("api_password", "db_password", "db_admin_password", "exchange_api_key", "exchange_api_secret")
+DAEMONS = ("nginx", "prometheus", "alertmanager", "node-exporter")
+"""The real daemons from Debian packages around the apps: nginx in front, and the monitoring."""
+PORTED = ("postgresql", "redis", *(app.name for app in APPS), *DAEMONS)
+SECRET_NAMES = ("api_password", "db_password", "db_admin_password", "exchange_api_key", "exchange_api_secret",
+                "redis_password")
 
 
 @dataclass
@@ -75,6 +81,8 @@ class FleetConfig:
     hosts: int
     ports: dict[str, int]
     secrets: dict[str, str]
+    alert_webhook: str | None = None
+    """Where Alertmanager sends its notifications (a webhook URL), or None for nowhere."""
 
     def host_of(self, group: str) -> str:
         """The lab host that plays ``group``."""
@@ -106,12 +114,17 @@ def load(directory: Path) -> FleetConfig | None:
 
 
 def load_or_create(directory: Path, hosts: int, taken: set[int]) -> FleetConfig:
-    """The recorded fleet (its host count updated), or a new one with free ports and fresh secrets."""
-    config = load(directory)
-    if config is None:
-        ports = _free_ports(directory, len(PORTED), taken)
-        config = FleetConfig(hosts, dict(zip(PORTED, ports)),
-                             {name: secrets.token_urlsafe(18) for name in SECRET_NAMES})
+    """The recorded fleet (its host count updated), or a new one with free ports and fresh secrets.
+
+    A fleet recorded by an older version gets ports and secrets for what it lacks.
+    """
+    config = load(directory) or FleetConfig(hosts, {}, {})
+    missing = [name for name in PORTED if name not in config.ports]
+    if missing:
+        ports = _free_ports(directory, len(missing), taken | set(config.ports.values()))
+        config.ports.update(zip(missing, ports))
+    for name in SECRET_NAMES:
+        config.secrets.setdefault(name, secrets.token_urlsafe(18))
     config.hosts = hosts
     save(directory, config)
     return config

@@ -6,8 +6,9 @@ listening on 127.0.0.1 only, password (SCRAM) login over TCP. The database
 ``titan_brain`` belongs to ``titan_user`` and holds ``allocations``,
 ``decisions`` and ``performance`` with seeded rows. Redis: ``redis-server``
 with its own config and folder under ``/var/lib/titan/redis``, no
-persistence. Both run inside the host's namespaces; stopping them touches
-only the processes named by their own pid files.
+persistence, a password (``requirepass``) as production has one. Both run
+inside the host's namespaces; stopping them touches only the processes named
+by their own pid files.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 from pathlib import Path
 
 from titan_ops.lab.lab import Lab
+from titan_ops.lab.standins.common import redis_answers
 from titan_ops.lab.namespace import run_in_host
 from titan_ops.lab.sshd import LabError
 from titan_ops.lab.titan_config import (DB_ADMIN, DB_DUMP, DB_NAME, DB_USER, LOG_DIR, PG_DATA, PG_DIR, PG_LOG,
@@ -147,9 +149,13 @@ def ensure_redis(lab: Lab, config: FleetConfig) -> None:
         return
     folder = lab.host_path(host, REDIS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "redis.conf").write_text(
+    conf = folder / "redis.conf"
+    conf.touch(mode=0o600)
+    conf.chmod(0o600)
+    conf.write_text(
         "# Written by titan-ops lab up --titan: the lab's Redis.\n"
         f"bind 127.0.0.1\nport {port}\nprotected-mode yes\ndaemonize yes\n"
+        f"requirepass {config.secrets['redis_password']}\n"
         f"pidfile {REDIS_DIR}/redis.pid\nlogfile {LOG_DIR}/redis.log\ndir {REDIS_DIR}\n"
         "save \"\"\nappendonly no\n")
     run_in_host(lab, host, f"redis-server {REDIS_DIR}/redis.conf")
@@ -158,13 +164,13 @@ def ensure_redis(lab: Lab, config: FleetConfig) -> None:
 
 
 def redis_running(config: FleetConfig) -> bool:
-    """Whether Redis answers PING on its port."""
-    try:
-        with socket.create_connection(("127.0.0.1", config.ports["redis"]), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+    """Whether Redis answers PING on its port, with the lab's password."""
+    return redis_answers(redis_url(config))
+
+
+def redis_url(config: FleetConfig) -> str:
+    """``redis://:PASSWORD@127.0.0.1:PORT/0``, as the services' .env gives it."""
+    return f"redis://:{config.secrets['redis_password']}@127.0.0.1:{config.ports['redis']}/0"
 
 
 def stop_redis(lab: Lab, config: FleetConfig) -> bool:

@@ -7,17 +7,17 @@ something that changes and persists:
 
 - ``brain`` (titan-brain): circuit breaker and dashboard (signal latency).
 - ``execution`` (titan-execution): master arm, orders, positions,
-  reconciliation, trades.
+  reconciliation, trades, and the real-time updates WebSocket (``/ws``).
 - ``console``, ``scavenger``, ``ai-quant``: a health endpoint each.
-- ``monitoring``: Prometheus's ``/-/healthy`` and ``/-/ready`` and
-  Grafana's ``/api/health``.
+- ``grafana``: Grafana's ``/api/health`` (Grafana has no Debian package).
 - ``exchange``: the exchange, ``/v5/market/time`` and ``/v5/account/info``.
 
 Each reads ``.env`` from its working folder (``/opt/titan``) at start and
 exits with status 1 when it is missing or broken, as a real service would;
-its port comes from ``PORT``. Endpoints under ``/_standin/`` exist only
-here: tests and drills use them to inject faults (a position mismatch, a
-tripped breaker, slow signals, open orders).
+its port comes from ``PORT``. Each serves Prometheus metrics on ``/metrics``.
+Endpoints under ``/_standin/`` exist only here: tests and drills use them to
+inject faults (a position mismatch, a tripped breaker, slow signals, error
+lines, a memory leak, a crash loop, a WebSocket down).
 
 Run one with ``python -m titan_ops.lab.standins NAME``; in a lab host they run from
 ``/opt/titan/lib/titan_standins`` (a copy made by ``lab up --titan``) as ``python3 -m titan_standins NAME``.

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 
 from . import brain, execution, simple
-from .common import Service, load_env_or_exit
+from .common import Service, crash_if_looping, load_env_or_exit
 
 BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
     "brain": brain.build,
@@ -15,7 +15,7 @@ BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
     "console": lambda env: simple.health_only("titan-console", env),
     "scavenger": lambda env: simple.health_only("titan-scavenger", env),
     "ai-quant": lambda env: simple.health_only("titan-ai-quant", env),
-    "monitoring": simple.monitoring,
+    "grafana": simple.grafana,
     "exchange": simple.exchange,
 }
 
@@ -28,7 +28,9 @@ def main(argv: list[str]) -> int:
     if not port:
         print("PORT is not set", file=sys.stderr)
         return 2
-    BUILDERS[argv[0]](load_env_or_exit(argv[0])).serve(port)
+    service = BUILDERS[argv[0]](load_env_or_exit(argv[0]))
+    crash_if_looping(service.name)
+    service.serve(port)
     return 0
 
 

@@ -3,26 +3,30 @@
 Not the real Brain. Endpoints (all but ``/health`` need basic auth):
 
 - ``GET /health``: 200, or 503 while the database is unreachable.
-- ``GET /api/brain/breaker``; ``POST /api/brain/breaker/reset``
+- ``GET /api/brain/breaker``: ``state``, ``reason``, ``trigger`` (for a risk-limit trip:
+  ``{"metric", "value", "limit"}``, the reading that tripped it; null when a component
+  failure tripped it), ``cooldown_until``; ``POST /api/brain/breaker/reset``
   ``{"operator_id", "justification"}`` (both required).
 - ``GET /api/brain/dashboard``: signal latency in ms, equity, breaker state.
-- Stand-in only: ``POST /_standin/breaker`` ``{"state": "open", "reason"}`` trips
-  the breaker; ``POST /_standin/dashboard`` ``{"signal_latency_ms", "equity"}``
-  sets what the dashboard reports; ``POST /_standin/reset``.
+- Stand-in only: ``POST /_standin/breaker`` ``{"state": "open", "reason", "trigger",
+  "cooldown_s"}`` trips the breaker; ``POST /_standin/dashboard`` ``{"signal_latency_ms",
+  "equity"}`` sets what the dashboard reports; ``POST /_standin/reset``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
+import time
+
+from .common import Request, Response, Service, State, now_iso, redis_answers, state_path, tcp_reachable
 
 
 def initial_state() -> dict[str, Any]:
     """A closed breaker, 45 ms signal latency, 25,000 equity."""
     return {
-        "breaker": {"state": "closed", "tripped": False, "reason": None, "tripped_at": None,
-                    "reset_at": None, "reset_by": None, "justification": None},
+        "breaker": {"state": "closed", "tripped": False, "reason": None, "trigger": None, "tripped_at": None,
+                    "cooldown_until": None, "reset_at": None, "reset_by": None, "justification": None},
         "signal_latency_ms": 45.0,
         "equity": 25000.0,
         "active_strategies": ["scavenger-trap", "hunter-momentum", "sentinel-basis"],
@@ -40,13 +44,22 @@ def build(env: dict[str, str]) -> Service:
     """The Brain stand-in's routes over its state file."""
     service = Service("titan-brain", env)
     state = State(state_path("brain"), initial_state)
+    service.gauge("titan_breaker_open", "1 while the circuit breaker is open.",
+                  lambda: float(state.data["breaker"]["state"] == "open"))
+    service.gauge("titan_breaker_system_failure", "1 while the breaker is open without a risk-limit trigger.",
+                  lambda: float(state.data["breaker"]["state"] == "open" and not state.data["breaker"]["trigger"]))
+    service.gauge("titan_signal_latency_ms", "Signal processing latency in milliseconds.",
+                  lambda: state.data["signal_latency_ms"])
+    service.gauge("titan_equity", "Account equity.", lambda: state.data["equity"])
+    service.gauge("titan_database_up", "1 while the database accepts connections.",
+                  lambda: float(tcp_reachable(env.get("DATABASE_URL"))))
 
     @service.route("GET", "/health")
     def health(_request: Request) -> Response:
         database = tcp_reachable(env.get("DATABASE_URL"))
         return (200 if database else 503), {"status": "ok" if database else "degraded", "service": service.name,
                                             "standin": True, "database": database,
-                                            "redis": tcp_reachable(env.get("REDIS_URL"))}
+                                            "redis": redis_answers(env.get("REDIS_URL"))}
 
     @service.route("GET", "/api/brain/breaker")
     def breaker(_request: Request) -> Response:
@@ -57,8 +70,9 @@ def build(env: dict[str, str]) -> Service:
         body = request.json()
         operator, justification = _text(body, "operator_id"), _text(body, "justification")
         with state.lock:
-            state.data["breaker"].update(state="closed", tripped=False, reason=None, reset_at=now_iso(),
-                                         reset_by=operator, justification=justification)
+            state.data["breaker"].update(state="closed", tripped=False, reason=None, trigger=None,
+                                         cooldown_until=None, reset_at=now_iso(), reset_by=operator,
+                                         justification=justification)
             state.save()
             return 200, state.data["breaker"]
 
@@ -72,11 +86,17 @@ def build(env: dict[str, str]) -> Service:
     @service.route("POST", "/_standin/breaker")
     def trip(request: Request) -> Response:
         body = request.json()
+        trigger = body.get("trigger")
+        if trigger is not None and not (isinstance(trigger, dict) and {"metric", "value", "limit"} <= set(trigger)):
+            raise ValueError("trigger must be null or {metric, value, limit}")
+        cooldown = float(body.get("cooldown_s", 900))
         with state.lock:
             tripped = body.get("state", "open") == "open"
+            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + cooldown)) if tripped else None
             state.data["breaker"].update(state="open" if tripped else "closed", tripped=tripped,
                                          reason=body.get("reason", "daily drawdown limit"),
-                                         tripped_at=now_iso() if tripped else None)
+                                         trigger=trigger if tripped else None,
+                                         tripped_at=now_iso() if tripped else None, cooldown_until=until)
             state.save()
             return 200, state.data["breaker"]
 
@@ -93,6 +113,7 @@ def build(env: dict[str, str]) -> Service:
     @service.route("POST", "/_standin/reset")
     def reset(_request: Request) -> Response:
         state.reset()
+        service.reset_faults()
         return 200, {"reset": True}
 
     return service

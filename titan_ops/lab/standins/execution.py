@@ -12,6 +12,8 @@ Not the real Execution service. Endpoints (all but ``/health`` need basic auth):
 - ``POST /api/execution/reconcile``: takes the exchange's positions as the truth;
   ``GET /api/execution/reconciliation-status``: ``ok`` or ``mismatch`` (computed now).
 - ``GET /api/execution/trades?limit=50``: newest first.
+- ``/ws``: the real-time updates WebSocket (handshake, a snapshot frame, close);
+  ``POST /_standin/websocket`` ``{"up": false}`` makes it answer 503.
 - Stand-in only: ``POST /_standin/position-mismatch`` (the exchange's view of a
   position drifts), ``POST /_standin/reset`` (the seeded state).
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .common import Request, Response, Service, State, now_iso, state_path, tcp_reachable
+from .common import Request, Response, Service, State, now_iso, redis_answers, state_path, tcp_reachable
 
 _POSITIONS = [
     {"symbol": "BTCUSDT", "side": "long", "size": 0.5, "entry_price": 64250.0},
@@ -79,8 +81,16 @@ def _mismatches(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def build(env: dict[str, str]) -> Service:
     """The Execution stand-in's routes over its state file."""
-    service = Service("titan-execution", env)
+    service = Service("titan-execution", env, websocket="/ws")
     state = State(state_path("execution"), initial_state)
+    service.gauge("titan_master_arm_enabled", "1 while master arm is enabled.",
+                  lambda: float(state.data["master_arm"]["enabled"]))
+    service.gauge("titan_position_mismatch", "1 while tracked positions differ from the exchange's.",
+                  lambda: float(bool(_mismatches(state.data))))
+    service.gauge("titan_open_orders", "Open orders.",
+                  lambda: float(sum(order["status"] == "open" for order in state.data["orders"])))
+    service.gauge("titan_database_up", "1 while the database accepts connections.",
+                  lambda: float(tcp_reachable(env.get("DATABASE_URL"))))
 
     def audit(data: dict[str, Any], action: str, operator: str | None, **details: Any) -> None:
         data["audit"].append({"at": now_iso(), "action": action, "operator_id": operator, **details})
@@ -90,7 +100,7 @@ def build(env: dict[str, str]) -> Service:
         database = tcp_reachable(env.get("DATABASE_URL"))
         return (200 if database else 503), {"status": "ok" if database else "degraded", "service": service.name,
                                             "standin": True, "database": database,
-                                            "redis": tcp_reachable(env.get("REDIS_URL")),
+                                            "redis": redis_answers(env.get("REDIS_URL")),
                                             "master_arm": state.data["master_arm"]["enabled"]}
 
     @service.route("GET", "/api/execution/master-arm")
@@ -207,6 +217,7 @@ def build(env: dict[str, str]) -> Service:
     @service.route("POST", "/_standin/reset")
     def reset(_request: Request) -> Response:
         state.reset()
+        service.reset_faults()
         return 200, {"reset": True}
 
     return service
