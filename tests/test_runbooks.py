@@ -151,7 +151,7 @@ def test_no_secret_in_any_output(fleet, tmp_path):
     variables = inventory["all"]["vars"]
     environment = {}
     for name in ("titan_api_password", "titan_db_password", "titan_db_admin_password", "titan_exchange_api_key",
-                 "titan_exchange_api_secret"):
+                 "titan_exchange_api_secret", "titan_redis_password"):
         environment[name.upper()] = variables.pop(name)
     stripped = tmp_path / "inventory.yml"
     stripped.write_text(yaml.safe_dump(inventory))

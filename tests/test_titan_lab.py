@@ -189,9 +189,11 @@ def test_up_again_reuses_everything(titan_lab):
     assert again.config.ports == titan_lab.config.ports and again.running
     assert run_in_host(titan_lab.lab, "lab1", "head -1 /var/lib/titan/postgresql/data/postmaster.pid").stdout == before
     assert titan.titan_apps.app_statuses(titan_lab.lab, "lab2") == pm2_before
+    inventory = titan_lab.inventory_path.read_text()
     with pytest.raises(LabError, match="runs on 3 hosts"):
         titan.up(hosts=1, directory=titan_lab.lab.directory)
     assert titan.status(titan_lab.lab.directory).running
+    assert titan_lab.inventory_path.read_text() == inventory, "a refused up leaves the inventory as it was"
 
 
 def test_cli_status_lists_the_services(titan_lab):

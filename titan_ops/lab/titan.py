@@ -90,12 +90,13 @@ def up(hosts: int = 3, directory: str | os.PathLike[str] | None = None, *,
 
     ``alert_webhook``: where Alertmanager sends notifications from now on (else the recorded one).
     """
+    current = hosts_lab.status(directory)
+    recorded = load(current.directory) if current.directory.exists() else None
+    if recorded is not None and recorded.hosts != hosts and any(state.running
+                                                                for state in _states(current, recorded)):
+        raise LabError(f"the fleet runs on {recorded.hosts} hosts: `titan-ops lab down` before changing that")
     lab = hosts_lab.up(hosts=hosts, directory=directory)
     with _locked(lab.directory):
-        recorded = load(lab.directory)
-        if recorded is not None and recorded.hosts != hosts and any(state.running
-                                                                    for state in _states(lab, recorded)):
-            raise LabError(f"the fleet runs on {recorded.hosts} hosts: `titan-ops lab down` before changing that")
         taken = {host.port for host in lab.hosts}
         config = load_or_create(lab.directory, hosts, taken)
         if alert_webhook is not None:
