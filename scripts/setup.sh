@@ -50,7 +50,14 @@ if ((WITH_TESTS)); then
     if [[ ! -x "$ORACLE/bin/ansible-playbook" ]]; then
         echo "setup: installing the ansible-core oracle into $ORACLE (tests only)"
         python3 -m venv "$ORACLE"
-        "$ORACLE/bin/python" -m pip install -q --disable-pip-version-check "ansible-core>=2.17,<2.20"
+        "$ORACLE/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==2.19.14"
+    fi
+    # Its release source package: the integration targets of tests/integration_targets (never committed here).
+    version=$("$ORACLE/bin/python" -c 'import ansible.release as r; print(r.__version__)')
+    if [[ ! -f "$ORACLE/src/ansible_core-$version.tar.gz" ]]; then
+        echo "setup: fetching ansible-core $version's source package into $ORACLE/src (tests only)"
+        .venv/bin/python -m pip download -q --disable-pip-version-check --no-binary :all: --no-deps \
+            -d "$ORACLE/src" "ansible-core==$version"
     fi
 fi
 echo "setup: ok"

@@ -15,6 +15,7 @@ from titan_ops.lab import Lab
 pytest_plugins = ["tests.conftest_titan"]
 
 
+_MEASUREMENTS = pytest.StashKey[list[str]]()
 _LAB_FIXTURES = frozenset({"lab", "lab_factory", "spare_lab"})
 _TITAN_FIXTURES = frozenset({"titan_lab"})
 
@@ -36,6 +37,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
         elif fixtures & _LAB_FIXTURES:
             item.add_marker(pytest.mark.lab)
+
+
+@pytest.fixture
+def measurements(request: pytest.FixtureRequest) -> list[str]:
+    """Lines a test appends to be printed at the end of the run (CI's log), passed or failed."""
+    return request.config.stash.setdefault(_MEASUREMENTS, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(_MEASUREMENTS, [])
+    if lines:
+        terminalreporter.section("measurements")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ class CallbackModule(CallbackBase):
     def _task(self, task: Any) -> dict[str, Any]:
         entry = self.tasks.get(task._uuid)
         if entry is None:
-            entry = self.tasks[task._uuid] = {"task": {"name": task.get_name()}, "hosts": {}}
+            entry = self.tasks[task._uuid] = {"task": {"name": task.get_name(), "path": task.get_path()}, "hosts": {}}
             self.plays[-1]["tasks"].append(entry)
         return entry
 

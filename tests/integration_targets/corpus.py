@@ -1,0 +1,408 @@
+"""ansible-core's own integration targets as a corpus nobody here wrote.
+
+The targets come from ansible-core's release source package (scripts/setup.sh --test downloads it
+into the oracle's ``src`` folder; its files are never part of this repository). ``runs.yml`` says
+which targets run and how; every run is played by ansible-playbook (the oracle) and by titan-ops,
+each in a fresh copy of the target, and every task result of both is recorded as
+``(host, file:line, status)``. A task of ansible's behaves as in ansible-core when titan-ops gives
+the same status for the same task at the same point of the run: the longest common subsequence of
+the two records, per host. Refused runs (validation errors) count with every task ansible ran.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.oracle import ORACLE_BIN, QUIET_ENV
+
+HERE = Path(__file__).parent
+ADAPTATION = HERE / "runs.yml"
+SOURCE_DIR = Path(os.environ.get("TITAN_OPS_ANSIBLE_SOURCE", ORACLE_BIN.parent / "src"))
+RECORDER_DIR = HERE.parent / "oracle_callback"
+RUN_TIMEOUT = 180
+# One local host, as ansible-test's controller inventory has it.
+LOCAL_INVENTORY = ("[testgroup]\n"
+                   "testhost ansible_connection=local ansible_pipelining=yes "
+                   "ansible_python_interpreter=/usr/bin/python3\n")
+# Bumped when a rule of the adaptation changes what a run does (it invalidates the oracle's cache).
+ADAPTATION_VERSION = 1
+
+Event = tuple[str, str, str]  # host, file:line relative to the side's root, status
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ansible-playbook command line of a target (or the role form of a role target)."""
+
+    target: str
+    index: int
+    env: tuple[tuple[str, str], ...]
+    args: tuple[str, ...]
+    role: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}#{self.index}"
+
+    def describe(self) -> str:
+        if self.role:
+            return f"{self.target}: roles: [{self.target}]"
+        env = " ".join(f"{key}={value}" for key, value in self.env)
+        return f"{self.target}: {env + ' ' if env else ''}ansible-playbook {shlex.join(self.args)}"
+
+
+@dataclass
+class Outcome:
+    """What one side did on one run: its exit code and every task result, in order."""
+
+    rc: int
+    events: list[Event] = field(default_factory=list)
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rc": self.rc, "events": [list(event) for event in self.events], "note": self.note}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        return cls(data["rc"], [tuple(event) for event in data["events"]], data.get("note", ""))
+
+
+@dataclass
+class Comparison:
+    """A run's two outcomes, and how many of ansible's task results titan-ops matched."""
+
+    run: Run
+    oracle: Outcome
+    titan: Outcome
+
+    @property
+    def matched(self) -> int:
+        return sum(_common_subsequence(self._per_host(self.oracle).get(host, []), events)
+                   for host, events in self._per_host(self.titan).items())
+
+    @property
+    def total(self) -> int:
+        return len(self.oracle.events)
+
+    @property
+    def extra(self) -> int:
+        """Task results of titan-ops with no counterpart in ansible's run."""
+        return len(self.titan.events) - self.matched
+
+    @property
+    def same(self) -> bool:
+        return self.oracle.rc == self.titan.rc and self.matched == self.total == len(self.titan.events)
+
+    @staticmethod
+    def _per_host(outcome: Outcome) -> dict[str, list[tuple[str, str]]]:
+        hosts: dict[str, list[tuple[str, str]]] = {}
+        for host, location, status in outcome.events:
+            hosts.setdefault(host, []).append((location, status))
+        return hosts
+
+
+def _common_subsequence(left: list[Any], right: list[Any]) -> int:
+    """The length of the longest common subsequence of two sequences."""
+    previous = [0] * (len(right) + 1)
+    for item in left:
+        current = [0]
+        for column, other in enumerate(right):
+            current.append(previous[column] + 1 if item == other else max(previous[column + 1], current[column]))
+        previous = current
+    return previous[-1]
+
+
+# -- the adaptation ----------------------------------------------------------------------------------
+def load_runs(targets: Iterable[str] = ()) -> list[Run]:
+    """The runs of ``runs.yml`` (of ``targets`` only, when given), in file order."""
+    wanted = set(targets)
+    runs = []
+    for target, spec in yaml.safe_load(ADAPTATION.read_text())["targets"].items():
+        if wanted and target not in wanted:
+            continue
+        if spec == "role":
+            runs.append(Run(target, 0, (), (), role=True))
+            continue
+        for index, line in enumerate(spec):
+            words = shlex.split(line)
+            env = []
+            while "=" in words[0] and words[0] != "ansible-playbook":
+                key, _, value = words.pop(0).partition("=")
+                env.append((key, value))
+            assert words.pop(0) == "ansible-playbook", line
+            runs.append(Run(target, index, tuple(env), tuple(words)))
+    return runs
+
+
+def source_archive() -> Path:
+    """The ansible-core source package of the oracle's version (scripts/setup.sh --test fetches it)."""
+    version = oracle_version()
+    archive = SOURCE_DIR / f"ansible_core-{version}.tar.gz"
+    assert archive.exists(), f"{archive} is missing: run scripts/setup.sh --test"
+    return archive
+
+
+def oracle_version() -> str:
+    done = subprocess.run([str(ORACLE_BIN / "python"), "-c", "import ansible.release as r; print(r.__version__)"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def digest_of(archive: Path) -> str:
+    return hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def run_key(run: Run, source_digest: str) -> str:
+    """The cache key of a run's oracle outcome: the source, the run and the adaptation's rules."""
+    text = json.dumps([source_digest, ADAPTATION_VERSION, LOCAL_INVENTORY, run.target, run.env, run.args, run.role])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Workspace:
+    """The targets unpacked once; a fresh copy of a target (and what it needs) for each side."""
+
+    def __init__(self, archive: Path, root: Path):
+        self.root = root
+        self.source = root / "source"
+        if not self.source.exists():
+            with tarfile.open(archive) as tar:
+                prefix = tar.getnames()[0].split("/")[0] + "/test/integration/targets/"
+                members = [member for member in tar.getmembers() if member.name.startswith(prefix)]
+                for member in members:
+                    member.name = member.name[len(prefix):]
+                tar.extractall(self.source, members=members, filter="tar")
+
+    def needed(self, target: str) -> set[str]:
+        """``target`` and the targets it names: role dependencies and needs/target aliases."""
+        found: set[str] = set()
+        pending = [target]
+        while pending:
+            name = pending.pop()
+            if name in found or not (self.source / name).is_dir():
+                continue
+            found.add(name)
+            pending += _dependencies(self.source / name)
+        return found
+
+    def side(self, run: Run, side: str) -> Path:
+        """A fresh ``<side>/<run>`` folder: ``inventory``, ``targets/<target>...``, ``roles`` and ``output``."""
+        base = self.root / side / run.name.replace("#", "-")
+        shutil.rmtree(base, ignore_errors=True)
+        (base / "targets").mkdir(parents=True)
+        for name in self.needed(run.target):
+            shutil.copytree(self.source / name, base / "targets" / name, symlinks=True)
+        (base / "inventory").write_text(LOCAL_INVENTORY)
+        (base / "roles").symlink_to("targets")
+        (base / "output").mkdir()
+        if run.role:
+            (base / f"{run.target}-role.yml").write_text(_role_playbook(run.target, self.source, base / "output"))
+        return base
+
+
+def _dependencies(target: Path) -> list[str]:
+    names = []
+    meta = target / "meta" / "main.yml"
+    if meta.exists():
+        for dependency in (yaml.safe_load(meta.read_text()) or {}).get("dependencies") or []:
+            names.append(dependency["role"] if isinstance(dependency, dict) else str(dependency))
+    aliases = target / "aliases"
+    if aliases.exists():
+        names += [line.split("/", 2)[2].strip() for line in aliases.read_text().splitlines()
+                  if line.startswith("needs/target/")]
+    return names
+
+
+def _role_playbook(target: str, source: Path, output_dir: Path) -> str:
+    aliases = (source / target / "aliases").read_text() if (source / target / "aliases").exists() else ""
+    gather = "gather_facts/no" not in aliases
+    play = {"hosts": "testhost", "gather_facts": gather, "vars": {"output_dir": str(output_dir)}, "roles": [target]}
+    return yaml.safe_dump([play], sort_keys=False)
+
+
+# -- running one side ----------------------------------------------------------------------------------
+def _command(run: Run, base: Path) -> tuple[list[str], Path, dict[str, str]]:
+    """The ansible-playbook arguments, the folder to run in and the environment of ``run`` in ``base``."""
+    if run.role:
+        return [f"{run.target}-role.yml", "-i", "inventory"], base, {"ANSIBLE_ROLES_PATH": str(base / "targets")}
+    values = {"OUTPUT_DIR": str(base / "output"), "INVENTORY_PATH": str(base / "inventory")}
+    args = [_expand(arg, values) for arg in run.args]
+    return args, base / "targets" / run.target, {key: _expand(value, values) for key, value in run.env}
+
+
+def _expand(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value).replace("$" + key, value)
+    return text
+
+
+def run_oracle(run: Run, workspace: Workspace) -> Outcome:
+    base = workspace.side(run, "oracle")
+    args, cwd, env = _command(run, base)
+    environment = {**os.environ, **QUIET_ENV, "ANSIBLE_CALLBACK_PLUGINS": str(RECORDER_DIR),
+                   "ANSIBLE_STDOUT_CALLBACK": "titan_record", "OUTPUT_DIR": str(base / "output"), **env}
+    try:
+        done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), *args], cwd=cwd, env=environment,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return Outcome(-1, note="timed out")
+    record = next((line for line in reversed(done.stdout.splitlines()) if line.startswith('{"plays"')), None)
+    if record is None:
+        return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
+    events = []
+    for play in json.loads(record)["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                events.append((host, _relative(task["task"]["path"], cwd, base), _ansible_status(result)))
+    return Outcome(done.returncode, events)
+
+
+def run_titan(run: Run, workspace: Workspace) -> Outcome:
+    base = workspace.side(run, "titan")
+    args, cwd, env = _command(run, base)
+    report = base / "result.json"
+    environment = {**os.environ, "OUTPUT_DIR": str(base / "output"), **env}
+    try:
+        done = subprocess.run([sys.executable, "-m", "titan_ops", "run", *args, "--output-json", str(report)],
+                              cwd=cwd, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return Outcome(-1, note="timed out")
+    if not report.exists():
+        return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
+    events = []
+    for play in json.loads(report.read_text())["plays"]:
+        for host, results in play["tasks"].items():
+            for result in results:
+                location = result["location"].rsplit(":", 1)[0]
+                events.append((host, _relative(location, cwd, base), result["status"]))
+    return Outcome(done.returncode, events)
+
+
+def _ansible_status(result: dict[str, Any]) -> str:
+    for flag in ("unreachable", "failed", "skipped"):
+        if result.get(flag):
+            return flag
+    return "changed" if result.get("changed") else "ok"
+
+
+def _relative(location: str, cwd: Path, base: Path) -> str:
+    """``file:line`` with the file relative to the side's folder (symlinks resolved), and the line the one
+    where the task's mapping starts (ansible's; titan-ops names the line of the module's key)."""
+    path, _, line = location.rpartition(":")
+    if not path or not line.isdigit():
+        return location
+    resolved = Path(os.path.realpath(cwd / path))
+    starts = [start for start in _task_starts(resolved) if start <= int(line)]
+    line = str(starts[-1]) if starts else line
+    try:
+        return f"{resolved.relative_to(base.resolve())}:{line}"
+    except ValueError:
+        return f"{resolved}:{line}"
+
+
+@functools.lru_cache(maxsize=512)
+def _task_starts(path: Path) -> tuple[int, ...]:
+    """The 1-based lines where a mapping that is an item of a sequence starts, in ``path``."""
+    try:
+        root = yaml.compose(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    starts: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.SequenceNode):
+            starts.update(item.start_mark.line + 1 for item in node.value if isinstance(item, yaml.MappingNode))
+            pending += node.value
+        elif isinstance(node, yaml.MappingNode):
+            pending += [value for _, value in node.value]
+    return tuple(sorted(starts))
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+# -- the corpus ----------------------------------------------------------------------------------------
+CACHE = HERE / "oracle_outcomes.json"
+
+
+def load_cache() -> dict[str, Outcome]:
+    """The oracle's recorded outcomes, by run key (see run_key)."""
+    if not CACHE.exists():
+        return {}
+    return {key: Outcome.from_json(value) for key, value in json.loads(CACHE.read_text()).items()}
+
+
+def save_cache(outcomes: dict[str, Outcome]) -> None:
+    data = {key: outcomes[key].to_json() for key in sorted(outcomes)}
+    CACHE.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n")
+
+
+def compare_runs(runs: list[Run], workspace: Workspace, oracle: dict[str, Outcome], source_digest: str,
+                 workers: int = 2) -> list[Comparison]:
+    """Every run by titan-ops, compared with the oracle's outcome (recorded in ``oracle`` by run key, or
+    run now and added to it). A target's runs go one after the other; targets in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    by_target: dict[str, list[Run]] = {}
+    for run in runs:
+        by_target.setdefault(run.target, []).append(run)
+
+    def play_target(target_runs: list[Run]) -> list[Comparison]:
+        compared = []
+        for run in target_runs:
+            key = run_key(run, source_digest)
+            if key not in oracle:
+                oracle[key] = run_oracle(run, workspace)
+            compared.append(Comparison(run, oracle[key], run_titan(run, workspace)))
+        return compared
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # the longest targets first, so that the last worker does not start a long one alone
+        ordered = sorted(by_target.values(), key=len, reverse=True)
+        results = [comparison for batch in pool.map(play_target, ordered) for comparison in batch]
+    order = {run.name: position for position, run in enumerate(runs)}
+    return sorted(results, key=lambda comparison: order[comparison.run.name])
+
+
+def summary(comparisons: list[Comparison]) -> list[str]:
+    """The lines CI prints: the share, then a line per target."""
+    total = sum(comparison.total for comparison in comparisons)
+    matched = sum(comparison.matched for comparison in comparisons)
+    refused = [comparison for comparison in comparisons if comparison.titan.rc == 5 and not comparison.titan.events]
+    same = sum(comparison.same for comparison in comparisons)
+    targets: dict[str, list[Comparison]] = {}
+    for comparison in comparisons:
+        targets.setdefault(comparison.run.target, []).append(comparison)
+    lines = [f"ansible-core integration targets: {matched}/{total} task results as in ansible-core "
+             f"({share(comparisons):.1%}); {len(comparisons)} runs of {len(targets)} targets: "
+             f"{same} the same in every task and exit code, {len(refused)} refused by titan-ops; "
+             f"{sum(c.extra for c in comparisons)} task results of titan-ops with no counterpart"]
+    for target, items in targets.items():
+        target_total = sum(item.total for item in items)
+        target_matched = sum(item.matched for item in items)
+        notes = sorted({item.titan.note for item in items if item.titan.note})
+        lines.append(f"  {target:<24} {target_matched:>4}/{target_total:<4} runs same {sum(i.same for i in items)}"
+                     f"/{len(items)}  {'; '.join(notes)[:150]}")
+    return lines
+
+
+def share(comparisons: list[Comparison]) -> float:
+    total = sum(comparison.total for comparison in comparisons)
+    return sum(comparison.matched for comparison in comparisons) / total if total else 1.0
