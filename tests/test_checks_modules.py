@@ -124,7 +124,7 @@ def test_assert_result_fields(tmp_path):
     playbook = _write(tmp_path, CHECKS_PLAYBOOK)
     result = titan_ops.run(playbook, _local_inventory(tmp_path))
     by_name = {r.task: r for r in result.host_results("localhost")}
-    assert by_name["one expression"].result == {"changed": False, "msg": "All assertions passed"}
+    assert by_name["one expression"].result == {"changed": False, "failed": False, "msg": "All assertions passed"}
     assert by_name["a list and a success message"].msg == "all 2 fine"
     second = by_name["the second of three fails"]
     assert second.status is Status.FAILED and second.ignored

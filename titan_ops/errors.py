@@ -53,6 +53,14 @@ class TemplateError(TitanOpsError):
     """A template failed to render (syntax error or undefined variable)."""
 
 
+class UndefinedVariableError(TemplateError):
+    """A template used a variable that is not defined; ``detail`` is jinja2's own words."""
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__(f"undefined variable: {detail}")
+
+
 class ModuleError(TitanOpsError):
     """A module was called with arguments it does not accept."""
 

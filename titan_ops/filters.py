@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os.path
@@ -210,6 +211,20 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "quote": quote,
     "mandatory": mandatory,
 }
+
+def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:
+    """A jinja2 filter that yields a generator, made to return a list (as in Ansible, where
+    ``[{'a': 1}] | map(attribute='a') == [1]`` holds)."""
+
+    @functools.wraps(filter_)  # keeps jinja2's pass_context/pass_environment marks
+    def listed(*args: Any, **kwargs: Any) -> list[Any]:
+        return list(filter_(*args, **kwargs))
+
+    return listed
+
+
+FILTERS.update({name: _listed(jinja2.filters.FILTERS[name])
+                for name in ("map", "select", "reject", "selectattr", "rejectattr", "unique", "batch", "slice")})
 
 TESTS: dict[str, Callable[..., bool]] = {
     "failed": failed,

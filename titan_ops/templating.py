@@ -18,17 +18,52 @@ import jinja2
 from jinja2.runtime import Context
 
 from titan_ops import filters
-from titan_ops.errors import TemplateError
+from titan_ops.errors import TemplateError, UndefinedVariableError
 from titan_ops.lookups import jinja as lookup_functions
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+_SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
 _MAX_DEPTH = 40
+# The value of ``omit``: a module argument rendered to it is left out, as if not given (see without_omitted).
+OMIT = "__omit_place_holder__titan_ops"
 _SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def is_template(value: Any) -> bool:
     """True when ``value`` is a string holding jinja2 syntax."""
     return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+def is_single_expression(value: Any) -> bool:
+    """True when ``value`` is a string that is one ``{{ expression }}`` and nothing else."""
+    return isinstance(value, str) and _SINGLE_EXPRESSION.match(value.strip()) is not None
+
+
+class _PythonSyntaxError(TemplateError):
+    """Valid jinja2 that Python cannot compile (``dict(a=1, a=2)``): an error of the task, not of the playbook."""
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """Fails when used, as jinja2's StrictUndefined, with Ansible's words: no Python class names."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        if self._undefined_obj is jinja2.utils.missing:
+            return f"{self._undefined_name!r} is undefined"
+        kind = _type_name(self._undefined_obj)
+        if not isinstance(self._undefined_name, str):
+            return f"object of type {kind!r} has no element {self._undefined_name!r}"
+        return f"object of type {kind!r} has no attribute {self._undefined_name!r}"
+
+
+def _type_name(value: Any) -> str:
+    for kind, name in ((Mapping, "dict"), (str, "str"), (list, "list"), (tuple, "list")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 class _LazyContext(Context):
@@ -39,7 +74,11 @@ class _LazyContext(Context):
         if value is jinja2.utils.missing:
             return value
         templar: Templar = self.environment.templar  # type: ignore[attr-defined]
-        return templar.resolve_nested(value, self.parent)
+        try:
+            return templar.resolve_nested(value, self.parent)
+        except UndefinedVariableError as error:
+            # As Ansible: a variable whose template uses an undefined one is undefined itself (``default`` works).
+            return self.environment.undefined(hint=error.detail, name=key)
 
 
 class _Environment(jinja2.Environment):
@@ -56,14 +95,16 @@ class Templar:
 
     def __init__(self) -> None:
         self.environment = _Environment(
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
+            undefined=_Undefined,
+            trim_blocks=True,
+            keep_trailing_newline=False,
             autoescape=False,
         )
         self.environment.templar = self
         self.environment.filters.update(filters.FILTERS)
         self.environment.tests.update(filters.TESTS)
         self.environment.globals.update(lookup_functions.GLOBALS)
+        self.environment.globals["omit"] = OMIT
         self.on_secret: Callable[[Iterable[str]], None] | None = None
         """Where values found to be secret while rendering (a generated password) are reported."""
         self._templates: dict[str, jinja2.Template] = {}
@@ -78,6 +119,8 @@ class Templar:
             self._compile(source)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}") from None
+        except _PythonSyntaxError:
+            pass  # as in Ansible, the task that renders it fails (ignore_errors can ignore it)
 
     def check_expression(self, expression: str) -> None:
         """Raise TemplateError when ``expression`` is not a valid jinja2 expression."""
@@ -85,11 +128,16 @@ class Templar:
             self._compile_expression(expression)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
+        except _PythonSyntaxError:
+            pass  # as in Ansible, the task that evaluates it fails
 
     def _compile(self, source: str) -> jinja2.Template:
         template = self._templates.get(source)
         if template is None:
-            template = self.environment.from_string(source)
+            try:
+                template = self.environment.from_string(source)
+            except SyntaxError as error:  # jinja2 passes what Python refuses to compile: dict(a=1, a=2)
+                raise _PythonSyntaxError(f"template error in '{source}': {error.msg}") from None
             with self._lock:
                 self._templates[source] = template
         return template
@@ -97,7 +145,10 @@ class Templar:
     def _compile_expression(self, expression: str) -> Any:
         compiled = self._expressions.get(expression)
         if compiled is None:
-            compiled = self.environment.compile_expression(expression, undefined_to_none=False)
+            try:
+                compiled = self.environment.compile_expression(expression, undefined_to_none=False)
+            except SyntaxError as error:
+                raise _PythonSyntaxError(f"expression error in '{expression}': {error.msg}") from None
             with self._lock:
                 self._expressions[expression] = compiled
         return compiled
@@ -131,9 +182,12 @@ class Templar:
         return self.render(value, variables)
 
     def _render_string(self, source: str, variables: Mapping[str, Any]) -> Any:
-        single = _SINGLE_EXPRESSION.match(source)
+        # As Ansible: jinja2 drops one final newline of the source, and text results get it back.
+        newline = "\n" if source.endswith("\n") else ""
+        single = _SINGLE_EXPRESSION.match(source[:-1] if newline else source)
         if single:
-            return self.evaluate(single.group("expr"), variables)
+            value = self.evaluate(single.group("expr"), variables)
+            return value + newline if isinstance(value, str) else value
         try:
             template = self._compile(source)
         except jinja2.TemplateSyntaxError as error:
@@ -141,7 +195,7 @@ class Templar:
 
         def render() -> str:
             context = template.new_context(_with_globals(variables, self.environment), shared=True)
-            return jinja2.utils.concat(template.root_render_func(context))
+            return jinja2.utils.concat(template.root_render_func(context)) + newline
 
         return self._run(render, source)
 
@@ -165,7 +219,7 @@ class Templar:
         try:
             return call()
         except jinja2.UndefinedError as error:
-            raise TemplateError(f"undefined variable: {error.message}") from None
+            raise UndefinedVariableError(str(error.message)) from None
         except TemplateError:
             raise
         except jinja2.TemplateError as error:
@@ -174,6 +228,15 @@ class Templar:
             raise TemplateError(f"template error in '{source}': {error}") from None
         finally:
             self._local.depth = depth
+
+
+def without_omitted(value: Any) -> Any:
+    """``value`` without the mapping entries and list items that rendered to ``omit``."""
+    if isinstance(value, dict):
+        return {key: without_omitted(item) for key, item in value.items() if item != OMIT}
+    if isinstance(value, list):
+        return [without_omitted(item) for item in value if item != OMIT]
+    return value
 
 
 def _holds_template(value: Any) -> bool:

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
-from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TitanOpsError
+from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments
 from titan_ops.playbook.model import Task
-from titan_ops.templating import Templar
+from titan_ops.templating import Templar, without_omitted
 
 
 def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> tuple[bool, Any]:
@@ -82,7 +82,14 @@ class TaskExecutor:
 
     # -- loops ---------------------------------------------------------------
     def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
-        items = loop_items(self.templar, task.loop, task.loop_lookup, host.variables, task.module)
+        try:
+            items = loop_items(self.templar, task.loop, task.loop_lookup, host.variables, task.module)
+        except TemplateError:
+            # As Ansible: a loop that cannot be rendered is no error when ``when`` (without the item) is false.
+            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
+            if not passed:
+                return _skipped(false_condition)
+            raise
         control = task.loop_control
         loop_var = control.get("loop_var", "item")
         results = []
@@ -115,9 +122,10 @@ class TaskExecutor:
             return self._run_once(task, module, host)
         retries = int(self.templar.render(task.retries, host.variables)) if task.retries is not None else 3
         delay = float(self.templar.render(task.delay, host.variables)) if task.delay is not None else 5.0
-        attempts = max(1, retries + 1)
+        if retries <= 0:
+            return self._run_once(task, module, host)
         result: dict[str, Any] = {}
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, retries + 2):
             result = self._run_once(task, module, host)
             result["attempts"] = attempt
             if result.get("unreachable"):
@@ -126,11 +134,12 @@ class TaskExecutor:
             done, _ = evaluate_conditions(self.templar, task.until, scope)
             if done:
                 return result
-            if attempt < attempts:
+            if attempt <= retries:
                 time.sleep(delay)
+        # As Ansible: after the last attempt, ``attempts`` counts the retries.
+        result["attempts"] = retries
         result["failed"] = True
-        result.setdefault("msg", "")
-        result["msg"] = result["msg"] or f"Retried {attempts - 1} times; the 'until' condition never held"
+        result["msg"] = result.get("msg") or f"Retried {retries} times; the 'until' condition never held"
         return result
 
     def _run_once(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
@@ -140,18 +149,21 @@ class TaskExecutor:
         except CommandTimeout as error:
             result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
-        if task.changed_when is not None or task.failed_when is not None:
-            scope = self._with_result(task, host, result)
-            if task.changed_when is not None:
-                result["changed"], _ = evaluate_conditions(self.templar, task.changed_when, scope)
-            if task.failed_when is not None:
-                failed = _any_true(self.templar, task.failed_when, scope)
-                result["failed_when_result"] = failed
-                result["failed"] = failed
-        if result.get("failed"):
-            result["failed"] = True
-        else:
-            result.pop("failed", None)
+        result["failed"] = bool(result.get("failed"))
+        scope = self._with_result(task, host, result)
+        for keyword, conditions in (("changed", task.changed_when), ("failed", task.failed_when)):
+            if conditions is None:
+                continue
+            try:
+                verdict, _ = evaluate_conditions(self.templar, conditions, scope)
+            except TitanOpsError as error:
+                # As Ansible: the task fails, and keeps what the module returned.
+                result[f"{keyword}_when_result"] = f"Error while evaluating conditional: {error.message}"
+                result["failed"] = True
+                return result
+            result[keyword] = verdict
+            if keyword == "failed":
+                result["failed_when_result"] = verdict
         return result
 
     def _with_result(self, task: Task, host: HostContext, result: dict[str, Any]) -> Mapping[str, Any]:
@@ -163,7 +175,13 @@ class TaskExecutor:
         if module.name == "debug" and "var" in task.args:
             args = dict(task.args)
         else:
-            args = self.templar.render(task.args, host.variables)
+            args = without_omitted(self.templar.render(task.args, host.variables))
+        if task.args_template is not None:
+            given = self.templar.render(task.args_template, host.variables)
+            if not isinstance(given, Mapping):
+                raise TemplateError(f"the arguments {task.args_template!r} must render to a mapping, "
+                                    f"got {type(given).__name__}", key=task.module)
+            args = {**args, **without_omitted(dict(given))}
         try:
             check_arguments(module, args, task.location, rendered=True)
         except ModuleError as error:
@@ -218,11 +236,6 @@ def _acted(result: dict[str, Any], decision: Decision, host: HostContext) -> dic
         result.setdefault("diff", decision.diff)
     result.setdefault("changed", True)
     return result
-
-
-def _any_true(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> bool:
-    """``failed_when`` with a list fails when any condition holds (Ansible's rule)."""
-    return any(evaluate_conditions(templar, [condition], variables)[0] for condition in conditions)
 
 
 def _skipped(false_condition: Any) -> dict[str, Any]:

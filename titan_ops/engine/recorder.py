@@ -67,8 +67,9 @@ class Recorder:
     def share(self, task: Task, result: TaskResult, hosts: list[str]) -> None:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
         shared = {task.register: result.result} if task.register else {}
-        if task.module in _FACT_MODULES and result.status is Status.OK:
-            shared.update(result.result.get("ansible_facts", {}))
+        if task.module in _FACT_MODULES and result.status in (Status.OK, Status.CHANGED):
+            for outcome in _outcomes(result.result):  # a loop's items in order: the last one wins
+                shared.update(outcome.get("ansible_facts", {}))
         for other in hosts:
             if other != result.host:
                 self.facts.update(other, shared)
@@ -95,7 +96,8 @@ class Recorder:
         if result.status not in (Status.OK, Status.CHANGED):
             return
         if task.module in _FACT_MODULES:
-            self.facts.update(result.host, result.result.get("ansible_facts", {}))
+            for outcome in _outcomes(result.result):  # a loop's items in order: the last one wins
+                self.facts.update(result.host, outcome.get("ansible_facts", {}))
         elif task.module == "include_vars":
             for outcome in _outcomes(result.result):
                 self.hosts.included.update(result.host, outcome.get("ansible_facts", {}))

@@ -110,6 +110,8 @@ class Module:
     prefix), or None for a titan-ops module with no Ansible counterpart."""
     free_form: ClassVar[str | None] = None
     """The argument a free-form string (``command: ls -l``) is given to."""
+    expression_args: ClassVar[tuple[str, ...]] = ()
+    """Arguments that hold bare jinja2 expressions (assert's ``that``), checked at validation as ``when`` is."""
     on_controller: ClassVar[bool] = False
     """True when the module never touches the host (debug, set_fact, ...)."""
     once_per_batch: ClassVar[bool] = False

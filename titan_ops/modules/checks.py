@@ -30,6 +30,7 @@ class Assert(Module):
     name = "assert"
     description = "Check that expressions hold on the host; fail it with a message when one does not."
     on_controller = True
+    expression_args = ("that",)
     shows_result = True
     schema = {
         "type": "object",

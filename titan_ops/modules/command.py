@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -17,6 +18,10 @@ _COMMON_PROPERTIES: dict[str, Any] = {
     "strip_empty_ends": {"type": "boolean", "default": True,
                          "description": "Strip trailing newlines of stdout and stderr."},
 }
+# What the host's shell says on stderr, alone, when ``chdir`` names no directory it can enter.
+_NO_CHDIR = "titan-ops: chdir failed"
+_VARIABLE = re.compile(r"\$(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\})")
+_TILDE = re.compile(r"~[A-Za-z0-9_.-]*(?=/|$)")
 
 
 class Command(Module):
@@ -32,6 +37,10 @@ class Command(Module):
             **_COMMON_PROPERTIES,
             "argv": {"type": "array", "items": {"type": ["string", "number"]}, "minItems": 1,
                      "description": "The command as a list of arguments."},
+            "expand_argument_vars": {"type": "boolean", "default": True,
+                                     "description": "Expand `$NAME`, `${NAME}` and a leading `~` in the "
+                                                    "arguments with the host's environment (variables not "
+                                                    "set stay as written)."},
         },
         "oneOf": [{"required": ["cmd"]}, {"required": ["argv"]}],
         "additionalProperties": False,
@@ -65,7 +74,17 @@ class Command(Module):
         stdin = args.get("stdin")
         if stdin is not None and args.get("stdin_add_newline", True):
             stdin += "\n"
-        result = host.run(command, stdin=stdin, cwd=args.get("chdir"))
+        chdir = args.get("chdir")
+        expand = isinstance(command, list) and args.get("expand_argument_vars", True) and any(
+            "$" in word or word.startswith("~") for word in command)
+        if chdir or expand:
+            result = host.run(self._script(command, chdir, expand), stdin=stdin)
+            if result.rc != 0 and result.stderr.strip() == _NO_CHDIR:
+                return {"changed": False, "failed": True, "cmd": command, "rc": None, "stdout": "", "stderr": "",
+                        "stdout_lines": [], "stderr_lines": [], "start": None, "end": None, "delta": None,
+                        "msg": f"Unable to change directory before execution: no directory {chdir!r}"}
+        else:
+            result = host.run(command, stdin=stdin)
         stdout, stderr = result.stdout, result.stderr
         if args.get("strip_empty_ends", True):
             stdout, stderr = stdout.rstrip("\r\n"), stderr.rstrip("\r\n")
@@ -85,6 +104,39 @@ class Command(Module):
             outcome["failed"] = True
             outcome["msg"] = "non-zero return code"
         return outcome
+
+    @staticmethod
+    def _script(command: list[str] | str, chdir: str | None, expand: bool) -> str:
+        """A shell line that enters ``chdir`` (or says it could not) and then runs ``command``, its
+        words' variables expanded by the host's shell when ``expand`` (Ansible's expand_argument_vars)."""
+        enter = f"cd {shlex.quote(chdir)} 2>/dev/null || {{ echo {shlex.quote(_NO_CHDIR)} >&2; exit 1; }}; " \
+            if chdir else ""
+        if isinstance(command, str):
+            return f"{enter}exec /bin/sh -c {shlex.quote(command)}"
+        words = " ".join(_expanding_word(word) if expand else shlex.quote(word) for word in command)
+        # no field splitting nor globbing of what a variable holds: each word stays one argument
+        return f"set -f; IFS=''; {enter}exec {words}"
+
+
+def _expanding_word(word: str) -> str:
+    """``word`` for the shell: quoted, but for its ``$NAME``/``${NAME}`` (replaced when set, kept as written
+    when not) and a leading ``~`` or ``~user``."""
+    tilde = _TILDE.match(word)
+    # the shell expands a tilde only at the start of a word, up to an unquoted slash, with nothing quoted
+    parts = [tilde.group()] if tilde else ['""']  # (and "" keeps an empty argument an argument)
+    word = word[tilde.end():] if tilde else word
+    if tilde and word.startswith("/"):
+        parts.append("/")
+        word = word[1:]
+    position = 0
+    for match in _VARIABLE.finditer(word):
+        parts.append(shlex.quote(word[position:match.start()]) if match.start() > position else "")
+        name = match["name"] or match["braced"]
+        parts.append(f"${{{name}-{shlex.quote(match.group())}}}")
+        position = match.end()
+    if position < len(word):
+        parts.append(shlex.quote(word[position:]))
+    return "".join(parts)
 
 
 class Shell(Command):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from titan_ops.errors import UndefinedVariableError
 from titan_ops.modules.base import Decision, HostContext, Module
+
+# What ``debug: var=`` shows for a variable (or key, or attribute) that is not defined, as Ansible does.
+NOT_DEFINED = "VARIABLE IS NOT DEFINED!"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Debug(Module):
@@ -29,7 +35,10 @@ class Debug(Module):
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
         if "var" in args:
             expression = args["var"]
-            value = host.templar.evaluate(expression, host.variables)
+            try:
+                value = host.templar.evaluate(expression, host.variables)
+            except UndefinedVariableError:
+                value = NOT_DEFINED
             return Decision(False, {expression: value})
         return Decision(False, {"msg": args.get("msg", "Hello world!")})
 
@@ -45,9 +54,18 @@ class SetFact(Module):
         "minProperties": 1,
         "properties": {"cacheable": {"type": "boolean",
                                      "description": "Accepted for compatibility; facts last for the run."}},
-        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        # a name, or a template that renders to one
+        "propertyNames": {"anyOf": [{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, {"pattern": "[{][{]"}]},
     }
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
-        facts = {key: value for key, value in args.items() if key != "cacheable"}
+        facts = {}
+        for key, value in args.items():
+            if key == "cacheable":
+                continue
+            name = host.templar.render(key, host.variables)
+            if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+                return Decision(False, {"msg": f"The variable name {name!r} is not valid: a fact's name is a "
+                                               "letter or _, then letters, digits or _"}, failed=True)
+            facts[name] = value
         return Decision(False, {"ansible_facts": facts})

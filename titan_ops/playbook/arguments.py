@@ -125,6 +125,10 @@ def check_arguments(module: Module, args: dict[str, Any], location: Location, *,
     Arguments that passed once pass again without a second validation (a
     task on many hosts is usually validated once; see passed_checks).
     """
+    for key in args:
+        if str(key).startswith("_ansible_"):
+            raise ModuleError(f"the prefix '_ansible_' is reserved for internal use (module '{module.name}')",
+                              location, str(key))
     properties = module.schema.get("properties", {})
     if module.schema.get("additionalProperties") is False:
         for key in args:

@@ -22,6 +22,9 @@ class Task:
     args: dict[str, Any]
     location: Location
     name: str | None = None
+    args_template: str | None = None
+    """The module's arguments as one template (``copy: "{{ copy_args }}"``), rendered per host to a mapping
+    that ``args`` (then the ``args:`` keyword's) completes."""
     when: list[Any] = field(default_factory=list)
     register: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)

@@ -27,7 +27,7 @@ from titan_ops.playbook.model import (
 from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
-from titan_ops.templating import Templar, is_template
+from titan_ops.templating import Templar, is_single_expression, is_template
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
 
@@ -160,7 +160,9 @@ class _Parser:
                                 "import_tasks")
         if not os.path.exists(path):
             raise PlaybookError(f"task file not found: {path}", origin or Location(path), "import_tasks")
-        document = _load_document(path, "task")
+        document = load_yaml_file(path)
+        if document is None:
+            return []  # an empty task file, as Ansible allows
         if not isinstance(document, list):
             raise PlaybookError("a task file must hold a list of tasks", location_of(document, Location(path, 1, 1)))
         task_schema = {"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}
@@ -232,7 +234,7 @@ class _Parser:
         if "include_role" in data:
             return self.include_role(data, base_dir, stack)
         if "include_tasks" in data:
-            return self.include_tasks(data, base_dir)
+            return self.include_tasks(data, base_dir, stack)
         return self.task(data)
 
     def block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Block:
@@ -311,7 +313,7 @@ class _Parser:
         self._check_templates(entry, tuple(entry))
         self._check_conditions(entry)
 
-    def include_tasks(self, data: LocatedDict, base_dir: str) -> IncludeTasks:
+    def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> IncludeTasks:
         for key in data:
             if not _is_lookup_loop(key):
                 self._check_keyword(data, key, keywords.INCLUDE_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS,
@@ -321,9 +323,12 @@ class _Parser:
         file_name = value["file"] if isinstance(value, dict) else value
         self._check_templates(data, ("include_tasks", "vars", "loop"))
         self._check_conditions(data)
-        if not is_template(file_name) and not os.path.exists(_resolve(file_name, base_dir)):
-            raise PlaybookError(f"task file not found: {_resolve(file_name, base_dir)}", data.where("include_tasks"),
-                                "include_tasks")
+        if not is_template(file_name):
+            path = _resolve(file_name, base_dir)
+            if not os.path.exists(path):
+                raise PlaybookError(f"task file not found: {path}", data.where("include_tasks"), "include_tasks")
+            if os.path.realpath(path) not in stack:  # (an include of itself is checked once)
+                self.task_file(path, stack, data.where("include_tasks"))  # checked now, loaded at run time
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=as_list(data.get("when")),
                             vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
@@ -346,23 +351,31 @@ class _Parser:
         module_key = actions[0]
         location = data.where(module_key)
         module, raw = self._action(data, module_key, location)
-        args = self._module_args(module, raw, location)
+        # a module without a free form given one template: its arguments, as a mapping (Ansible allows it)
+        args_template = raw if not module.free_form and is_single_expression(raw) else None
+        args = {} if args_template else self._module_args(module, raw, location)
         if "args" in data:
             args = {**data["args"], **args}
         try:
-            check_arguments(module, args, location, rendered=False)
+            if args_template is None:  # else checked once rendered
+                check_arguments(module, args, location, rendered=False)
         except ModuleError as error:
             where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
             raise PlaybookError(error.message, where, error.key) from None
         self._check_templates(data, tuple(key for key in data if key != module_key))
-        self._check_value_templates(args, location, module_key)
+        self._check_value_templates(args_template or args, location, module_key)
         self._check_conditions(data)
+        for key in module.expression_args:
+            for expression in as_list(args.get(key)):
+                if isinstance(expression, str):
+                    self._check_expression(expression, location, key)
         loop, loop_lookup = _loop(data)
         return Task(
             module=module.name,
             args=args,
             location=location,
             name=data.get("name"),
+            args_template=args_template,
             when=as_list(data.get("when")),
             register=data.get("register"),
             vars=dict(data.get("vars") or {}),
@@ -454,12 +467,16 @@ class _Parser:
         for key in ("when", "changed_when", "failed_when", "until"):
             for condition in as_list(data.get(key)):
                 if isinstance(condition, str):
-                    expression = _strip_braces(condition)
-                    try:
-                        self.templar.check_expression(expression)
-                    except TemplateError as error:
-                        raise PlaybookError(error.message, data.where(key), key) from None
-                    self._check_lookups("{{ " + expression + " }}", data.where(key), key)
+                    self._check_expression(condition, data.where(key), key)
+
+    def _check_expression(self, condition: str, location: Location, key: str) -> None:
+        """A bare expression (``when``, assert's ``that``): its syntax, filters, tests and lookups."""
+        expression = _strip_braces(condition)
+        try:
+            self.templar.check_expression(expression)
+        except TemplateError as error:
+            raise PlaybookError(error.message, location, key) from None
+        self._check_lookups("{{ " + expression + " }}", location, key)
 
     def _check_lookups(self, source: str, location: Location, key: str) -> None:
         """Reject a template that calls a lookup titan-ops does not have, by the lookup's name."""

@@ -175,10 +175,11 @@ class Copy(Module):
         writing = current is None or state.replaces_link or state.checksum != checksum
         base = _base_permissions(state, writing)
         attributes = dataclasses.replace(Attributes.from_args(args), mode=_mode(args.get("mode"), base, state))
-        result: dict[str, Any] = {"dest": target, "checksum": checksum}
-        if data is not None:
-            result.update(md5sum=md5(data), size=len(data))
+        result: dict[str, Any] = {"dest": target, "checksum": checksum, "diff": []}  # Ansible's keys
         if writing:
+            result["src"] = state.source.header
+            if data is not None:
+                result.update(md5sum=md5(data), size=len(data))
             plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
@@ -213,6 +214,7 @@ def _written(decision: Decision, outcome: WriteOutcome) -> dict[str, Any]:
     if outcome.invalid_status is not None:
         return {**result, **write_failure(outcome)}
     result.update(outcome.stat.attributes())
+    result.pop("path", None)  # a written file's result names it dest, as Ansible's
     if outcome.backup_file:
         result["backup_file"] = outcome.backup_file
     return result

@@ -23,7 +23,7 @@ from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_propertie
 from titan_ops.modules.files.remote_file import ACTED, GUESSED_UMASK, STAT_FORMAT, UMASK_TEST, FileStat, \
     act_or_inspect_script, assign, last_line, parse_stat, run_script, stat_line
 
-STATES = ("file", "directory", "absent", "touch", "link")
+STATES = ("file", "directory", "absent", "touch", "link", "hard")
 FOLLOWED = ("file", "directory", "touch")
 """The states that act on what a symbolic link points to, not on the link."""
 TIMES = ("now", "preserve")
@@ -79,10 +79,12 @@ class File(Module):
                       "description": "file: the path must exist and get the attributes (never created); "
                                      "directory: created with its missing parents; absent: removed "
                                      "recursively; touch: created empty or its times updated; link: a symbolic "
-                                     "link to src. Default: the path's current type, or file."},
+                                     "link to src; hard: a hard link to src (the same file under a second name). "
+                                     "Default: the path's current type, or file."},
             "src": {"type": "string", "minLength": 1,
-                    "description": "The target of the link; required with state: link. A relative src is "
-                                   "relative to the link's folder."},
+                    "description": "The target of the link; required with state: link, and with state: hard "
+                                   "unless path is a hard link already. A relative src is relative to the "
+                                   "link's folder."},
             "mode": modes.mode_schema(),
             "owner": OWNER_SCHEMA,
             "group": GROUP_SCHEMA,
@@ -91,7 +93,8 @@ class File(Module):
                                        "the directory too (symbolic links excepted)."},
             "force": {"type": "boolean", "default": False,
                       "description": "With state: link, replace a file or an empty directory at path, and "
-                                     "create the link even when src does not exist."},
+                                     "create the link even when src does not exist; with state: hard, replace "
+                                     "a file or another hard link at path."},
             "access_time": {"enum": list(TIMES),
                             "description": "With state: touch, 'preserve' keeps the access time (default now)."},
             "modification_time": {"enum": list(TIMES),
@@ -133,7 +136,7 @@ class File(Module):
         wanted = args.get("state") or _default_state(state.previous, args)
         if args.get("recurse") and wanted != "directory":
             return _fail("recurse option requires state to be 'directory'", state.path)
-        if "src" in args and wanted != "link":
+        if "src" in args and wanted not in ("link", "hard"):
             return _fail("src option requires state to be 'link' or 'hard'", state.path)
         return getattr(self, f"_{wanted}")(args, state)
 
@@ -222,6 +225,29 @@ class File(Module):
         diff = [{"before": before, "after": {"path": path, "state": "link", "src": src}}]
         return _set_through_link(attributes, state.src, path, commands, diff, result)
 
+    def _hard(self, args: dict[str, Any], state: PathState) -> Decision:
+        """A hard link to src: path and src name the same file; mode and owner go to that file."""
+        path, previous, src = state.path, state.previous, args.get("src")
+        if src is None:
+            if previous != "hard":
+                return _fail("src is required for creating new hardlinks", path)
+            return _set_attributes(args, state, [], [], result_key="dest")
+        if state.src is None:
+            return _fail("src does not exist", path, dest=path, src=src)
+        result = {"dest": path, "src": src}
+        attributes = Attributes.from_args(args, state.umask)
+        if state.lstat is not None and (state.lstat.inode, state.lstat.dev) == (state.src.inode, state.src.dev):
+            return _set_through_link(attributes, state.src, path, [], [], {**result, **state.lstat.attributes()})
+        if previous == "directory":
+            return _fail("Cannot link, directory exists at destination", path, dest=path, src=src)
+        if previous in ("file", "hard") and not args.get("force", False):
+            what = "file" if previous == "file" else "different hard link"
+            return _fail(f"Cannot link, {what} exists at destination", path, dest=path, src=src)
+        temporary = shlex.quote(temp_name(path))
+        commands = [f"ln -L -- {shlex.quote(state.src_path)} {temporary}", f'mv -f -- {temporary} "$p"']
+        diff = [{"before": {"path": path, "state": previous}, "after": {"path": path, "state": "hard"}}]
+        return _set_through_link(attributes, state.src, path, commands, diff, result)
+
 
 def _inspect_script(args: dict[str, Any]) -> str:
     """One script printing the umask, whether a link was followed, the path, its stat, the link's
@@ -265,7 +291,7 @@ def _inspected(args: dict[str, Any], output: list[str]) -> PathState:
 
 
 def _links(args: dict[str, Any]) -> bool:
-    return args.get("state") == "link" or (args.get("state") is None and "src" in args)
+    return args.get("state") in ("link", "hard") or (args.get("state") is None and "src" in args)
 
 
 def _makes_directory(args: dict[str, Any]) -> bool:

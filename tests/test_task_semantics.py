@@ -1,0 +1,239 @@
+"""Task semantics as ansible-core 2.19 has them (the task-level bugs of issue 11).
+
+Each case is a small playbook on the local connection whose own ``assert`` tasks state what
+ansible-core does; the fast test checks titan-ops' recap against the expected one, and the oracle
+test shows that ansible-core gives that very recap on the same playbook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import titan_ops
+from titan_ops.errors import PlaybookError
+from tests.oracle import ORACLE_BIN, QUIET_ENV, titan_stats
+
+INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
+
+
+def _recap(ok: int, changed: int = 0, failures: int = 0, skipped: int = 0, ignored: int = 0) -> dict[str, int]:
+    return {"ok": ok, "changed": changed, "unreachable": 0, "failures": failures, "skipped": skipped,
+            "rescued": 0, "ignored": ignored}
+
+
+# name: (tasks, expected recap of localhost)
+CASES: dict[str, tuple[str, dict[str, int]]] = {
+    "omit drops the argument": ("""
+        - debug: {msg: "{{ nothing | default(omit) }}"}
+          register: shown
+        - assert: {that: "shown.msg == 'Hello world!'"}
+        - file: {path: "{{ workdir }}/touched", state: touch, mode: "{{ nothing | default(omit) }}"}
+        """, _recap(3, changed=1)),
+    "set_fact in a loop: the last item wins": ("""
+        - set_fact: {counted: "{{ item }}"}
+          loop: [1, 2, 3]
+        - assert: {that: "counted == 3"}
+        """, _recap(2)),
+    "set_fact with changed_when sets its facts": ("""
+        - set_fact: {flagged: 5}
+          changed_when: true
+        - assert: {that: "flagged == 5"}
+        """, _recap(2, changed=1)),
+    "failed_when and changed_when lists are an AND": ("""
+        - command: "true"
+          register: both
+          failed_when: [both.rc == 0, false]
+          changed_when: [true, false]
+        - assert: {that: ["both is not failed", "both is not changed"]}
+        - command: "true"
+          register: all_true
+          failed_when: [all_true.rc == 0, true]
+          ignore_errors: true
+        """, _recap(3, changed=1, ignored=1)),
+    "a templated string keeps its final newline and Ansible's block whitespace": ("""
+        - set_fact:
+            upper: "{{ 'curl' | upper }}\\n"
+            number: "{{ 1 }}\\n"
+            spaced: " {{ 1 }}"
+            blocks: "{% if true %}\\nyes\\n{% endif %}\\nend\\n"
+        - assert:
+            that:
+              - "upper == 'CURL\\n'"
+              - "number == 1"
+              - "spaced == ' 1'"
+              - "blocks == 'yes\\nend\\n'"
+        - copy: {content: "{{ item | upper }}\\n", dest: "{{ workdir }}/{{ item }}"}
+          loop: [curl]
+        - stat: {path: "{{ workdir }}/curl"}
+          register: written
+        - assert: {that: "written.stat.checksum == 'CURL\\n' | hash('sha1')"}
+        """, _recap(5, changed=1)),
+    "until and retries: attempts after the last retry": ("""
+        - shell: "false"
+          register: exhausted
+          until: exhausted.rc == 0
+          retries: 2
+          delay: 0
+          ignore_errors: true
+        - shell: "true"
+          register: at_once
+          until: at_once.rc == 0
+          delay: 0
+        - assert: {that: ["exhausted.attempts == 2", "at_once.attempts == 1"]}
+        """, _recap(3, changed=2, ignored=1)),
+    "filters: items2dict names, map and select results are lists": ("""
+        - assert:
+            that:
+              - "[{'k': 'a', 'v': 1}] | items2dict(key_name='k', value_name='v') == {'a': 1}"
+              - "[{'a': 1}, {'a': 2}] | map(attribute='a') == [1, 2]"
+              - "[1, 2, 3] | select('odd') == [1, 3]"
+        """, _recap(1)),
+    "dict(a=1, a=2) fails the task, ignore_errors ignores it": ("""
+        - debug: {msg: "{{ dict(a=1, a=2) }}"}
+          ignore_errors: true
+        - debug: {msg: "still running"}
+        """, _recap(2, ignored=1)),
+    "file state=hard": ("""
+        - copy: {content: "linked\\n", dest: "{{ workdir }}/original"}
+        - file: {src: "{{ workdir }}/original", dest: "{{ workdir }}/second", state: hard}
+        - file: {src: "{{ workdir }}/original", dest: "{{ workdir }}/second", state: hard}
+          register: again
+        - stat: {path: "{{ workdir }}/original"}
+          register: original
+        - stat: {path: "{{ workdir }}/second"}
+          register: second
+        - assert: {that: ["again is not changed", "original.stat.inode == second.stat.inode",
+                          "original.stat.nlink == 2"]}
+        """, _recap(6, changed=2)),
+    "name with no value": ("""
+        - name:
+          debug: {msg: unnamed}
+        """, _recap(1)),
+    "a variable templated from an undefined one is undefined": ("""
+        - debug: {msg: "{{ deep | default('d') }}"}
+          register: shown
+        - assert: {that: "shown.msg == 'd'"}
+        """, _recap(2)),
+    "debug var of a missing key": ("""
+        - debug: {var: "mydict['c']"}
+        """, _recap(1)),
+    "when is evaluated before an undefined loop": ("""
+        - debug: {msg: "{{ item }}"}
+          loop: "{{ myundef | dict2items }}"
+          when: myundef is defined
+        """, _recap(0, skipped=1)),
+    "registered results have Ansible's keys": ("""
+        - command: "true"
+          register: ran
+        - copy: {content: "x", dest: "{{ workdir }}/keys"}
+          register: copied
+        - assert: {that: ["'failed' in ran", "ran.failed == false", "'src' in copied", "'diff' in copied",
+                          "'failed' in copied"]}
+        """, _recap(3, changed=2)),
+    "a changed_when error keeps the command's output": ("""
+        - command: echo hi
+          register: said
+          changed_when: nosuch_var
+          ignore_errors: true
+        - assert: {that: ["said is failed", "said.stdout == 'hi'"]}
+        """, _recap(2, changed=1, ignored=1)),
+    "command chdir to a missing directory": ("""
+        - command: ls
+          args: {chdir: /nonexistent/titan-ops}
+          register: moved
+          ignore_errors: true
+        - assert: {that: ["moved is not changed", "moved.msg.startswith('Unable to change directory')"]}
+        """, _recap(2, ignored=1)),
+    "command expands its arguments' variables": ("""
+        - command: echo $option ${option} $not_set_anywhere '$(id)' ~/x
+          environment: {option: hello}
+          register: echoed
+        - assert:
+            that: "echoed.stdout == 'hello hello $not_set_anywhere $(id) ' ~ lookup('env', 'HOME') ~ '/x'"
+        """, _recap(2, changed=1)),
+    "set_fact keys are templated": ("""
+        - set_fact:
+            "{{ key_name }}": 5
+        - assert: {that: "dynamic == 5"}
+        """, _recap(2)),
+    "module arguments given as a template": ("""
+        - copy: "{{ copy_args }}"
+        - stat: {path: "{{ workdir }}/from-args"}
+          register: made
+        - assert: {that: "made.stat.exists"}
+        """, _recap(3, changed=1)),
+}
+
+PLAY_VARS = {"deep": "{{ undefined_thing }}", "mydict": {"a": 1}, "key_name": "dynamic"}
+
+
+def _playbook(tmp_path: Path, tasks: str) -> Path:
+    variables = {**PLAY_VARS, "copy_args": {"content": "from args\n", "dest": f"{tmp_path}/from-args"}}
+    play = (f"- hosts: localhost\n  gather_facts: false\n  vars: {json.dumps(variables)}\n  tasks:\n"
+            + textwrap.indent(textwrap.dedent(tasks).strip("\n"), "    ") + "\n")
+    path = tmp_path / "case.yml"
+    path.write_text(play)
+    (tmp_path / "inventory").write_text(INVENTORY)
+    return path
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_titan_ops_gives_ansibles_outcome(tmp_path, name):
+    tasks, expected = CASES[name]
+    playbook = _playbook(tmp_path, tasks)
+    result = titan_ops.run(playbook, tmp_path / "inventory", extra_vars={"workdir": str(tmp_path)})
+    failures = [(r.task, r.msg) for r in result.host_results("localhost") if r.failed and not r.ignored]
+    assert titan_stats(result)["localhost"] == expected, failures
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", list(CASES))
+def test_ansible_core_gives_the_expected_outcome(tmp_path, name):
+    tasks, expected = CASES[name]
+    playbook = _playbook(tmp_path, tasks)
+    env = {**os.environ, **QUIET_ENV, "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
+           "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
+    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory"), str(playbook),
+                           "-e", f"workdir={tmp_path}"], capture_output=True, text=True, env=env, timeout=120)
+    assert '{"plays"' in done.stdout, done.stdout + done.stderr
+    record = json.loads(done.stdout[done.stdout.index('{"plays"'):])
+    assert {key: record["stats"]["localhost"][key] for key in expected} == expected, done.stdout[-3000:]
+
+
+def test_debug_var_of_a_missing_key_says_so_without_class_names(tmp_path):
+    playbook = _playbook(tmp_path, """
+        - debug: {var: "mydict['c']"}
+        - debug: {msg: "{{ mydict.c }}"}
+          ignore_errors: true
+        """)
+    result = titan_ops.run(playbook, tmp_path / "inventory")
+    shown, failed = result.host_results("localhost")
+    assert shown.result["mydict['c']"] == "VARIABLE IS NOT DEFINED!"
+    assert "object of type 'dict' has no attribute 'c'" in failed.msg
+
+
+@pytest.mark.parametrize("tasks,key", [
+    ('- assert: {that: "1 is nosuchtest"}', "that"),
+    ('- assert: {that: ["true", "1 | nosuchfilter"]}', "that"),
+    ("- include_tasks: broken.yml", "msg"),
+    ("- set_fact: {_ansible_secret: 1}", "_ansible_secret"),
+])
+def test_validation_rejects_before_any_host(tmp_path, tasks, key):
+    (tmp_path / "broken.yml").write_text('- debug: {msg: "{{ 1 | nosuchfilter }}"}\n')
+    playbook = _playbook(tmp_path, tasks)
+    with pytest.raises(PlaybookError) as raised:
+        titan_ops.load_playbook(playbook)
+    assert raised.value.key == key
+
+
+def test_include_of_an_empty_file_is_fine(tmp_path):
+    (tmp_path / "empty.yml").write_text("")
+    playbook = _playbook(tmp_path, "- include_tasks: empty.yml\n- debug: {msg: after}\n")
+    result = titan_ops.run(playbook, tmp_path / "inventory")
+    assert result.exit_code == 0
