@@ -16,7 +16,8 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 
 NOT_FOR_A_RUN = ("titan_ops.lab", "titan_ops.drill", "titan_ops.incident", "titan_ops.triage",
                  "titan_ops.output.junit", "titan_ops.output.json_output", "titan_ops.modules.files",
-                 "titan_ops.modules.uri", "titan_ops.modules.postgresql", "titan_ops.modules.evidence")
+                 "titan_ops.modules.uri", "titan_ops.modules.postgresql", "titan_ops.modules.evidence",
+                 "titan_ops.engine.dispatch_cluster", "titan_ops.engine.dispatch_shard", "dask", "distributed")
 
 
 def _imported(*argv: str) -> tuple[int, list[str]]:

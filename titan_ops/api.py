@@ -38,12 +38,18 @@ def run(
     incident: str | None = None,
     incident_dir: PathLike | None = None,
     operator: str | None = None,
+    cluster: Any = None,
 ) -> RunResult:
     """Run a playbook and return its :class:`RunResult`.
 
     ``playbook`` and ``inventory`` are loaded objects or paths. Raises
     :class:`~titan_ops.errors.TitanOpsError` for bad input, before any host
     is touched; host failures are reported in the result, never raised.
+
+    ``cluster`` runs the hosts' connections on a Dask cluster: a scheduler's address
+    (``tcp://host:8786``), ``local`` or ``local:N`` (a LocalCluster started for the run), or a
+    ``distributed.Client``; :class:`~titan_ops.errors.ClusterError` before any host is touched
+    when it cannot be used. The API reads no environment variable for it (the CLI does).
     """
     if not isinstance(playbook, Playbook):
         playbook = load_playbook(playbook)
@@ -70,5 +76,6 @@ def run(
         skip_tags=tuple(skip_tags),
         connection=ConnectionOptions(host_key_checking=host_key_checking, connect_timeout=connect_timeout,
                                      command_timeout=command_timeout),
+        cluster=cluster,
     )
     return run_playbook(playbook, inventory, options, subscribers)

@@ -69,5 +69,9 @@ class HostUnreachable(TitanOpsError):
     """A host cannot be reached or authenticated (Ansible's UNREACHABLE)."""
 
 
+class ClusterError(TitanOpsError):
+    """The Dask cluster a run was given cannot be used (no scheduler there, no workers, Dask missing)."""
+
+
 class CommandTimeout(TitanOpsError):
     """A remote command ran past its deadline and was ended."""

@@ -7,10 +7,13 @@ and the report writers only when asked for.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
-from titan_ops.errors import TitanOpsError
+from titan_ops.errors import ClusterError, TitanOpsError
+
+CLUSTER_ENV = "TITAN_OPS_CLUSTER"
 
 
 def register(subparsers: Any) -> None:
@@ -33,6 +36,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-T", "--timeout", type=float, default=10.0, help="SSH connect timeout in seconds")
     parser.add_argument("--command-timeout", type=float, default=None,
                         help="deadline for every remote command, in seconds")
+    parser.add_argument("--cluster", metavar="ADDRESS", default=os.environ.get(CLUSTER_ENV) or None,
+                        help="keep the hosts' connections on a Dask cluster: a scheduler address "
+                             "(tcp://HOST:8786), or local[:N] for a LocalCluster of N workers "
+                             f"(default ${CLUSTER_ENV}; needs titan-ops[cluster])")
     parser.add_argument("--output-json", metavar="FILE", help="write the whole run result as JSON to FILE")
     parser.add_argument("--junit", metavar="FILE",
                         help="write a JUnit XML report (a testcase per host and task) to FILE")
@@ -68,7 +75,11 @@ def _run(args: argparse.Namespace) -> int:
                      check=args.check, diff=args.diff, tags=args.tags, skip_tags=args.skip_tags,
                      host_key_checking=not args.no_host_key_checking,
                      connect_timeout=args.timeout, command_timeout=args.command_timeout,
-                     subscribers=subscribers, incident=args.incident, incident_dir=args.incident_dir)
+                     subscribers=subscribers, incident=args.incident, incident_dir=args.incident_dir,
+                     cluster=args.cluster)
+    except ClusterError as error:
+        print(f"ERROR! {error}", file=sys.stderr)
+        return 1
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return 5

@@ -20,3 +20,6 @@ class RunOptions:
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     connection: ConnectionOptions = field(default_factory=ConnectionOptions)
+    cluster: Any = None
+    """Where the hosts' connections live: None (this process), a Dask scheduler's address, ``local``
+    or ``local:N`` (a LocalCluster of N workers started for the run), or a ``distributed.Client``."""

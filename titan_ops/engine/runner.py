@@ -19,10 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
-from titan_ops.connection import ConnectionPool
 from titan_ops.connection.base import Connection
 from titan_ops.engine import events
-from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher
+from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher, open_dispatcher
 from titan_ops.engine.executor import TaskExecutor, evaluate_conditions
 from titan_ops.engine.hostview import HostView, search_path
 from titan_ops.engine.options import RunOptions
@@ -59,9 +58,9 @@ class Runner:
         self.templar = Templar()
         self.executor = TaskExecutor(self.templar)
         self.tag_filter = TagFilter.from_options(options.tags, options.skip_tags)
-        self.pool = ConnectionPool(options.connection)
         self.result = RunResult(playbook=playbook.path)
-        self.dispatcher = dispatcher or ThreadDispatcher(options.forks)
+        self.dispatcher = dispatcher or ThreadDispatcher(options.forks, options.connection)
+        self.connections = self.dispatcher.connections
         self.hosts = HostView(inventory, options, HostFacts(), self.templar, playbook.directory)
         self.recorder = Recorder(self.result, self.hosts, bus)
         self._task_files: dict[str, list[TaskItem]] = {}
@@ -80,7 +79,6 @@ class Runner:
             self._interrupt()
         finally:
             self.dispatcher.shutdown()
-            self.pool.close_all()
             self.result.end = datetime.now()
         self.recorder.emit(events.RunDone(self.result))
         return self.result
@@ -88,7 +86,7 @@ class Runner:
     def _interrupt(self) -> None:
         """Ctrl-C: the run stops, and what still runs on the hosts is ended, not waited for."""
         self.result.interrupted = True
-        self.pool.interrupt_all()
+        self.connections.interrupt_all()
 
     def _run_play(self, play: Play) -> bool:
         """Run one play; False when the run must stop (every host failed, or aborted)."""
@@ -146,7 +144,7 @@ class Runner:
             return loaded
 
     def connection(self, host: str) -> Connection:
-        return self.pool.get(self.hosts.address(host))
+        return self.connections.get(self.hosts.address(host))
 
 
 class _Walk:
@@ -412,4 +410,5 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
     for play in playbook.plays:
         redactor.collect_from(play.vars)
     bus = events.EventBus(list(subscribers), redact=redactor.event)
-    return Runner(playbook, inventory, options, bus).run()
+    dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
+    return Runner(playbook, inventory, options, bus, dispatcher).run()
