@@ -26,6 +26,12 @@ from titan_ops.errors import CommandTimeout, HostUnreachable
 
 QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+HANDSHAKES_AT_ONCE = 32
+"""SSH handshakes under way at once in one process. A handshake is mostly the controller's CPU (key
+exchange, host key check, signing the login) under one GIL: a thousand begun together all finish
+late, past the connect timeout, where a few dozen at a time each finish in milliseconds. The wait
+for a turn is not counted in the host's timeout."""
+_handshakes = threading.BoundedSemaphore(HANDSHAKES_AT_ONCE)
 
 
 class SSHConnection:
@@ -105,9 +111,10 @@ class SSHConnection:
             self._prepare(hop, password=self.address.password if hop is target else None)
         for hop in reversed(hops):
             try:
-                if not hop.gateway:
-                    hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._options.connect_timeout)
-                hop.open()
+                with _handshakes:
+                    if not hop.gateway:
+                        hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._options.connect_timeout)
+                    hop.open()
             except Exception as error:  # noqa: BLE001 - every failure to connect makes the host unreachable
                 for opened in hops:
                     opened.client.close()

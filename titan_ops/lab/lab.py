@@ -23,6 +23,7 @@ from titan_ops.lab.sshd import LabError
 
 PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral ports (32768 and up)
 START_TIMEOUT = 20.0
+START_TIMEOUT_PER_HOST = 0.05  # a thousand hosts launched at once on a busy machine take their time
 PORT_ATTEMPTS = 10
 USER = "root"
 HOSTNAME = "127.0.0.1"
@@ -227,7 +228,7 @@ def _launch_all(binary: str, version: tuple[int, int], paths: LabPaths, names: l
         sshd.launch(binary, version, name, host, paths.root)
     waiting = set(names)
     port_lost: list[str] = []
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + START_TIMEOUT + START_TIMEOUT_PER_HOST * len(names)
     while waiting:
         for name in list(waiting):
             host = paths.host(name)
