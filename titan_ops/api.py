@@ -16,6 +16,7 @@ from titan_ops.engine.results import RunResult
 from titan_ops.engine.runner import run_playbook
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
+from titan_ops.vault import Vault
 
 PathLike = str | os.PathLike
 
@@ -34,6 +35,18 @@ def run(
     host_key_checking: bool = True,
     connect_timeout: float = 10.0,
     command_timeout: float | None = None,
+    remote_user: str | None = None,
+    connection: str | None = None,
+    private_key_file: str | None = None,
+    remote_port: int | None = None,
+    password: str | None = None,
+    become: bool | None = None,
+    become_user: str | None = None,
+    become_method: str | None = None,
+    force_handlers: bool = False,
+    start_at_task: str | None = None,
+    gather_facts: bool = True,
+    vault: Vault | None = None,
     subscribers: Iterable[Subscriber] = (),
     incident: str | None = None,
     incident_dir: PathLike | None = None,
@@ -50,11 +63,19 @@ def run(
     (``tcp://host:8786``), ``local`` or ``local:N`` (a LocalCluster started for the run), or a
     ``distributed.Client``; :class:`~titan_ops.errors.ClusterError` before any host is touched
     when it cannot be used. The API reads no environment variable for it (the CLI does).
+
+    ``remote_user``, ``connection`` (``ssh`` or ``local``), ``private_key_file``, ``remote_port`` and
+    ``password`` apply to hosts whose inventory does not set them (ansible-playbook's ``-u``, ``-c``,
+    ``--private-key``, ``-k``); ``become``, ``become_user`` and ``become_method`` to plays that do not
+    (``-b``, ...). ``gather_facts`` is the default of plays that do not say (ansible.cfg's
+    ``gathering = explicit`` makes it False). ``vault`` opens vault-encrypted files and values (of
+    the playbook and inventory loaded from paths here, and of what the run loads); what it opens is
+    masked in every output.
     """
     if not isinstance(playbook, Playbook):
-        playbook = load_playbook(playbook)
+        playbook = load_playbook(playbook, vault=vault)
     if not isinstance(inventory, Inventory):
-        inventory = load_inventory(inventory)
+        inventory = load_inventory(inventory, vault=vault)
     extra_vars = dict(extra_vars or {})
     subscribers = list(subscribers)
     if incident is not None:
@@ -77,5 +98,18 @@ def run(
         connection=ConnectionOptions(host_key_checking=host_key_checking, connect_timeout=connect_timeout,
                                      command_timeout=command_timeout),
         cluster=cluster,
+        host_defaults=_set({"ansible_user": remote_user, "ansible_connection": connection,
+                            "ansible_ssh_private_key_file": private_key_file, "ansible_port": remote_port,
+                            "ansible_password": password}),
+        keyword_defaults=_set({"become": become, "become_user": become_user, "become_method": become_method}),
+        force_handlers=force_handlers,
+        start_at_task=start_at_task,
+        gather_facts=gather_facts,
+        vault=vault,
     )
     return run_playbook(playbook, inventory, options, subscribers)
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` that are set (not None)."""
+    return {key: value for key, value in values.items() if value is not None}

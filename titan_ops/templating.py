@@ -20,6 +20,7 @@ from jinja2.runtime import Context
 from titan_ops import filters
 from titan_ops.errors import TemplateError, UndefinedVariableError
 from titan_ops.lookups import jinja as lookup_functions
+from titan_ops.vault import Encrypted
 
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
 _MAX_DEPTH = 40
@@ -176,7 +177,10 @@ class Templar:
         return value
 
     def resolve_nested(self, value: Any, variables: Mapping[str, Any]) -> Any:
-        """Render a variable's value when it holds templates (used by lazy lookup)."""
+        """Render a variable's value when it holds templates (used by lazy lookup); a vault value no
+        password opened fails here, where it is used."""
+        if isinstance(value, Encrypted):
+            value.unopened()
         if not _holds_template(value):
             return value
         return self.render(value, variables)

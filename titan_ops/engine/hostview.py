@@ -112,7 +112,8 @@ class HostView:
         return names
 
     def address(self, host: str) -> HostAddress:
-        """Where ``host`` (an inventory host, a local name, or else an address) is reached."""
+        """Where ``host`` (an inventory host, a local name, or else an address) is reached; the run's
+        connection defaults (``-u``, ``-c``, ...) fill in what the host's variables do not set."""
         address = self._addresses.get(host)
         if address is None:
             if self.inventory.has_host(host):
@@ -122,7 +123,7 @@ class HostView:
                 host_vars = {"ansible_connection": "local"}
             else:
                 host_vars = {"ansible_host": host}
-            address = self._addresses[host] = address_from_vars(host, host_vars)
+            address = self._addresses[host] = address_from_vars(host, {**self.options.host_defaults, **host_vars})
         return address
 
     def _hostvars_entry(self, host: str) -> ChainMap:

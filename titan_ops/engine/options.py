@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from titan_ops.connection.base import ConnectionOptions
+from titan_ops.vault import Vault
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,15 @@ class RunOptions:
     cluster: Any = None
     """Where the hosts' connections live: None (this process), a Dask scheduler's address, ``local``
     or ``local:N`` (a LocalCluster of N workers started for the run), or a ``distributed.Client``."""
+    host_defaults: dict[str, Any] = field(default_factory=dict)
+    """Connection variables (``ansible_user``, ``ansible_connection``, ...) for hosts that do not set them."""
+    keyword_defaults: dict[str, Any] = field(default_factory=dict)
+    """Play keywords (``become``, ...) for plays that do not set them."""
+    force_handlers: bool = False
+    """Notified handlers run on hosts that failed too."""
+    start_at_task: str | None = None
+    """The run starts at the first task of this name (tasks before it are not run)."""
+    gather_facts: bool = True
+    """Whether a play that does not say gathers facts."""
+    vault: Vault | None = None
+    """The vault passwords; every value they open is masked in every output."""

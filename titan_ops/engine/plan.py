@@ -11,22 +11,27 @@ from titan_ops.filters import to_bool
 from titan_ops.playbook.model import Play
 from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.templating import Templar
+from titan_ops.vault import Vault
 
 
-def gathers_facts(play: Play, templar: Templar, extra_vars: dict[str, Any]) -> bool:
+def gathers_facts(play: Play, templar: Templar, extra_vars: dict[str, Any], default: bool = True) -> bool:
+    """Whether the play gathers facts (``default`` when it does not say)."""
     value = play.gather_facts
+    if value is None:
+        return default
     if isinstance(value, str):
         value = templar.render(value, ChainMap(extra_vars, play.vars))
     return to_bool(value)
 
 
-def load_vars_files(play: Play, templar: Templar, extra_vars: dict[str, Any]) -> dict[str, Any]:
-    """The variables of the play's ``vars_files``, later files winning."""
+def load_vars_files(play: Play, templar: Templar, extra_vars: dict[str, Any],
+                    vault: Vault | None = None) -> dict[str, Any]:
+    """The variables of the play's ``vars_files``, later files winning (vault-encrypted ones opened)."""
     loaded: dict[str, Any] = {}
     for name in play.vars_files:
         path = templar.render(name, ChainMap(extra_vars, play.vars))
         full = path if path.startswith("/") else f"{play.base_dir}/{path}"
-        document = load_yaml_file(full)
+        document = load_yaml_file(full, vault)
         if document is None:
             continue
         if not isinstance(document, dict):

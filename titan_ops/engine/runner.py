@@ -30,6 +30,7 @@ from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import Recorder
 from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
 from titan_ops.engine.scope import Scope, merge_keywords
+from titan_ops.engine.start_at import StartAt
 from titan_ops.engine.strategy import Free, Linear, Strategy
 from titan_ops.engine.tags import TagFilter
 from titan_ops.errors import TemplateError, TitanOpsError
@@ -67,6 +68,7 @@ class Runner:
         self._roles: dict[tuple[str, str], tuple[Block, list[Task]]] = {}
         self._task_files_lock = threading.Lock()
         self._dead: set[str] = set()
+        self.start_at = StartAt(options.start_at_task)
 
     # -- run ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -98,7 +100,7 @@ class Runner:
         if not hosts:
             self.recorder.emit(events.NoHostsMatched(play.name))
             return True
-        play_vars = {**play.vars, **load_vars_files(play, self.templar, self.options.extra_vars)}
+        play_vars = {**play.vars, **load_vars_files(play, self.templar, self.options.extra_vars, self.playbook.vault)}
         strategy: Strategy = (Free(self.dispatcher) if play.strategy == "free"
                               else Linear(self.dispatcher, self._interrupt))
         keep_going = True
@@ -114,12 +116,14 @@ class Runner:
 
     def _run_sections(self, state: PlayState, strategy: Strategy, hosts: list[str]) -> None:
         play = state.play
+        if self.start_at.pending and not self.start_at.in_play(play):
+            return  # --start-at-task: the plays before the start run nothing
         walk = _Walk(self, state, strategy)
-        scope = Scope(keywords=dict(play.keywords), tags=list(play.tags))
-        if gathers_facts(play, self.templar, self.options.extra_vars):
+        scope = Scope(keywords={**self.options.keyword_defaults, **play.keywords}, tags=list(play.tags))
+        if gathers_facts(play, self.templar, self.options.extra_vars, self.options.gather_facts):
             facts_task = Task(module="setup", args={}, location=play.location, name="Gathering Facts",
                               tags=["always"])
-            walk.items([facts_task], hosts, scope)
+            walk.task(facts_task, hosts, scope)
         for section in (play.pre_tasks, play.tasks, play.post_tasks):
             if state.ended:
                 break
@@ -131,7 +135,8 @@ class Runner:
         with self._task_files_lock:
             tasks = self._task_files.get(path)
             if tasks is None:
-                tasks = self._task_files[path] = load_task_file(path, self.templar)
+                tasks = self._task_files[path] = load_task_file(path, self.templar, self.playbook.roles_path,
+                                                                self.playbook.vault)
             return tasks
 
     def load_role(self, include: IncludeRole, options: dict[str, Any]) -> tuple[Block, list[Task]]:
@@ -140,7 +145,8 @@ class Runner:
         with self._task_files_lock:
             loaded = self._roles.get(key)
             if loaded is None:
-                loaded = self._roles[key] = load_role(include, options, self.playbook.roles_path, self.templar)
+                loaded = self._roles[key] = load_role(include, options, self.playbook.roles_path, self.templar,
+                                                      self.playbook.vault)
             return loaded
 
     def connection(self, host: str) -> Connection:
@@ -166,6 +172,8 @@ class _Walk:
             active = [host for host in self.state.active(hosts) if host not in failed]
             if not active or self.state.ended or self.runner.result.interrupted:
                 break
+            if self.runner.start_at.skips(item):
+                continue
             if isinstance(item, Block):
                 failed |= self.block(item, active, scope)
             elif isinstance(item, (IncludeTasks, IncludeRole)):
@@ -324,8 +332,15 @@ class _Walk:
         return set()
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> None:
-        for handler in list(self.state.notifications.handlers):
-            notified = self.state.notifications.take(handler, self.state.active(hosts))
+        """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
+        failed too)."""
+        state = self.state
+        if self.runner.options.force_handlers:
+            candidates = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
+        else:
+            candidates = state.active(hosts)
+        for handler in list(state.notifications.handlers):
+            notified = state.notifications.take(handler, candidates)
             if notified:
                 self.task(handler, notified, scope, handler=True)
 
@@ -376,6 +391,7 @@ class _Walk:
             timeout=settings.get("timeout") or options.connection.command_timeout,
             playbook_dir=self.state.play.base_dir,
             search_path=tuple(search_path(scope, self.state.play.base_dir)),
+            vault=self.runner.playbook.vault,
         )
         result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
         result.no_log = bool(settings.get("no_log"))
@@ -405,10 +421,20 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
     redactor = Redactor()
     redactor.collect_from(os.environ)
     redactor.collect_from(options.extra_vars)
+    redactor.collect_from(options.host_defaults)
     for host in inventory.host_names():
         redactor.collect_from(inventory.host_vars(host))
     for play in playbook.plays:
         redactor.collect_from(play.vars)
+    vaults = [vault for vault in {id(v): v for v in (options.vault, playbook.vault) if v is not None}.values()]
+    for vault in vaults:  # what a vault opened is a secret, before and during the run
+        redactor.add_secrets(vault.revealed)
+        vault.on_reveal.append(redactor.add_secrets)
+    StartAt(options.start_at_task).check(playbook)
     bus = events.EventBus(list(subscribers), redact=redactor.event)
     dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
-    return Runner(playbook, inventory, options, bus, dispatcher).run()
+    try:
+        return Runner(playbook, inventory, options, bus, dispatcher).run()
+    finally:
+        for vault in vaults:
+            vault.on_reveal.remove(redactor.add_secrets)

@@ -13,16 +13,18 @@ from titan_ops.inventory.patterns import HostMatcher
 from titan_ops.inventory.sources import Sources, read_sources
 from titan_ops.inventory.variables import Variables
 from titan_ops.inventory.vars_files import VarsFiles
+from titan_ops.vault import Vault
 
 
-def load_inventory(sources: Sources) -> Inventory:
+def load_inventory(sources: Sources, vault: Vault | None = None) -> Inventory:
     """Read inventory sources: YAML or INI files, directories of them, or ``host1,host2,`` lists.
 
-    ``None`` gives an empty inventory (only the implicit ``localhost``).
+    ``None`` gives an empty inventory (only the implicit ``localhost``). Vault-encrypted files and
+    ``!vault`` values are opened with ``vault`` (without one, ``!vault`` values stay encrypted).
     Raises InventoryError, naming the file and line, on a bad source.
     """
-    found = read_sources(sources)
-    files = VarsFiles(found.vars_directories)
+    found = read_sources(sources, vault)
+    files = VarsFiles(found.vars_directories, vault)
     files.read_all(found.data.groups, found.data.hosts)
     return Inventory(found.data, files, found.warnings, found.names)
 

@@ -22,6 +22,7 @@ from titan_ops.inventory.addresses import split_port
 from titan_ops.inventory.ini import parse_ini
 from titan_ops.inventory.model import InventoryData
 from titan_ops.inventory.yaml_loading import load_data
+from titan_ops.vault import Vault
 from titan_ops.inventory.yaml_source import UnsupportedSource, parse_yaml_inventory
 
 YAML_EXTENSIONS = (".yml", ".yaml", ".json")
@@ -44,8 +45,9 @@ class SourceSet:
     names: list[str] = field(default_factory=list)
 
 
-def read_sources(sources: Sources) -> SourceSet:
-    """Read every source in order, then finish the inventory (``all``, ``ungrouped``, depths)."""
+def read_sources(sources: Sources, vault: Vault | None = None) -> SourceSet:
+    """Read every source in order, then finish the inventory (``all``, ``ungrouped``, depths); vault
+    values are opened with ``vault``."""
     result = SourceSet()
     if sources is None:
         sources = []
@@ -55,10 +57,10 @@ def read_sources(sources: Sources) -> SourceSet:
         name = os.fspath(source)
         path = Path(name)
         if path.is_dir():
-            _read_directory(path, result)
+            _read_directory(path, result, vault)
             result.vars_directories.append(path)
         elif path.is_file():
-            _read_file(path, result)
+            _read_file(path, result, vault)
             result.vars_directories.append(path.parent)
         elif "," in name:
             _read_host_list(name, result.data)
@@ -69,18 +71,18 @@ def read_sources(sources: Sources) -> SourceSet:
     return result
 
 
-def _read_directory(directory: Path, result: SourceSet) -> None:
+def _read_directory(directory: Path, result: SourceSet, vault: Vault | None) -> None:
     for entry in sorted(os.listdir(directory)):
         if entry.startswith(".") or entry in IGNORED_NAMES or entry.endswith(IGNORED_EXTENSIONS):
             continue
         path = directory / entry
         if path.is_dir():
-            _read_directory(path, result)
+            _read_directory(path, result, vault)
         elif path.is_file():
-            _read_file(path, result)
+            _read_file(path, result, vault)
 
 
-def _read_file(path: Path, result: SourceSet) -> None:
+def _read_file(path: Path, result: SourceSet, vault: Vault | None) -> None:
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -92,7 +94,7 @@ def _read_file(path: Path, result: SourceSet) -> None:
     if path.suffix in YAML_EXTENSIONS or not path.suffix:
         warnings: list[str] = []
         try:
-            changes = parse_yaml_inventory(load_data(text, file), text, file, warnings)
+            changes = parse_yaml_inventory(load_data(text, file, vault), text, file, warnings)
         except UnsupportedSource:
             raise
         except InventoryError as error:

@@ -8,6 +8,10 @@ import json
 import warnings
 from typing import Any
 
+import yaml
+
+from titan_ops.vault import Encrypted
+
 
 class UnsafeText(str):
     """A string never to be templated (YAML ``!unsafe``).
@@ -61,10 +65,13 @@ def to_json(value: Any, mark_unsafe: bool = True) -> Any:
 
     Keys become strings, tuples lists, dates ISO text; unsafe text becomes
     ``{"__ansible_unsafe": text}`` with ``mark_unsafe`` (as ``--list`` shows
-    it), plain text without (as ``--host`` does).
+    it), plain text without (as ``--host`` does); a ``!vault`` value is
+    ``{"__ansible_vault": text}``.
     """
     if isinstance(value, UnsafeText):
         return {"__ansible_unsafe": str(value)} if mark_unsafe else str(value)
+    if isinstance(value, Encrypted):
+        return {"__ansible_vault": value.text}
     if isinstance(value, dict):
         return {_json_key(key): to_json(item, mark_unsafe) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -75,7 +82,8 @@ def to_json(value: Any, mark_unsafe: bool = True) -> Any:
 
 
 def to_yaml(value: Any) -> Any:
-    """``value`` as ansible-inventory's YAML shows it: unsafe text as plain text, the rest as is."""
+    """``value`` as ansible-inventory's YAML shows it: unsafe text as plain text, ``!vault`` values
+    tagged, the rest as is."""
     if isinstance(value, UnsafeText):
         return str(value)
     if isinstance(value, dict):
@@ -88,3 +96,10 @@ def to_yaml(value: Any) -> Any:
 def _json_key(key: Any) -> str:
     """A dictionary key as JSON writes it: ``1`` -> ``"1"``, ``True`` -> ``"true"``."""
     return str(key) if isinstance(key, str) else json.dumps(key)
+
+
+def _represent_encrypted(dumper: yaml.SafeDumper, value: Encrypted) -> yaml.Node:
+    return dumper.represent_scalar("!vault", value.text, style="|")
+
+
+yaml.SafeDumper.add_representer(Encrypted, _represent_encrypted)

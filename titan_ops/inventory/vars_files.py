@@ -16,6 +16,7 @@ from typing import Any
 
 from titan_ops.errors import InventoryError, Location
 from titan_ops.inventory.yaml_loading import load_data
+from titan_ops.vault import Vault
 
 EXTENSIONS = ("", ".yml", ".yaml", ".json")
 
@@ -23,8 +24,9 @@ EXTENSIONS = ("", ".yml", ".yaml", ".json")
 class VarsFiles:
     """Reads (once) the variables files of groups and hosts in a list of directories."""
 
-    def __init__(self, directories: list[Path]) -> None:
+    def __init__(self, directories: list[Path], vault: Vault | None = None) -> None:
         self.directories = directories
+        self.vault = vault
         self._cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._listings: dict[tuple[int, str], set[str]] = {}
 
@@ -43,7 +45,7 @@ class VarsFiles:
             for index in range(len(self.directories)):
                 merged: dict[str, Any] = {}
                 for path in self._files_for(index, kind, name):
-                    merged.update(_load(path))
+                    merged.update(_load(path, self.vault))
                 found.append(merged)
             self._cache[key] = found
         return self._cache[key]
@@ -76,13 +78,13 @@ def _walk(directory: Path) -> list[Path]:
     return found
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, vault: Vault | None) -> dict[str, Any]:
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InventoryError(f"cannot read variables file: {error}", Location(file)) from None
-    data = load_data(text, file)
+    data = load_data(text, file, vault)
     if data is None:
         return {}
     if not isinstance(data, dict):

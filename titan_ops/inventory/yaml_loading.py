@@ -7,6 +7,7 @@ template.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ import yaml
 
 from titan_ops.errors import InventoryError, Location
 from titan_ops.inventory.values import UnsafeText
+from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -30,7 +32,10 @@ def _unsafe(loader: _Loader, node: yaml.Node) -> Any:
 
 
 def _vault(loader: _Loader, node: yaml.Node) -> Any:
-    raise yaml.constructor.ConstructorError(None, None, "vault-encrypted values (!vault) are not supported",
+    if isinstance(node, yaml.ScalarNode):
+        mark = node.start_mark
+        return Encrypted(loader.construct_scalar(node), Location(mark.name, mark.line + 1, mark.column + 1))
+    raise yaml.constructor.ConstructorError(None, None, "!vault applies to a string (the vault text)",
                                             node.start_mark)
 
 
@@ -38,14 +43,31 @@ _Loader.add_constructor("!unsafe", _unsafe)
 _Loader.add_constructor("!vault", _vault)
 
 
-def load_data(text: str, file: str) -> Any:
-    """The data in ``text`` (JSON or YAML); InventoryError naming ``file`` and line when malformed."""
+def load_data(text: str, file: str, vault: Vault | None = None) -> Any:
+    """The data in ``text`` (JSON or YAML); InventoryError naming ``file`` and line when malformed.
+
+    A wholly vault-encrypted file is decrypted first (its values are then secrets); ``!vault`` values
+    are opened with ``vault``, and without one stay encrypted (see :mod:`titan_ops.vault`).
+    """
+    encrypted = is_encrypted(text)
+    try:
+        if encrypted:
+            text = decrypt_file(text, file, vault)
+        data = _parse(text, file)
+        if encrypted and vault is not None:
+            reveal_leaves(data, vault)
+        return open_values(data, vault)
+    except VaultError as error:
+        raise InventoryError(error.message, error.location or Location(file)) from None
+
+
+def _parse(text: str, file: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
         pass
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+        return yaml.load(_named_stream(text, file), Loader=_Loader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -53,6 +75,13 @@ def load_data(text: str, file: str) -> Any:
         raise InventoryError(f"YAML syntax error: {reason}", location) from None
     except yaml.YAMLError as error:
         raise InventoryError(f"YAML syntax error: {error}", Location(file)) from None
+
+
+def _named_stream(text: str, file: str) -> io.StringIO:
+    """``text`` as a stream named ``file``, so that YAML marks (and !vault locations) name the file."""
+    stream = io.StringIO(text)
+    stream.name = file  # type: ignore[misc]
+    return stream
 
 
 def locate(text: str, file: str, path: Sequence[Any]) -> Location:

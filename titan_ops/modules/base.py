@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 
 if TYPE_CHECKING:
     from titan_ops.connection.base import CommandResult, Connection
+    from titan_ops.vault import Vault
     from titan_ops.templating import Templar
 
 
@@ -74,6 +75,8 @@ class HostContext:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
     playbook_dir: str = "."
+    vault: Vault | None = None
+    """The run's vault passwords (controller files a module reads may be vault-encrypted)."""
     search_path: tuple[str, ...] = ()
     """Where relative controller files (``src``) are searched, first first: the role's folder, then
     the play's (Ansible's ``ansible_search_path``); empty means ``playbook_dir`` alone."""

@@ -15,6 +15,7 @@ from titan_ops.errors import TitanOpsError
 from titan_ops.lookups.context import LookupContext
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.playbook.yaml_loader import load_yaml_file
+from titan_ops.vault import Vault
 
 _EXTENSIONS = ("yaml", "yml", "json")
 
@@ -58,7 +59,7 @@ class IncludeVars(Module):
                                     "ansible_facts": {}}, failed=True)
         variables: dict[str, Any] = {}
         for path in files:
-            variables.update(_read(path))
+            variables.update(_read(path, host.vault))
         facts = {args["name"]: variables} if "name" in args else variables
         return Decision(False, {"ansible_included_var_files": files, "ansible_facts": facts})
 
@@ -95,8 +96,8 @@ class IncludeVars(Module):
         return found
 
 
-def _read(path: str) -> dict[str, Any]:
-    document = load_yaml_file(path)
+def _read(path: str, vault: Vault | None) -> dict[str, Any]:
+    document = load_yaml_file(path, vault)
     if document is None:
         return {}
     if not isinstance(document, dict):

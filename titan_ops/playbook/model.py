@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from titan_ops.errors import Location
+from titan_ops.vault import Vault
 
 INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
                       "ignore_errors", "ignore_unreachable", "timeout", "any_errors_fatal", "run_once",
@@ -144,7 +145,8 @@ class Play:
     tasks: list[TaskItem] = field(default_factory=list)
     post_tasks: list[TaskItem] = field(default_factory=list)
     handlers: list[Task] = field(default_factory=list)
-    gather_facts: bool = False
+    gather_facts: Any = None
+    """True, False, a template, or None: the run's default (Ansible's ``gathering`` setting)."""
     serial: Any = None
     strategy: str = "linear"
     max_fail_percentage: Any = None
@@ -165,6 +167,8 @@ class Playbook:
     plays: list[Play]
     roles_path: list[str] = field(default_factory=list)
     """Where roles were searched beyond ``roles/`` beside the playbook (``include_role`` searches there too)."""
+    vault: Vault | None = None
+    """The vault passwords it was loaded with (what the run loads later is opened with them too)."""
 
     @property
     def directory(self) -> str:

@@ -28,6 +28,7 @@ from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, is_single_expression, is_template
+from titan_ops.vault import Vault
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
 
@@ -37,38 +38,41 @@ def playbook_schema() -> dict[str, Any]:
     return _SCHEMA
 
 
-def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: Sequence[str] = ()) -> Playbook:
+def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: Sequence[str] = (),
+                  vault: Vault | None = None) -> Playbook:
     """Load and fully validate a playbook file; raise PlaybookError on any problem.
 
     ``import_playbook``, ``import_tasks``, ``roles:`` and ``import_role`` are inlined here, so the
     whole tree is validated before the run starts. Roles are searched in ``roles/`` beside the
-    playbook, then in ``roles_path``, then beside the playbook.
+    playbook, then in ``roles_path``, then beside the playbook. Vault-encrypted files and ``!vault``
+    values are opened with ``vault`` (the playbook keeps it for what the run loads later).
     """
     path = str(path)
-    parser = _Parser(templar or Templar(), list(roles_path))
-    return Playbook(path=path, plays=parser.playbook_file(path, stack=()), roles_path=list(roles_path))
+    parser = _Parser(templar or Templar(), list(roles_path), vault)
+    return Playbook(path=path, plays=parser.playbook_file(path, stack=()), roles_path=list(roles_path), vault=vault)
 
 
-def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = ()) -> list[TaskItem]:
+def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
+                   vault: Vault | None = None) -> list[TaskItem]:
     """Load and validate a task file (for ``include_tasks`` at run time)."""
-    parser = _Parser(templar or Templar(), list(roles_path))
+    parser = _Parser(templar or Templar(), list(roles_path), vault)
     parser.roles = PlayRoles(parser, role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path))
     return parser.task_file(path, stack=())
 
 
 def load_role(include: IncludeRole, options: dict[str, Any], roles_path: Sequence[str],
-              templar: Templar | None = None) -> tuple[Block, list[Task]]:
+              templar: Templar | None = None, vault: Vault | None = None) -> tuple[Block, list[Task]]:
     """The block (dependencies, then the role's tasks) and the handlers of the role an ``include_role``
     names with its ``options`` rendered; PlaybookError when it cannot be found or does not validate."""
-    parser = _Parser(templar or Templar(), list(roles_path))
+    parser = _Parser(templar or Templar(), list(roles_path), vault)
     roles = parser.roles = PlayRoles(parser, role_search_path(include.base_dir, parser.roles_path))
     block = roles.named(check_options(options, include.location, "include_role"), include.location, (),
                         "include_role", public=False)
     return block, roles.handlers
 
 
-def _load_document(path: str, kind: str) -> Any:
-    document = load_yaml_file(path)
+def _load_document(path: str, kind: str, vault: Vault | None) -> Any:
+    document = load_yaml_file(path, vault)
     if document is None:
         raise PlaybookError(f"the {kind} file is empty", Location(path, 1, 1))
     return document
@@ -115,9 +119,10 @@ def _locate(document: Any, path: list[Any]) -> tuple[Any, Any]:
 
 
 class _Parser:
-    def __init__(self, templar: Templar, roles_path: list[str]):
+    def __init__(self, templar: Templar, roles_path: list[str], vault: Vault | None):
         self.templar = templar
         self.roles_path = roles_path
+        self.vault = vault
         self.roles: PlayRoles | None = None
         """The roles of the play being parsed."""
         self.role: str | None = None
@@ -128,7 +133,7 @@ class _Parser:
         real = os.path.realpath(path)
         if real in stack:
             raise PlaybookError("import_playbook loops back to this file", Location(path, 1, 1), "import_playbook")
-        document = _load_document(path, "playbook")
+        document = _load_document(path, "playbook", self.vault)
         _check_schema(document, Location(path, 1, 1))
         plays: list[Play] = []
         for entry in document:
@@ -160,7 +165,7 @@ class _Parser:
                                 "import_tasks")
         if not os.path.exists(path):
             raise PlaybookError(f"task file not found: {path}", origin or Location(path), "import_tasks")
-        document = load_yaml_file(path)
+        document = load_yaml_file(path, self.vault)
         if document is None:
             return []  # an empty task file, as Ansible allows
         if not isinstance(document, list):
@@ -171,7 +176,7 @@ class _Parser:
 
     def handler_file(self, path: str, stack: tuple[str, ...], origin: Location) -> list[Task]:
         """The handlers in a role's handlers file."""
-        document = load_yaml_file(path)
+        document = load_yaml_file(path, self.vault)
         if document is None:
             return []
         if not isinstance(document, list):
@@ -211,7 +216,7 @@ class _Parser:
             handlers=roles.handlers + handlers,
             role_vars=roles.vars,
             role_defaults=roles.defaults,
-            gather_facts=data.get("gather_facts", True),
+            gather_facts=data.get("gather_facts"),
             serial=data.get("serial"),
             strategy=data.get("strategy", "linear"),
             max_fail_percentage=data.get("max_fail_percentage"),

@@ -67,9 +67,11 @@ class PlayRoles:
                 for inherited in role_scopes(dependency):
                     scope.defaults.update(inherited.defaults)
                     scope.vars.update(inherited.vars)
+            vault = self.parser.vault
             scope.defaults.update(folder.variables("defaults", options.get("defaults_from", "main"), where,
-                                                   "defaults_from" in options))
-            scope.vars.update(folder.variables("vars", options.get("vars_from", "main"), where, "vars_from" in options))
+                                                   "defaults_from" in options, vault))
+            scope.vars.update(folder.variables("vars", options.get("vars_from", "main"), where, "vars_from" in options,
+                                               vault))
             tasks = self._tasks(folder, options.get("tasks_from"), where, stack)
             self._handlers(folder, options.get("handlers_from"), where, stack)
         finally:

@@ -16,6 +16,7 @@ from typing import Any
 from titan_ops.errors import Location, PlaybookError
 from titan_ops.playbook.model import INHERITED_KEYWORDS
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
+from titan_ops.vault import Vault
 
 ROLE_KEYWORDS = frozenset({"when", "tags", *INHERITED_KEYWORDS})
 """Keywords of a ``roles:`` entry; every other key (and ``vars:``) is a role parameter."""
@@ -47,14 +48,15 @@ class RoleFolder:
                 return base + extension
         return None
 
-    def variables(self, folder: str, name: str, origin: Location, required: bool) -> dict[str, Any]:
+    def variables(self, folder: str, name: str, origin: Location, required: bool,
+                  vault: Vault | None) -> dict[str, Any]:
         """The mapping in ``defaults/`` or ``vars/`` file ``name`` (empty when there is none)."""
         path = self.file(folder, name)
         if path is None:
             if required:
                 raise PlaybookError(f"role '{self.name}' has no {folder} file '{name}'", origin, f"{folder}_from")
             return {}
-        document = load_yaml_file(path)
+        document = load_yaml_file(path, vault)
         if document is None:
             return {}
         if not isinstance(document, dict):

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import Location, PlaybookError
+from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
 
 
 class LocatedDict(dict):
@@ -72,15 +73,33 @@ def _make_loader(filename: str) -> type[yaml.SafeLoader]:
         result.location = _location(filename, node.start_mark)
         return result
 
+    def construct_vault(loader: yaml.SafeLoader, node: yaml.Node) -> Encrypted:
+        if not isinstance(node, yaml.ScalarNode):
+            raise PlaybookError("!vault applies to a string (the vault text)", _location(filename, node.start_mark))
+        return Encrypted(loader.construct_scalar(node), _location(filename, node.start_mark))
+
+    Loader.add_constructor("!vault", construct_vault)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader
 
 
-def load_yaml_text(text: str, filename: str) -> Any:
-    """Parse YAML text, raising PlaybookError with file:line:column on bad syntax."""
+def load_yaml_text(text: str, filename: str, vault: Vault | None = None) -> Any:
+    """Parse YAML text, raising PlaybookError with file:line:column on bad syntax.
+
+    A wholly vault-encrypted text is decrypted first (its values are then secrets), and ``!vault``
+    values are opened with ``vault`` (without one they stay encrypted; see :mod:`titan_ops.vault`).
+    """
+    encrypted = is_encrypted(text)
     try:
-        return yaml.load(text, Loader=_make_loader(filename))  # noqa: S506 - SafeLoader subclass
+        if encrypted:
+            text = decrypt_file(text, filename, vault)
+        document = yaml.load(text, Loader=_make_loader(filename))  # noqa: S506 - SafeLoader subclass
+        if encrypted and vault is not None:
+            reveal_leaves(document, vault)
+        return open_values(document, vault)
+    except VaultError as error:
+        raise PlaybookError(error.message, error.location or Location(filename)) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         location = _location(filename, mark) if mark else Location(filename)
@@ -90,14 +109,15 @@ def load_yaml_text(text: str, filename: str) -> Any:
         raise PlaybookError(f"malformed YAML: {error}", Location(filename)) from None
 
 
-def load_yaml_file(path: str | Path) -> Any:
-    """Read and parse a YAML file with locations; a missing file is a PlaybookError."""
+def load_yaml_file(path: str | Path, vault: Vault | None = None) -> Any:
+    """Read and parse a YAML file with locations (vault-encrypted ones opened with ``vault``); a missing
+    file is a PlaybookError."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise PlaybookError(f"cannot read file: {error.strerror}", Location(str(path))) from None
-    return load_yaml_text(text, str(path))
+    return load_yaml_text(text, str(path), vault)
 
 
 def location_of(value: Any, default: Location) -> Location:

@@ -25,6 +25,7 @@ from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
 from titan_ops.modules.files.local import find_local, read_local
+from titan_ops.vault import is_encrypted, open_file
 from titan_ops.modules.files.remote_file import ACTED, GUESSED_UMASK, UMASK_TEST, FileStat, act_or_inspect_script, \
     assign, checksum_line, md5, parse_content, parse_stat, run_script, script_lines, sha1, stat_line
 from titan_ops.modules.files.writer import Change, WriteOutcome, WritePlan, carry_out, write_failure, write_outcome, \
@@ -107,6 +108,8 @@ class Copy(Module):
             "content": {"type": ["string", "number", "boolean", "object", "array"],
                         "description": "Text written to dest as is, instead of src (a list or mapping is "
                                        "written as JSON)."},
+            "decrypt": {"type": "boolean", "default": True,
+                        "description": "Decrypt a vault-encrypted src with the run's vault passwords."},
             "remote_src": {"type": "boolean", "default": False,
                            "description": "src is a path on the host, copied there without passing through "
                                           "the controller."},
@@ -127,6 +130,8 @@ class Copy(Module):
             return Source(None, header=args["src"], name=posixpath.basename(args["src"]), remote_path=args["src"])
         path = find_local(host.local_folders, args["src"], "files")
         data, mode = read_local(path)
+        if args.get("decrypt", True) and is_encrypted(data):
+            data = open_file(data, path, host.vault)
         return Source(data, header=path, name=posixpath.basename(path), mode=mode)
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> CopyState:
