@@ -35,6 +35,8 @@ ENTRIES: dict[str, Entry] = {
     "meta": Entry(_BUILTIN, "titan_ops.modules.meta", "Meta"),
     "ping": Entry(_BUILTIN, "titan_ops.modules.ping", "Ping"),
     "raw": Entry(_BUILTIN, "titan_ops.modules.raw", "Raw"),
+    "user": Entry(_BUILTIN, "titan_ops.modules.accounts", "User"),
+    "group": Entry(_BUILTIN, "titan_ops.modules.accounts", "Group"),
     "add_host": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "AddHost"),
     "group_by": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "GroupBy"),
     "setup": Entry(_BUILTIN, "titan_ops.modules.setup", "Setup"),
