@@ -1,4 +1,5 @@
-"""A real Dask cluster for tests: a ``dask scheduler`` and ``dask worker`` processes on loopback.
+"""A real Dask cluster: a ``dask scheduler`` and ``dask worker`` processes on loopback, for the tests and
+the benchmark (which imports this module; it needs no Dask in the importing interpreter).
 
 Everything listens on 127.0.0.1, with no dashboard; each process writes its log to a
 file of its own, which the tests read (secrets must never show up there).
@@ -15,28 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from distributed.diagnostics.plugin import SchedulerPlugin
-
 DASK = str(Path(sys.executable).parent / "dask")
 START_TIMEOUT = 60.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class GraphRecorder(SchedulerPlugin):
-    """On the scheduler: the key and the spec (pickled, so that its arguments show) of every task given
-    to it, as it arrives."""
-
-    name = "titan-ops-graph-recorder"
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def update_graph(self, scheduler, *, keys, tasks, **kwargs) -> None:  # noqa: ANN001 - Dask's hook
-        import cloudpickle
-
-        for key in tasks:
-            spec = cloudpickle.dumps(getattr(scheduler.tasks.get(key), "run_spec", None))
-            self.seen.append(f"{key!r} {spec.decode('latin-1')}")
 
 
 @dataclass
@@ -63,13 +45,18 @@ class DaskProcesses:
                 process.wait()
 
 
-def start(directory: Path, workers: int = 2) -> DaskProcesses:
-    """A scheduler and ``workers`` workers (no nanny: a killed worker stays dead), all on 127.0.0.1."""
+def start(directory: Path, workers: int = 2, dask: str = DASK, pythonpath: str | None = None) -> DaskProcesses:
+    """A scheduler and ``workers`` workers (no nanny: a killed worker stays dead), all on 127.0.0.1.
+
+    ``dask``: the command of the Python environment to run them in; ``pythonpath``: where they import
+    ``titan_ops`` from, if not that environment's own.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     scheduler_file = directory / "scheduler.json"
     logs = [directory / "scheduler.log"]
-    scheduler = _spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                        "--scheduler-file", str(scheduler_file)], logs[0])
+    path = os.pathsep.join(filter(None, [pythonpath, str(ROOT), os.environ.get("PYTHONPATH")]))
+    scheduler = _spawn([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                        "--scheduler-file", str(scheduler_file)], logs[0], path)
     processes = DaskProcesses("", scheduler, [], logs)
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -82,25 +69,22 @@ def start(directory: Path, workers: int = 2) -> DaskProcesses:
             log = directory / f"worker{number}.log"
             logs.append(log)
             processes.workers.append(_spawn(
-                [DASK, "worker", processes.address, "--host", "127.0.0.1", "--no-dashboard", "--no-nanny",
+                [dask, "worker", processes.address, "--host", "127.0.0.1", "--no-dashboard", "--no-nanny",
                  "--nthreads", "1", "--name", f"worker{number}", "--local-directory", str(directory / "work")],
-                log))
-        _wait_for_workers(processes.address, workers)
+                log, path))
+        while processes.log_text().count("Register worker") < workers:
+            if time.monotonic() > deadline or any(worker.poll() is not None for worker in processes.workers):
+                raise RuntimeError(f"dask workers did not start: {processes.log_text()[-3000:]}")
+            time.sleep(0.1)
     except BaseException:
         processes.stop()
         raise
     return processes
 
 
-def _spawn(argv: list[str], log: Path) -> subprocess.Popen:
-    """``argv`` with its output in ``log``; it can import the tests' plugins (``GraphRecorder``)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+def _spawn(argv: list[str], log: Path, pythonpath: str) -> subprocess.Popen:
+    """``argv`` with its output in ``log``; ``pythonpath`` lets it import the tests' plugins
+    (``tests.cluster_plugins``)."""
     with open(log, "ab") as output:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, env=env)
-
-
-def _wait_for_workers(address: str, count: int) -> None:
-    import distributed
-
-    with distributed.Client(address, timeout=START_TIMEOUT, set_as_default=False) as client:
-        client.wait_for_workers(count, timeout=START_TIMEOUT)
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                                env={**os.environ, "PYTHONPATH": pythonpath})

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import titan_ops
-from tests import cluster_support
+from tests import cluster_plugins, cluster_support
 from tests.oracle import titan_stats
 from tests.test_differential import CASES, CASES_DIR, _clean, _snapshot
 from titan_ops.connection.ssh import SSHConnection
@@ -146,7 +146,7 @@ def test_secrets_reach_the_worker_but_never_the_scheduler_or_logs(lab, tmp_path,
         "    - shell: printf %s '{{ api_token }}' | md5sum > /srv/titan/diff/digest\n"
         "      no_log: true\n")
     with distributed.Client(dask_processes.address, set_as_default=False) as observer:
-        observer.register_plugin(cluster_support.GraphRecorder())
+        observer.register_plugin(cluster_plugins.GraphRecorder())
         try:
             _clean(lab)
             result = titan_ops.run(playbook, lab.inventory_path, forks=3, extra_vars={"api_token": secret},
@@ -155,9 +155,9 @@ def test_secrets_reach_the_worker_but_never_the_scheduler_or_logs(lab, tmp_path,
         finally:
             _clean(lab)
         given = observer.run_on_scheduler(lambda dask_scheduler: dask_scheduler.plugins[
-            cluster_support.GraphRecorder.name].seen)
+            cluster_plugins.GraphRecorder.name].seen)
         shown = observer.run_on_scheduler(_scheduler_state) + repr(observer.get_worker_logs())
-        observer.unregister_scheduler_plugin(cluster_support.GraphRecorder.name)
+        observer.unregister_scheduler_plugin(cluster_plugins.GraphRecorder.name)
     assert result.exit_code == 0, result.to_dict()
     assert tokens == [str(len(secret))] * 3  # the secret did reach the hosts, through their workers
     assert [entry for entry in given if "titan-ops-shard-" in entry]  # the recorder saw the shards arrive
