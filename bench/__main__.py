@@ -42,19 +42,27 @@ WORKLOAD = BENCH / "workload"
 TASKS = 12
 BENCH_DIR = "/srv/titan/bench"
 
-RUNNERS = ["floor", "floor-naive", "titan-ops", "titan-ops-api", "pyinfra", "ansible-ssh", "ansible-paramiko"]
+RUNNERS = ["floor", "floor-naive", "floor-session", "titan-ops", "titan-ops-api", "titan-ops-cluster", "pyinfra",
+           "ansible-ssh", "ansible-paramiko"]
 DESCRIPTIONS = {
     "floor": "plain paramiko: a connection per host, a thread per host, a channel per command; "
              "TCP_NODELAY and TCP_QUICKACK on its socket",
     "floor-naive": "the same with paramiko's socket defaults (a delayed ACK, about 40 ms, on most commands)",
+    "floor-session": "the floor's commands through one /bin/sh session per host (framed: exit status, end of "
+                     "stdout and stderr), no channel per command: below the per-command floor",
     "titan-ops": "titan-ops CLI: titan-ops run -f HOSTS (wall time of the command)",
     "titan-ops-api": "titan-ops API: titan_ops.run(forks=HOSTS) in a fresh python (wall time of the process)",
+    "titan-ops-cluster": "titan-ops CLI with --cluster: the hosts' connections on a dask scheduler and "
+                         "CLUSTER_WORKERS dask workers on this machine, started once for the benchmark; "
+                         "memory counts the scheduler and workers too",
     "pyinfra": "pyinfra deploy, --parallel HOSTS",
     "ansible-ssh": "ansible-playbook, ssh connection, ControlPersist, pipelining, -f HOSTS",
     "ansible-paramiko": "ansible-playbook -c paramiko, pipelining, -f HOSTS",
 }
 REFERENCE = "titan-ops"
 TITAN_SRC: str | None = None  # --titan-src: run titan-ops from this copy of the sources
+CLUSTER: Any = None  # the dask processes of titan-ops-cluster (tests/cluster_support.DaskProcesses)
+CLUSTER_WORKERS = 2
 SAMPLE_SECONDS = 0.1
 
 
@@ -223,9 +231,14 @@ def command(runner: str, setup: Setup, control_dir: str) -> tuple[list[str], dic
     if runner in ("floor", "floor-naive"):
         return [str(ROOT / ".venv/bin/python"), str(BENCH / "floor.py"), str(d / "floor-hosts.json")] + \
             (["--naive"] if runner == "floor-naive" else []), env, None
+    if runner == "floor-session":
+        return [str(ROOT / ".venv/bin/python"), str(BENCH / "floor_session.py"), str(d / "floor-hosts.json")], env, None
     if runner == "titan-ops":
         return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
                 "-f", forks], env, None
+    if runner == "titan-ops-cluster":
+        return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
+                "-f", forks, "--cluster", CLUSTER.address], env, str(CLUSTER.logs[0].parent)
     if runner == "titan-ops-api":
         return [str(ROOT / ".venv/bin/python"), str(BENCH / "titan_api.py"), playbook,
                 str(d / "titan-inventory.yml"), forks], env, None
@@ -355,6 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     bed = titan_lab.up(hosts=max(counts), directory=args.lab_dir)
     print(f"bench: lab of {len(bed.hosts)} hosts up in {time.monotonic() - started:.1f}s", flush=True)
+    global CLUSTER
+    if "titan-ops-cluster" in runners:
+        sys.path.insert(0, str(ROOT))
+        from tests import cluster_support  # the tests' launcher of dask processes on loopback
+
+        CLUSTER = cluster_support.start(work / "dask", CLUSTER_WORKERS, dask=str(ROOT / ".venv/bin/dask"),
+                                        pythonpath=TITAN_SRC)
+        print(f"bench: dask scheduler and {CLUSTER_WORKERS} workers at {CLUSTER.address}", flush=True)
     names = sorted((host.name for host in bed.hosts), key=lambda name: int(name[3:]))
     measures: list[Measure] = []
     skips: dict[str, int] = {}
@@ -385,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                             log = setup.directory / f"{runner}-{rep}-{run}.log"
                             wall, peak, rc, stdout = measure(argv_, env, log, marker)
                             inner = None
-                            if runner in ("floor", "floor-naive", "titan-ops-api"):
+                            if runner in ("floor", "floor-naive", "floor-session", "titan-ops-api"):
                                 try:
                                     inner = json.loads(stdout.strip().splitlines()[-1])["seconds"]
                                 except (ValueError, IndexError, KeyError):
@@ -403,15 +424,20 @@ def main(argv: list[str] | None = None) -> int:
                         end_masters(control_dir)
                         shutil.rmtree(control_dir, ignore_errors=True)
     finally:
+        if CLUSTER is not None:
+            CLUSTER.stop()
         if not args.keep_lab:
             titan_lab.down(args.lab_dir)
     rows = summarise(measures, runners, counts)
     verdicts = targets(rows)
+    overheads = cluster_overheads(rows)
     print()
     print(table(rows))
     print()
     for verdict in verdicts:
         print(f"{'MET   ' if verdict['met'] else 'MISSED'} {verdict['target']}: {verdict['detail']}")
+    for line in overheads:
+        print(line)
     for key, limit in skips.items():
         print(f"skipped: {key} (above {limit} hosts)")
     for error in errors:
@@ -429,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": errors,
         "rows": rows,
         "targets": verdicts,
+        "cluster_overheads": overheads,
         "measures": [asdict(item) for item in measures],
         "seconds_total": time.monotonic() - started,
         "titan_src": TITAN_SRC or str(ROOT),
@@ -443,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         skipped_above[key.split("@")[0]] = limit
     notes = [f"{runner} not run above {limit} hosts" for runner, limit in skipped_above.items()]
     chart(rows, counts, out.with_suffix(".png"), notes)
-    print(f"\nbench: wrote {out.with_suffix('.json')} and {out.with_suffix('.png')} "
-          f"({time.monotonic() - started:.0f}s in all)")
+    scale_chart(rows, counts, out.with_name(out.name + "-scale.png"))
+    print(f"\nbench: wrote {out.with_suffix('.json')}, {out.with_suffix('.png')} and "
+          f"{out.with_name(out.name + '-scale.png')} ({time.monotonic() - started:.0f}s in all)")
     return 1 if errors else 0
 
 
@@ -521,7 +549,31 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if titan:
             add(f"controller memory at 200 hosts < 300 MB, {run} run", titan["peak_mb_max"] < 300,
                 f"{titan['peak_mb_max']:.0f} MB (highest of the repetitions)")
+    for run in ("first", "second"):
+        titan, base = wall.get((REFERENCE, 1000, run)), wall.get((REFERENCE, 200, run))
+        if titan and base:
+            ratio = titan["per_host_task"] / base["per_host_task"]
+            add(f"time per host-task at 1000 hosts within 1.5x of the 200-host figure, {run} run", ratio <= 1.5,
+                f"{titan['per_host_task'] * 1000:.2f} ms vs {base['per_host_task'] * 1000:.2f} ms = {ratio:.2f}x")
+        if titan:
+            add(f"controller memory at 1000 hosts < 500 MB, {run} run", titan["peak_mb_max"] < 500,
+                f"{titan['peak_mb_max']:.0f} MB (highest of the repetitions)")
     return verdicts
+
+
+def cluster_overheads(rows: list[dict[str, Any]]) -> list[str]:
+    """The cluster runner against the local CLI, host count by host count: what a cluster costs here."""
+    wall = {(row["runner"], row["hosts"], row["run"]): row for row in rows}
+    lines = []
+    for (runner, count, run), row in wall.items():
+        local = wall.get((REFERENCE, count, run))
+        if runner == "titan-ops-cluster" and local:
+            extra = (row["wall"] - local["wall"]) / (count * TASKS)
+            lines.append(f"cluster vs local, {count} hosts, {run} run: {row['wall']:.2f}s vs {local['wall']:.2f}s "
+                         f"= {row['wall'] / local['wall']:.2f}x, {row['per_host_task'] * 1000:.2f} vs "
+                         f"{local['per_host_task'] * 1000:.2f} ms per host-task ({extra * 1000:+.2f} ms); "
+                         f"{row['peak_mb_max']:.0f} MB with the scheduler and workers vs {local['peak_mb_max']:.0f} MB")
+    return lines
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -567,6 +619,43 @@ def chart(rows: list[dict[str, Any]], counts: list[int], path: Path, notes: list
     if notes:
         figure.text(0.01, 0.01, "; ".join(notes), fontsize=8, color="dimgray")
     figure.tight_layout(rect=(0, 0.04 if notes else 0, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def scale_chart(rows: list[dict[str, Any]], counts: list[int], path: Path) -> None:
+    """Time per host-task and peak memory against hosts, one line per runner and run."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    figure, (timing, memory) = plt.subplots(1, 2, figsize=(12, 5))
+    for runner in RUNNERS:
+        for run, style in (("first", "-"), ("second", "--")):
+            points = sorted((row["hosts"], row["per_host_task"] * 1000, row["peak_mb_max"]) for row in rows
+                            if row["runner"] == runner and row["run"] == run)
+            if not points:
+                continue
+            hosts = [point[0] for point in points]
+            timing.plot(hosts, [point[1] for point in points], style, marker="o", label=f"{runner} ({run} run)")
+            if run == "first":
+                memory.plot(hosts, [point[2] for point in points], marker="o", label=runner)
+    for axis in (timing, memory):
+        axis.set_xscale("log")
+        axis.set_xticks(counts)
+        axis.set_xticklabels([str(c) for c in counts])
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set_xlabel("hosts (forks = hosts)")
+        axis.grid(True, which="both", alpha=0.3)
+    timing.set_yscale("log")
+    timing.set_ylabel("ms per host-task (wall / hosts / 12 tasks)")
+    timing.set_title("time per host-task")
+    memory.set_ylabel("peak MB (process tree)")
+    memory.set_title("peak memory (first run)")
+    timing.legend(fontsize=7)
+    memory.legend(fontsize=7)
+    figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 

@@ -32,6 +32,8 @@ def render(document: dict) -> str:
         lines.append(f"- not run: {key.replace('@', ' at ')} hosts (`--skip-above`, above {limit} hosts)")
     for error in document.get("errors", []):
         lines.append(f"- failed run, left out of the medians: {error}")
+    if document.get("cluster_overheads"):
+        lines += [""] + [f"- {line}" for line in document["cluster_overheads"]]
     lines += ["", "| target | met | measured |", "|---|---|---|"]
     for verdict in document.get("targets", []):
         lines.append(f"| {verdict['target']} | {'yes' if verdict['met'] else '**no**'} | {verdict['detail']} |")

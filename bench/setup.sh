@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [[ -x .venv/bin/titan-ops ]] || bash scripts/setup.sh
+# titan-ops-cluster: the dask scheduler and workers run from .venv too (the cluster extra)
+.venv/bin/python -c "import distributed" 2>/dev/null ||
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[incident,cluster]" \
+        --config-settings editable_mode=compat
 
 make_venv() {  # make_venv DIR STAMP PACKAGES...
     local dir=$1 stamp=$2; shift 2
