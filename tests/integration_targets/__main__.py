@@ -1,7 +1,8 @@
 """Run the corpus by hand: ``python -m tests.integration_targets [--refresh] [--show RUN] [TARGET...]``.
 
-``--refresh`` runs the oracle again for the chosen runs and records its outcomes in
-oracle_outcomes.json (commit it with the change of runs.yml or of the oracle that made it stale);
+The oracle plays the runs whose outcome oracle_outcomes.json does not hold (all the chosen ones with
+``--refresh``) and its outcomes are recorded there: commit it with the change of runs.yml, of the
+adaptation or of the oracle that made it stale;
 ``--show`` prints both sides' task results of one run (``target#index``), side by side.
 """
 
@@ -18,7 +19,7 @@ from tests.integration_targets import corpus
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.integration_targets")
     parser.add_argument("targets", nargs="*")
-    parser.add_argument("--refresh", action="store_true", help="run the oracle again and record its outcomes")
+    parser.add_argument("--refresh", action="store_true", help="run the oracle again for the chosen runs")
     parser.add_argument("--show", metavar="RUN", help="print both sides of one run (target#index)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--workdir", type=Path, help="keep the runs' folders here (default: a temporary one)")
@@ -33,9 +34,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="titan-ops-corpus-") as scratch:
         workspace = corpus.Workspace(archive, options.workdir or Path(scratch))
         comparisons = corpus.compare_runs(runs, workspace, oracle, digest, options.workers)
-    if options.refresh:
-        cache.update(oracle)
-        corpus.save_cache(cache)
+    cache.update(oracle)
+    corpus.save_cache(cache)
     for comparison in comparisons:
         if options.show or not comparison.same:
             print(f"{comparison.run.name}: {comparison.run.describe()}")

@@ -33,7 +33,8 @@ HERE = Path(__file__).parent
 ADAPTATION = HERE / "runs.yml"
 SOURCE_DIR = Path(os.environ.get("TITAN_OPS_ANSIBLE_SOURCE", ORACLE_BIN.parent / "src"))
 RECORDER_DIR = HERE.parent / "oracle_callback"
-RUN_TIMEOUT = 180
+RUN_TIMEOUT = 900
+TIMED_OUT = -1
 # One local host, as ansible-test's controller inventory has it.
 LOCAL_INVENTORY = ("[testgroup]\n"
                    "testhost ansible_connection=local ansible_pipelining=yes "
@@ -258,7 +259,7 @@ def run_oracle(run: Run, workspace: Workspace) -> Outcome:
         done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), *args], cwd=cwd, env=environment,
                               capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return Outcome(-1, note="timed out")
+        return Outcome(TIMED_OUT, note="timed out")
     record = next((line for line in reversed(done.stdout.splitlines()) if line.startswith('{"plays"')), None)
     if record is None:
         return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
@@ -280,7 +281,7 @@ def run_titan(run: Run, workspace: Workspace) -> Outcome:
                               cwd=cwd, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return Outcome(-1, note="timed out")
+        return Outcome(TIMED_OUT, note="timed out")
     if not report.exists():
         return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
     events = []
@@ -350,7 +351,8 @@ def load_cache() -> dict[str, Outcome]:
 
 
 def save_cache(outcomes: dict[str, Outcome]) -> None:
-    data = {key: outcomes[key].to_json() for key in sorted(outcomes)}
+    """Record the oracle's outcomes (not those of runs that timed out: they are played again)."""
+    data = {key: outcomes[key].to_json() for key in sorted(outcomes) if outcomes[key].rc != TIMED_OUT}
     CACHE.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from titan_ops.connection import address_from_vars
@@ -117,8 +118,7 @@ class HostView:
         address = self._addresses.get(host)
         if address is None:
             if self.inventory.has_host(host):
-                host_vars = self.inventory_vars(host)
-                host_vars = self.templar.render(host_vars, host_vars)
+                host_vars = _RenderedOnRead(self.templar, self.inventory_vars(host))
             elif host in _LOCAL_NAMES:
                 host_vars = {"ansible_connection": "local"}
             else:
@@ -129,6 +129,24 @@ class HostView:
     def _hostvars_entry(self, host: str) -> ChainMap:
         """One host's variables as ``hostvars[host]`` shows them."""
         return ChainMap(self.facts.of(host), self.included.of(host), self.inventory_vars(host))
+
+
+class _RenderedOnRead(Mapping):
+    """Inventory variables rendered one by one when read: a template of an undefined variable fails only
+    what reads it (Ansible renders lazily too)."""
+
+    def __init__(self, templar: Templar, variables: Mapping[str, Any]):
+        self.templar = templar
+        self.variables = variables
+
+    def __getitem__(self, key: str) -> Any:
+        return self.templar.render(self.variables[key], self.variables)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.variables)
+
+    def __len__(self) -> int:
+        return len(self.variables)
 
 
 def search_path(scope: Scope, playbook_dir: str) -> list[str]:
