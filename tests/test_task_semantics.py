@@ -237,3 +237,20 @@ def test_include_of_an_empty_file_is_fine(tmp_path):
     playbook = _playbook(tmp_path, "- include_tasks: empty.yml\n- debug: {msg: after}\n")
     result = titan_ops.run(playbook, tmp_path / "inventory")
     assert result.exit_code == 0
+
+
+def test_a_task_skipped_in_check_mode_is_not_judged(tmp_path):
+    """failed_when, changed_when and until of a command skipped by check mode are not evaluated
+    (its registered result has no rc): the task is skipped, as in Ansible."""
+    playbook = _playbook(tmp_path, """
+        - shell: "exit 3"
+          register: judged
+          failed_when: judged.rc == 3
+          changed_when: judged.rc == 0
+        - shell: "false"
+          register: retried
+          until: retried.rc == 0
+          delay: 0
+        """)
+    result = titan_ops.run(playbook, tmp_path / "inventory", check=True)
+    assert titan_stats(result)["localhost"] == _recap(0, skipped=2)

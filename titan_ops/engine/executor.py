@@ -127,9 +127,9 @@ class TaskExecutor:
         result: dict[str, Any] = {}
         for attempt in range(1, retries + 2):
             result = self._run_once(task, module, host)
-            result["attempts"] = attempt
-            if result.get("unreachable"):
+            if result.get("unreachable") or result.get("skipped"):
                 return result
+            result["attempts"] = attempt
             scope = self._with_result(task, host, result)
             done, _ = evaluate_conditions(self.templar, task.until, scope)
             if done:
@@ -150,6 +150,8 @@ class TaskExecutor:
             result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
         result["failed"] = bool(result.get("failed"))
+        if result.get("skipped"):  # (in check mode): nothing ran, nothing to judge
+            return result
         scope = self._with_result(task, host, result)
         for keyword, conditions in (("changed", task.changed_when), ("failed", task.failed_when)):
             if conditions is None:
