@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from titan_ops.connection.base import ConnectionOptions
 from titan_ops.engine.events import Subscriber
@@ -16,6 +16,7 @@ from titan_ops.engine.results import RunResult
 from titan_ops.engine.runner import run_playbook
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
+from titan_ops.playbook.model import VarPrompt
 from titan_ops.vault import Vault
 
 PathLike = str | os.PathLike
@@ -47,6 +48,7 @@ def run(
     start_at_task: str | None = None,
     gather_facts: bool = True,
     vault: Vault | None = None,
+    ask: Callable[[VarPrompt], str] | None = None,
     subscribers: Iterable[Subscriber] = (),
     incident: str | None = None,
     incident_dir: PathLike | None = None,
@@ -70,7 +72,8 @@ def run(
     (``-b``, ...). ``gather_facts`` is the default of plays that do not say (ansible.cfg's
     ``gathering = explicit`` makes it False). ``vault`` opens vault-encrypted files and values (of
     the playbook and inventory loaded from paths here, and of what the run loads); what it opens is
-    masked in every output.
+    masked in every output. ``ask`` answers ``vars_prompt`` (the CLI asks on the terminal; without it
+    a prompt's default answers, and a prompt without one is an error before any host is touched).
     """
     if not isinstance(playbook, Playbook):
         playbook = load_playbook(playbook, vault=vault)
@@ -106,6 +109,7 @@ def run(
         start_at_task=start_at_task,
         gather_facts=gather_facts,
         vault=vault,
+        ask=ask,
     )
     return run_playbook(playbook, inventory, options, subscribers)
 

@@ -129,6 +129,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  become_method=args.become_method or config.become_method,
                  force_handlers=bool(_first(args.force_handlers, config.force_handlers, False)),
                  start_at_task=args.start_at_task, gather_facts=config.gathering != "explicit", vault=vault,
+                 ask=_ask if sys.stdin.isatty() else None,
                  subscribers=_subscribers(args), incident=args.incident, incident_dir=args.incident_dir,
                  cluster=args.cluster)
     return result.exit_code
@@ -162,6 +163,20 @@ def _ask_password() -> str:
     if not sys.stdin.isatty():
         raise TitanOpsError("-k/--ask-pass needs a terminal to ask on (set ansible_password for the hosts instead)")
     return getpass.getpass("SSH password: ")
+
+
+def _ask(prompt: Any) -> Any:
+    """Ask a ``vars_prompt`` on the terminal (hidden when private), again until a confirmation matches."""
+    import getpass
+
+    read = getpass.getpass if prompt.private else input
+    default = f" [{prompt.default}]" if prompt.default is not None else ""
+    while True:
+        answer = read(f"{prompt.prompt}{default}: ")
+        if prompt.confirm and read(f"confirm {prompt.prompt}: ") != answer:
+            print("***** VALUES ENTERED DO NOT MATCH ****", file=sys.stderr)
+            continue
+        return answer if answer or prompt.default is None else prompt.default
 
 
 def _subscribers(args: argparse.Namespace) -> list[Any]:

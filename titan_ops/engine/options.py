@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from titan_ops.connection.base import ConnectionOptions
+from titan_ops.playbook.model import VarPrompt
 from titan_ops.vault import Vault
 
 
@@ -36,3 +38,5 @@ class RunOptions:
     """Whether a play that does not say gathers facts."""
     vault: Vault | None = None
     """The vault passwords; every value they open is masked in every output."""
+    ask: Callable[[VarPrompt], str] | None = None
+    """How ``vars_prompt`` asks the operator (None: it cannot; defaults answer, see engine.prompts)."""

@@ -25,6 +25,7 @@ from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher, open_dispatc
 from titan_ops.engine.executor import TaskExecutor, evaluate_conditions
 from titan_ops.engine.hostview import HostView, search_path
 from titan_ops.engine.options import RunOptions
+from titan_ops.engine.prompts import answer_prompts
 from titan_ops.engine.plan import batches, gathers_facts, load_vars_files
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import Recorder
@@ -53,7 +54,7 @@ class Runner:
     """Runs one playbook against one inventory and returns a RunResult."""
 
     def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions, bus: events.EventBus,
-                 dispatcher: Dispatcher | None = None):
+                 dispatcher: Dispatcher | None = None, prompted: list[dict[str, Any]] | None = None):
         self.playbook = playbook
         self.options = options
         self.templar = Templar()
@@ -69,13 +70,15 @@ class Runner:
         self._task_files_lock = threading.Lock()
         self._dead: set[str] = set()
         self.start_at = StartAt(options.start_at_task)
+        self.prompted = prompted or [{} for _ in playbook.plays]
+        """The answers to each play's vars_prompt (see engine.prompts)."""
 
     # -- run ---------------------------------------------------------------------
     def run(self) -> RunResult:
         self.recorder.emit(events.PlaybookStarted(self.playbook.path))
         try:
-            for play in self.playbook.plays:
-                if self.result.interrupted or not self._run_play(play):
+            for play, prompted in zip(self.playbook.plays, self.prompted):
+                if self.result.interrupted or not self._run_play(play, prompted):
                     break
         except KeyboardInterrupt:
             self._interrupt()
@@ -90,7 +93,7 @@ class Runner:
         self.result.interrupted = True
         self.connections.interrupt_all()
 
-    def _run_play(self, play: Play) -> bool:
+    def _run_play(self, play: Play, prompted: dict[str, Any]) -> bool:
         """Run one play; False when the run must stop (every host failed, or aborted)."""
         inventory = self.hosts.inventory  # add_host and group_by change the run's inventory
         hosts = [host for host in inventory.list_hosts(play.hosts, self.options.limit) if host not in self._dead]
@@ -100,7 +103,8 @@ class Runner:
         if not hosts:
             self.recorder.emit(events.NoHostsMatched(play.name))
             return True
-        play_vars = {**play.vars, **load_vars_files(play, self.templar, self.options.extra_vars, self.playbook.vault)}
+        play_vars = {**play.vars, **prompted,
+                     **load_vars_files(play, self.templar, self.options.extra_vars, self.playbook.vault)}
         strategy: Strategy = (Free(self.dispatcher) if play.strategy == "free"
                               else Linear(self.dispatcher, self._interrupt))
         keep_going = True
@@ -431,10 +435,11 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
         redactor.add_secrets(vault.revealed)
         vault.on_reveal.append(redactor.add_secrets)
     StartAt(options.start_at_task).check(playbook)
+    prompted = answer_prompts(playbook, options.extra_vars, options.ask, redactor.add_secrets)
     bus = events.EventBus(list(subscribers), redact=redactor.event)
     dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
     try:
-        return Runner(playbook, inventory, options, bus, dispatcher).run()
+        return Runner(playbook, inventory, options, bus, dispatcher, prompted).run()
     finally:
         for vault in vaults:
             vault.on_reveal.remove(redactor.add_secrets)

@@ -8,7 +8,7 @@ from titan_ops.playbook.model import INHERITED_KEYWORDS
 
 PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
-    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", *INHERITED_KEYWORDS,
+    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", *INHERITED_KEYWORDS,
 }) - {"delegate_to"}
 
 ACTION_KEYWORDS = ("action", "local_action")

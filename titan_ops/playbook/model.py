@@ -133,6 +133,18 @@ TaskItem = Task | Block | IncludeTasks | IncludeRole
 
 
 @dataclass
+class VarPrompt:
+    """One ``vars_prompt`` entry: the variable, what to ask, and how."""
+
+    name: str
+    prompt: str
+    location: Location
+    private: bool = True
+    default: Any = None
+    confirm: bool = False
+
+
+@dataclass
 class Play:
     """One play: which hosts, which variables, which tasks."""
 
@@ -141,6 +153,7 @@ class Play:
     name: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
     vars_files: list[str] = field(default_factory=list)
+    vars_prompt: list[VarPrompt] = field(default_factory=list)
     pre_tasks: list[TaskItem] = field(default_factory=list)
     tasks: list[TaskItem] = field(default_factory=list)
     post_tasks: list[TaskItem] = field(default_factory=list)

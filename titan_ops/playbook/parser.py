@@ -22,7 +22,7 @@ from titan_ops.playbook import keywords, passed_checks
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import (
-    INHERITED_KEYWORDS, Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem,
+    INHERITED_KEYWORDS, Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem, VarPrompt,
 )
 from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
@@ -210,6 +210,7 @@ class _Parser:
             name=data.get("name") or hosts,
             vars=dict(data.get("vars") or {}),
             vars_files=[str(item) for item in as_list(data.get("vars_files"))],
+            vars_prompt=[_var_prompt(entry, data.where("vars_prompt")) for entry in as_list(data.get("vars_prompt"))],
             pre_tasks=pre_tasks,
             tasks=role_blocks + tasks,
             post_tasks=post_tasks,
@@ -490,6 +491,29 @@ class _Parser:
         unknown = lookup_functions.unsupported_lookups(self.templar.environment.parse(source))
         if unknown:
             raise PlaybookError(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
+
+
+_PROMPT_KEYS = frozenset({"name", "prompt", "private", "default", "confirm", "unsafe"})
+_UNSUPPORTED_PROMPT_KEYS = frozenset({"encrypt", "salt", "salt_size"})
+
+
+def _var_prompt(entry: Any, origin: Location) -> VarPrompt:
+    where = location_of(entry, origin)
+    if not isinstance(entry, LocatedDict) or not isinstance(entry.get("name"), str) \
+            or not entry["name"].isidentifier():
+        raise PlaybookError("a vars_prompt entry needs 'name:' with a variable name", where, "vars_prompt")
+    for key in entry:
+        if key in _UNSUPPORTED_PROMPT_KEYS:
+            raise PlaybookError(f"the vars_prompt option '{key}' is not supported by titan-ops", entry.where(key),
+                                str(key))
+        if key not in _PROMPT_KEYS:
+            raise PlaybookError(f"unknown vars_prompt option '{key}'", entry.where(key), str(key))
+    for key in ("private", "confirm", "unsafe"):
+        if key in entry and not isinstance(entry[key], bool):
+            raise PlaybookError(f"'{key}' must be true or false", entry.where(key), key)
+    return VarPrompt(name=entry["name"], prompt=str(entry.get("prompt", entry["name"])), location=where,
+                     private=entry.get("private", True), default=entry.get("default"),
+                     confirm=entry.get("confirm", False))
 
 
 def _is_lookup_loop(key: Any) -> bool:
