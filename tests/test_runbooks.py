@@ -44,7 +44,7 @@ def test_health_check_triages_a_service_down(fleet, tmp_path):
     assert stopped.ok, failures(stopped)
     try:
         done = cli("run", "playbooks/health-check.yml", "-i", str(fleet.inventory_path), "--output-json", str(saved))
-        assert done.returncode == 2
+        assert done.returncode == 12, "severity 2: exit code 10 + 2"
         assert "severity       2" in done.stdout and "[2] console down (no monitoring)" in done.stdout
         assert "1. playbooks/collect-diagnostics.yml" in done.stdout
         assert "down: titan-console" in done.stdout

@@ -151,6 +151,13 @@ def mandatory(value: Any, msg: str | None = None) -> Any:
     return value
 
 
+def breaker_kind(breaker: Any) -> str:
+    """Titan's circuit breaker report -> ``valid``, ``false_positive`` or ``system_failure`` (the triage's rule)."""
+    from titan_ops.triage import breaker_kind as classify
+
+    return classify(breaker if isinstance(breaker, Mapping) else None)
+
+
 def default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
     if isinstance(value, jinja2.Undefined) or (boolean and not value):
         return default_value
@@ -210,6 +217,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "hash": hash_filter,
     "quote": quote,
     "mandatory": mandatory,
+    "breaker_kind": breaker_kind,
 }
 
 def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:

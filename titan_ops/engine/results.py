@@ -124,6 +124,10 @@ class PlayResult:
         }
 
 
+SEVERITY_EXIT_BASE = 10
+"""A run that triaged an incident of severity N exits 10 + N: codes ansible-playbook never uses."""
+
+
 @dataclass
 class RunResult:
     """A whole run: plays, per-host stats, and the verdict."""
@@ -148,8 +152,27 @@ class RunResult:
         return not self.failed_hosts and not self.unreachable_hosts and not self.interrupted
 
     @property
+    def triage(self) -> dict[str, Any] | None:
+        """The verdict of the run's last ``triage`` task (severity, findings, ...), if it had one."""
+        verdicts = [result.result for play in self.plays for results in play.tasks.values() for result in results
+                    if result.module == "triage" and "severity" in result.result]
+        return verdicts[-1] if verdicts else None
+
+    @property
+    def severity(self) -> int | None:
+        """The incident severity its triage found (1 critical ... 4 low), None without one or without a triage."""
+        return (self.triage or {}).get("severity")
+
+    @property
     def exit_code(self) -> int:
-        """ansible-playbook's exit code for the same outcome."""
+        """ansible-playbook's exit code for the same outcome, unless the run triaged an incident.
+
+        0 all well, 2 a host failed, 4 a host unreachable, 99 interrupted, as
+        ansible-playbook; a run whose triage found an incident of severity N
+        exits ``SEVERITY_EXIT_BASE + N`` (11 critical ... 14 low) instead of 2 or 4.
+        """
+        if self.severity is not None and not self.interrupted:
+            return SEVERITY_EXIT_BASE + int(self.severity)
         if self.failed_hosts:
             return 2
         if self.unreachable_hosts:
@@ -167,6 +190,8 @@ class RunResult:
             "playbook": self.playbook,
             "ok": self.ok,
             "exit_code": self.exit_code,
+            "severity": self.severity,
+            "triage": self.triage,
             "start": self.start.isoformat(),
             "end": self.end.isoformat() if self.end else None,
             "interrupted": self.interrupted,

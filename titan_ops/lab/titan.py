@@ -182,8 +182,9 @@ def _states(lab: Lab, config: FleetConfig) -> list[ServiceState]:
     return states
 
 
-def inventory_variables(config: FleetConfig) -> dict[str, Any]:
-    """The fleet as inventory variables: ``titan_services``, ``titan_db``, ... and the secrets."""
+def inventory_variables(config: FleetConfig, directory: Path) -> dict[str, Any]:
+    """The fleet of the lab in ``directory`` as inventory variables: ``titan_services``, ``titan_db``, ...
+    and the secrets."""
     database_host, ports = config.host_of("databases"), config.ports
     pg_ctl = f"runuser -u postgres -- {titan_data.postgres_bin_dir()}/pg_ctl -D {PG_DATA}"
     services: dict[str, Any] = {
@@ -215,6 +216,7 @@ def inventory_variables(config: FleetConfig) -> dict[str, Any]:
         "titan_redis": {"host": "127.0.0.1", "port": ports["redis"], "server_host": database_host},
         "titan_redis_password": config.secrets["redis_password"],
         "titan_public_url": config.url("nginx"),
+        "titan_health_baseline": str(directory / "health-baseline.json"),
         "titan_monitoring": titan_monitoring.monitoring_variables(config),
         "titan_exchange": {"url": config.url(exchange.name), "host": config.host_of(exchange.group),
                            "manager": "pm2", "app": exchange.name, "time_path": exchange.health_path},
@@ -253,7 +255,7 @@ def _write_inventory(lab: Lab, config: FleetConfig) -> None:
     children = top.setdefault("children", {})
     for group in GROUP_SLOTS:
         children[group] = {"hosts": {config.host_of(group): {}}}
-    top["vars"] = inventory_variables(config)
+    top["vars"] = inventory_variables(config, lab.directory)
     header = ("# Written by `titan-ops lab up --titan`; rewritten on every run.\n"
               "# The Titan fleet of the lab: groups databases/core/trading/interface/monitoring and the\n"
               "# titan_* variables (docs/lab.md). The *_password, *_key and *_secret values are masked in output.\n")

@@ -9,7 +9,11 @@ Every task result becomes a testcase (``classname`` = ``play/host``, ``name``
 - ignored (``ignore_errors``/``ignore_unreachable``) or rescued failures pass,
   with what happened in ``<system-out>``;
 - stdout and stderr, when the module returned them, in ``<system-out>`` and
-  ``<system-err>``.
+  ``<system-err>``;
+- a ``triage`` task that found an incident: ``<failure type="severity-N">``
+  with the findings, and its play's testsuite gets ``<properties>``
+  (``severity``, ``response_time``, ``response_team``, ``exit_code``), so CI
+  shows the verdict, not only the tasks.
 
 The layout is the one of Ant's JUnit report (the JUnit XSD Jenkins, GitLab
 and most CI systems read).
@@ -22,7 +26,6 @@ import os
 import re
 import socket
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from typing import Any
 
 from titan_ops.engine import events
@@ -72,6 +75,13 @@ def _testcase(play: PlayResult, result: TaskResult) -> tuple[ET.Element, str | N
         outcome = "skipped"
         reason = result.result.get("skip_reason") or result.result.get("msg") or "skipped"
         ET.SubElement(case, "skipped", {"message": _clean(reason)})
+    elif result.module == "triage" and result.result.get("severity") is not None:
+        outcome = "failures"
+        verdict = result.result
+        findings = "; ".join(f"[{item['severity']}] {item['reason']}" for item in verdict.get("findings") or [])
+        element = ET.SubElement(case, "failure", {"message": _clean(f"severity {verdict['severity']}: {findings}"),
+                                                  "type": f"severity-{verdict['severity']}"})
+        element.text = _clean(_details(result))
     elif result.status is Status.CHANGED:
         notes.append("changed")
     stdout, stderr = result.result.get("stdout"), result.result.get("stderr")
@@ -84,12 +94,27 @@ def _testcase(play: PlayResult, result: TaskResult) -> tuple[ET.Element, str | N
     return case, outcome
 
 
-def _testsuite(play: PlayResult, index: int, run_start: datetime) -> tuple[ET.Element, dict[str, int]]:
+def _properties(suite: ET.Element, run: RunResult, results: list[TaskResult]) -> None:
+    """The verdict as the suite's properties, when the play triaged."""
+    verdicts = [result.result for result in results if result.module == "triage" and "severity" in result.result]
+    if not verdicts:
+        return
+    verdict = verdicts[-1]
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("severity", verdict.get("severity") or "none"),
+                        ("response_time", verdict.get("response_time")),
+                        ("response_team", verdict.get("response_team")), ("exit_code", run.exit_code)):
+        ET.SubElement(properties, "property", {"name": name, "value": _clean(str(value))})
+
+
+def _testsuite(play: PlayResult, index: int, run: RunResult) -> tuple[ET.Element, dict[str, int]]:
     """The testsuite of one play; its time is the play's wall-clock span (0 when it ran no task)."""
+    run_start = run.start
     suite = ET.Element("testsuite", {"name": _clean(play.name or f"play {index + 1}"), "id": str(index)})
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     results = [result for host in play.hosts + [host for host in play.tasks if host not in play.hosts]
                for result in play.tasks.get(host, [])]
+    _properties(suite, run, results)
     for result in results:
         case, outcome = _testcase(play, result)
         suite.append(case)
@@ -111,7 +136,7 @@ def junit_xml(result: RunResult) -> str:
     root = ET.Element("testsuites", {"name": _clean(result.playbook)})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for index, play in enumerate(result.plays):
-        suite, counts = _testsuite(play, index, result.start)
+        suite, counts = _testsuite(play, index, result)
         root.append(suite)
         for key in totals:
             totals[key] += counts[key]

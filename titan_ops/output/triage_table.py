@@ -19,11 +19,16 @@ def triage_table(assessment: Mapping[str, Any], playbook_dir: str = "playbooks")
         ("response team", str(assessment.get("response_team", "-"))),
     ]
     findings = assessment.get("findings") or []
-    rows += [("findings" if index == 0 else "", f"[{finding['severity']}] {finding['reason']}")
-             for index, finding in enumerate(findings)] or [("findings", "none")]
+    lines = [text for finding in findings
+             for text in (f"[{finding['severity']}] {finding['reason']}",
+                          *(f"    | {line}" for line in finding.get("details") or []))]
+    rows += [("findings" if index == 0 else "", text) for index, text in enumerate(lines)] or [("findings", "none")]
     playbooks = assessment.get("playbooks") or []
     rows += [("run next" if index == 0 else "", f"{index + 1}. {playbook_dir}/{playbook}")
              for index, playbook in enumerate(playbooks)] or [("run next", "nothing")]
+    unchecked = assessment.get("unchecked") or {}
+    rows += [("not checked" if index == 0 else "", f"{host} ({', '.join(services)})")
+             for index, (host, services) in enumerate(sorted(unchecked.items()))]
     width = max(len(name) for name, _ in rows)
     lines = [banner("TRIAGE")]
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
