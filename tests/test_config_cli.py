@@ -62,8 +62,12 @@ def test_settings_types_relative_paths_and_the_environment(tmp_path, clean_env):
         become_user = postgres
         [colors]
         ok = green
+        [ssh_connection]
+        ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s
+        pipelining = True
         """))
     loaded = load_config(str(config), environ={})
+    assert loaded.ssh_args == "-C -o ControlMaster=auto -o ControlPersist=60s"
     assert (loaded.forks, loaded.host_key_checking, loaded.remote_user, loaded.timeout, loaded.gathering) == \
         (7, False, "deploy", 3.0, "explicit")
     assert loaded.inventory == (str(tmp_path / "hosts.yml"), "/abs/other")
@@ -79,7 +83,7 @@ def test_settings_types_relative_paths_and_the_environment(tmp_path, clean_env):
                                                 "not supported by titan-ops"),
     ("[defaults]\nforks = many\n", "ansible.cfg:2: 'forks': [defaults] forks: invalid literal"),
     ("[defaults]\ngathering = sometimes\n", "must be one of implicit, explicit, smart"),
-    ("[ssh_connection]\nssh_args = -o ProxyCommand=x\n", "[ssh_connection] ssh_args: this setting is not supported"),
+    ("[ssh_connection]\nssh_timeout = 3\n", "[ssh_connection] ssh_timeout: this setting is not supported"),
     ("forks = 1\n", "cannot read the configuration"),
 ])
 def test_a_bad_or_unsupported_setting_is_named_with_its_line(tmp_path, clean_env, text, message):

@@ -39,9 +39,30 @@ def test_jump_host_from_ssh_args(arguments):
         assert address_from_vars("db1", {variable: arguments}).jump_host == "ops@bastion:2200"
 
 
+def test_the_openssh_options_people_use_are_honoured():
+    address = address_from_vars("db1", {
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=/etc/titan/known_hosts -o StrictHostKeyChecking=accept-new "
+                                   "-o 'ProxyCommand=ssh -W %h:%p bastion' -o Port=2222 -o ConnectTimeout=4 "
+                                   "-o ServerAliveInterval=30 -o ServerAliveCountMax=3 -o ControlMaster=auto "
+                                   "-o ControlPersist=60s -C -o User=ops -i /keys/db -o IdentitiesOnly=yes",
+        "ansible_ssh_extra_args": "-o Port=2200 -o StrictHostKeyChecking=no"})  # the first value wins
+    assert (address.known_hosts_file, address.host_key_checking, address.proxy_command, address.port,
+            address.connect_timeout, address.keepalive, address.compress, address.user, address.key_file,
+            address.identities_only) == ("/etc/titan/known_hosts", "accept-new", "ssh -W %h:%p bastion", 2222, 4.0,
+                                         30, True, "ops", "/keys/db", True)
+    variables = address_from_vars("db1", {"ansible_ssh_common_args": "-p 2222 -l ops", "ansible_port": 22,
+                                          "ansible_user": "deploy", "ansible_ssh_known_hosts_file": "/k"})
+    assert (variables.port, variables.user) == (22, "deploy")  # the ansible_* variables win
+    assert address_from_vars("db1", {"ansible_ssh_common_args": "-o StrictHostKeyChecking=off"}).host_key_checking \
+        == "no"
+
+
 @pytest.mark.parametrize("arguments, named", [
-    ("-o StrictHostKeyChecking=no", "StrictHostKeyChecking"),
-    ("-C", "-C"),
+    ("-o Ciphers=aes128-ctr", "ssh option 'Ciphers' is not supported by titan-ops"),
+    ("-o ForwardAgent=yes", "ssh option 'ForwardAgent' is not supported"),
+    ("-4", "ssh argument '-4' is not supported"),
+    ("-o StrictHostKeyChecking=maybe", "StrictHostKeyChecking=maybe is not one of"),
+    ("-o ConnectTimeout=soon", "ConnectTimeout=soon is not a number"),
     ("-J", "-J needs a value"),
 ])
 def test_other_ssh_args_are_rejected_by_name(arguments, named):

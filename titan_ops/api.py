@@ -41,6 +41,7 @@ def run(
     private_key_file: str | None = None,
     remote_port: int | None = None,
     password: str | None = None,
+    ssh_args: str | None = None,
     become: bool | None = None,
     become_user: str | None = None,
     become_method: str | None = None,
@@ -66,14 +67,15 @@ def run(
     ``distributed.Client``; :class:`~titan_ops.errors.ClusterError` before any host is touched
     when it cannot be used. The API reads no environment variable for it (the CLI does).
 
-    ``remote_user``, ``connection`` (``ssh`` or ``local``), ``private_key_file``, ``remote_port`` and
-    ``password`` apply to hosts whose inventory does not set them (ansible-playbook's ``-u``, ``-c``,
-    ``--private-key``, ``-k``); ``become``, ``become_user`` and ``become_method`` to plays that do not
-    (``-b``, ...). ``gather_facts`` is the default of plays that do not say (ansible.cfg's
-    ``gathering = explicit`` makes it False). ``vault`` opens vault-encrypted files and values (of
-    the playbook and inventory loaded from paths here, and of what the run loads); what it opens is
-    masked in every output. ``ask`` answers ``vars_prompt`` (the CLI asks on the terminal; without it
-    a prompt's default answers, and a prompt without one is an error before any host is touched).
+    ``remote_user``, ``connection`` (``ssh`` or ``local``), ``private_key_file``, ``remote_port``,
+    ``password`` and ``ssh_args`` apply to hosts whose inventory does not set them (ansible-playbook's
+    ``-u``, ``-c``, ``--private-key``, ``-k``, ansible.cfg's ``ssh_args``); ``become``,
+    ``become_user`` and ``become_method`` to plays that do not (``-b``, ...). ``gather_facts`` is the
+    default of plays that do not say (ansible.cfg's ``gathering = explicit`` makes it False).
+    ``vault`` opens vault-encrypted files and values (of the playbook and inventory loaded from paths
+    here, and of what the run loads); what it opens is masked in every output. ``ask`` answers
+    ``vars_prompt`` (the CLI asks on the terminal; without it a prompt's default answers, and a prompt
+    without one is an error before any host is touched).
     """
     if not isinstance(playbook, Playbook):
         playbook = load_playbook(playbook, vault=vault)
@@ -103,7 +105,7 @@ def run(
         cluster=cluster,
         host_defaults=_set({"ansible_user": remote_user, "ansible_connection": connection,
                             "ansible_ssh_private_key_file": private_key_file, "ansible_port": remote_port,
-                            "ansible_password": password}),
+                            "ansible_password": password, "ansible_ssh_args": ssh_args}),
         keyword_defaults=_set({"become": become, "become_user": become_user, "become_method": become_method}),
         force_handlers=force_handlers,
         start_at_task=start_at_task,

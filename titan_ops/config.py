@@ -72,6 +72,7 @@ SETTINGS = (
              lambda value, base: os.path.join(base, os.path.expanduser(value))),
     _Setting("vault_identity_list", "defaults", "vault_identity_list", "ANSIBLE_VAULT_IDENTITY_LIST",
              lambda value, base: tuple(part.strip() for part in value.split(",") if part.strip())),
+    _Setting("ssh_args", "ssh_connection", "ssh_args", "ANSIBLE_SSH_ARGS", lambda value, base: value),
     _Setting("become", "privilege_escalation", "become", "ANSIBLE_BECOME", lambda value, base: _boolean(value)),
     _Setting("become_user", "privilege_escalation", "become_user", "ANSIBLE_BECOME_USER", lambda value, base: value),
     _Setting("become_method", "privilege_escalation", "become_method", "ANSIBLE_BECOME_METHOD",
@@ -123,6 +124,7 @@ class Config:
     force_handlers: bool | None = None
     vault_password_file: str | None = None
     vault_identity_list: tuple[str, ...] = ()
+    ssh_args: str | None = None
     become: bool | None = None
     become_user: str | None = None
     become_method: str | None = None

@@ -124,7 +124,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  connect_timeout=_first(args.timeout, config.timeout, 10.0), command_timeout=args.command_timeout,
                  remote_user=args.user or config.remote_user, connection=connection,
                  private_key_file=args.private_key or config.private_key_file, remote_port=config.remote_port,
-                 password=_ask_password() if args.ask_pass else None,
+                 password=_ask_password() if args.ask_pass else None, ssh_args=config.ssh_args,
                  become=_first(args.become, config.become), become_user=args.become_user or config.become_user,
                  become_method=args.become_method or config.become_method,
                  force_handlers=bool(_first(args.force_handlers, config.force_handlers, False)),

@@ -82,6 +82,18 @@ class HostAddress:
     known_hosts_file: str | None = None
     connection: str = "ssh"
     become_method: str = "sudo"
+    proxy_command: str | None = None
+    """``-o ProxyCommand=``: the command whose input and output are the connection (%h, %p, %r expanded)."""
+    host_key_checking: str | None = None
+    """``-o StrictHostKeyChecking=``: ``yes``, ``no`` or ``accept-new``; None: the run's setting."""
+    connect_timeout: float | None = None
+    """``-o ConnectTimeout=``: this host's connect timeout; None: the run's."""
+    keepalive: int | None = None
+    """``-o ServerAliveInterval=``: seconds between keepalives on an idle connection."""
+    compress: bool = False
+    """``-C`` / ``-o Compression=yes``."""
+    identities_only: bool = False
+    """``-o IdentitiesOnly=yes``: only the key file given, not the agent's nor the default keys."""
 
 
 class Connection(Protocol):

@@ -80,8 +80,11 @@ class KnownHosts:
                 cached = self._parsed[path] = (stamp, keys)
         return cached[1]
 
-    def secure(self, client: paramiko.SSHClient, key_name: str, files: tuple[str, ...], checking: bool) -> None:
-        """Make ``client`` accept only the keys known for ``key_name`` (or, unchecked, any key)."""
+    def secure(self, client: paramiko.SSHClient, key_name: str, files: tuple[str, ...], checking: bool,
+               accept_new: bool = False) -> None:
+        """Make ``client`` accept only the keys known for ``key_name`` (or, unchecked, any key); with
+        ``accept_new`` (StrictHostKeyChecking=accept-new) a host with no known key is accepted too, but
+        a changed key is refused (nothing is written to known_hosts)."""
         if not checking:
             client.set_missing_host_key_policy(_AcceptWithoutSaving())
             return
@@ -91,4 +94,4 @@ class KnownHosts:
             found = keys.lookup(key_name) if keys is not None else None
             for key_type, key in (found or {}).items():
                 known.add(key_name, key_type, key)
-        client.set_missing_host_key_policy(_Reject(files))
+        client.set_missing_host_key_policy(_AcceptWithoutSaving() if accept_new else _Reject(files))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import socket
 import threading
@@ -88,7 +89,12 @@ class SSHConnection:
     def _connect(self) -> fabric.Connection:
         address = self.address
         config = fabric.Config(runtime_ssh_path=self._options.ssh_config_file)
-        gateway = fabric.Connection(address.jump_host, config=config) if address.jump_host else None
+        gateway: fabric.Connection | str | None = None
+        if address.jump_host:
+            gateway = fabric.Connection(address.jump_host, config=config)
+        elif address.proxy_command:  # fabric runs it as the connection's ProxyCommand
+            gateway = _expand_proxy_command(address.proxy_command, address)
+
         target = fabric.Connection(
             address.hostname,
             user=address.user,
@@ -108,13 +114,15 @@ class SSHConnection:
         first, so that a failure names its hop; HostUnreachable (naming ``target``) on failure."""
         hops = [hop for hop in chain(connection) if not hop.is_connected]
         for hop in hops:
-            self._prepare(hop, password=self.address.password if hop is target else None)
+            self._prepare(hop, password=self.address.password if hop is target else None, target=hop is target)
         for hop in reversed(hops):
             try:
                 with _handshakes:
                     if not hop.gateway:
-                        hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._options.connect_timeout)
+                        hop.connect_kwargs["sock"] = _dial(hop.host, hop.port, self._timeout(hop is target))
                     hop.open()
+                if hop is target and self.address.keepalive:
+                    hop.transport.set_keepalive(self.address.keepalive)
             except Exception as error:  # noqa: BLE001 - every failure to connect makes the host unreachable
                 for opened in hops:
                     opened.client.close()
@@ -122,9 +130,16 @@ class SSHConnection:
                         opened.connect_kwargs["sock"].close()
                 raise HostUnreachable(self._describe_failure(hop, target, error)) from None
 
-    def _prepare(self, hop: fabric.Connection, password: str | None) -> None:
-        """Give ``hop`` our timeouts, keys and host key policy (fabric's default auto-adds keys)."""
-        timeout = self._options.connect_timeout
+    def _timeout(self, target: bool) -> float:
+        """The connect timeout: the host's own (``ConnectTimeout``) for the target, else the run's."""
+        if target and self.address.connect_timeout is not None:
+            return self.address.connect_timeout
+        return self._options.connect_timeout
+
+    def _prepare(self, hop: fabric.Connection, password: str | None, target: bool) -> None:
+        """Give ``hop`` our timeouts, keys and host key policy (fabric's default auto-adds keys); the
+        host's own ssh options apply to the target, not to its jump hosts (as with OpenSSH's -J)."""
+        timeout = self._timeout(target)
         keys = list(hop.connect_kwargs.get("key_filename") or [])
         if self.address.key_file:
             keys.insert(0, self.address.key_file)
@@ -137,12 +152,19 @@ class SSHConnection:
             kwargs["key_filename"] = list(dict.fromkeys(keys))
         if password:
             kwargs["password"] = password
+        checking, accept_new = self._options.host_key_checking, False
+        if target:
+            if self.address.compress:
+                kwargs["compress"] = True
+            if self.address.identities_only and self.address.key_file:
+                kwargs.update(key_filename=[self.address.key_file], allow_agent=False, look_for_keys=False)
+            if self.address.host_key_checking is not None:
+                checking = self.address.host_key_checking != "no"
+                accept_new = self.address.host_key_checking == "accept-new"
         hop.connect_kwargs = kwargs
         hop.connect_timeout = None  # given through connect_kwargs, as a float
         files = known_hosts_files(hop.ssh_config, (self.address.known_hosts_file, *self._options.known_hosts_files))
-        self._known_hosts.secure(
-            hop.client, host_key_name(hop.host, hop.port), files, self._options.host_key_checking
-        )
+        self._known_hosts.secure(hop.client, host_key_name(hop.host, hop.port), files, checking, accept_new)
 
     def _describe_failure(self, hop: fabric.Connection, target: fabric.Connection, error: Exception) -> str:
         where = f"{self.address.name} ({_endpoint(target)})"
@@ -230,6 +252,12 @@ class _PromptSocket(socket.socket):
         if QUICKACK is not None:
             self.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
         return data
+
+
+def _expand_proxy_command(command: str, address: HostAddress) -> str:
+    """``command`` with OpenSSH's tokens expanded: %h the host, %p the port, %r the user, %% a percent."""
+    tokens = {"h": address.hostname, "p": str(address.port), "r": address.user or "", "%": "%"}
+    return re.sub(r"%([hpr%])", lambda match: tokens[match.group(1)], command)
 
 
 def _dial(host: str, port: int, timeout: float) -> socket.socket:

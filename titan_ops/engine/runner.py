@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
+from titan_ops.connection.address import SSH_ARGS_VARIABLES, ssh_options
 from titan_ops.connection.base import Connection
 from titan_ops.engine import events
 from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher, open_dispatcher
@@ -34,7 +35,7 @@ from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.start_at import StartAt
 from titan_ops.engine.strategy import Free, Linear, Strategy
 from titan_ops.engine.tags import TagFilter
-from titan_ops.errors import TemplateError, TitanOpsError
+from titan_ops.errors import InventoryError, TemplateError, TitanOpsError
 from titan_ops.filters import to_bool
 from titan_ops.inventory import Inventory
 from titan_ops.lookups.loops import loop_items
@@ -44,7 +45,7 @@ from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Pla
 from titan_ops.playbook.parser import load_role, load_task_file
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import Redactor
-from titan_ops.templating import Templar
+from titan_ops.templating import Templar, is_template
 from titan_ops.vars import HostFacts
 
 _BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable")
@@ -419,6 +420,17 @@ class _Walk:
         return settings
 
 
+def check_ssh_args(host: str, host_vars: dict[str, Any]) -> None:
+    """InventoryError, before any host is touched, for ssh options in a host's ansible_ssh_common_args or
+    ansible_ssh_extra_args that titan-ops cannot honour (templated ones are checked when used)."""
+    if any(is_template(host_vars.get(variable)) for variable in SSH_ARGS_VARIABLES):
+        return
+    try:
+        ssh_options(host, host_vars)
+    except TitanOpsError as error:
+        raise InventoryError(error.message) from None
+
+
 def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
                  subscribers: Iterable[events.Subscriber] = ()) -> RunResult:
     """Run ``playbook`` against ``inventory``; emit events to ``subscribers``."""
@@ -427,7 +439,9 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
     redactor.collect_from(options.extra_vars)
     redactor.collect_from(options.host_defaults)
     for host in inventory.host_names():
-        redactor.collect_from(inventory.host_vars(host))
+        host_vars = inventory.host_vars(host)
+        redactor.collect_from(host_vars)
+        check_ssh_args(host, host_vars)
     for play in playbook.plays:
         redactor.collect_from(play.vars)
     vaults = [vault for vault in {id(v): v for v in (options.vault, playbook.vault) if v is not None}.values()]
