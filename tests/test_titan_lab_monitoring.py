@@ -149,6 +149,8 @@ def test_alertmanager_notifies_the_configured_webhook(titan_lab: Fleet, webhook:
         assert wait_until(lambda: bool(fired()), 90), webhook
         alert = fired()[0]
         assert alert["labels"]["severity"] == "1" and alert["labels"]["job"] == "titan-brain"
+        held = [alert["labels"]["alertname"] for alert in titan_monitoring.active_alerts(titan_lab.config)]
+        assert "TitanCircuitBreakerSystemFailure" in held
         assert alert["annotations"]["runbook"] == "playbooks/circuit-breaker.yml"
     finally:
         reset_standins(titan_lab)
