@@ -8,9 +8,10 @@ off the scheduler are tested on clusters of their own.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
-import os
 import threading
 import time
 from pathlib import Path
@@ -258,3 +259,34 @@ def test_a_local_cluster_needs_a_worker_count(tmp_path, spec):
     inventory.write_text("localhost ansible_connection=local\n")
     with pytest.raises(ClusterError, match="positive integer"):
         titan_ops.run(playbook, inventory, cluster=spec)
+
+
+def test_ctrl_c_on_a_cluster_ends_what_runs_on_the_hosts(lab, dask_processes, tmp_path):
+    """Ctrl-C on the controller ends the hosts' commands through their workers, and the recap is printed."""
+    marker = "83.29"  # an unusual duration, to find these processes and no others
+    playbook = tmp_path / "long.yml"
+    playbook.write_text(f"- hosts: lab\n  gather_facts: false\n  tasks:\n    - shell: sleep {marker}\n"
+                        "    - command: echo never reached\n")
+
+    def running() -> list[str]:
+        found = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
+        return found.stdout.split()
+
+    run = subprocess.Popen([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i", str(lab.inventory_path),
+                            "--cluster", dask_processes.address],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(running()) < len(lab_hosts()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(running()) == len(lab_hosts())
+        run.send_signal(signal.SIGINT)
+        stdout, _ = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode != 0
+    assert "PLAY RECAP" in stdout and "never reached" not in stdout
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running() == []
