@@ -79,6 +79,7 @@ class Measure:
     rc: int
     log: str
     ok: bool = True
+    cpu: float | None = None  # CPU seconds (user + system) of the runner's process and its reaped children
 
 
 class TreeSampler(threading.Thread):
@@ -127,8 +128,13 @@ class TreeSampler(threading.Thread):
 
 
 def measure(argv: list[str], env: dict[str, str], log: Path, marker: str | None = None,
-            cwd: Path = ROOT) -> tuple[float, int, int, str]:
-    """Run ``argv``; (wall seconds, peak bytes, exit code, stdout)."""
+            cwd: Path = ROOT) -> tuple[float, int, int, str, float]:
+    """Run ``argv``; (wall seconds, peak bytes, exit code, stdout, CPU seconds). The CPU is the
+    process's and its descendants' that it waited for: for the cluster runner the controller's alone
+    (the dask scheduler and workers are not its children)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "wb") as output:
         start = time.monotonic()
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=output,
@@ -139,7 +145,9 @@ def measure(argv: list[str], env: dict[str, str], log: Path, marker: str | None 
         wall = time.monotonic() - start
         peak = sampler.stop()
         output.write(stdout)
-    return wall, peak, process.returncode, stdout.decode("utf-8", "replace")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, peak, process.returncode, stdout.decode("utf-8", "replace"), cpu
 
 
 # -- the files each runner reads ----------------------------------------------------------------------
@@ -404,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                         for run in ("first", "second"):
                             argv_, env, marker = command(runner, setup, control_dir)
                             log = setup.directory / f"{runner}-{rep}-{run}.log"
-                            wall, peak, rc, stdout = measure(argv_, env, log, marker)
+                            wall, peak, rc, stdout, cpu = measure(argv_, env, log, marker)
                             inner = None
                             if runner in ("floor", "floor-naive", "floor-session", "titan-ops-api"):
                                 try:
@@ -416,9 +424,10 @@ def main(argv: list[str] | None = None) -> int:
                                 errors.append(f"{runner} {count} hosts rep {rep} {run}: {problem} (log {log})")
                                 print(f"bench: ERROR {errors[-1]}", flush=True)
                             measures.append(Measure(runner, count, run, rep, wall, inner, peak / 2**20, rc,
-                                                    str(log.relative_to(ROOT)), ok=problem is None))
+                                                    str(log.relative_to(ROOT)), ok=problem is None, cpu=cpu))
                             print(f"bench: {count:>4} hosts rep {rep} {runner:<17} {run:<6} {wall:8.2f}s "
-                                  f"{peak / 2**20:7.0f} MB" + (f"  (inner {inner:.2f}s)" if inner else ""),
+                                  f"{peak / 2**20:7.0f} MB {cpu:7.2f}s CPU"
+                                  + (f"  (inner {inner:.2f}s)" if inner else ""),
                                   flush=True)
                     finally:
                         end_masters(control_dir)
@@ -495,6 +504,8 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
                     "wall": wall, "walls": [m.wall for m in chosen],
                     "inner": statistics.median(inner) if inner else None,
                     "per_host_task": wall / (count * TASKS),
+                    "cpu_per_host_task": (statistics.median(m.cpu for m in chosen) / (count * TASKS)
+                                          if all(m.cpu is not None for m in chosen) else None),
                     "peak_mb": statistics.median(m.peak_mb for m in chosen),
                     "peak_mb_max": max(m.peak_mb for m in chosen),
                 })
@@ -572,20 +583,24 @@ def cluster_overheads(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(f"cluster vs local, {count} hosts, {run} run: {row['wall']:.2f}s vs {local['wall']:.2f}s "
                          f"= {row['wall'] / local['wall']:.2f}x, {row['per_host_task'] * 1000:.2f} vs "
                          f"{local['per_host_task'] * 1000:.2f} ms per host-task ({extra * 1000:+.2f} ms); "
-                         f"{row['peak_mb_max']:.0f} MB with the scheduler and workers vs {local['peak_mb_max']:.0f} MB")
+                         f"{row['peak_mb_max']:.0f} MB with the scheduler and workers vs {local['peak_mb_max']:.0f} MB"
+                         + (f"; controller CPU {row['cpu_per_host_task'] * 1000:.2f} vs "
+                            f"{local['cpu_per_host_task'] * 1000:.2f} ms per host-task"
+                            if row.get("cpu_per_host_task") and local.get("cpu_per_host_task") else ""))
     return lines
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     header = ("| runner | hosts | run | wall s (median) | s per host-task | x titan-ops | x floor | "
-              "x floor-naive | peak MB |")
-    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+              "x floor-naive | peak MB | CPU per host-task |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         def ratio(value: float | None) -> str:
             return "" if value is None else f"{value:.2f}"
+        cpu = "" if row.get("cpu_per_host_task") is None else f"{row['cpu_per_host_task'] * 1000:.2f} ms"
         lines.append(f"| {row['runner']} | {row['hosts']} | {row['run']} | {row['wall']:.2f} | "
                      f"{row['per_host_task'] * 1000:.2f} ms | {ratio(row['x_titan_ops'])} | {ratio(row['x_floor'])} | "
-                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} |")
+                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} | {cpu} |")
     return "\n".join(lines)
 
 

@@ -19,8 +19,10 @@ unreachable, with the reason; the other hosts go on. Hosts reached with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import pickle
 import threading
 import uuid
 from collections.abc import Callable
@@ -113,13 +115,13 @@ class Shard:
         """``function(*args)`` on the shard, for ``host``; HostUnreachable when the worker is lost."""
         if self.lost is None:
             try:
-                reply = self.client.sync(self._send, function, args)
+                succeeded, value = self._exchange(function, args)
             except OSError as error:  # distributed's CommClosedError is one
                 self.lost = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             else:
-                if reply["status"] == "OK":
-                    return reply["result"]
-                raise reply["exception"]
+                if succeeded:
+                    return value
+                raise value
         raise HostUnreachable(f"{host}: the Dask worker {self.worker} that held its connection was lost "
                               f"({self.lost})")
 
@@ -127,18 +129,24 @@ class Shard:
         """``function()`` on the shard, if its worker is still there; failures ignored (interrupt, close)."""
         if self.lost is None:
             try:
-                self.client.sync(self._send, function, ())
+                self._exchange(function, ())
             except OSError:
                 pass
 
     def release(self) -> None:
         self._future.release()
 
-    async def _send(self, function: str, args: tuple[Any, ...]) -> dict[str, Any]:
-        from distributed.protocol import to_serialize
+    def _exchange(self, function: str, args: tuple[Any, ...]) -> tuple[bool, Any]:
+        """One request to the shard and its answer (see HostShard.call), from any thread but the client's."""
+        request = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        reply = asyncio.run_coroutine_threadsafe(self._send(request), self.client.loop.asyncio_loop).result()
+        if reply["status"] != "OK":
+            raise reply["exception"]  # the shard's own failure (it answers every request it can read)
+        return pickle.loads(reply["result"])
 
-        return await self.client.rpc(self.worker).actor_execute(
-            actor=self._future.key, function=function, args=[to_serialize(arg) for arg in args], kwargs={})
+    async def _send(self, request: bytes) -> dict[str, Any]:
+        return await self.client.rpc(self.worker).actor_execute(actor=self._future.key, function="call",
+                                                                 args=[request], kwargs={})
 
 
 class ShardedConnections:
