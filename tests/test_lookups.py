@@ -15,6 +15,7 @@ import titan_ops
 from titan_ops.errors import PlaybookError, TemplateError
 from titan_ops.playbook import load_playbook
 from titan_ops.templating import Templar
+from titan_ops.trust import Authored, trusted
 from tests.test_checks_modules import ORACLE_PYTHON, ansible_report
 
 
@@ -32,7 +33,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def evaluate(expression: str, project: Path, **variables):
-    return Templar().evaluate(expression, {"playbook_dir": str(project), **variables})
+    """``expression`` as a playbook holds it, with ``variables`` as a vars file holds them."""
+    return Templar().evaluate(Authored(expression), trusted({"playbook_dir": str(project), **variables}))
 
 
 @pytest.mark.parametrize("expression,expected", [
@@ -97,8 +99,8 @@ def test_password_is_generated_once_kept_private_and_reported_secret(project):
     secrets: list[str] = []
     templar.on_secret = secrets.extend
     variables = {"playbook_dir": str(project)}
-    first = templar.evaluate("lookup('password', 'credentials/db length=24 chars=ascii_lowercase,digits')", variables)
-    again = templar.evaluate("lookup('password', 'credentials/db length=8')", variables)
+    first = templar.evaluate(Authored("lookup('password', 'credentials/db length=24 chars=ascii_lowercase,digits')"), variables)
+    again = templar.evaluate(Authored("lookup('password', 'credentials/db length=8')"), variables)
     assert len(first) == 24 and set(first) <= set("abcdefghijklmnopqrstuvwxyz0123456789")
     assert again == first
     stored = project / "credentials" / "db"
@@ -107,7 +109,7 @@ def test_password_is_generated_once_kept_private_and_reported_secret(project):
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
     assert os.listdir(stored.parent) == ["db"]
     assert secrets == [first, first]
-    fresh = templar.evaluate("lookup('password', '/dev/null length=12 chars=digits')", variables)
+    fresh = templar.evaluate(Authored("lookup('password', '/dev/null length=12 chars=digits')"), variables)
     assert len(fresh) == 12 and fresh.isdigit() and not (project / "dev").exists()
 
 

@@ -6,6 +6,7 @@ from collections import OrderedDict, UserDict
 
 from titan_ops.redaction import MASK, Redactor, is_secret_name
 from titan_ops.templating import Templar
+from titan_ops.trust import Authored as A
 
 
 class Text(str):
@@ -36,9 +37,10 @@ def test_secret_names_are_remembered_alike():
 def test_render_walks_dicts_lists_tuples_and_subclasses():
     templar = Templar()
     variables = {"name": "web1", "port": 80}
-    value = {"a": "{{ name }}", "b": ["x", Text("{{ port }}")], "c": ("{{ name }}-1", 2),
-             "d": OrderedDict(e="{{ port }}"), "f": None, "g": True, "h": 1.5, "i": "plain"}
+    value = {"a": A("{{ name }}"), "b": ["x", A("{{ port }}"), Text("{{ port }}")], "c": (A("{{ name }}-1"), 2),
+             "d": OrderedDict(e=A("{{ port }}")), "f": None, "g": True, "h": 1.5, "i": A("plain"),
+             "j": "{{ name }}"}
     assert templar.render(value, variables) == {
-        "a": "web1", "b": ["x", 80], "c": ["web1-1", 2], "d": {"e": 80}, "f": None, "g": True, "h": 1.5,
-        "i": "plain",
+        "a": "web1", "b": ["x", 80, "{{ port }}"], "c": ["web1-1", 2], "d": {"e": 80}, "f": None, "g": True,
+        "h": 1.5, "i": "plain", "j": "{{ name }}",  # only authored text is a template
     }

@@ -18,6 +18,7 @@ from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
 from titan_ops.playbook.model import VarPrompt
 from titan_ops.vault import Vault
+from titan_ops.trust import trusted
 
 PathLike = str | os.PathLike
 
@@ -58,7 +59,8 @@ def run(
 ) -> RunResult:
     """Run a playbook and return its :class:`RunResult`.
 
-    ``playbook`` and ``inventory`` are loaded objects or paths. Raises
+    ``playbook`` and ``inventory`` are loaded objects or paths; ``extra_vars``
+    are authored, as a playbook is (their strings may be templates). Raises
     :class:`~titan_ops.errors.TitanOpsError` for bad input, before any host
     is touched; host failures are reported in the result, never raised.
 
@@ -81,7 +83,7 @@ def run(
         playbook = load_playbook(playbook, vault=vault)
     if not isinstance(inventory, Inventory):
         inventory = load_inventory(inventory, vault=vault)
-    extra_vars = dict(extra_vars or {})
+    extra_vars = trusted(dict(extra_vars or {}))
     subscribers = list(subscribers)
     if incident is not None:
         from titan_ops.incident import IncidentRecorder  # only a run recorded in an incident needs it

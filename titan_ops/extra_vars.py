@@ -10,14 +10,16 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import Location, TitanOpsError
+from titan_ops.trust import trusted
 
 
 def parse_extra_vars(values: list[str]) -> dict[str, Any]:
-    """Merge every ``-e`` value, later ones winning, as ansible-playbook does."""
+    """Merge every ``-e`` value, later ones winning, as ansible-playbook does; authored text
+    (:mod:`titan_ops.trust`), as a playbook is."""
     merged: dict[str, Any] = {}
     for value in values:
         merged.update(_parse_one(value))
-    return merged
+    return trusted(merged)
 
 
 def _parse_one(value: str) -> dict[str, Any]:

@@ -7,15 +7,15 @@ import functools
 import hashlib
 import json
 import os.path
-import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from collections.abc import Callable
 
 import jinja2
+import regex
 import yaml
 
+from titan_ops import sandbox
 from titan_ops.errors import TemplateError
 
 
@@ -56,16 +56,28 @@ def from_yaml(value: str) -> Any:
 
 
 def _regex_flags(ignorecase: bool, multiline: bool) -> int:
-    return (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
+    return (regex.IGNORECASE if ignorecase else 0) | (regex.MULTILINE if multiline else 0)
+
+
+def _regex(operation: Callable[..., Any], pattern: str, *args: Any, **kwargs: Any) -> Any:
+    """A ``regex`` module operation within the running template's deadline (a catastrophic pattern is a
+    TemplateError, never a hang)."""
+    try:
+        return operation(pattern, *args, timeout=sandbox.remaining(), **kwargs)
+    except TimeoutError:
+        raise TemplateError(f"the regular expression '{pattern}' took longer than the template's deadline: "
+                            "stopped") from None
+    except regex.error as error:
+        raise TemplateError(f"invalid regular expression '{pattern}': {error}") from None
 
 
 def regex_replace(value: Any, pattern: str = "", replacement: str = "", ignorecase: bool = False,
                   multiline: bool = False, count: int = 0) -> str:
-    return re.sub(pattern, replacement, str(value), count=count, flags=_regex_flags(ignorecase, multiline))
+    return _regex(regex.sub, pattern, replacement, str(value), count=count, flags=_regex_flags(ignorecase, multiline))
 
 
 def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = False, multiline: bool = False) -> Any:
-    match = re.search(pattern, str(value), flags=_regex_flags(ignorecase, multiline))
+    match = _regex(regex.search, pattern, str(value), flags=_regex_flags(ignorecase, multiline))
     if match is None:
         return None
     if not groups:
@@ -187,11 +199,11 @@ def skipped(value: Any) -> bool:
 
 
 def match(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
-    return re.match(pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+    return _regex(regex.match, pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
 
 
 def search(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
-    return re.search(pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+    return _regex(regex.search, pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

@@ -5,6 +5,11 @@ keeps the expression's native type (a list stays a list); any other string
 renders to text. Variables whose values are themselves templates are rendered
 lazily, when a template uses them. An undefined variable raises
 :class:`~titan_ops.errors.TemplateError` naming it.
+
+Only authored text is a template (see :mod:`titan_ops.trust`): any other
+string, however it looks, is returned as it is, and evaluating it as an
+expression is an error. Every template renders in the bounded sandbox of
+:mod:`titan_ops.sandbox`.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import Any
 import jinja2
 from jinja2.runtime import Context
 
-from titan_ops import filters
+from titan_ops import filters, sandbox
 from titan_ops.errors import TemplateError, UndefinedVariableError
 from titan_ops.lookups import jinja as lookup_functions
+from titan_ops.trust import Authored, derived
 from titan_ops.vault import Encrypted
 
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
@@ -27,11 +33,28 @@ _MAX_DEPTH = 40
 # The value of ``omit``: a module argument rendered to it is left out, as if not given (see without_omitted).
 OMIT = "__omit_place_holder__titan_ops"
 _SCALARS = frozenset({int, float, bool, type(None)})
+_RUNTIME_ERRORS = (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError, IndexError,
+                   RecursionError, MemoryError)
 
 
 def is_template(value: Any) -> bool:
-    """True when ``value`` is a string holding jinja2 syntax."""
-    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+    """True when ``value`` is authored text holding jinja2 syntax (the only text ever rendered)."""
+    return type(value) is Authored and ("{{" in value or "{%" in value or "{#" in value)
+
+
+def bare_expression(text: str) -> str:
+    """``text`` without surrounding white space and ``{{ }}`` (a condition may be written either way),
+    as trusted as ``text``."""
+    stripped = text.strip()
+    if stripped.startswith("{{") and stripped.endswith("}}"):
+        stripped = stripped[2:-2]
+    return derived(text, stripped)
+
+
+def _untrusted(expression: str) -> TemplateError:
+    shown = expression if len(expression) <= 80 else expression[:77] + "..."
+    return TemplateError(f"'{shown}' is not evaluated: only text from playbooks, inventories, vars files and extra "
+                         "vars is a template (text from a host or a rendered value is data)")
 
 
 def is_single_expression(value: Any) -> bool:
@@ -82,7 +105,7 @@ class _LazyContext(Context):
             return self.environment.undefined(hint=error.detail, name=key)
 
 
-class _Environment(jinja2.Environment):
+class _Environment(sandbox.BoundedSandbox):
     context_class = _LazyContext
     templar: Templar
 
@@ -91,10 +114,11 @@ class Templar:
     """Renders strings and structures against a variables mapping.
 
     Compiled templates are cached by source text, so a task run on many
-    hosts is compiled once.
+    hosts is compiled once. A render (with the renders of the variables it
+    uses) has ``seconds`` to finish (default: :func:`sandbox.template_seconds`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float | None = None) -> None:
         self.environment = _Environment(
             undefined=_Undefined,
             trim_blocks=True,
@@ -108,6 +132,7 @@ class Templar:
         self.environment.globals["omit"] = OMIT
         self.on_secret: Callable[[Iterable[str]], None] | None = None
         """Where values found to be secret while rendering (a generated password) are reported."""
+        self.seconds = sandbox.template_seconds() if seconds is None else seconds
         self._templates: dict[str, jinja2.Template] = {}
         self._expressions: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -115,22 +140,30 @@ class Templar:
 
     # -- compilation -------------------------------------------------------
     def check_syntax(self, source: str) -> None:
-        """Raise TemplateError when ``source`` is not valid jinja2."""
+        """Raise TemplateError when ``source`` is not valid jinja2, or its constants reach a limit."""
         try:
             self._compile(source)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}") from None
         except _PythonSyntaxError:
-            pass  # as in Ansible, the task that renders it fails (ignore_errors can ignore it)
+            return  # as in Ansible, the task that renders it fails (ignore_errors can ignore it)
+        sandbox.check_constants(self.environment.parse(source))
 
     def check_expression(self, expression: str) -> None:
-        """Raise TemplateError when ``expression`` is not a valid jinja2 expression."""
+        """Raise TemplateError when ``expression`` (bare or in ``{{ }}``) is not a valid jinja2 expression,
+        or its constants reach a limit."""
+        bare = bare_expression(expression)
         try:
-            self._compile_expression(expression)
+            self._compile_expression(bare)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
         except _PythonSyntaxError:
-            pass  # as in Ansible, the task that evaluates it fails
+            return  # as in Ansible, the task that evaluates it fails
+        try:
+            tree = self.environment.parse(f"{{{{ ({bare}) }}}}")
+        except jinja2.TemplateSyntaxError:
+            return  # an expression holding '}}' in a string: checked when it runs
+        sandbox.check_constants(tree)
 
     def _compile(self, source: str) -> jinja2.Template:
         template = self._templates.get(source)
@@ -156,7 +189,15 @@ class Templar:
 
     # -- evaluation ----------------------------------------------------------
     def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
-        """Evaluate a bare jinja2 expression (as in ``when:``) to its native value."""
+        """Evaluate an authored jinja2 expression (as in ``when:``; bare or in ``{{ }}``) to its native value.
+
+        Text that is not authored (a host's output, a rendered value) is never evaluated: TemplateError.
+        """
+        if type(expression) is not Authored:
+            raise _untrusted(expression)
+        return self._evaluate(bare_expression(expression), variables)
+
+    def _evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
         try:
             compiled = self._compile_expression(expression)
         except jinja2.TemplateSyntaxError as error:
@@ -164,12 +205,13 @@ class Templar:
         return self._run(lambda: self._call_expression(compiled, variables), expression)
 
     def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
-        """Render every template string inside ``value`` (str, list, dict)."""
+        """Render every authored template string inside ``value`` (str, list, dict); other text is data,
+        returned as it is."""
         kind = type(value)  # exact types first: this runs for every argument of every host-task
-        if kind in _SCALARS:
-            return value
-        if kind is str or isinstance(value, str):
+        if kind is Authored:
             return self._render_string(value, variables) if is_template(value) else value
+        if kind is str or kind in _SCALARS:
+            return value
         if kind is dict or isinstance(value, Mapping):
             return {key: self.render(item, variables) for key, item in value.items()}
         if kind is list or isinstance(value, (list, tuple)):
@@ -185,12 +227,21 @@ class Templar:
             return value
         return self.render(value, variables)
 
+    def render_file(self, template: jinja2.Template, variables: Mapping[str, Any], path: str) -> str:
+        """A template file (compiled by the caller, e.g. the ``template`` module) rendered to text with
+        the limits of every render; errors name ``path``."""
+        def render() -> str:
+            context = template.new_context(_with_globals(variables, template.environment), shared=True)
+            return sandbox.bounded_concat(template.root_render_func(context))
+
+        return self._run(render, path, file=path)
+
     def _render_string(self, source: str, variables: Mapping[str, Any]) -> Any:
         # As Ansible: jinja2 drops one final newline of the source, and text results get it back.
         newline = "\n" if source.endswith("\n") else ""
         single = _SINGLE_EXPRESSION.match(source[:-1] if newline else source)
         if single:
-            value = self.evaluate(single.group("expr"), variables)
+            value = self._evaluate(single.group("expr"), variables)
             return value + newline if isinstance(value, str) else value
         try:
             template = self._compile(source)
@@ -199,7 +250,7 @@ class Templar:
 
         def render() -> str:
             context = template.new_context(_with_globals(variables, self.environment), shared=True)
-            return jinja2.utils.concat(template.root_render_func(context)) + newline
+            return sandbox.bounded_concat(template.root_render_func(context)) + newline
 
         return self._run(render, source)
 
@@ -215,23 +266,37 @@ class Templar:
             result._fail_with_undefined_error()
         return result
 
-    def _run(self, call: Any, source: str) -> Any:
+    def _run(self, call: Any, source: str, file: str | None = None) -> Any:
+        """``call()`` (a render of ``source``, or of the template ``file``) with the deadline, its errors
+        as TemplateError."""
+        where = file or f"'{source}'"
         depth = getattr(self._local, "depth", 0)
         if depth > _MAX_DEPTH:
-            raise TemplateError(f"recursive loop detected in template '{source}'")
+            raise TemplateError(f"recursive loop detected in template {where}")
         self._local.depth = depth + 1
         try:
-            return call()
+            with sandbox.deadline(self.seconds):
+                return call()
         except jinja2.UndefinedError as error:
+            if file:
+                raise TemplateError(f"undefined variable in {file}: {error.message}") from None
             raise UndefinedVariableError(str(error.message)) from None
         except TemplateError:
             raise
         except jinja2.TemplateError as error:
-            raise TemplateError(f"template error in '{source}': {error}") from None
-        except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
-            raise TemplateError(f"template error in '{source}': {error}") from None
+            raise TemplateError(f"template error in {where}: {error}") from None
+        except _RUNTIME_ERRORS as error:
+            raise TemplateError(f"template error in {where}: {_describe(error)}") from None
         finally:
             self._local.depth = depth
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    if isinstance(error, RecursionError):
+        return "too deeply nested (recursion)"
+    return str(error) or type(error).__name__
 
 
 def without_omitted(value: Any) -> Any:
@@ -244,9 +309,12 @@ def without_omitted(value: Any) -> Any:
 
 
 def _holds_template(value: Any) -> bool:
-    if isinstance(value, str):
+    kind = type(value)  # exact types first: this runs for every variable a template looks up
+    if kind is Authored:
         return is_template(value)
-    if isinstance(value, Mapping):
+    if kind is str or kind in _SCALARS or isinstance(value, str):
+        return False
+    if kind is dict or isinstance(value, Mapping):
         return any(_holds_template(item) for item in value.values())
     if isinstance(value, (list, tuple)):
         return any(_holds_template(item) for item in value)

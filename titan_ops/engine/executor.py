@@ -25,15 +25,12 @@ from titan_ops.templating import Templar, without_omitted
 def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> tuple[bool, Any]:
     """All of ``conditions`` true? Returns (verdict, the first false condition)."""
     for condition in conditions:
-        if isinstance(condition, bool):
-            value = condition
-        else:
-            text = str(condition).strip()
-            if text.startswith("{{") and text.endswith("}}"):
-                text = text[2:-2]
-            value = templar.evaluate(text, variables)
+        if isinstance(condition, str):
+            value = templar.evaluate(condition, variables)
             if isinstance(value, str):
                 value = to_bool(value)
+        else:
+            value = condition
         if not value:
             return False, condition
     return True, None

@@ -10,14 +10,8 @@ from typing import Any
 
 import yaml
 
+from titan_ops.trust import Unsafe, trusted
 from titan_ops.vault import Encrypted
-
-
-class UnsafeText(str):
-    """A string never to be templated (YAML ``!unsafe``).
-
-    ansible-inventory prints it as ``{"__ansible_unsafe": "..."}``.
-    """
 
 
 class UnsupportedValue(ValueError):
@@ -28,17 +22,18 @@ def parse_ini_value(text: str) -> Any:
     """Type an INI value as Ansible does: a Python literal when it is one, else the text itself.
 
     ``1`` is an int, ``True`` a bool, ``[1, 2]`` a list, ``"a b"`` the string
-    ``a b``; ``true``, ``yes`` and ``{k: 1}`` stay strings.
+    ``a b``; ``true``, ``yes`` and ``{k: 1}`` stay strings. Strings are authored
+    text (:mod:`titan_ops.trust`), bytes literals unsafe text.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return text
+        return trusted(text)
     if isinstance(value, (complex, type(Ellipsis))):
-        return text
-    return _plain(value)
+        return trusted(text)
+    return trusted(_plain(value))
 
 
 def _plain(value: Any) -> Any:
@@ -48,7 +43,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {_plain_key(key): _plain(item) for key, item in value.items()}
     if isinstance(value, bytes):
-        return UnsafeText(value.decode("utf-8", "surrogateescape"))
+        return Unsafe(value.decode("utf-8", "surrogateescape"))
     if isinstance(value, (complex, type(Ellipsis))):
         raise UnsupportedValue(f"{type(value).__name__} values are not supported")
     return value
@@ -68,7 +63,7 @@ def to_json(value: Any, mark_unsafe: bool = True) -> Any:
     it), plain text without (as ``--host`` does); a ``!vault`` value is
     ``{"__ansible_vault": text}``.
     """
-    if isinstance(value, UnsafeText):
+    if isinstance(value, Unsafe):
         return {"__ansible_unsafe": str(value)} if mark_unsafe else str(value)
     if isinstance(value, Encrypted):
         return {"__ansible_vault": value.text}
@@ -84,7 +79,7 @@ def to_json(value: Any, mark_unsafe: bool = True) -> Any:
 def to_yaml(value: Any) -> Any:
     """``value`` as ansible-inventory's YAML shows it: unsafe text as plain text, ``!vault`` values
     tagged, the rest as is."""
-    if isinstance(value, UnsafeText):
+    if isinstance(value, Unsafe):
         return str(value)
     if isinstance(value, dict):
         return {to_yaml(key): to_yaml(item) for key, item in value.items()}

@@ -1,8 +1,8 @@
 """Read YAML and JSON files the way Ansible's loader does, and find where a key sits.
 
 JSON is tried first (so ``1e3`` in a ``.json`` file is a float), then YAML
-1.1 as PyYAML reads it (dates are dates). ``!unsafe`` marks text never to
-template.
+1.1 as PyYAML reads it (dates are dates). Strings are authored text
+(:mod:`titan_ops.trust`); ``!unsafe`` marks text never to template.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import InventoryError, Location
-from titan_ops.inventory.values import UnsafeText
+from titan_ops.trust import construct_authored, construct_unsafe, trusted
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -23,12 +23,6 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """PyYAML's safe loader plus Ansible's ``!unsafe`` tag."""
-
-
-def _unsafe(loader: _Loader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return UnsafeText(loader.construct_scalar(node))
-    raise yaml.constructor.ConstructorError(None, None, "!unsafe applies to strings only", node.start_mark)
 
 
 def _vault(loader: _Loader, node: yaml.Node) -> Any:
@@ -39,7 +33,8 @@ def _vault(loader: _Loader, node: yaml.Node) -> Any:
                                             node.start_mark)
 
 
-_Loader.add_constructor("!unsafe", _unsafe)
+_Loader.add_constructor("tag:yaml.org,2002:str", construct_authored)
+_Loader.add_constructor("!unsafe", construct_unsafe)
 _Loader.add_constructor("!vault", _vault)
 
 
@@ -63,7 +58,7 @@ def load_data(text: str, file: str, vault: Vault | None = None) -> Any:
 
 def _parse(text: str, file: str) -> Any:
     try:
-        return json.loads(text)
+        return trusted(json.loads(text))
     except ValueError:
         pass
     try:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from titan_ops.lookups.context import LookupContext, LookupFailed
+from titan_ops.trust import trusted
 
 
 def file(terms: list[Any], context: LookupContext, rstrip: bool = True, lstrip: bool = False) -> list[Any]:
@@ -28,9 +29,10 @@ def file(terms: list[Any], context: LookupContext, rstrip: bool = True, lstrip: 
 
 def template(terms: list[Any], context: LookupContext, template_vars: Mapping[str, Any] | None = None,
              convert_data: bool = True) -> list[Any]:
-    """Each template file rendered with the task's variables (and ``template_vars`` over them)."""
+    """Each template file rendered with the task's variables (and ``template_vars`` over them); a template
+    file on the controller is authored text, what it renders to is data."""
     variables = ChainMap(dict(template_vars or {}), context.variables)
-    return [context.templar.render(_read(context, str(name), "templates"), variables) for name in terms]
+    return [context.templar.render(trusted(_read(context, str(name), "templates")), variables) for name in terms]
 
 
 def fileglob(terms: list[Any], context: LookupContext) -> list[Any]:

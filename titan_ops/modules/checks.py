@@ -13,13 +13,6 @@ ASSERTION_FAILED = "Assertion failed"
 FAILED_AS_REQUESTED = "Failed as requested from task"
 
 
-def _strip_braces(expression: str) -> str:
-    text = expression.strip()
-    if text.startswith("{{") and text.endswith("}}"):
-        return text[2:-2].strip()
-    return text
-
-
 class Assert(Module):
     """Evaluate conditions in order; fail the host at the first that is false.
 
@@ -57,7 +50,7 @@ class Assert(Module):
         conditions = args["that"] if isinstance(args["that"], list) else [args["that"]]
         for condition in conditions:
             value = condition if isinstance(condition, bool) else \
-                host.templar.evaluate(_strip_braces(condition), host.variables)
+                host.templar.evaluate(condition, host.variables)
             if not isinstance(value, bool):
                 return Decision(False, {"msg": f"Conditional result ({bool(value)}) was derived from value of "
                                                f"type '{type(value).__name__}' in '{condition}'. "

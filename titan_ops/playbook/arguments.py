@@ -12,6 +12,7 @@ from titan_ops.errors import Location, ModuleError
 from titan_ops.modules import Module
 from titan_ops.playbook import passed_checks
 from titan_ops.templating import is_template
+from titan_ops.trust import derived
 
 if TYPE_CHECKING:
     import jsonschema
@@ -83,7 +84,8 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
 
     ``key=value`` words whose key is one of the module's arguments become
     arguments; the rest of the text, kept as written (line breaks included),
-    is the free-form argument (for command and shell).
+    is the free-form argument (for command and shell). The parts are as
+    trusted as ``text`` (:func:`titan_ops.trust.derived`).
     """
     known = set(module.schema.get("properties", {}))
     args: dict[str, Any] = {}
@@ -92,7 +94,8 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
         match = _KEY_VALUE.match(text[start:end])
         if match and (match.group(1) in known or module.free_form is None):
             name = match.group(1)
-            args[name] = _typed(_unquote(match.group(2)), module.schema.get("properties", {}).get(name, {}))
+            value = derived(text, _unquote(match.group(2)))
+            args[name] = _typed(value, module.schema.get("properties", {}).get(name, {}))
             rest.append(text[cursor:start])
             cursor = end
     rest.append(text[cursor:])
@@ -100,7 +103,7 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     if remainder:
         if module.free_form is None:
             raise ModuleError(f"module '{module.name}' takes key=value arguments, not '{remainder}'")
-        args[module.free_form] = remainder
+        args[module.free_form] = derived(text, remainder)
     return args
 
 

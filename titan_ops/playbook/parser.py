@@ -27,7 +27,7 @@ from titan_ops.playbook.model import (
 from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
-from titan_ops.templating import Templar, is_single_expression, is_template
+from titan_ops.templating import Templar, bare_expression, is_single_expression, is_template
 from titan_ops.vault import Vault
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
@@ -209,7 +209,7 @@ class _Parser:
             location=data.location,
             name=data.get("name") or hosts,
             vars=dict(data.get("vars") or {}),
-            vars_files=[str(item) for item in as_list(data.get("vars_files"))],
+            vars_files=[item if isinstance(item, str) else str(item) for item in as_list(data.get("vars_files"))],
             vars_prompt=[_var_prompt(entry, data.where("vars_prompt")) for entry in as_list(data.get("vars_prompt"))],
             pre_tasks=pre_tasks,
             tasks=role_blocks + tasks,
@@ -477,9 +477,9 @@ class _Parser:
 
     def _check_expression(self, condition: str, location: Location, key: str) -> None:
         """A bare expression (``when``, assert's ``that``): its syntax, filters, tests and lookups."""
-        expression = _strip_braces(condition)
+        expression = bare_expression(condition)
         try:
-            self.templar.check_expression(expression)
+            self.templar.check_expression(condition)
         except TemplateError as error:
             raise PlaybookError(error.message, location, key) from None
         self._check_lookups("{{ " + expression + " }}", location, key)
@@ -537,13 +537,6 @@ def _loop(data: LocatedDict) -> tuple[Any, str | None]:
     if data[key] is None:
         raise PlaybookError(f"you must specify a value when using {key}", data.where(key), key)
     return data[key], lookups.canonical_name(name)
-
-
-def _strip_braces(condition: str) -> str:
-    text = condition.strip()
-    if text.startswith("{{") and text.endswith("}}"):
-        return text[2:-2]
-    return text
 
 
 def _resolve(file_name: str, base_dir: str) -> str:

@@ -3,7 +3,8 @@
 Mappings load as :class:`LocatedDict` and sequences as :class:`LocatedList`;
 both carry the :class:`~titan_ops.errors.Location` of their start, and a
 mapping also knows the location of each of its keys, so errors found long
-after parsing can still name ``file:line:column``.
+after parsing can still name ``file:line:column``. Strings are authored text
+(:mod:`titan_ops.trust`), except those tagged ``!unsafe``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import Location, PlaybookError
+from titan_ops.trust import construct_authored, construct_unsafe
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
 
 
@@ -81,6 +83,8 @@ def _make_loader(filename: str) -> type[yaml.SafeLoader]:
     Loader.add_constructor("!vault", construct_vault)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    Loader.add_constructor("tag:yaml.org,2002:str", construct_authored)
+    Loader.add_constructor("!unsafe", construct_unsafe)
     return Loader
 
 

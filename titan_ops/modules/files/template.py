@@ -71,15 +71,7 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
         "template_host": socket.gethostname(),
         "ansible_managed": "Ansible managed",
     }
-    context = template.new_context(ChainMap(extra, host.variables, environment.globals), shared=True)
-    try:
-        text = jinja2.utils.concat(template.root_render_func(context))
-    except jinja2.UndefinedError as error:
-        raise TemplateError(f"undefined variable in {path}: {error.message}") from None
-    except TemplateError:
-        raise
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as error:
-        raise TemplateError(f"template error in {path}: {error}") from None
+    text = host.templar.render_file(template, ChainMap(extra, host.variables), path)
     text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
     newline = args.get("newline_sequence", "\n")
     return text if newline == "\n" else text.replace("\n", newline)
