@@ -14,8 +14,9 @@ from titan_ops.lab.titan import Fleet
 @pytest.fixture(scope="session")
 def titan_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """A 3-host lab with the Titan fleet: PostgreSQL and Redis on lab1 (databases), pm2 with Brain,
-    Execution, Scavenger and AI Quant on lab2 (core, trading), Console, monitoring and the exchange
-    stand-in on lab3 (interface, monitoring). ``.inventory_path``, ``.url(service)``, ``.lab``, ``.config``.
+    Execution, Scavenger and AI Quant on lab2 (core, trading), nginx, Console, Prometheus, Alertmanager,
+    node-exporter, the Grafana stand-in and the exchange stand-in on lab3 (interface, monitoring).
+    ``.inventory_path``, ``.url(service)``, ``.public_url`` (nginx), ``.lab``, ``.config``.
 
     Shared by every test: put back what you change (``POST /_standin/reset`` resets a stand-in's state)
     and leave titan_brain's rows as they are (use a database of your own for destructive tests).
