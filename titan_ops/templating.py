@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 from titan_ops import filters, sandbox
 from titan_ops.errors import TemplateError, UndefinedVariableError
 from titan_ops.lookups import jinja as lookup_functions
+from titan_ops.redaction import is_secret_name, secret_values
 from titan_ops.trust import Authored, derived
 from titan_ops.vault import Encrypted
 
@@ -99,10 +100,13 @@ class _LazyContext(Context):
             return value
         templar: Templar = self.environment.templar  # type: ignore[attr-defined]
         try:
-            return templar.resolve_nested(value, self.parent)
+            resolved = templar.resolve_nested(value, self.parent)
         except UndefinedVariableError as error:
             # As Ansible: a variable whose template uses an undefined one is undefined itself (``default`` works).
             return self.environment.undefined(hint=error.detail, name=key)
+        if resolved is not value and templar.on_secret is not None and is_secret_name(key):
+            templar.note_secrets(secret_values(resolved, secret=True))  # api_token: "{{ raw }}": what it renders to
+        return resolved
 
 
 class _Environment(sandbox.BoundedSandbox):
@@ -131,12 +135,20 @@ class Templar:
         self.environment.globals.update(lookup_functions.GLOBALS)
         self.environment.globals["omit"] = OMIT
         self.on_secret: Callable[[Iterable[str]], None] | None = None
-        """Where values found to be secret while rendering (a generated password) are reported."""
+        """Where values found to be secret while rendering are reported (the run's Redactor.add_secrets):
+        what a secret-named variable renders to, a generated password."""
         self.seconds = sandbox.template_seconds() if seconds is None else seconds
         self._templates: dict[str, jinja2.Template] = {}
         self._expressions: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+
+    def note_secrets(self, values: Iterable[str]) -> None:
+        """Report ``values`` as secrets to :attr:`on_secret` (nothing when no one listens)."""
+        if self.on_secret is not None:
+            found = list(values)
+            if found:
+                self.on_secret(found)
 
     # -- compilation -------------------------------------------------------
     def check_syntax(self, source: str) -> None:

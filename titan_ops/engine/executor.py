@@ -19,6 +19,7 @@ from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments
 from titan_ops.playbook.model import Task
+from titan_ops.redaction import secret_values
 from titan_ops.templating import Templar, without_omitted
 
 
@@ -181,6 +182,7 @@ class TaskExecutor:
                 raise TemplateError(f"the arguments {task.args_template!r} must render to a mapping, "
                                     f"got {type(given).__name__}", key=task.module)
             args = {**args, **without_omitted(dict(given))}
+        self.templar.note_secrets(secret_values(args))  # login_password: "{{ x }}": x is a secret
         try:
             check_arguments(module, args, task.location, rendered=True)
         except ModuleError as error:

@@ -10,6 +10,7 @@ from titan_ops.errors import Location, PlaybookError
 from titan_ops.filters import to_bool
 from titan_ops.playbook.model import Play
 from titan_ops.playbook.yaml_loader import load_yaml_file
+from titan_ops.redaction import every_value, is_secret_store
 from titan_ops.templating import Templar
 from titan_ops.vault import Vault
 
@@ -36,6 +37,8 @@ def load_vars_files(play: Play, templar: Templar, extra_vars: dict[str, Any],
             continue
         if not isinstance(document, dict):
             raise PlaybookError("a vars file must hold a mapping", Location(full, 1, 1), "vars_files")
+        if is_secret_store(full):
+            templar.note_secrets(every_value(document))  # secrets.yml: every value is one
         loaded.update(document)
     return loaded
 

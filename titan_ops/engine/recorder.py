@@ -68,7 +68,7 @@ class Recorder:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
         shared = {task.register: result.result} if task.register else {}
         if task.module in _FACT_MODULES and result.status in (Status.OK, Status.CHANGED):
-            for outcome in _outcomes(result.result):  # a loop's items in order: the last one wins
+            for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
                 shared.update(outcome.get("ansible_facts", {}))
         for other in hosts:
             if other != result.host:
@@ -96,21 +96,21 @@ class Recorder:
         if result.status not in (Status.OK, Status.CHANGED):
             return
         if task.module in _FACT_MODULES:
-            for outcome in _outcomes(result.result):  # a loop's items in order: the last one wins
+            for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
                 self.facts.update(result.host, outcome.get("ansible_facts", {}))
         elif task.module == "include_vars":
-            for outcome in _outcomes(result.result):
+            for outcome in outcomes(result.result):
                 self.hosts.included.update(result.host, outcome.get("ansible_facts", {}))
         elif task.module == "add_host":
-            for outcome in _outcomes(result.result):
+            for outcome in outcomes(result.result):
                 added = outcome["add_host"]
                 self.hosts.add_host(added["host_name"], added["groups"], added["host_vars"])
         elif task.module == "group_by":
-            for outcome in _outcomes(result.result):
+            for outcome in outcomes(result.result):
                 self.hosts.add_to_group(result.host, outcome["add_group"], outcome["parent_groups"])
 
 
-def _outcomes(result: dict[str, Any]) -> list[dict[str, Any]]:
+def outcomes(result: dict[str, Any]) -> list[dict[str, Any]]:
     """A result's outcomes: each item's of a loop (skipped and failed ones left out), else itself."""
     if "results" not in result:
         return [result]

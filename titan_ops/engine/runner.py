@@ -29,7 +29,7 @@ from titan_ops.engine.options import RunOptions
 from titan_ops.engine.prompts import answer_prompts
 from titan_ops.engine.plan import batches, gathers_facts, load_vars_files
 from titan_ops.engine.play_state import PlayState
-from titan_ops.engine.recorder import Recorder
+from titan_ops.engine.recorder import Recorder, outcomes
 from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.start_at import StartAt
@@ -44,7 +44,7 @@ from titan_ops.playbook.keywords import tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem
 from titan_ops.playbook.parser import load_role, load_task_file
 from titan_ops.playbook.role_blocks import role_scopes
-from titan_ops.redaction import Redactor
+from titan_ops.redaction import Redactor, every_value, is_secret_store, secret_values
 from titan_ops.templating import Templar, is_template
 from titan_ops.vars import HostFacts
 
@@ -55,10 +55,14 @@ class Runner:
     """Runs one playbook against one inventory and returns a RunResult."""
 
     def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions, bus: events.EventBus,
-                 dispatcher: Dispatcher | None = None, prompted: list[dict[str, Any]] | None = None):
+                 dispatcher: Dispatcher | None = None, prompted: list[dict[str, Any]] | None = None,
+                 redactor: Redactor | None = None):
         self.playbook = playbook
         self.options = options
+        self.redactor = redactor or Redactor()
+        """The run's secrets: every value found to be secret during the run is added (see redaction)."""
         self.templar = Templar()
+        self.templar.on_secret = self.redactor.add_secrets
         self.executor = TaskExecutor(self.templar)
         self.tag_filter = TagFilter.from_options(options.tags, options.skip_tags)
         self.result = RunResult(playbook=playbook.path)
@@ -106,6 +110,8 @@ class Runner:
             return True
         play_vars = {**play.vars, **prompted,
                      **load_vars_files(play, self.templar, self.options.extra_vars, self.playbook.vault)}
+        for authored in (play_vars, play.role_vars, play.role_defaults):
+            self.redactor.collect_from(authored)
         strategy: Strategy = (Free(self.dispatcher) if play.strategy == "free"
                               else Linear(self.dispatcher, self._interrupt))
         keep_going = True
@@ -302,6 +308,7 @@ class _Walk:
         keywords = merge_keywords(scope.keywords, task.keywords)
         if task.module == "meta":
             return self._meta(task, hosts, scope)
+        self._learn_secrets(task, scope, keywords)
         run_once = modules.bypasses_host_loop(task.module) or self._truthy(keywords.get("run_once"), hosts[0], scope)
         targets = hosts[:1] if run_once else hosts
         self.recorder.emit(events.TaskStarted(task.display_name, task.module, tuple(targets), str(task.location),
@@ -322,6 +329,14 @@ class _Walk:
             self.state.ended = True
         self._check_max_fail()
         return failed
+
+    def _learn_secrets(self, task: Task, scope: Scope, keywords: dict[str, Any]) -> None:
+        """The secret-named values written in the task, its blocks and roles (static ones; what templates
+        render to is learnt as they render)."""
+        redactor = self.runner.redactor
+        for authored in (task.vars, task.args, keywords.get("environment") or {}, *scope.block_vars,
+                         *(part for role in scope.roles for part in (role.vars, role.defaults, role.params))):
+            redactor.collect_from(authored)
 
     def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
         action = task.args.get("free_form")
@@ -394,15 +409,29 @@ class _Walk:
             become_user=settings.get("become_user"),
             environment=settings.get("environment") or {},
             timeout=settings.get("timeout") or options.connection.command_timeout,
+            secrets=self.runner.redactor,
             playbook_dir=self.state.play.base_dir,
             search_path=tuple(search_path(scope, self.state.play.base_dir)),
             vault=self.runner.playbook.vault,
         )
         result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
         result.no_log = bool(settings.get("no_log"))
+        self._learn_facts(task, result)
         if result.status is Status.UNREACHABLE and settings.get("ignore_unreachable"):
             result.ignored = True
         return result
+
+    def _learn_facts(self, task: Task, result: TaskResult) -> None:
+        """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``
+        loads from a secret store (``secrets.yml``), and the secret-named ones ``include_vars`` loads
+        (``set_fact``'s are its arguments, learnt as they render)."""
+        if task.module not in ("set_fact", "include_vars") or result.status not in (Status.OK, Status.CHANGED):
+            return
+        loaded = outcomes(result.result)
+        facts = [outcome.get("ansible_facts") or {} for outcome in loaded]
+        stores = [path for outcome in loaded for path in outcome.get("ansible_included_var_files") or []
+                  if is_secret_store(str(path))]
+        self.templar.note_secrets(every_value(facts) if result.no_log or stores else secret_values(facts))
 
     def _render_keywords(self, keywords: dict[str, Any], variables: Any) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -416,6 +445,7 @@ class _Walk:
                 if not isinstance(value, dict):
                     raise TemplateError(f"'environment' must be a mapping, got {type(value).__name__}")
                 value = {str(name): str(item) for name, item in value.items()}
+                self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
             settings[key] = value
         return settings
 
@@ -453,7 +483,7 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
     bus = events.EventBus(list(subscribers), redact=redactor.event)
     dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
     try:
-        return Runner(playbook, inventory, options, bus, dispatcher, prompted).run()
+        return Runner(playbook, inventory, options, bus, dispatcher, prompted, redactor).run()
     finally:
         for vault in vaults:
             vault.on_reveal.remove(redactor.add_secrets)

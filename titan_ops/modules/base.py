@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from titan_ops.connection.base import CommandResult, Connection
     from titan_ops.vault import Vault
     from titan_ops.templating import Templar
+    from titan_ops.redaction import Redactor
 
 
 @dataclass
@@ -80,6 +81,8 @@ class HostContext:
     search_path: tuple[str, ...] = ()
     """Where relative controller files (``src``) are searched, first first: the role's folder, then
     the play's (Ansible's ``ansible_search_path``); empty means ``playbook_dir`` alone."""
+    secrets: Redactor | None = None
+    """The run's known secrets, for a module that writes records of its own (``evidence``)."""
 
     @property
     def local_folders(self) -> tuple[str, ...]:

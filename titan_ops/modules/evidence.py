@@ -44,10 +44,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _redactor(variables: Mapping[str, Any]) -> Redactor:
-    """Masks the secret-named values of the task's variables and of the controller's environment."""
-    redactor = Redactor()
-    redactor.collect_from({key: value for key, value in variables.items() if key not in _SKIPPED_VARIABLES})
+def _redactor(host: HostContext) -> Redactor:
+    """The run's secrets (every one known so far), with the secret-named values of the task's variables
+    and of the controller's environment."""
+    redactor = host.secrets or Redactor()
+    redactor.collect_from({key: value for key, value in host.variables.items() if key not in _SKIPPED_VARIABLES})
     redactor.collect_from(os.environ)
     return redactor
 
@@ -76,8 +77,8 @@ class Evidence(Module):
                    "registered results) to `dest/<host>/` on the controller with a `manifest.json` (command, "
                    "exit code, size, sha256, start and end time of each) and a `dest/<host>-<time>.tar.gz` "
                    "bundle. Exit code 127 (tool not found) is recorded as `missing`, not as a failure. Secrets "
-                   "(secret-named variables, the controller's secret-named environment variables) are masked "
-                   "in everything written.")
+                   "(every value the run knows to be secret, secret-named variables, the controller's "
+                   "secret-named environment variables) are masked in everything written.")
     on_controller = True
     schema = {
         "type": "object",
@@ -102,7 +103,7 @@ class Evidence(Module):
         stamp = collected.strftime("%Y%m%dT%H%M%S.%fZ")
         staging = folder.parent / f".{folder.name}.{stamp}.partial"
         staging.mkdir(parents=True, mode=0o750)
-        redactor = _redactor(host.variables)
+        redactor = _redactor(host)
         entries = [self._write_one(staging, index, result, redactor)
                    for index, result in enumerate(args["results"])]
         manifest = {"host": host.host, "collected": collected.isoformat(timespec="seconds"), "diagnostics": entries}
