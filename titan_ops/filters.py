@@ -59,25 +59,33 @@ def _regex_flags(ignorecase: bool, multiline: bool) -> int:
     return (regex.IGNORECASE if ignorecase else 0) | (regex.MULTILINE if multiline else 0)
 
 
-def _regex(operation: Callable[..., Any], pattern: str, *args: Any, **kwargs: Any) -> Any:
-    """A ``regex`` module operation within the running template's deadline (a catastrophic pattern is a
-    TemplateError, never a hang)."""
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str, flags: int) -> regex.Pattern:
     try:
-        return operation(pattern, *args, timeout=sandbox.remaining(), **kwargs)
-    except TimeoutError:
-        raise TemplateError(f"the regular expression '{pattern}' took longer than the template's deadline: "
-                            "stopped") from None
+        return regex.compile(pattern, flags)
     except regex.error as error:
         raise TemplateError(f"invalid regular expression '{pattern}': {error}") from None
 
 
+def _regex(operation: str, pattern: str, flags: int, *args: Any, **kwargs: Any) -> Any:
+    """A ``regex`` pattern's ``operation`` within the running template's deadline (a catastrophic pattern is
+    a TemplateError, never a hang)."""
+    try:
+        return getattr(_compiled(pattern, flags), operation)(*args, timeout=sandbox.remaining(), **kwargs)
+    except TimeoutError:
+        raise TemplateError(f"the regular expression '{pattern}' took longer than the template's deadline: "
+                            "stopped") from None
+    except regex.error as error:
+        raise TemplateError(f"regular expression '{pattern}': {error}") from None
+
+
 def regex_replace(value: Any, pattern: str = "", replacement: str = "", ignorecase: bool = False,
                   multiline: bool = False, count: int = 0) -> str:
-    return _regex(regex.sub, pattern, replacement, str(value), count=count, flags=_regex_flags(ignorecase, multiline))
+    return _regex("sub", pattern, _regex_flags(ignorecase, multiline), replacement, str(value), count=count)
 
 
 def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = False, multiline: bool = False) -> Any:
-    match = _regex(regex.search, pattern, str(value), flags=_regex_flags(ignorecase, multiline))
+    match = _regex("search", pattern, _regex_flags(ignorecase, multiline), str(value))
     if match is None:
         return None
     if not groups:
@@ -199,11 +207,11 @@ def skipped(value: Any) -> bool:
 
 
 def match(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
-    return _regex(regex.match, pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+    return _regex("match", pattern, _regex_flags(ignorecase, multiline), str(value)) is not None
 
 
 def search(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
-    return _regex(regex.search, pattern, str(value), flags=_regex_flags(ignorecase, multiline)) is not None
+    return _regex("search", pattern, _regex_flags(ignorecase, multiline), str(value)) is not None
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

@@ -29,7 +29,6 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 import jinja2
@@ -52,7 +51,16 @@ _OPERATORS: dict[type[nodes.Node], str] = {nodes.Pow: "**", nodes.Mul: "*", node
 """The operators whose results are checked (intercepted at run time, evaluated here when constant)."""
 _UNKNOWN = object()
 
-_local = threading.local()
+
+
+class _Deadline(threading.local):
+    """The running render's deadline on this thread (``at`` is None outside a render)."""
+
+    at: float | None = None
+    seconds: float = DEFAULT_SECONDS
+
+
+_deadline = _Deadline()
 
 
 def template_seconds() -> float:
@@ -64,29 +72,26 @@ def template_seconds() -> float:
     return seconds if seconds > 0 else DEFAULT_SECONDS
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Bound the render that runs in this block (a render inside a render shares the outer deadline)."""
-    if getattr(_local, "deadline", None) is not None:
-        yield
-        return
-    _local.deadline, _local.seconds = time.monotonic() + seconds, seconds
-    try:
-        yield
-    finally:
-        _local.deadline = None
+def start_deadline(seconds: float) -> None:
+    """The render starting on this thread has ``seconds`` (see :func:`stop_deadline`)."""
+    _deadline.at, _deadline.seconds = time.monotonic() + seconds, seconds
+
+
+def stop_deadline() -> None:
+    """The render on this thread is over."""
+    _deadline.at = None
 
 
 def check_deadline() -> None:
     """Raise TemplateError when the running render is past its deadline."""
-    limit = getattr(_local, "deadline", None)
+    limit = _deadline.at
     if limit is not None and time.monotonic() > limit:
-        raise TemplateError(f"the template took longer than its deadline ({_local.seconds:g} s): stopped")
+        raise TemplateError(f"the template took longer than its deadline ({_deadline.seconds:g} s): stopped")
 
 
 def remaining() -> float | None:
     """Seconds left to the running render (None outside a render)."""
-    limit = getattr(_local, "deadline", None)
+    limit = _deadline.at
     return None if limit is None else max(0.001, limit - time.monotonic())
 
 
@@ -277,14 +282,13 @@ class BoundedSandbox(SandboxedEnvironment):
 
 
 def bounded_concat(chunks: Iterable[str]) -> str:
-    """A render's output chunks joined, looking at the deadline and the size as they come."""
+    """A render's output chunks joined, its size checked as they come (many chunks come from loops,
+    which look at the deadline themselves)."""
     parts: list[str] = []
     size = 0
-    for index, chunk in enumerate(chunks):
+    for chunk in chunks:
         parts.append(chunk)
         size += len(chunk)
-        if not index % _CHECK_EVERY:
-            check_deadline()
         if size > MAX_SIZE:
             raise _refuse(f"a rendered text of more than {MAX_SIZE} characters")
     return "".join(parts)

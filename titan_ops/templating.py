@@ -286,9 +286,10 @@ class Templar:
         if depth > _MAX_DEPTH:
             raise TemplateError(f"recursive loop detected in template {where}")
         self._local.depth = depth + 1
+        if not depth:
+            sandbox.start_deadline(self.seconds)
         try:
-            with sandbox.deadline(self.seconds):
-                return call()
+            return call()
         except jinja2.UndefinedError as error:
             if file:
                 raise TemplateError(f"undefined variable in {file}: {error.message}") from None
@@ -301,6 +302,8 @@ class Templar:
             raise TemplateError(f"template error in {where}: {_describe(error)}") from None
         finally:
             self._local.depth = depth
+            if not depth:
+                sandbox.stop_deadline()
 
 
 def _describe(error: BaseException) -> str:
