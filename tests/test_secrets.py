@@ -39,10 +39,12 @@ def leaked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     folder = tmp_path_factory.mktemp("secrets")
     known = {name: _secret(name) for name in ("password_new", "db_passwords_0", "db_passwords_1", "raw",
                                               "app_secret", "task_password", "block_token", "pg_pw",
-                                              "generated", "plain_fact", "store_value", "controller_token")}
+                                              "generated", "plain_fact", "store_value", "controller_token",
+                                              "extra_store_value")}
     known["quoted_password"] = f'q"/+ &={secrets.token_hex(4)}\\ü'
     (folder / "app.yml").write_text(yaml.safe_dump({"app_secret": known["app_secret"]}))
     (folder / "credentials.yml").write_text(yaml.safe_dump({"service_login": known["store_value"]}))
+    (folder / "secrets.yml").write_text(yaml.safe_dump({"ticket_ref": known["extra_store_value"]}))
     (folder / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": {"web1": {
         "ansible_connection": "local", "out": str(folder / "out"), "incidents": str(folder / "incidents")}}}}))
     (folder / "out").mkdir()
@@ -65,6 +67,7 @@ def leaked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             {"block": [{"name": "block vars", "command": "echo {{ block_token }}"}],
              "vars": {"block_token": known["block_token"]}},
             {"name": "a secret store", "debug": {"msg": "login {{ service_login }}"}},
+            {"name": "a secret store given with -e @", "debug": {"msg": "ticket {{ ticket_ref }}"}},
             {"name": "environment echoed", "shell": "env | grep PGPASSWORD",
              "environment": {"PGPASSWORD": "{{ pg_pw }}"}},
             {"name": "read at run time", "command": f"echo {known['generated']}", "register": "generated",
@@ -89,7 +92,7 @@ def leaked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     for verbosity in ("-v", "-vvv"):
         done = subprocess.run(
             [sys.executable, "-m", "titan_ops", "run", str(folder / "playbook.yml"), "-i",
-             str(folder / "inventory.yml"), verbosity, "-D", "--output-json", str(folder / f"run{verbosity}.json"),
+             str(folder / "inventory.yml"), verbosity, "-D", "-e", f"@{folder / 'secrets.yml'}", "--output-json", str(folder / f"run{verbosity}.json"),
              "--junit", str(folder / f"run{verbosity}.xml"), "--incident", "INC-SECRETS", "--incident-dir",
              str(folder / "incidents")], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=300)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
@@ -127,7 +130,7 @@ def test_the_outputs_were_there_to_be_masked(leaked):
         assert (folder / written).stat().st_size > 0
     assert list((folder / "incidents" / "INC-SECRETS").glob("web1-*.tar.gz"))
     assert (folder / "out" / "app.conf").read_text() == f"old\ntoken={leaked['known']['generated']}\n"
-    for shown in (f"PGPASSWORD={MASK}", f"login {MASK}", f"bad password {MASK}", f"token={MASK}",
+    for shown in (f"PGPASSWORD={MASK}", f"login {MASK}", f"ticket {MASK}", f"bad password {MASK}", f"token={MASK}",
                   f"{MASK} {MASK}"):
         assert shown in text, shown
 

@@ -18,6 +18,7 @@ from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
 from titan_ops.playbook.model import VarPrompt
 from titan_ops.vault import Vault
+from titan_ops.redaction import Redactor
 from titan_ops.trust import trusted
 
 PathLike = str | os.PathLike
@@ -51,6 +52,7 @@ def run(
     gather_facts: bool = True,
     vault: Vault | None = None,
     ask: Callable[[VarPrompt], str] | None = None,
+    secrets: Iterable[str] = (),
     subscribers: Iterable[Subscriber] = (),
     incident: str | None = None,
     incident_dir: PathLike | None = None,
@@ -60,7 +62,8 @@ def run(
     """Run a playbook and return its :class:`RunResult`.
 
     ``playbook`` and ``inventory`` are loaded objects or paths; ``extra_vars``
-    are authored, as a playbook is (their strings may be templates). Raises
+    are authored, as a playbook is (their strings may be templates); ``secrets``
+    are values known to be secret (masked in every output, as the run's own). Raises
     :class:`~titan_ops.errors.TitanOpsError` for bad input, before any host
     is touched; host failures are reported in the result, never raised.
 
@@ -84,12 +87,13 @@ def run(
     if not isinstance(inventory, Inventory):
         inventory = load_inventory(inventory, vault=vault)
     extra_vars = trusted(dict(extra_vars or {}))
+    secrets = tuple(secrets)
     subscribers = list(subscribers)
     if incident is not None:
         from titan_ops.incident import IncidentRecorder  # only a run recorded in an incident needs it
 
         recorder = IncidentRecorder(incident, incident_dir, operator=operator, arguments={
-            "extra_vars": extra_vars, "limit": limit, "check": check, "diff": diff,
+            "extra_vars": Redactor(secrets).scrub(extra_vars), "limit": limit, "check": check, "diff": diff,
             "tags": list(tags), "skip_tags": list(skip_tags)})
         extra_vars.setdefault("incident_id", incident)
         extra_vars.setdefault("incident_dir", str(recorder.timeline.folder.parent))
@@ -114,6 +118,7 @@ def run(
         gather_facts=gather_facts,
         vault=vault,
         ask=ask,
+        secrets=secrets,
     )
     return run_playbook(playbook, inventory, options, subscribers)
 

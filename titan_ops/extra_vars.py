@@ -10,15 +10,20 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import Location, TitanOpsError
+from titan_ops.redaction import every_value, is_secret_store
 from titan_ops.trust import trusted
 
 
-def parse_extra_vars(values: list[str]) -> dict[str, Any]:
+def parse_extra_vars(values: list[str], secrets: list[str] | None = None) -> dict[str, Any]:
     """Merge every ``-e`` value, later ones winning, as ansible-playbook does; authored text
-    (:mod:`titan_ops.trust`), as a playbook is."""
+    (:mod:`titan_ops.trust`), as a playbook is. Every value of an ``@file`` named like a secret store
+    (``@secrets.yml``) is appended to ``secrets``."""
     merged: dict[str, Any] = {}
     for value in values:
-        merged.update(_parse_one(value))
+        parsed = _parse_one(value)
+        if secrets is not None and value.strip().startswith("@") and is_secret_store(value.strip()[1:]):
+            secrets.extend(every_value(parsed))
+        merged.update(parsed)
     return trusted(merged)
 
 

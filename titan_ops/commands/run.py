@@ -116,8 +116,9 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
         print(listing(playbook, inventory, args.limit, TagFilter.from_options(args.tags, args.skip_tags),
                       hosts=args.list_hosts, tasks=args.list_tasks, tags=args.list_tags), end="")
         return 0
-    extra_vars = parse_extra_vars(args.extra_vars)
-    result = run(playbook, inventory, limit=args.limit, forks=_first(args.forks, config.forks, 5),
+    secrets: list[str] = []
+    extra_vars = parse_extra_vars(args.extra_vars, secrets)
+    result = run(playbook, inventory, limit=args.limit, forks=_first(args.forks, config.forks, 5), secrets=secrets,
                  extra_vars=extra_vars, check=args.check, diff=args.diff, tags=args.tags,
                  skip_tags=args.skip_tags,
                  host_key_checking=not args.no_host_key_checking and config.host_key_checking is not False,

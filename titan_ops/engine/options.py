@@ -40,3 +40,5 @@ class RunOptions:
     """The vault passwords; every value they open is masked in every output."""
     ask: Callable[[VarPrompt], str] | None = None
     """How ``vars_prompt`` asks the operator (None: it cannot; defaults answer, see engine.prompts)."""
+    secrets: tuple[str, ...] = ()
+    """Values known to be secret before the run (a secret store's, given with ``-e @secrets.yml``)."""

@@ -464,7 +464,7 @@ def check_ssh_args(host: str, host_vars: dict[str, Any]) -> None:
 def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
                  subscribers: Iterable[events.Subscriber] = ()) -> RunResult:
     """Run ``playbook`` against ``inventory``; emit events to ``subscribers``."""
-    redactor = Redactor()
+    redactor = Redactor(options.secrets)
     redactor.collect_from(os.environ)
     redactor.collect_from(options.extra_vars)
     redactor.collect_from(options.host_defaults)
