@@ -94,6 +94,15 @@ def test_a_failing_lookup_names_itself(project, expression, message):
     assert message in error.value.message
 
 
+def test_a_lookups_value_is_data_never_a_template(project):
+    playbook = write(project, LOOPS_PLAYBOOK)
+    inventory = project / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(LOCAL_INVENTORY))
+    result = titan_ops.run(playbook, inventory)
+    shown = {r.task: r for r in result.host_results("localhost")}
+    assert shown["the file's text is data"].msg == "hello {{ not_rendered }}"
+
+
 def test_password_is_generated_once_kept_private_and_reported_secret(project):
     templar = Templar()
     secrets: list[str] = []
@@ -186,6 +195,9 @@ LOOPS_PLAYBOOK = """
       debug: {msg: "{{ item }}"}
       with_subelements: ["{{ users }}", auth.keys]
       ignore_errors: true
+    - name: set_fact from a lookup
+      set_fact: {motd: "{{ lookup('file', 'motd.txt') }}"}
+    - {name: the file's text is data, debug: {msg: "{{ motd }}"}}
 """
 
 
