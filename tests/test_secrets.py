@@ -19,11 +19,14 @@ import sys
 import tarfile
 import textwrap
 import urllib.parse
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
+from titan_ops.engine import events
+from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
 from titan_ops.redaction import MASK, Redactor, encoded_forms, is_secret_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +165,18 @@ def test_encoded_forms_cover_every_base64_alignment():
         encoded = base64.b64encode(f"{prefix}{secret}!".encode()).decode()
         assert MASK in redactor.text(encoded), prefix
     assert secret in encoded_forms(secret)
+
+
+def test_the_records_written_at_the_end_mask_what_was_learnt_after_it_was_printed():
+    """A host printed a value; a later task made it a secret: the run's JSON, JUnit and RunResult mask it."""
+    redactor = Redactor()
+    now = datetime.now()
+    printed = TaskResult("web1", "read", "command", Status.OK, now, now, {"stdout": "the token is tk-123456"})
+    run = RunResult(playbook="p.yml", plays=[PlayResult("play", ["web1"])])
+    run.plays[0].add(redactor.event(events.HostTaskDone(printed)).result)
+    redactor.collect_from({"api_token": "tk-123456"})
+    redactor.event(events.RunDone(run))
+    assert run.plays[0].tasks["web1"][0].result["stdout"] == f"the token is {MASK}"
 
 
 def test_a_missing_key_files_path_is_not_a_secret(lab, tmp_path):

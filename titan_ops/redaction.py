@@ -140,6 +140,9 @@ class Redactor:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        self._masked_results = False
+        self._learnt_since = False
+        """Secrets were learnt after a result was masked: the run's end masks every result again."""
         self.add_secrets(secrets)
 
     def add_secrets(self, values: Iterable[Any]) -> None:
@@ -150,6 +153,7 @@ class Redactor:
             return
         with self._lock:
             self._known |= fresh
+            self._learnt_since = self._masked_results
             forms = set().union(*(encoded_forms(text) for text in fresh)) - self._forms
             if forms:
                 self._forms |= forms
@@ -178,18 +182,23 @@ class Redactor:
         if kind is str or isinstance(value, str):
             return MASK if secret and value else self.text(value)
         if kind is dict or isinstance(value, Mapping):
-            return {key: self.scrub(item, _secret_under(key, secret)) for key, item in value.items()}
+            if not secret:  # the usual case, without a call per key
+                return {key: self.scrub(item, True) if isinstance(key, str) and is_secret_name(key)
+                        else self.scrub(item) for key, item in value.items()}
+            return {key: self.scrub(item, _secret_under(key, True)) for key, item in value.items()}
         if kind is list or isinstance(value, (list, tuple)):
             return [self.scrub(item, secret) for item in value]
         return value
 
     def event(self, event: Any) -> Any:
-        """A copy of ``event`` with its task result (if any) scrubbed; a run's end scrubs every result of
-        the run again, with all the secrets known by then."""
+        """A copy of ``event`` with its task result (if any) scrubbed; at a run's end, when secrets were
+        learnt after results were masked, every result of the run is masked again with them."""
         result = getattr(event, "result", None)
         if result is not None and hasattr(result, "result") and isinstance(result.result, dict):
             return dataclasses.replace(event, result=self.task_result(result))
         if result is not None and hasattr(result, "plays"):
+            if not self._learnt_since:
+                return event
             for play in result.plays:
                 for host, results in play.tasks.items():
                     play.tasks[host] = [self.task_result(item) for item in results]
@@ -200,6 +209,7 @@ class Redactor:
 
     def task_result(self, result: Any) -> Any:
         """A copy of a TaskResult with its result scrubbed (hidden under ``no_log``)."""
+        self._masked_results = True
         payload = hide(result.result) if getattr(result, "no_log", False) else self.scrub(result.result)
         return dataclasses.replace(result, result=payload, task=self.text(result.task))
 
