@@ -15,6 +15,17 @@ class LookupFailed(Exception):
     """A lookup cannot produce its values (a missing file, a failed command, ...)."""
 
 
+def key_values(text: str) -> dict[str, str]:
+    """``start=1 end=3`` as a mapping; LookupFailed for a word that is not ``key=value``."""
+    found = {}
+    for part in text.split():
+        key, separator, value = part.partition("=")
+        if not separator:
+            raise LookupFailed(f"can't parse {part!r} as a key=value pair")
+        found[key] = value
+    return found
+
+
 @dataclass(frozen=True)
 class LookupContext:
     """The task a lookup runs for: its ``variables`` and the ``templar`` rendering them.

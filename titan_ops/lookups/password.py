@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from titan_ops.lookups.context import LookupContext, LookupFailed
+from titan_ops.lookups.context import LookupContext, LookupFailed, key_values
 from titan_ops.modules.files.local import write_local
 
 _CHARACTER_SETS = {name: getattr(string, name) for name in
@@ -39,12 +39,7 @@ def password(terms: list[Any], context: LookupContext, **options: Any) -> list[A
 
 def _parse(term: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     path, _, rest = term.strip().partition(" ")
-    settings = dict(options)
-    for part in rest.split():
-        key, separator, value = part.partition("=")
-        if not separator:
-            raise LookupFailed(f"can't parse {part!r} as a key=value pair")
-        settings[key] = value
+    settings = {**options, **key_values(rest)}
     unknown = sorted(set(settings) - set(_OPTIONS))
     if unknown:
         raise LookupFailed(f"Unrecognized parameter(s) given to password lookup: {', '.join(unknown)}")

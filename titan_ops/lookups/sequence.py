@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from titan_ops.lookups.context import LookupContext, LookupFailed
+from titan_ops.lookups.context import LookupContext, LookupFailed, key_values
 
 _SHORT_FORM = re.compile(r"^(?:(?P<start>-?\d+)-)?(?P<end>-?\d+)(?:/(?P<stride>-?\d+))?(?::(?P<format>.+))?$")
 _KEYS = ("start", "end", "count", "stride", "format")
@@ -36,12 +36,7 @@ def _parse(term: str) -> dict[str, str]:
         if match is None:
             raise LookupFailed(f"can't parse arg={term!r} as a sequence")
         return {key: value for key, value in match.groupdict().items() if value is not None}
-    parsed = {}
-    for part in term.split():
-        key, separator, value = part.partition("=")
-        if not separator:
-            raise LookupFailed(f"can't parse arg={part!r} as a key=value pair")
-        parsed[key] = value
+    parsed = key_values(term)
     unknown = sorted(set(parsed) - set(_KEYS))
     if unknown:
         raise LookupFailed(f"unrecognized arguments to with_sequence: {unknown}")

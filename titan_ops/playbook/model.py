@@ -52,11 +52,10 @@ class Task:
         return f"{self.role} : {name}" if self.role else name
 
 
-@dataclass
-class IncludeTasks:
-    """``include_tasks``: a task file chosen and loaded at run time, per host."""
+@dataclass(kw_only=True)
+class _Include:
+    """What ``include_tasks`` and ``include_role`` share: chosen and loaded at run time, per host."""
 
-    file: str
     location: Location
     base_dir: str
     name: str | None = None
@@ -67,28 +66,25 @@ class IncludeTasks:
     loop_lookup: str | None = None
     loop_control: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class IncludeTasks(_Include):
+    """``include_tasks``: a task file chosen and loaded at run time, per host."""
+
+    file: str
 
     @property
     def display_name(self) -> str:
         return self.name or f"include_tasks {self.file}"
 
 
-@dataclass
-class IncludeRole:
+@dataclass(kw_only=True)
+class IncludeRole(_Include):
     """``include_role``: a role chosen and loaded at run time, per host (its name may be a template)."""
 
     options: dict[str, Any]
     """``name`` and ``tasks_from``, ``vars_from``, ``defaults_from``, ``handlers_from``, ``public``."""
-    location: Location
-    base_dir: str
-    name: str | None = None
-    when: list[Any] = field(default_factory=list)
-    vars: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    loop: Any = None
-    loop_lookup: str | None = None
-    loop_control: dict[str, Any] = field(default_factory=dict)
-    keywords: dict[str, Any] = field(default_factory=dict)
     apply: dict[str, Any] = field(default_factory=dict)
     """Keywords (and ``tags``) given to every task of the role."""
 
