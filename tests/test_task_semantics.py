@@ -94,6 +94,25 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - "[{'a': 1}, {'a': 2}] | map(attribute='a') == [1, 2]"
               - "[1, 2, 3] | select('odd') == [1, 3]"
         """, _recap(1)),
+    "Ansible's tests and filters the integration targets use": ("""
+        - command: "true"
+          register: ran
+        - assert:
+            that:
+              - "[1, 2] is contains 1"
+              - "ran is successful and ran is reachable and ran is not unreachable"
+              - "[1] is subset([1, 2]) and [1, 2] is superset([2])"
+              - "['/etc', 'ssh', 'sshd_config'] | path_join == '/etc/ssh/sshd_config'"
+              - "['a', '/b', 'c'] | path_join == '/b/c'"
+              - "[1, 2, 2] | union([2, 3]) == [1, 2, 3]"
+              - "[1, 2, 3] | intersect([3, 2, 5]) == [2, 3]"
+              - "[1, 2, 3] | difference([2]) == [1, 3]"
+              - "[1, 2] | symmetric_difference([2, 3]) == [1, 3]"
+              - "[1, [2, [3, [4]]]] | flatten == [1, 2, 3, 4]"
+              - "[1, [2, [3, [4]]]] | flatten(levels=1) == [1, 2, [3, [4]]]"
+              - "{} | type_debug == 'dict' and 'x' | type_debug == 'str' and [] | type_debug == 'list'"
+              - "'a1b22' | regex_findall('[0-9]+') == ['1', '22']"
+        """, _recap(2, changed=1)),
     "dict(a=1, a=2) fails the task, ignore_errors ignores it": ("""
         - debug: {msg: "{{ dict(a=1, a=2) }}"}
           ignore_errors: true

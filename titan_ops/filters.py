@@ -206,6 +206,79 @@ def skipped(value: Any) -> bool:
     return bool(_result_flag(value, "skipped").get("skipped", False))
 
 
+def unreachable(value: Any) -> bool:
+    return bool(_result_flag(value, "unreachable").get("unreachable", False))
+
+
+def contains(value: Any, item: Any) -> bool:
+    """Ansible's ``contains`` test: ``[1, 2] is contains 1`` (``in`` with the operands swapped)."""
+    return item in value
+
+
+def subset(value: Any, other: Any) -> bool:
+    return all(item in other for item in value)
+
+
+def superset(value: Any, other: Any) -> bool:
+    return all(item in value for item in other)
+
+
+def path_join(parts: Any) -> str:
+    """Ansible's ``path_join``: a list of path parts joined (a later absolute part starts anew)."""
+    if isinstance(parts, str):
+        return parts
+    return os.path.join(*[str(part) for part in parts]) if parts else ""
+
+
+def union(value: Any, other: Any) -> list[Any]:
+    """The items of both lists, each once, in order of appearance (Ansible's ``union``)."""
+    return _unique([*value, *other])
+
+
+def intersect(value: Any, other: Any) -> list[Any]:
+    return _unique([item for item in value if item in other])
+
+
+def difference(value: Any, other: Any) -> list[Any]:
+    return _unique([item for item in value if item not in other])
+
+
+def symmetric_difference(value: Any, other: Any) -> list[Any]:
+    return _unique([item for item in [*value, *other] if (item in value) != (item in other)])
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    found: list[Any] = []
+    for item in items:
+        if item not in found:
+            found.append(item)
+    return found
+
+
+def flatten(value: Any, levels: int | None = None) -> list[Any]:
+    """Nested lists made flat (``levels``: how deep; None: all the way), as Ansible's ``flatten``."""
+    flat: list[Any] = []
+    for item in value:
+        if isinstance(item, (list, tuple)) and (levels is None or levels > 0):
+            flat.extend(flatten(item, None if levels is None else levels - 1))
+        elif item is not None:
+            flat.append(item)
+    return flat
+
+
+def type_debug(value: Any) -> str:
+    """The Python type name of ``value`` (Ansible's ``type_debug``)."""
+    for kind, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (Mapping, "dict"),
+                       (list, "list")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def regex_findall(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> list[Any]:
+    return re.findall(pattern, str(value), flags=_regex_flags(ignorecase, multiline))
+
+
 def match(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
     return _regex("match", pattern, _regex_flags(ignorecase, multiline), str(value)) is not None
 
@@ -238,6 +311,14 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "quote": quote,
     "mandatory": mandatory,
     "breaker_kind": breaker_kind,
+    "path_join": path_join,
+    "union": union,
+    "intersect": intersect,
+    "difference": difference,
+    "symmetric_difference": symmetric_difference,
+    "flatten": flatten,
+    "type_debug": type_debug,
+    "regex_findall": regex_findall,
 }
 
 def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:
@@ -259,6 +340,12 @@ TESTS: dict[str, Callable[..., bool]] = {
     "failure": failed,
     "succeeded": succeeded,
     "success": succeeded,
+    "successful": succeeded,
+    "unreachable": unreachable,
+    "reachable": lambda value: not unreachable(value),
+    "contains": contains,
+    "subset": subset,
+    "superset": superset,
     "changed": changed,
     "change": changed,
     "skipped": skipped,
