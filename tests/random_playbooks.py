@@ -22,8 +22,9 @@ from typing import Any
 import yaml
 
 # What titan-ops does not do as Ansible yet (issue 11's plan stage, engine-plan): play keywords given as
-# templates, and the end of the playbook when every host of a serial batch failed. Drawn only with
-# TITAN_OPS_RANDOM_PENDING=1 (to see how far that work is); else serial plays ignore their errors.
+# templates, the end of the playbook when every host of a serial batch failed, and handlers notified by
+# a tagged task under --tags. Drawn only with TITAN_OPS_RANDOM_PENDING=1 (to see how far that work is);
+# else serial plays ignore their errors and handlers are tagged always.
 PENDING = os.environ.get("TITAN_OPS_RANDOM_PENDING") == "1"
 
 HOSTS = ("lab1", "lab2", "lab3")
@@ -188,6 +189,8 @@ class PlaybookGenerator:
                 handler["listen"] = self.topics[0]
             if self._chance(0.15):
                 handler["shell"] += "; exit 1"
+            if not PENDING:
+                handler["tags"] = ["always"]
             handlers.append(handler)
         play["handlers"] = handlers
         return play

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.oracle
 
 # A ratchet, raised as the engine gets closer to ansible-core (the goal is 0.90): the share of the task
 # results of ansible's runs that titan-ops ends the same way, refused runs included.
-MINIMUM_SHARE = 0.0
+MINIMUM_SHARE = 0.14
 SPOT_CHECKS = 2
 
 

@@ -113,6 +113,13 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - "{} | type_debug == 'dict' and 'x' | type_debug == 'str' and [] | type_debug == 'list'"
               - "'a1b22' | regex_findall('[0-9]+') == ['1', '22']"
         """, _recap(2, changed=1)),
+    "map(attribute=) of an item without it fails the task": ("""
+        - set_fact:
+            names: "{{ [{'name': 'one'}, {'other': 'two'}] | map(attribute='name') }}"
+          register: mapped
+          ignore_errors: true
+        - assert: {that: ["mapped is failed", "'has no attribute' in mapped.msg"]}
+        """, _recap(2, ignored=1)),
     "dict(a=1, a=2) fails the task, ignore_errors ignores it": ("""
         - debug: {msg: "{{ dict(a=1, a=2) }}"}
           ignore_errors: true

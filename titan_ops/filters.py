@@ -327,7 +327,11 @@ def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(filter_)  # keeps jinja2's pass_context/pass_environment marks
     def listed(*args: Any, **kwargs: Any) -> list[Any]:
-        return list(filter_(*args, **kwargs))
+        items = list(filter_(*args, **kwargs))
+        for item in items:  # map(attribute=...) of an item without it: an error now, as in Ansible
+            if isinstance(item, jinja2.Undefined):
+                item._fail_with_undefined_error()
+        return items
 
     return listed
 
