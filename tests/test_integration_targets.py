@@ -21,6 +21,10 @@ pytestmark = pytest.mark.oracle
 # results of ansible's runs that titan-ops ends the same way, refused runs included.
 MINIMUM_SHARE = 0.14
 SPOT_CHECKS = 2
+# Re-played against ansible-core: targets whose outcome does not depend on chance or time (delegate_to
+# picks hosts at random in some runs, loop-until waits).
+SPOT_CHECK_TARGETS = {"blocks", "changed_when", "check_mode", "ignore_errors", "loop_control", "register",
+                      "set_fact", "tags", "var_inheritance", "var_reserved"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def test_targets_behave_as_in_ansible_core(source, tmp_path, measurements):
 def test_recorded_oracle_outcomes_still_hold(source, tmp_path):
     archive, digest = source
     recorded = corpus.load_cache()
-    runs = [run for run in corpus.load_runs() if corpus.run_key(run, digest) in recorded]
+    runs = [run for run in corpus.load_runs(SPOT_CHECK_TARGETS) if corpus.run_key(run, digest) in recorded]
     seed = random.SystemRandom().randrange(2**32)
     chosen = random.Random(seed).sample(runs, min(SPOT_CHECKS, len(runs)))
     workspace = corpus.Workspace(archive, tmp_path)
