@@ -183,6 +183,21 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         - assert:
             that: "echoed.stdout == 'hello hello $not_set_anywhere $(id) ' ~ lookup('env', 'HOME') ~ '/x'"
         """, _recap(2, changed=1)),
+    "a failed module result carries exception; failed_when false keeps it apart": ("""
+        - shell: exit 1
+          register: failing
+          ignore_errors: true
+        - shell: exit 1
+          register: overruled
+          failed_when: false
+        - shell: exit 0
+          register: fine
+        - assert:
+            that:
+              - failing.exception is defined and failing.failed_when_suppressed_exception is undefined
+              - overruled.exception is undefined and overruled.failed_when_suppressed_exception is defined
+              - fine.exception is undefined
+        """, _recap(4, changed=3, ignored=1)),
     "set_fact keys are templated": ("""
         - set_fact:
             "{{ key_name }}": 5

@@ -23,6 +23,10 @@ from titan_ops.redaction import secret_values
 from titan_ops.templating import Templar, without_omitted
 
 
+# What a failed module result holds under ``exception`` (titan-ops modules raise no Python traceback).
+NO_TRACEBACK = "(traceback unavailable)"
+
+
 def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> tuple[bool, Any]:
     """All of ``conditions`` true? Returns (verdict, the first false condition)."""
     for condition in conditions:
@@ -148,6 +152,8 @@ class TaskExecutor:
             result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
         result["failed"] = bool(result.get("failed"))
+        if result["failed"]:
+            result.setdefault("exception", NO_TRACEBACK)  # ansible-core 2.19's key of a module's failure
         if result.get("skipped"):  # (in check mode): nothing ran, nothing to judge
             return result
         scope = self._with_result(task, host, result)
@@ -164,6 +170,8 @@ class TaskExecutor:
             result[keyword] = verdict
             if keyword == "failed":
                 result["failed_when_result"] = verdict
+                if not verdict and "exception" in result:  # the module's failure, overruled
+                    result["failed_when_suppressed_exception"] = result.pop("exception")
         return result
 
     def _with_result(self, task: Task, host: HostContext, result: dict[str, Any]) -> Mapping[str, Any]:

@@ -13,7 +13,8 @@ from titan_ops.engine.results import RunResult, Status, TaskResult
 
 _WIDTH = 80
 _QUIET_KEYS = ("stdout", "stderr", "stdout_lines", "stderr_lines", "cmd", "start", "end", "delta", "rc",
-               "invocation", "ansible_facts", "changed", "failed", "skip_reason", "false_condition", "skipped")
+               "invocation", "ansible_facts", "changed", "failed", "exception", "skip_reason", "false_condition",
+               "skipped")
 _COLORS = {"ok": "32", "changed": "33", "skipping": "36", "fatal": "31", "ignoring": "36", "recap_bad": "31"}
 
 
@@ -30,9 +31,10 @@ def recap_line(host: str, stats: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    """A result on one line, as Ansible prints it: without the ``failed`` flag its banner already says."""
+    """A result on one line, as Ansible prints it: without the ``failed`` flag its banner already says,
+    nor the ``exception`` placeholder."""
     if isinstance(value, dict):
-        value = {key: item for key, item in value.items() if key != "failed"}
+        value = {key: item for key, item in value.items() if key not in ("failed", "exception")}
     return json.dumps(value, sort_keys=True, default=str)
 
 
