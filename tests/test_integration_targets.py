@@ -33,6 +33,7 @@ def source() -> tuple[object, str]:
     return archive, corpus.digest_of(archive)
 
 
+@pytest.mark.timeout(1800)  # about 300 runs of titan-ops (2 at a time): minutes, past the suite's default deadline
 def test_targets_behave_as_in_ansible_core(source, tmp_path, measurements):
     archive, digest = source
     runs = corpus.load_runs()
