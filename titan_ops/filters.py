@@ -276,7 +276,7 @@ def type_debug(value: Any) -> str:
 
 
 def regex_findall(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> list[Any]:
-    return re.findall(pattern, str(value), flags=_regex_flags(ignorecase, multiline))
+    return _regex("findall", pattern, _regex_flags(ignorecase, multiline), str(value))
 
 
 def match(value: Any, pattern: str, ignorecase: bool = False, multiline: bool = False) -> bool:
