@@ -74,10 +74,17 @@ def test_to_json_matches_ansible_inventory_forms():
     ("all", ["all"]), ("web:db", ["web", "db"]), ("web:&db:!x", ["web", "&db", "!x"]),
     ("web , db", ["web", "db"]), ("web,db:!x", ["web", "db:!x"]), ("web[0:2]:db[1]", ["web[0:2]", "db[1]"]),
     ("db[1:2]", ["db[1:2]"]), ("fe80::1", ["fe80::1"]), ("host:22", ["host:22"]), ("", []), (":", []),
-    ("db[1", ["db", "1"]), (["web", "db:app"], ["web", "db", "app"]),
+    (["web", "db:app"], ["web", "db", "app"]),
 ])
 def test_split_pattern(pattern, terms):
     assert split_pattern(pattern) == terms
+
+
+@pytest.mark.parametrize("pattern", ["db[1", "db]", "web[0:1", "db[[1]]", "web:db[0"])
+def test_a_pattern_with_unbalanced_brackets_is_refused(pattern):
+    """ansible reads ``db[1`` as the terms ``db`` and ``1``: a run on all of db when [1] was meant."""
+    with pytest.raises(InventoryError, match=r"malformed host pattern .*unbalanced"):
+        split_pattern(pattern)
 
 
 @pytest.fixture()

@@ -26,8 +26,11 @@ class TitanOpsError(Exception):
     """Base class of every error titan-ops raises on purpose.
 
     ``location`` names the file, line and column, ``key`` the offending key.
-    ``str(error)`` is a one-line message fit for an operator.
+    ``str(error)`` is a one-line message fit for an operator; ``exit_code`` is the command's
+    (ansible-playbook's 5 for bad input).
     """
+
+    exit_code = 5
 
     def __init__(self, message: str, location: Location | None = None, key: str | None = None):
         self.message = message
@@ -43,6 +46,12 @@ class TitanOpsError(Exception):
 
 class InventoryError(TitanOpsError):
     """The inventory cannot be read or is inconsistent."""
+
+
+class NoHostsError(InventoryError):
+    """``--limit`` leaves no host of the inventory to target (ansible-playbook exits 1 for it)."""
+
+    exit_code = 1
 
 
 class PlaybookError(TitanOpsError):

@@ -63,14 +63,18 @@ def task_scope(
     role_vars: Sequence[Mapping[str, Any]] = (),
     role_params: Sequence[Mapping[str, Any]] = (),
     included_vars: Mapping[str, Any] | None = None,
+    connection_defaults: Mapping[str, Any] | None = None,
 ) -> ChainMap:
     """The variables a task sees on one host, highest precedence first.
 
     Role layers come outermost first (a role's dependency before the role): ``role_defaults`` are
     below the inventory, ``role_vars`` above the play's vars and vars_files, ``role_params`` above
-    ``set_fact``; ``included_vars`` (``include_vars``) sit between task vars and ``set_fact``.
-    The scopes are chained, not copied (this runs per host per task); nothing writes to the chain.
+    ``set_fact``; ``included_vars`` (``include_vars``) sit between task vars and ``set_fact``;
+    ``connection_defaults`` come last: what the host's connection uses when no variable sets it
+    (``ansible_host`` is the inventory name). The scopes are chained, not copied (this runs per host
+    per task); nothing writes to the chain.
     """
     return ChainMap(extra_vars, magic, *reversed(role_params), facts,  # type: ignore[arg-type]
                     *([included_vars] if included_vars else []), task_vars, *reversed(block_vars),
-                    *reversed(role_vars), play_vars, inventory_vars, *reversed(role_defaults))
+                    *reversed(role_vars), play_vars, inventory_vars, *reversed(role_defaults),
+                    *([connection_defaults] if connection_defaults else []))

@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
-        return 5
+        return error.exit_code
 
 
 def _run_with(args: argparse.Namespace, config: Any) -> int:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from titan_ops.connection import address_from_vars
 from titan_ops.connection.base import HostAddress
 from titan_ops.engine.options import RunOptions
-from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.scope import Scope
 from titan_ops.inventory import Inventory
+from titan_ops.playbook.model import Play
 from titan_ops.templating import Templar
 from titan_ops.vars import HostFacts, HostVars, task_scope
+
+if TYPE_CHECKING:
+    from titan_ops.engine.play_state import PlayState
 
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -41,6 +44,7 @@ class HostView:
         self._group_names: dict[str, list[str]] = {}
         self._addresses: dict[str, HostAddress] = {}
         self._owns_inventory = False
+        self._play_magic = self._magic_without_host()
 
     def add_host(self, name: str, groups: list[str], variables: dict[str, Any]) -> None:
         """``add_host``: the host joins the run's inventory (or is updated there)."""
@@ -64,31 +68,17 @@ class HostView:
         self._inventory_vars = {}
         self._group_names = {}
         self._addresses = {}
+        self._play_magic = self._magic_without_host()
 
     def variables(self, state: PlayState, host: str, scope: Scope, task_vars: dict[str, Any]) -> ChainMap:
         """What a task sees on ``host``, highest precedence first."""
-        active = state.active(state.hosts)
-        play = state.play
-        magic = {
-            "inventory_hostname": host,
-            "inventory_hostname_short": host.split(".")[0],
-            "groups": self.groups,
-            "group_names": self.group_names(host),
-            "hostvars": self.hostvars,
-            "ansible_play_hosts": active,
-            "ansible_play_hosts_all": list(state.hosts),
-            "ansible_play_batch": active,
-            "ansible_check_mode": self.options.check,
-            "ansible_diff_mode": self.options.diff,
-            "playbook_dir": self.playbook_dir,
-            "play_hosts": active,
-            "ansible_search_path": search_path(scope, play.base_dir),
-            **role_magic(scope),
-        }
+        magic = {**self._play_magic, **state.magic(), "inventory_hostname": host,
+                 "inventory_hostname_short": host.split(".")[0], "group_names": self.group_names(host),
+                 "ansible_search_path": search_path(scope, state.play.base_dir), **role_magic(scope)}
         roles = scope.roles
         return task_scope(
             inventory_vars=self.inventory_vars(host),
-            play_vars=state.play_vars,
+            play_vars=state.plan.vars_of(host),
             block_vars=scope.block_vars,
             task_vars={**task_vars, **scope.host_vars.get(host, {})},
             facts=self.facts.of(host),
@@ -98,7 +88,25 @@ class HostView:
             role_vars=[state.role_vars, *(role.vars for role in roles)],
             role_params=[role.params for role in roles],
             included_vars=self.included.of(host),
+            connection_defaults={"ansible_host": host},
         )
+
+    def plan_variables(self, host: str, play: Play, play_vars: dict[str, Any]) -> ChainMap:
+        """What is known of ``host`` before the run: its inventory, the play's variables, the extra vars."""
+        magic = {**self._play_magic, "inventory_hostname": host, "inventory_hostname_short": host.split(".")[0],
+                 "group_names": self.group_names(host)}
+        return task_scope(inventory_vars=self.inventory_vars(host), play_vars=play_vars, block_vars=[],
+                          task_vars={}, facts={}, magic=magic, extra_vars=self.options.extra_vars,
+                          role_defaults=[play.role_defaults], role_vars=[play.role_vars],
+                          connection_defaults={"ansible_host": host})
+
+    def play_magic(self) -> dict[str, Any]:
+        """The magic variables that need no host."""
+        return dict(self._play_magic)
+
+    def _magic_without_host(self) -> dict[str, Any]:
+        return {"groups": self.groups, "hostvars": self.hostvars, "ansible_check_mode": self.options.check,
+                "ansible_diff_mode": self.options.diff, "playbook_dir": self.playbook_dir}
 
     def inventory_vars(self, host: str) -> dict[str, Any]:
         variables = self._inventory_vars.get(host)
@@ -167,3 +175,4 @@ def role_magic(scope: Scope) -> dict[str, Any]:
     if len(scope.roles) > 1:
         magic["ansible_parent_role_names"] = [outer.name for outer in reversed(scope.roles[:-1])]
     return magic
+

@@ -1,64 +1,230 @@
-"""The plan stage: what can be known of a play before any host is touched."""
+"""The plan stage: everything about the plays that can be known before any host is touched.
+
+Between the validated model and the run. For each play: its keywords rendered
+and typed (``name``, ``hosts``, ``serial``, ``max_fail_percentage``,
+``strategy``, ``gather_facts``, ``tags``), the hosts it targets and its
+batches, and the variables of its ``vars_files`` for each host. Play keywords
+see the extra vars, the play's vars and the magic variables that need no host
+(``groups``, ``playbook_dir``); ``vars_files`` names see a host's inventory
+variables too. Any error is a PlaybookError (or InventoryError) naming the
+file, line, column and key, raised before the first connection.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 from collections import ChainMap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.errors import Location, PlaybookError
-from titan_ops.filters import to_bool
-from titan_ops.playbook.model import Play
+from titan_ops.engine.hostview import HostView
+from titan_ops.errors import InventoryError, Location, NoHostsError, PlaybookError, TemplateError
+from titan_ops.inventory import Inventory
+from titan_ops.playbook import play_values
+from titan_ops.playbook.model import Play, Playbook
 from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.redaction import every_value, is_secret_store
-from titan_ops.templating import Templar
+from titan_ops.templating import is_template
 from titan_ops.vault import Vault
 
 
-def gathers_facts(play: Play, templar: Templar, extra_vars: dict[str, Any], default: bool = True) -> bool:
-    """Whether the play gathers facts (``default`` when it does not say)."""
-    value = play.gather_facts
-    if value is None:
-        return default
-    if isinstance(value, str):
-        value = templar.render(value, ChainMap(extra_vars, play.vars))
-    return to_bool(value)
+@dataclass
+class PlayPlan:
+    """One play, resolved: what it runs on, in which batches, how, and with which variables."""
+
+    play: Play
+    name: str
+    pattern: str | list[str]
+    """The play's ``hosts``, rendered."""
+    limit: str | None
+    hosts: list[str]
+    """Every host the play targets in the inventory as it is before the run (``--limit`` applied)."""
+    serial: list[int | str]
+    strategy: str
+    gather_facts: bool
+    max_fail_percentage: float | None
+    tags: list[str]
+    vars: dict[str, Any]
+    """The play's ``vars`` and the variables of its ``vars_files`` (the same for every host)."""
+    host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per host, when a ``vars_files`` name depends on the host: the play's variables for that host."""
+
+    def vars_of(self, host: str) -> dict[str, Any]:
+        return self.host_vars.get(host, self.vars)
+
+    def targets(self, inventory: Inventory) -> list[str]:
+        """The hosts the play targets when it starts, in inventory order (``add_host`` and ``group_by``
+        may have changed the inventory since the plan)."""
+        return inventory.list_hosts(self.pattern, self.limit)
+
+    def batches(self, hosts: list[str]) -> list[list[str]]:
+        return batches(self.serial, hosts)
 
 
-def load_vars_files(play: Play, templar: Templar, extra_vars: dict[str, Any],
-                    vault: Vault | None = None) -> dict[str, Any]:
-    """The variables of the play's ``vars_files``, later files winning (vault-encrypted ones opened)."""
-    loaded: dict[str, Any] = {}
-    for name in play.vars_files:
-        path = templar.render(name, ChainMap(extra_vars, play.vars))
-        full = path if path.startswith("/") else f"{play.base_dir}/{path}"
-        document = load_yaml_file(full, vault)
-        if document is None:
-            continue
-        if not isinstance(document, dict):
-            raise PlaybookError("a vars file must hold a mapping", Location(full, 1, 1), "vars_files")
-        if is_secret_store(full):
-            templar.note_secrets(every_value(document))  # secrets.yml: every value is one
-        loaded.update(document)
-    return loaded
+def plan_playbook(playbook: Playbook, view: HostView, prompted: list[dict[str, Any]] | None = None) -> list[PlayPlan]:
+    """The plan of every play of ``playbook`` (``prompted``: each play's answers to its ``vars_prompt``);
+    raises on anything wrong, before any host is touched."""
+    _check_limit(view)
+    planner = _Planner(view, playbook.vault)
+    answers = prompted or [{} for _ in playbook.plays]
+    return [planner.play(play, answers) for play, answers in zip(playbook.plays, answers)]
 
 
-def batches(serial: Any, hosts: list[str]) -> list[list[str]]:
-    """Split ``hosts`` by ``serial``: a number, a percentage, or a list of them."""
-    if serial in (None, 0, "0", []):
-        return [hosts]
-    sizes = serial if isinstance(serial, list) else [serial]
+def _check_limit(view: HostView) -> None:
+    """A ``--limit`` that leaves no host of a non-empty inventory is an error (exit code 1, as ansible)."""
+    limit = view.options.limit
+    if limit is None:
+        return
+    try:
+        selected = view.inventory.list_hosts("all", limit)
+    except InventoryError as error:
+        raise InventoryError(error.message, error.location, "--limit") from None
+    if not selected and view.inventory.host_names():
+        raise NoHostsError(f"no host of the inventory matches '{limit}': no hosts to target", key="--limit")
+
+
+class _Planner:
+    def __init__(self, view: HostView, vault: Vault | None):
+        self.view = view
+        self.vault = vault
+        self.options = view.options
+        self.templar = view.templar
+        self._files: dict[str, dict[str, Any]] = {}
+
+    def play(self, play: Play, prompted: dict[str, Any]) -> PlayPlan:
+        play_vars = {**play.vars, **prompted}
+        variables = ChainMap(self.options.extra_vars, self.view.play_magic(), play_vars)
+        pattern = self._render(play, "hosts", play.hosts, variables)
+        if not isinstance(pattern, (str, list)) or not pattern:
+            raise PlaybookError(f"must name hosts, got {pattern!r}", play.where("hosts"), "hosts")
+        try:
+            hosts = self.view.inventory.list_hosts(pattern, self.options.limit)
+        except InventoryError as error:
+            raise PlaybookError(error.message, play.where("hosts"), "hosts") from None
+        name = self._render(play, "name", play.name, variables)
+        sizes = self._typed(play, "serial", play.serial, variables, play_values.serial_sizes)
+        limit = None if play.max_fail_percentage is None else self._typed(
+            play, "max_fail_percentage", play.max_fail_percentage, variables, play_values.percentage)
+        shared, per_host = self._vars(play, play_vars, hosts)
+        return PlayPlan(
+            play=play,
+            name=name if isinstance(name, str) else str(name),
+            pattern=pattern,
+            limit=self.options.limit,
+            hosts=hosts,
+            serial=sizes,
+            strategy=self._typed(play, "strategy", play.strategy, variables, play_values.strategy),
+            gather_facts=(self.options.gather_facts if play.gather_facts is None else
+                          self._typed(play, "gather_facts", play.gather_facts, variables, play_values.boolean)),
+            max_fail_percentage=limit,
+            tags=self._typed(play, "tags", play.tags, variables, play_values.tag_list),
+            vars=shared,
+            host_vars=per_host,
+        )
+
+    def _render(self, play: Play, key: str, value: Any, variables: Mapping[str, Any]) -> Any:
+        try:
+            return self.templar.render(value, variables)
+        except TemplateError as error:
+            raise PlaybookError(error.message, play.where(key), key) from None
+
+    def _typed(self, play: Play, key: str, value: Any, variables: Mapping[str, Any],
+               check: Callable[[Any], Any]) -> Any:
+        try:
+            return check(self._render(play, key, value, variables))
+        except ValueError as error:
+            raise PlaybookError(str(error), play.where(key), key) from None
+
+    # -- vars_files ------------------------------------------------------------------
+    def _vars(self, play: Play, play_vars: dict[str, Any],
+              hosts: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The play's variables: shared by every host, and per host when a file name depends on the host."""
+        if not play.vars_files:
+            return play_vars, {}
+        if not any(is_template(name) for entry in play.vars_files for name in _alternatives(entry)):
+            static = ChainMap(self.options.extra_vars, self.view.play_magic(), play_vars, play.role_vars)
+            return self._merged(play_vars, self._chosen(play, static, None)), {}
+        per_host: dict[str, dict[str, Any]] = {}
+        merged: dict[tuple[str, ...], dict[str, Any]] = {}
+        for host in hosts:
+            paths = self._chosen(play, self.view.plan_variables(host, play, play_vars), host)
+            if paths not in merged:
+                merged[paths] = self._merged(play_vars, paths)
+            per_host[host] = merged[paths]
+        return play_vars, per_host
+
+    def _chosen(self, play: Play, variables: Mapping[str, Any], host: str | None) -> tuple[str, ...]:
+        """The file read for each ``vars_files`` entry: the first of its alternatives that exists."""
+        chosen = []
+        for entry in play.vars_files:
+            candidates = []
+            for name in _alternatives(entry):
+                try:
+                    rendered = self.templar.render(name, variables)
+                except TemplateError as error:
+                    where = f" for host {host}" if host else ""
+                    raise PlaybookError(f"the file name '{name}'{where}: {error.message}", play.where("vars_files"),
+                                        "vars_files") from None
+                if not isinstance(rendered, str) or not rendered:
+                    raise PlaybookError(f"a vars file name must be a string, got {rendered!r}",
+                                        play.where("vars_files"), "vars_files")
+                path = rendered if os.path.isabs(rendered) else os.path.join(play.base_dir, rendered)
+                candidates.append(path)
+                if os.path.isfile(path):
+                    chosen.append(path)
+                    break
+            else:
+                what = "vars file not found" if len(candidates) == 1 else "none of these vars files exists"
+                where = f" (for host {host})" if host else ""
+                raise PlaybookError(f"{what}: {', '.join(candidates)}{where}", play.where("vars_files"), "vars_files")
+        return tuple(chosen)
+
+    def _merged(self, play_vars: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+        merged = dict(play_vars)
+        for path in paths:
+            merged.update(self._file(path))
+        return merged
+
+    def _file(self, path: str) -> dict[str, Any]:
+        loaded = self._files.get(path)
+        if loaded is None:
+            document = load_yaml_file(path, self.vault)
+            if document is None:
+                document = {}
+            if not isinstance(document, dict):
+                raise PlaybookError("a vars file must hold a mapping", Location(path, 1, 1), "vars_files")
+            if is_secret_store(path):
+                self.templar.note_secrets(every_value(document))  # secrets.yml: every value is one
+            loaded = self._files[path] = document
+        return loaded
+
+
+def _alternatives(entry: str | list[str]) -> list[str]:
+    return entry if isinstance(entry, list) else [entry]
+
+
+def batches(sizes: list[int | str], hosts: list[str]) -> list[list[str]]:
+    """Split ``hosts`` into batches of ``sizes`` (the last size repeats), as ansible does.
+
+    A percentage is of every host of the play (at least 1); a count of 0 or less takes every host left.
+    """
+    if not sizes:
+        return [hosts] if hosts else []
     result, start, index = [], 0, 0
     while start < len(hosts):
         size = _batch_size(sizes[min(index, len(sizes) - 1)], len(hosts))
+        if size <= 0:
+            result.append(hosts[start:])
+            break
         result.append(hosts[start:start + size])
         start += size
         index += 1
     return result
 
 
-def _batch_size(value: Any, total: int) -> int:
-    text = str(value).strip()
-    if text.endswith("%"):
-        return max(1, math.floor(total * float(text[:-1]) / 100.0))
-    return max(1, int(text))
+def _batch_size(size: int | str, total: int) -> int:
+    if isinstance(size, str):
+        return math.floor(total * float(size.rstrip("%")) / 100.0) or 1
+    return size

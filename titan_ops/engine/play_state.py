@@ -1,34 +1,70 @@
-"""The state one play (one batch of it) keeps while it runs."""
+"""The state one play keeps while it runs, per batch and across its batches."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from titan_ops.engine.handlers import Notifications
+from titan_ops.engine.plan import PlayPlan
 from titan_ops.engine.results import PlayResult
-from titan_ops.playbook.model import Play
+
+
+class PlayRun:
+    """What every batch of one play shares: its plan, its result, and the hosts out of it."""
+
+    def __init__(self, plan: PlayPlan, hosts: list[str], result: PlayResult, removed: set[str]):
+        self.plan = plan
+        self.hosts = hosts
+        """Every host the play targets, in inventory order, failed ones included (``ansible_play_hosts_all``)."""
+        self.result = result
+        self.removed = set(removed)
+        """Hosts out of the play: failed or unreachable here or in an earlier play (ansible's removed hosts)."""
+        self.ended = False
+        """``meta: end_play`` ran: no further batch runs."""
+        self.version = 0
+        """Counts the changes of ``removed``, for the lists built from it."""
+        self._hosts: list[str] | None = None
+
+    def remove(self, host: str) -> None:
+        if host not in self.removed:
+            self.removed.add(host)
+            self.version += 1
+            self._hosts = None
+
+    def play_hosts(self) -> list[str]:
+        """``ansible_play_hosts``: the play's hosts still in it, in inventory order (one list, rebuilt on change)."""
+        if self._hosts is None:
+            self._hosts = [host for host in self.hosts if host not in self.removed]
+        return self._hosts
 
 
 class PlayState:
-    """What every task of one play's batch shares: its hosts, which of them are gone, and why."""
+    """What every task of one batch of a play shares: its hosts, which of them are gone, and why."""
 
-    def __init__(self, play: Play, hosts: list[str], play_result: PlayResult, play_vars: dict[str, Any]):
-        self.play = play
+    def __init__(self, run: PlayRun, batch: list[str], hosts: list[str]):
+        self.run = run
+        self.plan = run.plan
+        self.play = run.plan.play
+        self.batch = batch
+        """The batch's hosts, hosts failed in earlier plays included (ansible counts them in a batch)."""
         self.hosts = hosts
-        self.play_result = play_result
-        self.play_vars = play_vars
-        self.role_vars = dict(play.role_vars)
+        """The batch's hosts that run it."""
+        self.play_result = run.result
+        self.notifications = Notifications(self.play.handlers)
+        self.role_vars = dict(self.play.role_vars)
         """The play's roles' variables, and those of roles included with ``public: true`` so far."""
-        self.role_defaults = dict(play.role_defaults)
+        self.role_defaults = dict(self.play.role_defaults)
         """The play's roles' defaults, and those of roles included with ``public: true`` so far."""
-        self.notifications = Notifications(play.handlers)
         self.roles_run: set[tuple[str, str]] = set()
         """(host, role identity) of the roles that run once per play (``Block.runs_once_as``) already run."""
         self.unreachable: set[str] = set()
         self.failed: set[str] = set()
         self.ended_hosts: set[str] = set()
+        self.halted: set[str] = set()
+        """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped without a failure of their own."""
         self.ended = False
         self.aborted = False
+        self._magic: tuple[int, dict[str, Any]] | None = None
 
     def active(self, hosts: list[str]) -> list[str]:
         """The hosts of ``hosts`` still in the play, in their order."""
@@ -37,3 +73,12 @@ class PlayState:
             return list(hosts)
         gone = self.unreachable | self.failed | self.ended_hosts
         return [host for host in hosts if host not in gone]
+
+    def magic(self) -> dict[str, Any]:
+        """The play's host lists as ansible gives them to a task of this batch (rebuilt when a host leaves)."""
+        if self._magic is None or self._magic[0] != self.run.version:
+            batch = [host for host in self.batch if host not in self.run.removed]
+            self._magic = (self.run.version, {"ansible_play_hosts_all": self.run.hosts,
+                                              "ansible_play_hosts": self.run.play_hosts(),
+                                              "ansible_play_batch": batch, "play_hosts": batch})
+        return self._magic[1]

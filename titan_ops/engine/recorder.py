@@ -58,12 +58,6 @@ class Recorder:
             state.play_result.add(redacted.result)
         return stops
 
-    def count_rescued(self, hosts: set[str]) -> None:
-        """A block's ``rescue`` runs for ``hosts``: one more rescued in their recap."""
-        with self._lock:
-            for host in hosts:
-                self.result.stats.setdefault(host, HostStats()).rescued += 1
-
     def share(self, task: Task, result: TaskResult, hosts: list[str]) -> None:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
         shared = {task.register: result.result} if task.register else {}
@@ -78,14 +72,17 @@ class Recorder:
         stats = self.result.stats.setdefault(result.host, HostStats())
         if result.status is Status.SKIPPED:
             stats.skipped += 1
+        elif result.rescued:
+            stats.rescued += 1
         elif counts_as_failure(result):
+            state.run.remove(result.host)
             if result.status is Status.UNREACHABLE:
                 stats.unreachable += 1
                 state.unreachable.add(result.host)
             else:
                 stats.failed += 1
                 state.failed.add(result.host)
-        elif not (result.status in (Status.FAILED, Status.UNREACHABLE) and result.rescued):
+        else:
             stats.ok += 1
             stats.changed += int(result.changed)
             stats.ignored += int(result.ignored)

@@ -138,10 +138,14 @@ class RunResult:
     start: datetime = field(default_factory=datetime.now)
     end: datetime | None = None
     interrupted: bool = False
+    halted_hosts: list[str] = field(default_factory=list)
+    """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped: failed, as ansible counts them,
+    though the recap shows no failure of their own."""
 
     @property
     def failed_hosts(self) -> list[str]:
-        return [host for host, stats in self.stats.items() if stats.failed]
+        failed = [host for host, stats in self.stats.items() if stats.failed]
+        return failed + [host for host in self.halted_hosts if host not in failed]
 
     @property
     def unreachable_hosts(self) -> list[str]:
@@ -197,6 +201,7 @@ class RunResult:
             "interrupted": self.interrupted,
             "failed_hosts": self.failed_hosts,
             "unreachable_hosts": self.unreachable_hosts,
+            "halted_hosts": self.halted_hosts,
             "stats": {host: stats.to_dict() for host, stats in self.stats.items()},
             "plays": [play.to_dict() for play in self.plays],
         }

@@ -20,6 +20,8 @@ class Scope:
     host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     roles: list[RoleScope] = field(default_factory=list)
     """The roles the task is in, outermost first (a role's dependencies run outside it)."""
+    handler: bool = False
+    """Inside a handler: tags do not select its tasks, and they show as handlers."""
 
     def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
               host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
@@ -27,7 +29,7 @@ class Scope:
         role = item.role if isinstance(item, Block) else None
         return Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
                      self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
-                     host_vars or self.host_vars, self.roles + [role] if role else self.roles)
+                     host_vars or self.host_vars, self.roles + [role] if role else self.roles, self.handler)
 
     @property
     def role(self) -> RoleScope | None:

@@ -29,9 +29,10 @@ _NAME_SPECIALS = ".?*["
 
 
 def split_pattern(pattern: str | Sequence[str]) -> list[str]:
-    """The terms of ``pattern``, in order."""
+    """The terms of ``pattern``, in order; a ``[`` without its ``]`` (or the reverse) is an error."""
     if not isinstance(pattern, str):
         return [term for part in pattern for term in split_pattern(part)]
+    _check_brackets(pattern)
     if "," in pattern:
         parts = pattern.split(",")
     elif ":" in pattern and split_port(pattern) is not None:
@@ -39,6 +40,19 @@ def split_pattern(pattern: str | Sequence[str]) -> list[str]:
     else:
         parts = _TERM.findall(pattern)
     return [part.strip() for part in parts if part.strip()]
+
+
+def _check_brackets(pattern: str) -> None:
+    depth = 0
+    for char in pattern:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if depth not in (0, 1):
+            break
+    if depth:
+        raise InventoryError(f"malformed host pattern '{pattern}': unbalanced '[' or ']'")
 
 
 def limit_terms(limit: str) -> list[str]:

@@ -142,13 +142,18 @@ class VarPrompt:
 
 @dataclass
 class Play:
-    """One play: which hosts, which variables, which tasks."""
+    """One play: which hosts, which variables, which tasks.
+
+    Keywords that may be templates (``hosts``, ``serial``, ``strategy``, ...) are kept as written;
+    the plan stage renders and types them.
+    """
 
     hosts: str
     location: Location
     name: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
-    vars_files: list[str] = field(default_factory=list)
+    vars_files: list[str | list[str]] = field(default_factory=list)
+    """Files of variables; an entry that is a list names alternatives, the first found is read."""
     vars_prompt: list[VarPrompt] = field(default_factory=list)
     pre_tasks: list[TaskItem] = field(default_factory=list)
     tasks: list[TaskItem] = field(default_factory=list)
@@ -166,6 +171,11 @@ class Play:
     """The variables of the play's roles (``roles:``, ``import_role``): every task of the play sees them."""
     role_defaults: dict[str, Any] = field(default_factory=dict)
     """The defaults of the play's roles: below the inventory, for every task of the play."""
+    key_locations: dict[str, Location] = field(default_factory=dict)
+
+    def where(self, key: str) -> Location:
+        """Where ``key`` of the play is written (the play itself when it is not)."""
+        return self.key_locations.get(key, self.location)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 from titan_ops import lookups, modules
 from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
 from titan_ops.lookups import jinja as lookup_functions
-from titan_ops.playbook import keywords, passed_checks
+from titan_ops.playbook import keywords, passed_checks, play_values
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import (
@@ -191,7 +191,13 @@ class _Parser:
         hosts = data["hosts"]
         if isinstance(hosts, list):
             hosts = ",".join(hosts)
-        self._check_templates(data, ("name", "vars", "vars_files"))
+        self._check_templates(data, ("name", "vars", "vars_files", *_TYPED_PLAY_KEYWORDS))
+        for key, check in _TYPED_PLAY_KEYWORDS.items():
+            if key in data and not _holds_template(data[key]):
+                try:
+                    check(data[key])
+                except ValueError as error:
+                    raise PlaybookError(str(error), data.where(key), key) from None
         inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
         roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path))
         if not isinstance(data.get("roles") or [], list):
@@ -209,7 +215,7 @@ class _Parser:
             location=data.location,
             name=data.get("name") or hosts,
             vars=dict(data.get("vars") or {}),
-            vars_files=[item if isinstance(item, str) else str(item) for item in as_list(data.get("vars_files"))],
+            vars_files=[list(item) if isinstance(item, list) else item for item in as_list(data.get("vars_files"))],
             vars_prompt=[_var_prompt(entry, data.where("vars_prompt")) for entry in as_list(data.get("vars_prompt"))],
             pre_tasks=pre_tasks,
             tasks=role_blocks + tasks,
@@ -224,6 +230,7 @@ class _Parser:
             tags=tags_of(data.get("tags")),
             keywords=inherited,
             base_dir=base_dir,
+            key_locations={str(key): location for key, location in data.key_locations.items()},
         )
 
     # -- tasks -----------------------------------------------------------------
@@ -514,6 +521,22 @@ def _var_prompt(entry: Any, origin: Location) -> VarPrompt:
     return VarPrompt(name=entry["name"], prompt=str(entry.get("prompt", entry["name"])), location=where,
                      private=entry.get("private", True), default=entry.get("default"),
                      confirm=entry.get("confirm", False))
+
+
+_TYPED_PLAY_KEYWORDS = {
+    "serial": play_values.serial_sizes,
+    "max_fail_percentage": play_values.percentage,
+    "strategy": play_values.strategy,
+    "gather_facts": play_values.boolean,
+    "tags": play_values.tag_list,
+}
+"""Play keywords whose values are typed: checked here when written literally, by the plan when templated."""
+
+
+def _holds_template(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_holds_template(item) for item in value)
+    return is_template(value)
 
 
 def _is_lookup_loop(key: Any) -> bool:

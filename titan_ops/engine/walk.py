@@ -1,0 +1,368 @@
+"""The walk of one batch of a play: its sections, blocks, includes, tasks and handlers.
+
+What a task's outcome does to the walk is decided here: a failed host leaves
+its block for the ``rescue`` (and always runs ``always``); ``any_errors_fatal``
+and an exceeded ``max_fail_percentage`` stop every other host of the batch as
+if it had failed where it stands; handlers run where they are flushed, and a
+handler that fails there fails its host there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import ChainMap
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from titan_ops import modules
+from titan_ops.engine import events
+from titan_ops.engine.executor import evaluate_conditions
+from titan_ops.engine.hostview import search_path
+from titan_ops.engine.play_state import PlayState
+from titan_ops.engine.recorder import outcomes
+from titan_ops.engine.results import Status, TaskResult
+from titan_ops.engine.scope import Scope, merge_keywords
+from titan_ops.engine.strategy import Strategy
+from titan_ops.errors import TemplateError, TitanOpsError
+from titan_ops.filters import to_bool
+from titan_ops.lookups.loops import loop_items
+from titan_ops.modules.base import HostContext
+from titan_ops.playbook.keywords import tags_of
+from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
+from titan_ops.playbook.role_blocks import role_scopes
+from titan_ops.redaction import every_value, is_secret_store, secret_values
+
+if TYPE_CHECKING:
+    from titan_ops.engine.runner import Runner
+
+_BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable")
+
+
+class Walk:
+    """One batch of one play walked on its hosts."""
+
+    def __init__(self, runner: Runner, state: PlayState, strategy: Strategy):
+        self.runner = runner
+        self.state = state
+        self.strategy = strategy
+        self.templar = runner.templar
+        self.recorder = runner.recorder
+        self.hosts = runner.hosts
+
+    def play(self, hosts: list[str]) -> None:
+        """The play's sections on ``hosts``: facts, pre_tasks, tasks, post_tasks, handlers after each."""
+        plan = self.state.plan
+        scope = Scope(keywords={**self.runner.options.keyword_defaults, **plan.play.keywords}, tags=list(plan.tags))
+        if plan.gather_facts:
+            facts_task = Task(module="setup", args={}, location=plan.play.location, name="Gathering Facts",
+                              tags=["always"])
+            self.task(facts_task, hosts, scope)
+        for section in (plan.play.pre_tasks, plan.play.tasks, plan.play.post_tasks):
+            if self.state.ended:
+                break
+            self.state.failed |= self.items(section, hosts, scope)
+            self.flush_handlers(hosts, scope)
+
+    # -- task lists, blocks, includes ------------------------------------------------
+    def items(self, items: list[TaskItem], hosts: list[str], scope: Scope) -> set[str]:
+        """Run ``items`` on ``hosts``; return the hosts that failed in them."""
+        failed: set[str] = set()
+        for item in items:
+            active = [host for host in self.state.active(hosts) if host not in failed]
+            if not active or self.state.ended or self.runner.result.interrupted:
+                break
+            if self.runner.start_at.skips(item):
+                continue
+            if isinstance(item, Block):
+                failed |= self.block(item, active, scope)
+            elif isinstance(item, (IncludeTasks, IncludeRole)):
+                failed |= self.include(item, active, scope)
+            else:
+                failed |= self.task(item, active, scope)
+        return failed
+
+    def block(self, block: Block, hosts: list[str], scope: Scope) -> set[str]:
+        state = self.state
+        if block.runs_once_as is not None:  # a role runs once per host and play
+            hosts = [host for host in hosts if (host, block.runs_once_as) not in state.roles_run]
+            state.roles_run.update((host, block.runs_once_as) for host in hosts)
+            if not hosts:
+                return set()
+        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(block.rescue)))
+        rescuable = {host for host in failed if host not in state.unreachable}
+        if rescuable and block.rescue:
+            still_failed = self.items(block.rescue, [h for h in hosts if h in rescuable], scope.enter(block))
+            failed = (failed - rescuable) | still_failed
+        if block.always:
+            reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
+            for host in failed & set(reachable):
+                state.failed.discard(host)
+            failed |= self.items(block.always, reachable, scope.enter(block))
+        if not scope.rescuable:
+            state.failed |= failed
+        return failed
+
+    def include(self, include: IncludeTasks | IncludeRole, hosts: list[str], scope: Scope) -> set[str]:
+        """``include_tasks`` or ``include_role``: what to include is decided per host (and loop item),
+        then run on the hosts that include the same thing, together."""
+        groups: dict[str, list[str]] = {}
+        overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        failed: set[str] = set()
+        for host in hosts:
+            variables = self.hosts.variables(self.state, host, scope, include.vars)
+            try:
+                passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables)
+                if not passed:
+                    self._record_include(include, host, Status.SKIPPED,
+                                         {"changed": False, "skipped": True, "false_condition": condition}, scope)
+                    continue
+                for overlay in self._include_iterations(include, variables):
+                    target = self._include_target(include, ChainMap(overlay, variables))
+                    members = groups.setdefault(target, [])
+                    if host not in members:
+                        members.append(host)
+                    overlays.setdefault((target, host), []).append(overlay)
+            except TitanOpsError as error:
+                failed |= self._record_include(include, host, Status.FAILED,
+                                               {"failed": True, "changed": False,
+                                                "msg": f"{include.location}: {error.message}"}, scope)
+        for target, group in groups.items():
+            try:
+                tasks = self._included_tasks(include, target, group)
+            except TitanOpsError as error:
+                for host in group:
+                    failed |= self._record_include(include, host, Status.FAILED,
+                                                   {"failed": True, "changed": False, "msg": str(error)}, scope)
+                continue
+            for host in group:
+                for overlay in overlays[(target, host)]:
+                    what = ({"include": target} if isinstance(include, IncludeTasks)
+                            else {"include_args": json.loads(target)})
+                    self._record_include(include, host, Status.OK, {"changed": False, **what, **overlay}, scope)
+            iterations = max(len(overlays[(target, host)]) for host in group)
+            for index in range(iterations):
+                members = [host for host in group if index < len(overlays[(target, host)]) and host not in failed]
+                host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(target, host)][index]}
+                             for host in members}
+                failed |= self.items(tasks, members, scope.enter(include, host_vars=host_vars))
+        return failed
+
+    def _include_target(self, include: IncludeTasks | IncludeRole, variables: Any) -> str:
+        """What a host includes: the task file's path, or the role's options (as JSON)."""
+        if isinstance(include, IncludeRole):
+            return json.dumps(self.templar.render(include.options, variables), sort_keys=True)
+        path = self.templar.render(include.file, variables)
+        return path if path.startswith("/") else f"{include.base_dir}/{path}"
+
+    def _included_tasks(self, include: IncludeTasks | IncludeRole, target: str, hosts: list[str]) -> list[TaskItem]:
+        """The tasks ``target`` holds; an included role's handlers become the play's, and a public one's
+        variables and defaults too."""
+        if isinstance(include, IncludeTasks):
+            tasks = self.runner.load_task_file(target)
+            self.recorder.emit(events.Included(target, tuple(hosts)))
+            return tasks
+        options = json.loads(target)
+        role, handlers = self.runner.load_role(include, options)
+        self.state.notifications.add(handlers)
+        if to_bool(options.get("public", False)):
+            for found in role_scopes(role):
+                self.state.role_defaults.update(found.defaults)
+                self.state.role_vars.update(found.vars)
+        applied = include.apply
+        return [Block(block=[role], location=include.location, tags=tags_of(applied.get("tags")),
+                      keywords={key: value for key, value in applied.items() if key != "tags"})]
+
+    def _include_iterations(self, include: IncludeTasks | IncludeRole, variables: Any) -> list[dict[str, Any]]:
+        if include.loop is None:
+            return [{}]
+        items = loop_items(self.templar, include.loop, include.loop_lookup, variables, "include_tasks")
+        loop_var = include.loop_control.get("loop_var", "item")
+        index_var = include.loop_control.get("index_var")
+        return [{loop_var: item, **({index_var: index} if index_var else {})} for index, item in enumerate(items)]
+
+    def _record_include(self, include: IncludeTasks | IncludeRole, host: str, status: Status, result: dict[str, Any],
+                        scope: Scope) -> set[str]:
+        now = datetime.now()
+        module = "include_tasks" if isinstance(include, IncludeTasks) else "include_role"
+        outcome = TaskResult(host, include.display_name, module, status, now, now, result,
+                             location=str(include.location))
+        return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
+
+    # -- tasks -------------------------------------------------------------------------
+    def task(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
+        if not scope.handler and not self.runner.tag_filter.selects(scope.tags + task.tags):
+            return set()
+        keywords = merge_keywords(scope.keywords, task.keywords)
+        if task.module == "meta":
+            return self._meta(task, hosts, scope)
+        self._learn_secrets(task, scope, keywords)
+        run_once = modules.bypasses_host_loop(task.module) or self._truthy(keywords.get("run_once"), hosts[0], scope)
+        targets = hosts[:1] if run_once else hosts
+        self.recorder.emit(events.TaskStarted(task.display_name, task.module, tuple(targets), str(task.location),
+                                              scope.handler))
+        failed: set[str] = set()
+        results = 0
+
+        def finish(result: TaskResult) -> None:
+            nonlocal results
+            results += 1
+            if self.recorder.record(self.state, task, result, scope.rescuable):
+                failed.add(result.host)
+            if run_once:
+                self.recorder.share(task, result, hosts)
+
+        def progress(done: int, total: int, elapsed: float) -> None:
+            self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
+
+        self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
+        if failed and (run_once or self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope)):
+            failed |= self._halt(hosts, failed, scope)
+        if results and self._max_fail_exceeded():
+            failed |= self._halt(hosts, failed, scope)
+            self.state.aborted = True
+        return failed
+
+    def _learn_secrets(self, task: Task, scope: Scope, keywords: dict[str, Any]) -> None:
+        """The secret-named values written in the task, its blocks and roles (static ones; what templates
+        render to is learnt as they render)."""
+        redactor = self.runner.redactor
+        for authored in (task.vars, task.args, keywords.get("environment") or {}, *scope.block_vars,
+                         *(part for role in scope.roles for part in (role.vars, role.defaults, role.params))):
+            redactor.collect_from(authored)
+
+    def _halt(self, hosts: list[str], failed: set[str], scope: Scope) -> set[str]:
+        """Stop every other host of the batch as if it had failed here (ansible's ``mark_host_failed``).
+
+        The hosts at this point of the walk leave it as failed hosts (to an enclosing ``rescue``); hosts
+        elsewhere in the batch leave the play. None of them counts a failure in the recap, but every one
+        of them sits out later plays.
+        """
+        state = self.state
+        here = {host for host in hosts if host not in failed}
+        elsewhere = {host for host in state.active(state.hosts) if host not in failed and host not in hosts}
+        for host in here | elsewhere:
+            state.halted.add(host)
+            state.run.remove(host)
+        state.failed |= elsewhere
+        if not scope.rescuable:
+            state.failed |= here
+        return here
+
+    def _max_fail_exceeded(self) -> bool:
+        limit = self.state.plan.max_fail_percentage
+        if limit is None:
+            return False
+        failed = len(self.state.failed | self.state.halted)
+        return failed * 100.0 / len(self.state.batch) > limit
+
+    def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
+        action = task.args.get("free_form")
+        if action == "end_play":  # ansible decides it on the first host, for all
+            variables = self.hosts.variables(self.state, hosts[0], scope, task.vars)
+            if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
+                self.state.ended = self.state.run.ended = True
+            return set()
+        chosen = []
+        for host in hosts:
+            variables = self.hosts.variables(self.state, host, scope, task.vars)
+            if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
+                chosen.append(host)
+        if action == "flush_handlers":
+            return self.flush_handlers(chosen, scope)
+        if action == "end_host":
+            self.state.ended_hosts.update(chosen)
+        return set()
+
+    def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:
+        """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
+        failed too); the hosts that failed in them. A handler fails its host where the flush is."""
+        state = self.state
+        keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
+        handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True)
+        if self.runner.options.force_handlers:
+            candidates = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
+        else:
+            candidates = state.active(hosts)
+        failed: set[str] = set()
+        for handler in list(state.notifications.handlers):
+            notified = state.notifications.take(handler, [host for host in candidates if host not in failed])
+            if notified:
+                failed |= self.task(handler, notified, handler_scope)
+        return failed
+
+    def _truthy(self, value: Any, host: str, scope: Scope) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, str):
+            value = self.templar.render(value, self.hosts.variables(self.state, host, scope, {}))
+        return to_bool(value)
+
+    # -- one task on one host (a dispatcher's worker) ----------------------------------
+    def _execute(self, task: Task, host: str, scope: Scope, keywords: dict[str, Any]) -> TaskResult:
+        start = datetime.now()
+        variables = self.hosts.variables(self.state, host, scope, task.vars)
+        try:
+            passed, condition = evaluate_conditions(self.templar, scope.when, variables)
+            settings = self._render_keywords(keywords, variables)
+        except TitanOpsError as error:
+            return TaskResult(host, task.display_name, task.module, Status.FAILED, start, datetime.now(),
+                              {"failed": True, "changed": False, "msg": f"{task.location}: {error.message}"},
+                              location=str(task.location))
+        if not passed:
+            return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
+                              {"changed": False, "skipped": True, "false_condition": condition,
+                               "skip_reason": "Conditional result was False"}, location=str(task.location))
+        options = self.runner.options
+        check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
+        diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
+        delegate = settings.get("delegate_to") or host
+        host_context = HostContext(
+            host=host,
+            connection_factory=lambda: self.runner.connection(delegate),
+            variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
+            templar=self.templar,
+            check_mode=check_mode,
+            diff_mode=diff_mode,
+            become=bool(settings.get("become")),
+            become_user=settings.get("become_user"),
+            environment=settings.get("environment") or {},
+            timeout=settings.get("timeout") or options.connection.command_timeout,
+            secrets=self.runner.redactor,
+            playbook_dir=self.state.play.base_dir,
+            search_path=tuple(search_path(scope, self.state.play.base_dir)),
+            vault=self.runner.playbook.vault,
+        )
+        result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
+        result.no_log = bool(settings.get("no_log"))
+        self._learn_facts(task, result)
+        if result.status is Status.UNREACHABLE and settings.get("ignore_unreachable"):
+            result.ignored = True
+        return result
+
+    def _learn_facts(self, task: Task, result: TaskResult) -> None:
+        """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``
+        loads from a secret store (``secrets.yml``), and the secret-named ones ``include_vars`` loads
+        (``set_fact``'s are its arguments, learnt as they render)."""
+        if task.module not in ("set_fact", "include_vars") or result.status not in (Status.OK, Status.CHANGED):
+            return
+        loaded = outcomes(result.result)
+        facts = [outcome.get("ansible_facts") or {} for outcome in loaded]
+        stores = [path for outcome in loaded for path in outcome.get("ansible_included_var_files") or []
+                  if is_secret_store(str(path))]
+        self.templar.note_secrets(every_value(facts) if result.no_log or stores else secret_values(facts))
+
+    def _render_keywords(self, keywords: dict[str, Any], variables: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = {}
+        for key, value in keywords.items():
+            value = self.templar.render(value, variables)
+            if key in _BOOLEAN_KEYWORDS:
+                value = to_bool(value)
+            elif key == "timeout":
+                value = float(value) if value else None
+            elif key == "environment":
+                if not isinstance(value, dict):
+                    raise TemplateError(f"'environment' must be a mapping, got {type(value).__name__}")
+                value = {str(name): str(item) for name, item in value.items()}
+                self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
+            settings[key] = value
+        return settings
