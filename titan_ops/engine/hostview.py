@@ -131,7 +131,7 @@ class HostView:
                 host_vars = {"ansible_connection": "local"}
             else:
                 host_vars = {"ansible_host": host}
-            address = self._addresses[host] = address_from_vars(host, {**self.options.host_defaults, **host_vars})
+            address = self._addresses[host] = address_from_vars(host, ChainMap(host_vars, self.options.host_defaults))
         return address
 
     def _hostvars_entry(self, host: str) -> ChainMap:
