@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from titan_ops.playbook.model import INHERITED_KEYWORDS
+from titan_ops.trust import derived
 
 PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
@@ -70,5 +71,5 @@ def as_list(value: Any) -> list[Any]:
 def tags_of(value: Any) -> list[str]:
     """``tags:`` as a list of names (a string is split on commas)."""
     if isinstance(value, str):
-        return [tag.strip() for tag in value.split(",") if tag.strip()]
-    return [str(tag) for tag in as_list(value)]
+        return [derived(value, tag.strip()) for tag in value.split(",") if tag.strip()]
+    return [tag if isinstance(tag, str) else str(tag) for tag in as_list(value)]

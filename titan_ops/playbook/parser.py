@@ -28,6 +28,7 @@ from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, bare_expression, is_single_expression, is_template
+from titan_ops.trust import Authored, is_authored
 from titan_ops.vault import Vault
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
@@ -190,7 +191,8 @@ class _Parser:
             self._check_keyword(data, key, keywords.PLAY_KEYWORDS, keywords.ANSIBLE_PLAY_KEYWORDS, "play")
         hosts = data["hosts"]
         if isinstance(hosts, list):
-            hosts = ",".join(hosts)
+            joined = ",".join(hosts)
+            hosts = Authored(joined) if all(is_authored(host) for host in hosts) else joined
         self._check_templates(data, ("name", "vars", "vars_files", *_TYPED_PLAY_KEYWORDS))
         for key, check in _TYPED_PLAY_KEYWORDS.items():
             if key in data and not _holds_template(data[key]):
