@@ -4,10 +4,10 @@ jinja2's sandbox refuses what would reach Python's internals
 (``''.__class__.__mro__``, ``cycler.__init__.__globals__``,
 ``lipsum.__globals__``, unsafe callables). On top of it:
 
-- a render has a deadline (:func:`deadline`; ``$TITAN_OPS_TEMPLATE_TIMEOUT``
-  seconds, 30 by default), checked at every call, binary operator, batch of
-  loop iterations and chunk of output, and given to regular expressions as
-  their timeout, so that a catastrophic regex or a runaway loop fails the task;
+- a render has a deadline (:func:`start_deadline`; ``$TITAN_OPS_TEMPLATE_TIMEOUT``
+  seconds, 30 by default), checked at every call, intercepted operator and
+  batch of loop iterations, and given to regular expressions as their
+  timeout, so that a catastrophic regex or a runaway loop fails the task;
 - a value that would take unbounded memory is refused before it is built: an
   integer power of more than :data:`MAX_BITS` bits, a repetition
   (``'x' * n``, ``[0] * n``), a ``%``/``format`` width or a filter width of
