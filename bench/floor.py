@@ -23,6 +23,7 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,16 +112,18 @@ def work(host: dict, static: bytes, naive: bool) -> int:
     return failures
 
 
-def main() -> int:
+def drive(work: Callable[[dict, bytes], int]) -> int:
+    """``work(host, static file content)`` on every host of ``sys.argv[1]``, a thread per host; prints the
+    seconds and the failed commands as JSON, returns the exit code."""
     start = time.monotonic()
     hosts = json.loads(Path(sys.argv[1]).read_text())
-    naive = "--naive" in sys.argv[2:]
     static = (HERE / "workload" / "files" / "bench.conf").read_bytes()
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        failures = sum(pool.map(lambda host: work(host, static, naive), hosts))
+        failures = sum(pool.map(lambda host: work(host, static), hosts))
     print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    naive = "--naive" in sys.argv[2:]
+    sys.exit(drive(lambda host, static: work(host, static, naive)))

@@ -18,18 +18,14 @@ start-up as JSON, as ``floor.py`` does.
 
 from __future__ import annotations
 
-import json
 import re
 import select
 import shlex
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import paramiko
 
-from floor import BENCH_DIR, COMMANDS, HERE, aead_first, dial, render
+from floor import BENCH_DIR, COMMANDS, aead_first, dial, drive, render
 
 CHUNK = 1 << 16
 
@@ -99,15 +95,5 @@ def work(host: dict, static: bytes) -> int:
     return failures
 
 
-def main() -> int:
-    start = time.monotonic()
-    hosts = json.loads(Path(sys.argv[1]).read_text())
-    static = (HERE / "workload" / "files" / "bench.conf").read_bytes()
-    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        failures = sum(pool.map(lambda host: work(host, static), hosts))
-    print(json.dumps({"seconds": time.monotonic() - start, "failures": failures}))
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(drive(work))

@@ -9,7 +9,6 @@ off the scheduler are tested on clusters of their own.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 
 import titan_ops
 from tests import cluster_plugins, cluster_support
+from tests.interrupt_support import interrupt_run
 from tests.oracle import titan_stats
 from tests.test_differential import CASES, CASES_DIR, _clean, _snapshot
 from titan_ops.connection.ssh import SSHConnection
@@ -268,25 +268,5 @@ def test_ctrl_c_on_a_cluster_ends_what_runs_on_the_hosts(lab, dask_processes, tm
     playbook.write_text(f"- hosts: lab\n  gather_facts: false\n  tasks:\n    - shell: sleep {marker}\n"
                         "    - command: echo never reached\n")
 
-    def running() -> list[str]:
-        found = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
-        return found.stdout.split()
-
-    run = subprocess.Popen([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i", str(lab.inventory_path),
-                            "--cluster", dask_processes.address],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while len(running()) < len(lab_hosts()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(running()) == len(lab_hosts())
-        run.send_signal(signal.SIGINT)
-        stdout, _ = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert run.returncode != 0
-    assert "PLAY RECAP" in stdout and "never reached" not in stdout
-    deadline = time.monotonic() + 10
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert running() == []
+    interrupt_run(["run", str(playbook), "-i", str(lab.inventory_path), "--cluster", dask_processes.address],
+                  marker, len(lab_hosts()))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import yaml
 
 import titan_ops
+from tests.interrupt_support import interrupt_run
 from titan_ops.engine.results import Status
 from titan_ops.output.console import recap_line
 
@@ -210,27 +209,8 @@ def test_ctrl_c_ends_what_runs_on_the_hosts(lab, tmp_path):
         - command: echo never reached
     """)
 
-    def running() -> list[str]:
-        found = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
-        return found.stdout.split()
-
-    run = subprocess.Popen([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i", lab.inventory_path],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while len(running()) < 2 * len(lab.hosts) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(running()) == 2 * len(lab.hosts)  # the command and the one it left in the background
-        run.send_signal(signal.SIGINT)
-        stdout, _ = run.communicate(timeout=30)
-    finally:
-        run.kill()
-    assert run.returncode != 0
-    assert "PLAY RECAP" in stdout and "never reached" not in stdout
-    deadline = time.monotonic() + 5
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert running() == []
+    # the command and the one it left in the background, on every host
+    interrupt_run(["run", str(playbook), "-i", str(lab.inventory_path)], marker, 2 * len(lab.hosts))
 
 
 def test_extra_vars_forms_and_precedence(lab, tmp_path):

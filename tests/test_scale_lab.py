@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import fabric
 import pytest
 
 import titan_ops
+from tests.interrupt_support import interrupt_run
 from titan_ops import lab as lab_api
 from titan_ops.connection import ssh
 
@@ -155,25 +153,5 @@ def test_ctrl_c_at_scale_ends_what_runs_on_every_host(big_lab, tmp_path):
     playbook.write_text(f"- hosts: lab\n  gather_facts: false\n  tasks:\n    - shell: sleep {marker}\n"
                         "    - command: echo never reached\n")
 
-    def running() -> list[str]:
-        found = subprocess.run(["pgrep", "-x", "-f", f"sleep {marker}"], capture_output=True, text=True)
-        return found.stdout.split()
-
-    run = subprocess.Popen([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i",
-                            str(_inventory(big_lab, HOSTS, tmp_path)), "-f", str(HOSTS)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while len(running()) < HOSTS and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert len(running()) == HOSTS
-        run.send_signal(signal.SIGINT)
-        stdout, _ = run.communicate(timeout=120)
-    finally:
-        run.kill()
-    assert run.returncode != 0
-    assert "PLAY RECAP" in stdout and "never reached" not in stdout
-    deadline = time.monotonic() + 10
-    while running() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert running() == []
+    interrupt_run(["run", str(playbook), "-i", str(_inventory(big_lab, HOSTS, tmp_path)), "-f", str(HOSTS)],
+                  marker, HOSTS)
