@@ -316,6 +316,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--titan-rev", metavar="REV",
                         help="measure titan_ops as committed at git revision REV (extracted to bench/work/src-REV "
                              "and used as --titan-src)")
+    parser.add_argument("--runs", default="first,second", choices=["first", "first,second"],
+                        help="the runs of each repetition: first (creates the files) and second (nothing to "
+                             "change), or first alone (default first,second)")
     parser.add_argument("--title", default="", help="a note stored in the JSON")
     return parser.parse_args(argv)
 
@@ -409,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                     control_dir = tempfile.mkdtemp(prefix="tbcp-", dir="/tmp")
                     try:
                         clean(setup)
-                        for run in ("first", "second"):
+                        for run in [item for item in ("first", "second") if item in args.runs.split(",")]:
                             argv_, env, marker = command(runner, setup, control_dir)
                             log = setup.directory / f"{runner}-{rep}-{run}.log"
                             wall, peak, rc, stdout, cpu = measure(argv_, env, log, marker)
