@@ -651,12 +651,17 @@ def scale_chart(rows: list[dict[str, Any]], counts: list[int], path: Path) -> No
     figure, (timing, memory) = plt.subplots(1, 2, figsize=(12, 5))
     for runner in RUNNERS:
         for run, style in (("first", "-"), ("second", "--")):
-            points = sorted((row["hosts"], row["per_host_task"] * 1000, row["peak_mb_max"]) for row in rows
+            points = sorted((row["hosts"], row["per_host_task"] * 1000, row["peak_mb_max"],
+                             (row.get("cpu_per_host_task") or 0) * 1000) for row in rows
                             if row["runner"] == runner and row["run"] == run)
             if not points:
                 continue
             hosts = [point[0] for point in points]
-            timing.plot(hosts, [point[1] for point in points], style, marker="o", label=f"{runner} ({run} run)")
+            line, = timing.plot(hosts, [point[1] for point in points], style, marker="o",
+                                label=f"{runner} ({run} run): wall")
+            if all(point[3] for point in points):
+                timing.plot(hosts, [point[3] for point in points], ":", marker="x", color=line.get_color(),
+                            label=f"{runner} ({run} run): CPU of its processes")
             if run == "first":
                 memory.plot(hosts, [point[2] for point in points], marker="o", label=runner)
     for axis in (timing, memory):
@@ -666,7 +671,7 @@ def scale_chart(rows: list[dict[str, Any]], counts: list[int], path: Path) -> No
         axis.xaxis.set_minor_formatter(NullFormatter())
         axis.set_xlabel("hosts (forks = hosts)")
         axis.grid(True, which="both", alpha=0.3)
-    timing.set_yscale("log")
+        axis.set_ylim(bottom=0)
     timing.set_ylabel("ms per host-task (wall / hosts / 12 tasks)")
     timing.set_title("time per host-task")
     memory.set_ylabel("peak MB (process tree)")
