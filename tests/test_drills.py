@@ -97,6 +97,22 @@ def test_a_failed_recovery_skips_the_rest_but_still_verifies(workspace):
         ("break.yml", "passed"), ("boom.yml", "failed"), ("fix.yml", "skipped"), ("check.yml", "failed")]
 
 
+def test_a_step_that_must_fail(workspace):
+    """expect_failure: the step passes when its playbook fails (a runbook that must refuse), and fails if not."""
+    (workspace / "boom.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: /bin/false\n")
+    drill = load_drill(drill_file(workspace, """
+        name: a refusal is part of the recovery
+        budget_seconds: 60
+        fault: {playbook: break.yml}
+        recovery: [{playbook: boom.yml, expect_failure: true}, {playbook: fix.yml}]
+        verification: [{playbook: check.yml}, {playbook: fix.yml, expect_failure: true}]
+        """))
+    result = run_drill(drill, workspace / "inventory.yml")
+    assert [phase.status for phase in result.phases] == ["passed", "passed", "passed", "passed", "failed"]
+    assert result.phases[1].message.startswith("failed as expected: ctl: command:")
+    assert result.phases[4].message == "expected to fail, but it passed"
+
+
 def test_a_failed_fault_skips_everything(workspace):
     drill = load_drill(drill_file(workspace, """
         name: fault cannot be injected

@@ -83,29 +83,6 @@ def test_check_mode_changes_nothing(fleet, tmp_path):
         env_file.write_bytes(original)
 
 
-def test_a_failed_safety_dump_stops_db_recovery_before_anything_is_touched(fleet):
-    before = snapshot(fleet)
-    result = run(fleet, "db-recovery.yml", extra_vars={"safety_dump_dir": "/proc"})
-    assert result.exit_code == 2
-    [failure] = failures(result)
-    assert "Safety dump of the database" in failure and "could not open output file" in failure
-    assert [play.name for play in result.plays] == ["Database recovery: backup check and safety dump"]
-    assert snapshot(fleet) == before
-
-
-def test_db_recovery_refuses_an_empty_backup(fleet):
-    empty = fleet.lab.host_path("lab1", "/var/backups/titan/db/empty.dump")
-    empty.write_bytes(b"")
-    try:
-        before = snapshot(fleet)
-        result = run(fleet, "db-recovery.yml", extra_vars={"backup": "/var/backups/titan/db/empty.dump"})
-        [failure] = failures(result)
-        assert "Refuse a backup" in failure and "is empty" in failure
-        assert snapshot(fleet) == before
-    finally:
-        empty.unlink()
-
-
 def test_containment_with_confirmed_flatten(fleet):
     result = run(fleet, "containment.yml", extra_vars={"operator_id": "alice", "confirm_flatten_all": True})
     assert result.ok, failures(result)

@@ -29,12 +29,12 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     done = cli("drill", *map(str, drills), "-i", str(fleet.inventory_path), "--junit", str(junit),
                "--incident", "DRILL-CI", "--incident-dir", str(incidents), timeout=600)
     assert done.returncode == 0, done.stdout[-4000:]
-    assert done.stdout.count("PASSED: ") == len(drills) == 5
+    assert done.stdout.count("PASSED: ") == len(drills) == 7
     assert "time to recover" in done.stdout
 
     root = ET.parse(junit).getroot()
     assert root.get("failures") == "0" and root.get("errors") == "0"
-    assert len(root.findall("testsuite")) == 5
+    assert len(root.findall("testsuite")) == len(drills)
     assert {case.get("classname") for case in root.iter("testcase")} == \
         {"drill.fault", "drill.recovery", "drill.verification", "drill.budget"}
 
@@ -55,11 +55,12 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     assert [entry["drill"] for entry in entries if entry["kind"] == "drill"] == [
         "corrupted config restored and apps reloaded", "containment verified (master arm off, no open orders)",
         "database loss restored from backup", "Execution killed and brought back in recovery order",
-        "position mismatch reconciled"]
+        "index corruption repaired in place", "position mismatch reconciled",
+        "failed restore left the database as it was, then a good backup restored"]
     report = cli("incident", "report", "DRILL-CI", "--dir", str(incidents))
     assert report.returncode == 0
     assert [line.endswith(": passed") for line in report.stdout.splitlines() if line.startswith("### Drill")] == \
-        [True] * 5
+        [True] * len(drills)
 
 
 def test_a_drill_over_budget_fails(fleet, tmp_path):

@@ -39,6 +39,8 @@ class Phase:
     hosts: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     limit: str | None = None
+    expect_failure: bool = False
+    """The step passes when its playbook fails: a runbook that must refuse, or fail safely, here."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def _phase(kind: str, step: dict[str, Any], base: Path, common: dict[str, Any]) 
     playbook = base / step["playbook"] if "playbook" in step else None
     name = step.get("name") or (playbook.name if playbook else f"shell on {step['hosts']}")
     return Phase(kind=kind, name=name, playbook=playbook, shell=tuple(step.get("shell", ())), hosts=step.get("hosts"),
-                 vars={**common, **(step.get("vars") or {})}, limit=step.get("limit"))
+                 vars={**common, **(step.get("vars") or {})}, limit=step.get("limit"),
+                 expect_failure=bool(step.get("expect_failure", False)))
 
 
 def _where(container: Any, key: str, path: Path) -> Location:

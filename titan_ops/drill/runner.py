@@ -149,7 +149,13 @@ def _run_phase(phase: Phase, inventory: Inventory | str | Path, subscribers: Seq
                           incident=incident, incident_dir=incident_dir, **run_options)
         except TitanOpsError as error:  # a bad playbook or inventory fails the phase, not the drill runner
             return PhaseResult(phase, FAILED, time.monotonic() - started, message=str(error))
-    status = PASSED if outcome.ok and outcome.stats else FAILED
+    succeeded = bool(outcome.ok and outcome.stats)
+    if phase.expect_failure:
+        status = PASSED if outcome.stats and not outcome.ok and not outcome.interrupted else FAILED
+        message = f"failed as expected: {_why(outcome)}" if status == PASSED else \
+            "expected to fail, but " + ("it passed" if succeeded else _why(outcome))
+        return PhaseResult(phase, status, time.monotonic() - started, outcome, message)
+    status = PASSED if succeeded else FAILED
     return PhaseResult(phase, status, time.monotonic() - started, outcome, "" if status == PASSED else _why(outcome))
 
 
