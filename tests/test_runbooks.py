@@ -68,7 +68,8 @@ def test_check_mode_changes_nothing(fleet, tmp_path):
         runs = {
             "health-check.yml": {}, "db-check.yml": {}, "db-recovery.yml": {}, "restart-services.yml": {},
             "containment.yml": {"confirm_flatten_all": True}, "config-restore.yml": {}, "verify-recovery.yml": {},
-            "collect-diagnostics.yml": {"incident_id": "CHECK-1", "incident_dir": str(tmp_path / "incidents")},
+            "collect-diagnostics.yml": {"incident_id": "CHECK-1", "incident_dir": str(tmp_path / "incidents"),
+                                        "iostat_samples": 1},
             "circuit-breaker.yml": {"justification": "check mode"}, "position-mismatch.yml": {},
             "exchange-api.yml": {},
         }
@@ -137,7 +138,7 @@ def test_no_secret_in_any_output(fleet, tmp_path):
     texts = []
     for number, (name, extra) in enumerate([("health-check.yml", []), ("exchange-api.yml", []),
                                             ("db-check.yml", []), ("containment.yml", ["--check"]),
-                                            ("collect-diagnostics.yml", [])]):
+                                            ("collect-diagnostics.yml", ["-e", "iostat_samples=1"])]):
         json_path, junit_path = tmp_path / f"{number}.json", tmp_path / f"{number}.xml"
         done = cli("run", f"playbooks/{name}", "-i", str(stripped), "-vv", "--output-json", str(json_path),
                    "--junit", str(junit_path), "--incident", "INC-SECRET", "--incident-dir", str(incidents), *extra,
@@ -162,3 +163,21 @@ def test_no_secret_in_any_output(fleet, tmp_path):
     assert "pg-dump-schema" in everything and "CREATE TABLE public.performance" in everything
     leaked = [secret for secret in secrets if secret in everything]
     assert leaked == []
+
+
+def test_collect_diagnostics_collects_what_the_procedures_collect(fleet, tmp_path):
+    """The full `iostat -x 1 10`, top and per-process CPU/memory of Titan, recent changes, routes and firewall."""
+    result = run(fleet, "collect-diagnostics.yml", limit="lab2",
+                 extra_vars={"incident_id": "COLLECT-1", "incident_dir": str(tmp_path)})
+    assert result.ok, failures(result)
+    folder = tmp_path / "COLLECT-1" / "lab2"
+    manifest = {entry["name"]: entry for entry in json.loads((folder / "manifest.json").read_text())["diagnostics"]}
+    text = {name: (folder / entry["file"]).read_text() for name, entry in manifest.items()}
+    assert text["iostat"].count("avg-cpu") == 10 and manifest["iostat"]["command"] == "iostat -x 1 10"
+    assert "titan_standins execution" in text["top-titan"] and "%CPU" in text["top-titan"]
+    assert "%CPU %MEM" in text["titan-processes"] and "titan_standins brain" in text["titan-processes"]
+    assert "titan-execution online restarts=" in text["changes-pm2-restarts"]
+    assert manifest["changes-git-log"]["exit_code"] != 127  # git ran (the lab's /opt/titan is no repository)
+    assert text["routes"].strip() and manifest["changes-packages"]["exit_code"] == 0
+    for name in ("firewall-iptables", "firewall-nftables", "firewall-ufw"):
+        assert name in manifest  # collected, or recorded as missing (exit code 127) where the tool is not there
