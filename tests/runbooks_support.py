@@ -44,8 +44,8 @@ def call(fleet: Fleet, service: str, path: str, body: dict[str, Any] | None = No
 
 
 def reset_standins(fleet: Fleet) -> None:
-    """The Brain's and Execution's seeded state (armed, open orders, closed breaker)."""
-    for service in ("titan-brain", "titan-execution"):
+    """The seeded state of the Brain, Execution (armed, open orders, closed breaker) and the exchanges."""
+    for service in ("titan-brain", "titan-execution", "exchange-standin", "exchange-mexc-standin"):
         assert call(fleet, service, "/_standin/reset", {})[0] == 200
 
 

@@ -20,6 +20,7 @@ def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
     reset_standins(titan_lab)
 
 
+@pytest.mark.timeout(1200)
 def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     seeded = database_state(fleet)
     files_before = {(host, path): file_digest(fleet, host, path) for host in ("lab2", "lab3")
@@ -27,7 +28,7 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     junit, incidents = tmp_path / "drills.xml", tmp_path / "incidents"
     drills = sorted(DRILLS.glob("*.yml"))
     done = cli("drill", *map(str, drills), "-i", str(fleet.inventory_path), "--junit", str(junit),
-               "--incident", "DRILL-CI", "--incident-dir", str(incidents), timeout=600)
+               "--incident", "DRILL-CI", "--incident-dir", str(incidents), timeout=1100)
     assert done.returncode == 0, done.stdout[-4000:]
     assert done.stdout.count("PASSED: ") == len(drills) == 7
     assert "time to recover" in done.stdout
@@ -48,8 +49,8 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     # Execution killed: back online, with every other app
     state = snapshot(fleet)
     assert all(status == "online" for status, _ in state["apps"].values()) and "titan-execution" in state["apps"]
-    # containment (the last drill to touch Execution): master arm off, no open orders; positions reconciled
-    assert (state["master_arm"], state["open_orders"], state["reconciliation"]) == (False, 0, "ok")
+    # containment cancelled every order; positions reconciled; restore-fails (the last) left trading armed
+    assert (state["master_arm"], state["open_orders"], state["reconciliation"]) == (True, 0, "ok")
 
     entries = Timeline("DRILL-CI", incidents).entries()
     assert [entry["drill"] for entry in entries if entry["kind"] == "drill"] == [

@@ -58,7 +58,8 @@ def test_inventory_groups_and_variables(titan_lab):
     assert variables["titan_db"]["port"] == titan_lab.config.ports["postgresql"]
     secrets = {name for name, value in variables.items() if value in titan_lab.config.secrets.values()}
     assert secrets == {"titan_api_password", "titan_db_password", "titan_db_admin_password",
-                       "titan_exchange_api_key", "titan_exchange_api_secret", "titan_redis_password"}
+                       "titan_exchange_api_key", "titan_exchange_api_secret", "titan_redis_password",
+                       "titan_mexc_api_key", "titan_mexc_api_secret"}
     assert all(is_secret_name(name) for name in secrets)
 
 

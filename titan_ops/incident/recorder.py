@@ -13,6 +13,7 @@ from titan_ops.redaction import Redactor
 
 EVIDENCE_MODULE = "evidence"
 TRIAGE_MODULE = "triage"
+DECISION_MODULE = "incident_decision"
 _MAX_FAILURES = 50
 
 
@@ -32,7 +33,9 @@ class IncidentRecorder:
     scrubbed of secrets here), the outcome (exit code, per-host stats, the
     failed tasks) and every evidence bundle the ``evidence`` module wrote.
     Task results arrive already redacted by the engine. A ``triage`` task's
-    verdict is appended as a ``triage`` entry after the run's.
+    verdict is appended as a ``triage`` entry after the run's, and each
+    ``incident_decision`` task's decision as a ``note`` entry of type
+    ``decision`` (its text, rationale and details).
     """
 
     def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None, *,
@@ -44,6 +47,7 @@ class IncidentRecorder:
         self._hosts: dict[str, None] = {}
         self._evidence: list[dict[str, Any]] = []
         self._triage: dict[str, Any] | None = None
+        self._decisions: list[dict[str, Any]] = []
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.PlayStarted):
@@ -52,10 +56,17 @@ class IncidentRecorder:
             self._collect_evidence(event)
             if event.result.module == TRIAGE_MODULE and "severity" in event.result.result:
                 self._triage = event.result.result
+            if event.result.module == DECISION_MODULE and isinstance(event.result.result.get("decision"), dict) \
+                    and event.result.status is not Status.FAILED:
+                self._decisions.append(event.result.result["decision"])
         elif isinstance(event, events.RunDone):
             self.timeline.append(self.entry(event.result))
             if self._triage is not None:
                 self.timeline.append(triage_entry(self._triage, self.operator, event.result.playbook))
+            for decision in self._decisions:
+                self.timeline.append(new_entry("note", self.operator, type="decision", text=decision["text"],
+                                               rationale=decision["rationale"], details=decision["details"],
+                                               source=event.result.playbook))
 
     def _collect_evidence(self, event: events.HostTaskDone) -> None:
         result = event.result

@@ -201,7 +201,7 @@ def inventory_variables(config: FleetConfig, directory: Path) -> dict[str, Any]:
     for app in APPS:
         if app.tier:
             services[app.name] = _app_variables(config, app)
-    exchange = next(app for app in APPS if not app.tier)
+    exchange, backup_exchange = (app for app in APPS if not app.tier)
     return {
         "titan_lab": True,
         "titan_api_user": API_USER,
@@ -222,6 +222,17 @@ def inventory_variables(config: FleetConfig, directory: Path) -> dict[str, Any]:
                            "manager": "pm2", "app": exchange.name, "time_path": exchange.health_path},
         "titan_exchange_api_key": config.secrets["exchange_api_key"],
         "titan_exchange_api_secret": config.secrets["exchange_api_secret"],
+        "titan_exchanges": {
+            "bybit": {"kind": "bybit", "role": "primary", "url": config.url(exchange.name),
+                      "host": config.host_of(exchange.group), "app": exchange.name, "time_path": exchange.health_path,
+                      "key_var": "titan_exchange_api_key", "secret_var": "titan_exchange_api_secret"},
+            "mexc": {"kind": "mexc", "role": "backup", "url": config.url(backup_exchange.name),
+                     "host": config.host_of(backup_exchange.group), "app": backup_exchange.name,
+                     "time_path": backup_exchange.health_path,
+                     "key_var": "titan_mexc_api_key", "secret_var": "titan_mexc_api_secret"},
+        },
+        "titan_mexc_api_key": config.secrets["mexc_api_key"],
+        "titan_mexc_api_secret": config.secrets["mexc_api_secret"],
         "titan_dir": "/opt/titan",
         "titan_env_file": ENV_FILE,
         "titan_ecosystem_file": ECOSYSTEM_FILE,

@@ -52,7 +52,7 @@ def require_pm2() -> None:
 
 
 def env_text(config: FleetConfig) -> str:
-    """The .env every stand-in reads: API credentials, database, Redis, exchange."""
+    """The .env every stand-in reads: API credentials, database, Redis, the exchanges (Bybit active)."""
     secrets, ports = config.secrets, config.ports
     lines = [
         "# Titan configuration (lab stand-ins), written by `titan-ops lab up --titan`.",
@@ -63,9 +63,13 @@ def env_text(config: FleetConfig) -> str:
         f"REDIS_URL={titan_data.redis_url(config)}",
         f"BRAIN_URL={config.url('titan-brain')}",
         f"EXECUTION_URL={config.url('titan-execution')}",
-        f"EXCHANGE_BASE_URL={config.url('exchange-standin')}",
-        f"EXCHANGE_API_KEY={secrets['exchange_api_key']}",
-        f"EXCHANGE_API_SECRET={secrets['exchange_api_secret']}",
+        "ACTIVE_EXCHANGE=bybit",
+        f"BYBIT_BASE_URL={config.url('exchange-standin')}",
+        f"BYBIT_API_KEY={secrets['exchange_api_key']}",
+        f"BYBIT_API_SECRET={secrets['exchange_api_secret']}",
+        f"MEXC_BASE_URL={config.url('exchange-mexc-standin')}",
+        f"MEXC_API_KEY={secrets['mexc_api_key']}",
+        f"MEXC_API_SECRET={secrets['mexc_api_secret']}",
     ]
     return "\n".join(lines) + "\n"
 

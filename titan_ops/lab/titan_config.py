@@ -64,14 +64,16 @@ APPS: tuple[App, ...] = (
     App("titan-ai-quant", "ai-quant", "core", 4),
     App("grafana", "grafana", "monitoring", 5, "/api/health"),
     App("exchange-standin", "exchange", "monitoring", 0, "/v5/market/time"),
+    App("exchange-mexc-standin", "exchange-mexc", "monitoring", 0, "/api/v3/time"),
 )
-"""The exchange stand-in is not part of Titan (tier 0: outside the recovery order)."""
+"""The exchange stand-ins (Bybit-like, the primary; MEXC-like, the backup) are not part of Titan (tier 0:
+outside the recovery order)."""
 
 DAEMONS = ("nginx", "prometheus", "alertmanager", "node-exporter")
 """The real daemons from Debian packages around the apps: nginx in front, and the monitoring."""
 PORTED = ("postgresql", "redis", *(app.name for app in APPS), *DAEMONS)
 SECRET_NAMES = ("api_password", "db_password", "db_admin_password", "exchange_api_key", "exchange_api_secret",
-                "redis_password")
+                "redis_password", "mexc_api_key", "mexc_api_secret")
 
 
 @dataclass

@@ -47,6 +47,8 @@ ENTRIES: dict[str, Entry] = {
     "uri": Entry(_BUILTIN, "titan_ops.modules.uri.module", "Uri"),
     "triage": Entry(None, "titan_ops.modules.triage", "Triage"),
     "evidence": Entry(None, "titan_ops.modules.evidence", "Evidence"),
+    "incident_decision": Entry(None, "titan_ops.modules.decision", "IncidentDecision"),
+    "incident_steps": Entry(None, "titan_ops.modules.incident_steps", "IncidentSteps"),
     "pm2": Entry(None, "titan_ops.modules.pm2", "Pm2"),
     "service": Entry(_BUILTIN, "titan_ops.modules.service", "Service"),
     "postgresql_query": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.query", "PostgresqlQuery"),

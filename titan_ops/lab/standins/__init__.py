@@ -10,7 +10,8 @@ something that changes and persists:
   reconciliation, trades, and the real-time updates WebSocket (``/ws``).
 - ``console``, ``scavenger``, ``ai-quant``: a health endpoint each.
 - ``grafana``: Grafana's ``/api/health`` (Grafana has no Debian package).
-- ``exchange``: the exchange, ``/v5/market/time`` and ``/v5/account/info``.
+- ``exchange``, ``exchange-mexc``: Bybit-like and MEXC-like exchanges (time, account, rate limit,
+  positions, balance, API key management), with faults.
 
 Each reads ``.env`` from its working folder (``/opt/titan``) at start and
 exits with status 1 when it is missing or broken, as a real service would;

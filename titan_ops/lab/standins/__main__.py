@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from . import brain, execution, simple
+from . import brain, exchange, execution, simple
 from .common import Service, crash_if_looping, load_env_or_exit
 
 BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
@@ -16,7 +16,8 @@ BUILDERS: dict[str, Callable[[dict[str, str]], Service]] = {
     "scavenger": lambda env: simple.health_only("titan-scavenger", env),
     "ai-quant": lambda env: simple.health_only("titan-ai-quant", env),
     "grafana": simple.grafana,
-    "exchange": simple.exchange,
+    "exchange": lambda env: exchange.build(exchange.BYBIT, env),
+    "exchange-mexc": lambda env: exchange.build(exchange.MEXC, env),
 }
 
 

@@ -9,26 +9,31 @@ Not the real Execution service. Endpoints (all but ``/health`` need basic auth):
   ``POST /api/execution/cancel-all`` ``{"operator_id"}``.
 - ``GET /api/execution/positions`` (open positions); ``POST /api/execution/flatten-all``
   ``{"operator_id"}`` closes every open position (and does nothing else).
-- ``POST /api/execution/reconcile``: takes the exchange's positions as the truth;
-  ``GET /api/execution/reconciliation-status``: ``ok`` or ``mismatch`` (computed now).
+- ``POST /api/execution/reconcile``: takes each exchange's positions (read from the exchange
+  stand-ins, with the .env's keys) as the truth; ``GET /api/execution/reconciliation-status``:
+  ``ok``, ``mismatch`` or ``unknown`` (an exchange did not answer), computed now.
+- ``GET /api/execution/balances``: the balance Titan tracks on each exchange.
+- ``GET /api/execution/exchange``: the active exchange (``ACTIVE_EXCHANGE`` of the .env), the
+  configured ones, and whether each accepts Titan's API key now.
+- ``POST /api/execution/signals``: a signal from the Brain; ``GET /api/execution/signals?id=ID``.
 - ``GET /api/execution/trades?limit=50``: newest first.
 - ``/ws``: the real-time updates WebSocket (handshake, a snapshot frame, close);
   ``POST /_standin/websocket`` ``{"up": false}`` makes it answer 503.
-- Stand-in only: ``POST /_standin/position-mismatch`` (the exchange's view of a
-  position drifts), ``POST /_standin/reset`` (the seeded state).
+- Stand-in only: ``POST /_standin/position-mismatch`` ``{"symbol", "exchange_size", "exchange"}``
+  (the exchange's view of a position drifts: set on the exchange stand-in), ``POST
+  /_standin/reconciler`` ``{"frozen": true}`` (the reconciliation status stops being computed
+  and keeps saying what it said last: a stalled reconciler), ``POST /_standin/reset`` (the seeded
+  state, here and on the exchange stand-ins).
 """
 
 from __future__ import annotations
 
-import copy
+import time
 from typing import Any
 
 from .common import Request, Response, Service, State, now_iso, redis_answers, state_path, tcp_reachable
-
-_POSITIONS = [
-    {"symbol": "BTCUSDT", "side": "long", "size": 0.5, "entry_price": 64250.0},
-    {"symbol": "ETHUSDT", "side": "short", "size": 4.0, "entry_price": 3120.5},
-]
+from .exchange import SEEDED_BALANCES, SEEDED_POSITIONS
+from .exchange_client import ExchangeError, clients
 _ORDERS = [
     {"id": "ord-1001", "symbol": "BTCUSDT", "side": "buy", "qty": 0.1, "price": 63000.0},
     {"id": "ord-1002", "symbol": "ETHUSDT", "side": "sell", "qty": 1.0, "price": 3300.0},
@@ -45,10 +50,12 @@ def initial_state() -> dict[str, Any]:
     return {
         "master_arm": {"enabled": True, "changed_at": None, "operator_id": None},
         "orders": [{**order, "status": "open", "created_at": "2025-01-01T00:00:00Z"} for order in _ORDERS],
-        "positions": [{**position, "status": "open"} for position in _POSITIONS],
-        "exchange_positions": copy.deepcopy(_POSITIONS),
+        "positions": [{**position, "exchange": exchange, "status": "open"}
+                      for exchange, positions in SEEDED_POSITIONS.items() for position in positions],
+        "balances": {exchange: dict(balance) for exchange, balance in SEEDED_BALANCES.items()},
         "trades": trades,
-        "reconciliation": {"last_reconciled_at": None, "corrections": []},
+        "reconciliation": {"last_reconciled_at": None, "corrections": [], "frozen": False, "last": None},
+        "signals": [],
         "audit": [],
     }
 
@@ -60,22 +67,24 @@ def _operator(body: dict[str, Any]) -> str:
     return operator
 
 
-def _open_positions(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {item["symbol"]: item for item in data["positions"] if item["status"] == "open"}
+def _open_positions(data: dict[str, Any], exchange: str | None = None) -> list[dict[str, Any]]:
+    return [item for item in data["positions"] if item["status"] == "open" and exchange in (None, item["exchange"])]
 
 
-def _mismatches(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Where our open positions and the exchange's differ, by symbol."""
-    ours = _open_positions(data)
-    theirs = {item["symbol"]: item for item in data["exchange_positions"] if item["size"]}
+def _mismatches(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], exchange: str) -> list[dict[str, Any]]:
+    """Where our open positions on ``exchange`` and the exchange's own differ, by symbol (``venue``: which
+    exchange; ``local`` and ``exchange``: the two views)."""
+    mine_by = {item["symbol"]: item for item in ours}
+    theirs_by = {item["symbol"]: item for item in theirs if item["size"]}
     found = []
-    for symbol in sorted(set(ours) | set(theirs)):
-        mine, exchange = ours.get(symbol), theirs.get(symbol)
-        if mine is None or exchange is None or (mine["side"], mine["size"]) != (exchange["side"], exchange["size"]):
-            found.append({"symbol": symbol,
+    for symbol in sorted(set(mine_by) | set(theirs_by)):
+        mine, exchanged = mine_by.get(symbol), theirs_by.get(symbol)
+        if mine is None or exchanged is None or \
+                (mine["side"], float(mine["size"])) != (exchanged["side"], float(exchanged["size"])):
+            found.append({"venue": exchange, "symbol": symbol,
                           "local": None if mine is None else {"side": mine["side"], "size": mine["size"]},
-                          "exchange": None if exchange is None else {"side": exchange["side"],
-                                                                     "size": exchange["size"]}})
+                          "exchange": None if exchanged is None else {"side": exchanged["side"],
+                                                                      "size": exchanged["size"]}})
     return found
 
 
@@ -83,10 +92,12 @@ def build(env: dict[str, str]) -> Service:
     """The Execution stand-in's routes over its state file."""
     service = Service("titan-execution", env, websocket="/ws")
     state = State(state_path("execution"), initial_state)
+    exchanges = clients(env)
+    active = env.get("ACTIVE_EXCHANGE", "bybit")
     service.gauge("titan_master_arm_enabled", "1 while master arm is enabled.",
                   lambda: float(state.data["master_arm"]["enabled"]))
-    service.gauge("titan_position_mismatch", "1 while tracked positions differ from the exchange's.",
-                  lambda: float(bool(_mismatches(state.data))))
+    service.gauge("titan_position_mismatch", "1 while tracked positions differed from the exchange's, last seen.",
+                  lambda: float((state.data["reconciliation"]["last"] or {}).get("status") == "mismatch"))
     service.gauge("titan_open_orders", "Open orders.",
                   lambda: float(sum(order["status"] == "open" for order in state.data["orders"])))
     service.gauge("titan_database_up", "1 while the database accepts connections.",
@@ -101,7 +112,7 @@ def build(env: dict[str, str]) -> Service:
         return (200 if database else 503), {"status": "ok" if database else "degraded", "service": service.name,
                                             "standin": True, "database": database,
                                             "redis": redis_answers(env.get("REDIS_URL")),
-                                            "master_arm": state.data["master_arm"]["enabled"]}
+                                            "master_arm": state.data["master_arm"]["enabled"], "exchange": active}
 
     @service.route("GET", "/api/execution/master-arm")
     def master_arm(_request: Request) -> Response:
@@ -152,16 +163,49 @@ def build(env: dict[str, str]) -> Service:
             state.save()
             return 200, {"cancelled": len(cancelled), "open_orders": 0}
 
+    def status_now() -> dict[str, Any]:
+        """Our positions against every configured exchange's own, now (or the last answer, while frozen)."""
+        reconciliation = state.data["reconciliation"]
+        if reconciliation["frozen"] and reconciliation["last"] is not None:
+            return reconciliation["last"]
+        mismatches: list[dict[str, Any]] = []
+        errors = {}
+        for name, client in exchanges.items():
+            try:
+                mismatches += _mismatches(_open_positions(state.data, name), client.positions(), name)
+            except ExchangeError as error:
+                errors[name] = str(error)
+        status = "unknown" if errors else ("mismatch" if mismatches else "ok")
+        answer = {"status": status, "mismatches": mismatches, "errors": errors, "checked_at": now_iso()}
+        with state.lock:
+            reconciliation["last"] = answer
+            state.save()
+        return answer
+
     @service.route("GET", "/api/execution/positions")
     def positions(_request: Request) -> Response:
-        found = list(_open_positions(state.data).values())
+        found = _open_positions(state.data)
         return 200, {"positions": found, "count": len(found)}
+
+    @service.route("GET", "/api/execution/balances")
+    def balances(_request: Request) -> Response:
+        return 200, {"balances": {name: state.data["balances"].get(name, {}) for name in exchanges}}
+
+    @service.route("GET", "/api/execution/exchange")
+    def exchange(_request: Request) -> Response:
+        accounts = {}
+        for name, client in exchanges.items():
+            try:
+                accounts[name] = {"key_accepted": client.account_ok()}
+            except ExchangeError as error:
+                accounts[name] = {"key_accepted": False, "error": str(error)}
+        return 200, {"active": active, "configured": list(exchanges), "accounts": accounts}
 
     @service.route("POST", "/api/execution/flatten-all")
     def flatten_all(request: Request) -> Response:
         operator = _operator(request.json())
         with state.lock:
-            closed = list(_open_positions(state.data).values())
+            closed = _open_positions(state.data)
             for position in closed:
                 position.update(status="closed", closed_at=now_iso())
                 state.data["trades"].append({"id": f"trd-{len(state.data['trades']) + 1:04d}",
@@ -169,30 +213,57 @@ def build(env: dict[str, str]) -> Service:
                                              "side": "sell" if position["side"] == "long" else "buy",
                                              "qty": position["size"], "price": position["entry_price"],
                                              "at": now_iso(), "reason": "flatten-all"})
-            state.data["exchange_positions"] = [item for item in state.data["exchange_positions"]
-                                                if item["symbol"] not in {p["symbol"] for p in closed}]
             audit(state.data, "flatten-all", operator, closed=len(closed))
             state.save()
-            return 200, {"closed": len(closed), "positions": []}
+        for client in exchanges.values():  # the closing orders fill on the exchange
+            client.set_positions([])
+        return 200, {"closed": len(closed), "positions": []}
 
     @service.route("POST", "/api/execution/reconcile")
     def reconcile(request: Request) -> Response:
         operator = request.json().get("operator_id")
+        views = {}
+        for name, client in exchanges.items():
+            try:
+                views[name] = client.positions()
+            except ExchangeError as error:
+                return 502, {"status": "failed", "error": f"{name}: {error}"}
         with state.lock:
-            corrections = _mismatches(state.data)
+            corrections = [item for name, view in views.items()
+                           for item in _mismatches(_open_positions(state.data, name), view, name)]
             state.data["positions"] = [item for item in state.data["positions"] if item["status"] != "open"]
-            state.data["positions"] += [{**item, "status": "open"} for item in state.data["exchange_positions"]
-                                        if item["size"]]
-            state.data["reconciliation"] = {"last_reconciled_at": now_iso(), "corrections": corrections}
+            state.data["positions"] += [{**item, "exchange": name, "status": "open"}
+                                        for name, view in views.items() for item in view if item["size"]]
+            state.data["reconciliation"].update(last_reconciled_at=now_iso(), corrections=corrections,
+                                                frozen=False, last=None)
             audit(state.data, "reconcile", operator, corrections=len(corrections))
             state.save()
-            return 200, {"status": "ok", "corrections": corrections}
+        return 200, {"status": "ok", "corrections": corrections}
 
     @service.route("GET", "/api/execution/reconciliation-status")
     def reconciliation_status(_request: Request) -> Response:
-        mismatches = _mismatches(state.data)
-        return 200, {"status": "mismatch" if mismatches else "ok", "mismatches": mismatches,
-                     **state.data["reconciliation"]}
+        reconciliation = state.data["reconciliation"]
+        return 200, {**status_now(), "last_reconciled_at": reconciliation["last_reconciled_at"],
+                     "corrections": reconciliation["corrections"]}
+
+    @service.route("POST", "/api/execution/signals")
+    def receive_signal(request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body.get("signal_id"), str):
+            raise ValueError("signal_id is required")
+        received = time.time() * 1000
+        signal = {**body, "received_at": now_iso(),
+                  "latency_ms": round(received - float(body.get("sent_at_ms", received)), 1)}
+        with state.lock:
+            state.data["signals"] = (state.data["signals"] + [signal])[-100:]
+            state.save()
+        return 202, signal
+
+    @service.route("GET", "/api/execution/signals")
+    def signals(request: Request) -> Response:
+        wanted = request.query.get("id")
+        found = [signal for signal in state.data["signals"] if wanted in (None, signal["signal_id"])]
+        return 200, {"signals": found, "count": len(found)}
 
     @service.route("GET", "/api/execution/trades")
     def trades(request: Request) -> Response:
@@ -205,17 +276,31 @@ def build(env: dict[str, str]) -> Service:
     @service.route("POST", "/_standin/position-mismatch")
     def inject_mismatch(request: Request) -> Response:
         body = request.json()
+        name = body.get("exchange", active)
+        if name not in exchanges:
+            raise ValueError(f"no exchange {name!r} configured")
         symbol, size = body.get("symbol", "BTCUSDT"), float(body.get("exchange_size", 0.75))
+        view = [item for item in exchanges[name].positions() if item["symbol"] != symbol]
+        local = next((item for item in _open_positions(state.data, name) if item["symbol"] == symbol),
+                     {"side": "long", "entry_price": 1.0})
+        exchanges[name].set_positions(view + [{"symbol": symbol, "side": local["side"], "size": size,
+                                               "entry_price": local["entry_price"]}])
+        return 200, {"mismatches": status_now()["mismatches"]}
+
+    @service.route("POST", "/_standin/reconciler")
+    def freeze_reconciler(request: Request) -> Response:
+        frozen = bool(request.json().get("frozen", True))
+        if frozen:
+            status_now()
         with state.lock:
-            others = [item for item in state.data["exchange_positions"] if item["symbol"] != symbol]
-            local = _open_positions(state.data).get(symbol, {"side": "long", "entry_price": 1.0})
-            state.data["exchange_positions"] = others + [{"symbol": symbol, "side": local["side"], "size": size,
-                                                          "entry_price": local["entry_price"]}]
+            state.data["reconciliation"]["frozen"] = frozen
             state.save()
-            return 200, {"mismatches": _mismatches(state.data)}
+        return 200, {"frozen": frozen}
 
     @service.route("POST", "/_standin/reset")
     def reset(_request: Request) -> Response:
+        for client in exchanges.values():
+            client.reset()
         state.reset()
         service.reset_faults()
         return 200, {"reset": True}
