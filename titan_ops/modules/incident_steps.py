@@ -33,12 +33,13 @@ class IncidentSteps(Module):
     collection = None
     description = ("Read the timeline of incident `incident_id` and return `failing`: each playbook whose latest "
                    "real run (check-mode runs aside) failed, with its failures, and `runs`, how many runs the "
-                   "timeline holds. Fails when the incident has no timeline.")
+                   "timeline holds (none yet: no failing step). Fails on a bad incident id or timeline.")
     on_controller = True
     schema = {
         "type": "object",
         "properties": {
-            "incident_id": {"type": "string", "minLength": 1},
+            "incident_id": {"type": "string", "minLength": 1,
+                            "description": "The incident (`--incident ID` sets `incident_id`)."},
             "incident_dir": {"type": "string", "description": "The incidents folder (default: as `--incident`)."},
             "ignore": {"type": "array", "items": {"type": "string"},
                        "description": "Playbook file names not to count (the run's own, say)."},
@@ -49,7 +50,8 @@ class IncidentSteps(Module):
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
         try:
-            entries = Timeline(args["incident_id"], args.get("incident_dir") or None).entries()
+            timeline = Timeline(args["incident_id"], args.get("incident_dir") or None)
+            entries = timeline.entries() if timeline.path.exists() else []
         except TitanOpsError as error:
             return Decision(False, {"msg": str(error)}, failed=True)
         failing = failing_steps(entries, tuple(args.get("ignore") or ()))
