@@ -105,12 +105,15 @@ def test_a_step_that_must_fail(workspace):
         budget_seconds: 60
         fault: {playbook: break.yml}
         recovery: [{playbook: boom.yml, expect_failure: true}, {playbook: fix.yml}]
-        verification: [{playbook: check.yml}, {playbook: fix.yml, expect_failure: true}]
+        verification: [{playbook: check.yml}, {playbook: fix.yml, expect_failure: true},
+                       {playbook: boom.yml, expect_failure: non-zero}, {playbook: boom.yml, expect_failure: refused}]
         """))
     result = run_drill(drill, workspace / "inventory.yml")
-    assert [phase.status for phase in result.phases] == ["passed", "passed", "passed", "passed", "failed"]
+    assert [phase.status for phase in result.phases] == ["passed", "passed", "passed", "passed", "failed",
+                                                         "passed", "failed"]
     assert result.phases[1].message.startswith("failed as expected: ctl: command:")
     assert result.phases[4].message == "expected to fail, but it passed"
+    assert result.phases[6].message.startswith("expected to fail saying 'refused', but ctl: command:")
 
 
 def test_a_failed_fault_skips_everything(workspace):

@@ -39,8 +39,9 @@ class Phase:
     hosts: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     limit: str | None = None
-    expect_failure: bool = False
-    """The step passes when its playbook fails: a runbook that must refuse, or fail safely, here."""
+    expect_failure: bool | str = False
+    """The step passes when its playbook fails (a runbook that must refuse, or fail safely, here); a text: and
+    the failure says it."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _phase(kind: str, step: dict[str, Any], base: Path, common: dict[str, Any]) 
     name = step.get("name") or (playbook.name if playbook else f"shell on {step['hosts']}")
     return Phase(kind=kind, name=name, playbook=playbook, shell=tuple(step.get("shell", ())), hosts=step.get("hosts"),
                  vars={**common, **(step.get("vars") or {})}, limit=step.get("limit"),
-                 expect_failure=bool(step.get("expect_failure", False)))
+                 expect_failure=step.get("expect_failure", False))
 
 
 def _where(container: Any, key: str, path: Path) -> Location:

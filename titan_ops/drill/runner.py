@@ -150,10 +150,13 @@ def _run_phase(phase: Phase, inventory: Inventory | str | Path, subscribers: Seq
         except TitanOpsError as error:  # a bad playbook or inventory fails the phase, not the drill runner
             return PhaseResult(phase, FAILED, time.monotonic() - started, message=str(error))
     succeeded = bool(outcome.ok and outcome.stats)
-    if phase.expect_failure:
-        status = PASSED if outcome.stats and not outcome.ok and not outcome.interrupted else FAILED
-        message = f"failed as expected: {_why(outcome)}" if status == PASSED else \
-            "expected to fail, but " + ("it passed" if succeeded else _why(outcome))
+    if phase.expect_failure is not False:
+        why = _why(outcome)
+        wanted = phase.expect_failure if isinstance(phase.expect_failure, str) else ""
+        status = PASSED if outcome.stats and not outcome.ok and not outcome.interrupted and wanted in why else FAILED
+        message = f"failed as expected: {why}" if status == PASSED else \
+            "expected to fail" + (f" saying {wanted!r}" if wanted else "") + ", but " + \
+            ("it passed" if succeeded else why)
         return PhaseResult(phase, status, time.monotonic() - started, outcome, message)
     status = PASSED if succeeded else FAILED
     return PhaseResult(phase, status, time.monotonic() - started, outcome, "" if status == PASSED else _why(outcome))
