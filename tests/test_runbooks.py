@@ -12,6 +12,7 @@ import yaml
 
 import titan_ops
 from titan_ops.engine.results import RunResult, Status
+from titan_ops.incident import Timeline
 from titan_ops.lab.titan import Fleet
 
 from tests.runbooks_support import PLAYBOOKS, call, cli, reset_standins, snapshot
@@ -99,15 +100,31 @@ def test_containment_never_flattens_unconfirmed(fleet):
     assert (state["master_arm"], state["open_orders"], state["positions"]) == (False, 0, 2)
 
 
-def test_circuit_breaker_is_reset_only_with_a_justification(fleet):
-    call(fleet, "titan-brain", "/_standin/breaker", {"state": "open", "reason": "daily drawdown limit"})
+def test_circuit_breaker_resets_a_false_positive_only_with_a_justification(fleet, tmp_path):
+    call(fleet, "titan-brain", "/_standin/breaker", {"state": "open", "reason": "stale price feed"})
     result = run(fleet, "circuit-breaker.yml")
-    assert result.ok and snapshot(fleet)["breaker"] == "open"
+    assert result.exit_code == 2 and snapshot(fleet)["breaker"] == "open"
+    assert "FALSE POSITIVE: no risk-limit trigger (stale price feed)" in " ".join(
+        str(task.msg) for task in result.host_results("lab2"))
     result = run(fleet, "circuit-breaker.yml", extra_vars={"justification": "false positive: stale price feed",
-                                                          "operator_id": "bob"})
+                                                          "operator_id": "bob"},
+                 incident="INC-CB", incident_dir=tmp_path)
     assert result.ok, failures(result)
     breaker = call(fleet, "titan-brain", "/api/brain/breaker")[1]
     assert (breaker["state"], breaker["reset_by"]) == ("closed", "bob")
+    [note] = [entry for entry in Timeline("INC-CB", tmp_path).entries() if entry["kind"] == "note"]
+    assert note["rationale"] == "false positive: stale price feed"
+
+
+def test_circuit_breaker_leaves_a_valid_trip_to_its_cooldown(fleet):
+    trip = {"state": "open", "reason": "daily drawdown limit", "cooldown_s": 600,
+            "trigger": {"metric": "drawdown", "value": 0.062, "limit": 0.05}}
+    call(fleet, "titan-brain", "/_standin/breaker", trip)
+    result = run(fleet, "circuit-breaker.yml", extra_vars={"justification": "I want to trade"})
+    assert result.ok, failures(result)
+    assert "VALID TRIGGER: drawdown 0.062 crossed its limit 0.05" in " ".join(
+        str(task.msg) for task in result.host_results("lab2"))
+    assert snapshot(fleet)["breaker"] == "open", "a valid trip is not reset, justification or not"
 
 
 def test_exchange_api_tells_exchange_wide_from_account_trouble(fleet):
@@ -118,7 +135,8 @@ def test_exchange_api_tells_exchange_wide_from_account_trouble(fleet):
         result = run(fleet, "exchange-api.yml")
         assert result.exit_code == 2
         [finding] = [task.msg for task in result.host_results("lab2") if task.module == "debug"]
-        assert "time endpoint 503" in finding and "exchange-wide trouble" in finding
+        assert "bybit (primary): time 503" in finding and "bybit: exchange-wide trouble" in finding
+        assert "The backup exchange mexc is sound: switch with playbooks/exchange-switch.yml" in finding
     finally:
         call(fleet, "exchange-standin", "/_standin/fault", {"status": None})
 

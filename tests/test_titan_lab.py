@@ -81,7 +81,8 @@ def test_database_is_seeded_and_backed_up(titan_lab):
 def test_every_service_is_healthy_and_the_apis_need_auth(titan_lab):
     for app in titan.APPS:
         status, body = call(titan_lab, app.name, app.health_path, auth=False)
-        assert status == 200 and (body.get("standin") is True or body.get("retCode") == 0), app.name
+        assert status == 200 and (body.get("standin") is True or body.get("retCode") == 0
+                                  or "serverTime" in body), app.name  # the exchanges answer as exchanges do
     assert call(titan_lab, "titan-execution", "/api/execution/positions", auth=False)[0] == 401
     assert call(titan_lab, "titan-brain", "/api/brain/breaker", auth=False)[0] == 401
     assert call(titan_lab, "titan-execution", "/api/execution/positions")[0] == 200

@@ -19,7 +19,8 @@ MEXC flavour (``exchange-mexc``):
 - key management: ``POST /api/v3/sub-account/apiKey`` (new key), ``DELETE /api/v3/sub-account/apiKey``
   ``?apiKey=KEY`` (revokes it; signed by any active key).
 
-Stand-in only (basic auth): ``POST /_standin/fault`` ``{"status": 503}`` (every API answer fails with that
+Stand-in only (no auth: the exchange is not Titan's, its test switches do not take Titan's credentials):
+``POST /_standin/fault`` ``{"status": 503}`` (every API answer fails with that
 HTTP status), ``{"account_code": 10005}`` (the account endpoint answers HTTP 200 with that error code),
 ``{"rate_limited": true}``, or nulls to heal; ``POST /_standin/positions`` ``{"positions": [...]}`` and
 ``POST /_standin/balance`` ``{"USDT": 1.0}`` set what the exchange holds; ``POST /_standin/reset``.
@@ -49,7 +50,8 @@ def build(flavour: str, env: dict[str, str]) -> Service:
     """The stand-in exchange of ``flavour`` (``bybit`` or ``mexc``) over its state file."""
     prefix = flavour.upper()
     paths = _BYBIT_PUBLIC if flavour == BYBIT else _MEXC_PUBLIC
-    service = Service(f"exchange-{flavour}", env, public=("/health", *paths))
+    switches = ("/_standin/fault", "/_standin/positions", "/_standin/balance", "/_standin/reset")
+    service = Service(f"exchange-{flavour}", env, public=("/health", *paths, *switches))
 
     def initial() -> dict[str, Any]:
         key = env.get(f"{prefix}_API_KEY", "")

@@ -1,0 +1,68 @@
+"""Both exchanges on the Titan lab: exchange-api.yml reads each exchange's own status codes and the rate limit
+the procedures name; exchange-switch.yml moves trading to the backup exchange and back, and refuses a target
+that is not sound."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import titan_ops
+from titan_ops.engine.results import RunResult
+from titan_ops.lab.titan import Fleet
+
+from tests.runbooks_support import PLAYBOOKS, call, reset_standins
+
+
+@pytest.fixture
+def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
+    reset_standins(titan_lab)
+    yield titan_lab
+    reset_standins(titan_lab)
+
+
+def run(fleet: Fleet, name: str, **extra_vars) -> RunResult:
+    return titan_ops.run(PLAYBOOKS / name, fleet.inventory_path, extra_vars=extra_vars)
+
+
+def messages(result: RunResult) -> str:
+    return "\n".join(str(task.msg) for task in result.host_results("lab2"))
+
+
+@pytest.mark.parametrize("exchange, fault, verdict", [
+    # HTTP 200 with an error retCode: only Bybit's own code tells
+    ("exchange-standin", {"account_code": 10005}, "bybit: account-specific trouble (the account refused)"),
+    ("exchange-standin", {"rate_limited": True}, "bybit: rate limit exhausted"),
+    ("exchange-mexc-standin", {"account_code": 30005}, "mexc: account-specific trouble (the account refused)"),
+    ("exchange-mexc-standin", {"status": 503}, "mexc: exchange-wide trouble (time endpoint down)"),
+])
+def test_exchange_api_reads_each_exchanges_own_verdict(fleet, exchange, fault, verdict):
+    assert call(fleet, exchange, "/_standin/fault", fault)[0] == 200
+    result = run(fleet, "exchange-api.yml")
+    assert result.exit_code == 2 and verdict in messages(result), messages(result)
+
+
+def active_exchange(fleet: Fleet) -> str:
+    return call(fleet, "titan-execution", "/api/execution/exchange")[1]["active"]
+
+
+def test_switch_to_the_backup_exchange_and_back(fleet):
+    call(fleet, "exchange-mexc-standin", "/_standin/fault", {"status": 503})
+    refused = run(fleet, "exchange-switch.yml", exchange="mexc")
+    assert refused.exit_code == 2 and "not switching to mexc" in messages(refused)
+    assert active_exchange(fleet) == "bybit"
+    assert call(fleet, "titan-execution", "/api/execution/master-arm")[1]["enabled"], "nothing touched"
+    call(fleet, "exchange-mexc-standin", "/_standin/fault", {"status": None})
+    try:
+        switched = run(fleet, "exchange-switch.yml", exchange="mexc", operator_id="carol")
+        assert switched.ok and active_exchange(fleet) == "mexc"
+        assert not call(fleet, "titan-execution", "/api/execution/master-arm")[1]["enabled"]
+        assert call(fleet, "titan-execution", "/api/execution/orders?status=open")[1]["count"] == 0
+    finally:
+        back = run(fleet, "exchange-switch.yml", exchange="bybit")
+        assert back.ok
+    assert active_exchange(fleet) == "bybit"
+    for host in ("lab2", "lab3"):
+        for kept in fleet.lab.host_path(host, "/opt/titan").glob(".env.*~"):
+            kept.unlink()
