@@ -116,6 +116,23 @@ def test_a_step_that_must_fail(workspace):
     assert result.phases[6].message.startswith("expected to fail saying 'refused', but ctl: command:")
 
 
+def test_cleanup_runs_after_the_verification(workspace):
+    drill = load_drill(drill_file(workspace, """
+        name: cleaned up
+        budget_seconds: 60
+        fault: {playbook: break.yml}
+        recovery: [{playbook: fix.yml}]
+        verification: [{playbook: check.yml}]
+        cleanup: [{playbook: fix.yml}, {playbook: break.yml}]
+        """))
+    result = run_drill(drill, workspace / "inventory.yml")
+    assert [(phase.phase.kind, phase.status) for phase in result.phases] == [
+        ("fault", "passed"), ("recovery", "passed"), ("verification", "passed"), ("cleanup", "passed"),
+        ("cleanup", "passed")]
+    assert result.passed and result.time_to_recover is not None
+    assert (workspace / "state.txt").read_text() == "broken\n", "the cleanup ran last"
+
+
 def test_a_failed_fault_skips_everything(workspace):
     drill = load_drill(drill_file(workspace, """
         name: fault cannot be injected

@@ -30,14 +30,15 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     done = cli("drill", *map(str, drills), "-i", str(fleet.inventory_path), "--junit", str(junit),
                "--incident", "DRILL-CI", "--incident-dir", str(incidents), timeout=1100)
     assert done.returncode == 0, done.stdout[-4000:]
-    assert done.stdout.count("PASSED: ") == len(drills) == 7
+    assert done.stdout.count("PASSED: ") == len(drills) == 11
+    assert done.stdout.count("time to recover ") == len(drills)
     assert "time to recover" in done.stdout
 
     root = ET.parse(junit).getroot()
     assert root.get("failures") == "0" and root.get("errors") == "0"
     assert len(root.findall("testsuite")) == len(drills)
     assert {case.get("classname") for case in root.iter("testcase")} == \
-        {"drill.fault", "drill.recovery", "drill.verification", "drill.budget"}
+        {"drill.fault", "drill.recovery", "drill.verification", "drill.cleanup", "drill.budget"}
 
     # database loss: rows and the newest timestamp are the backup's (the seeded ones)
     assert database_state(fleet) == seeded
@@ -49,14 +50,16 @@ def test_every_drill_runs_green_and_leaves_the_promised_state(fleet, tmp_path):
     # Execution killed: back online, with every other app
     state = snapshot(fleet)
     assert all(status == "online" for status, _ in state["apps"].values()) and "titan-execution" in state["apps"]
-    # containment cancelled every order; positions reconciled; restore-fails (the last) left trading armed
-    assert (state["master_arm"], state["open_orders"], state["reconciliation"]) == (True, 0, "ok")
+    # positions reconciled; restore-fails (the last) left trading armed; the breaker closed
+    assert (state["master_arm"], state["reconciliation"], state["breaker"]) == (True, "ok", "closed")
 
     entries = Timeline("DRILL-CI", incidents).entries()
     assert [entry["drill"] for entry in entries if entry["kind"] == "drill"] == [
+        "circuit breaker false positive reset with a justification", "circuit breaker valid trip waits for its cooldown",
         "corrupted config restored and apps reloaded", "containment verified (master arm off, no open orders)",
-        "database loss restored from backup", "Execution killed and brought back in recovery order",
-        "index corruption repaired in place", "position mismatch reconciled",
+        "database loss restored from backup", "backup-exchange switch, and back",
+        "Execution killed and brought back in recovery order", "index corruption repaired in place",
+        "compromised exchange key rotated and revoked", "position mismatch reconciled",
         "failed restore left the database as it was, then a good backup restored"]
     report = cli("incident", "report", "DRILL-CI", "--dir", str(incidents))
     assert report.returncode == 0

@@ -16,7 +16,7 @@ from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/drill.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(_SCHEMA)
 
-FAULT, RECOVERY, VERIFICATION = "fault", "recovery", "verification"
+FAULT, RECOVERY, VERIFICATION, CLEANUP = "fault", "recovery", "verification", "cleanup"
 
 
 class DrillError(TitanOpsError):
@@ -46,7 +46,7 @@ class Phase:
 
 @dataclass(frozen=True)
 class Drill:
-    """A validated drill: fault, recovery steps, verification steps and the time budget."""
+    """A validated drill: fault, recovery steps, verification steps, cleanup steps and the time budget."""
 
     path: Path
     name: str
@@ -55,10 +55,11 @@ class Drill:
     fault: Phase
     recovery: tuple[Phase, ...]
     verification: tuple[Phase, ...]
+    cleanup: tuple[Phase, ...] = ()
 
     @property
     def phases(self) -> tuple[Phase, ...]:
-        return (self.fault, *self.recovery, *self.verification)
+        return (self.fault, *self.recovery, *self.verification, *self.cleanup)
 
 
 def load_drill(path: str | Path) -> Drill:
@@ -73,7 +74,7 @@ def load_drill(path: str | Path) -> Drill:
         raise _schema_error(document, error, Location(str(path), 1, 1))
     base = path.parent
     common = dict(document.get("vars") or {})
-    for step in (document["fault"], *document["recovery"], *document["verification"]):
+    for step in (document["fault"], *document["recovery"], *document["verification"], *document.get("cleanup", ())):
         if "playbook" in step and not (base / step["playbook"]).is_file():
             raise DrillError(f"no playbook at {base / step['playbook']}", _where(step, "playbook", path), "playbook")
     return Drill(
@@ -84,6 +85,7 @@ def load_drill(path: str | Path) -> Drill:
         fault=_phase(FAULT, document["fault"], base, common),
         recovery=tuple(_phase(RECOVERY, step, base, common) for step in document["recovery"]),
         verification=tuple(_phase(VERIFICATION, step, base, common) for step in document["verification"]),
+        cleanup=tuple(_phase(CLEANUP, step, base, common) for step in document.get("cleanup", ())),
     )
 
 

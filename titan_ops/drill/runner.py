@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import yaml
 
 from titan_ops.api import run
-from titan_ops.drill.model import FAULT, RECOVERY, VERIFICATION, Drill, DrillError, Phase
+from titan_ops.drill.model import CLEANUP, FAULT, RECOVERY, VERIFICATION, Drill, DrillError, Phase
 from titan_ops.engine.events import Subscriber
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.errors import TitanOpsError
@@ -97,10 +97,11 @@ def run_drill(drill: Drill, inventory: Inventory | str | Path, *, subscribers: S
     """Run ``drill`` against ``inventory`` and return its result (never raises for a failed phase).
 
     The fault must succeed for recovery to start; recovery steps run in
-    order until one fails; verification always runs once the fault is in.
-    The time to recover runs from the end of the fault to the end of the
-    verification. With ``incident``, every phase run and the drill's verdict
-    go to the incident's timeline. ``run_options`` go to every
+    order until one fails; verification always runs once the fault is in,
+    and so does the cleanup after it (outside the time to recover, which
+    runs from the end of the fault to the end of the verification). With
+    ``incident``, every phase run and the drill's verdict go to the
+    incident's timeline. ``run_options`` go to every
     :func:`titan_ops.run` call (``forks``, ``host_key_checking``, ...).
     Raises DrillError for an inventory that is not a lab's (see
     :func:`require_lab`) unless ``allow_non_lab``.
@@ -124,7 +125,7 @@ def run_drill(drill: Drill, inventory: Inventory | str | Path, *, subscribers: S
             observe(phase, outcome)
 
     if play(drill.fault).status != PASSED:
-        skip((*drill.recovery, *drill.verification), "the fault was not injected")
+        skip((*drill.recovery, *drill.verification, *drill.cleanup), "the fault was not injected")
     else:
         recovery_started = time.monotonic()
         for index, phase in enumerate(drill.recovery):
@@ -134,6 +135,8 @@ def run_drill(drill: Drill, inventory: Inventory | str | Path, *, subscribers: S
         for phase in drill.verification:
             play(phase)
         result.time_to_recover = time.monotonic() - recovery_started
+        for phase in drill.cleanup:
+            play(phase)
     if incident is not None:
         Timeline(incident, incident_dir).append(new_entry("drill", **result.to_dict()))
     return result
@@ -183,5 +186,5 @@ def _why(outcome: RunResult) -> str:
     return "; ".join(lines) or f"exit code {outcome.exit_code}"
 
 
-__all__ = ["DrillResult", "FAILED", "FAULT", "LAB_MARKER", "PASSED", "PhaseResult", "RECOVERY", "SKIPPED",
+__all__ = ["CLEANUP", "DrillResult", "FAILED", "FAULT", "LAB_MARKER", "PASSED", "PhaseResult", "RECOVERY", "SKIPPED",
            "VERIFICATION", "require_lab", "run_drill"]

@@ -15,8 +15,8 @@ from typing import Any
 KINDS = ("bybit", "mexc")
 
 
-class ExchangeError(Exception):
-    """The exchange did not answer, or refused."""
+class ExchangeError(ValueError):
+    """The exchange did not answer, or refused (a stand-in route answers it as 400, with the reason)."""
 
 
 class ExchangeClient:
@@ -45,18 +45,20 @@ class ExchangeClient:
         return self._call(path, {"Authorization": f"Basic {token}", "Content-Type": "application/json"}, body)
 
     def positions(self) -> list[dict[str, Any]]:
-        """The open positions the exchange holds: ``{symbol, side (long/short), size}``."""
+        """The open positions the exchange holds: ``{symbol, side (long/short), size, entry_price}``."""
         if self.kind == "bybit":
             answer = self._call("/v5/position/list?category=linear", {"X-BAPI-API-KEY": self.key})
             if answer.get("retCode") != 0:
                 raise ExchangeError(f"retCode {answer.get('retCode')}: {answer.get('retMsg')}")
             return [{"symbol": item["symbol"], "side": "long" if item["side"] == "Buy" else "short",
-                     "size": float(item["size"])} for item in answer["result"]["list"]]
+                     "size": float(item["size"]), "entry_price": float(item.get("avgPrice") or 0)}
+                    for item in answer["result"]["list"]]
         answer = self._call("/api/v1/private/position/open_positions", {"ApiKey": self.key})
         if not answer.get("success"):
             raise ExchangeError(f"code {answer.get('code')}: {answer.get('message')}")
         return [{"symbol": item["symbol"].replace("_", ""), "side": "long" if item["positionType"] == 1 else "short",
-                 "size": float(item["holdVol"])} for item in answer["data"]]
+                 "size": float(item["holdVol"]), "entry_price": float(item.get("holdAvgPrice") or 0)}
+                for item in answer["data"]]
 
     def account_ok(self) -> bool:
         """Whether the exchange accepts Titan's key on the account endpoint and says the account is usable."""

@@ -284,7 +284,7 @@ def build(env: dict[str, str]) -> Service:
         local = next((item for item in _open_positions(state.data, name) if item["symbol"] == symbol),
                      {"side": "long", "entry_price": 1.0})
         exchanges[name].set_positions(view + [{"symbol": symbol, "side": local["side"], "size": size,
-                                               "entry_price": local["entry_price"]}])
+                                               "entry_price": local.get("entry_price", 1.0)}])
         return 200, {"mismatches": status_now()["mismatches"]}
 
     @service.route("POST", "/_standin/reconciler")
