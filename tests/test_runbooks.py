@@ -72,15 +72,20 @@ def test_check_mode_changes_nothing(fleet, tmp_path):
             "collect-diagnostics.yml": {"incident_id": "CHECK-1", "incident_dir": str(tmp_path / "incidents"),
                                         "iostat_samples": 1},
             "circuit-breaker.yml": {"justification": "check mode"}, "position-mismatch.yml": {},
-            "exchange-api.yml": {},
+            "exchange-api.yml": {}, "db-freeze.yml": {}, "exchange-switch.yml": {"exchange": "mexc"},
+            "rearm.yml": {"confirm_rearm": "yes", "justification": "check mode", "incident_id": "CHECK-2",
+                          "incident_dir": str(tmp_path / "incidents")},
         }
         for name, extra_vars in runs.items():
             result = run(fleet, name, check=True, diff=True, extra_vars=extra_vars)
             assert result.stats, name
-            if name != "verify-recovery.yml":  # it reports the injected mismatch, as it should
+            if name not in ("verify-recovery.yml", "rearm.yml"):  # they report the injected faults, as they should
                 assert result.ok, (name, failures(result))
         assert snapshot(fleet) == before
         assert not (tmp_path / "incidents").exists()
+        refused = run(fleet, "keys-compromised.yml", check=True, incident="CHECK-3", incident_dir=tmp_path)
+        assert "not in check mode: a new key cannot be previewed" in " ".join(failures(refused))
+        assert snapshot(fleet) == before
     finally:
         env_file.write_bytes(original)
 

@@ -66,3 +66,12 @@ def test_switch_to_the_backup_exchange_and_back(fleet):
     for host in ("lab2", "lab3"):
         for kept in fleet.lab.host_path(host, "/opt/titan").glob(".env.*~"):
             kept.unlink()
+
+
+def test_the_health_check_looks_at_every_exchange(fleet):
+    """The backup exchange down is an exchange finding of the triage, though the primary answers."""
+    call(fleet, "exchange-mexc-standin", "/_standin/fault", {"status": 503})
+    result = run(fleet, "health-check.yml")
+    [triage] = [task.result for task in result.host_results("localhost") if task.module == "triage"]
+    assert "exchange API unreachable" in [finding["reason"] for finding in triage["findings"]]
+    assert "mexc (backup): time 503" in messages(result)

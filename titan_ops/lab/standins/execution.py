@@ -96,8 +96,8 @@ def build(env: dict[str, str]) -> Service:
     active = env.get("ACTIVE_EXCHANGE", "bybit")
     service.gauge("titan_master_arm_enabled", "1 while master arm is enabled.",
                   lambda: float(state.data["master_arm"]["enabled"]))
-    service.gauge("titan_position_mismatch", "1 while tracked positions differed from the exchange's, last seen.",
-                  lambda: float((state.data["reconciliation"]["last"] or {}).get("status") == "mismatch"))
+    service.gauge("titan_position_mismatch", "1 while tracked positions differ from an exchange's own.",
+                  lambda: float(status_now()["status"] == "mismatch"))
     service.gauge("titan_open_orders", "Open orders.",
                   lambda: float(sum(order["status"] == "open" for order in state.data["orders"])))
     service.gauge("titan_database_up", "1 while the database accepts connections.",
