@@ -27,3 +27,14 @@ def titan_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     finally:
         titan.down(directory)
         lab_api.down(directory)
+
+
+@pytest.fixture
+def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
+    """The shared Titan lab with the stand-ins (Brain, Execution, exchanges) at their seeded state before and
+    after the test."""
+    from tests.runbooks_support import reset_standins
+
+    reset_standins(titan_lab)
+    yield titan_lab
+    reset_standins(titan_lab)

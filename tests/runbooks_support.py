@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from titan_ops.engine.results import RunResult, Status
 from titan_ops.lab.titan import Fleet
 from titan_ops.lab.titan_apps import app_statuses
 
@@ -25,6 +26,12 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
     """``titan-ops ARGS`` in a subprocess, from the repository's root."""
     return subprocess.run([sys.executable, "-m", "titan_ops", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def failures(result: RunResult) -> list[str]:
+    """The failed tasks of a run (neither ignored nor rescued), one line each: host, task, message."""
+    return [f"{task.host}: {task.task}: {task.msg}" for host in result.stats for task in result.host_results(host)
+            if task.status is Status.FAILED and not task.ignored and not task.rescued]
 
 
 def call(fleet: Fleet, service: str, path: str, body: dict[str, Any] | None = None, *,

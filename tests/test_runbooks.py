@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterator
 
-import pytest
 import yaml
 
 import titan_ops
-from titan_ops.engine.results import RunResult, Status
+from titan_ops.engine.results import RunResult
 from titan_ops.incident import Timeline
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, call, cli, reset_standins, snapshot
-
-
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    """The shared Titan lab, stand-ins at their seeded state before and after the test."""
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
+from tests.runbooks_support import PLAYBOOKS, call, cli, failures, snapshot
 
 
 def run(fleet: Fleet, name: str, **options) -> RunResult:
     return titan_ops.run(PLAYBOOKS / name, fleet.inventory_path, **options)
-
-
-def failures(result: RunResult) -> list[str]:
-    return [f"{task.host}: {task.task}: {task.msg}" for host in result.stats for task in result.host_results(host)
-            if task.status is Status.FAILED and not task.ignored]
 
 
 def test_health_check_triages_a_service_down(fleet, tmp_path):

@@ -8,37 +8,30 @@ from collections.abc import Iterator
 import pytest
 
 import titan_ops
-from titan_ops.engine.results import RunResult, Status
+from titan_ops.engine.results import RunResult
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, app_state, file_digest, reset_standins
+from tests.runbooks_support import PLAYBOOKS, app_state, failures, file_digest
 
 ENV, BACKUP_ENV = "/opt/titan/.env", "/var/backups/titan/config/.env"
 MARKER = "/opt/titan/.config-restore-pending"
 
 
 @pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    """The lab with its config backups as they were, and every app online, after the test."""
-    backups = {host: titan_lab.lab.host_path(host, BACKUP_ENV).read_bytes() for host in ("lab2", "lab3")}
-    reset_standins(titan_lab)
-    yield titan_lab
+def fleet(fleet: Fleet) -> Iterator[Fleet]:
+    """The seeded lab, its config backups as they were and every app online after the test."""
+    backups = {host: fleet.lab.host_path(host, BACKUP_ENV).read_bytes() for host in ("lab2", "lab3")}
+    yield fleet
     for host, data in backups.items():
-        titan_lab.lab.host_path(host, BACKUP_ENV).write_bytes(data)
-    restored = restore(titan_lab)
+        fleet.lab.host_path(host, BACKUP_ENV).write_bytes(data)
+    restored = restore(fleet)
     assert restored.ok, failures(restored)
-    for kept in (path for host in ("lab2", "lab3") for path in titan_lab.lab.host_path(host, "/opt/titan").glob(".env.*~")):
+    for kept in (path for host in ("lab2", "lab3") for path in fleet.lab.host_path(host, "/opt/titan").glob(".env.*~")):
         kept.unlink()
-    reset_standins(titan_lab)
 
 
 def restore(fleet: Fleet, **options) -> RunResult:
     return titan_ops.run(PLAYBOOKS / "config-restore.yml", fleet.inventory_path, **options)
-
-
-def failures(result: RunResult) -> list[str]:
-    return [f"{task.host}: {task.task}: {task.msg}" for host in result.stats for task in result.host_results(host)
-            if task.status is Status.FAILED and not task.ignored and not task.rescued]
 
 
 def test_a_run_interrupted_before_the_reload_reloads_when_run_again(fleet):

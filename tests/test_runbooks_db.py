@@ -3,34 +3,20 @@ that leaves the database as it was and the writers as the operator chose. titan_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-import pytest
 
 import titan_ops
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import DRILLS, PLAYBOOKS, app_state, database_state, psql, reset_standins, snapshot
+from tests.runbooks_support import DRILLS, PLAYBOOKS, app_state, database_state, failures, psql, snapshot
 
 BACKUP = "/var/backups/titan/db/titan_brain-latest.dump"
 WRITERS = ("titan-brain", "titan-execution", "titan-scavenger", "titan-ai-quant")
 
 
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
-
-
 def run(fleet: Fleet, playbook, **options) -> RunResult:
     return titan_ops.run(playbook, fleet.inventory_path, **options)
-
-
-def failures(result: RunResult) -> list[str]:
-    return [f"{task.host}: {task.task}: {task.msg}" for host in result.stats for task in result.host_results(host)
-            if task.status is Status.FAILED and not task.ignored and not task.rescued]
 
 
 def messages(result: RunResult, host: str = "lab1") -> str:

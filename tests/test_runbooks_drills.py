@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pytest
 
 from titan_ops.incident import Timeline
-from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import DRILLS, call, cli, database_state, file_digest, reset_standins, snapshot
-
-
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
+from tests.runbooks_support import DRILLS, call, cli, database_state, file_digest, snapshot
 
 
 @pytest.mark.timeout(1200)

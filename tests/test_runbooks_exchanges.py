@@ -4,7 +4,6 @@ that is not sound."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,14 +11,7 @@ import titan_ops
 from titan_ops.engine.results import RunResult
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, call, reset_standins
-
-
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
+from tests.runbooks_support import PLAYBOOKS, call
 
 
 def run(fleet: Fleet, name: str, **extra_vars) -> RunResult:

@@ -4,7 +4,6 @@ justification; a refusal names each failed gate; the decision lands in the incid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,18 +12,16 @@ from titan_ops.engine.results import RunResult, Status
 from titan_ops.incident import Timeline
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, call, reset_standins
+from tests.runbooks_support import PLAYBOOKS, call
 
 CONFIRMED = {"confirm_rearm": "yes", "justification": "root cause fixed, positions checked", "operator_id": "alice"}
 
 
 @pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    """The lab with trading halted (master arm off), as after containment."""
-    reset_standins(titan_lab)
-    call(titan_lab, "titan-execution", "/api/execution/master-arm", {"enabled": False, "operator_id": "test"})
-    yield titan_lab
-    reset_standins(titan_lab)
+def fleet(fleet: Fleet) -> Fleet:
+    """The seeded lab with trading halted (master arm off), as after containment."""
+    call(fleet, "titan-execution", "/api/execution/master-arm", {"enabled": False, "operator_id": "test"})
+    return fleet
 
 
 def run(fleet: Fleet, name: str, incidents, **extra_vars) -> RunResult:

@@ -20,15 +20,14 @@ import titan_ops
 from titan_ops.incident import Timeline
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, app_state, call, cli, reset_standins
+from tests.runbooks_support import PLAYBOOKS, app_state, call, cli
 
 
 @pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    reset_standins(titan_lab)
-    yield titan_lab
-    put_back_the_lab_credentials(titan_lab)
-    reset_standins(titan_lab)
+def fleet(fleet: Fleet) -> Iterator[Fleet]:
+    """The seeded lab, its own credentials put back after the test."""
+    yield fleet
+    put_back_the_lab_credentials(fleet)
 
 
 def put_back_the_lab_credentials(fleet: Fleet) -> None:

@@ -4,7 +4,6 @@ condition (through the stand-ins' fault switches) and sees the verification fail
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,16 +11,9 @@ import titan_ops
 from titan_ops.engine.results import RunResult
 from titan_ops.lab.titan import Fleet
 
-from tests.runbooks_support import PLAYBOOKS, call, reset_standins
+from tests.runbooks_support import PLAYBOOKS, call
 
 ARMED = {"expected_master_arm": True, "signal_timeout_s": 3}
-
-
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
 
 
 def verify(fleet: Fleet, **extra_vars) -> tuple[RunResult, list[str], str]:
