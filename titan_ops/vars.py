@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from collections.abc import Callable
 
@@ -29,6 +29,12 @@ class HostFacts:
     def update(self, host: str, values: Mapping[str, Any]) -> None:
         with self._lock:
             self._facts.setdefault(host, {}).update(values)
+
+    def remove(self, host: str, names: Iterable[str]) -> None:
+        with self._lock:
+            facts = self._facts.setdefault(host, {})
+            for name in names:
+                facts.pop(name, None)
 
 
 class HostVars(Mapping):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.connection import address_from_vars
 from titan_ops.connection.base import HostAddress
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.scope import Scope
-from titan_ops.inventory import Inventory
+from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook.model import Play
 from titan_ops.templating import Templar
+from titan_ops.vault import Vault
 from titan_ops.vars import HostFacts, HostVars, task_scope
 
 if TYPE_CHECKING:
@@ -44,17 +45,43 @@ class HostView:
         self._group_names: dict[str, list[str]] = {}
         self._addresses: dict[str, HostAddress] = {}
         self._owns_inventory = False
+        self._gathered: dict[str, set[str]] = {}
+        self._changes: list[Callable[[Inventory], None]] = []
+        """What add_host and group_by changed, in order (kept when the inventory is read again)."""
         self._play_magic = self._magic_without_host()
 
     def add_host(self, name: str, groups: list[str], variables: dict[str, Any]) -> None:
         """``add_host``: the host joins the run's inventory (or is updated there)."""
+        self._changes.append(lambda inventory: inventory.add_host(name, groups, variables))
         self._own_inventory().add_host(name, groups, variables)
         self._inventory_changed()
 
     def add_to_group(self, host: str, group: str, parents: list[str]) -> None:
         """``group_by``: ``host`` joins ``group`` (created under ``parents`` when new)."""
+        self._changes.append(lambda inventory: inventory.add_to_group(host, group, parents))
         self._own_inventory().add_to_group(host, group, parents)
         self._inventory_changed()
+
+    def refresh_inventory(self, vault: Vault | None) -> None:
+        """``meta: refresh_inventory``: the inventory read again from its sources, with what add_host and
+        group_by added kept (as ansible-core 2.19 keeps it); an inventory made in code, with no sources,
+        stays as it is."""
+        if self.inventory.sources:
+            inventory = load_inventory(list(self.inventory.sources), vault=vault)
+            for change in self._changes:
+                change(inventory)
+            self.inventory = inventory
+            self._owns_inventory = True
+            self._inventory_changed()
+
+    def gathered(self, host: str, facts: Mapping[str, Any]) -> None:
+        """The facts ``setup`` gathered on ``host`` (kept with the other facts)."""
+        self.facts.update(host, facts)
+        self._gathered.setdefault(host, set()).update(facts)
+
+    def clear_gathered_facts(self, host: str) -> None:
+        """``meta: clear_facts``: forget what ``setup`` gathered on ``host`` (set_fact values stay)."""
+        self.facts.remove(host, self._gathered.pop(host, set()))
 
     def _own_inventory(self) -> Inventory:
         if not self._owns_inventory:

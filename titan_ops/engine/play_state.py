@@ -62,6 +62,8 @@ class PlayState:
         self.ended_hosts: set[str] = set()
         self.halted: set[str] = set()
         """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped without a failure of their own."""
+        self.cleared: set[str] = set()
+        """Hosts whose errors ``meta: clear_host_errors`` cleared: out of this play, in the later ones."""
         self.ended = False
         self.aborted = False
         self._magic: tuple[int, dict[str, Any]] | None = None

@@ -92,7 +92,9 @@ class Recorder:
             self.facts.update(result.host, {task.register: result.result})
         if result.status not in (Status.OK, Status.CHANGED):
             return
-        if task.module in _FACT_MODULES:
+        if task.module == "setup":
+            self.hosts.gathered(result.host, result.result.get("ansible_facts", {}))
+        elif task.module == "set_fact":
             for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
                 self.facts.update(result.host, outcome.get("ansible_facts", {}))
         elif task.module == "include_vars":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -141,15 +142,26 @@ class RunResult:
     halted_hosts: list[str] = field(default_factory=list)
     """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped: failed, as ansible counts them,
     though the recap shows no failure of their own."""
+    cleared: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """``meta: clear_host_errors``: each host's failed and unreachable counts when its errors were cleared;
+    only what comes after counts in the verdict (the recap still shows them)."""
 
     @property
     def failed_hosts(self) -> list[str]:
-        failed = [host for host, stats in self.stats.items() if stats.failed]
-        return failed + [host for host in self.halted_hosts if host not in failed]
+        failed = [host for host, stats in self.stats.items() if stats.failed > self.cleared.get(host, (0, 0))[0]]
+        return failed + [host for host in self.halted_hosts if host not in failed and host not in self.cleared]
 
     @property
     def unreachable_hosts(self) -> list[str]:
-        return [host for host, stats in self.stats.items() if stats.unreachable]
+        return [host for host, stats in self.stats.items()
+                if stats.unreachable > self.cleared.get(host, (0, 0))[1]]
+
+    def clear_errors(self, hosts: Iterable[str]) -> None:
+        """``meta: clear_host_errors`` for ``hosts``: their failures so far no longer count in the verdict."""
+        for host in hosts:
+            stats = self.stats.get(host)
+            if stats is not None:
+                self.cleared[host] = (stats.failed, stats.unreachable)
 
     @property
     def ok(self) -> bool:

@@ -109,7 +109,7 @@ class Runner:
             state = PlayState(run, batch, hosts)
             if hosts:
                 strategy.run_batch(functools.partial(self._run_sections, state, strategy), hosts)
-            gone = state.failed | state.unreachable | state.halted
+            gone = (state.failed | state.unreachable | state.halted) - state.cleared
             self._dead |= gone
             self.result.halted_hosts.extend(sorted(state.halted - set(self.result.halted_hosts)))
             if state.aborted or len(gone) == len(batch):
@@ -117,6 +117,15 @@ class Runner:
                 break
         self.recorder.emit(events.PlayDone(play_result))
         return keep_going
+
+    def clear_host_errors(self, state: PlayState) -> None:
+        """``meta: clear_host_errors``: the play's hosts that failed or were unreachable take part in later
+        plays, and their errors so far no longer count in the verdict (they stay out of this play)."""
+        hosts = {host for host in state.run.hosts
+                 if host in self._dead or host in state.failed | state.unreachable | state.halted}
+        self.result.clear_errors(sorted(hosts))
+        self._dead -= hosts
+        state.cleared |= hosts
 
     def _run_sections(self, state: PlayState, strategy: Strategy, hosts: list[str]) -> None:
         if self.start_at.pending and not self.start_at.in_play(state.play):

@@ -257,10 +257,11 @@ class Walk:
 
     def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
         action = task.args.get("free_form")
-        if action == "end_play":  # ansible decides it on the first host, for all
+        if action in ("end_play", "end_batch"):  # ansible decides them on the first host, for all
             variables = self.hosts.variables(self.state, hosts[0], scope, task.vars)
             if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
-                self.state.ended = self.state.run.ended = True
+                self.state.ended = True
+                self.state.run.ended = self.state.run.ended or action == "end_play"
             return set()
         chosen = []
         for host in hosts:
@@ -271,6 +272,16 @@ class Walk:
             return self.flush_handlers(chosen, scope)
         if action == "end_host":
             self.state.ended_hosts.update(chosen)
+        elif action == "clear_host_errors" and chosen:
+            self.runner.clear_host_errors(self.state)
+        elif action == "clear_facts":
+            for host in chosen:
+                self.hosts.clear_gathered_facts(host)
+        elif action == "refresh_inventory" and chosen:
+            self.hosts.refresh_inventory(self.runner.playbook.vault)
+        elif action == "reset_connection":
+            for host in chosen:
+                self.runner.connection(host).close()  # the next command logs in again
         return set()
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:

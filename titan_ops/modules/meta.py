@@ -6,14 +6,18 @@ from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
 
-META_ACTIONS = ("flush_handlers", "end_play", "end_host", "noop")
+META_ACTIONS = ("flush_handlers", "end_play", "end_batch", "end_host", "clear_host_errors", "clear_facts",
+                "refresh_inventory", "reset_connection", "noop")
 
 
 class Meta(Module):
-    """Flush handlers, end the play or the host, or do nothing."""
+    """Actions on the run itself, carried out by the runner."""
 
     name = "meta"
-    description = "Run handlers now (flush_handlers), end the play (end_play) or this host (end_host)."
+    description = ("Run handlers now (flush_handlers), end the play (end_play), the batch (end_batch) or this host "
+                   "(end_host), let failed hosts take part in later plays (clear_host_errors), forget gathered "
+                   "facts (clear_facts), read the inventory again (refresh_inventory), reconnect "
+                   "(reset_connection), or do nothing (noop).")
     free_form = "free_form"
     on_controller = True
     schema = {
