@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
@@ -43,7 +44,7 @@ class HostView:
         self.hostvars = HostVars(inventory.host_names(), self._hostvars_entry)
         self._inventory_vars: dict[str, dict[str, Any]] = {}
         self._group_names: dict[str, list[str]] = {}
-        self._addresses: dict[str, HostAddress] = {}
+        self._addresses: dict[tuple[str, tuple[tuple[str, Any], ...]], HostAddress] = {}
         self._owns_inventory = False
         self._gathered: dict[str, set[str]] = {}
         self._changes: list[Callable[[Inventory], None]] = []
@@ -147,10 +148,12 @@ class HostView:
             names = self._group_names[host] = self.inventory.group_names(host)
         return names
 
-    def address(self, host: str) -> HostAddress:
-        """Where ``host`` (an inventory host, a local name, or else an address) is reached; the run's
-        connection defaults (``-u``, ``-c``, ...) fill in what the host's variables do not set."""
-        address = self._addresses.get(host)
+    def address(self, host: str, keywords: Mapping[str, Any]) -> HostAddress:
+        """Where ``host`` (an inventory host, a local name, or else an address) is reached; a task's
+        connection ``keywords`` (``remote_user``, ...), then the run's connection defaults (``-u``, ``-c``,
+        ...) fill in what the host's variables do not set."""
+        key = (host, tuple(sorted(keywords.items())))
+        address = self._addresses.get(key)
         if address is None:
             if self.inventory.has_host(host):
                 host_vars = _RenderedOnRead(self.templar, self.inventory_vars(host))
@@ -158,7 +161,11 @@ class HostView:
                 host_vars = {"ansible_connection": "local"}
             else:
                 host_vars = {"ansible_host": host}
-            address = self._addresses[host] = address_from_vars(host, ChainMap(host_vars, self.options.host_defaults))
+            address = address_from_vars(host, ChainMap(host_vars, dict(keywords), self.options.host_defaults))
+            if keywords and address != self.address(host, {}):  # another login: a connection of its own
+                login = f"{address.user or ''}@{address.hostname}:{address.port}".lstrip("@")
+                address = dataclasses.replace(address, name=f"{host} ({address.connection} {login})")
+            self._addresses[key] = address
         return address
 
     def _hostvars_entry(self, host: str) -> ChainMap:

@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -151,8 +151,9 @@ class Runner:
                                                       self.playbook.vault)
             return loaded
 
-    def connection(self, host: str) -> Connection:
-        return self.connections.get(self.hosts.address(host))
+    def connection(self, host: str, keywords: Mapping[str, Any] | None = None) -> Connection:
+        """The connection to ``host``, with the connection keywords of the task (``remote_user``, ...)."""
+        return self.connections.get(self.hosts.address(host, keywords or {}))
 
 
 def check_ssh_args(host: str, host_vars: dict[str, Any]) -> None:

@@ -290,7 +290,7 @@ class Walk:
         state = self.state
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
         handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True)
-        if self.runner.options.force_handlers:
+        if self.runner.options.force_handlers or self._truthy(state.play.force_handlers, hosts[0], scope):
             candidates = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
         else:
             candidates = state.active(hosts)
@@ -329,7 +329,7 @@ class Walk:
         delegate = settings.get("delegate_to") or host
         host_context = HostContext(
             host=host,
-            connection_factory=lambda: self.runner.connection(delegate),
+            connection_factory=lambda: self.runner.connection(delegate, _connection_keywords(settings)),
             variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
             check_mode=check_mode,
@@ -377,3 +377,11 @@ class Walk:
                 self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
             settings[key] = value
         return settings
+
+
+def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:
+    """The ``remote_user``, ``port`` and ``connection`` keywords as the connection variables they stand
+    for (a host's own variables win over them, as in Ansible)."""
+    return {variable: settings[keyword] for keyword, variable in
+            (("remote_user", "ansible_user"), ("port", "ansible_port"), ("connection", "ansible_connection"))
+            if settings.get(keyword) is not None}

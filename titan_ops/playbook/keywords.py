@@ -9,7 +9,8 @@ from titan_ops.trust import derived
 
 PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
-    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", *INHERITED_KEYWORDS,
+    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", "force_handlers",
+    *INHERITED_KEYWORDS,
 }) - {"delegate_to"}
 
 ACTION_KEYWORDS = ("action", "local_action")

@@ -11,7 +11,7 @@ from titan_ops.vault import Vault
 
 INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
                       "ignore_errors", "ignore_unreachable", "timeout", "any_errors_fatal", "run_once",
-                      "delegate_to")
+                      "delegate_to", "remote_user", "port", "connection")
 """Keywords a play or block passes down to the tasks inside it."""
 
 
@@ -167,6 +167,8 @@ class Play:
     tags: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
     base_dir: str = "."
+    force_handlers: Any = None
+    """``force_handlers:``: notified handlers run on hosts that failed too (also ``--force-handlers``)."""
     role_vars: dict[str, Any] = field(default_factory=dict)
     """The variables of the play's roles (``roles:``, ``import_role``): every task of the play sees them."""
     role_defaults: dict[str, Any] = field(default_factory=dict)

@@ -223,6 +223,7 @@ class _Parser:
             tasks=role_blocks + tasks,
             post_tasks=post_tasks,
             handlers=roles.handlers + handlers,
+            force_handlers=data.get("force_handlers"),
             role_vars=roles.vars,
             role_defaults=roles.defaults,
             gather_facts=data.get("gather_facts"),
