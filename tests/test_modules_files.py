@@ -373,7 +373,10 @@ def test_check_mode_changes_nothing_and_diff_shows_each_change(lab, tmp_path, ar
     assert results[8].diff[0]["before"] == "port=80\n" and results[8].diff[0]["after"] == "port=8080\n"
     without_diff = run(lab, play, check=True)
     assert snapshot(area.local) == before
-    assert statuses(without_diff) == [Status.CHANGED] * 9 and all("diff" not in r.result for r in without_diff)
+    assert statuses(without_diff) == [Status.CHANGED] * 9
+    # No diff outside diff mode; copy and template results carry ansible-core 2.19's empty ``diff: []``
+    # (its lineinfile carries empty placeholders, left out here).
+    assert [r.result.get("diff") for r in without_diff] == [[]] * 3 + [None] * 6
 
 
 # -- fetch ----------------------------------------------------------------------------

@@ -295,3 +295,38 @@ def test_a_task_skipped_in_check_mode_is_not_judged(tmp_path):
         """)
     result = titan_ops.run(playbook, tmp_path / "inventory", check=True)
     assert titan_stats(result)["localhost"] == _recap(0, skipped=2)
+
+
+COPY_DIFF = r"""
+    - copy: {content: "a\nb\n", dest: "{{ workdir }}/app.conf"}
+      register: made
+    - copy: {content: "a\nc\n", dest: "{{ workdir }}/app.conf"}
+      register: replaced
+    - set_fact:
+        path: "{{ workdir }}/app.conf"
+    - assert:
+        that:
+          - "made.diff == ([{'before': '', 'after': 'a\nb\n', 'after_header': path}] if ansible_diff_mode else [])"
+          - "replaced.diff == ([{'before': 'a\nb\n', 'after': 'a\nc\n', 'before_header': path,
+                                 'after_header': path}] if ansible_diff_mode else [])"
+    """
+
+
+@pytest.mark.parametrize("diff", [False, True], ids=["without -D", "with -D"])
+def test_copy_results_carry_the_diff_of_what_was_written_in_diff_mode_only(tmp_path, diff):
+    """A copy result always has ``diff`` (ansible-core's ``[]`` outside diff mode); with ``-D`` and not
+    in check mode it is the write's content diff (it stayed ``[]``)."""
+    result = titan_ops.run(_playbook(tmp_path, COPY_DIFF), tmp_path / "inventory", diff=diff,
+                           extra_vars={"workdir": str(tmp_path)})
+    failures = [r.msg for r in result.host_results("localhost") if r.failed]
+    assert titan_stats(result)["localhost"] == _recap(4, changed=2), failures
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("diff", [False, True], ids=["without -D", "with -D"])
+def test_ansible_core_gives_copys_diff_as_expected(tmp_path, diff):
+    env = {**os.environ, **QUIET_ENV}
+    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory"),
+                           str(_playbook(tmp_path, COPY_DIFF)), "-e", f"workdir={tmp_path}", *(["-D"] if diff else [])],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "ok=4    changed=2" in done.stdout, done.stdout[-3000:]

@@ -209,9 +209,7 @@ def run_module(module: Module, args: dict[str, Any], host: HostContext) -> dict[
         return attempt.result
     state = module.inspect(host, args) if attempt is None else attempt.state
     decision = module.decide(args, state, host)
-    result = dict(decision.result)
-    if decision.diff and host.diff_mode:
-        result["diff"] = decision.diff
+    result = _with_diff(dict(decision.result), decision, host)
     if decision.failed:
         result["failed"] = True
         return result
@@ -241,9 +239,15 @@ def _act_on_guess(module: Module, args: dict[str, Any], host: HostContext) -> At
 
 def _acted(result: dict[str, Any], decision: Decision, host: HostContext) -> dict[str, Any]:
     """The result of acting on ``decision``: changed, with the decision's diff in diff mode."""
-    if decision.diff and host.diff_mode:
-        result.setdefault("diff", decision.diff)
+    result = _with_diff(result, decision, host)
     result.setdefault("changed", True)
+    return result
+
+
+def _with_diff(result: dict[str, Any], decision: Decision, host: HostContext) -> dict[str, Any]:
+    """``result`` with the decision's diff in diff mode (over a module's empty ``diff: []``, as copy's)."""
+    if decision.diff and host.diff_mode:
+        result["diff"] = decision.diff
     return result
 
 
