@@ -35,7 +35,7 @@ def test_health_check_triages_a_service_down(fleet, tmp_path):
         assert "1. playbooks/collect-diagnostics.yml" in done.stdout
         assert "down: titan-console" in done.stdout
         again = cli("triage", "--from-json", str(saved))
-        assert again.returncode == 0 and "severity       2" in again.stdout and "15 minutes" in again.stdout
+        assert again.returncode == 12 and "severity       2" in again.stdout and "15 minutes" in again.stdout
     finally:
         started = run(fleet, "restart-services.yml", extra_vars={"service_state": "started",
                                                                   "only_services": ["titan-console"]})

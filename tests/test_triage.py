@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from titan_ops.cli import main
 from titan_ops.output.triage_table import triage_table
 from titan_ops.engine.results import RunResult
 from titan_ops.triage import (Baseline, HealthFacts, TriagePolicy, assess, breaker_kind, from_run, merge_reports,
@@ -174,12 +175,23 @@ def test_triage_command_reads_a_saved_run(tmp_path):
         "ansible_facts": {"titan_health": {"services": {"titan-execution": False}}}}}])))
     done = subprocess.run([sys.executable, "-m", "titan_ops", "triage", "--from-json", str(path)],
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 11, "severity 1: 10 + 1, as the health check's run exits"
     assert "severity       1" in done.stdout and "Immediate" in done.stdout
     assert "1. playbooks/collect-diagnostics.yml" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "titan_ops", "triage", "--from-json", str(tmp_path / "none.json")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 5 and "ERROR!" in bad.stderr
+
+
+@pytest.mark.parametrize("services,code", [({"titan-execution": True}, 0), ({"titan-execution": False}, 11),
+                                           ({"titan-console": True, "titan-scavenger": False}, 13)])
+def test_triage_command_exits_as_the_runs_verdict(tmp_path, capsys, services, code):
+    """0 without an incident, 10 + severity with one: the exit code a run of health-check has."""
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(_run_with([{"module": "set_fact", "result": {
+        "ansible_facts": {"titan_health": {"services": services, "equity": 9000.0}}}}])))
+    assert main(["triage", "--from-json", str(path), "--json"]) == code
+    assert json.loads(capsys.readouterr().out)["severity"] == (code - 10 if code else None)
 
 
 def test_the_triage_task_counts_a_silent_hosts_services_as_down(tmp_path):

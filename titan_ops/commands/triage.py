@@ -1,4 +1,7 @@
-"""``titan-ops triage --from-json RESULT.json``: the decision matrix over a finished health check."""
+"""``titan-ops triage --from-json RESULT.json``: the decision matrix over a finished health check.
+
+It exits as the health check's run does with its verdict: 0 no incident, 10 + severity (11-14) an incident.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "triage", help="severity, response and next playbooks from a health-check result",
         description="Apply the incident decision matrix to a run saved with "
-                    "`titan-ops run playbooks/health-check.yml --output-json RESULT.json`.")
+                    "`titan-ops run playbooks/health-check.yml --output-json RESULT.json`. "
+                    "Exits 0 without an incident, 10 + severity (11-14) with one, as the run does.")
     parser.add_argument("--from-json", required=True, metavar="FILE", help="the run's JSON result")
     parser.add_argument("--scavenger-equity-threshold", type=float, metavar="EQUITY",
                         help="Scavenger down: severity 2 below this equity, 3 at or above (default: the run's)")
@@ -25,6 +29,7 @@ def register(subparsers: Any) -> None:
 
 
 def _triage(args: argparse.Namespace) -> int:
+    from titan_ops.engine.results import SEVERITY_EXIT_BASE
     from titan_ops.incident.recorder import triage_entry
     from titan_ops.incident.timeline import Timeline
     from titan_ops.output.triage_table import triage_table
@@ -42,4 +47,5 @@ def _triage(args: argparse.Namespace) -> int:
         print(f"ERROR! {args.from_json}: {error}", file=sys.stderr)
         return 5
     sys.stdout.write(json.dumps(assessment, indent=2) + "\n" if args.json else triage_table(assessment))
-    return 0
+    severity = assessment["severity"]
+    return SEVERITY_EXIT_BASE + int(severity) if severity else 0
