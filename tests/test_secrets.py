@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import titan_ops
+
 from titan_ops.engine import events
 from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
 from titan_ops.redaction import MASK, Redactor, encoded_forms, is_secret_name
@@ -198,3 +200,43 @@ def test_a_missing_key_files_path_is_not_a_secret(lab, tmp_path):
     assert done.returncode == 4
     [unreachable] = [line for line in done.stdout.splitlines() if "UNREACHABLE!" in line]
     assert missing in unreachable and MASK not in unreachable
+
+
+PRE_RUN_ERRORS = {  # name: (the play's keywords, options)
+    "an extra var in a host pattern": ({"hosts": "{{ db_password }}["}, ["-e", "db_password=SECRET"]),
+    "a secret store's value as a batch size": ({"serial": "{{ ticket_ref }}"}, ["-e", "@secrets.yml"]),
+    "a play variable as a batch size": ({"serial": "{{ api_token }}", "vars": {"api_token": "SECRET"}}, []),
+    "an inventory variable in a vars file's name": ({"vars_files": ["{{ db_password }}.yml"]}, []),
+}
+
+
+@pytest.mark.parametrize("name", list(PRE_RUN_ERRORS))
+def test_an_error_before_the_run_masks_the_secrets_known_by_then(tmp_path, capsys, name):
+    """A bad play keyword's one-line error quotes the value it rendered to: a secret (by name, from a
+    secret store, from the inventory) is masked there as in every output."""
+    from titan_ops.cli import main
+
+    keywords, options = PRE_RUN_ERRORS[name]
+    secret = _secret("pre-run")
+    (tmp_path / "secrets.yml").write_text(yaml.safe_dump({"ticket_ref": secret}))
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"web1": {"ansible_connection": "local"}}, "vars": {"db_password": secret}}}))
+    play = {"hosts": "all", "gather_facts": False, **keywords, "tasks": []}
+    (tmp_path / "playbook.yml").write_text(yaml.safe_dump([play]).replace("SECRET", secret))
+    code = main(["run", str(tmp_path / "playbook.yml"), "-i", str(tmp_path / "inventory.yml"),
+                 *(option.replace("SECRET", secret).replace("@", f"@{tmp_path}/") for option in options)])
+    error = capsys.readouterr().err
+    assert code == 5 and error.startswith("ERROR! ") and error.count("\n") == 1, error
+    assert secret not in error and MASK in error, error
+
+
+def test_the_shells_working_directory_is_no_secret(tmp_path, monkeypatch):
+    """``PWD`` holds the controller's working directory (``pwd`` is a secret word in ``db_pwd``)."""
+    monkeypatch.setenv("PWD", str(tmp_path))
+    monkeypatch.setenv("DB_PWD", _secret("db-pwd"))
+    (tmp_path / "inventory").write_text("localhost ansible_connection=local\n")
+    (tmp_path / "playbook.yml").write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - debug: {msg: \"{{ playbook_dir }} {{ lookup('env', 'DB_PWD') }}\"}\n")
+    result = titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory")
+    assert result.host_results("localhost")[0].msg == f"{tmp_path} {MASK}"

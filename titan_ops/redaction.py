@@ -12,13 +12,16 @@ it is known to be, and stays secret for the rest of the run:
   whose last word names something else (``ansible_ssh_private_key_file``,
   ``token_url``, ``api_user``) is not secret: a key file's path is not a key;
 - by ``no_log``: the facts a ``no_log`` task sets;
-- by origin: the controller's secret-named environment variables, every
-  value of a vars file named like a secret store (``secrets.yml``,
-  ``credentials.yml``, ``vault.yml``), values a lookup reports (``password``).
+- by origin: the controller's secret-named environment variables (not the
+  shell's ``PWD``, its working directory), every value of a vars file named
+  like a secret store (``secrets.yml``, ``credentials.yml``, ``vault.yml``),
+  values a lookup reports (``password``).
 
 A secret is masked as :data:`MASK` in every string, together with its
 JSON-escaped, URL-encoded and base64 forms (:func:`encoded_forms`);
 passwords in URLs and ``Authorization`` headers are masked by their shape.
+Errors raised before a run starts are masked with what is known by then
+(:meth:`Redactor.mask_error`).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ import base64
 import dataclasses
 import functools
 import json
+import os
 import re
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from titan_ops.errors import TitanOpsError
 from titan_ops.trust import Authored
 
 MASK = "********"
@@ -55,6 +60,9 @@ _OTHER_THINGS = frozenset({"file", "files", "path", "paths", "dir", "directory",
                            "enabled", "required", "method", "mode", "expires", "expiry", "ttl", "age", "count",
                            "set", "changed", "source", "store"})
 """Last words that make a name about something other than a secret (``private_key_file``, ``token_url``)."""
+_SHELL_VARIABLES = frozenset({"PWD"})
+"""Environment variables the shell sets that hold no secret (``PWD``, a working directory: ``pwd`` is a secret
+word in a variable's name, ``db_pwd``)."""
 _WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SECRET_STORE = re.compile(r"(^|[-_.])(secrets?|credentials?|vault|passwords?)([-_.]|$)", re.IGNORECASE)
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@/\s]+)@")
@@ -163,6 +171,20 @@ class Redactor:
     def collect_from(self, variables: Mapping[str, Any]) -> None:
         """Remember the values of every secret-named variable in ``variables`` (at any depth)."""
         self.add_secrets(secret_values(variables))
+
+    def collect_from_environment(self, environ: Mapping[str, str] | None = None) -> None:
+        """Remember the values of the controller's secret-named environment variables (``os.environ``'s
+        by default), the shell's own aside."""
+        environ = os.environ if environ is None else environ
+        self.collect_from({name: value for name, value in environ.items() if name not in _SHELL_VARIABLES})
+
+    def mask_error(self, error: TitanOpsError) -> None:
+        """Mask every known secret in ``error``'s message, in place (a validation error quoting what a
+        secret rendered to: ``-e api_token=...`` in a host pattern)."""
+        masked = self.text(error.message)
+        if masked != error.message:
+            error.message = masked
+            error.args = (str(error),)
 
     def text(self, value: str) -> str:
         pattern = self._pattern

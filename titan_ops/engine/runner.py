@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -173,31 +172,36 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
     emit events to ``subscribers``."""
     StartAt(options.start_at_task).check(playbook)
     redactor = Redactor(options.secrets)
-    redactor.collect_from(os.environ)
+    redactor.collect_from_environment()
     redactor.collect_from(options.extra_vars)
     redactor.collect_from(options.host_defaults)
-    for host in inventory.host_names():
-        host_vars = inventory.host_vars(host)
+    every_host_vars = {host: inventory.host_vars(host) for host in inventory.host_names()}
+    for host_vars in every_host_vars.values():
         redactor.collect_from(host_vars)
-        check_ssh_args(host, host_vars)
+    for play in playbook.plays:
+        for authored in (play.vars, play.role_vars, play.role_defaults):
+            redactor.collect_from(authored)
     vaults = [vault for vault in {id(v): v for v in (options.vault, playbook.vault) if v is not None}.values()]
     for vault in vaults:  # what a vault opened is a secret, before and during the run
         redactor.add_secrets(vault.revealed)
         vault.on_reveal.append(redactor.add_secrets)
     try:
+        for host, host_vars in every_host_vars.items():
+            check_ssh_args(host, host_vars)
         prompted = answer_prompts(playbook, options.extra_vars, options.ask, redactor.add_secrets)
         templar = Templar()
         templar.on_secret = redactor.add_secrets
         view = HostView(inventory, options, HostFacts(), templar, playbook.directory)
         plans = plan_playbook(playbook, view, prompted)
-        for plan in plans:
-            play = plan.play
-            for authored in {id(found): found for found in (plan.vars, *plan.host_vars.values(), play.role_vars,
-                                                             play.role_defaults)}.values():
+        for plan in plans:  # with what the plan loaded (vars_files, prompts)
+            for authored in {id(found): found for found in (plan.vars, *plan.host_vars.values())}.values():
                 redactor.collect_from(authored)
         bus = events.EventBus(list(subscribers), redact=redactor.event)
         dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
         return Runner(playbook, plans, view, options, bus, dispatcher, redactor).run()
+    except TitanOpsError as error:  # bad input, before any host is touched: masked as every output is
+        redactor.mask_error(error)
+        raise
     finally:
         for vault in vaults:
             vault.on_reveal.remove(redactor.add_secrets)

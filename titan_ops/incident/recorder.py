@@ -20,8 +20,9 @@ _MAX_FAILURES = 50
 def environment_redactor(*known: Mapping[str, Any]) -> Redactor:
     """A Redactor that knows the secret-named values of ``known`` and of the process environment."""
     redactor = Redactor()
-    for variables in (*known, os.environ):
+    for variables in known:
         redactor.collect_from(variables)
+    redactor.collect_from_environment()
     return redactor
 
 

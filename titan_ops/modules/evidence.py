@@ -49,7 +49,7 @@ def _redactor(host: HostContext) -> Redactor:
     and of the controller's environment."""
     redactor = host.secrets or Redactor()
     redactor.collect_from({key: value for key, value in host.variables.items() if key not in _SKIPPED_VARIABLES})
-    redactor.collect_from(os.environ)
+    redactor.collect_from_environment()
     return redactor
 
 
