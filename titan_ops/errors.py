@@ -70,6 +70,12 @@ class UndefinedVariableError(TemplateError):
         super().__init__(f"undefined variable: {detail}")
 
 
+class RunError(TitanOpsError):
+    """The run cannot go on (a task file included at run time does not parse): ansible-playbook exits 4."""
+
+    exit_code = 4
+
+
 class ModuleError(TitanOpsError):
     """A module was called with arguments it does not accept."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from titan_ops import modules
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
+from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
@@ -92,14 +93,10 @@ class TaskExecutor:
             if not passed:
                 return _skipped(false_condition)
             raise
-        control = task.loop_control
-        loop_var = control.get("loop_var", "item")
+        control = LoopControl.of(task.loop_control, self.templar, host.variables)
         results = []
         for index, item in enumerate(items):
-            loop_vars: dict[str, Any] = {loop_var: item, "ansible_loop_var": loop_var,
-                                         "ansible_loop": _loop_info(items, index)}
-            if "index_var" in control:
-                loop_vars[control["index_var"]] = index
+            loop_vars = control.variables(items, index)
             item_host = replace(host, variables=ChainMap(loop_vars, host.variables))
             passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
             try:
@@ -108,14 +105,14 @@ class TaskExecutor:
                 raise
             except TitanOpsError as error:
                 outcome = {"failed": True, "changed": False, "msg": _message(task, error)}
-            outcome.update({loop_var: item, "ansible_loop_var": loop_var})
-            if "index_var" in control:
-                outcome[control["index_var"]] = index
-            if "label" in control:
-                outcome["_ansible_item_label"] = self.templar.render(control["label"], item_host.variables)
+            outcome.update({control.loop_var: item, "ansible_loop_var": control.loop_var})
+            if control.index_var:
+                outcome[control.index_var] = index
+            if control.label is not None:
+                outcome["_ansible_item_label"] = self.templar.render(control.label, item_host.variables)
             results.append(outcome)
-            if control.get("pause") and index < len(items) - 1:
-                time.sleep(float(control["pause"]))
+            if control.pause and index < len(items) - 1:
+                time.sleep(control.pause)
         return _aggregate(results)
 
     # -- one attempt cycle ------------------------------------------------------
@@ -260,14 +257,6 @@ def _message(task: Task, error: TitanOpsError) -> str:
     where = error.location or task.location
     key = f"'{error.key}': " if error.key else ""
     return f"{where}: {key}{error.message}"
-
-
-def _loop_info(items: list[Any], index: int) -> dict[str, Any]:
-    length = len(items)
-    return {"index": index + 1, "index0": index, "revindex": length - index, "revindex0": length - index - 1,
-            "first": index == 0, "last": index == length - 1, "length": length,
-            "previtem": items[index - 1] if index else None, "nextitem": items[index + 1] if index < length - 1
-            else None}
 
 
 def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:

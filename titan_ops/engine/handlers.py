@@ -3,32 +3,54 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
-from titan_ops.playbook.model import Task
+from titan_ops.playbook.model import IncludeTasks, Task
+
+Handler = Task | IncludeTasks
+
+
+def handler_name(handler: Handler) -> str:
+    """The name a handler is notified by (besides its ``listen`` topics)."""
+    if handler.name:
+        return handler.name
+    return handler.module if isinstance(handler, Task) else handler.display_name
 
 
 class Notifications:
-    """Tracks notified handlers per host; a handler runs once per flush."""
+    """Tracks notified handlers per host; a handler runs once per flush.
 
-    def __init__(self, handlers: list[Task]):
-        self.handlers: list[Task] = []
-        self._by_topic: dict[str, list[Task]] = {}
+    A name notifies the first handler of that name only (as ansible-core 2.19 does); a ``listen`` topic
+    notifies every handler listening to it. ``names`` gives the rendered name of handlers whose names
+    are templates.
+    """
+
+    def __init__(self, handlers: list[Handler], names: Mapping[str, str] | None = None):
+        self.handlers: list[Handler] = []
+        self._names = names or {}
+        self._by_topic: dict[str, list[Handler]] = {}
         self._pending: dict[int, set[str]] = {}
         self._lock = threading.Lock()
         self.add(handlers)
 
-    def add(self, handlers: list[Task]) -> None:
+    def add(self, handlers: list[Handler]) -> None:
         """Handlers that can be notified from now on (an included role's); one already known (same role
         and name) is not added twice."""
-        known = {(handler.role, handler.name or handler.module) for handler in self.handlers}
+        known = {(getattr(handler, "role", None), self._name(handler)) for handler in self.handlers}
         for handler in handlers:
-            name = handler.name or handler.module
-            if (handler.role, name) in known:
+            name = self._name(handler)
+            role = getattr(handler, "role", None)
+            if (role, name) in known:
                 continue
+            known.add((role, name))
             self.handlers.append(handler)
-            role_name = {f"{handler.role} : {name}"} if handler.role else set()
+            role_name = {f"{role} : {name}"} if role else set()
             for topic in {name, *role_name, *handler.listen}:
                 self._by_topic.setdefault(topic, []).append(handler)
+
+    def _name(self, handler: Handler) -> str:
+        name = handler_name(handler)
+        return self._names.get(name, name)
 
     def knows(self, topic: str) -> bool:
         return topic in self._by_topic
@@ -39,7 +61,7 @@ class Notifications:
                 for handler in self._by_topic.get(topic, []):
                     self._pending.setdefault(id(handler), set()).add(host)
 
-    def take(self, handler: Task, hosts: list[str]) -> list[str]:
+    def take(self, handler: Handler, hosts: list[str]) -> list[str]:
         """The hosts among ``hosts`` that notified ``handler``; clears them."""
         with self._lock:
             pending = self._pending.get(id(handler), set())

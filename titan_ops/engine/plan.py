@@ -15,15 +15,17 @@ from __future__ import annotations
 import math
 import os
 from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from titan_ops.engine.handlers import Notifications, handler_name
 from titan_ops.engine.hostview import HostView
+from titan_ops.engine.included import IncludedFiles
 from titan_ops.errors import InventoryError, Location, NoHostsError, PlaybookError, TemplateError
 from titan_ops.inventory import Inventory
 from titan_ops.playbook import play_values
-from titan_ops.playbook.model import Play, Playbook
+from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Playbook, Task
 from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.redaction import every_value, is_secret_store
 from titan_ops.templating import is_template
@@ -50,6 +52,8 @@ class PlayPlan:
     """The play's ``vars`` and the variables of its ``vars_files`` (the same for every host)."""
     host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per host, when a ``vars_files`` name depends on the host: the play's variables for that host."""
+    handler_names: dict[str, str] = field(default_factory=dict)
+    """The rendered name of each handler whose name is a template."""
 
     def vars_of(self, host: str) -> dict[str, Any]:
         return self.host_vars.get(host, self.vars)
@@ -63,11 +67,12 @@ class PlayPlan:
         return batches(self.serial, hosts)
 
 
-def plan_playbook(playbook: Playbook, view: HostView, prompted: list[dict[str, Any]] | None = None) -> list[PlayPlan]:
+def plan_playbook(playbook: Playbook, view: HostView, included: IncludedFiles,
+                  prompted: list[dict[str, Any]] | None = None) -> list[PlayPlan]:
     """The plan of every play of ``playbook`` (``prompted``: each play's answers to its ``vars_prompt``);
     raises on anything wrong, before any host is touched."""
     _check_limit(view)
-    planner = _Planner(view, playbook.vault)
+    planner = _Planner(view, playbook.vault, included)
     answers = prompted or [{} for _ in playbook.plays]
     return [planner.play(play, answers) for play, answers in zip(playbook.plays, answers)]
 
@@ -86,9 +91,10 @@ def _check_limit(view: HostView) -> None:
 
 
 class _Planner:
-    def __init__(self, view: HostView, vault: Vault | None):
+    def __init__(self, view: HostView, vault: Vault | None, included: IncludedFiles):
         self.view = view
         self.vault = vault
+        self.included = included
         self.options = view.options
         self.templar = view.templar
         self._files: dict[str, dict[str, Any]] = {}
@@ -108,6 +114,9 @@ class _Planner:
         limit = None if play.max_fail_percentage is None else self._typed(
             play, "max_fail_percentage", play.max_fail_percentage, variables, play_values.percentage)
         shared, per_host = self._vars(play, play_vars, hosts)
+        known = ChainMap(self.options.extra_vars, self.view.play_magic(), shared)
+        handler_names = self._handler_names(play, known)
+        self._check_notified(play, known, Notifications(play.handlers, handler_names))
         return PlayPlan(
             play=play,
             name=name if isinstance(name, str) else str(name),
@@ -122,6 +131,7 @@ class _Planner:
             tags=self._typed(play, "tags", play.tags, variables, play_values.tag_list),
             vars=shared,
             host_vars=per_host,
+            handler_names=handler_names,
         )
 
     def _render(self, play: Play, key: str, value: Any, variables: Mapping[str, Any]) -> Any:
@@ -136,6 +146,38 @@ class _Planner:
             return check(self._render(play, key, value, variables))
         except ValueError as error:
             raise PlaybookError(str(error), play.where(key), key) from None
+
+    # -- handlers ------------------------------------------------------------------
+    def _handler_names(self, play: Play, variables: Mapping[str, Any]) -> dict[str, str]:
+        """Handler names that are templates, rendered with the play's variables (one that needs a host's
+        cannot be notified by its rendered name, as in ansible)."""
+        names = {}
+        for handler in play.handlers:
+            name = handler_name(handler)
+            if is_template(name):
+                try:
+                    names[name] = str(self.templar.render(name, variables))
+                except TemplateError:
+                    continue
+        return names
+
+    def _check_notified(self, play: Play, variables: Mapping[str, Any], notifications: Notifications) -> None:
+        """``notify:`` of a handler the play does not have is an error (as in ansible), found before the run
+        for every name known before it; a name that needs a host's variables, or a play that includes roles
+        at run time (whose handlers join the play's then), is checked when the task notifies."""
+        notifying = list(_notifying(play.pre_tasks + play.tasks + play.post_tasks + list(play.handlers),
+                                    self.included, set()))
+        if any(isinstance(item, IncludeRole) for item, _ in notifying):
+            return
+        for item, name in notifying:
+            if is_template(name):
+                try:
+                    name = self.templar.render(name, variables)
+                except TemplateError:
+                    continue
+            if not notifications.knows(name):
+                raise PlaybookError(f"the handler '{name}' is not in this play (no handler has that name or "
+                                    "listens to it)", item.location, "notify")
 
     # -- vars_files ------------------------------------------------------------------
     def _vars(self, play: Play, play_vars: dict[str, Any],
@@ -199,6 +241,26 @@ class _Planner:
                 self.templar.note_secrets(every_value(document))  # secrets.yml: every value is one
             loaded = self._files[path] = document
         return loaded
+
+
+def _notifying(items: list[Any], included: IncludedFiles,
+               seen: set[str]) -> Iterator[tuple[Task | Block | IncludeRole, str]]:
+    """Every (task or block, handler name) a ``notify:`` known before the run names (task files included by
+    a fixed name too, each once); an ``include_role`` is given with no name, as a mark."""
+    for item in items:
+        if isinstance(item, Block):
+            yield from ((item, name) for name in item.notify)
+            yield from _notifying(item.block + item.rescue + item.always, included, seen)
+        elif isinstance(item, IncludeRole):
+            yield item, ""
+        elif isinstance(item, IncludeTasks):
+            if not is_template(item.file):
+                path = item.file if os.path.isabs(item.file) else os.path.join(item.base_dir, item.file)
+                if path not in seen:
+                    seen.add(path)
+                    yield from _notifying(included.tasks(path), included, seen)
+        else:
+            yield from ((item, name) for name in item.notify)
 
 
 def _alternatives(entry: str | list[str]) -> list[str]:

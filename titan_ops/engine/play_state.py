@@ -50,7 +50,7 @@ class PlayState:
         self.hosts = hosts
         """The batch's hosts that run it."""
         self.play_result = run.result
-        self.notifications = Notifications(self.play.handlers)
+        self.notifications = Notifications(self.play.handlers, self.plan.handler_names)
         self.role_vars = dict(self.play.role_vars)
         """The play's roles' variables, and those of roles included with ``public: true`` so far."""
         self.role_defaults = dict(self.play.role_defaults)

@@ -1,8 +1,8 @@
 """The recorder of results: what one task's result on one host does to the run.
 
-It counts the result in the recap, keeps registered values and facts, notes the
-handlers to notify, emits the result (redacted by the bus) and files it under its
-play. A result is final when it is emitted: nothing changes it afterwards.
+It counts the result in the recap, keeps registered values and facts, emits the
+result (redacted by the bus) and files it under its play. A result is final when
+it is emitted: nothing changes it afterwards.
 """
 
 from __future__ import annotations
@@ -52,11 +52,13 @@ class Recorder:
                                "action": task.module if task is not None else result.module}
                 self.facts.update(result.host, {"ansible_failed_task": failed_task,
                                                 "ansible_failed_result": result.result})
-            if task is not None and task.notify and result.changed and result.status is not Status.FAILED:
-                state.notifications.notify(result.host, task.notify)
             redacted = self.bus.emit(events.HostTaskDone(result))
             state.play_result.add(redacted.result)
         return stops
+
+    def register(self, host: str, name: str, value: dict[str, Any]) -> None:
+        """``register:`` of what is not a module's result (an include's)."""
+        self.facts.update(host, {name: value})
 
     def share(self, task: Task, result: TaskResult, hosts: list[str]) -> None:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""

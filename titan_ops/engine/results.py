@@ -139,6 +139,8 @@ class RunResult:
     start: datetime = field(default_factory=datetime.now)
     end: datetime | None = None
     interrupted: bool = False
+    error: str | None = None
+    """Why the run stopped before its end, when it had to (a task file included at run time did not parse)."""
     halted_hosts: list[str] = field(default_factory=list)
     """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped: failed, as ansible counts them,
     though the recap shows no failure of their own."""
@@ -189,6 +191,8 @@ class RunResult:
         """
         if self.severity is not None and not self.interrupted:
             return SEVERITY_EXIT_BASE + int(self.severity)
+        if self.error is not None:
+            return 4
         if self.failed_hosts:
             return 2
         if self.unreachable_hosts:
@@ -214,6 +218,7 @@ class RunResult:
             "failed_hosts": self.failed_hosts,
             "unreachable_hosts": self.unreachable_hosts,
             "halted_hosts": self.halted_hosts,
+            "error": self.error,
             "stats": {host: stats.to_dict() for host, stats in self.stats.items()},
             "plays": [play.to_dict() for play in self.plays],
         }

@@ -10,8 +10,6 @@ and emits every event; the host view gives each host's variables.
 from __future__ import annotations
 
 import functools
-import json
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -22,6 +20,7 @@ from titan_ops.engine import events
 from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher, open_dispatcher
 from titan_ops.engine.executor import TaskExecutor
 from titan_ops.engine.hostview import HostView
+from titan_ops.engine.included import IncludedFiles
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.prompts import answer_prompts
 from titan_ops.engine.plan import PlayPlan, plan_playbook
@@ -32,10 +31,9 @@ from titan_ops.engine.start_at import StartAt
 from titan_ops.engine.strategy import Free, Linear, Strategy
 from titan_ops.engine.tags import TagFilter
 from titan_ops.engine.walk import Walk
-from titan_ops.errors import InventoryError, TitanOpsError
+from titan_ops.errors import InventoryError, RunError, TitanOpsError
 from titan_ops.inventory import Inventory
-from titan_ops.playbook.model import Block, IncludeRole, Playbook, Task, TaskItem
-from titan_ops.playbook.parser import load_role, load_task_file
+from titan_ops.playbook.model import Playbook
 from titan_ops.redaction import Redactor
 from titan_ops.templating import Templar, is_template
 from titan_ops.vars import HostFacts
@@ -44,8 +42,9 @@ from titan_ops.vars import HostFacts
 class Runner:
     """Runs one planned playbook and returns a RunResult."""
 
-    def __init__(self, playbook: Playbook, plans: list[PlayPlan], view: HostView, options: RunOptions,
-                 bus: events.EventBus, dispatcher: Dispatcher | None = None, redactor: Redactor | None = None):
+    def __init__(self, playbook: Playbook, plans: list[PlayPlan], view: HostView, included: IncludedFiles,
+                 options: RunOptions, bus: events.EventBus, dispatcher: Dispatcher | None = None,
+                 redactor: Redactor | None = None):
         self.playbook = playbook
         self.redactor = redactor or Redactor()
         """The run's secrets: every value found to be secret during the run is added (see redaction)."""
@@ -60,9 +59,7 @@ class Runner:
         self.dispatcher = dispatcher or ThreadDispatcher(options.forks, options.connection)
         self.connections = self.dispatcher.connections
         self.recorder = Recorder(self.result, view, bus)
-        self._task_files: dict[str, list[TaskItem]] = {}
-        self._roles: dict[tuple[str, str], tuple[Block, list[Task]]] = {}
-        self._task_files_lock = threading.Lock()
+        self.included = included
         self._dead: set[str] = set()
         """Hosts failed or unreachable so far: they sit out later plays (ansible's failed hosts)."""
         self.start_at = StartAt(options.start_at_task)
@@ -76,6 +73,8 @@ class Runner:
                     break
         except KeyboardInterrupt:
             self._interrupt()
+        except RunError as error:
+            self.result.error = str(error)
         finally:
             self.dispatcher.shutdown()
             self.result.end = datetime.now()
@@ -131,25 +130,6 @@ class Runner:
             return  # --start-at-task: the plays before the start run nothing
         Walk(self, state, strategy).play(hosts)
 
-    def load_task_file(self, path: str) -> list[TaskItem]:
-        """An included task file, loaded and validated once per run."""
-        with self._task_files_lock:
-            tasks = self._task_files.get(path)
-            if tasks is None:
-                tasks = self._task_files[path] = load_task_file(path, self.templar, self.playbook.roles_path,
-                                                                self.playbook.vault)
-            return tasks
-
-    def load_role(self, include: IncludeRole, options: dict[str, Any]) -> tuple[Block, list[Task]]:
-        """An included role's block and handlers, loaded and validated once per run."""
-        key = (include.base_dir, json.dumps(options, sort_keys=True))
-        with self._task_files_lock:
-            loaded = self._roles.get(key)
-            if loaded is None:
-                loaded = self._roles[key] = load_role(include, options, self.playbook.roles_path, self.templar,
-                                                      self.playbook.vault)
-            return loaded
-
     def connection(self, host: str, keywords: Mapping[str, Any] | None = None) -> Connection:
         """The connection to ``host``, with the connection keywords of the task (``remote_user``, ...)."""
         return self.connections.get(self.hosts.address(host, keywords or {}))
@@ -192,13 +172,14 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
         templar = Templar()
         templar.on_secret = redactor.add_secrets
         view = HostView(inventory, options, HostFacts(), templar, playbook.directory)
-        plans = plan_playbook(playbook, view, prompted)
+        included = IncludedFiles(playbook, templar)
+        plans = plan_playbook(playbook, view, included, prompted)
         for plan in plans:  # with what the plan loaded (vars_files, prompts)
             for authored in {id(found): found for found in (plan.vars, *plan.host_vars.values())}.values():
                 redactor.collect_from(authored)
         bus = events.EventBus(list(subscribers), redact=redactor.event)
         dispatcher = open_dispatcher(options)  # a cluster that cannot be used fails here, before any event
-        return Runner(playbook, plans, view, options, bus, dispatcher, redactor).run()
+        return Runner(playbook, plans, view, included, options, bus, dispatcher, redactor).run()
     except TitanOpsError as error:  # bad input, before any host is touched: masked as every output is
         redactor.mask_error(error)
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.playbook.model import Block, IncludeTasks, RoleScope
+from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, RoleScope
 
 
 @dataclass
@@ -23,13 +23,24 @@ class Scope:
     handler: bool = False
     """Inside a handler: tags do not select its tasks, and they show as handlers."""
 
-    def enter(self, item: Block | IncludeTasks, rescuable: bool = False,
+    notify: list[str] = field(default_factory=list)
+    """The handlers a task notifies when it names none (an enclosing block's ``notify``)."""
+
+    def enter(self, item: Block | IncludeTasks | IncludeRole, rescuable: bool = False,
               host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
-        """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration."""
-        role = item.role if isinstance(item, Block) else None
-        return Scope(merge_keywords(self.keywords, item.keywords), self.block_vars + [item.vars],
-                     self.when + item.when, self.tags + item.tags, self.rescuable or rescuable,
-                     host_vars or self.host_vars, self.roles + [role] if role else self.roles, self.handler)
+        """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration.
+
+        A block's conditions and tags hold for every task inside it; an include's were decided once, when
+        it ran, and its tags select the include itself only (as in ansible).
+        """
+        keywords = merge_keywords(self.keywords, item.keywords)
+        if not isinstance(item, Block):
+            return Scope(keywords, self.block_vars + [item.vars], self.when, self.tags, self.rescuable,
+                         host_vars or self.host_vars, self.roles, self.handler, self.notify)
+        roles = self.roles + [item.role] if item.role else self.roles
+        return Scope(keywords, self.block_vars + [item.vars], self.when + item.when, self.tags + item.tags,
+                     self.rescuable or rescuable, host_vars or self.host_vars, roles, self.handler,
+                     item.notify or self.notify)
 
     @property
     def role(self) -> RoleScope | None:

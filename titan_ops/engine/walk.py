@@ -10,6 +10,7 @@ handler that fails there fails its host there.
 from __future__ import annotations
 
 import json
+import os
 from collections import ChainMap
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,13 @@ from titan_ops import modules
 from titan_ops.engine import events
 from titan_ops.engine.executor import evaluate_conditions
 from titan_ops.engine.hostview import search_path
+from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
-from titan_ops.errors import TemplateError, TitanOpsError
+from titan_ops.errors import Location, PlaybookError, RunError, TemplateError, TitanOpsError
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
@@ -31,6 +33,7 @@ from titan_ops.playbook.keywords import tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
+from titan_ops.templating import is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
@@ -104,7 +107,9 @@ class Walk:
 
     def include(self, include: IncludeTasks | IncludeRole, hosts: list[str], scope: Scope) -> set[str]:
         """``include_tasks`` or ``include_role``: what to include is decided per host (and loop item),
-        then run on the hosts that include the same thing, together."""
+        then run on the hosts that include the same thing, together. Its tags select the include itself."""
+        if not scope.handler and not self.runner.tag_filter.selects(scope.tags + include.tags):
+            return set()
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         failed: set[str] = set()
@@ -129,16 +134,21 @@ class Walk:
         for target, group in groups.items():
             try:
                 tasks = self._included_tasks(include, target, group)
+            except RunError:
+                raise
             except TitanOpsError as error:
                 for host in group:
                     failed |= self._record_include(include, host, Status.FAILED,
                                                    {"failed": True, "changed": False, "msg": str(error)}, scope)
                 continue
+            what = (_included_file(include, target) if isinstance(include, IncludeTasks)
+                    else {"include_args": json.loads(target)})
             for host in group:
                 for overlay in overlays[(target, host)]:
-                    what = ({"include": target} if isinstance(include, IncludeTasks)
-                            else {"include_args": json.loads(target)})
-                    self._record_include(include, host, Status.OK, {"changed": False, **what, **overlay}, scope)
+                    result = {"changed": False, **what, **overlay}
+                    self._record_include(include, host, Status.OK, result, scope)
+                    if isinstance(include, IncludeTasks) and include.register:
+                        self.recorder.register(host, include.register, result)
             iterations = max(len(overlays[(target, host)]) for host in group)
             for index in range(iterations):
                 members = [host for host in group if index < len(overlays[(target, host)]) and host not in failed]
@@ -158,27 +168,30 @@ class Walk:
         """The tasks ``target`` holds; an included role's handlers become the play's, and a public one's
         variables and defaults too."""
         if isinstance(include, IncludeTasks):
-            tasks = self.runner.load_task_file(target)
+            if not os.path.isfile(target):
+                raise PlaybookError(f"could not find or access the task file '{target}'", include.location,
+                                    "include_tasks")
+            try:
+                tasks = self.runner.included.tasks(target)
+            except TitanOpsError as error:  # a file that does not parse ends the run (ansible exits 4)
+                raise RunError(str(error)) from None
             self.recorder.emit(events.Included(target, tuple(hosts)))
-            return tasks
+            return _applied(tasks, include.apply, include.location)
         options = json.loads(target)
-        role, handlers = self.runner.load_role(include, options)
+        role, handlers = self.runner.included.role(include, options)
         self.state.notifications.add(handlers)
         if to_bool(options.get("public", False)):
             for found in role_scopes(role):
                 self.state.role_defaults.update(found.defaults)
                 self.state.role_vars.update(found.vars)
-        applied = include.apply
-        return [Block(block=[role], location=include.location, tags=tags_of(applied.get("tags")),
-                      keywords={key: value for key, value in applied.items() if key != "tags"})]
+        return _applied([role], include.apply, include.location)
 
     def _include_iterations(self, include: IncludeTasks | IncludeRole, variables: Any) -> list[dict[str, Any]]:
         if include.loop is None:
             return [{}]
         items = loop_items(self.templar, include.loop, include.loop_lookup, variables, "include_tasks")
-        loop_var = include.loop_control.get("loop_var", "item")
-        index_var = include.loop_control.get("index_var")
-        return [{loop_var: item, **({index_var: index} if index_var else {})} for index, item in enumerate(items)]
+        control = LoopControl.of(include.loop_control, self.templar, variables)
+        return [control.variables(items, index) for index in range(len(items))]
 
     def _record_include(self, include: IncludeTasks | IncludeRole, host: str, status: Status, result: dict[str, Any],
                         scope: Scope) -> set[str]:
@@ -206,6 +219,9 @@ class Walk:
         def finish(result: TaskResult) -> None:
             nonlocal results
             results += 1
+            notify = task.notify or scope.notify
+            if notify and result.changed and result.status is not Status.FAILED:
+                self._notify(task, result, notify, scope)
             if self.recorder.record(self.state, task, result, scope.rescuable):
                 failed.add(result.host)
             if run_once:
@@ -221,6 +237,26 @@ class Walk:
             failed |= self._halt(hosts, failed, scope)
             self.state.aborted = True
         return failed
+
+    def _notify(self, task: Task, result: TaskResult, names: list[str], scope: Scope) -> None:
+        """A changed result notifies ``names`` (templates rendered for its host, for every item of a loop);
+        a name no handler of the play has fails the task (ansible ends the run there)."""
+        try:
+            if any(is_template(name) for name in names):
+                variables = self.hosts.variables(self.state, result.host, scope, task.vars)
+                iterations = [{key: outcome[key] for key in (outcome.get("ansible_loop_var"), "ansible_loop_var")
+                               if key in outcome} for outcome in result.result.get("results") or [{}]]
+                names = list(dict.fromkeys(str(self.templar.render(name, ChainMap(values, variables)))
+                                           for values in iterations for name in names))
+            unknown = [name for name in names if not self.state.notifications.knows(name)]
+            if unknown:
+                raise TemplateError(f"the handler '{unknown[0]}' is not in this play (no handler has that name or "
+                                    "listens to it)", key="notify")
+        except TitanOpsError as error:
+            result.status = Status.FAILED
+            result.result = {**result.result, "failed": True, "msg": f"{task.location}: {error}"}
+            return
+        self.state.notifications.notify(result.host, names)
 
     def _learn_secrets(self, task: Task, scope: Scope, keywords: dict[str, Any]) -> None:
         """The secret-named values written in the task, its blocks and roles (static ones; what templates
@@ -298,7 +334,8 @@ class Walk:
         for handler in list(state.notifications.handlers):
             notified = state.notifications.take(handler, [host for host in candidates if host not in failed])
             if notified:
-                failed |= self.task(handler, notified, handler_scope)
+                failed |= (self.task(handler, notified, handler_scope) if isinstance(handler, Task)
+                           else self.items([handler], notified, handler_scope))
         return failed
 
     def _truthy(self, value: Any, host: str, scope: Scope) -> bool:
@@ -385,3 +422,18 @@ def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:
     return {variable: settings[keyword] for keyword, variable in
             (("remote_user", "ansible_user"), ("port", "ansible_port"), ("connection", "ansible_connection"))
             if settings.get(keyword) is not None}
+
+
+def _applied(tasks: list[TaskItem], apply: dict[str, Any], location: Location) -> list[TaskItem]:
+    """An include's tasks with its ``apply:`` (tags, vars and keywords for each of them)."""
+    if not apply:
+        return tasks
+    keywords = {key: value for key, value in apply.items() if key not in ("tags", "vars")}
+    return [Block(block=tasks, location=location, tags=tags_of(apply.get("tags")), vars=dict(apply.get("vars") or {}),
+                  keywords=keywords)]
+
+
+def _included_file(include: IncludeTasks, path: str) -> dict[str, Any]:
+    """An include's result: the file as the playbook names it (rendered), as ansible registers it."""
+    prefix = include.base_dir.rstrip("/") + "/"
+    return {"include": path[len(prefix):] if path.startswith(prefix) else path, "include_args": {}}

@@ -132,6 +132,8 @@ class ConsoleRenderer:
         return {key: value for key, value in result.result.items() if key not in _QUIET_KEYS}
 
     def _on_RunDone(self, event: events.RunDone) -> None:
+        if event.result.error:
+            self._write(f"ERROR! {event.result.error}")
         self._write_recap(event.result)
 
     def _write_recap(self, result: RunResult) -> None:

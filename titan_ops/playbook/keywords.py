@@ -23,7 +23,8 @@ TASK_KEYWORDS = frozenset({
 
 HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 
-BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", *INHERITED_KEYWORDS})
+BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars", "tags", "notify",
+                            *INHERITED_KEYWORDS})
 
 IMPORT_ROLE_KEYWORDS = frozenset({"name", "import_role", "when", "vars", "tags", *INHERITED_KEYWORDS})
 
@@ -33,7 +34,12 @@ INCLUDE_ROLE_KEYWORDS = frozenset({"name", "include_role", "when", "vars", "tags
 IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", *INHERITED_KEYWORDS})
 
 INCLUDE_TASKS_KEYWORDS = frozenset({"name", "include_tasks", "when", "vars", "tags", "loop", "loop_control",
-                                    *INHERITED_KEYWORDS})
+                                    "register", "args", *INHERITED_KEYWORDS})
+
+INCLUDE_HANDLER_KEYWORDS = INCLUDE_TASKS_KEYWORDS | {"listen"}
+
+INCLUDES = ("include_tasks", "import_tasks", "include_role", "import_role")
+"""Keywords that include or import, also written ``ansible.builtin.<name>`` or ``ansible.legacy.<name>``."""
 
 IMPORT_PLAYBOOK_KEYWORDS = frozenset({"name", "import_playbook", "vars", "when", "tags"})
 

@@ -70,9 +70,13 @@ class _Include:
 
 @dataclass(kw_only=True)
 class IncludeTasks(_Include):
-    """``include_tasks``: a task file chosen and loaded at run time, per host."""
+    """``include_tasks``: a task file chosen and loaded at run time, per host (also as a handler)."""
 
     file: str
+    register: str | None = None
+    apply: dict[str, Any] = field(default_factory=dict)
+    """Keywords (and ``tags``) given to every task of the file."""
+    listen: list[str] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -123,6 +127,8 @@ class Block:
     runs_once_as: str | None = None
     """Set on the block of a ``roles:`` entry or a role dependency: a host runs it once per play under
     this identity (the role, its parameters and keywords), as Ansible deduplicates roles."""
+    notify: list[str] = field(default_factory=list)
+    """Handlers the block's tasks notify when they do not name their own."""
 
 
 TaskItem = Task | Block | IncludeTasks | IncludeRole
@@ -158,7 +164,8 @@ class Play:
     pre_tasks: list[TaskItem] = field(default_factory=list)
     tasks: list[TaskItem] = field(default_factory=list)
     post_tasks: list[TaskItem] = field(default_factory=list)
-    handlers: list[Task] = field(default_factory=list)
+    handlers: list[Task | IncludeTasks] = field(default_factory=list)
+    """Tasks and ``include_tasks`` run when notified (``import_tasks`` here brings its tasks as handlers)."""
     gather_facts: Any = None
     """True, False, a template, or None: the run's default (Ansible's ``gathering`` setting)."""
     serial: Any = None

@@ -175,7 +175,7 @@ class _Parser:
         _check_schema_with(task_schema, document, Location(path, 1, 1))
         return self.task_list(document, os.path.dirname(os.path.abspath(path)), stack + (real,))
 
-    def handler_file(self, path: str, stack: tuple[str, ...], origin: Location) -> list[Task]:
+    def handler_file(self, path: str, stack: tuple[str, ...], origin: Location) -> list[Task | IncludeTasks]:
         """The handlers in a role's handlers file."""
         document = load_yaml_file(path, self.vault)
         if document is None:
@@ -183,7 +183,28 @@ class _Parser:
         if not isinstance(document, list):
             raise PlaybookError("a handlers file must hold a list of handlers", location_of(document, origin))
         _check_schema_with({"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}, document, Location(path, 1, 1))
-        return [self.task(handler, handler_keywords=True) for handler in document]
+        return self.handler_list(document, os.path.dirname(os.path.abspath(path)), stack)
+
+    def handler_list(self, items: list[LocatedDict], base_dir: str,
+                     stack: tuple[str, ...]) -> list[Task | IncludeTasks]:
+        """Handlers: tasks, ``include_tasks`` (run when notified by name) and ``import_tasks`` (whose tasks are
+        handlers); a handler cannot be ``meta: flush_handlers``."""
+        handlers: list[Task | IncludeTasks] = []
+        for data in items:
+            data = self._plain_includes(data)
+            if "import_tasks" in data:
+                handlers.extend(_handlers_in(self.import_tasks(data, base_dir, stack)))
+            elif "include_tasks" in data:
+                handlers.append(self.include_tasks(data, base_dir, stack, handler=True))
+            elif any(key in data for key in ("block", "include_role", "import_role")):
+                key = next(key for key in ("block", "include_role", "import_role") if key in data)
+                raise PlaybookError(f"a handler cannot be a '{key}' in titan-ops", data.where(key), key)
+            else:
+                handler = self.task(data, handler_keywords=True)
+                if handler.module == "meta" and handler.args.get("free_form") == "flush_handlers":
+                    raise PlaybookError("flush_handlers cannot be used as a handler", handler.location, "meta")
+                handlers.append(handler)
+        return handlers
 
     # -- plays -----------------------------------------------------------------
     def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:
@@ -211,7 +232,7 @@ class _Parser:
             role_blocks.append(roles.entry(entry, data.where("roles"), stack))
         tasks = self.task_list(data.get("tasks") or [], base_dir, stack)
         post_tasks = self.task_list(data.get("post_tasks") or [], base_dir, stack)
-        handlers = [self.task(handler, handler_keywords=True) for handler in data.get("handlers") or []]
+        handlers = self.handler_list(data.get("handlers") or [], base_dir, stack)
         return Play(
             hosts=hosts,
             location=data.location,
@@ -241,6 +262,7 @@ class _Parser:
         return [self.task_or_block(item, base_dir, stack) for item in items]
 
     def task_or_block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> TaskItem:
+        data = self._plain_includes(data)
         if "block" in data:
             return self.block(data, base_dir, stack)
         if "import_tasks" in data:
@@ -268,7 +290,24 @@ class _Parser:
             vars=dict(data.get("vars") or {}),
             tags=tags_of(data.get("tags")),
             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
+            notify=_names(data.get("notify")),
         )
+
+    def _plain_includes(self, data: LocatedDict) -> LocatedDict:
+        """``ansible.builtin.include_tasks`` (or ``ansible.legacy.``) as ``include_tasks``, and the same for the
+        other includes and imports: one spelling for the rest of the parser (checked against the schema)."""
+        renamed = {key: _short_name(key) for key in data if key not in keywords.INCLUDES
+                   and _short_name(key) in keywords.INCLUDES}
+        if not renamed:
+            return data
+        plain = LocatedDict()
+        plain.location = data.location
+        plain.key_locations = {}
+        for key, value in data.items():
+            plain[renamed.get(key, key)] = value
+            plain.key_locations[renamed.get(key, key)] = data.where(key)
+        _check_schema_with({"$ref": "#/$defs/task", "$defs": _SCHEMA["$defs"]}, plain, data.location)
+        return plain
 
     def import_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Block:
         for key in data:
@@ -329,15 +368,23 @@ class _Parser:
         self._check_templates(entry, tuple(entry))
         self._check_conditions(entry)
 
-    def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> IncludeTasks:
+    def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...],
+                      handler: bool = False) -> IncludeTasks:
+        known = keywords.INCLUDE_HANDLER_KEYWORDS if handler else keywords.INCLUDE_TASKS_KEYWORDS
         for key in data:
             if not _is_lookup_loop(key):
-                self._check_keyword(data, key, keywords.INCLUDE_TASKS_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS,
-                                    "task")
+                self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task")
         loop, loop_lookup = _loop(data)
         value = data["include_tasks"]
         file_name = value["file"] if isinstance(value, dict) else value
-        self._check_templates(data, ("include_tasks", "vars", "loop"))
+        arguments = data.get("args") or {}
+        if not isinstance(arguments, dict) or set(arguments) - {"apply", "file"}:
+            raise PlaybookError("include_tasks takes 'file' and 'apply' as args", data.where("args"), "args")
+        apply = (value.get("apply") if isinstance(value, dict) else None) or arguments.get("apply") or {}
+        if set(apply) - {"tags", "vars", *INHERITED_KEYWORDS}:
+            raise PlaybookError("apply takes task keywords (tags, vars, become, ...) only",
+                                data.where("include_tasks"), "apply")
+        self._check_templates(data, ("include_tasks", "vars", "loop", "args"))
         self._check_conditions(data)
         if not is_template(file_name):
             path = _resolve(file_name, base_dir)
@@ -349,7 +396,9 @@ class _Parser:
                             name=data.get("name"), when=as_list(data.get("when")),
                             vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
                             loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
-                            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+                            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
+                            register=data.get("register"), apply=dict(apply),
+                            listen=_names(data.get("listen")))
 
     def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
         known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS
@@ -404,8 +453,8 @@ class _Parser:
             until=as_list(data["until"]) if "until" in data else None,
             retries=data.get("retries"),
             delay=data.get("delay"),
-            notify=[str(name) for name in as_list(data.get("notify"))],
-            listen=[str(name) for name in as_list(data.get("listen"))],
+            notify=_names(data.get("notify")),
+            listen=_names(data.get("listen")),
             keywords={**{key: data[key] for key in INHERITED_KEYWORDS if key in data},
                       **({"delegate_to": "localhost"} if module_key == "local_action" else {})},
             role=self.role,
@@ -540,6 +589,31 @@ def _holds_template(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_template(item) for item in value)
     return is_template(value)
+
+
+def _names(value: Any) -> list[str]:
+    """``notify:`` or ``listen:`` as a list of names (authored ones keep their mark: they may be templates)."""
+    return [name if isinstance(name, str) else str(name) for name in as_list(value)]
+
+
+def _short_name(key: Any) -> Any:
+    """``ansible.builtin.X`` and ``ansible.legacy.X`` as ``X``."""
+    if isinstance(key, str):
+        for prefix in ("ansible.builtin.", "ansible.legacy."):
+            if key.startswith(prefix):
+                return key[len(prefix):]
+    return key
+
+
+def _handlers_in(block: Block) -> list[Task | IncludeTasks]:
+    """The handlers ``import_tasks`` brings into a handlers section: every task and include in the file."""
+    found: list[Task | IncludeTasks] = []
+    for item in block.block:
+        if isinstance(item, Block):
+            found.extend(_handlers_in(item))
+        elif isinstance(item, (Task, IncludeTasks)):
+            found.append(item)
+    return found
 
 
 def _is_lookup_loop(key: Any) -> bool:

@@ -1,0 +1,265 @@
+"""Handlers and includes as ansible-core 2.19 runs them, on local hosts (no sshd): handler names, tags and
+failures, notify on blocks and templated, include_tasks/import_tasks in handlers and in FQCN form, an
+include's tags, when, loop_control, register and apply; and the errors found before the run.
+
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import titan_ops
+from tests.engine_cases import Case, ansible_outcome, titan_outcome, write_case
+from titan_ops.cli import main
+
+INCLUDED = {
+    "inc/empty.yml": "",
+    "inc/tagged.yml": "- debug: msg=tagged-inner\n  tags: [t]\n- debug: msg=untagged-inner\n",
+    "inc/flip.yml": "- set_fact: flag=false\n- debug: msg=after-flip\n",
+    "inc/loop.yml": "- debug: msg=\"{{ ansible_loop_var }} {{ ansible_index_var }} {{ ansible_loop.index }}/"
+                    "{{ ansible_loop.length }} {{ thing }} {{ idx }}\"\n",
+    "inc/reg.yml": "- debug: msg=\"inner {{ x | default('nox') }}\"\n",
+    "inc/handler.yml": "- debug: msg=from-included-handler\n",
+    "inc/handlers.yml": "- name: imported handler\n  debug: msg=from-imported-handler\n",
+}
+
+CASES = {
+    "handler_names_first_wins_and_templated_notify": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {which: other}
+          tasks:
+            - command: "true"
+              notify: dup
+            - command: "true"
+              notify: "{{ which }}"
+            - command: "true"
+              loop: [a, b]
+              notify: "per {{ item }}"
+          handlers:
+            - {name: dup, debug: {msg: first-dup}}
+            - {name: dup, debug: {msg: second-dup}}
+            - {name: other, debug: {msg: other}}
+            - {name: per a, debug: {msg: per-a}}
+            - {name: "per {{ 'b' }}", debug: {msg: per-b}}
+        """,
+        rc=0, recap={"h1": "7 3 0 0 0 0 0"}, messages={"h1": ["first-dup", "other", "per-a", "per-b"]}),
+    "handlers_under_tags_flush_when_and_rescue": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              notify: [tagged, flushme]
+              tags: [t]
+            - meta: flush_handlers
+              when: false
+              tags: [t]
+            - debug: msg=after-noflush
+              tags: [t]
+            - block:
+                - command: "true"
+                  notify: failing
+                - meta: flush_handlers
+                - debug: msg=not-reached
+              rescue:
+                - debug: msg="rescued {{ ansible_failed_task.name }}"
+              tags: [t]
+          handlers:
+            - {name: tagged, debug: {msg: tagged-handler}, tags: [other]}
+            - {name: flushme, debug: {msg: flushme}}
+            - {name: failing, fail: {msg: handler-failed}}
+        """,
+        tags=("t",), rc=0, recap={"h1": "6 2 0 0 0 1 0"},
+        messages={"h1": ["after-noflush", "tagged-handler", "flushme", "rescued failing"]}),
+    "notify_on_a_block": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - block:
+                - command: "true"
+                - debug: msg=x
+              notify: hb
+          handlers:
+            - {name: hb, debug: {msg: block-notified}}
+        """,
+        rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["x", "block-notified"]}),
+    "include_and_import_in_handlers": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              notify: [inc, imported handler]
+          handlers:
+            - name: inc
+              ansible.builtin.include_tasks:
+                file: inc/handler.yml
+            - import_tasks: inc/handlers.yml
+        """,
+        files=INCLUDED, rc=0, recap={"h1": "4 1 0 0 0 0 0"},
+        messages={"h1": ["from-included-handler", "from-imported-handler"]}),
+    "include_of_an_empty_file_and_its_tags": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: inc/empty.yml
+            - include_tasks: inc/tagged.yml
+            - include_tasks: inc/tagged.yml
+              tags: [t]
+            - debug: msg=end
+              tags: [t]
+        """,
+        files=INCLUDED, rc=0, recap={"h1": "8 0 0 0 0 0 0"},
+        messages={"h1": ["tagged-inner", "untagged-inner", "tagged-inner", "untagged-inner", "end"]}),
+    "untagged_include_under_tags": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: inc/tagged.yml
+            - include_tasks: inc/tagged.yml
+              tags: [t]
+            - block:
+                - include_tasks: inc/tagged.yml
+              tags: [bt]
+        """,
+        files=INCLUDED, tags=("t",), rc=0, recap={"h1": "2 0 0 0 0 0 0"}, messages={"h1": ["tagged-inner"]}),
+    "include_when_is_decided_once": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: flag=true
+            - include_tasks: inc/flip.yml
+              when: flag | bool
+            - import_tasks: inc/flip.yml
+              when: flag | bool
+        """,
+        files=INCLUDED, rc=0, recap={"h1": "4 0 0 0 2 0 0"}, messages={"h1": ["after-flip"]}),
+    "loop_control_in_included_files_and_templated_names": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {lv: thing, iv: idx}
+          tasks:
+            - include_tasks: inc/loop.yml
+              loop: [a, b]
+              loop_control: {loop_var: "{{ lv }}", index_var: "{{ iv }}", extended: true}
+            - debug: msg="{{ thing }} {{ ansible_loop_var }} {{ ansible_index_var | default('-') }} {{ ansible_loop is defined }}"
+              loop: [c]
+              loop_control: {loop_var: "{{ lv }}"}
+        """,
+        files=INCLUDED, rc=0, recap={"h1": "5 0 0 0 0 0 0"},
+        messages={"h1": ["thing idx 1/2 a 0", "thing idx 2/2 b 1", "All items completed"]}),
+    "include_register_args_apply_fqcn": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: inc/reg.yml
+              register: included
+            - debug: msg="{{ included.include }} {{ included.include_args }}"
+            - include_tasks:
+                file: inc/reg.yml
+                apply: {tags: [applied], vars: {x: applied}}
+              tags: [applied]
+            - ansible.builtin.include_tasks: {file: inc/reg.yml}
+            - ansible.legacy.include_tasks: inc/reg.yml
+              args: {apply: {tags: [applied]}}
+              tags: [applied]
+        """,
+        files=INCLUDED, tags=("applied",), rc=0, recap={"h1": "4 0 0 0 0 0 0"},
+        messages={"h1": ["inner applied", "inner nox"]}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_titan_ops_runs_it_as_ansible(name, tmp_path):
+    case = CASES[name]
+    assert titan_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", CASES)
+def test_ansible_gives_the_same(name, tmp_path):
+    case = CASES[name]
+    assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+
+def _cli(case: Case, tmp_path, *options: str) -> int:
+    playbook, inventory = write_case(case, tmp_path)
+    return main(["run", "-i", str(inventory), str(playbook), *options])
+
+
+MARKER_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: touch {marker}
+"""
+
+
+@pytest.mark.parametrize("handlers,message", [
+    ("- {name: h, meta: flush_handlers}", r":13:17: 'meta': flush_handlers cannot be used as a handler"),
+    ("- {name: other, debug: {msg: x}}", r":10:7: 'notify': the handler 'nosuch' is not in this play"),
+])
+def test_handler_errors_are_found_before_any_host_is_touched(handlers, message, tmp_path, capsys):
+    playbook = MARKER_PLAY.format(marker=tmp_path / "marker") + textwrap.dedent(f"""
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - command: "true"
+          notify: nosuch
+      handlers:
+        {handlers}
+    """)
+    assert _cli(Case(playbook=playbook, rc=5, recap={}, messages={}), tmp_path) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR! ") and message.replace("\\", "") in err, err
+    assert not (tmp_path / "marker").exists()
+
+
+def test_a_templated_notify_of_a_missing_handler_fails_its_task(tmp_path):
+    case = Case(playbook="""
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - command: "true"
+          notify: "{{ which }}"
+        - debug: msg=after
+      handlers:
+        - {name: known, debug: {msg: ran}}
+    """, rc=2, recap={}, messages={}, hosts={"h1": {"which": "known"}, "h2": {"which": "unknown"}})
+    playbook, inventory = write_case(case, tmp_path)
+    result = titan_ops.run(playbook, inventory)
+    assert result.exit_code == 2 and result.failed_hosts == ["h2"]
+    failure = result.host_results("h2")[0]
+    assert failure.status.value == "failed"
+    assert failure.msg.endswith("'notify': the handler 'unknown' is not in this play (no handler has that name or "
+                                "listens to it)")
+    assert [r.result.get("msg") for r in result.host_results("h1")] == [None, "after", "ran"]
+
+
+def test_an_included_file_that_does_not_parse_ends_the_run(tmp_path, capsys):
+    case = Case(playbook="""
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - block:
+            - include_tasks: "inc/{{ name }}.yml"
+          rescue:
+            - debug: msg=rescued
+        - debug: msg=after
+    """, rc=4, recap={}, messages={}, files={"inc/bad.yml": "- debug: msg=bad\n  foo: [\n"},
+        extra_vars={"name": "bad"})
+    assert _cli(case, tmp_path, "-e", "name=bad") == 4
+    out = capsys.readouterr().out
+    assert "ERROR! " in out and "inc/bad.yml:3:1: malformed YAML" in out
+    assert "rescued" not in out and "after" not in out
