@@ -324,6 +324,8 @@ class Walk:
         """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
         failed too); the hosts that failed in them. A handler fails its host where the flush is."""
         state = self.state
+        if not hosts:
+            return set()
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
         handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True)
         if self.runner.options.force_handlers or self._truthy(state.play.force_handlers, hosts[0], scope):
