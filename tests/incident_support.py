@@ -1,14 +1,16 @@
 """Real local receivers for the incident tests: an HTTP server that records what it is sent (a Slack-style
-incoming webhook and a status page) and an SMTP server (aiosmtpd), both on loopback."""
+incoming webhook and a status page) and an SMTP server (aiosmtpd), both on loopback, each noting when
+(by a clock the test gives) a message arrived; and a clock the test moves."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,9 +22,40 @@ import yaml
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "inventory" / "incident-policy.yml"
 
 
+Clock = Callable[[], datetime]
+
+
+def system_time() -> datetime:
+    return datetime.now(UTC)
+
+
+class SteppedClock:
+    """Real time that the test moves on: ``jump_to(moment)`` stops the clock there (what is due then is
+    done exactly then), ``resume()`` lets it run on from that moment at the real pace. Injected into the
+    watcher, the incident and the runs' recorder, it plays hours of an incident in minutes, its timeline
+    in order."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._stopped: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self._stopped if self._stopped is not None else datetime.now(UTC) + self._offset
+
+    def jump_to(self, moment: datetime) -> datetime:
+        assert moment >= self(), f"the clock does not go back ({moment} < {self()})"
+        self._stopped = moment
+        return moment
+
+    def resume(self) -> None:
+        if self._stopped is not None:
+            self._offset, self._stopped = self._stopped - datetime.now(UTC), None
+
+
 @dataclass
 class HttpReceiver:
-    """Records each POST (path, headers, JSON body); answers 500 on paths that contain ``refuse``."""
+    """Records each POST (path, headers, JSON body, ``at``: when it came, by the receiver's clock); answers
+    500 on paths that contain ``refuse``; ``on_post(post)``, when given, runs before the answer."""
 
     port: int = 0
     posts: list[dict[str, Any]] = field(default_factory=list)
@@ -32,16 +65,23 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver() -> Iterator[HttpReceiver]:
+def http_receiver(clock: Clock = system_time,
+                  on_post: Callable[[dict[str, Any]], None] | None = None) -> Iterator[HttpReceiver]:
     receiver = HttpReceiver()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server API
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            receiver.posts.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}")})
-            self.send_response(500 if "refuse" in self.path else 200)
-            self.end_headers()
-            self.wfile.write(b"ok")
+            post = {"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"), "at": clock()}
+            receiver.posts.append(post)
+            if on_post is not None:
+                on_post(post)
+            try:
+                self.send_response(500 if "refuse" in self.path else 200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender is gone (on_post killed it)
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -65,18 +105,22 @@ def free_port() -> int:
 
 @dataclass
 class SmtpReceiver:
+    """The mails received (sender, recipients, message) and when each came (``arrivals``, same order)."""
+
     port: int
     mails: list[tuple[str, list[str], Message]] = field(default_factory=list)
+    arrivals: list[datetime] = field(default_factory=list)
 
 
 @contextmanager
-def smtp_receiver() -> Iterator[SmtpReceiver]:
+def smtp_receiver(clock: Clock = system_time) -> Iterator[SmtpReceiver]:
     from aiosmtpd.controller import Controller
 
     receiver = SmtpReceiver(free_port())
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+            receiver.arrivals.append(clock())
             receiver.mails.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
             return "250 OK"
 

@@ -205,7 +205,8 @@ def test_notify_through_slack_statuspage_and_email_logs_every_message_masked(tmp
         incident.assign("commander", "Olivia")
         clock.advance(minutes=1)
         sent = act_on_duties(incident, policy)
-        assert [(entry["audience"], entry["channel"], entry["ok"]) for entry in sent] == [
+        assert [(entry["audience"], entry["channel"], entry["ok"]) for entry in sent
+                if entry["kind"] == "message"] == [
             ("internal", "slack-incidents", True), ("external", "status-page", True),
             ("external", "email-stakeholders", True)]
         slack = next(post for post in http.posts if post["path"].startswith("/services/"))
@@ -262,6 +263,73 @@ def test_a_refusing_channel_and_a_broken_template_are_one_line_errors_and_keep_t
         assert len(http.posts) == 1
 
 
+SENDER = """
+import sys
+from titan_ops.incident.lifecycle import Incident
+from titan_ops.incident.policy import load_policy
+from titan_ops.incident.respond import notify
+notify(Incident(sys.argv[1], sys.argv[2]), load_policy(sys.argv[3]), "internal")
+"""
+
+
+def test_a_sender_killed_while_sending_leaves_the_message_in_the_log_and_the_duty_owed(tmp_path, monkeypatch):
+    sender: list[subprocess.Popen] = []
+
+    def kill_the_sender(post: dict) -> None:  # the message has arrived; its sender dies before it hears back
+        if sender:
+            sender.pop().kill()
+
+    with http_receiver(on_post=kill_the_sender) as http, smtp_receiver() as smtp:
+        monkeypatch.setenv("TEST_SLACK_WEBHOOK", http.url(f"/services/{WEBHOOK_TOKEN}"))
+        policy_path = local_policy(tmp_path, http, smtp)
+        incident = Incident.create("Console down", tmp_path, incident_id="INC-X", severity=2)
+        sender.append(subprocess.Popen([sys.executable, "-c", SENDER, "INC-X", str(tmp_path), str(policy_path)]))
+        process = sender[0]
+        assert process.wait(timeout=120) == -9 and len(http.posts) == 1
+        [attempt] = [entry for entry in incident.entries() if entry["kind"] in ("sending", "message")]
+        assert attempt["kind"] == "sending"  # logged before it went; no outcome
+        state = incident.state()
+        assert list(state.sending.values()) == [attempt]
+        assert not state.messages and (attempt["audience"], attempt["channel"]) == ("internal", "slack-incidents")
+        assert attempt["body"].strip() in http.posts[0]["json"]["text"] and WEBHOOK_TOKEN not in json.dumps(attempt)
+        policy = load_policy(policy_path)
+        report = render_report("INC-X", incident.entries(), policy)
+        assert "| internal | slack-incidents (slack) | [INC-X] SEV2 INVESTIGATING: Console down | UNKNOWN: no outcome " \
+               "recorded (the sender stopped while sending) |" in report
+        [owed] = [duty for duty in duties(state, policy, datetime.now(UTC)) if duty.kind == "notify"]
+        assert owed.done is None  # not known to be delivered: owed still, and sent again
+        [again] = act_on_duties(incident, policy)[1:]
+        assert again["ok"] and len(http.posts) == 2
+        state = incident.state()
+        assert [message["attempt"] for message in state.messages] == [again["attempt"]] and len(state.sending) == 1
+
+
+def test_message_templates_render_in_the_projects_bounded_sandbox(tmp_path, monkeypatch):
+    from titan_ops.incident.messages import render_template
+
+    with http_receiver() as http, smtp_receiver() as smtp:
+        template = tmp_path / "internal.j2"
+        policy = local_policy(tmp_path, http, smtp, templates={"internal": "internal.j2"})
+        Incident.create("Console {{ 6 * 7 }} down", tmp_path, incident_id="INC-T", severity=2)
+        before = (tmp_path / "INC-T" / "timeline.jsonl").read_text()
+        common = ["notify", "INC-T", "--dir", str(tmp_path), "--policy", str(policy)]
+        environment = {"TEST_SLACK_WEBHOOK": http.url("/services/T/B/x"), "TITAN_OPS_TEMPLATE_TIMEOUT": "2"}
+        for text, refused in (("{{ 'x' * 100000000 }}", "a repetition of 100000000 would exceed 10000000"),
+                              ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                               "longer than its deadline (2 s)"),
+                              ("{{ (title ~ ' ') * 100000000 }}", "refused")):
+            template.write_text(text)
+            done = cli(*common, env=environment)
+            assert done.returncode == 5 and done.stderr.count("\n") == 1, done.stderr
+            assert done.stderr.startswith(f"ERROR! {template}: ") and refused in done.stderr, done.stderr
+        assert (tmp_path / "INC-T" / "timeline.jsonl").read_text() == before and not http.posts
+        template.write_text("{{ title }} / {{ services_affected | join(', ') or 'none' }}\n")
+        assert cli(*common, env=environment).returncode == 0
+        assert http.posts[0]["json"]["text"].endswith("Console {{ 6 * 7 }} down / none")  # the title is data
+    with pytest.raises(TitanOpsError, match="only an authored template file is rendered"):
+        render_template("{{ 6 * 7 }}", "from a host", {})
+
+
 # -- checklists, regulatory notices and the report --------------------------------------------
 def test_checklists_are_ticked_by_runs_and_commands_and_the_report_shows_what_was_left(tmp_path, policy):
     clock = Clock()
@@ -306,7 +374,8 @@ def test_regulatory_notices_are_generated_and_their_timeliness_reported(tmp_path
         regulatory_notice(quiet, policy, "initial")
 
 
-def test_report_markdown_and_html_with_chart(tmp_path, policy):
+def test_report_markdown_and_html_with_chart(tmp_path, policy, monkeypatch):
+    monkeypatch.setenv("PWD", str(tmp_path))  # the shell's working directory: named like a secret, and none
     clock = Clock()
     incident = Incident.create("Execution down", tmp_path, incident_id="INC-H", severity=2, clock=clock,
                                started_at=T0 - timedelta(minutes=4))
@@ -317,9 +386,12 @@ def test_report_markdown_and_html_with_chart(tmp_path, policy):
     incident.root_cause(["Execution stopped", "OOM kill", "leak in order cache", "no cap on cache",
                          "no memory budget in reviews"], tag="memory-leak")
     incident.add_action("Cap the order cache", "dev-lead", "2027-01-08")
+    incident.append("run", playbook=f"{tmp_path}/playbooks/restart-services.yml", arguments={"check": False},
+                    outcome={"ok": True, "exit_code": 0})
     clock.advance(minutes=30)
     incident.resolve()
     text = render_report("INC-H", incident.entries(), policy, clock())
+    assert f"run `{tmp_path}/playbooks/restart-services.yml`" in text
     for line in ("| Detected | 2026-12-23T14:00:00+00:00 |", "| Acknowledged | 2026-12-23T14:02:00+00:00 by ",
                  "| Resolved | 2026-12-23T14:32:00+00:00 |", "- Financial impact: 12,500.00",
                  "- Customer impact: 2026-12-23T13:56:00+00:00 to 2026-12-23T14:20:00+00:00 (24m 00s)",

@@ -6,6 +6,7 @@ Nothing is printed unless a subscriber is passed.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
@@ -56,6 +57,7 @@ def run(
     subscribers: Iterable[Subscriber] = (),
     incident: str | None = None,
     incident_dir: PathLike | None = None,
+    incident_clock: Callable[[], datetime] | None = None,
     operator: str | None = None,
     cluster: Any = None,
 ) -> RunResult:
@@ -71,6 +73,9 @@ def run(
     (``tcp://host:8786``), ``local`` or ``local:N`` (a LocalCluster started for the run), or a
     ``distributed.Client``; :class:`~titan_ops.errors.ClusterError` before any host is touched
     when it cannot be used. The API reads no environment variable for it (the CLI does).
+
+    ``incident`` records the run in that incident's timeline (in ``incident_dir``), stamped by
+    ``incident_clock`` (default: the system clock; the watcher passes its own).
 
     ``remote_user``, ``connection`` (``ssh`` or ``local``), ``private_key_file``, ``remote_port``,
     ``password`` and ``ssh_args`` apply to hosts whose inventory does not set them (ansible-playbook's
@@ -94,7 +99,7 @@ def run(
 
         recorder = IncidentRecorder(incident, incident_dir, operator=operator, arguments={
             "extra_vars": Redactor(secrets).scrub(extra_vars), "limit": limit, "check": check, "diff": diff,
-            "tags": list(tags), "skip_tags": list(skip_tags)})
+            "tags": list(tags), "skip_tags": list(skip_tags)}, clock=incident_clock)
         extra_vars.setdefault("incident_id", incident)
         extra_vars.setdefault("incident_dir", str(recorder.timeline.folder.parent))
         subscribers.append(recorder)

@@ -1,11 +1,12 @@
 """The clock: what the policy asks of an incident, by when, and what was done on time.
 
-``duties(state, policy, now)`` lists every duty: notifications per audience
-and the updates that follow, the escalation levels the chain has reached or
-will reach, the regulatory notices, the post-incident review and the action
-items. A duty is ``done`` (on time or late), ``due`` (not yet) or
-``overdue``. ``incident status`` shows them; ``incident check`` fails on any
-overdue one; the watcher acts on them.
+``duties(state, policy, now)`` lists every duty: notifications per audience,
+the updates that follow until the resolution and the message that tells of
+it, the escalation levels the chain has reached or will reach, the
+regulatory notices, the post-incident review and the action items. A duty
+is ``done`` (on time or late), ``due`` (not yet) or ``overdue``. ``incident
+status`` shows them; ``incident check`` fails on any overdue one; the
+watcher acts on them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ DONE, DUE, OVERDUE = "done", "due", "overdue"
 
 @dataclass(frozen=True)
 class Duty:
-    """One thing owed: ``kind`` (notify, update, escalate, regulatory, review, action), its subject and deadline."""
+    """One thing owed: ``kind`` (notify, update, resolution, escalate, regulatory, review, action), its subject
+    and deadline."""
 
     kind: str
     subject: str
@@ -73,10 +75,14 @@ def _notifications(state: IncidentState, policy: Policy, now: datetime) -> list[
         sent = _sent(state, audience)
         found.append(Duty("notify", audience, deadline, sent[0] if sent else None,
                           f"severity {state.severity}: within {duty.within} of detection"))
-        if duty.update_every is None or not sent or state.resolved is not None:
-            continue
-        found.append(Duty("update", audience, duty.update_every.after(sent[-1], policy.calendar), None,
-                          f"every {duty.update_every} until resolved"))
+        if sent and state.resolved is not None:
+            told = [when(message) for message in state.messages if message.get("audience") == audience
+                    and message.get("ok") and message.get("status") == "RESOLVED"]
+            found.append(Duty("resolution", audience, duty.within.after(state.resolved, policy.calendar),
+                              told[0] if told else None, f"the resolution, within {duty.within}"))
+        elif sent and duty.update_every is not None:
+            found.append(Duty("update", audience, duty.update_every.after(sent[-1], policy.calendar), None,
+                              f"every {duty.update_every} until resolved"))
     return found
 
 

@@ -1,22 +1,31 @@
 """Messages rendered from the incident's state with the procedures' templates (editable Jinja).
 
-Templates render in Jinja's immutable sandbox with strict undefined
-variables. Everything in the context (titles, alert labels, triage findings)
-is data: it is passed as values, never rendered as a template itself.
+Only the template files are templates (the policy's or the shipped ones:
+authored text, :mod:`titan_ops.trust`); everything in the context (titles,
+alert labels and annotations, triage findings, host values) is data, passed
+as values and never rendered. Templates render in the project's bounded
+sandbox (:mod:`titan_ops.sandbox`: a deadline, size limits) with strict
+undefined variables.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
+import jinja2
+from jinja2.sandbox import SecurityError
+
+from titan_ops import sandbox
 from titan_ops.errors import Location, TemplateError
 from titan_ops.incident.clock import format_span
 from titan_ops.incident.duties import duties, regulatory_since
 from titan_ops.incident.policy import Policy
 from titan_ops.incident.state import IncidentState
+from titan_ops.trust import Authored, is_authored
 
 _DEFAULTS = {"internal": "internal.txt.j2", "external": "external.txt.j2", "escalation": "escalation.txt.j2",
              "ticket": "ticket.txt.j2", "regulatory": "regulatory.md.j2"}
@@ -36,33 +45,46 @@ class Message:
     body: str
 
 
-def template_source(audience: str, policy: Policy | None) -> tuple[str, str]:
-    """The template of ``audience``: the policy's file, else the one shipped; (text, file name)."""
+def template_source(audience: str, policy: Policy | None) -> tuple[Authored, str]:
+    """The template of ``audience``: the policy's file, else the one shipped; (authored text, file name)."""
     if policy is not None and audience in policy.templates:
         path = policy.templates[audience]
-        return path.read_text(encoding="utf-8"), str(path)
+        return Authored(path.read_text(encoding="utf-8")), str(path)
     if audience not in _DEFAULTS:
         raise TemplateError(f"no template for audience {audience!r} (the policy's 'templates' can add one)")
     resource = resources.files("titan_ops.incident").joinpath("templates", _DEFAULTS[audience])
-    return resource.read_text(encoding="utf-8"), f"titan_ops/incident/templates/{_DEFAULTS[audience]}"
+    return Authored(resource.read_text(encoding="utf-8")), f"titan_ops/incident/templates/{_DEFAULTS[audience]}"
+
+
+@functools.cache
+def _environment() -> sandbox.BoundedSandbox:
+    return sandbox.BoundedSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
+                                  autoescape=False)
 
 
 def render_template(text: str, name: str, context: dict[str, Any]) -> str:
-    """``text`` rendered in the sandbox; TemplateError naming ``name``:line."""
-    import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-
-    environment = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                                                trim_blocks=True, autoescape=False)
+    """``text``, an authored template, rendered with ``context`` (data) in the bounded sandbox;
+    TemplateError naming ``name``:line."""
+    if not is_authored(text):
+        raise TemplateError("only an authored template file is rendered, never data", Location(name))
+    environment = _environment()
     try:
-        return environment.from_string(text).render(context)
+        template = environment.from_string(text)
+        sandbox.check_constants(environment.parse(text))
+        sandbox.start_deadline(sandbox.template_seconds())
+        try:
+            return sandbox.bounded_concat(template.root_render_func(template.new_context(context)))
+        finally:
+            sandbox.stop_deadline()
     except jinja2.TemplateSyntaxError as error:
         raise TemplateError(f"template syntax error: {error.message}", Location(name, error.lineno)) from None
     except SecurityError as error:
         raise TemplateError(f"template refused by the sandbox: {error}", Location(name)) from None
     except jinja2.UndefinedError as error:
         raise TemplateError(f"template error: {error.message}", Location(name)) from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+    except TemplateError as error:  # a limit of the sandbox: its deadline, a value too large
+        raise TemplateError(error.message, Location(name)) from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as error:
         raise TemplateError(f"template error: {error}", Location(name)) from None
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from titan_ops.engine import events
 from titan_ops.engine.results import RunResult, Status
+from titan_ops.incident.clock import Clock, system_clock
 from titan_ops.incident.timeline import Timeline, new_entry
 from titan_ops.redaction import Redactor
 
@@ -37,12 +39,18 @@ class IncidentRecorder:
     verdict is appended as a ``triage`` entry after the run's, and each
     ``incident_decision`` task's decision as a ``note`` entry of type
     ``decision`` (its text, rationale and details).
+
+    Entries are stamped by ``clock``, the incident's clock (the system's
+    unless a drill or a test moves time), and the run's start and end are
+    given on that clock too, so the timeline stays in order.
     """
 
     def __init__(self, incident_id: str, directory: str | os.PathLike[str] | None = None, *,
-                 operator: str | None = None, arguments: Mapping[str, Any] | None = None):
+                 operator: str | None = None, arguments: Mapping[str, Any] | None = None,
+                 clock: Clock | None = None):
         self.timeline = Timeline(incident_id, directory)
         self.operator = operator
+        self.clock = clock or system_clock
         arguments = dict(arguments or {})
         self.arguments = environment_redactor(arguments, arguments.get("extra_vars") or {}).scrub(arguments)
         self._hosts: dict[str, None] = {}
@@ -61,13 +69,14 @@ class IncidentRecorder:
                     and event.result.status is not Status.FAILED:
                 self._decisions.append(event.result.result["decision"])
         elif isinstance(event, events.RunDone):
-            self.timeline.append(self.entry(event.result))
+            now = self.clock()
+            self.timeline.append(self.entry(event.result, now))
             if self._triage is not None:
-                self.timeline.append(triage_entry(self._triage, self.operator, event.result.playbook))
+                self.timeline.append(triage_entry(self._triage, self.operator, event.result.playbook, now))
             for decision in self._decisions:
-                self.timeline.append(new_entry("note", self.operator, type="decision", text=decision["text"],
-                                               rationale=decision["rationale"], details=decision["details"],
-                                               source=event.result.playbook))
+                self.timeline.append(new_entry("note", self.operator, now=now, type="decision",
+                                               text=decision["text"], rationale=decision["rationale"],
+                                               details=decision["details"], source=event.result.playbook))
 
     def _collect_evidence(self, event: events.HostTaskDone) -> None:
         result = event.result
@@ -75,15 +84,21 @@ class IncidentRecorder:
         if result.module == EVIDENCE_MODULE and isinstance(bundle, dict) and result.status is not Status.FAILED:
             self._evidence.append({"host": result.host, **bundle, "manifest": result.result.get("manifest")})
 
-    def entry(self, result: RunResult) -> dict[str, Any]:
-        """The timeline entry of ``result``."""
+    def entry(self, result: RunResult, now: datetime | None = None) -> dict[str, Any]:
+        """The timeline entry of ``result``, stamped ``now`` (default: the clock's time)."""
+        now = now or self.clock()
+        skew = now - datetime.now(UTC)  # the run's times are the system's; the entry's are the incident clock's
+
+        def on_clock(moment: datetime) -> str:
+            return (moment.astimezone(UTC) + skew).astimezone().isoformat(timespec="seconds")
+
         return new_entry(
-            "run", self.operator,
+            "run", self.operator, now=now,
             playbook=result.playbook,
             hosts=list(self._hosts) or sorted(result.stats),
             arguments=self.arguments,
-            start=result.start.astimezone().isoformat(timespec="seconds"),
-            end=result.end.astimezone().isoformat(timespec="seconds") if result.end else None,
+            start=on_clock(result.start),
+            end=on_clock(result.end) if result.end else None,
             outcome=outcome(result),
             evidence=list(self._evidence),
         )
@@ -105,8 +120,9 @@ def outcome(result: RunResult) -> dict[str, Any]:
     }
 
 
-def triage_entry(assessment: Mapping[str, Any], operator: str | None = None, source: str = "") -> dict[str, Any]:
+def triage_entry(assessment: Mapping[str, Any], operator: str | None = None, source: str = "",
+                 now: datetime | None = None) -> dict[str, Any]:
     """The timeline entry of a triage verdict (``Assessment.to_dict()`` or a ``triage`` task's result)."""
     kept = {key: assessment.get(key) for key in ("severity", "response_time", "response_team", "findings",
                                                    "playbooks")}
-    return new_entry("triage", operator, source=source, **kept)
+    return new_entry("triage", operator, now=now, source=source, **kept)

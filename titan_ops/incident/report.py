@@ -179,6 +179,8 @@ def _describe(entry: dict[str, Any]) -> tuple[str, str, str, str]:
         "assign": lambda: (f"{entry.get('role')}: {entry.get('person')}", "-"),
         "impact": lambda: ("impact recorded", _impact_line(entry)),
         "escalate": lambda: (f"escalated to level {entry.get('level')}", entry.get("reason") or "-"),
+        "sending": lambda: (f"sending to {entry.get('audience')} via {entry.get('channel')}", "-"),
+        "watch": lambda: (f"watcher: {entry.get('step')}", entry.get("playbook") or "-"),
         "message": lambda: (f"message to {entry.get('audience')} via {entry.get('channel')}",
                             "sent" if entry.get("ok") else f"REFUSED: {entry.get('error')}"),
         "alert": lambda: (f"alert {entry.get('name')} {entry.get('status')}", entry.get("summary") or "-"),
@@ -207,12 +209,15 @@ def _impact_line(entry: dict[str, Any]) -> str:
 
 def _communication(state: IncidentState) -> str:
     lines = ["## Communication log", ""]
-    if not state.messages:
+    if not state.messages and not state.sending:
         return "\n".join(lines + ["No message was sent."])
+    rows = [(when(message), message, "yes" if message.get("ok") else f"NO: {message.get('error')}")
+            for message in state.messages]
+    rows += [(when(attempt), attempt, "UNKNOWN: no outcome recorded (the sender stopped while sending)")
+             for attempt in state.sending.values()]
     lines += ["| Time | Audience | Channel | Subject | Delivered |", "|---|---|---|---|---|"]
-    for message in state.messages:
-        delivered = "yes" if message.get("ok") else f"NO: {message.get('error')}"
-        lines.append(f"| {_at(when(message))} | {_cell(message.get('audience'))} | {_cell(message.get('channel'))} "
+    for moment, message, delivered in sorted(rows, key=lambda row: row[0]):
+        lines.append(f"| {_at(moment)} | {_cell(message.get('audience'))} | {_cell(message.get('channel'))} "
                      f"({_cell(message.get('channel_type'))}) | {_cell(message.get('subject'))} | {_cell(delivered)} |")
     return "\n".join(lines)
 

@@ -1,13 +1,15 @@
 """Doing what the clock says is owed: messages to an audience, the next escalation, regulatory notices.
 
 Each function reads the incident's state from its timeline, acts, and
-appends what it did: a ``message`` entry per channel (the communication
-log), an ``escalate`` entry, a ``regulatory`` entry with the notice's file.
+appends what it did: a ``sending`` entry before each channel's message and
+a ``message`` entry with its outcome after (the communication log), an
+``escalate`` entry, a ``regulatory`` entry with the notice's file.
 The watcher calls :func:`act_on_duties` after each alert and on its ticks.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,12 @@ def _channels(policy: Policy, audience: str, names: list[str] | None) -> list[Ch
 
 def notify(incident: Incident, policy: Policy, audience: str, channels: list[str] | None = None,
            **extra: Any) -> list[dict[str, Any]]:
-    """Render ``audience``'s message and send it through its channels; the ``message`` entries appended."""
+    """Render ``audience``'s message and send it through its channels; the ``message`` entries appended.
+
+    Each channel's message is logged before it goes (a ``sending`` entry with the message) and its outcome
+    after (a ``message`` entry naming the attempt): a sender that dies in between leaves the attempt in
+    the communication log, its outcome unknown, and the duty still owed.
+    """
     now = incident.clock()
     state = incident.state()
     targets = _channels(policy, audience, channels)
@@ -45,11 +52,13 @@ def notify(incident: Incident, policy: Policy, audience: str, channels: list[str
     fields = {"incident": state.incident_id, "status": state.status, "severity": state.severity}
     entries = []
     for channel in targets:
+        logged = {"audience": audience, "channel": channel.name, "channel_type": channel.type,
+                  "status": state.status, "severity": state.severity}
+        attempt = uuid.uuid4().hex[:12]
+        incident.append("sending", attempt=attempt, **logged, subject=redactor.text(message.subject),
+                        body=redactor.text(message.body))
         delivery = deliver(channel, message, fields, redactor)
-        entries.append(incident.append(
-            "message", audience=audience, channel=channel.name, channel_type=channel.type, ok=delivery.ok,
-            error=delivery.error, subject=redactor.text(message.subject), body=redactor.text(message.body),
-            status=state.status, severity=state.severity))
+        entries.append(incident.append("message", attempt=attempt, **logged, ok=delivery.ok, error=delivery.error))
     return entries
 
 
@@ -74,15 +83,15 @@ def escalate(incident: Incident, policy: Policy, level: int | None = None, reaso
 
 
 def act_on_duties(incident: Incident, policy: Policy) -> list[dict[str, Any]]:
-    """Take the escalation steps that are due and send the notifications and updates that are owed;
-    the entries the timeline gained meanwhile."""
+    """Take the escalation steps that are due and send the notifications, updates and resolution messages
+    that are owed; the entries the timeline gained meanwhile."""
     before = len(incident.entries())
     while escalate(incident, policy) is not None:
         pass
     state = incident.state()
     now = incident.clock()
     owed = [duty for duty in duties(state, policy, now)
-            if duty.kind == "notify" and duty.done is None
+            if duty.kind in ("notify", "resolution") and duty.done is None
             or duty.kind == "update" and duty.status(now) == OVERDUE]
     for audience in dict.fromkeys(duty.subject for duty in owed):
         if policy.channels_for(audience):

@@ -68,6 +68,9 @@ class IncidentState:
     customers_affected: int | None = None
     escalations: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    """Each message with its outcome (the ``message`` entry, with what its ``sending`` entry logged)."""
+    sending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Messages logged as being sent whose outcome was never recorded (the sender stopped), by attempt."""
     alerts: list[dict[str, Any]] = field(default_factory=list)
     actions: dict[int, Action] = field(default_factory=dict)
     regulatory: dict[str, Regulatory] = field(default_factory=dict)
@@ -194,8 +197,13 @@ def _escalate(state: IncidentState, entry: dict[str, Any]) -> None:
     state.escalations.append(entry)
 
 
+def _sending(state: IncidentState, entry: dict[str, Any]) -> None:
+    state.sending[entry["attempt"]] = entry
+
+
 def _message(state: IncidentState, entry: dict[str, Any]) -> None:
-    state.messages.append(entry)
+    attempt = state.sending.pop(entry["attempt"], None) if entry.get("attempt") else None
+    state.messages.append({**attempt, **entry} if attempt else entry)
 
 
 def _alert(state: IncidentState, entry: dict[str, Any]) -> None:
@@ -252,7 +260,7 @@ def _checklist(state: IncidentState, entry: dict[str, Any]) -> None:
 
 _APPLY = {
     "open": _open, "ack": _ack, "status": _status, "severity": _severity, "triage": _triage, "assign": _assign,
-    "impact": _impact, "escalate": _escalate, "message": _message, "alert": _alert, "resolve": _resolve,
-    "reopen": _reopen, "close": _close, "action": _action, "regulatory": _regulatory, "review": _review,
-    "root-cause": _root_cause, "checklist": _checklist,
+    "impact": _impact, "escalate": _escalate, "sending": _sending, "message": _message, "alert": _alert,
+    "resolve": _resolve, "reopen": _reopen, "close": _close, "action": _action, "regulatory": _regulatory,
+    "review": _review, "root-cause": _root_cause, "checklist": _checklist,
 }

@@ -3,11 +3,13 @@
 Every request is first written whole to ``<dir>/.watch/inbox/`` and only
 then answered 200, so an alert received is never lost: a restarted watcher
 works through the inbox first. Processing an alert is idempotent: its
-``alert`` entry carries the receipt, the triage run is marked by a
+``alert`` entry carries the receipt, the incident's triage (one health
+check, whose verdict becomes the incident's severity) is marked by a
 ``watch`` entry, and messages and escalations follow from the clock (what
 is owed and not yet done). Between alerts the watcher ticks: it escalates
-and sends updates as the policy's clock asks, and can run the health check
-on a schedule.
+and sends updates and resolution messages as the policy's clock asks, and
+can run the health check on a schedule. Every entry it writes, its
+health checks' included, is stamped by its clock (injectable).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Watcher:
             if incident is None:
                 continue
             touched.append(incident.incident_id)
-            self._triage(incident, receipt)
+            self._triage(incident)
             act_on_duties(incident, self.policy)
         return touched
 
@@ -164,23 +166,25 @@ class Watcher:
         self.log(f"{incident.incident_id}: opened (severity {severity}, detected {iso(detected)})")
         return incident
 
-    def _triage(self, incident: Incident, receipt: str) -> None:
-        """Run the health check for the incident once per receipt (the triage verdict lands in its timeline)."""
+    def _triage(self, incident: Incident) -> None:
+        """Run the health check once per incident: the triage's verdict, in the timeline, is the incident's
+        severity (the alert's label was a first guess)."""
         if not self.inventory or not self.health_check:
             return
-        if any(entry.get("kind") == "watch" and entry.get("receipt") == receipt for entry in incident.entries()):
+        if any(entry.get("kind") == "watch" for entry in incident.entries()):
             return
         import titan_ops
 
-        before = incident.state().severity
-        titan_ops.run(self.health_check, self.inventory, incident=incident.incident_id,
-                      incident_dir=self.directory, **self.run_options)
+        titan_ops.run(self.health_check, self.inventory, incident=incident.incident_id, incident_dir=self.directory,
+                      incident_clock=self.clock, operator="watcher", **self.run_options)
         state = incident.state()
-        triaged = (state.last_triage or {}).get("severity")
-        if triaged is not None and triaged != before:
-            incident.set_severity(triaged, "triage of the health check")
-        incident.append("watch", receipt=receipt, step="triaged")
-        self.log(f"{incident.incident_id}: triaged, severity {triaged}")
+        triage = state.last_triage or {}
+        if triage.get("severity") is not None and triage["severity"] != state.severity:
+            worst = [str(finding.get("reason")) for finding in triage.get("findings") or []
+                     if finding.get("severity") == triage["severity"]]
+            incident.set_severity(triage["severity"], "triage of the health check: " + "; ".join(worst))
+        incident.append("watch", step="triaged", playbook=str(self.health_check))
+        self.log(f"{incident.incident_id}: triaged, severity {triage.get('severity')}")
 
     # -- the clock -----------------------------------------------------------------
     def tick(self) -> None:
@@ -209,9 +213,9 @@ class Watcher:
         incident = Incident.create(f"Routine health check: {assessment.findings[0].reason}", self.directory,
                                    severity=assessment.severity, source="routine health check", clock=self.clock,
                                    operator="watcher")
-        recorder = IncidentRecorder(incident.incident_id, self.directory, operator="watcher")
+        recorder = IncidentRecorder(incident.incident_id, self.directory, operator="watcher", clock=self.clock)
         incident.timeline.append(recorder.entry(result))
-        incident.timeline.append(triage_entry(assessment.to_dict(), "watcher", self.health_check))
+        incident.timeline.append(triage_entry(assessment.to_dict(), "watcher", self.health_check, self.clock()))
         act_on_duties(incident, self.policy)
         self.log(f"{incident.incident_id}: opened by the routine health check (severity {assessment.severity})")
 
