@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,10 @@ from titan_ops.lab import Lab
 
 
 pytest_plugins = ["tests.conftest_titan"]
+
+_NO_DNS_SITE = Path(__file__).parent / "no_dns_site"
+sys.path.insert(0, str(_NO_DNS_SITE))
+import titan_ops_no_dns  # noqa: E402 - from the folder just put on the path
 
 
 _MEASUREMENTS = pytest.StashKey[list[str]]()
@@ -51,6 +57,28 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("measurements")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """No test looks a name up outside this machine, in this process or in those it starts."""
+    titan_ops_no_dns.install()
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_NO_DNS_SITE), os.environ.get("PYTHONPATH")]))
+    os.environ[titan_ops_no_dns.LOG_VARIABLE] = tempfile.mkstemp(prefix="titan-ops-test-dns-")[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_outside() -> Iterator[None]:
+    """Fail the test that made a lookup of a non-local name (the lookup itself was refused)."""
+    log = Path(os.environ[titan_ops_no_dns.LOG_VARIABLE])
+    start = log.stat().st_size
+    titan_ops_no_dns.refused.clear()
+    yield
+    with log.open() as record:
+        record.seek(start)
+        names = sorted(set(titan_ops_no_dns.refused) | set(record.read().split()))
+    if names:
+        pytest.fail(f"the test looked up non-local names: {', '.join(names)} (use 127.0.0.1 or a name in "
+                    "/etc/hosts)")
 
 
 @pytest.fixture(scope="session")

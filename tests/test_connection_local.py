@@ -10,6 +10,7 @@ import time
 import pytest
 
 from titan_ops.connection import ConnectionOptions, HostAddress, LocalConnection, TransferError
+from titan_ops.connection.base import CommandInterrupted
 from titan_ops.errors import CommandTimeout
 
 
@@ -52,14 +53,21 @@ def test_timeout_ends_the_process_group(local):
 
 def test_interrupt_ends_the_running_process_groups(local):
     marker = f"{secrets.randbelow(10**6) + 10**6}"  # unique: other test runs may share this machine
-    outcome: dict[str, int] = {}
-    worker = threading.Thread(target=lambda: outcome.update(rc=local.run(f"sleep {marker}1 & sleep {marker}2").rc))
+    raised: list[BaseException] = []
+
+    def command() -> None:
+        try:
+            local.run(f"sleep {marker}1 & (trap '' TERM; exec sleep {marker}1) & sleep {marker}2")
+        except CommandInterrupted as error:
+            raised.append(error)
+
+    worker = threading.Thread(target=command)
     worker.start()
-    while len(live(f"sleep {marker}")) < 2:
+    while len(live(f"sleep {marker}")) < 3:
         time.sleep(0.05)
     local.interrupt()
     worker.join(10)
-    assert not worker.is_alive() and outcome["rc"] != 0
+    assert not worker.is_alive() and "interrupted" in str(raised[0])
     deadline = time.monotonic() + 5
     while live(f"sleep {marker}") and time.monotonic() < deadline:
         time.sleep(0.05)

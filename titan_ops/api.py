@@ -11,6 +11,7 @@ from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
 from titan_ops.connection.base import ConnectionOptions
+from titan_ops.connection.limits import raise_open_file_limit
 from titan_ops.engine.events import Subscriber
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.results import RunResult
@@ -18,6 +19,7 @@ from titan_ops.engine.runner import run_playbook
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook import Playbook, load_playbook
 from titan_ops.playbook.model import VarPrompt
+from titan_ops.signals import terminate_as_interrupt
 from titan_ops.vault import Vault
 from titan_ops.redaction import Redactor
 from titan_ops.trust import trusted
@@ -86,6 +88,9 @@ def run(
     here, and of what the run loads); what it opens is masked in every output. ``ask`` answers
     ``vars_prompt`` (the CLI asks on the terminal; without it a prompt's default answers, and a prompt
     without one is an error before any host is touched).
+
+    Ctrl-C, and SIGTERM where the caller has no handler of its own for it,
+    end what runs on the hosts and return the result with ``interrupted`` set.
     """
     if not isinstance(playbook, Playbook):
         playbook = load_playbook(playbook, vault=vault)
@@ -125,7 +130,9 @@ def run(
         ask=ask,
         secrets=secrets,
     )
-    return run_playbook(playbook, inventory, options, subscribers)
+    raise_open_file_limit()
+    with terminate_as_interrupt():
+        return run_playbook(playbook, inventory, options, subscribers)
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import sys
 
 from titan_ops import __version__
 from titan_ops.commands import docs, drill, incident, inventory, lab, run, triage, validate, watch
+from titan_ops.signals import terminate_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 5
     try:
-        return args.handler(args)
+        with terminate_as_interrupt():
+            return args.handler(args)
     except KeyboardInterrupt:
         print("ERROR! interrupted", file=sys.stderr)
         return 99

@@ -76,7 +76,6 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    _open_files_up_to_the_hard_limit()
     from titan_ops.config import load_config
 
     try:
@@ -135,18 +134,6 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  cluster=args.cluster)
     return result.exit_code
 
-
-def _open_files_up_to_the_hard_limit() -> None:
-    """A run holds a socket per host for its whole length: raise the soft limit on open files (1024 by
-    default on Debian, a 1,000-host run's sockets alone) to the hard one, as far as the system lets."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError):
-            pass  # keep the soft limit; a fleet larger than it shows its hosts unreachable, with the reason
 
 
 def _first(*values: Any) -> Any:

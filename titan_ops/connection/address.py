@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from collections.abc import Mapping
 
@@ -57,6 +58,15 @@ def ssh_options(name: str, hostvars: Mapping[str, Any]) -> SshOptions:
     texts = [str(hostvars.get(variable) or "") for variable in SSH_ARGS_VARIABLES]
     where = f"{name}: {' / '.join(variable for variable in SSH_ARGS_VARIABLES if hostvars.get(variable))}"
     return parse_ssh_args(texts, where)
+
+
+def is_address(name: str) -> bool:
+    """Whether ``name`` is an IP address (``[v6]`` brackets allowed): connecting to it needs no name lookup."""
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+    except ValueError:
+        return False
+    return True
 
 
 def _optional(hostvars: Mapping[str, Any], *names: str) -> str | None:

@@ -6,9 +6,10 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from collections.abc import Mapping, Sequence
 
+from titan_ops.connection.payload import Payload
 from titan_ops.errors import TitanOpsError
 
 
@@ -17,12 +18,15 @@ Command = Sequence[str] | str
 shell string run through ``/bin/sh -c``."""
 
 
-class InputOnRequest(bytes):
-    """Input a command receives only if it asks for it, by running :data:`REQUEST_INPUT`.
+@dataclass(frozen=True)
+class InputOnRequest:
+    """Input (``data``) a command receives only if it asks for it, by running :data:`REQUEST_INPUT`.
 
     A command that may turn out not to need its input (a write behind a test)
     then costs no transfer when it does not. Once it asks, it must read all of it.
     """
+
+    data: Payload
 
 
 REQUEST_INPUT = "printf '\\036titan-ops-input\\n' >&2"
@@ -38,6 +42,10 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 class TransferError(TitanOpsError):
     """A ``put`` or ``get`` failed on the host (missing directory, permission denied, ...)."""
+
+
+class CommandInterrupted(TitanOpsError):
+    """The run was interrupted (Ctrl-C, SIGTERM) and the command was ended on the host."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class Connection(Protocol):
         self,
         command: Command,
         *,
-        stdin: str | bytes | InputOnRequest | None = None,
+        stdin: str | Payload | InputOnRequest | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
@@ -115,12 +123,17 @@ class Connection(Protocol):
         """Run ``command``; raise HostUnreachable or CommandTimeout."""
         ...
 
-    def put(self, data: bytes, remote_path: str, mode: int | None = None) -> None:
-        """Write ``data`` to ``remote_path`` atomically (temp file, then rename)."""
+    def put(self, data: Payload, remote_path: str, mode: int | None = None) -> None:
+        """Write ``data`` (bytes, or a controller file streamed) to ``remote_path`` atomically: a temp
+        file, its size checked, then a rename."""
         ...
 
     def get(self, remote_path: str) -> bytes:
         """Read a remote file."""
+        ...
+
+    def get_into(self, remote_path: str, sink: BinaryIO) -> None:
+        """Write a remote file's content to ``sink`` as it arrives (memory bounded whatever its size)."""
         ...
 
     def interrupt(self) -> None:

@@ -9,20 +9,26 @@ deadline, which is never ended, does without the report's packet.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import threading
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import paramiko
 
 from titan_ops.connection.base import INPUT_REQUEST, InputOnRequest
+from titan_ops.connection.payload import Payload, SourceChanged, chunks_of, size_of
 
 PID_LINE = re.compile(rb"\x1etitan-ops-pid (\d+)\n")
 PID_GRACE = 2.0
 KILL_TIMEOUT = 10.0
 CHUNK = 1 << 16
+WAKE_SLICE = 0.5
+"""The longest a reader sleeps at once: Ctrl-C or SIGTERM may reach another thread than the main one,
+and Python acts on it only when the main thread wakes."""
 
 
 def wrap(line: str, report_pid: bool, *, input_now: bool, input_on_request: bool) -> str:
@@ -45,23 +51,28 @@ def wrap(line: str, report_pid: bool, *, input_now: bool, input_on_request: bool
 
 
 def kill_line(pid: int) -> str:
-    """End process group ``pid`` (or process ``pid``): TERM, KILL after two seconds, wait until gone."""
+    """End process group ``pid`` (or process ``pid``): TERM (and CONT, so that a stopped process gets it),
+    KILL after two seconds, wait until gone."""
     gone = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " \
            "kill -0 -- -$p 2>/dev/null || kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done"
     return (
-        f"p={pid}; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; {gone}; "
-        f"kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; {gone}"
+        f"p={pid}; kill -TERM -- -$p 2>/dev/null || kill -TERM $p 2>/dev/null; kill -CONT -- -$p 2>/dev/null; "
+        f"{gone}; kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; {gone}"
     )
 
 
 END_SESSIONS = (
-    'l() { pgrep -P "$PPID" | grep -vx "$$"; }; s=$(l); [ -n "$s" ] || exit 0; '
-    'for p in $s; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done; '
-    'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -n "$(l)" ] || exit 0; sleep 0.1; done; '
-    'for p in $(l); do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done'
+    's=$(pgrep -P "$PPID" | grep -vx "$$"); [ -n "$s" ] || exit 0; '
+    'left() { for p in $s; do { kill -0 -- "-$p" || kill -0 "$p"; } 2>/dev/null && return 0; done; return 1; }; '
+    'for p in $s; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; kill -CONT -- "-$p" 2>/dev/null; '
+    'done; '
+    'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do left || exit 0; sleep 0.1; done; '
+    'for p in $s; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done'
 )
 """End every other session of this SSH connection: the children of our shell's parent (the
-connection's sshd) are the connection's sessions, each a process group. TERM, KILL after two seconds."""
+connection's sshd) are the connection's sessions, each a process group. TERM (and CONT, so that a
+stopped process gets it) to every group, KILL two seconds later to what is left of them (a process
+that traps TERM and lingers, say: it would keep its session's channel open)."""
 
 
 def end_sessions(transport: paramiko.Transport, open_timeout: float) -> None:
@@ -85,30 +96,37 @@ class ChannelClosed(Exception):
 def execute(
     transport: paramiko.Transport,
     line: str,
-    stdin: bytes | None,
+    stdin: Payload | InputOnRequest | None,
     deadline: float | None,
     open_timeout: float,
     sudo: bool = False,
     preamble: bytes = b"",
+    sink: BinaryIO | None = None,
 ) -> Outcome:
     """Run ``line`` on a new channel of ``transport``; on ``deadline`` end the remote process group.
 
     ``sudo``: the command runs through sudo, so the kill does too. ``preamble``
     is sent at once, before ``stdin`` (the environment the line reads first).
+    ``sink`` receives stdout as it arrives instead of the outcome. SourceChanged
+    when a file given as input changed while it was sent.
     """
     channel = transport.open_session(timeout=open_timeout)
     with channel:
         reports_pid = deadline is not None
-        requested = stdin if isinstance(stdin, InputOnRequest) else None
-        on_request = bool(requested)
-        now = preamble + (b"" if requested is not None else stdin or b"")
-        channel.exec_command(wrap(line, reports_pid, input_now=bool(now), input_on_request=on_request))
-        if on_request and now:
-            channel.sendall(now)
-        elif now:
-            _send_stdin(channel, now)
-        reader = _Reader(channel, reports_pid, requested)
+        requested = stdin.data if isinstance(stdin, InputOnRequest) else None
+        given = None if isinstance(stdin, InputOnRequest) else stdin
+        on_request = requested is not None and size_of(requested) > 0
+        input_now = bool(preamble) or (given is not None and size_of(given) > 0)
+        channel.exec_command(wrap(line, reports_pid, input_now=input_now, input_on_request=on_request))
+        feeder = _Feeder(channel)
+        if on_request and preamble:
+            feeder.send_all(preamble)  # the rest, and EOF, once the command asks
+        elif input_now:
+            feeder.send(preamble, given or b"")
+        reader = _Reader(channel, reports_pid, feeder, requested, sink)
         finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
+        if feeder.error is not None:
+            raise feeder.error
         if not finished:
             pid = reader.pid_within(PID_GRACE)
             if pid is not None:
@@ -120,34 +138,58 @@ def execute(
         return Outcome(channel.exit_status, bytes(reader.stdout), bytes(reader.stderr))
 
 
-def _send_stdin(channel: paramiko.Channel, stdin: bytes) -> None:
-    """Send ``stdin`` then EOF; inline when it fits the window, else from a thread (no deadlock)."""
-    if len(stdin) <= channel.out_window_size:
-        channel.sendall(stdin)
-        channel.shutdown_write()
-        return
+class _Feeder:
+    """Sends a command's input, then EOF: inline when it fits the channel's window, else from a thread,
+    so that a command that writes much before it reads cannot deadlock. Input is handed over in pieces
+    (never re-copied per packet, never read whole from a file); ``error`` says why it stopped early."""
 
-    def feed() -> None:
+    def __init__(self, channel: paramiko.Channel):
+        self.channel = channel
+        self.error: SourceChanged | None = None
+
+    def send(self, *payloads: Payload) -> None:
+        """Send ``payloads`` in order, then EOF."""
+        if sum(size_of(payload) for payload in payloads) <= self.channel.out_window_size:
+            self._feed(payloads)
+        else:
+            threading.Thread(target=self._feed, args=(payloads,), name="titan-ops-stdin", daemon=True).start()
+
+    def send_all(self, data: bytes | memoryview) -> None:
+        """Send ``data`` (no EOF); OSError when the channel closed."""
+        view = memoryview(data)
+        while view:
+            sent = self.channel.send(view)
+            if not sent:
+                raise OSError("the channel closed")
+            view = view[sent:]
+
+    def _feed(self, payloads: tuple[Payload, ...]) -> None:
         try:
-            channel.sendall(stdin)
-            channel.shutdown_write()
+            for payload in payloads:
+                for piece in chunks_of(payload):
+                    self.send_all(piece)
+        except SourceChanged as error:
+            self.error = error  # EOF now: what arrived is short, and the receiver's size check refuses it
         except OSError:
-            pass  # the command ended without reading everything
-
-    threading.Thread(target=feed, name="titan-ops-stdin", daemon=True).start()
+            return  # the command ended without reading everything, or the connection is gone
+        with contextlib.suppress(OSError):
+            self.channel.shutdown_write()
 
 
 class _Reader:
-    """Drains stdout and stderr of a channel, picking the pid report (and the request for
-    ``requested`` input, which it then sends) out of stderr."""
+    """Drains stdout (into ``sink`` if given) and stderr of a channel, picking the pid report (and the
+    request for ``requested`` input, which ``feeder`` then sends) out of stderr."""
 
-    def __init__(self, channel: paramiko.Channel, reports_pid: bool, requested: InputOnRequest | None = None):
+    def __init__(self, channel: paramiko.Channel, reports_pid: bool, feeder: _Feeder,
+                 requested: Payload | None = None, sink: BinaryIO | None = None):
         self.channel = channel
         self._reports_pid = reports_pid
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.pid: int | None = None
+        self._feeder = feeder
         self._requested = requested
+        self._out = sink.write if sink is not None else self.stdout.extend
         self._wake = _Wake()
         channel.in_buffer.set_event(self._wake)
         channel.in_stderr_buffer.set_event(self._wake)
@@ -163,7 +205,7 @@ class _Reader:
             remaining = _remaining(deadline)
             if remaining == 0:
                 return False
-            self._wake.event.wait(remaining)
+            self._wake.event.wait(WAKE_SLICE if remaining is None else min(remaining, WAKE_SLICE))
 
     def pid_within(self, seconds: float) -> int | None:
         """The remote pid, waiting up to ``seconds`` for its report."""
@@ -173,7 +215,7 @@ class _Reader:
     def _drain(self) -> None:
         channel = self.channel
         while channel.recv_ready():
-            self.stdout += channel.recv(CHUNK)
+            self._out(channel.recv(CHUNK))
         while channel.recv_stderr_ready():
             self.stderr += channel.recv_stderr(CHUNK)
         if self._reports_pid and self.pid is None:
@@ -185,8 +227,8 @@ class _Reader:
             at = self.stderr.find(INPUT_REQUEST)
             if at >= 0:
                 del self.stderr[at:at + len(INPUT_REQUEST)]
-                if self._requested:  # empty input was settled at once (no more may follow its EOF)
-                    _send_stdin(channel, self._requested)
+                if size_of(self._requested):  # empty input was settled at once (no more may follow its EOF)
+                    self._feeder.send(self._requested)
                 self._requested = None
 
 

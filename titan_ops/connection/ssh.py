@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import socket
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 from collections.abc import Mapping
 
 import fabric
@@ -16,9 +17,12 @@ import paramiko
 
 from titan_ops.connection import channel
 from titan_ops.connection.base import (
-    Command, CommandResult, ConnectionOptions, HostAddress, TransferError, environment_on_input, shell_line,
+    Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, InputOnRequest, TransferError,
+    environment_on_input, shell_line,
 )
 from titan_ops.connection.gateways import Gateways, chain
+from titan_ops.connection.payload import Payload
+from titan_ops.connection.limits import out_of_files, out_of_files_message
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
 )
@@ -26,6 +30,8 @@ from titan_ops.connection.transfer import put_line
 from titan_ops.errors import CommandTimeout, HostUnreachable
 
 QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+GREETING_KEPT = 512
+"""Bytes of what a host sends first kept to describe a host that does not speak SSH."""
 AEAD_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 HANDSHAKES_AT_ONCE = 32
 """SSH handshakes under way at once in one process. A handshake is mostly the controller's CPU (key
@@ -37,6 +43,9 @@ IDLE_WAKE_SECONDS = 2.0
 """How often the thread of an idle connection wakes up to look around (paramiko's default is 0.1 s:
 a thousand idle connections woke the controller ten thousand times a second, most of its CPU at 1,000
 hosts). Closing does not wait for it: the socket is shut down first."""
+
+logging.getLogger("paramiko").addHandler(logging.NullHandler())  # its transport threads log tracebacks of
+# failed connections; the host's result says what happened, in one line
 
 
 class SSHConnection:
@@ -58,6 +67,7 @@ class SSHConnection:
         self._lock = threading.Lock()
         self._fabric: fabric.Connection | None = None
         self._running = 0
+        self._interrupted = False
 
     # -- the link -----------------------------------------------------------
     @property
@@ -66,12 +76,20 @@ class SSHConnection:
         with self._lock:
             if self._fabric is None or not self._fabric.is_connected:
                 self._close_locked()
-                self._fabric = self._connect()
+                try:
+                    self._fabric = self._connect()
+                except OSError as error:  # reading ssh_config, keys or known_hosts
+                    reason = out_of_files_message() if out_of_files(error) else f"{error.strerror}: {error.filename}"
+                    user = f"{self.address.user}@" if self.address.user else ""
+                    raise HostUnreachable(f"{self.address.name} ({user}{self.address.hostname}:{self.address.port}): "
+                                          f"{reason}") from None
             return self._fabric.transport
 
     def interrupt(self) -> None:
-        """End every command this connection is running, whole process groups (an interrupted run)."""
+        """End every command this connection is running, whole process groups (an interrupted run); they
+        raise CommandInterrupted."""
         with self._lock:
+            self._interrupted = True
             busy = self._fabric is not None and self._fabric.is_connected and self._running > 0
             transport = self._fabric.transport if busy else None
         if transport is not None:
@@ -128,11 +146,12 @@ class SSHConnection:
                 if hop is target and self.address.keepalive:
                     hop.transport.set_keepalive(self.address.keepalive)
             except Exception as error:  # noqa: BLE001 - every failure to connect makes the host unreachable
+                reason = self._describe_failure(hop, target, error)  # before our closing is taken for the host's
                 for opened in hops:
                     opened.client.close()
                     if "sock" in opened.connect_kwargs:
                         opened.connect_kwargs["sock"].close()
-                raise HostUnreachable(self._describe_failure(hop, target, error)) from None
+                raise HostUnreachable(reason) from None
 
     def _timeout(self, target: bool) -> float:
         """The connect timeout: the host's own (``ConnectTimeout``) for the target, else the run's."""
@@ -174,14 +193,17 @@ class SSHConnection:
         where = f"{self.address.name} ({_endpoint(target)})"
         if hop is not target:
             where += f" via jump host {_endpoint(hop)}"
-        return f"{where}: {_reason(hop, error, self._options.connect_timeout)}"
+        timeout = self._timeout(hop is target)
+        sock = hop.connect_kwargs.get("sock")
+        heard = _what_was_heard(sock, timeout) if isinstance(sock, _PromptSocket) else None
+        return f"{where}: {_reason(hop, error, timeout, heard)}"
 
     # -- commands -----------------------------------------------------------
     def run(
         self,
         command: Command,
         *,
-        stdin: str | bytes | None = None,
+        stdin: str | Payload | InputOnRequest | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
@@ -204,24 +226,33 @@ class SSHConnection:
             command=line,
         )
 
-    def put(self, data: bytes, remote_path: str, mode: int | None = None) -> None:
-        """Write ``data`` to ``remote_path`` atomically: a temp file beside it, then ``mv -f``.
+    def put(self, data: Payload, remote_path: str, mode: int | None = None) -> None:
+        """Write ``data`` (bytes, or a controller file streamed) to ``remote_path`` atomically: a temp file
+        beside it, its size checked, then ``mv -f``. A transfer cut short (the controller killed, the
+        connection lost) replaces nothing.
 
         ``mode`` None keeps the mode and owner of a file replaced (0644 for a new file).
         """
-        outcome = self._execute(put_line(remote_path, mode), data, None)
+        outcome = self._execute(put_line(remote_path, mode, data), data, None)
         if outcome.rc != 0:
             raise TransferError(f"{self.address.name}: cannot write {remote_path}: {_last_line(outcome.stderr)}")
 
     def get(self, remote_path: str) -> bytes:
         """The content of ``remote_path``."""
-        outcome = self._execute(shlex.join(["cat", "--", remote_path]), None, None)
+        return self._read(remote_path, None).stdout
+
+    def get_into(self, remote_path: str, sink: BinaryIO) -> None:
+        """Write the content of ``remote_path`` to ``sink`` as it arrives."""
+        self._read(remote_path, sink)
+
+    def _read(self, remote_path: str, sink: BinaryIO | None) -> channel.Outcome:
+        outcome = self._execute(shlex.join(["cat", "--", remote_path]), None, None, sink=sink)
         if outcome.rc != 0:
             raise TransferError(f"{self.address.name}: cannot read {remote_path}: {_last_line(outcome.stderr)}")
-        return outcome.stdout
+        return outcome
 
-    def _execute(self, line: str, stdin: bytes | None, timeout: float | None, sudo: bool = False,
-                 preamble: bytes = b"") -> channel.Outcome:
+    def _execute(self, line: str, stdin: Payload | InputOnRequest | None, timeout: float | None,
+                 sudo: bool = False, preamble: bytes = b"", sink: BinaryIO | None = None) -> channel.Outcome:
         transport = self.transport
         limit = timeout if timeout is not None else self._options.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
@@ -230,13 +261,15 @@ class SSHConnection:
         try:
             outcome = channel.execute(
                 transport, line, stdin, deadline, self._options.connect_timeout,
-                sudo=sudo, preamble=preamble,
+                sudo=sudo, preamble=preamble, sink=sink,
             )
         except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
             raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
         finally:
             with self._lock:
                 self._running -= 1
+        if self._interrupted:
+            raise CommandInterrupted(f"{self.address.name}: interrupted; the command was ended on the host")
         if outcome.rc is None:
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}")
         return outcome
@@ -249,12 +282,25 @@ class _PromptSocket(socket.socket):
     packet it sends while an earlier one is unacknowledged waits for our ACK,
     which Linux delays by up to 40 ms (the first command on every connection
     paid that). TCP_QUICKACK after each read (Linux only) removes the wait.
+
+    It also keeps the first bytes the host sent, and whether it closed the
+    connection, to say what a host that does not speak SSH did.
     """
 
+    greeting: bytes = b""
+    peer_closed: bool = False
+
     def recv(self, size: int, flags: int = 0) -> bytes:
-        data = super().recv(size, flags)
+        try:
+            data = super().recv(size, flags)
+        except (ConnectionResetError, BrokenPipeError):
+            self.peer_closed = True
+            raise
         if QUICKACK is not None:
             self.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
+        if len(self.greeting) < GREETING_KEPT:
+            self.greeting += data[:GREETING_KEPT - len(self.greeting)]
+            self.peer_closed = not data
         return data
 
     def close(self) -> None:
@@ -265,6 +311,12 @@ class _PromptSocket(socket.socket):
         except OSError:
             pass  # not connected, or already shut down
         super().close()
+    def send(self, data: Any, flags: int = 0) -> int:
+        try:
+            return super().send(data, flags)
+        except (ConnectionResetError, BrokenPipeError):
+            self.peer_closed = True
+            raise
 
 
 def _expand_proxy_command(command: str, address: HostAddress) -> str:
@@ -312,14 +364,37 @@ def _endpoint(connection: fabric.Connection | None) -> str:
     return f"{connection.user}@{connection.host}:{connection.port}"
 
 
-def _reason(hop: fabric.Connection, error: Exception, timeout: float) -> str:
-    """One line saying why connecting failed."""
+def _what_was_heard(sock: _PromptSocket, timeout: float) -> str | None:
+    """What a host whose TCP port answered did instead of speaking SSH; None when it spoke SSH
+    beyond its banner (then the error says more)."""
+    greeting = sock.greeting
+    if not greeting:
+        if sock.peer_closed:
+            return "the host accepted the connection and closed it at once, without an SSH banner (no SSH server?)"
+        return f"the host accepted the connection but sent nothing for {timeout:g}s (no SSH banner)"
+    first = greeting.split(b"\n", 1)[0].strip()
+    shown = first[:80].decode("ascii", errors="replace").encode("unicode_escape").decode()
+    if not first.startswith(b"SSH-"):
+        return f"not an SSH server: the host answered '{shown}'"
+    if greeting.strip() != first:
+        return None
+    if sock.peer_closed:
+        return f"the host sent its SSH banner ({shown}) and closed the connection"
+    return f"the host sent its SSH banner ({shown}) then nothing for {timeout:g}s (the key exchange timed out)"
+
+
+def _reason(hop: fabric.Connection, error: Exception, timeout: float, heard: str | None = None) -> str:
+    """One line saying why connecting failed (``heard``: what the host did, if it did not speak SSH)."""
+    if out_of_files(error):
+        return out_of_files_message()
     if isinstance(error, UnknownHostKey):
         return str(error)
     if isinstance(error, paramiko.BadHostKeyException):
         return changed_key_message(host_key_name(hop.host, hop.port), error)
     if isinstance(error, paramiko.AuthenticationException):
         return f"authentication failed for user {hop.user}: {error}"
+    if heard is not None:
+        return heard
     if isinstance(error, TimeoutError):
         return f"timed out after {timeout:g}s"
     if isinstance(error, ConnectionRefusedError):

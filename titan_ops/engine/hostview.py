@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.connection import address_from_vars
+from titan_ops.connection.address import is_address
 from titan_ops.connection.base import HostAddress
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.scope import Scope
+from titan_ops.errors import TitanOpsError
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook.model import Play
 from titan_ops.templating import Templar
@@ -159,8 +161,11 @@ class HostView:
                 host_vars = _RenderedOnRead(self.templar, self.inventory_vars(host))
             elif host in _LOCAL_NAMES:
                 host_vars = {"ansible_connection": "local"}
-            else:
+            elif is_address(host):
                 host_vars = {"ansible_host": host}
+            else:  # never a name lookup of a host the inventory does not know (a typo must not reach a machine)
+                raise TitanOpsError(f"delegate_to '{host}' is neither an inventory host nor an address: add it to "
+                                    "the inventory (with ansible_host) or give its address")
             address = address_from_vars(host, ChainMap(host_vars, dict(keywords), self.options.host_defaults))
             if keywords and address != self.address(host, {}):  # another login: a connection of its own
                 login = f"{address.user or ''}@{address.hostname}:{address.port}".lstrip("@")

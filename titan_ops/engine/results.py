@@ -141,6 +141,8 @@ class RunResult:
     interrupted: bool = False
     error: str | None = None
     """Why the run stopped before its end, when it had to (a task file included at run time did not parse)."""
+    max_fail_stopped: bool = False
+    """A play's ``max_fail_percentage`` stopped the run."""
     halted_hosts: list[str] = field(default_factory=list)
     """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped: failed, as ansible counts them,
     though the recap shows no failure of their own."""
@@ -185,20 +187,21 @@ class RunResult:
     def exit_code(self) -> int:
         """ansible-playbook's exit code for the same outcome, unless the run triaged an incident.
 
-        0 all well, 2 a host failed, 4 a host unreachable, 99 interrupted, as
-        ansible-playbook; a run whose triage found an incident of severity N
-        exits ``SEVERITY_EXIT_BASE + N`` (11 critical ... 14 low) instead of 2 or 4.
+        99 interrupted; 2 a host failed (none unreachable), or max_fail_percentage stopped the run;
+        4 a host unreachable (another may have failed); 0 all well; as ansible-playbook. A run whose
+        triage found an incident of severity N exits ``SEVERITY_EXIT_BASE + N`` (11 critical ...
+        14 low) instead of 2 or 4.
         """
-        if self.severity is not None and not self.interrupted:
+        if self.interrupted:
+            return 99
+        if self.severity is not None:
             return SEVERITY_EXIT_BASE + int(self.severity)
         if self.error is not None:
             return 4
-        if self.failed_hosts:
+        if self.max_fail_stopped or (self.failed_hosts and not self.unreachable_hosts):
             return 2
         if self.unreachable_hosts:
             return 4
-        if self.interrupted:
-            return 99
         return 0
 
     def host_results(self, host: str) -> list[TaskResult]:

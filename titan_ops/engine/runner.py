@@ -110,6 +110,7 @@ class Runner:
             gone = (state.failed | state.unreachable | state.halted) - state.cleared
             self._dead |= gone
             self.result.halted_hosts.extend(sorted(state.halted - set(self.result.halted_hosts)))
+            self.result.max_fail_stopped |= state.aborted
             if state.aborted or len(gone) == len(batch):
                 keep_going = False  # ansible: a batch that lost every host ends the playbook
                 break

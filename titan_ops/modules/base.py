@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from collections.abc import Callable, Mapping
 
 if TYPE_CHECKING:
-    from titan_ops.connection.base import CommandResult, Connection
+    from titan_ops.connection.base import CommandResult, Connection, InputOnRequest
+    from titan_ops.connection.payload import Payload
     from titan_ops.vault import Vault
     from titan_ops.templating import Templar
     from titan_ops.redaction import Redactor
@@ -93,7 +94,7 @@ class HostContext:
     def connection(self) -> Connection:
         return self.connection_factory()
 
-    def run(self, command: Any, *, stdin: str | bytes | None = None, cwd: str | None = None,
+    def run(self, command: Any, *, stdin: str | Payload | InputOnRequest | None = None, cwd: str | None = None,
             env: Mapping[str, str] | None = None) -> CommandResult:
         """Run a command on the host with the task's become, environment and timeout."""
         merged_env = {**self.environment, **(env or {})} or None

@@ -143,7 +143,7 @@ class ConsoleRenderer:
             self._write(recap_line(host, stats))
         self._write()
         if result.interrupted:
-            self._write("Interrupted: no new task was started; commands already running were let finish.")
+            self._write("Interrupted: no new task was started; what was running on the hosts was ended.")
         if result.end is not None:
             seconds = (result.end - result.start).total_seconds()
             tasks = sum(len(results) for play in result.plays for results in play.tasks.values())

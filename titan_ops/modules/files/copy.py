@@ -20,11 +20,12 @@ from typing import Any
 from collections.abc import Iterator
 
 from titan_ops.connection.base import InputOnRequest
+from titan_ops.connection.payload import Payload, size_of
 from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
     default_permissions, parse_umask
-from titan_ops.modules.files.local import find_local, read_local
+from titan_ops.modules.files.local import find_local, read_local, read_source
 from titan_ops.vault import is_encrypted, open_file
 from titan_ops.modules.files.remote_file import ACTED, GUESSED_UMASK, UMASK_TEST, FileStat, act_or_inspect_script, \
     assign, checksum_line, md5, parse_content, parse_stat, run_script, script_lines, sha1, stat_line
@@ -61,18 +62,30 @@ WRITE_PROPERTIES: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Source:
-    """What is to be written: its bytes (None when it is a path on the host) and its names."""
+    """What is to be written: its content (None when it is a path on the host; a :class:`LocalFile`
+    for a large controller file, read as it is sent), its names, and its digests when already known."""
 
-    data: bytes | None
+    data: Payload | None
     header: str
     name: str | None = None
     mode: int | None = None
     remote_path: str | None = None
+    digests: tuple[str, str] | None = None
+    """(SHA-1, MD5) of ``data``, when computed beforehand."""
 
     @functools.cached_property
     def checksum(self) -> str | None:
         """SHA-1 of the data, computed once (None for a path on the host)."""
-        return None if self.data is None else sha1(self.data)
+        if self.digests is not None:
+            return self.digests[0]
+        return None if not isinstance(self.data, bytes) else sha1(self.data)
+
+    @functools.cached_property
+    def md5sum(self) -> str | None:
+        """MD5 of the data (None for a path on the host)."""
+        if self.digests is not None:
+            return self.digests[1]
+        return None if not isinstance(self.data, bytes) else md5(self.data)
 
 
 @dataclass(frozen=True)
@@ -129,10 +142,12 @@ class Copy(Module):
         if args.get("remote_src"):
             return Source(None, header=args["src"], name=posixpath.basename(args["src"]), remote_path=args["src"])
         path = find_local(host.local_folders, args["src"], "files")
-        data, mode = read_local(path)
-        if args.get("decrypt", True) and is_encrypted(data):
-            data = open_file(data, path, host.vault)
-        return Source(data, header=path, name=posixpath.basename(path), mode=mode)
+        local = read_source(path)
+        if args.get("decrypt", True) and is_encrypted(local.head):
+            return Source(open_file(read_local(path)[0], path, host.vault), header=path,
+                          name=posixpath.basename(path), mode=local.mode)
+        return Source(local.content, header=path, name=posixpath.basename(path), mode=local.mode,
+                      digests=(local.sha1, local.md5))
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> CopyState:
         source = self.source(host, args)
@@ -184,7 +199,7 @@ class Copy(Module):
         if writing:
             result["src"] = state.source.header
             if data is not None:
-                result.update(md5sum=md5(data), size=len(data))
+                result.update(md5sum=state.source.md5sum, size=size_of(data))
             plan = WritePlan(path=target, mode=attributes.mode, attributes=attributes,
                              keep_ids=None if current is None else (current.uid, current.gid),
                              backup=bool(args.get("backup")) and current is not None,
@@ -204,7 +219,7 @@ class Copy(Module):
     def _diff(self, state: CopyState) -> list[dict[str, Any]]:
         """The content diff of a write (none for remote sources and files too large to show)."""
         data, before = state.source.data, state.before or b""
-        if data is None or len(data) > DIFF_LIMIT or len(before) > DIFF_LIMIT:
+        if not isinstance(data, bytes) or len(data) > DIFF_LIMIT or len(before) > DIFF_LIMIT:
             return []
         entry = {"before": before.decode(errors="replace"), "after": data.decode(errors="replace"),
                  "after_header": state.source.header}

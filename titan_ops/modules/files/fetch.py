@@ -1,7 +1,9 @@
 """``fetch``: bring a remote file to the controller, under ``dest/<host>/<src>`` or ``dest`` itself.
 
 One remote command compares checksums and, when the file differs and is not
-large, carries its content too; a large file costs one more (a ``get``).
+large, carries its content too; a large file costs one more, which streams it
+into a temp file beside the destination (memory bounded whatever its size),
+checked against the remote checksum before it is renamed into place.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from titan_ops.errors import TitanOpsError
 from titan_ops.modules.base import Decision, HostContext, Module
-from titan_ops.modules.files.local import write_local
-from titan_ops.modules.files.remote_file import FileStat, RemoteFileError, assign, checksum_line, md5, \
-    parse_content, parse_stat, run_script, sha1, stat_line
+from titan_ops.modules.files.local import ChecksumMismatch, local_sha1, receive_local
+from titan_ops.modules.files.remote_file import FileStat, RemoteFileError, assign, checksum_line, parse_content, \
+    parse_stat, run_script, stat_line
 
 INLINE_LIMIT = 4 * 1024 * 1024
 """Files up to this size come back with the checking command itself."""
@@ -63,14 +65,13 @@ class Fetch(Module):
         if host.check_mode:
             return None
         dest = _destination(args, host)
-        local = _local_checksum(dest)
+        local = local_sha1(dest)
         lines = run_script(host, "\n".join([
             assign(p=args["src"], w=local or "-"), stat_line("p", follow=True), checksum_line("p"),
-            f'if [ "$h" != "$w" ] && [ "$h" != - ]; then printf +; head -c {INLINE_LIMIT + 1} -- "$p" | base64 -w0; '
-            "echo; else echo -; fi"]))
-        data = parse_content(lines[2])
+            f'if [ "$h" != "$w" ] && [ "$h" != - ] && [ "$(wc -c < "$p")" -le {INLINE_LIMIT} ]; then printf +; '
+            'base64 -w0 < "$p"; echo; else echo -; fi']))
         return FetchState(dest, parse_stat(lines[0]), None if lines[1] == "-" else lines[1], local,
-                          data if data is None or len(data) <= INLINE_LIMIT else None)
+                          parse_content(lines[2]))
 
     def decide(self, args: dict[str, Any], state: FetchState | None, host: HostContext) -> Decision:
         if state is None:
@@ -91,14 +92,22 @@ class Fetch(Module):
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         result = dict(decision.result)
-        data = decision.plan if decision.plan is not None else host.connection.get(args["src"])
-        if args.get("validate_checksum", True) and sha1(data) != result["remote_checksum"]:
-            raise RemoteFileError(f"checksum mismatch after fetching {args['src']} (the file changed meanwhile?)")
+        src, dest, inline = args["src"], result["dest"], decision.plan
+
+        def fill(sink: BinaryIO) -> None:
+            if inline is not None:
+                sink.write(inline)
+            else:  # a large file: streamed from the host into the temp file
+                host.connection.get_into(src, sink)
+
+        expected = result["remote_checksum"] if args.get("validate_checksum", True) else None
         try:
-            write_local(result["dest"], data)
+            checksum, md5sum = receive_local(dest, fill, expected)
+        except ChecksumMismatch:
+            raise RemoteFileError(f"checksum mismatch after fetching {src} (the file changed meanwhile?)") from None
         except OSError as error:
-            raise TitanOpsError(f"cannot write {result['dest']} on the controller: {error.strerror}") from None
-        return {**result, "checksum": sha1(data), "md5sum": md5(data)}
+            raise TitanOpsError(f"cannot write {dest} on the controller: {error.strerror}") from None
+        return {**result, "checksum": checksum, "md5sum": md5sum}
 
 
 def _destination(args: dict[str, Any], host: HostContext) -> str:
@@ -111,11 +120,3 @@ def _destination(args: dict[str, Any], host: HostContext) -> str:
         return dest + posixpath.basename(src) if dest.endswith("/") else dest
     name = str(host.variables.get("inventory_hostname", host.host))
     return os.path.normpath(os.path.join(dest, name, posixpath.normpath(src).lstrip("/")))
-
-
-def _local_checksum(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return sha1(handle.read())
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None

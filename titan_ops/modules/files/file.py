@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Iterator
 
-from titan_ops.connection.transfer import temp_name
+from titan_ops.connection.transfer import temp_file
 from titan_ops.modules.base import Attempt, Decision, Guess, HostContext, Module
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attributes, attribute_diff, \
@@ -216,9 +216,8 @@ class File(Module):
                          **state.lstat.attributes())
         if previous == "directory" and not state.dir_empty:
             return _fail(f"the directory {path} is not empty, refusing to convert it", path)
-        temporary = shlex.quote(temp_name(path))
-        commands = [*(['rmdir -- "$p"'] if previous == "directory" else []),
-                    f"ln -s -- {shlex.quote(src)} {temporary}", f'mv -Tf -- {temporary} "$p"']
+        commands = [*(['rmdir -- "$p"'] if previous == "directory" else []), temp_file(path),
+                    f'ln -s -- {shlex.quote(src)} "$t"', '{ mv -Tf -- "$t" "$p" || { rm -f -- "$t"; false; }; }']
         before = {"path": path, "state": previous}
         if state.link_target is not None:
             before["src"] = state.link_target
@@ -243,8 +242,8 @@ class File(Module):
         if previous in ("file", "hard") and not args.get("force", False):
             what = "file" if previous == "file" else "different hard link"
             return _fail(f"Cannot link, {what} exists at destination", path, dest=path, src=src)
-        temporary = shlex.quote(temp_name(path))
-        commands = [f"ln -L -- {shlex.quote(state.src_path)} {temporary}", f'mv -f -- {temporary} "$p"']
+        commands = [temp_file(path), f'ln -L -- {shlex.quote(state.src_path)} "$t"',
+                    '{ mv -f -- "$t" "$p" || { rm -f -- "$t"; false; }; }']
         diff = [{"before": {"path": path, "state": previous}, "after": {"path": path, "state": "hard"}}]
         return _set_through_link(attributes, state.src, path, commands, diff, result)
 

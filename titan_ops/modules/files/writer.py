@@ -1,11 +1,11 @@
-"""Atomic remote writes in one command: data on stdin -> temp file beside the target ->
+"""Atomic remote writes in one command: data on stdin -> temp file beside the target (0600) ->
 attributes -> size check -> ``validate`` -> backup -> rename; then the new file's stat.
 
 One script does it all, so a changed file costs one remote command whatever
 the options, and ``become`` applies to the write as to any command. It spends
-few processes: ``cat`` into the temp file (created with its final mode when
-nothing else must be set first), one ``stat`` that both checks that all the data
-arrived and is reported, and ``mv``.
+few processes: ``cat`` into the temp file, ``chmod`` (and ``chown`` if asked),
+one ``stat`` that both checks that all the data arrived and is reported, and
+``mv``. An interrupted write leaves no temp file (see connection.transfer).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import shlex
 from dataclasses import dataclass, field
 
 from titan_ops.connection.base import REQUEST_INPUT, CommandResult
-from titan_ops.connection.transfer import temp_name
+from titan_ops.connection.payload import Payload, size_of
+from titan_ops.connection.transfer import size_check, temp_file
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files.attributes import Attributes, apply
 from titan_ops.modules.files.remote_file import MARK, FileStat, RemoteFileError, assign, parse_stat, stat_command
@@ -67,7 +68,7 @@ class Change:
 
     path: str
     write: WritePlan | None = None
-    data: bytes | None = None
+    data: Payload | None = None
     attributes: Attributes = field(default_factory=Attributes)
     current: FileStat | None = None
 
@@ -80,7 +81,7 @@ def carry_out(host: HostContext, change: Change) -> WriteOutcome:
     return write(host, change.write, change.data)
 
 
-def write(host: HostContext, plan: WritePlan, data: bytes | None) -> WriteOutcome:
+def write(host: HostContext, plan: WritePlan, data: Payload | None) -> WriteOutcome:
     """Write ``data`` to ``plan.path`` atomically (one remote command)."""
     return write_outcome(plan, host.run(write_script(plan, data), stdin=data))
 
@@ -98,32 +99,28 @@ def write_outcome(plan: WritePlan, result: CommandResult) -> WriteOutcome:
     return WriteOutcome(stat=parse_stat(rest[0]), backup_file=rest[1] or None)
 
 
-def write_script(plan: WritePlan, data: bytes | None, *, on_request: bool = False) -> str:
+def write_script(plan: WritePlan, data: Payload | None, *, on_request: bool = False) -> str:
     """The shell script behind :func:`write`, for ``data`` (None: ``plan.remote_source``), asking
     for it just before reading it when it is given as :class:`InputOnRequest` (``on_request``)."""
     steps = []
     if plan.make_parent:
         parent = shlex.quote(posixpath.dirname(plan.path))
         steps.append(f"{{ [ -d {parent} ] || mkdir -p -- {parent}; }}")
-    chown = plan.keep_ids is not None or plan.attributes.chown_spec() is not None
-    created_as_wanted = data is not None and not chown and plan.mode & ~0o666 == 0
-    umask = f"{~plan.mode & 0o777:03o}" if created_as_wanted else "077"  # private until its attributes are set
     if data is None:
         steps.append(f'(umask 077; set -C; cat -- {shlex.quote(plan.remote_source or "")} > "$t")')
     else:  # input left unread (the temp file cannot be created) is read here, as the connection needs
         ask = f"{REQUEST_INPUT}; " if on_request else ""
-        steps.append(f'{{ {ask}(umask {umask}; set -C; cat > "$t") || {{ s=$?; cat >/dev/null; exit $s; }}; }}')
+        steps.append(f'{{ {ask}(umask 077; set -C; cat > "$t") || {{ s=$?; cat >/dev/null; exit $s; }}; }}')
     if plan.keep_ids is not None:
         steps.append(f'{{ chown {plan.keep_ids[0]}:{plan.keep_ids[1]} -- "$t" 2>/dev/null || :; }}')
-    steps.extend(plan.attributes.commands('"$t"', None if created_as_wanted else plan.mode))
+    steps.extend(plan.attributes.commands('"$t"', None if plan.mode == 0o600 else plan.mode))
     if data is None and plan.checksum is not None:
         steps.append(f'{{ s=$(sha1sum < "$t") && [ "${{s%% *}}" = {plan.checksum} ] || '
                      '{ echo "the source changed while it was copied (checksum mismatch)" >&2; false; }; }')
     steps.append(f'n=$({stat_command("t")})')
     if data is not None:
-        steps.append(f'{{ set -- $n; [ "$4" = {len(data)} ] || '
-                     '{ echo "the content arrived incomplete (size mismatch)" >&2; false; }; }')
-    lines = [assign(d=plan.path, t=temp_name(plan.path)) + "; b=", _guarded(steps)]
+        steps.append(f'set -- $n && {size_check(size_of(data), "$4")}')
+    lines = [f"{assign(d=plan.path)}; b=; {temp_file(plan.path)}", _guarded(steps)]
     if plan.validate is not None:
         check = plan.validate.replace("%s", '"$t"')
         lines.append(f"{{ {check}\n}} </dev/null; s=$?; "
