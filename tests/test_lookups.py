@@ -3,6 +3,7 @@ and against ansible-core."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import textwrap
@@ -120,6 +121,20 @@ def test_password_is_generated_once_kept_private_and_reported_secret(project):
     assert secrets == [first, first]
     fresh = templar.evaluate(Authored("lookup('password', '/dev/null length=12 chars=digits')"), variables)
     assert len(fresh) == 12 and fresh.isdigit() and not (project / "dev").exists()
+
+
+def test_a_generated_password_is_masked_in_the_run(project):
+    playbook = project / "password.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        "    - set_fact: {generated: \"{{ lookup('password', 'pw length=16 chars=ascii_letters') }}\"}\n"
+                        "    - debug: {msg: \"the value is {{ generated }}\"}\n")
+    inventory = project / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(LOCAL_INVENTORY))
+    result = titan_ops.run(playbook, inventory)
+    password = (project / "pw").read_text().strip()
+    assert len(password) == 16
+    assert result.host_results("localhost")[-1].msg == "the value is ********"
+    assert password not in json.dumps(result.to_dict(), default=str)
 
 
 def write(folder: Path, text: str, name: str = "play.yml") -> Path:
