@@ -185,6 +185,8 @@ def default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
 
 
 def _result_flag(value: Any, name: str) -> Mapping:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # "'reg' is undefined", as Ansible says
     if not isinstance(value, Mapping):
         raise TemplateError(f"the '{name}' test expects a task result, got {type(value).__name__}")
     return value

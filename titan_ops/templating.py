@@ -67,8 +67,12 @@ class _PythonSyntaxError(TemplateError):
     """Valid jinja2 that Python cannot compile (``dict(a=1, a=2)``): an error of the task, not of the playbook."""
 
 
-class _Undefined(jinja2.StrictUndefined):
-    """Fails when used, as jinja2's StrictUndefined, with Ansible's words: no Python class names."""
+class _Undefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
+    """Fails when used, as jinja2's StrictUndefined, with Ansible's words: no Python class names.
+
+    Its attributes and items are itself, as in Ansible (``missing.rc | default(0)`` is 0, ``missing.rc is
+    defined`` is false); a use fails with the message of the first missing link.
+    """
 
     __slots__ = ()
 
