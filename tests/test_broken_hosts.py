@@ -154,6 +154,33 @@ def test_out_of_file_descriptors_makes_hosts_unreachable_with_one_line(lab, tmp_
     assert all(exhausted in line or "timed out" in line for line in unreachable)  # a busy machine: timeouts too
 
 
+HEARD_WITHOUT_DESCRIPTORS = """
+import os
+from titan_ops.connection.ssh import _what_was_heard
+
+class Greeted:
+    greeting, peer_closed = b"SSH-2.0-evil\\x1b[2J\\xff\\r\\n", False
+
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass  # every descriptor taken: nothing can be loaded from disk now
+print(_what_was_heard(Greeted(), 2))
+"""
+
+
+def test_what_a_host_said_is_named_when_no_descriptor_is_left():
+    """The line for a host that sent a banner is built with no descriptor left (a codec loaded on first
+    use made it a traceback), and a terminal's control bytes in it are escaped."""
+    done = subprocess.run([sys.executable, "-c", HEARD_WITHOUT_DESCRIPTORS], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == ("the host sent its SSH banner (SSH-2.0-evil\\x1b[2J\\xff) then nothing for 2s "
+                           "(the key exchange timed out)\n")
+
+
 def test_the_open_file_limit_is_raised_where_the_hard_limit_allows(lab, tmp_path):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(textwrap.dedent(PLAYBOOK))

@@ -373,7 +373,9 @@ def _what_was_heard(sock: _PromptSocket, timeout: float) -> str | None:
             return "the host accepted the connection and closed it at once, without an SSH banner (no SSH server?)"
         return f"the host accepted the connection but sent nothing for {timeout:g}s (no SSH banner)"
     first = greeting.split(b"\n", 1)[0].strip()
-    shown = first[:80].decode("ascii", errors="replace").encode("unicode_escape").decode()
+    # ascii() escapes what a terminal would act on, with no codec loaded from disk when first used (a
+    # controller out of file descriptors could not load it, and needs this line then most)
+    shown = ascii(first[:80].decode("latin-1"))[1:-1]
     if not first.startswith(b"SSH-"):
         return f"not an SSH server: the host answered '{shown}'"
     if greeting.strip() != first:
