@@ -59,6 +59,7 @@ ENTRIES: dict[str, Entry] = {
     "stat": Entry(_BUILTIN, "titan_ops.modules.files.stat", "Stat"),
     "lineinfile": Entry(_BUILTIN, "titan_ops.modules.files.lineinfile", "LineInFile"),
     "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
+    "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
 }
 """Every module by short name."""
 
