@@ -91,6 +91,12 @@ class File(Module):
             "recurse": {"type": "boolean", "default": False,
                         "description": "With state: directory, set mode, owner and group on everything in "
                                        "the directory too (symbolic links excepted)."},
+            "follow": {"type": "boolean", "default": True,
+                       "description": "With state file, directory or touch, a symbolic link at path is followed "
+                                      "(what it leads to is managed); false: the link itself is the path, so "
+                                      "state file or directory fails on it. With state link or hard, mode and "
+                                      "owner always go to what the link leads to, and recurse never follows "
+                                      "the links in a directory, whatever follow says."},
             "force": {"type": "boolean", "default": False,
                       "description": "With state: link, replace a file or an empty directory at path, and "
                                      "create the link even when src does not exist; with state: hard, replace "
@@ -157,6 +163,8 @@ class File(Module):
         if state.lstat.kind == "directory" and args.get("state") == "file":
             return _fail(f"file ({state.path}) is directory, cannot continue", state.path,
                          **state.lstat.attributes())
+        if state.lstat.kind == "link":  # follow: false
+            return _fail(f"file ({state.path}) is link, cannot continue", state.path, state="link")
         return _set_attributes(args, state, [], [])
 
     def _directory(self, args: dict[str, Any], state: PathState) -> Decision:
@@ -253,7 +261,7 @@ def _inspect_script(args: dict[str, Any]) -> str:
     target and its stat [, src, its stat, whether the path is an empty directory] [, the closest
     existing ancestor] [, the stat of everything under the directory]."""
     path, state = path_of(args), args.get("state")
-    follow = "true" if state in FOLLOWED else "false"
+    follow = "true" if state in FOLLOWED and args.get("follow", True) else "false"
     script = [assign(p=path), "umask",
               f'if [ -L "$p" ] && {follow}; then e=$(readlink -m -- "$p"); echo 1; else e=$p; echo 0; fi',
               'echo "$e"', stat_line("e"),
