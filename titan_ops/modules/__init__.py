@@ -35,6 +35,7 @@ ENTRIES: dict[str, Entry] = {
     "meta": Entry(_BUILTIN, "titan_ops.modules.meta", "Meta"),
     "ping": Entry(_BUILTIN, "titan_ops.modules.ping", "Ping"),
     "raw": Entry(_BUILTIN, "titan_ops.modules.raw", "Raw"),
+    "script": Entry(_BUILTIN, "titan_ops.modules.script", "Script"),
     "user": Entry(_BUILTIN, "titan_ops.modules.accounts", "User"),
     "group": Entry(_BUILTIN, "titan_ops.modules.accounts", "Group"),
     "add_host": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "AddHost"),
