@@ -209,12 +209,51 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
           register: made
         - assert: {that: "made.stat.exists"}
         """, _recap(3, changed=1)),
+    "template delimiters, #jinja2: header and output_encoding": ("""
+        - template: {src: header.j2, dest: "{{ workdir }}/header.out"}
+        - template:
+            src: brackets.j2
+            dest: "{{ workdir }}/brackets.out"
+            comment_start_string: "[#"
+            comment_end_string: "#]"
+            variable_start_string: "[["
+            variable_end_string: "]]"
+            block_start_string: "[%"
+            block_end_string: "%]"
+        - template: {src: plain.j2, dest: "{{ workdir }}/plain.out", output_encoding: utf-16,
+                     newline_sequence: '\\r\\n'}
+        - stat: {path: "{{ workdir }}/plain.out"}
+          register: plain
+        - assert:
+            that:
+              - "lookup('file', workdir ~ '/header.out') is match('one [{]{2} kept [}]{2}$')"
+              - "lookup('file', workdir ~ '/brackets.out') is match('one [{]{2} kept [}]{2} [{]# kept #[}]\\nyes$')"
+              - "plain.stat.checksum == '741e16589daac1d43c6b98f98160fd928c09f9f9'"  # sha1 of 'one\\r\\n' in UTF-16
+        - template: {src: no_separator.j2, dest: "{{ workdir }}/no_separator.out"}
+          ignore_errors: true
+          register: no_separator
+        - assert: {that: "'Missing key-value separator' in no_separator.msg"}
+        """, _recap(7, changed=3, ignored=1)),
 }
 
-PLAY_VARS = {"deep": "{{ undefined_thing }}", "mydict": {"a": 1}, "key_name": "dynamic"}
+# name: {file under the case's folder: its text}, for the cases that need more than the playbook
+FILES: dict[str, dict[str, str]] = {
+    "template delimiters, #jinja2: header and output_encoding": {
+        "templates/header.j2": "#jinja2:variable_start_string:'<<' , variable_end_string:'>>'\n"
+                               "<< greeting >> {{ kept }}\n",
+        "templates/brackets.j2": "[# gone #][[ greeting ]] {{ kept }} {# kept #}\n[% if true %]yes[% endif %]\n",
+        "templates/plain.j2": "{{ greeting }}\n",
+        "templates/no_separator.j2": "#jinja2: lstrip_blocks=True\n{{ greeting }}\n",
+    },
+}
+
+PLAY_VARS = {"deep": "{{ undefined_thing }}", "mydict": {"a": 1}, "key_name": "dynamic", "greeting": "one"}
 
 
-def _playbook(tmp_path: Path, tasks: str) -> Path:
+def _playbook(tmp_path: Path, tasks: str, files: dict[str, str] | None = None) -> Path:
+    for name, text in (files or {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     variables = {**PLAY_VARS, "copy_args": {"content": "from args\n", "dest": f"{tmp_path}/from-args"}}
     play = (f"- hosts: localhost\n  gather_facts: false\n  vars: {json.dumps(variables)}\n  tasks:\n"
             + textwrap.indent(textwrap.dedent(tasks).strip("\n"), "    ") + "\n")
@@ -227,7 +266,7 @@ def _playbook(tmp_path: Path, tasks: str) -> Path:
 @pytest.mark.parametrize("name", list(CASES))
 def test_titan_ops_gives_ansibles_outcome(tmp_path, name):
     tasks, expected = CASES[name]
-    playbook = _playbook(tmp_path, tasks)
+    playbook = _playbook(tmp_path, tasks, FILES.get(name))
     result = titan_ops.run(playbook, tmp_path / "inventory", extra_vars={"workdir": str(tmp_path)})
     failures = [(r.task, r.msg) for r in result.host_results("localhost") if r.failed and not r.ignored]
     assert titan_stats(result)["localhost"] == expected, failures
@@ -237,7 +276,7 @@ def test_titan_ops_gives_ansibles_outcome(tmp_path, name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_ansible_core_gives_the_expected_outcome(tmp_path, name):
     tasks, expected = CASES[name]
-    playbook = _playbook(tmp_path, tasks)
+    playbook = _playbook(tmp_path, tasks, FILES.get(name))
     env = {**os.environ, **QUIET_ENV, "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
            "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
     done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory"), str(playbook),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import posixpath
@@ -17,6 +18,20 @@ from titan_ops.modules.files.copy import WRITE_PROPERTIES, Copy, Source
 from titan_ops.modules.files.local import find_local, read_local
 
 NEWLINES = ("\n", "\r", "\r\n")
+DELIMITERS = {
+    "block_start_string": ("{%", "opens a block"),
+    "block_end_string": ("%}", "closes a block"),
+    "variable_start_string": ("{{", "opens an expression"),
+    "variable_end_string": ("}}", "closes an expression"),
+    "comment_start_string": ("{#", "opens a comment"),
+    "comment_end_string": ("#}", "closes a comment"),
+}
+"""The template's delimiters: an argument, or a first line ``#jinja2: name: 'value', ...`` in the template
+(which wins, as in Ansible)."""
+HEADER = "#jinja2:"
+_HEADER_SETTINGS = frozenset({*DELIMITERS, "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline",
+                              "line_statement_prefix", "line_comment_prefix"})
+_ESCAPED_NEWLINES = {"\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n"}
 
 
 class Template(Copy):
@@ -36,8 +51,15 @@ class Template(Copy):
                             "description": "Remove the first newline after a block tag ({% ... %})."},
             "lstrip_blocks": {"type": "boolean", "default": False,
                               "description": "Strip spaces and tabs before a block tag at the start of a line."},
-            "newline_sequence": {"enum": list(NEWLINES), "default": "\n",
-                                 "description": "The line ending written in the result."},
+            "newline_sequence": {"enum": [*NEWLINES, *_ESCAPED_NEWLINES], "default": "\n",
+                                 "description": "The line ending written in the result ('\\\\n', '\\\\r' "
+                                                "and '\\\\r\\\\n' as written in single quotes too)."},
+            **{name: {"type": "string", "minLength": 1, "default": default,
+                      "description": f"The string that {what} in the template (jinja2's {name})."}
+               for name, (default, what) in DELIMITERS.items()},
+            "output_encoding": {"type": "string", "minLength": 1, "default": "utf-8",
+                                "description": "The encoding the result is written in (a Python codec name: "
+                                               "utf-8, cp1252, utf-16, ...); the template itself is UTF-8."},
         },
         "required": ["src", "dest"],
         "additionalProperties": False,
@@ -51,15 +73,28 @@ class Template(Copy):
         except UnicodeDecodeError as error:
             raise TemplateError(f"{path} is not UTF-8 text: {error}") from None
         text = render(host, source, path, args)
-        return Source(text.encode(), header=path, name=posixpath.basename(path), mode=mode)
+        encoding = args.get("output_encoding", "utf-8")
+        try:
+            data = text.encode(encoding)
+        except LookupError:
+            raise TemplateError(f"unknown output_encoding '{encoding}'") from None
+        except UnicodeEncodeError as error:
+            raise TemplateError(f"the rendered {path} cannot be written in {encoding}: {error.reason}") from None
+        return Source(data, header=path, name=posixpath.basename(path), mode=mode)
 
 
 def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> str:
     """``source`` rendered with the host's variables and Ansible's template variables."""
     searchpath = (os.path.dirname(path),
                   *(place for folder in host.local_folders for place in (os.path.join(folder, "templates"), folder)))
-    environment = _environment(host.templar.environment, args.get("trim_blocks", True),
-                               args.get("lstrip_blocks", False), searchpath)
+    settings = {"trim_blocks": args.get("trim_blocks", True), "lstrip_blocks": args.get("lstrip_blocks", False),
+                "newline_sequence": _ESCAPED_NEWLINES.get(args.get("newline_sequence", "\n"),
+                                                          args.get("newline_sequence", "\n")),
+                **{name: args.get(name, default) for name, (default, _) in DELIMITERS.items()}}
+    source, header = _header(source, path)
+    settings.update(header)
+    newline = settings.pop("newline_sequence")
+    environment = _environment(host.templar.environment, searchpath, tuple(sorted(settings.items())))
     try:
         template = _compile(environment, source)
     except jinja2.TemplateSyntaxError as error:
@@ -73,8 +108,30 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
     }
     text = host.templar.render_file(template, ChainMap(extra, host.variables), path)
     text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
-    newline = args.get("newline_sequence", "\n")
     return text if newline == "\n" else text.replace("\n", newline)
+
+
+def _header(source: str, path: str) -> tuple[str, dict[str, Any]]:
+    """The template without its ``#jinja2: name: value, ...`` first line, and the settings that line gives."""
+    if not source.startswith(HEADER):
+        return source, {}
+    line, newline, rest = source.partition("\n")
+    if not newline:
+        raise TemplateError(f"{path}: the {HEADER} line must be followed by a newline")
+    settings = {}
+    for pair in line[len(HEADER):].split(","):
+        name, colon, value = pair.partition(":")
+        name = name.strip()
+        if not colon:
+            raise TemplateError(f"{path}: Missing key-value separator ':' in the {HEADER} setting {pair.strip()!r}")
+        if name not in _HEADER_SETTINGS:
+            raise TemplateError(f"{path}: unknown {HEADER} setting {name!r}")
+        try:
+            settings[name] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise TemplateError(f"{path}: the {HEADER} setting {name} is not a Python literal: {value.strip()}") \
+                from None
+    return rest, settings
 
 
 def _trailing_newlines(text: str) -> int:
@@ -82,14 +139,17 @@ def _trailing_newlines(text: str) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def _environment(base: jinja2.Environment, trim_blocks: bool, lstrip_blocks: bool,
-                 searchpath: tuple[str, ...]) -> jinja2.Environment:
+def _environment(base: jinja2.Environment, searchpath: tuple[str, ...],
+                 settings: tuple[tuple[str, Any], ...]) -> jinja2.Environment:
     """The run's environment (filters, tests, undefined handling) with the template module's whitespace
-    options, finding ``{% include %}``-d templates beside the template, then in templates/ and the
-    playbook's folder. As in Ansible, an included template loses its final newline; the template's
-    own final newlines are put back after rendering."""
-    return base.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks, keep_trailing_newline=False,
-                        loader=jinja2.FileSystemLoader(list(searchpath)))
+    and delimiter ``settings``, finding ``{% include %}``-d templates beside the template, then in
+    templates/ and the playbook's folder. As in Ansible, an included template loses its final newline;
+    the template's own final newlines are put back after rendering."""
+    options = {"keep_trailing_newline": False, **dict(settings)}
+    try:
+        return base.overlay(**options, loader=jinja2.FileSystemLoader(list(searchpath)))
+    except (TypeError, ValueError) as error:
+        raise TemplateError(f"invalid template settings: {error}") from None
 
 
 @functools.lru_cache(maxsize=64)
