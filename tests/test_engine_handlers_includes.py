@@ -177,6 +177,22 @@ CASES = {
         """,
         files=INCLUDED, tags=("applied",), rc=0, recap={"h1": "4 0 0 0 0 0 0"},
         messages={"h1": ["inner applied", "inner nox"]}),
+    "role_handlers_include_from_handlers_then_tasks": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          roles: [r]
+        """,
+        files={"roles/r/tasks/main.yml": "- command: 'true'\n  notify: [beside, in tasks, imported]\n",
+               "roles/r/handlers/main.yml": "- name: beside\n  include_tasks: both.yml\n"
+                                            "- name: in tasks\n  include_tasks: cleanup.yml\n"
+                                            "- import_tasks: imported.yml\n",
+               "roles/r/handlers/both.yml": "- debug: msg=both-from-handlers\n",
+               "roles/r/tasks/both.yml": "- debug: msg=both-from-tasks\n",
+               "roles/r/tasks/cleanup.yml": "- debug: msg=cleanup-from-tasks\n",
+               "roles/r/tasks/imported.yml": "- name: imported\n  debug: msg=imported-from-tasks\n"},
+        rc=0, recap={"h1": "6 1 0 0 0 0 0"},
+        messages={"h1": ["both-from-handlers", "cleanup-from-tasks", "imported-from-tasks"]}),
 }
 
 

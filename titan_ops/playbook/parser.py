@@ -183,19 +183,24 @@ class _Parser:
         if not isinstance(document, list):
             raise PlaybookError("a handlers file must hold a list of handlers", location_of(document, origin))
         _check_schema_with({"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}, document, Location(path, 1, 1))
-        return self.handler_list(document, os.path.dirname(os.path.abspath(path)), stack)
+        folder = os.path.dirname(os.path.abspath(path))
+        return self.handler_list(document, folder, stack, os.path.join(os.path.dirname(folder), "tasks"))
 
-    def handler_list(self, items: list[LocatedDict], base_dir: str,
-                     stack: tuple[str, ...]) -> list[Task | IncludeTasks]:
+    def handler_list(self, items: list[LocatedDict], base_dir: str, stack: tuple[str, ...],
+                     tasks_dir: str | None = None) -> list[Task | IncludeTasks]:
         """Handlers: tasks, ``include_tasks`` (run when notified by name) and ``import_tasks`` (whose tasks are
-        handlers); a handler cannot be ``meta: flush_handlers``."""
+        handlers); a handler cannot be ``meta: flush_handlers``. A role's handler includes a file of its
+        handlers folder or else of its ``tasks_dir``, as Ansible does."""
         handlers: list[Task | IncludeTasks] = []
         for data in items:
             data = self._plain_includes(data)
             if "import_tasks" in data:
-                handlers.extend(_handlers_in(self.import_tasks(data, base_dir, stack)))
+                folder = _first_holding(data["import_tasks"], (base_dir, tasks_dir))
+                handlers.extend(_handlers_in(self.import_tasks(data, folder, stack)))
             elif "include_tasks" in data:
-                handlers.append(self.include_tasks(data, base_dir, stack, handler=True))
+                value = data["include_tasks"]
+                folder = _first_holding(value["file"] if isinstance(value, dict) else value, (base_dir, tasks_dir))
+                handlers.append(self.include_tasks(data, folder, stack, handler=True))
             elif any(key in data for key in ("block", "include_role", "import_role")):
                 key = next(key for key in ("block", "include_role", "import_role") if key in data)
                 raise PlaybookError(f"a handler cannot be a '{key}' in titan-ops", data.where(key), key)
@@ -641,3 +646,13 @@ def _loop(data: LocatedDict) -> tuple[Any, str | None]:
 
 def _resolve(file_name: str, base_dir: str) -> str:
     return file_name if os.path.isabs(file_name) else os.path.join(base_dir, file_name)
+
+
+def _first_holding(file_name: Any, folders: tuple[str | None, ...]) -> str:
+    """The first of ``folders`` that holds ``file_name`` (a literal one), else the first folder."""
+    present = [folder for folder in folders if folder is not None]
+    if isinstance(file_name, str) and not is_template(file_name):
+        for folder in present:
+            if os.path.exists(_resolve(file_name, folder)):
+                return folder
+    return present[0]
