@@ -26,6 +26,21 @@ INCLUDED = {
     "inc/handlers.yml": "- name: imported handler\n  debug: msg=from-imported-handler\n",
 }
 
+PLATFORM_HANDLERS = """
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: "{{ which }}"
+    - debug: msg=after
+  handlers:
+    - name: unix
+      include_tasks: inc/unix.yml
+    - name: windows
+      include_tasks: inc/windows.yml
+"""
+PLATFORM_FILES = {"inc/unix.yml": "- debug: msg=unix-cleanup\n", "inc/windows.yml": "- win_file: {path: x}\n"}
+
 CASES = {
     "handler_names_first_wins_and_templated_notify": Case(
         playbook="""
@@ -193,6 +208,9 @@ CASES = {
                "roles/r/tasks/imported.yml": "- name: imported\n  debug: msg=imported-from-tasks\n"},
         rc=0, recap={"h1": "6 1 0 0 0 0 0"},
         messages={"h1": ["both-from-handlers", "cleanup-from-tasks", "imported-from-tasks"]}),
+    "a_handler_include_of_another_platform_is_loaded_when_notified": Case(
+        playbook=PLATFORM_HANDLERS, files=PLATFORM_FILES, extra_vars={"which": "unix"},
+        rc=0, recap={"h1": "4 1 0 0 0 0 0"}, messages={"h1": ["after", "unix-cleanup"]}),
 }
 
 
@@ -279,3 +297,10 @@ def test_an_included_file_that_does_not_parse_ends_the_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ERROR! " in out and "inc/bad.yml:3:1: malformed YAML" in out
     assert "rescued" not in out and "after" not in out
+
+
+def test_a_notified_handler_include_naming_no_module_here_ends_the_run(tmp_path, capsys):
+    case = Case(playbook=PLATFORM_HANDLERS, files=PLATFORM_FILES, rc=4, recap={}, messages={})
+    assert _cli(case, tmp_path, "-e", "which=windows") == 4  # ansible-playbook: 4, "couldn't resolve module"
+    out = capsys.readouterr().out
+    assert "inc/windows.yml:1:3: 'win_file': unknown module or keyword 'win_file'" in out

@@ -164,9 +164,11 @@ class _Planner:
     def _check_notified(self, play: Play, variables: Mapping[str, Any], notifications: Notifications) -> None:
         """``notify:`` of a handler the play does not have is an error (as in ansible), found before the run
         for every name known before it; a name that needs a host's variables, or a play that includes roles
-        at run time (whose handlers join the play's then), is checked when the task notifies."""
-        notifying = list(_notifying(play.pre_tasks + play.tasks + play.post_tasks + list(play.handlers),
-                                    self.included, set()))
+        at run time (whose handlers join the play's then), or a handler's included file (loaded when the
+        handler is notified), is checked when the task notifies."""
+        notifying = list(_notifying(play.pre_tasks + play.tasks + play.post_tasks, self.included, set()))
+        notifying += [(handler, name) for handler in play.handlers if isinstance(handler, Task)
+                      for name in handler.notify]
         if any(isinstance(item, IncludeRole) for item, _ in notifying):
             return
         for item, name in notifying:

@@ -395,8 +395,10 @@ class _Parser:
             path = _resolve(file_name, base_dir)
             if not os.path.exists(path):
                 raise PlaybookError(f"task file not found: {path}", data.where("include_tasks"), "include_tasks")
-            if os.path.realpath(path) not in stack:  # (an include of itself is checked once)
-                self.task_file(path, stack, data.where("include_tasks"))  # checked now, loaded at run time
+            # checked now, loaded at run time; a handler's when it is notified (as ansible-core: a role's
+            # handler for another platform names modules that do not exist here)
+            if os.path.realpath(path) not in stack and not handler:  # (an include of itself is checked once)
+                self.task_file(path, stack, data.where("include_tasks"))
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=as_list(data.get("when")),
                             vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
