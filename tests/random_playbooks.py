@@ -2,10 +2,11 @@
 
 Every generated task writes a marker line into a file on the host, so the final files record exactly
 which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts, with
-the play keywords (serial, strategy, any_errors_fatal, max_fail_percentage, tags, some of them
-templated: see PENDING), blocks with rescue and always, handlers notified from anywhere (listen, flush_handlers),
-loops (set_fact in a loop too), until/retries, register, when, changed_when/failed_when (lists too),
-ignore_errors, check_mode and tags.
+the play keywords (serial, strategy, any_errors_fatal, max_fail_percentage, force_handlers, tags, some of
+them templated), pre_tasks and post_tasks, blocks with rescue and always (any_errors_fatal on blocks too),
+handlers notified from anywhere (listen, flush_handlers in and out of blocks, tagged or not), meta
+end_host/end_batch/end_play, loops (set_fact in a loop too), until/retries, register, when,
+changed_when/failed_when (lists too), ignore_errors, check_mode, run_once and tags.
 
 Replay a seed: ``python -m tests.random_playbooks SEED`` prints its playbook and extra vars; the
 differential test runs given seeds with ``TITAN_OPS_RANDOM_SEEDS=SEED,SEED``.
@@ -13,26 +14,27 @@ differential test runs given seeds with ``TITAN_OPS_RANDOM_SEEDS=SEED,SEED``.
 
 from __future__ import annotations
 
-import os
+import json
 import random
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-# What titan-ops does not do as Ansible yet (issue 11's plan stage, engine-plan): play keywords given as
-# templates, the end of the playbook when every host of a serial batch failed or any_errors_fatal or
-# max_fail_percentage stopped a play, and handlers notified by a tagged task under --tags. Drawn only
-# with TITAN_OPS_RANDOM_PENDING=1 (to see how far that work is); else serial plays ignore their errors,
-# any_errors_fatal and max_fail_percentage come in one-play playbooks only, and handlers are tagged always.
-PENDING = os.environ.get("TITAN_OPS_RANDOM_PENDING") == "1"
-
 HOSTS = ("lab1", "lab2", "lab3")
 OUT = "/srv/titan/diff"
 TAGS = ("red", "blue")
 # What -e gives every run: play keywords template these.
-EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue"}
+EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34}
+
+
+# How a seed's playbook is run, drawn from the seed so that a replay runs it the same way: titan_ops.run's
+# keyword arguments (ansible_args gives ansible-playbook's options for the same).
+MODES: dict[str, dict[str, Any]] = {"all-tags": {}, "tag-red": {"tags": ("red",)},
+                                    "skip-blue": {"skip_tags": ("blue",)}, "check": {"check": True}}
+FORKS = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,20 @@ class RandomPlaybook:
     seed: int
     text: str
     extra_vars: dict[str, Any]
+    mode: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """titan_ops.run's keyword arguments for this playbook's run."""
+        return {"forks": FORKS, "extra_vars": dict(self.extra_vars), **MODES[self.mode]}
+
+    def ansible_args(self) -> list[str]:
+        """ansible-playbook's options for the same run."""
+        mode = MODES[self.mode]
+        args = ["-f", str(FORKS), "-e", json.dumps(self.extra_vars)]
+        args += [arg for tag in mode.get("tags", ()) for arg in ("--tags", tag)]
+        args += [arg for tag in mode.get("skip_tags", ()) for arg in ("--skip-tags", tag)]
+        return args + (["--check"] if mode.get("check") else [])
 
 
 class PlaybookGenerator:
@@ -84,11 +100,13 @@ class PlaybookGenerator:
 
     # -- tasks ---------------------------------------------------------------------------------
     def task(self, depth: int = 0) -> dict[str, Any]:
-        kinds = ["write", "fail", "loop", "rc", "fact", "until", "block"]
-        weights = [5, 2, 2, 2, 1, 1, 1 if depth < 2 else 0]
+        kinds = ["write", "fail", "loop", "rc", "fact", "until", "block", "meta"]
+        weights = [5, 2, 2, 2, 1, 1, 1 if depth < 2 else 0, 0.6]
         kind = self.random.choices(kinds, weights)[0]
         if kind == "block":
             return self.block(depth + 1)
+        if kind == "meta":
+            return self.meta()
         marker = self._marker()
         task: dict[str, Any] = {"name": marker}
         if kind == "write":
@@ -134,7 +152,9 @@ class PlaybookGenerator:
         if writes and self._chance(0.25):
             task["notify"] = self._notify()
         if writes and self._chance(0.2):
-            task["check_mode"] = False
+            task["check_mode"] = self.random.choice([False, False, True])
+        if writes and self._chance(0.08):
+            task["run_once"] = True
         if "register" not in task and self._chance(0.4):
             name = f"reg_{task['name']}"
             task["register"] = name
@@ -143,8 +163,18 @@ class PlaybookGenerator:
             task["tags"] = [self.random.choice(TAGS)]
         return task
 
+    def meta(self) -> dict[str, Any]:
+        """``meta`` ending a host, a batch or the play, or flushing handlers, mostly under a condition."""
+        task: dict[str, Any] = {"meta": self.random.choice(["end_host", "end_batch", "end_play", "flush_handlers",
+                                                            "noop"])}
+        if self._chance(0.8):
+            task["when"] = self._condition()
+        return task
+
     def block(self, depth: int) -> dict[str, Any]:
         block: dict[str, Any] = {"block": [self.task(depth) for _ in range(self.random.randint(1, 3))]}
+        if self._chance(0.25):  # a handler that fails here is rescued by this block
+            block["block"].insert(self.random.randint(0, len(block["block"])), {"meta": "flush_handlers"})
         if self._chance(0.6):
             block["rescue"] = [self.task(depth) for _ in range(self.random.randint(1, 2))]
         if self._chance(0.5):
@@ -155,36 +185,40 @@ class PlaybookGenerator:
             block["tags"] = [self.random.choice(TAGS)]
         if self._chance(0.1):
             block["ignore_errors"] = True
+        elif self._chance(0.1):
+            block["any_errors_fatal"] = True
         return block
 
     # -- plays ---------------------------------------------------------------------------------
-    def play(self, index: int, plays: int) -> dict[str, Any]:
+    def play(self, index: int) -> dict[str, Any]:
         self.handlers = [f"handler {index}-{n}" for n in range(1, 3)]
         self.topics = [f"topic {index}"]
-        templated = PENDING
-        hosts = self.random.choice(["lab", "lab", "lab1:lab2", "lab2:lab3", "all"] + ["{{ target }}"] * templated)
+        hosts = self.random.choice(["lab", "lab", "lab1:lab2", "lab2:lab3", "all", "{{ target }}"])
         play: dict[str, Any] = {"name": f"play {index}", "hosts": hosts, "gather_facts": False}
         if self._chance(0.35):
-            play["serial"] = self.random.choice([1, 2, "50%", [1, 2]] + ["{{ batch }}"] * templated)
-            if not PENDING:
-                play["ignore_errors"] = True
+            play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}"])
         if self._chance(0.15):
             play["strategy"] = "free"
-        if plays > 1 and not PENDING:
-            pass
-        elif self._chance(0.2):
+        if self._chance(0.2):
             play["any_errors_fatal"] = True
         elif self._chance(0.2):
-            play["max_fail_percentage"] = self.random.choice([0, 34, 50])
+            play["max_fail_percentage"] = self.random.choice([0, 34, 50, "{{ most }}"])
         if self._chance(0.15):
-            play["tags"] = self.random.choice([[self.random.choice(TAGS)]] + ["{{ play_tag }}"] * templated)
-        tasks = [{"name": f"setup {index}", "command": f"mkdir -p {OUT}", "tags": ["always"],
-                  "check_mode": False}]
-        tasks += [self.task() for _ in range(self.random.randint(3, 7))]
-        if self._chance(0.3):
-            tasks.append({"meta": "flush_handlers"})
-            tasks += [self.task() for _ in range(self.random.randint(1, 3))]
-        play["tasks"] = tasks
+            play["ignore_errors"] = True
+        if self._chance(0.15):
+            play["force_handlers"] = True
+        if self._chance(0.15):
+            play["tags"] = self.random.choice([[self.random.choice(TAGS)], "{{ play_tag }}"])
+        setup = {"name": f"setup {index}", "command": f"mkdir -p {OUT}", "tags": ["always"], "check_mode": False}
+        sections = {"pre_tasks": self._chance(0.25), "tasks": True, "post_tasks": self._chance(0.25)}
+        for first, section in enumerate(name for name, present in sections.items() if present):
+            tasks = [setup] if first == 0 else []
+            tasks += [self.task() for _ in range(self.random.randint(1, 2) if section != "tasks" else
+                                                 self.random.randint(3, 7))]
+            if section == "tasks" and self._chance(0.3):
+                tasks.append({"meta": "flush_handlers"})
+                tasks += [self.task() for _ in range(self.random.randint(1, 3))]
+            play[section] = tasks
         handlers: list[dict[str, Any]] = []
         for position, name in enumerate(self.handlers):
             handler: dict[str, Any] = {"name": name, "shell": f"echo {name.replace(' ', '-')} >> {OUT}/trace"}
@@ -192,25 +226,25 @@ class PlaybookGenerator:
                 handler["listen"] = self.topics[0]
             if self._chance(0.15):
                 handler["shell"] += "; exit 1"
-            if not PENDING:
-                handler["tags"] = ["always"]
+            if self._chance(0.3):
+                handler["tags"] = self.random.choice([["always"], [self.random.choice(TAGS)]])
             handlers.append(handler)
         play["handlers"] = handlers
         return play
 
     def playbook(self) -> list[dict[str, Any]]:
         plays = self.random.choice([1, 1, 2, 3])
-        return [self.play(index, plays) for index in range(1, plays + 1)]
+        return [self.play(index) for index in range(1, plays + 1)]
 
 
 def random_playbook(seed: int) -> RandomPlaybook:
-    """The playbook for ``seed`` and the extra vars to run it with."""
+    """The playbook for ``seed`` and how to run it."""
     text = yaml.safe_dump(PlaybookGenerator(seed).playbook(), sort_keys=False)
-    return RandomPlaybook(seed, text, dict(EXTRA_VARS))
+    return RandomPlaybook(seed, text, dict(EXTRA_VARS), list(MODES)[seed % len(MODES)])
 
 
 if __name__ == "__main__":
     for argument in sys.argv[1:]:
         case = random_playbook(int(argument))
-        print(f"# seed {case.seed}; run with -e '{yaml.safe_dump(case.extra_vars, default_flow_style=True).strip()}'")
+        print(f"# seed {case.seed} ({case.mode}): ansible-playbook {shlex.join(case.ansible_args())}")
         print(case.text)
