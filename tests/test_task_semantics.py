@@ -234,10 +234,30 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
           register: no_separator
         - assert: {that: "'Missing key-value separator' in no_separator.msg"}
         """, _recap(7, changed=3, ignored=1)),
+    "path filters, ansible_managed set by the play, empty output_encoding": ("""
+        - assert:
+            that:
+              - "'~' | expanduser == lookup('env', 'HOME')"
+              - "'/a/b/../c' | normpath == '/a/c'"
+              - "'/a/b/c' | relpath('/a') == 'b/c'"
+              - "'x/y.tar.gz' | splitext | list == ['x/y.tar', '.gz']"
+              - "['/a/b/c', '/a/b/d'] | commonpath == '/a/b'"
+              - "'/' | realpath == '/'"
+        - template: {src: managed.j2, dest: "{{ workdir }}/managed.out", output_encoding: ""}
+          vars: {ansible_managed: "{{ 'set ' ~ 'by the play' }}"}
+        - template: {src: managed.j2, dest: "{{ workdir }}/default.out"}
+        - assert:
+            that:
+              - "lookup('file', workdir ~ '/managed.out') == 'set by the play'"
+              - "lookup('file', workdir ~ '/default.out') == 'Ansible managed'"
+        """, _recap(4, changed=2)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook
 FILES: dict[str, dict[str, str]] = {
+    "path filters, ansible_managed set by the play, empty output_encoding": {
+        "templates/managed.j2": "{{ ansible_managed }}\n",
+    },
     "template delimiters, #jinja2: header and output_encoding": {
         "templates/header.j2": "#jinja2:variable_start_string:'<<' , variable_end_string:'>>'\n"
                                "<< greeting >> {{ kept }}\n",

@@ -232,6 +232,13 @@ def path_join(parts: Any) -> str:
     return os.path.join(*[str(part) for part in parts]) if parts else ""
 
 
+def commonpath(paths: Any) -> str:
+    """Ansible's ``commonpath``: the longest path every one of a list of paths starts with."""
+    if not isinstance(paths, (list, tuple)):
+        raise jinja2.TemplateRuntimeError(f"commonpath expects a list of paths, got {type(paths).__name__}")
+    return os.path.commonpath([str(path) for path in paths])
+
+
 def union(value: Any, other: Any) -> list[Any]:
     """The items of both lists, each once, in order of appearance (Ansible's ``union``)."""
     return _unique([*value, *other])
@@ -314,6 +321,13 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "mandatory": mandatory,
     "breaker_kind": breaker_kind,
     "path_join": path_join,
+    # the controller's paths, as in Ansible (a host's home is not known here)
+    "expanduser": lambda path: os.path.expanduser(str(path)),
+    "realpath": lambda path: os.path.realpath(str(path)),
+    "relpath": lambda path, start=os.curdir: os.path.relpath(str(path), str(start)),
+    "splitext": lambda path: os.path.splitext(str(path)),
+    "normpath": lambda path: os.path.normpath(str(path)),
+    "commonpath": commonpath,
     "union": union,
     "intersect": intersect,
     "difference": difference,

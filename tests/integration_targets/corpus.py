@@ -307,8 +307,9 @@ def _relative(location: str, cwd: Path, base: Path) -> str:
     if not path or not line.isdigit():
         return location
     resolved = Path(os.path.realpath(cwd / path))
-    starts = [start for start in _task_starts(resolved) if start <= int(line)]
-    line = str(starts[-1]) if starts else line
+    starts = _task_starts(resolved)
+    before = [start for start in starts.values() if start <= int(line)]
+    line = str(starts.get(int(line), max(before, default=line)))
     try:
         return f"{resolved.relative_to(base.resolve())}:{line}"
     except ValueError:
@@ -316,22 +317,26 @@ def _relative(location: str, cwd: Path, base: Path) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _task_starts(path: Path) -> tuple[int, ...]:
-    """The 1-based lines where a mapping that is an item of a sequence starts, in ``path``."""
+def _task_starts(path: Path) -> dict[int, int]:
+    """In ``path``, the 1-based line of each key of a mapping that is an item of a sequence (a task's), to the
+    line where that mapping starts (a key of an inner mapping, as ``vars:``' list items, maps to its own)."""
     try:
         root = yaml.compose(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return ()
-    starts: set[int] = set()
+        return {}
+    starts: dict[int, int] = {}
     pending = [root] if root is not None else []
     while pending:
         node = pending.pop()
         if isinstance(node, yaml.SequenceNode):
-            starts.update(item.start_mark.line + 1 for item in node.value if isinstance(item, yaml.MappingNode))
+            for item in node.value:
+                if isinstance(item, yaml.MappingNode):
+                    for key, _ in item.value:
+                        starts.setdefault(key.start_mark.line + 1, item.start_mark.line + 1)
             pending += node.value
         elif isinstance(node, yaml.MappingNode):
             pending += [value for _, value in node.value]
-    return tuple(sorted(starts))
+    return starts
 
 
 def _last_line(text: str) -> str:

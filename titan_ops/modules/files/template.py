@@ -57,9 +57,10 @@ class Template(Copy):
             **{name: {"type": "string", "minLength": 1, "default": default,
                       "description": f"The string that {what} in the template (jinja2's {name})."}
                for name, (default, what) in DELIMITERS.items()},
-            "output_encoding": {"type": "string", "minLength": 1, "default": "utf-8",
+            "output_encoding": {"type": "string", "default": "utf-8",
                                 "description": "The encoding the result is written in (a Python codec name: "
-                                               "utf-8, cp1252, utf-16, ...); the template itself is UTF-8."},
+                                               "utf-8, cp1252, utf-16, ...; empty: utf-8); the template itself "
+                                               "is UTF-8."},
         },
         "required": ["src", "dest"],
         "additionalProperties": False,
@@ -73,7 +74,7 @@ class Template(Copy):
         except UnicodeDecodeError as error:
             raise TemplateError(f"{path} is not UTF-8 text: {error}") from None
         text = render(host, source, path, args)
-        encoding = args.get("output_encoding", "utf-8")
+        encoding = args.get("output_encoding") or "utf-8"
         try:
             data = text.encode(encoding)
         except LookupError:
@@ -104,9 +105,10 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
         "template_fullpath": os.path.abspath(path),
         "template_destpath": args["dest"],
         "template_host": socket.gethostname(),
-        "ansible_managed": "Ansible managed",
     }
-    text = host.templar.render_file(template, ChainMap(extra, host.variables), path)
+    # ansible_managed: the play's own value when it sets one, as in Ansible
+    text = host.templar.render_file(template, ChainMap(extra, host.variables, {"ansible_managed": "Ansible managed"}),
+                                    path)
     text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
     return text if newline == "\n" else text.replace("\n", newline)
 
