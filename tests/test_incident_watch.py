@@ -110,3 +110,79 @@ def test_the_watch_command_opens_an_incident_and_stops_cleanly_on_sigterm(tmp_pa
         [incident_id] = incident_ids(incidents)
         assert Incident(incident_id, incidents).state().title == "Console down"
         assert "Console down" in http.posts[0]["json"]["text"]
+
+
+SLOW_HEALTH_CHECK = [{"name": "A health check that takes its time, then triages", "hosts": "all",
+                      "gather_facts": False,
+                      "tasks": [{"pause": {"seconds": 4}},
+                                {"triage": {"hosts": "{{ ansible_play_hosts_all }}", "baseline": "{{ baseline }}"},
+                                 "run_once": True}]}]
+
+
+def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for_the_alert(tmp_path):
+    """The process, not a simulation: killed (SIGKILL) in the middle of an alert's health check, a restarted
+    watcher triages and notifies it once; a SIGTERM that comes while an alert is being handled lets it finish
+    (or keeps it for the next start), then exits 0."""
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"local": {"ansible_connection": "local"}},
+        "vars": {"titan_services": {"titan-console": {"host": "local"}}, "baseline": str(tmp_path / "base.json")}}}))
+    (tmp_path / "health.yml").write_text(yaml.safe_dump(SLOW_HEALTH_CHECK, sort_keys=False))
+    incidents = tmp_path / "incidents"
+    with http_receiver() as http, smtp_receiver() as smtp:
+        policy = local_policy(tmp_path, http, smtp)
+
+        def start() -> tuple[subprocess.Popen, str]:
+            watch = subprocess.Popen(
+                [sys.executable, "-m", "titan_ops", "watch", "--policy", str(policy), "--dir", str(incidents),
+                 "--listen", "127.0.0.1:0", "--tick", "1s", "-i", str(tmp_path / "inventory.yml"),
+                 "--health-check", str(tmp_path / "health.yml")],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**os.environ, "TEST_SLACK_WEBHOOK": http.url("/services/T/B/x")})
+            listening = watch.stdout.readline()
+            assert listening.startswith("listening on http://127.0.0.1:"), listening + watch.stderr.read()
+            return watch, listening.split()[-1]
+
+        def post(url: str, title: str) -> None:
+            alert = json.dumps({"title": title, "severity": "high", "service": "titan-console"}).encode()
+            with urllib.request.urlopen(urllib.request.Request(url, data=alert, method="POST"), timeout=30) as answer:
+                assert answer.status == 200
+
+        def wait_for_line(watch: subprocess.Popen, text: str) -> None:
+            for line in watch.stdout:
+                if text in line:
+                    return
+            raise AssertionError(f"the watcher ended before saying {text!r}: {watch.stderr.read()}")
+
+        first, url = start()
+        try:
+            post(url, "Console down")
+            wait_for_line(first, "opened")  # the health check (4 s) starts now
+            time.sleep(1)
+        finally:
+            first.kill()
+            first.communicate(timeout=60)
+        [incident_id] = incident_ids(incidents)
+        state = Incident(incident_id, incidents).state()
+        assert len(state.alerts) == 1 and not state.messages and not http.posts, "killed before the triage ended"
+        assert len(list((incidents / ".watch" / "inbox").glob("*.json"))) == 1, "the alert is still kept"
+
+        second, url = start()
+        try:
+            wait_for_line(second, "triaged")
+            post(url, "Console still down")  # a new alert (another fingerprint): its own incident
+            wait_for_line(second, "opened")
+            second.send_signal(signal.SIGTERM)  # while the second alert's health check runs
+            output, errors = second.communicate(timeout=60)
+        finally:
+            second.kill()
+        assert second.returncode == 0 and output.splitlines()[-1] == "stopped", errors
+        assert not errors
+    states = {Incident(name, incidents).state().title: Incident(name, incidents).state()
+              for name in incident_ids(incidents)}
+    assert set(states) == {"Console down", "Console still down"}
+    for state in states.values():
+        kinds = [entry["kind"] for entry in state.entries]
+        assert kinds.count("alert") == 1 and kinds.count("run") == 1 and kinds.count("watch") == 1, kinds
+        assert [message["audience"] for message in state.messages] == ["internal"], "told once"
+    assert not list((incidents / ".watch" / "inbox").glob("*"))
+    assert len(http.posts) == 2
