@@ -103,6 +103,7 @@ def test_a_database_that_does_not_answer_is_down_whatever_systemd_says(fleet, tm
     done, run, _ = health(fleet, tmp_path, inventory=inventory)
     assert done.returncode == 0, reasons(run)
     assert "is-active -- postgresql" in (units / "calls.log").read_text()
+    assert run["triage"]["facts"]["corrupt_indexes"] == [], "amcheck ran and found every index sound"
 
     # The cluster does not answer (the check asks a port where nothing listens); the unit still reads active.
     dead_port = fleet.config.ports["exchange-standin"] + 1000
@@ -115,6 +116,31 @@ def test_a_database_that_does_not_answer_is_down_whatever_systemd_says(fleet, tm
     assert facts["services"]["postgresql"] is False
     lab1 = [task for task in run["plays"][0]["tasks"]["lab1"] if task["task"] == "systemd units"][0]
     assert lab1["result"]["results"][0]["status"]["ActiveState"] == "active"
+
+
+def test_a_corrupt_index_is_database_corruption(fleet, tmp_path):
+    """A zeroed index page, every row still there: amcheck (installed in the lab's titan_brain, as db-recovery
+    installs it) finds it, and the triage calls it the seed's severity-1 database corruption."""
+    psql(fleet, "CREATE TABLE corruption_probe (id int); INSERT INTO corruption_probe SELECT generate_series(1, 5000);"
+                " CREATE INDEX corruption_probe_idx ON corruption_probe (id)")
+    document = yaml.safe_load(fleet.inventory_path.read_text())
+    document["all"]["vars"]["titan_db"]["tables"].append("corruption_probe")
+    inventory = tmp_path / "probe.yml"
+    inventory.write_text(yaml.safe_dump(document))
+    try:
+        fault = cli("run", "drills/faults/index-corrupted.yml", "-i", str(inventory),
+                    "-e", "index=corruption_probe_idx")
+        assert fault.returncode == 0, fault.stdout[-2000:]
+        assert psql(fleet, "SELECT count(*) FROM corruption_probe") == "5000"
+        done, run, junit = health(fleet, tmp_path, inventory=inventory)
+        assert done.returncode == 11, done.stdout[-2000:]
+        [finding] = reasons(run)
+        assert finding.startswith('[1] database corruption: index "corruption_probe_idx"'), finding
+        assert run["triage"]["playbooks"] == ["collect-diagnostics.yml", "db-freeze.yml", "db-recovery.yml",
+                                              "verify-recovery.yml"]
+        assert [failure.get("type") for failure in junit.iter("failure")] == ["severity-1"]
+    finally:
+        psql(fleet, "DROP TABLE IF EXISTS corruption_probe")
 
 
 def test_a_limited_run_triages_only_what_it_visited(fleet, tmp_path):

@@ -272,6 +272,23 @@ def test_tables_emptied_while_postgresql_answers():
     assert [item.reason for item in assess(down, baseline=baseline).findings] == ["postgresql down"]
 
 
+def test_a_corrupt_index_is_database_corruption():
+    found = 'index "performance_timestamp_idx" contains unexpected zero page at block 1'
+    corrupt = HealthFacts({"postgresql": True, "brain": True}, corrupt_indexes=[found])
+    [finding] = assess(corrupt).findings
+    assert (finding.severity, finding.reason) == (1, f"database corruption: {found}")
+    assert assess(corrupt).playbooks == ("collect-diagnostics.yml", "db-freeze.yml", "db-recovery.yml",
+                                         "verify-recovery.yml")
+    assert assess(HealthFacts({"postgresql": True}, corrupt_indexes=[])).severity is None
+    assert assess(HealthFacts({"postgresql": True}, corrupt_indexes=None)).severity is None, "not checked"
+    down = HealthFacts({"postgresql": False}, corrupt_indexes=[found])
+    assert [item.reason for item in assess(down).findings] == ["postgresql down"]
+    merged = merge_reports([{"host": "lab1", "services_expected": ["postgresql"], "services_down": [],
+                             "corrupt_indexes": [found]}, {"host": "lab2", "corrupt_indexes": None}])
+    assert merged.corrupt_indexes == [found]
+    assert merge_reports([{"host": "lab2", "corrupt_indexes": None}]).corrupt_indexes is None
+
+
 def test_what_was_not_checked_is_said_and_never_down():
     verdict = assess(HealthFacts({"brain": True}, unchecked={"lab1": ["postgresql", "redis"]}))
     assert verdict.severity is None and verdict.to_dict()["unchecked"] == {"lab1": ["postgresql", "redis"]}

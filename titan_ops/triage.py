@@ -10,6 +10,7 @@ and, for what it does not list, the severity levels' examples):
 | PostgreSQL or Redis down (its check fails)                 | 1        |
 | nginx down (every API behind it unreachable)               | 1        |
 | tables emptied or rows lost (against the last known counts)| 1        |
+| database corruption (amcheck finds a corrupt index)        | 1        |
 | circuit breaker open on a system failure                   | 1        |
 | circuit breaker open, false positive                       | 2        |
 | Console down                                               | 2        |
@@ -47,7 +48,7 @@ means no incident.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,7 +67,8 @@ RESPONSE = {
 
 PLAYBOOK_ORDER = (
     "collect-diagnostics.yml", "containment.yml", "circuit-breaker.yml", "position-mismatch.yml",
-    "exchange-api.yml", "db-check.yml", "db-recovery.yml", "restart-services.yml", "verify-recovery.yml",
+    "exchange-api.yml", "db-check.yml", "db-freeze.yml", "db-recovery.yml", "restart-services.yml",
+    "verify-recovery.yml",
 )
 """The order in which suggested playbooks are listed: evidence first, verification last."""
 
@@ -104,8 +106,9 @@ class HealthFacts:
     its use; ``log_errors`` maps a service to ``{"now", "lines"}`` (the host's
     time and its error lines, each starting with its timestamp); ``apps``
     maps a pm2 app to ``{"restarts", "memory_mb", "status"}``; ``row_counts``
-    maps a table to its rows; ``unchecked`` maps a host the run did not visit
-    to the services it runs.
+    maps a table to its rows; ``corrupt_indexes`` lists what amcheck found
+    corrupt (empty: every index sound; None: not checked); ``unchecked`` maps
+    a host the run did not visit to the services it runs.
     """
 
     services: Mapping[str, bool] = field(default_factory=dict)
@@ -123,6 +126,7 @@ class HealthFacts:
     apps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     row_counts: Mapping[str, int] | None = None
     unchecked: Mapping[str, list[str]] = field(default_factory=dict)
+    corrupt_indexes: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -376,10 +380,18 @@ def _row_findings(facts: HealthFacts, baseline: Baseline, policy: TriagePolicy) 
                                            "db-recovery.yml", "verify-recovery.yml"))]
 
 
+def _corruption_findings(facts: HealthFacts) -> list[Finding]:
+    if not facts.corrupt_indexes or facts.services.get("postgresql") is False:
+        return []
+    return [Finding(1, "database corruption: " + "; ".join(facts.corrupt_indexes),
+                    ("collect-diagnostics.yml", "db-freeze.yml", "db-recovery.yml", "verify-recovery.yml"))]
+
+
 def assess(facts: HealthFacts, policy: TriagePolicy = TriagePolicy(), baseline: Baseline = Baseline()) -> Assessment:
     """Apply the decision matrix to ``facts`` (compared with the ``baseline`` where a row needs one)."""
     findings = sorted(_service_findings(facts.services, facts, policy) + _breaker_findings(facts)
                       + _signal_findings(facts, policy) + _row_findings(facts, baseline, policy)
+                      + _corruption_findings(facts)
                       + _app_findings(facts, baseline, policy) + _log_findings(facts, policy)
                       + _capacity_findings(facts, policy), key=lambda finding: finding.severity)
     severity = findings[0].severity if findings else None
@@ -429,6 +441,7 @@ def merge_reports(reports: Iterable[Mapping[str, Any]], unchecked: Mapping[str, 
     log_errors: dict[str, Mapping[str, Any]] = {}
     apps: dict[str, Mapping[str, Any]] = {}
     rows: dict[str, int] | None = None
+    corrupt: list[str] | None = None
     for report in reports:
         for name, up in _service_states(report):
             canonical = service_name(str(name))
@@ -453,9 +466,11 @@ def merge_reports(reports: Iterable[Mapping[str, Any]], unchecked: Mapping[str, 
         apps.update(_app_reports(report.get("apps")))
         if isinstance(report.get("row_counts"), Mapping):
             rows = {**(rows or {}), **{str(table): int(count) for table, count in report["row_counts"].items()}}
+        if isinstance(report.get("corrupt_indexes"), list):
+            corrupt = [*(corrupt or []), *map(str, report["corrupt_indexes"])]
     return HealthFacts(services, max(latencies) if latencies else None, equity, flags["master_arm"],
                        flags["breaker_open"], flags["positions_mismatch"], every["exchange_reachable"], breaker,
-                       every["websocket_up"], disk, memory, log_errors, apps, rows, dict(unchecked or {}))
+                       every["websocket_up"], disk, memory, log_errors, apps, rows, dict(unchecked or {}), corrupt)
 
 
 def _service_states(report: Mapping[str, Any]) -> list[tuple[str, bool]]:

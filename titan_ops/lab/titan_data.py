@@ -79,6 +79,8 @@ SELECT date_trunc('minute', now()) - make_interval(mins => 5 * n),
        (ARRAY['scavenger-trap', 'hunter-momentum', 'sentinel-basis'])[1 + n % 3],
        round(((n % 17) - 8) * 12.5, 2), round(25000 + (200 - n) * 3.25, 2), round(((n % 9) / 100.0)::numeric, 4)
 FROM generate_series(0, 199) AS n;
+RESET ROLE;
+CREATE EXTENSION amcheck;
 """
 
 
