@@ -22,9 +22,10 @@ from tests.oracle import ORACLE_BIN, QUIET_ENV, titan_stats
 INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
 
 
-def _recap(ok: int, changed: int = 0, failures: int = 0, skipped: int = 0, ignored: int = 0) -> dict[str, int]:
+def _recap(ok: int, changed: int = 0, failures: int = 0, skipped: int = 0, ignored: int = 0,
+           rescued: int = 0) -> dict[str, int]:
     return {"ok": ok, "changed": changed, "unreachable": 0, "failures": failures, "skipped": skipped,
-            "rescued": 0, "ignored": ignored}
+            "rescued": rescued, "ignored": ignored}
 
 
 # name: (tasks, expected recap of localhost)
@@ -251,6 +252,23 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - "lookup('file', workdir ~ '/managed.out') == 'set by the play'"
               - "lookup('file', workdir ~ '/default.out') == 'Ansible managed'"
         """, _recap(4, changed=2)),
+    "what validation refuses fails at run time a task whose failure is handled": ("""
+        - debug: msg=one
+          when: "{{ greeting }} == 1"
+          ignore_errors: true
+        - debug: {msg: "{{ 'x' | no_such_filter }}"}
+          ignore_errors: true
+        - file: {path: "{{ workdir }}/x", state: bogus}
+          register: bogus
+          failed_when: bogus is not failed
+        - block:
+            - file: {path: "{{ workdir }}/x", state: bogus}
+              when: false
+            - file: {path: "{{ workdir }}/x", state: bogus}
+          rescue:
+            - assert: {that: "'bogus' in ansible_failed_result.msg"}
+        - debug: msg=after
+        """, _recap(5, ignored=2, skipped=1, rescued=1)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook

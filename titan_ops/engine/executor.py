@@ -76,6 +76,8 @@ class TaskExecutor:
                           location=str(task.location))
 
     def _execute(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)
+            raise task.refusal
         if task.loop is None:
             passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
             if not passed:
@@ -142,11 +144,13 @@ class TaskExecutor:
         return result
 
     def _run_once(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
-        args = self._render_args(task, module, host)
-        try:
-            result = run_module(module, args, host)
-        except CommandTimeout as error:
-            result = {"failed": True, "changed": False, "msg": error.message}
+        if task.refusal is not None:  # (the module's failure, which failed_when may overrule, as in ansible-core)
+            result = {"failed": True, "changed": False, "msg": _message(task, task.refusal)}
+        else:
+            try:
+                result = run_module(module, self._render_args(task, module, host), host)
+            except CommandTimeout as error:
+                result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
         result["failed"] = bool(result.get("failed"))
         if result["failed"]:

@@ -6,7 +6,7 @@ import os.path
 from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.errors import Location
+from titan_ops.errors import Location, TitanOpsError
 from titan_ops.vault import Vault
 
 INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
@@ -45,6 +45,9 @@ class Task:
     """Inheritable keywords set on the task itself (become, no_log, ...)."""
     role: str | None = None
     """The role whose task (or handler) this is."""
+    refusal: TitanOpsError | None = None
+    """What validation found wrong with a task whose failure is handled (``ignore_errors``, ``rescue``): the
+    task fails with it when it runs (when its ``when`` holds; at once when ``when`` itself is wrong)."""
 
     @property
     def display_name(self) -> str:

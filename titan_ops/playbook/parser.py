@@ -128,6 +128,8 @@ class _Parser:
         """The roles of the play being parsed."""
         self.role: str | None = None
         """The role whose files are being parsed."""
+        self.handled = 0
+        """How many of the blocks being parsed handle their tasks' failures (``rescue``, ``ignore_errors``)."""
 
     # -- files ---------------------------------------------------------------
     def playbook_file(self, path: str, stack: tuple[str, ...]) -> list[Play]:
@@ -285,8 +287,14 @@ class _Parser:
             self._check_keyword(data, key, keywords.BLOCK_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "block")
         self._check_templates(data, ("name", "vars"))
         self._check_conditions(data)
+        handles = bool(data.get("rescue")) or _handles_failure(data)
+        self.handled += handles
+        try:
+            tasks = self.task_list(data.get("block") or [], base_dir, stack)
+        finally:
+            self.handled -= handles
         return Block(
-            block=self.task_list(data.get("block") or [], base_dir, stack),
+            block=tasks,
             rescue=self.task_list(data.get("rescue") or [], base_dir, stack),
             always=self.task_list(data.get("always") or [], base_dir, stack),
             location=data.location,
@@ -428,19 +436,15 @@ class _Parser:
         args = {} if args_template else self._module_args(module, raw, location)
         if "args" in data:
             args = {**data["args"], **args}
+        refusal = None
         try:
-            if args_template is None:  # else checked once rendered
-                check_arguments(module, args, location, rendered=False)
-        except ModuleError as error:
-            where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
-            raise PlaybookError(error.message, where, error.key) from None
-        self._check_templates(data, tuple(key for key in data if key != module_key))
-        self._check_value_templates(args_template or args, location, module_key)
-        self._check_conditions(data)
-        for key in module.expression_args:
-            for expression in as_list(args.get(key)):
-                if isinstance(expression, str):
-                    self._check_expression(expression, location, key)
+            self._check_task(data, module, module_key, raw, args, args_template)
+        except _Unsupported:
+            raise
+        except PlaybookError as error:
+            if not (self.handled or _handles_failure(data)):
+                raise
+            refusal = error  # as ansible-core: the task fails when it runs, and its failure is handled
         loop, loop_lookup = _loop(data)
         return Task(
             module=module.name,
@@ -465,7 +469,26 @@ class _Parser:
             keywords={**{key: data[key] for key in INHERITED_KEYWORDS if key in data},
                       **({"delegate_to": "localhost"} if module_key == "local_action" else {})},
             role=self.role,
+            refusal=refusal,
         )
+
+    def _check_task(self, data: LocatedDict, module: modules.Module, module_key: str, raw: Any,
+                    args: dict[str, Any], args_template: str | None) -> None:
+        """A task's arguments, templates and conditions, as validation checks them."""
+        location = data.where(module_key)
+        try:
+            if args_template is None:  # else checked once rendered
+                check_arguments(module, args, location, rendered=False)
+        except ModuleError as error:
+            where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
+            raise PlaybookError(error.message, where, error.key) from None
+        self._check_templates(data, tuple(key for key in data if key != module_key))
+        self._check_value_templates(args_template or args, location, module_key)
+        self._check_conditions(data)
+        for key in module.expression_args:
+            for expression in as_list(args.get(key)):
+                if isinstance(expression, str):
+                    self._check_expression(expression, location, key)
 
     def _action(self, data: LocatedDict, key: str, location: Location) -> tuple[modules.Module, Any]:
         """The module a task runs and its raw arguments: from its module key, or from ``action:`` /
@@ -556,7 +579,18 @@ class _Parser:
             return
         unknown = lookup_functions.unsupported_lookups(self.templar.environment.parse(source))
         if unknown:
-            raise PlaybookError(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
+            raise _Unsupported(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
+
+
+class _Unsupported(PlaybookError):
+    """A feature titan-ops does not have, named: refused at validation even where a failure is handled."""
+
+
+def _handles_failure(data: LocatedDict) -> bool:
+    """A task or block whose failure the playbook handles itself (``ignore_errors``, ``failed_when``): what
+    validation finds wrong with it fails it when it runs instead, as in ansible-core."""
+    ignore = data.get("ignore_errors")
+    return "failed_when" in data or ignore is True or is_template(ignore)
 
 
 _PROMPT_KEYS = frozenset({"name", "prompt", "private", "default", "confirm", "unsafe"})
