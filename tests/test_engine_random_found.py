@@ -42,6 +42,39 @@ CASES = {
         hosts=ONE_HOST,
         rc=0, recap={"h1": "6 0 0 0 1 0 3"},
         messages={"h1": ["rc 0 1", "when", "False False 3"]}),
+    # seed 355796: under the free strategy a play's max_fail_percentage (and any_errors_fatal, which ansible
+    # warns about) stops no host and not the playbook.
+    "free_strategy_uses_no_max_fail_percentage_nor_any_errors_fatal": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          strategy: free
+          max_fail_percentage: 0
+          tasks:
+            - fail: msg=boom
+              when: inventory_hostname == 'h1'
+            - debug: msg=one
+        - hosts: all
+          gather_facts: false
+          strategy: free
+          any_errors_fatal: true
+          tasks:
+            - fail: msg=boom
+              when: inventory_hostname == 'h2'
+            - debug: msg=two
+            - block:
+                - fail: msg=boom
+                  run_once: true
+                  when: inventory_hostname == 'h3'
+              any_errors_fatal: true
+            - debug: msg=three
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg=four
+        """,
+        rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "1 0 0 1 1 0 0", "h3": "2 0 0 1 2 0 0"},
+        messages={"h2": ["one"], "h3": ["one", "two"]}),
 }
 
 

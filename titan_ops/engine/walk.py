@@ -3,7 +3,8 @@
 What a task's outcome does to the walk is decided here: a failed host leaves
 its block for the ``rescue`` (and always runs ``always``); ``any_errors_fatal``
 and an exceeded ``max_fail_percentage`` stop every other host of the batch as
-if it had failed where it stands; handlers run where they are flushed, and a
+if it had failed where it stands (under the linear strategy: ansible's free
+strategy does not use them); handlers run where they are flushed, and a
 handler that fails there fails its host there.
 """
 
@@ -231,6 +232,8 @@ class Walk:
             self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
 
         self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
+        if self.state.plan.strategy == "free":
+            return failed  # ansible's free strategy: every host on its own, no any_errors_fatal, no max_fail
         if failed and (run_once or self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope)):
             failed |= self._halt(hosts, failed, scope)
         if results and self._max_fail_exceeded():
