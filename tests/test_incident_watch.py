@@ -186,3 +186,49 @@ def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for
         assert [message["audience"] for message in state.messages] == ["internal"], "told once"
     assert not list((incidents / ".watch" / "inbox").glob("*"))
     assert len(http.posts) == 2
+
+
+REPORTING_HEALTH_CHECK = [{"name": "A health check whose one host reports what the test's file says is down",
+                           "hosts": "all", "gather_facts": False,
+                           "tasks": [{"set_fact": {"titan_health": {
+                               "host": "{{ inventory_hostname }}", "services_expected": ["titan-console"],
+                               "services_down": "{{ lookup('file', down_file) | from_json }}"}}},
+                               {"triage": {"hosts": "{{ ansible_play_hosts_all }}", "baseline": "{{ baseline }}"},
+                                "run_once": True}]}]
+
+
+def test_the_routine_health_check_opens_an_incident_only_when_it_finds_one(tmp_path, monkeypatch):
+    """``--health-check-every``: a sound check opens nothing; one that finds the Console down opens an incident
+    (severity from its triage, the run and the verdict in its timeline, the team told); the next checks, while
+    it is open, open no second one."""
+    down = tmp_path / "down.json"
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"local": {"ansible_connection": "local"}},
+        "vars": {"titan_services": {"titan-console": {"host": "local"}}, "baseline": str(tmp_path / "base.json"),
+                 "down_file": str(down)}}}))
+    (tmp_path / "health.yml").write_text(yaml.safe_dump(REPORTING_HEALTH_CHECK, sort_keys=False))
+    incidents = tmp_path / "incidents"
+    with http_receiver() as http, smtp_receiver() as smtp:
+        monkeypatch.setenv("TEST_SLACK_WEBHOOK", http.url("/services/T/B/x"))
+        watcher = Watcher(load_policy(local_policy(tmp_path, http, smtp)), incidents, health_check_every=0.01,
+                          inventory=str(tmp_path / "inventory.yml"), health_check=str(tmp_path / "health.yml"),
+                          log=lambda line: None)
+
+        def tick() -> None:
+            time.sleep(0.02)  # the schedule's interval has passed
+            watcher.tick()
+
+        down.write_text("[]")
+        tick()
+        assert incident_ids(incidents) == [] and http.posts == []
+        down.write_text('["titan-console"]')
+        tick()
+        [incident_id] = incident_ids(incidents)
+        state = Incident(incident_id, incidents).state()
+        assert state.title == "Routine health check: console down (no monitoring)"
+        assert state.source == "routine health check" and state.severity == 2
+        assert [entry["kind"] for entry in state.entries if entry["kind"] in ("run", "triage")] == ["run", "triage"]
+        assert [message["audience"] for message in state.messages] == ["internal"]
+        assert "console down" in http.posts[0]["json"]["text"]
+        tick()
+        assert incident_ids(incidents) == [incident_id], "one incident while it is open"
