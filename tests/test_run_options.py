@@ -103,3 +103,12 @@ def test_run_options_match_ansible(tmp_path, text, options, keywords):
     result = titan_ops.run(playbook, inventory, **keywords)
     assert _ran(result) == theirs
     assert result.exit_code == code
+
+
+def test_gathered_facts_are_in_ansible_facts_without_their_prefix(tmp_path):
+    """As ansible-core: ``ansible_facts.kernel`` is the ``ansible_kernel`` variable."""
+    playbook, inventory = _project(tmp_path, "- hosts: h1\n  gather_facts: true\n  tasks:\n    - debug: {msg: \""
+                                   "{{ ansible_facts.system }} {{ ansible_facts.kernel == ansible_kernel }} "
+                                   "{{ ansible_facts.ansible_kernel is defined }}\"}\n")
+    result = titan_ops.run(playbook, inventory)
+    assert [task.msg for task in result.host_results("h1")] == [None, "Linux True False"]

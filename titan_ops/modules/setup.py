@@ -73,4 +73,5 @@ class Setup(Module):
 
     def decide(self, args: dict[str, Any], state: str, host: HostContext) -> Decision:
         facts = parse_facts(state)
-        return Decision(False, {"ansible_facts": {**facts, "ansible_facts": dict(facts)}})
+        plain = {key.removeprefix("ansible_"): value for key, value in facts.items()}  # ansible_facts.kernel
+        return Decision(False, {"ansible_facts": {**facts, "ansible_facts": plain}})
