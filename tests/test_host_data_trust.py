@@ -142,6 +142,56 @@ def test_host_text_is_never_rendered_however_it_travels(hostile):
     assert (directory / "out" / "templated").read_text() == payload + "\n"
 
 
+MORE_SOURCES = """
+- hosts: web1
+  gather_facts: false
+  tasks:
+    - name: facts from a host that lies (its uname prints the log's lines)
+      setup:
+      environment: {PATH: "{{ out }}/bin:/usr/bin:/bin"}
+    - name: stderr
+      shell: cat {{ log }} >&2
+      register: err
+    - name: fetch the log
+      fetch: {src: "{{ log }}", dest: "{{ out }}/fetched/", flat: true}
+    - name: a fact
+      debug: {msg: "{{ ansible_kernel }} {{ ansible_facts.system }}"}
+    - name: stderr seen
+      debug: {msg: "{{ err.stderr }}"}
+    - name: a fetched file read on the controller
+      debug: {msg: "{{ lookup('file', out ~ '/fetched/service.log') }}"}
+    - name: parsed from host text
+      set_fact: {parsed: "{{ ('{\\"line\\": ' ~ (err.stderr | to_json) ~ '}') | from_json }}"}
+    - name: a parsed value
+      debug: {msg: "{{ parsed.line }}"}
+    - name: a host added with host text
+      add_host: {name: web2, ansible_connection: local, seen: "{{ err.stderr_lines[1] }}"}
+- hosts: web2
+  gather_facts: false
+  tasks:
+    - name: the added host's variable
+      debug: {msg: "{{ seen }}"}
+"""
+
+
+def test_facts_stderr_fetched_files_and_what_is_parsed_from_them_are_data(hostile):
+    directory, payload = hostile["dir"], hostile["payload"]
+    fake = directory / "out" / "bin"
+    fake.mkdir()
+    lines = payload.split("\n")
+    (fake / "uname").write_text(f"#!/bin/sh\ncase \"$1\" in -r) sed -n 1p {directory / 'service.log'} ;; "
+                                f"*) sed -n 2p {directory / 'service.log'} ;; esac\n")
+    (fake / "uname").chmod(0o755)
+    result = _run(directory, MORE_SOURCES)
+    assert result.exit_code == 0, [task.msg for task in result.host_results("web1")]
+    assert not hostile["marker"].exists(), "a host's text ran as code on the controller"
+    shown = {task.task: task.msg for task in result.host_results("web1") + result.host_results("web2")}
+    assert shown["a fact"] == f"{lines[0]} {lines[1]}"
+    assert shown["stderr seen"] == shown["a fetched file read on the controller"] == payload
+    assert shown["a parsed value"] == payload
+    assert shown["the added host's variable"] == lines[1]
+
+
 def test_host_text_is_never_evaluated_as_an_expression(hostile):
     result = _run(hostile["dir"], """
         - hosts: web1
