@@ -8,7 +8,9 @@ the host's bytes come out as they went in. Local connection, except the runbook 
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import json
 import secrets
 import tarfile
 import textwrap
@@ -275,6 +277,41 @@ def test_authored_sources_are_still_templates(hostile, tmp_path):
               debug: {msg: "{{ from_play }} {{ from_extra }} {{ out | basename }}"}
         """, extra_vars={"from_extra": "{{ 2 * 3 }}"})
     assert _by_task(result)["every authored source"]["msg"] == "43 6 out"
+
+
+PRINTED = {
+    "log": b"GET /{{ 7 * 7 }} \xff\xfe HTTP/1.1\r\n\tagent={{ cycler.__init__ }}  \n\n\n",
+    "no-final-newline": b"caf\xc3\xa9 \x00 \x1b[2J end",
+    "empty": b"",
+}
+
+
+def test_the_evidence_bundle_holds_what_the_host_printed_byte_for_byte(tmp_path):
+    """Bytes that are not UTF-8, control characters, trailing newlines (or none): each diagnostic's file in
+    the bundle is what the command printed, on stdout and on stderr, and the manifest's digest is of it."""
+    for name, data in PRINTED.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    web1: {ansible_connection: local}\n")
+    (tmp_path / "playbook.yml").write_text(textwrap.dedent(f"""
+        - hosts: web1
+          gather_facts: false
+          tasks:
+            - shell: cat {tmp_path}/{{{{ item.name }}}}; cat {tmp_path}/{{{{ item.name }}}} >&2
+              loop: {[{"name": name} for name in PRINTED]}
+              register: printed
+            - evidence: {{dest: "{tmp_path}/INC-1", results: "{{{{ printed.results }}}}"}}
+        """))
+    result = titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory.yml")
+    assert result.exit_code == 0, [task.msg for task in result.host_results("web1")]
+    [bundle] = (tmp_path / "INC-1").glob("web1-*.tar.gz")
+    with tarfile.open(bundle) as archive:
+        files = {member.name.removeprefix("web1/"): archive.extractfile(member).read()
+                 for member in archive if member.isfile()}
+    manifest = {entry["name"]: entry for entry in json.loads(files["manifest.json"])["diagnostics"]}
+    for name, data in PRINTED.items():
+        assert files[f"{name}.txt"] == data, name
+        assert files.get(f"{name}.stderr.txt", b"") == data, name
+        assert manifest[name]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 # -- resource limits ----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 from collections.abc import Mapping, Sequence
 
+import yaml
+
 from titan_ops.connection.payload import Payload
 from titan_ops.errors import TitanOpsError
 
@@ -63,13 +65,38 @@ class ConnectionOptions:
     ssh_config_file: str | None = None
 
 
+class HostOutput(str):
+    """What a command printed, as text (invalid UTF-8 replaced), keeping the bytes the host sent: the
+    evidence bundle holds those, byte for byte."""
+
+    __slots__ = ("raw",)
+    raw: bytes
+
+    def __new__(cls, raw: bytes, text: str | None = None) -> HostOutput:
+        """``raw`` decoded, or ``text`` (what is shown of it, e.g. without its trailing newlines)."""
+        made = super().__new__(cls, raw.decode("utf-8", errors="replace") if text is None else text)
+        made.raw = raw
+        return made
+
+    def __reduce__(self) -> tuple:
+        return HostOutput, (self.raw, str(self))
+
+
+def _represent_host_output(dumper: yaml.SafeDumper, value: HostOutput) -> yaml.Node:
+    return dumper.represent_str(str(value))
+
+
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+    _dumper.add_representer(HostOutput, _represent_host_output)  # to_yaml of a command's output
+
+
 @dataclass
 class CommandResult:
     """What one remote command did."""
 
     rc: int
-    stdout: str
-    stderr: str
+    stdout: HostOutput | str
+    stderr: HostOutput | str
     start: datetime
     end: datetime
     timed_out: bool = False

@@ -15,8 +15,8 @@ from typing import BinaryIO
 from collections.abc import Mapping
 
 from titan_ops.connection.base import (
-    INPUT_REQUEST, Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, InputOnRequest,
-    TransferError, shell_line,
+    INPUT_REQUEST, Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, HostOutput,
+    InputOnRequest, TransferError, shell_line,
 )
 from titan_ops.connection.payload import CHUNK, LocalFile, Payload, SourceChanged, chunks_of
 from titan_ops.connection.transfer import local_replacement
@@ -110,8 +110,8 @@ class LocalConnection:
             stderr = stderr.replace(INPUT_REQUEST, b"", 1)
         return CommandResult(
             rc=process.returncode,
-            stdout=stdout.decode("utf-8", errors="replace"),
-            stderr=stderr.decode("utf-8", errors="replace"),
+            stdout=HostOutput(stdout),
+            stderr=HostOutput(stderr),
             start=start,
             end=datetime.now(),
             command=line,

@@ -17,8 +17,8 @@ import paramiko
 
 from titan_ops.connection import channel
 from titan_ops.connection.base import (
-    Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, InputOnRequest, TransferError,
-    environment_on_input, shell_line,
+    Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, HostOutput, InputOnRequest,
+    TransferError, environment_on_input, shell_line,
 )
 from titan_ops.connection.gateways import Gateways, chain
 from titan_ops.connection.payload import Payload
@@ -219,8 +219,8 @@ class SSHConnection:
         outcome = self._execute(line, data, timeout, sudo=become, preamble=hidden)
         return CommandResult(
             rc=outcome.rc if outcome.rc is not None else -1,
-            stdout=outcome.stdout.decode("utf-8", errors="replace"),
-            stderr=outcome.stderr.decode("utf-8", errors="replace"),
+            stdout=HostOutput(outcome.stdout),
+            stderr=HostOutput(outcome.stderr),
             start=start,
             end=datetime.now(),
             command=line,

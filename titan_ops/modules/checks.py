@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from titan_ops.filters import type_debug
 from titan_ops.modules.base import Decision, HostContext, Module
 
 _MESSAGE = {"type": ["string", "array"], "items": {"type": "string"}}
@@ -53,7 +54,7 @@ class Assert(Module):
                 host.templar.evaluate(condition, host.variables)
             if not isinstance(value, bool):
                 return Decision(False, {"msg": f"Conditional result ({bool(value)}) was derived from value of "
-                                               f"type '{type(value).__name__}' in '{condition}'. "
+                                               f"type '{type_debug(value)}' in '{condition}'. "
                                                "Conditionals must have a boolean result."}, failed=True)
             if not value:
                 message = args.get("fail_msg", args.get("msg", ASSERTION_FAILED))

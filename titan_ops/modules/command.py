@@ -6,6 +6,7 @@ import re
 import shlex
 from typing import Any
 
+from titan_ops.connection.base import HostOutput
 from titan_ops.modules.base import Decision, HostContext, Module
 
 _COMMON_PROPERTIES: dict[str, Any] = {
@@ -87,7 +88,7 @@ class Command(Module):
             result = host.run(command, stdin=stdin)
         stdout, stderr = result.stdout, result.stderr
         if args.get("strip_empty_ends", True):
-            stdout, stderr = stdout.rstrip("\r\n"), stderr.rstrip("\r\n")
+            stdout, stderr = _strip_empty_end(stdout), _strip_empty_end(stderr)
         outcome: dict[str, Any] = {
             "cmd": command,
             "rc": result.rc,
@@ -116,6 +117,12 @@ class Command(Module):
         words = " ".join(_expanding_word(word) if expand else shlex.quote(word) for word in command)
         # no field splitting nor globbing of what a variable holds: each word stays one argument
         return f"set -f; IFS=''; {enter}exec {words}"
+
+
+def _strip_empty_end(output: str) -> str:
+    """``output`` without its trailing newlines, still holding the bytes the host printed."""
+    stripped = output.rstrip("\r\n")
+    return HostOutput(output.raw, stripped) if isinstance(output, HostOutput) else stripped
 
 
 def _expanding_word(word: str) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
 
+from titan_ops.connection.base import HostOutput
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.redaction import Redactor
 
@@ -133,17 +134,15 @@ class Evidence(Module):
             return {**entry, "skipped": True, "reason": str(result.get("msg") or result.get("skip_reason") or "")}
         if result.get("no_log") or "censored" in result:
             return {**entry, "skipped": True, "reason": "the result was hidden (no_log)"}
-        stdout = redactor.text(str(result.get("stdout") or ""))
-        data = (stdout + "\n" if stdout else "").encode("utf-8")
+        data = _as_printed(result.get("stdout"), redactor)
         target = _unique(folder, f"{name}.txt")
         target.write_bytes(data)
         entry.update({"file": target.name, "exit_code": result.get("rc"), "size": len(data), "sha256": _sha256(data),
                       "start": result.get("start"), "end": result.get("end")})
         if result.get("rc") == MISSING_TOOL_RC:
             entry["missing"] = True
-        stderr = redactor.text(str(result.get("stderr") or ""))
-        if stderr:
-            error_data = (stderr + "\n").encode("utf-8")
+        error_data = _as_printed(result.get("stderr"), redactor)
+        if error_data:
             error_file = _unique(folder, f"{name}.stderr.txt")
             error_file.write_bytes(error_data)
             entry.update({"stderr_file": error_file.name, "stderr_size": len(error_data),
@@ -151,6 +150,16 @@ class Evidence(Module):
         if result.get("msg") and result.get("rc") is None:
             entry["msg"] = redactor.text(str(result["msg"]))
         return entry
+
+
+def _as_printed(output: Any, redactor: Redactor) -> bytes:
+    """The bytes a command printed, secrets masked; for a result that lost them (not a command's, or
+    rebuilt by a filter), its text with a final newline."""
+    if isinstance(output, HostOutput):
+        return redactor.text(output.raw.decode("utf-8", errors="surrogateescape")).encode("utf-8",
+                                                                                       errors="surrogateescape")
+    text = redactor.text(str(output or ""))
+    return (text + "\n").encode("utf-8") if text else b""
 
 
 def _unique(folder: Path, name: str) -> Path:
