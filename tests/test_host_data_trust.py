@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import json
+import re
 import secrets
 import tarfile
 import textwrap
@@ -25,6 +27,7 @@ import pytest
 import titan_ops
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.errors import PlaybookError, TemplateError
+from titan_ops.output.console import ConsoleRenderer
 from titan_ops.templating import Templar
 from titan_ops.trust import Authored
 
@@ -157,7 +160,7 @@ MORE_SOURCES = """
     - name: fetch the log
       fetch: {src: "{{ log }}", dest: "{{ out }}/fetched/", flat: true}
     - name: a fact
-      debug: {msg: "{{ ansible_kernel }} {{ ansible_facts.system }}"}
+      debug: {msg: "{{ ansible_kernel }} {{ ansible_system }}"}
     - name: stderr seen
       debug: {msg: "{{ err.stderr }}"}
     - name: a fetched file read on the controller
@@ -312,6 +315,31 @@ def test_the_evidence_bundle_holds_what_the_host_printed_byte_for_byte(tmp_path)
         assert files[f"{name}.txt"] == data, name
         assert files.get(f"{name}.stderr.txt", b"") == data, name
         assert manifest[name]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_hosts_text_cannot_drive_the_operators_terminal(tmp_path):
+    """Escape sequences a host prints (to erase the line, rewrite a FAILED as ok, set the window title) are
+    shown escaped on the console: in loop labels, diffs and results; only our colours remain."""
+    (tmp_path / "hostile.txt").write_bytes("x\x1b[2K\rok: [web1]\x1b]0;owned\x07\x9b1A\n".encode())
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    web1: {ansible_connection: local}\n")
+    (tmp_path / "playbook.yml").write_text(textwrap.dedent(f"""
+        - hosts: web1
+          gather_facts: false
+          tasks:
+            - command: cat {tmp_path}/hostile.txt
+              register: r
+            - debug: {{msg: "{{{{ r.stdout }}}}"}}
+              loop: "{{{{ [r.stdout] }}}}"
+            - copy: {{content: "{{{{ r.stdout }}}}", dest: "{tmp_path}/copied"}}
+            - fail: {{msg: "{{{{ r.stdout }}}}"}}
+        """))
+    console = io.StringIO()
+    titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory.yml", diff=True,
+                  subscribers=[ConsoleRenderer(console, verbosity=1, color=True)])
+    shown = re.sub(r"\x1b\[(3\d|0)m", "", console.getvalue())
+    assert "(item=x\\x1b[2K\\x0dok: [web1]\\x1b]0;owned\\x07\\x9b1A)" in shown
+    assert "\n+x\\x1b[2K\\x0d\n+ok: [web1]\\x1b]0;owned\\x07\\x9b1A\n" in shown  # the diff
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown)
 
 
 # -- resource limits ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -15,6 +16,9 @@ _WIDTH = 80
 _QUIET_KEYS = ("stdout", "stderr", "stdout_lines", "stderr_lines", "cmd", "start", "end", "delta", "rc",
                "invocation", "ansible_facts", "changed", "failed", "exception", "skip_reason", "false_condition",
                "skipped")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Characters a terminal acts on (all but tab and newline): a host's text shows them escaped, so that it
+cannot move the cursor, rewrite a line already printed or set the window's title."""
 _COLORS = {"ok": "32", "changed": "33", "skipping": "36", "fatal": "31", "ignoring": "36", "recap_bad": "31"}
 
 
@@ -52,11 +56,12 @@ class ConsoleRenderer:
             handler(event)
             self.stream.flush()
 
-    def _write(self, text: str = "") -> None:
+    def _write(self, text: str = "", kind: str | None = None) -> None:
+        """One line, its control characters escaped, in the colour of ``kind`` on a terminal."""
+        text = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+        if kind is not None and self.color:
+            text = f"\033[{_COLORS[kind]}m{text}\033[0m"
         self.stream.write(text + "\n")
-
-    def _paint(self, text: str, kind: str) -> str:
-        return f"\033[{_COLORS[kind]}m{text}\033[0m" if self.color else text
 
     def _on_PlayStarted(self, event: events.PlayStarted) -> None:
         self._write()
@@ -84,19 +89,19 @@ class ConsoleRenderer:
         for diff in result.diff:
             self._write_diff(diff)
         for item in result.result.get("results", []) if isinstance(result.result.get("results"), list) else []:
-            self._write(self._item_line(result, item))
-        self._write(self._host_line(result))
+            self._write(*self._item_line(result, item))
+        self._write(*self._host_line(result))
         if result.ignored:
-            self._write(self._paint("...ignoring", "ignoring"))
+            self._write("...ignoring", "ignoring")
 
-    def _item_line(self, result: TaskResult, item: dict[str, Any]) -> str:
+    def _item_line(self, result: TaskResult, item: dict[str, Any]) -> tuple[str, str]:
         label = item.get("_ansible_item_label", item.get(item.get("ansible_loop_var", "item")))
         if item.get("failed"):
-            return self._paint(f"failed: [{result.host}] (item={label}) => {_json(item)}", "fatal")
+            return f"failed: [{result.host}] (item={label}) => {_json(item)}", "fatal"
         if item.get("skipped"):
-            return self._paint(f"skipping: [{result.host}] (item={label})", "skipping")
+            return f"skipping: [{result.host}] (item={label})", "skipping"
         word = "changed" if item.get("changed") else "ok"
-        return self._paint(f"{word}: [{result.host}] (item={label})", word)
+        return f"{word}: [{result.host}] (item={label})", word
 
     def _write_diff(self, diff: dict[str, Any]) -> None:
         before, after = diff.get("before", ""), diff.get("after", "")
@@ -108,23 +113,23 @@ class ConsoleRenderer:
         lines = difflib.unified_diff(str(before).splitlines(keepends=True), str(after).splitlines(keepends=True),
                                      fromfile=f"before: {before_header}", tofile=f"after: {after_header}")
         for line in lines:
-            self.stream.write(line if line.endswith("\n") else line + "\n")
+            self._write(line.removesuffix("\n"))
 
-    def _host_line(self, result: TaskResult) -> str:
+    def _host_line(self, result: TaskResult) -> tuple[str, str]:
         host = f"[{result.host}]"
         if result.status is Status.UNREACHABLE:
-            return self._paint(f"fatal: {host}: UNREACHABLE! => {_json(result.result)}", "fatal")
+            return f"fatal: {host}: UNREACHABLE! => {_json(result.result)}", "fatal"
         if result.status is Status.FAILED:
-            return self._paint(f"fatal: {host}: FAILED! => {_json(result.result)}", "fatal")
+            return f"fatal: {host}: FAILED! => {_json(result.result)}", "fatal"
         if result.status is Status.SKIPPED:
             suffix = f" => {_json(result.result)}" if self.verbosity else ""
-            return self._paint(f"skipping: {host}{suffix}", "skipping")
+            return f"skipping: {host}{suffix}", "skipping"
         word = "changed" if result.status is Status.CHANGED else "ok"
         shown = self._shown_fields(result)
         suffix = f" => {json.dumps(shown, indent=4, sort_keys=True, default=str)}" if shown else ""
         if self.verbosity and not modules.shows_result(result.module):
             suffix = f" => {_json(result.result)}"
-        return self._paint(f"{word}: {host}{suffix}", word)
+        return f"{word}: {host}{suffix}", word
 
     def _shown_fields(self, result: TaskResult) -> dict[str, Any]:
         if not modules.shows_result(result.module):
