@@ -193,6 +193,25 @@ def test_check_exits_2_when_overdue_and_0_when_not(tmp_path):
     assert unknown.returncode == 5 and "unknown incident INC-404" in unknown.stderr
 
 
+@pytest.mark.parametrize("command", [
+    ["ack"], ["note", "hello"], ["assign", "commander", "Olivia"], ["status", "IDENTIFIED"], ["severity", "2"],
+    ["impact", "--financial", "5"], ["resolve"], ["close"], ["notify"], ["escalate"], ["regulatory", "initial"],
+    ["action", "add", "fix", "--owner", "bob", "--due", "2026-12-31"], ["root-cause", "--why", "a", "--tag", "t"],
+    ["review"], ["report"], ["tick", "Acknowledge the incident"],
+])
+def test_every_command_refuses_an_unknown_incident_in_one_line_and_creates_nothing(tmp_path, capsys, command):
+    from titan_ops.cli import main
+
+    Incident.create("Console down", tmp_path, incident_id="INC-1", severity=2)
+    before = (tmp_path / "INC-1" / "timeline.jsonl").read_text()
+    verb, *rest = command
+    assert main(["incident", verb, "INC-404", *rest, "--dir", str(tmp_path), "--policy", str(EXAMPLE_POLICY)]) == 5
+    errors = capsys.readouterr().err
+    assert errors.startswith("ERROR! unknown incident INC-404") and errors.count("\n") == 1, errors
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["INC-1"]
+    assert (tmp_path / "INC-1" / "timeline.jsonl").read_text() == before
+
+
 # -- messages --------------------------------------------------------------------------
 def test_notify_through_slack_statuspage_and_email_logs_every_message_masked(tmp_path, monkeypatch):
     with http_receiver() as http, smtp_receiver() as smtp:
