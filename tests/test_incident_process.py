@@ -212,6 +212,19 @@ def test_every_command_refuses_an_unknown_incident_in_one_line_and_creates_nothi
     assert (tmp_path / "INC-1" / "timeline.jsonl").read_text() == before
 
 
+def test_list_shows_every_incident_and_its_state(tmp_path, capsys):
+    from titan_ops.cli import main
+
+    Incident.create("Console down", tmp_path, incident_id="INC-1", severity=2, clock=lambda: T0)
+    closed = Incident.create("Brain down", tmp_path, incident_id="INC-2", severity=1, clock=lambda: T0)
+    closed.resolve("restarted")
+    closed.close()
+    assert main(["incident", "list", "--dir", str(tmp_path), "--policy", str(EXAMPLE_POLICY)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"INC-1  sev 2  INVESTIGATING  open  {T0.isoformat()}  Console down",
+        f"INC-2  sev 1  RESOLVED       closed  {T0.isoformat()}  Brain down"]
+
+
 # -- messages --------------------------------------------------------------------------
 def test_notify_through_slack_statuspage_and_email_logs_every_message_masked(tmp_path, monkeypatch):
     with http_receiver() as http, smtp_receiver() as smtp:
