@@ -61,6 +61,7 @@ ENTRIES: dict[str, Entry] = {
     "lineinfile": Entry(_BUILTIN, "titan_ops.modules.files.lineinfile", "LineInFile"),
     "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
     "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
+    "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
 }
 """Every module by short name."""
 
