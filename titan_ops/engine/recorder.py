@@ -16,7 +16,7 @@ from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.results import HostStats, RunResult, Status, TaskResult, counts_as_failure
 from titan_ops.playbook.model import Task
 
-_FACT_MODULES = ("set_fact", "setup")
+_FACT_MODULES = ("set_fact", "setup", "gather_facts")
 
 
 class Recorder:
@@ -94,7 +94,7 @@ class Recorder:
             self.facts.update(result.host, {task.register: result.result})
         if result.status not in (Status.OK, Status.CHANGED):
             return
-        if task.module == "setup":
+        if task.module in ("setup", "gather_facts"):
             self.hosts.gathered(result.host, result.result.get("ansible_facts", {}))
         elif task.module == "set_fact":
             for outcome in outcomes(result.result):  # a loop's items in order: the last one wins

@@ -41,6 +41,7 @@ ENTRIES: dict[str, Entry] = {
     "add_host": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "AddHost"),
     "group_by": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "GroupBy"),
     "setup": Entry(_BUILTIN, "titan_ops.modules.setup", "Setup"),
+    "gather_facts": Entry(_BUILTIN, "titan_ops.modules.setup", "GatherFacts"),
     "assert": Entry(_BUILTIN, "titan_ops.modules.checks", "Assert"),
     "fail": Entry(_BUILTIN, "titan_ops.modules.checks", "Fail"),
     "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),

@@ -75,3 +75,19 @@ class Setup(Module):
         facts = parse_facts(state)
         plain = {key.removeprefix("ansible_"): value for key, value in facts.items()}  # ansible_facts.kernel
         return Decision(False, {"ansible_facts": {**facts, "ansible_facts": plain}})
+
+
+class GatherFacts(Setup):
+    """Gather facts as a task (what a play's ``gather_facts`` does): the same fact set as setup."""
+
+    name = "gather_facts"
+    description = "Gather the facts `setup` gathers, as a task (what a play's `gather_facts: true` runs)."
+    schema = {
+        "type": "object",
+        "properties": {
+            **Setup.schema["properties"],
+            "parallel": {"type": "boolean", "description": "Accepted for compatibility: there is one fact "
+                                                           "module, so nothing to run in parallel."},
+        },
+        "additionalProperties": False,
+    }
