@@ -30,8 +30,10 @@ class Stat(Module):
                              "description": "Add the checksum of a regular file (stat.checksum)."},
             "checksum_algorithm": {"enum": sorted(CHECKSUM_TOOLS), "default": "sha1",
                                    "description": "The checksum's algorithm (a coreutils *sum tool on the host)."},
-            "get_mime": {"type": "boolean", "const": False, "default": False,
-                         "description": "Accepted for compatibility, only as false: no MIME type is reported."},
+            "get_mime": {"type": "boolean", "default": True,
+                         "description": "Add the path's MIME type and character set as the host's `file` "
+                                        "command names them (stat.mimetype, stat.charset; 'unknown' without "
+                                        "`file`)."},
             "get_attributes": {"type": "boolean", "const": False, "default": False,
                                "description": "Accepted for compatibility, only as false: no lsattr attributes "
                                               "are reported."},
@@ -45,8 +47,11 @@ class Stat(Module):
         script = [assign(p=path_of(args)), stat_line("p", follow=follow),
                   'for t in r w x; do [ -$t "$p" ] && printf 1 || printf 0; done; echo',
                   'if [ -L "$p" ]; then readlink -- "$p"; readlink -f -- "$p"; else echo; echo; fi']
-        if args.get("get_checksum", True):
-            script.append(checksum_line("p", args.get("checksum_algorithm", "sha1")))
+        script.append(checksum_line("p", args.get("checksum_algorithm", "sha1")) if args.get("get_checksum", True)
+                      else "echo -")
+        if args.get("get_mime", True):
+            script.append('if command -v file >/dev/null 2>&1 && m=$(file -b --mime-type --mime-encoding -- "$p" '
+                          '2>/dev/null); then echo "$m"; else echo; fi')
         return run_script(host, "\n".join(script))
 
     def decide(self, args: dict[str, Any], state: list[str], host: HostContext) -> Decision:
@@ -58,6 +63,9 @@ class Stat(Module):
             facts.update(lnk_target=state[2], lnk_source=state[3])
         if args.get("get_checksum", True) and found.kind == "file" and state[4] != "-":
             facts["checksum"] = state[4]
+        if args.get("get_mime", True):
+            mimetype, _, charset = state[5].partition("; charset=")
+            facts.update(mimetype=mimetype.strip() if charset else "unknown", charset=charset.strip() or "unknown")
         return Decision(False, {"stat": facts})
 
 
