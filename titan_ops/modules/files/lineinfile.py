@@ -44,6 +44,14 @@ class Edit:
     found: int | None = None
 
 
+def read_text(host: HostContext, path: str) -> FileText:
+    """The file at ``path`` (where a symbolic link there leads), in one remote command."""
+    lines = run_script(host, "\n".join([
+        assign(p=path), "umask", 'if [ -L "$p" ]; then p=$(readlink -m -- "$p"); fi; echo "$p"',
+        stat_line("p"), content_line("p")]))
+    return FileText(parse_umask(lines[0]), lines[1], parse_stat(lines[2]), parse_content(lines[3]))
+
+
 class LineInFile(Module):
     """Ensure a line is present (replacing the line a regexp matches) or absent."""
 
@@ -105,13 +113,10 @@ class LineInFile(Module):
     }
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> FileText:
-        lines = run_script(host, "\n".join([
-            assign(p=path_of(args)), "umask", 'if [ -L "$p" ]; then p=$(readlink -m -- "$p"); fi; echo "$p"',
-            stat_line("p"), content_line("p")]))
-        return FileText(parse_umask(lines[0]), lines[1], parse_stat(lines[2]), parse_content(lines[3]))
+        return read_text(host, path_of(args))
 
     def decide(self, args: dict[str, Any], state: FileText, host: HostContext) -> Decision:
-        umask, target, current, content = state.umask, state.target, state.stat, state.content
+        current, content = state.stat, state.content
         path = path_of(args)
         present = args.get("state", "present") == "present"
         refusal = _refusal(path, present, args.get("create", False), current, content)
@@ -126,28 +131,7 @@ class LineInFile(Module):
         result: dict[str, Any] = {"msg": edit.msg, "backup": ""}
         if edit.found is not None:
             result["found"] = edit.found
-        base = current.permissions if current is not None else default_permissions(umask, False)
-        requested = Attributes.from_args(args, umask)
-        attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
-        if current is not None:
-            old, new = attributes.changes(path, current)
-        elif attributes.mode not in (None, base):
-            old, new = {"path": path, "mode": diff_octal(base)}, {"path": path, "mode": diff_octal(attributes.mode)}
-        else:
-            old, new = {}, {}
-        if old:
-            result["msg"] = f"{edit.msg} and {_ATTRIBUTES_CHANGED}" if edit.msg else _ATTRIBUTES_CHANGED
-        if current is not None and after == before:
-            change = Change(target, attributes=attributes, current=current)
-            return Decision(bool(old), result, diff=attribute_diff(old, new), plan=change)
-        header = f"{path} (content)"
-        diff = [{"before": before.decode(errors="replace"), "after": after.decode(errors="replace"),
-                 "before_header": header, "after_header": header}, *attribute_diff(old, new)]
-        plan = WritePlan(path=target, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
-                         keep_ids=None if current is None else (current.uid, current.gid),
-                         backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
-                         make_parent=current is None, checksum=sha1(after), backup_name=path)
-        return Decision(True, result, diff=diff, plan=Change(target, plan, after))
+        return edit_decision(state, path, args, after, result, header=f"{path} (content)")
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         result = dict(decision.result)
@@ -156,6 +140,35 @@ class LineInFile(Module):
             return {**result, **write_failure(outcome)}
         result["backup"] = outcome.backup_file or ""
         return result
+
+
+def edit_decision(state: FileText, path: str, args: dict[str, Any], after: bytes, result: dict[str, Any],
+                  header: str) -> Decision:
+    """Give the file of ``state`` the content ``after`` (written as copy writes, when it differs) and the
+    mode and owner ``args`` ask for; ``result['msg']`` says what changed (``header`` names the diff)."""
+    umask, target, current = state.umask, state.target, state.stat
+    before = state.content or b""
+    base = current.permissions if current is not None else default_permissions(umask, False)
+    requested = Attributes.from_args(args, umask)
+    attributes = dataclasses.replace(requested, mode=requested.mode_for(base, False))
+    if current is not None:
+        old, new = attributes.changes(path, current)
+    elif attributes.mode not in (None, base):
+        old, new = {"path": path, "mode": diff_octal(base)}, {"path": path, "mode": diff_octal(attributes.mode)}
+    else:
+        old, new = {}, {}
+    if old:
+        result["msg"] = f"{result['msg']} and {_ATTRIBUTES_CHANGED}" if result.get("msg") else _ATTRIBUTES_CHANGED
+    if current is not None and after == before:
+        change = Change(target, attributes=attributes, current=current)
+        return Decision(bool(old), result, diff=attribute_diff(old, new), plan=change)
+    diff = [{"before": before.decode(errors="replace"), "after": after.decode(errors="replace"),
+             "before_header": header, "after_header": header}, *attribute_diff(old, new)]
+    plan = WritePlan(path=target, mode=base if attributes.mode is None else attributes.mode, attributes=attributes,
+                     keep_ids=None if current is None else (current.uid, current.gid),
+                     backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
+                     make_parent=current is None, checksum=sha1(after), backup_name=path)
+    return Decision(True, result, diff=diff, plan=Change(target, plan, after))
 
 
 def _refusal(path: str, present: bool, create: bool, current: FileStat | None,
