@@ -61,6 +61,7 @@ ENTRIES: dict[str, Entry] = {
     "stat": Entry(_BUILTIN, "titan_ops.modules.files.stat", "Stat"),
     "lineinfile": Entry(_BUILTIN, "titan_ops.modules.files.lineinfile", "LineInFile"),
     "replace": Entry(_BUILTIN, "titan_ops.modules.files.replace", "Replace"),
+    "blockinfile": Entry(_BUILTIN, "titan_ops.modules.files.blockinfile", "BlockInFile"),
     "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
     "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
     "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
