@@ -13,6 +13,8 @@ from titan_ops import lookups
 from titan_ops.errors import TemplateError
 
 FUNCTION_NAMES = ("lookup", "query", "q")
+UNSUPPORTED_FUNCTIONS = ("now", "undef")
+"""ansible-core's template functions titan-ops does not have (refused by name at validation)."""
 
 
 class _ContextVariables(Mapping):
@@ -82,3 +84,9 @@ def unsupported_lookups(tree: nodes.Template) -> list[str]:
                     and not lookups.is_lookup(first.value):
                 unknown.append(first.value)
     return unknown
+
+
+def unsupported_functions(tree: nodes.Template) -> list[str]:
+    """The names of ansible-core template functions titan-ops does not have that a parsed template calls."""
+    return [call.node.name for call in tree.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name) and call.node.name in UNSUPPORTED_FUNCTIONS]

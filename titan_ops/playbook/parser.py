@@ -574,12 +574,19 @@ class _Parser:
         self._check_lookups("{{ " + expression + " }}", location, key)
 
     def _check_lookups(self, source: str, location: Location, key: str) -> None:
-        """Reject a template that calls a lookup titan-ops does not have, by the lookup's name."""
-        if not any(f"{name}(" in source for name in lookup_functions.FUNCTION_NAMES):
+        """Reject a template that calls a lookup (or an ansible-core function) titan-ops does not have, by
+        its name."""
+        if not any(f"{name}(" in source
+                   for name in (*lookup_functions.FUNCTION_NAMES, *lookup_functions.UNSUPPORTED_FUNCTIONS)):
             return
-        unknown = lookup_functions.unsupported_lookups(self.templar.environment.parse(source))
+        tree = self.templar.environment.parse(source)
+        unknown = lookup_functions.unsupported_lookups(tree)
         if unknown:
             raise _Unsupported(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
+        functions = lookup_functions.unsupported_functions(tree)
+        if functions:
+            raise _Unsupported(f"the template function '{functions[0]}' is not supported by titan-ops",
+                               location, key)
 
 
 class _Unsupported(PlaybookError):

@@ -1,0 +1,99 @@
+"""Everything titan-ops does not support is refused by name at validation, located, before any host is
+touched (exit 5), and docs/playbooks.md lists it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from titan_ops import filters
+from titan_ops.errors import PlaybookError
+from titan_ops.playbook import load_playbook
+
+DOCS = Path(__file__).parent.parent / "docs" / "playbooks.md"
+
+TASK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - {task}\n"
+PLAY = "- hosts: all\n  gather_facts: false\n  {keyword}\n  tasks: []\n"
+
+# (what, the playbook, the name the error gives, the line it points at, how docs/playbooks.md lists it)
+CASES = [
+    ("a Windows module", TASK.format(task="win_ping: {}"), "win_ping", 4, '`win_*`'),
+    ("a collection's module", TASK.format(task="community.general.ini_file: {path: /x}"),
+     "community.general.ini_file", 4, "collections' modules"),
+    ("a module of the playbook's library/", TASK.format(task="my_module: {}"), "my_module", 4, '`library/`'),
+    ("a builtin module titan-ops lacks", TASK.format(task="unarchive: {src: a.tgz, dest: /x}"), "unarchive", 4, '`unarchive`'),
+    ("async", TASK.format(task="{command: sleep 1, async: 10, poll: 0}"), "async", 4, '`async`'),
+    ("delegate_facts", TASK.format(task="{debug: {msg: x}, delegate_facts: true}"), "delegate_facts", 4, '`delegate_facts`'),
+    ("throttle", TASK.format(task="{debug: {msg: x}, throttle: 1}"), "throttle", 4, '`throttle`'),
+    ("module_defaults", TASK.format(task="{debug: {msg: x}, module_defaults: {}}"), "module_defaults", 4, '`module_defaults`'),
+    ("collections", TASK.format(task="{debug: {msg: x}, collections: [a.b]}"), "collections", 4, '`collections`'),
+    ("debugger", TASK.format(task="{debug: {msg: x}, debugger: on_failed}"), "debugger", 4, '`debugger`'),
+    ("become_exe", TASK.format(task="{debug: {msg: x}, become_exe: sudo}"), "become_exe", 4, '`become_exe`'),
+    ("become_flags", TASK.format(task="{debug: {msg: x}, become_flags: -H}"), "become_flags", 4, '`become_flags`'),
+    ("the play keyword order", PLAY.format(keyword="order: sorted"), "order", 3, '`order`'),
+    ("the play keyword gather_subset", PLAY.format(keyword="gather_subset: [all]"), "gather_subset", 3, '`gather_subset`'),
+    ("the play keyword fact_path", PLAY.format(keyword="fact_path: /x"), "fact_path", 3, '`fact_path`'),
+    ("a lookup titan-ops lacks", TASK.format(task="debug: {msg: \"{{ lookup('config', 'DEFAULT_ROLES_PATH') }}\"}"),
+     "config", 4, '`config`'),
+    ("a collection's lookup", TASK.format(task="debug: {msg: \"{{ query('community.general.dig', 'x') }}\"}"),
+     "community.general.dig", 4, "collections' lookups"),
+    ("a loop over a lookup titan-ops lacks", TASK.format(task="{debug: {msg: x}, with_cartesian: [[1], [2]]}"),
+     "with_cartesian", 4, '`with_cartesian`'),
+    ("a filter titan-ops lacks", TASK.format(task="debug: {msg: \"{{ 'a' | to_uuid }}\"}"), "to_uuid", 4, '`to_uuid`'),
+    ("a collection's filter", TASK.format(task="debug: {msg: \"{{ x | ansible.utils.ipaddr }}\"}"),
+     "ansible.utils.ipaddr", 4, "collections' filters"),
+    ("a test titan-ops lacks", TASK.format(task="{debug: {msg: x}, when: \"'/x' is directory\"}"), "directory", 4, '`directory`'),
+    ("the function now()", TASK.format(task="debug: {msg: \"{{ now(utc=true) }}\"}"), "now", 4, '`now()`'),
+    ("the function undef()", TASK.format(task="{set_fact: {x: \"{{ undef('set me') }}\"}}"), "undef", 4, '`undef()`'),
+    ("a strategy plugin", PLAY.format(keyword="strategy: host_pinned"), "host_pinned", 3, '`host_pinned`'),
+    ("a connection plugin", TASK.format(task="{debug: {msg: x}, connection: winrm}"), "winrm", 4, '`winrm`'),
+    ("a become plugin", TASK.format(task="{debug: {msg: x}, become: true, become_method: runas}"), "runas", 4, '`runas`'),
+    ("a meta action", TASK.format(task="meta: end_role"), "end_role", 4, '`end_role`'),
+    ("vars_prompt encrypt", PLAY.format(keyword="vars_prompt: [{name: p, encrypt: sha512_crypt}]"), "encrypt", 3, '`encrypt`'),
+]
+
+
+@pytest.mark.parametrize("what,text,name,line,listed", CASES, ids=[case[0] for case in CASES])
+def test_refused_by_name_and_place(tmp_path, what, text, name, line, listed):
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "my_module.py").write_text("print('{}')\n")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(text)
+    with pytest.raises(PlaybookError) as raised:
+        load_playbook(playbook)
+    message = str(raised.value)
+    assert re.search(rf"'{re.escape(name)}'", message), message
+    assert f"play.yml:{line}:" in message, message
+
+
+def test_validate_exits_5_naming_it(tmp_path):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(TASK.format(task="debug: {msg: \"{{ now() }}\"}"))
+    done = subprocess.run([sys.executable, "-m", "titan_ops", "validate", str(playbook)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 5
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"ERROR! {playbook}:4:15: 'msg': the template function 'now' is not supported by titan-ops")
+
+
+def _not_supported_section() -> str:
+    return DOCS.read_text().split("## Not supported: refused by name", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("what,listed", [(case[0], case[4]) for case in CASES], ids=[case[0] for case in CASES])
+def test_the_docs_list_it(what, listed):
+    assert listed in _not_supported_section(), f"docs/playbooks.md does not list {what} ({listed}) as not supported"
+
+
+def test_the_docs_list_every_filter_and_test_titan_ops_has():
+    """So that 'every filter and test not listed is refused' stays true."""
+    text = DOCS.read_text()
+    builtin = jinja2.Environment()
+    missing = [name for name in [*filters.FILTERS, *filters.TESTS]
+               if f"`{name}`" not in text and name not in builtin.filters and name not in builtin.tests]
+    assert not missing, f"docs/playbooks.md does not list the filters and tests {missing}"
