@@ -59,6 +59,7 @@ ENTRIES: dict[str, Entry] = {
     "template": Entry(_BUILTIN, "titan_ops.modules.files.template", "Template"),
     "file": Entry(_BUILTIN, "titan_ops.modules.files.file", "File"),
     "stat": Entry(_BUILTIN, "titan_ops.modules.files.stat", "Stat"),
+    "find": Entry(_BUILTIN, "titan_ops.modules.files.find", "Find"),
     "lineinfile": Entry(_BUILTIN, "titan_ops.modules.files.lineinfile", "LineInFile"),
     "replace": Entry(_BUILTIN, "titan_ops.modules.files.replace", "Replace"),
     "blockinfile": Entry(_BUILTIN, "titan_ops.modules.files.blockinfile", "BlockInFile"),
