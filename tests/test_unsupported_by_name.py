@@ -54,6 +54,14 @@ CASES = [
     ("a connection plugin", TASK.format(task="{debug: {msg: x}, connection: winrm}"), "winrm", 4, '`winrm`'),
     ("a become plugin", TASK.format(task="{debug: {msg: x}, become: true, become_method: runas}"), "runas", 4, '`runas`'),
     ("a meta action", TASK.format(task="meta: end_role"), "end_role", 4, '`end_role`'),
+    ("a module, in a task that handles its failure", TASK.format(task="{win_ping: {}, ignore_errors: true}"),
+     "win_ping", 4, "`win_*`"),
+    ("a keyword, in a task that handles its failure",
+     TASK.format(task="{debug: {msg: x}, async: 5, failed_when: false}"), "async", 4, "`async`"),
+    ("a lookup, in a task that handles its failure",
+     TASK.format(task="{debug: {msg: \"{{ lookup('url', 'x') }}\"}, ignore_errors: true}"), "url", 4, "`url`"),
+    ("a function, in a task that handles its failure",
+     TASK.format(task="{debug: {msg: \"{{ now() }}\"}, ignore_errors: true}"), "now", 4, "`now()`"),
     ("vars_prompt encrypt", PLAY.format(keyword="vars_prompt: [{name: p, encrypt: sha512_crypt}]"), "encrypt", 3, '`encrypt`'),
 ]
 
