@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -223,6 +225,23 @@ def test_list_shows_every_incident_and_its_state(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         f"INC-1  sev 2  INVESTIGATING  open  {T0.isoformat()}  Console down",
         f"INC-2  sev 1  RESOLVED       closed  {T0.isoformat()}  Brain down"]
+
+
+def test_the_lifecycle_example_of_docs_incidents_md_runs_as_written(tmp_path):
+    """docs/incidents.md's lifecycle commands, run by a shell from the repository (set -e: each must succeed)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "incidents.md").read_text()
+    [example] = re.findall(r"## Lifecycle\n\n```sh\n(.*?)```", text, re.DOTALL)
+    done = subprocess.run(["bash", "-ec", example + 'echo "$ID"'], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ, "TITAN_OPS_INCIDENT_DIR": str(tmp_path),
+                               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    incident_id = done.stdout.split()[-1]
+    state = Incident(incident_id, tmp_path).state()
+    assert [entry["kind"] for entry in state.entries] == ["open", "ack", "assign", "status", "note", "impact",
+                                                          "resolve", "close"]
+    assert state.detected == parse_time("2026-11-23T09:00:00-05:00") and state.roles == {"commander": "Olivia"}
+    assert {entry["operator"] for entry in state.entries} == {"alice"} and state.closed is not None
 
 
 # -- messages --------------------------------------------------------------------------
