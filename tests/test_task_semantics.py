@@ -269,10 +269,31 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
             - assert: {that: "'bogus' in ansible_failed_result.msg"}
         - debug: msg=after
         """, _recap(5, ignored=2, skipped=1, rescued=1)),
+    "role names, parent roles, a role importing itself for another file, template_* variables": ("""
+        - import_role: {name: outer}
+        - assert:
+            that:
+              - "role_names == ansible_play_role_names"
+              - "'outer' in role_names and 'dep' not in role_names"
+              - "ansible_dependent_role_names == ['dep']"
+              - "(ansible_play_role_names + ansible_dependent_role_names) | unique | sort == ansible_role_names | sort"
+        - template: {src: t.j2, dest: "{{ workdir }}/t.out"}
+        - assert: {that: "lookup('file', workdir ~ '/t.out').split()[1:] == ['True', 'True']"}
+        """, _recap(7, changed=1)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook
 FILES: dict[str, dict[str, str]] = {
+    "role names, parent roles, a role importing itself for another file, template_* variables": {
+        "roles/dep/tasks/main.yml": "- debug: msg=dep\n",
+        "roles/outer/meta/main.yml": "dependencies: [dep]\n",
+        "roles/outer/tasks/main.yml": "- import_role: {name: outer, tasks_from: other.yml}\n"
+                                      "- include_role: {name: inner}\n",
+        "roles/outer/tasks/other.yml": "- assert: {that: \"role_name == 'outer'\"}\n",
+        "roles/inner/tasks/main.yml": "- assert:\n    that:\n      - \"ansible_parent_role_names == ['outer']\"\n"
+                                      "      - \"ansible_parent_role_paths[0] is match('.*/roles/outer$')\"\n",
+        "templates/t.j2": "{{ template_uid }} {{ template_mtime.year > 2000 }} {{ template_run_date.year > 2000 }}\n",
+    },
     "path filters, ansible_managed set by the play, empty output_encoding": {
         "templates/managed.j2": "{{ ansible_managed }}\n",
     },

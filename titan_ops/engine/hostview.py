@@ -104,7 +104,8 @@ class HostView:
         """What a task sees on ``host``, highest precedence first."""
         magic = {**self._play_magic, **state.magic(), "inventory_hostname": host,
                  "inventory_hostname_short": host.split(".")[0], "group_names": self.group_names(host),
-                 "ansible_search_path": search_path(scope, state.play.base_dir), **role_magic(scope)}
+                 "ansible_search_path": search_path(scope, state.play.base_dir), **play_role_names(state.play),
+                 **role_magic(scope)}
         roles = scope.roles
         return task_scope(
             inventory_vars=self.inventory_vars(host),
@@ -206,12 +207,22 @@ def search_path(scope: Scope, playbook_dir: str) -> list[str]:
 
 
 def role_magic(scope: Scope) -> dict[str, Any]:
-    """``role_name``, ``role_path`` and ``ansible_role_name`` inside a role; nothing outside one."""
+    """``role_name``, ``role_path`` and ``ansible_role_name`` inside a role, and the roles it is in
+    (``ansible_parent_role_names``/``_paths``, innermost first); nothing outside one."""
     role = scope.role
     if role is None:
         return {}
     magic: dict[str, Any] = {"role_name": role.name, "role_path": role.path, "ansible_role_name": role.name}
     if len(scope.roles) > 1:
         magic["ansible_parent_role_names"] = [outer.name for outer in reversed(scope.roles[:-1])]
+        magic["ansible_parent_role_paths"] = [outer.path for outer in reversed(scope.roles[:-1])]
     return magic
+
+
+def play_role_names(play: Play) -> dict[str, Any]:
+    """The play's role names as ansible gives them: ``ansible_play_role_names`` (and its old name
+    ``role_names``), ``ansible_dependent_role_names`` and both together, ``ansible_role_names``."""
+    return {"role_names": list(play.role_names), "ansible_play_role_names": list(play.role_names),
+            "ansible_dependent_role_names": list(play.dependent_role_names),
+            "ansible_role_names": list(dict.fromkeys(play.role_names + play.dependent_role_names))}
 

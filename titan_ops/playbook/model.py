@@ -94,6 +94,8 @@ class IncludeRole(_Include):
     """``name`` and ``tasks_from``, ``vars_from``, ``defaults_from``, ``handlers_from``, ``public``."""
     apply: dict[str, Any] = field(default_factory=dict)
     """Keywords (and ``tags``) given to every task of the role."""
+    role_search: list[str] = field(default_factory=list)
+    """Where validation looked for the role (the play's role search path), where the run looks too."""
 
     @property
     def display_name(self) -> str:
@@ -183,6 +185,10 @@ class Play:
     """The variables of the play's roles (``roles:``, ``import_role``): every task of the play sees them."""
     role_defaults: dict[str, Any] = field(default_factory=dict)
     """The defaults of the play's roles: below the inventory, for every task of the play."""
+    role_names: list[str] = field(default_factory=list)
+    """The roles the play names (``roles:``, ``import_role``, ``include_role`` with a fixed name)."""
+    dependent_role_names: list[str] = field(default_factory=list)
+    """The roles that are dependencies of the play's roles."""
     key_locations: dict[str, Location] = field(default_factory=dict)
 
     def where(self, key: str) -> Location:

@@ -66,7 +66,8 @@ def load_role(include: IncludeRole, options: dict[str, Any], roles_path: Sequenc
     """The block (dependencies, then the role's tasks) and the handlers of the role an ``include_role``
     names with its ``options`` rendered; PlaybookError when it cannot be found or does not validate."""
     parser = _Parser(templar or Templar(), list(roles_path), vault)
-    roles = parser.roles = PlayRoles(parser, role_search_path(include.base_dir, parser.roles_path))
+    roles = parser.roles = PlayRoles(parser, include.role_search or role_search_path(include.base_dir,
+                                                                                      parser.roles_path))
     block = roles.named(check_options(options, include.location, "include_role"), include.location, (),
                         "include_role", public=False)
     return block, roles.handlers
@@ -254,6 +255,8 @@ class _Parser:
             force_handlers=data.get("force_handlers"),
             role_vars=roles.vars,
             role_defaults=roles.defaults,
+            role_names=roles.names,
+            dependent_role_names=roles.dependent_names,
             gather_facts=data.get("gather_facts"),
             serial=data.get("serial"),
             strategy=data.get("strategy", "linear"),
@@ -368,7 +371,8 @@ class _Parser:
                            when=as_list(data.get("when")), vars=dict(data.get("vars") or {}),
                            tags=tags_of(data.get("tags")), loop=loop, loop_lookup=loop_lookup,
                            loop_control=dict(data.get("loop_control") or {}),
-                           keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data}, apply=apply)
+                           keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data}, apply=apply,
+                           role_search=list(self.roles.search) if self.roles is not None else [])
 
     def _check_role_entry(self, entry: Any, origin: Location) -> None:
         """A ``roles:`` entry's keywords: supported ones only, templates and conditions well formed."""

@@ -37,12 +37,17 @@ class PlayRoles:
         self.defaults: dict[str, Any] = {}
         self._handler_files: set[str] = set()
         self._chain: tuple[str, ...] = ()
+        self.names: list[str] = []
+        """The roles the play names (``roles:``, ``import_role``, ``include_role``), each once."""
+        self.dependent_names: list[str] = []
+        """The roles that are dependencies of others, each once."""
 
     def entry(self, entry: Any, origin: Location, stack: tuple[str, ...]) -> Block | None:
         """The block of one ``roles:`` entry (None: already expanded with these parameters)."""
         name, keywords, params = split_entry(entry, origin)
         where = location_of(entry, origin)
         folder = find_role(name, self.search, where, "roles")
+        _add(self.names, folder.name)
         return self._expand(folder, keywords, params, {}, where, stack, deduplicate=True, public=True)
 
     def named(self, options: dict[str, Any], where: Location, stack: tuple[str, ...], key: str,
@@ -50,15 +55,18 @@ class PlayRoles:
         """The block of the role an ``import_role`` or ``include_role`` names (the task's own keywords
         wrap it); never deduplicated. A ``public`` role's variables and defaults are the play's."""
         folder = find_role(options["name"], self.search, where, key)
+        _add(self.names, folder.name)
         return self._expand(folder, {}, {}, _role_files(options), where, stack, deduplicate=False, public=public)
 
     def _expand(self, folder: RoleFolder, keywords: dict[str, Any], params: dict[str, Any], options: dict[str, Any],
                 where: Location, stack: tuple[str, ...], deduplicate: bool, public: bool) -> Block:
         """The role's block. Its scope holds its dependencies' defaults and variables below its own, as
         Ansible lets a role see them."""
-        if folder.path in self._chain:
+        # a role may import itself for another tasks file (as in ansible-core), not for the same one
+        link = folder.path + (f" (tasks_from {options['tasks_from']})" if options.get("tasks_from") else "")
+        if link in self._chain:
             raise PlaybookError(f"role '{folder.name}' depends on itself: {' -> '.join(self._chain)}", where, "role")
-        self._chain += (folder.path,)
+        self._chain += (link,)
         try:
             dependencies = [self._dependency(dependency, folder, where, stack, public)
                             for dependency in folder.dependencies]
@@ -90,6 +98,7 @@ class PlayRoles:
         name, keywords, params = split_entry(entry, where)
         search = [os.path.dirname(parent.path), *self.search]
         folder = find_role(name, search, location_of(entry, where), "dependencies")
+        _add(self.dependent_names, folder.name)
         return self._expand(folder, keywords, params, {}, location_of(entry, where), stack, deduplicate=True,
                             public=public)
 
@@ -152,3 +161,8 @@ def check_options(options: Any, where: Location, key: str) -> dict[str, Any]:
             raise PlaybookError(f"'{option}' must be a file name", where, option)
     return dict(options)
 
+
+
+def _add(names: list[str], name: str) -> None:
+    if name not in names:
+        names.append(name)

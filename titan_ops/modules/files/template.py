@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import datetime
 import functools
 import os
 import posixpath
+import pwd
 import socket
 from collections import ChainMap
 from typing import Any
@@ -105,12 +107,24 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
         "template_fullpath": os.path.abspath(path),
         "template_destpath": args["dest"],
         "template_host": socket.gethostname(),
+        "template_mtime": datetime.datetime.fromtimestamp(os.path.getmtime(path)),
+        "template_uid": _owner(path),
+        "template_run_date": datetime.datetime.now(),
     }
     # ansible_managed: the play's own value when it sets one, as in Ansible
     text = host.templar.render_file(template, ChainMap(extra, host.variables, {"ansible_managed": "Ansible managed"}),
                                     path)
     text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
     return text if newline == "\n" else text.replace("\n", newline)
+
+
+def _owner(path: str) -> str:
+    """The name of the template file's owner on the controller (its uid when it has no name)."""
+    uid = os.stat(path).st_uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def _header(source: str, path: str) -> tuple[str, dict[str, Any]]:
