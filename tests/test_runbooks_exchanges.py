@@ -1,6 +1,6 @@
 """Both exchanges on the Titan lab: exchange-api.yml reads each exchange's own status codes and the rate limit
-the procedures name; exchange-switch.yml moves trading to the backup exchange and back, and refuses a target
-that is not sound."""
+the procedures name; exchange-switch.yml refuses a target that is not sound (the switch to the backup exchange
+and back is the exchange-switch drill)."""
 
 from __future__ import annotations
 
@@ -39,25 +39,14 @@ def active_exchange(fleet: Fleet) -> str:
     return call(fleet, "titan-execution", "/api/execution/exchange")[1]["active"]
 
 
-def test_switch_to_the_backup_exchange_and_back(fleet):
+def test_a_switch_to_an_exchange_that_does_not_answer_touches_nothing(fleet):
+    """The switch and back, on a sound backup, is the exchange-switch drill (tests/test_runbooks_drills.py)."""
     call(fleet, "exchange-mexc-standin", "/_standin/fault", {"status": 503})
     refused = run(fleet, "exchange-switch.yml", exchange="mexc")
     assert refused.exit_code == 2 and "not switching to mexc" in messages(refused)
     assert active_exchange(fleet) == "bybit"
     assert call(fleet, "titan-execution", "/api/execution/master-arm")[1]["enabled"], "nothing touched"
-    call(fleet, "exchange-mexc-standin", "/_standin/fault", {"status": None})
-    try:
-        switched = run(fleet, "exchange-switch.yml", exchange="mexc", operator_id="carol")
-        assert switched.ok and active_exchange(fleet) == "mexc"
-        assert not call(fleet, "titan-execution", "/api/execution/master-arm")[1]["enabled"]
-        assert call(fleet, "titan-execution", "/api/execution/orders?status=open")[1]["count"] == 0
-    finally:
-        back = run(fleet, "exchange-switch.yml", exchange="bybit")
-        assert back.ok
-    assert active_exchange(fleet) == "bybit"
-    for host in ("lab2", "lab3"):
-        for kept in fleet.lab.host_path(host, "/opt/titan").glob(".env.*~"):
-            kept.unlink()
+    assert call(fleet, "titan-execution", "/api/execution/orders?status=open")[1]["count"] > 0
 
 
 def test_the_health_check_looks_at_every_exchange(fleet):
