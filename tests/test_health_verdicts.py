@@ -8,10 +8,8 @@ import json
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from titan_ops.lab.namespace import run_in_host
@@ -19,17 +17,9 @@ from titan_ops.lab.sshd import SESSION_PATH
 from titan_ops.lab.titan import Fleet
 from titan_ops.lab.titan_apps import app_statuses
 from titan_ops.lab.titan_config import wait_until
-from tests.runbooks_support import ROOT, call, cli, psql, reset_standins
+from tests.runbooks_support import ROOT, call, cli, psql
 
 STANDIN_BIN = ROOT / "tests" / "standins"
-
-
-@pytest.fixture
-def fleet(titan_lab: Fleet) -> Iterator[Fleet]:
-    """The shared Titan lab, stand-ins at their seeded state before and after the test."""
-    reset_standins(titan_lab)
-    yield titan_lab
-    reset_standins(titan_lab)
 
 
 def health(fleet: Fleet, tmp_path: Path, *options: str, inventory: Path | None = None,
