@@ -94,3 +94,19 @@ def test_scenario_2_ends_with_rearming_recorded_in_the_timeline(fleet, tmp_path)
     assert decision["rationale"] == CONFIRMED["justification"] and decision["details"]["confirm_rearm"] == "yes"
     assert {gate["name"]: gate["ok"] for gate in decision["details"]["gates"]} == {
         "services": True, "breaker": True, "positions": True, "incident": True}
+
+
+def test_containment_ends_with_rearming_when_asked_and_says_how_when_not(fleet, tmp_path):
+    call(fleet, "titan-execution", "/api/execution/master-arm", {"enabled": True, "operator_id": "test"})
+    halted = run(fleet, "containment.yml", tmp_path, operator_id="alice")
+    assert halted.ok and not armed(fleet)
+    assert any("trading stays halted. To re-arm once every gate holds: titan-ops run playbooks/rearm.yml" in str(task.msg)
+               for host in halted.stats for task in halted.host_results(host))
+
+    call(fleet, "titan-execution", "/api/execution/master-arm", {"enabled": True, "operator_id": "test"})
+    result = run(fleet, "containment.yml", tmp_path, **CONFIRMED)
+    assert result.ok, [str(task.msg) for task in result.host_results("lab2") if task.status is Status.FAILED]
+    assert [play.name for play in result.plays][-1].lower().startswith("re-arm"), [play.name for play in result.plays]
+    assert armed(fleet) and call(fleet, "titan-execution", "/api/execution/orders?status=open")[1]["count"] == 0
+    [decision] = [entry for entry in Timeline("INC-ARM", tmp_path).entries() if entry["kind"] == "note"]
+    assert decision["text"] == "master arm re-enabled" and decision["rationale"] == CONFIRMED["justification"]
