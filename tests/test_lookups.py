@@ -87,7 +87,7 @@ def test_lookup_values_are_ansibles(project, monkeypatch, expression, expected):
     ("lookup('sequence', 'end=0')", "lookup 'sequence': to count backwards make stride negative"),
     ("lookup('sequence', 'start=1 end=3 bogus=1')", "unrecognized arguments to with_sequence: ['bogus']"),
     ("lookup('first_found', 'nope')", "No file was found when using first_found."),
-    ("lookup('dict', [1])", "the 'dict' lookup expects a mapping"),
+    ("lookup('dict', [1])", "the 'dict' lookup plugin expects a dictionary"),
 ])
 def test_a_failing_lookup_names_itself(project, expression, message):
     with pytest.raises(TemplateError) as error:

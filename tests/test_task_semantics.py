@@ -280,6 +280,41 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         - template: {src: t.j2, dest: "{{ workdir }}/t.out"}
         - assert: {that: "lookup('file', workdir ~ '/t.out').split()[1:] == ['True', 'True']"}
         """, _recap(7, changed=1)),
+    "now(): a datetime, in UTC, formatted": ("""
+        - assert:
+            that:
+              - "now() | type_debug == 'datetime'"
+              - "now(utc=true).year > 2000"
+              - "now(fmt='%Y') | int == now().year"
+              - "now(True, '%s') | int > 1700000000"
+        """, _recap(1)),
+    "a loop's items see what earlier items set and registered": ("""
+        - set_fact: {acc: "{{ acc | default([]) + [item] }}"}
+          loop: [a, b, c]
+        - command: "echo {{ item }}"
+          register: r
+          loop: [first, second]
+          loop_control: {label: "{{ r.stdout }}"}
+          when: item == 'first'
+          ignore_errors: true
+        - debug: {msg: "{{ item }}"}
+          loop: [x, y]
+          loop_control: {extended: true}
+          when: (ansible_loop.previtem is undefined) == ansible_loop.first and
+                (ansible_loop.nextitem is undefined) == ansible_loop.last
+          register: ends
+        - debug: {msg: "{{ item }}"}
+          with_dict: [1]
+          register: not_a_dict
+          ignore_errors: true
+        - assert:
+            that:
+              - acc == ['a', 'b', 'c']
+              - r.results[0].stdout == 'first'
+              - r.results[1] is skipped and 'no attribute' in r.results[1].msg and 'stdout' in r.results[1].msg
+              - ends.results | select('skipped') | list == []
+              - "'lookup plugin expects a dictionary' in not_a_dict.msg"
+        """, _recap(5, changed=1, ignored=2)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook

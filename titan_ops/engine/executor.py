@@ -97,9 +97,12 @@ class TaskExecutor:
             raise
         control = LoopControl.of(task.loop_control, self.templar, host.variables)
         results = []
+        # As ansible: what set_fact/include_vars set so far, and the last item's result under the task's
+        # ``register``, are seen by the label and the next items
+        carried: dict[str, Any] = {}
         for index, item in enumerate(items):
             loop_vars = control.variables(items, index)
-            item_host = replace(host, variables=ChainMap(loop_vars, host.variables))
+            item_host = replace(host, variables=ChainMap(loop_vars, carried, host.variables))
             passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
             try:
                 outcome = self._run_with_retries(task, module, item_host) if passed else _skipped(false_condition)
@@ -107,11 +110,18 @@ class TaskExecutor:
                 raise
             except TitanOpsError as error:
                 outcome = {"failed": True, "changed": False, "msg": _message(task, error)}
+            if not outcome.get("failed"):
+                carried.update(outcome.get("ansible_facts") or {})
+            if task.register:
+                carried[task.register] = outcome
             outcome.update({control.loop_var: item, "ansible_loop_var": control.loop_var})
             if control.index_var:
                 outcome[control.index_var] = index
             if control.label is not None:
-                outcome["_ansible_item_label"] = self.templar.render(control.label, item_host.variables)
+                try:
+                    outcome["_ansible_item_label"] = self.templar.render(control.label, item_host.variables)
+                except TitanOpsError as error:  # the item fails, as in ansible
+                    outcome.update({"failed": True, "msg": _message(task, error)})
             results.append(outcome)
             if control.pause and index < len(items) - 1:
                 time.sleep(control.pause)

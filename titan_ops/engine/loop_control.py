@@ -48,8 +48,12 @@ class LoopControl:
 
 
 def _loop_info(items: list[Any], index: int) -> dict[str, Any]:
+    """``ansible_loop``: no ``previtem`` on the first item, no ``nextitem`` on the last, as in ansible."""
     length = len(items)
-    return {"index": index + 1, "index0": index, "revindex": length - index, "revindex0": length - index - 1,
-            "first": index == 0, "last": index == length - 1, "length": length, "allitems": items,
-            "previtem": items[index - 1] if index else None,
-            "nextitem": items[index + 1] if index < length - 1 else None}
+    info = {"index": index + 1, "index0": index, "revindex": length - index, "revindex0": length - index - 1,
+            "first": index == 0, "last": index == length - 1, "length": length, "allitems": items}
+    if index:
+        info["previtem"] = items[index - 1]
+    if index < length - 1:
+        info["nextitem"] = items[index + 1]
+    return info

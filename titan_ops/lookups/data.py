@@ -52,7 +52,7 @@ def dict_(terms: list[Any], context: LookupContext) -> list[Any]:
     pairs = []
     for term in terms:
         if not isinstance(term, Mapping):
-            raise LookupFailed(f"the 'dict' lookup expects a mapping, got {term!r} ({type(term).__name__})")
+            raise LookupFailed(f"the 'dict' lookup plugin expects a dictionary, got {term!r} ({type(term).__name__})")
         pairs.extend({"key": key, "value": value} for key, value in term.items())
     return pairs
 

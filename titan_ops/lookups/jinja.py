@@ -1,8 +1,9 @@
-"""``lookup()``, ``query()`` and ``q()`` in templates, and the check that finds unknown lookups in
+"""``lookup()``, ``query()``, ``q()`` and ``now()`` in templates, and the check that finds unknown lookups in
 a template before it runs."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from titan_ops import lookups
 from titan_ops.errors import TemplateError
 
 FUNCTION_NAMES = ("lookup", "query", "q")
-UNSUPPORTED_FUNCTIONS = ("now", "undef")
+UNSUPPORTED_FUNCTIONS = ("undef",)
 """ansible-core's template functions titan-ops does not have (refused by name at validation)."""
 
 
@@ -70,7 +71,14 @@ def query(context: jinja2.runtime.Context, name: str, *terms: Any, **options: An
     return _call(context, name, terms, options, wantlist=True)
 
 
-GLOBALS = {"lookup": lookup, "query": query, "q": query}
+def now(utc: bool = False, fmt: str | None = None) -> Any:
+    """``now(utc=False, fmt=None)``: the controller's time (UTC when ``utc``), formatted by ``fmt`` (strftime)
+    when given, as ansible-core's function."""
+    moment = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if utc else datetime.datetime.now()
+    return moment.strftime(fmt) if fmt is not None else moment
+
+
+GLOBALS = {"lookup": lookup, "query": query, "q": query, "now": now}
 """The template functions, by name."""
 
 
