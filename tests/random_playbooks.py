@@ -68,6 +68,8 @@ class PlaybookGenerator:
         self.facts: list[str] = []
         self.handlers: list[str] = []
         self.topics: list[str] = []
+        self.free = False
+        """The play being drawn has the free strategy."""
 
     # -- pieces ------------------------------------------------------------------------------
     def _marker(self) -> str:
@@ -165,8 +167,10 @@ class PlaybookGenerator:
 
     def meta(self) -> dict[str, Any]:
         """``meta`` ending a host, a batch or the play, or flushing handlers, mostly under a condition."""
-        task: dict[str, Any] = {"meta": self.random.choice(["end_host", "end_batch", "end_play", "flush_handlers",
-                                                            "noop"])}
+        actions = ["end_host", "flush_handlers", "noop"]
+        if not self.free:  # under free, where the others are when one ends the play is a race (docs/playbooks.md,
+            actions += ["end_batch", "end_play"]  # "Differences from Ansible")
+        task: dict[str, Any] = {"meta": self.random.choice(actions)}
         if self._chance(0.8):
             task["when"] = self._condition()
         return task
@@ -197,7 +201,8 @@ class PlaybookGenerator:
         play: dict[str, Any] = {"name": f"play {index}", "hosts": hosts, "gather_facts": False}
         if self._chance(0.35):
             play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}"])
-        if self._chance(0.15):
+        self.free = self._chance(0.15)
+        if self.free:
             play["strategy"] = "free"
         if self._chance(0.2):
             play["any_errors_fatal"] = True

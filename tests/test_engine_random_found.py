@@ -75,6 +75,74 @@ CASES = {
         """,
         rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "1 0 0 1 1 0 0", "h3": "2 0 0 1 2 0 0"},
         messages={"h2": ["one"], "h3": ["one", "two"]}),
+    # seed 514259: handlers notified before meta end_play or end_batch do not run, force_handlers or not.
+    "no_handler_runs_after_end_play_or_end_batch": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg=a
+              changed_when: true
+              notify: h
+            - meta: end_play
+          handlers:
+            - name: h
+              debug: msg=handler-play1
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg=b
+              changed_when: true
+              notify: h
+            - block:
+                - block:
+                    - meta: end_play
+                      when: true
+          handlers:
+            - name: h
+              debug: msg=handler-play2
+        - hosts: all
+          gather_facts: false
+          serial: 1
+          tasks:
+            - debug: msg=c
+              changed_when: true
+              notify: h
+            - meta: end_batch
+              when: inventory_hostname == 'h1'
+            - meta: end_host
+              when: inventory_hostname == 'h2'
+          post_tasks:
+            - debug: msg=post
+          handlers:
+            - name: h
+              debug: msg=handler-play3
+        - hosts: h1
+          gather_facts: false
+          force_handlers: true
+          tasks:
+            - debug: msg=a
+              changed_when: true
+              notify: h
+            - meta: end_play
+          handlers:
+            - name: h
+              debug: msg=handler-play1
+        - hosts: all
+          gather_facts: false
+          serial: 2
+          force_handlers: true
+          tasks:
+            - debug: msg=c
+              changed_when: true
+              notify: h
+            - meta: end_batch
+          handlers:
+            - name: h
+              debug: msg=handler-play2
+        """,
+        rc=0, recap={"h1": "5 5 0 0 0 0 0", "h2": "2 2 0 0 0 0 0", "h3": "4 2 0 0 0 0 0"},
+        messages={"h1": ["a", "b", "c", "a", "c"], "h2": ["c", "c"], "h3": ["c", "handler-play3", "post", "c"]}),
 }
 
 

@@ -325,9 +325,10 @@ class Walk:
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:
         """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
-        failed too); the hosts that failed in them. A handler fails its host where the flush is."""
+        failed too); the hosts that failed in them. A handler fails its host where the flush is. After
+        ``meta: end_play`` or ``end_batch`` no handler runs, with ``force_handlers`` neither (as ansible)."""
         state = self.state
-        if not hosts:
+        if not hosts or state.ended:
             return set()
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
         handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True)
