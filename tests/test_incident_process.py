@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -107,6 +109,35 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     for number in range(6):
         texts = [entry["text"].split(" x")[0] for entry in entries if entry.get("operator") == f"w{number}"]
         assert texts == [f"w{number} note {index}" for index in range(60)]
+
+
+def test_a_writer_waits_for_the_line_another_is_appending(tmp_path):
+    """The lock itself, without a race to win: while this test holds the timeline's lock with half a line
+    written (a writer in the middle of its append), another process's note waits (it shows in /proc/locks as a
+    waiter), then lands whole after the line is finished."""
+    incident = Incident.create("concurrency", tmp_path, incident_id="INC-C")
+    path = tmp_path / "INC-C" / "timeline.jsonl"
+    half = json.dumps({"kind": "note", "timestamp": "2026-12-01T10:00:00+00:00", "operator": "first",
+                       "text": "appended in two writes"}, sort_keys=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(half[:40])
+        handle.flush()
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), "second", "1"])
+        try:
+            deadline = time.monotonic() + 60
+            while f" {writer.pid} " not in "".join(line for line in Path("/proc/locks").read_text().splitlines(True)
+                                                   if "->" in line):
+                assert writer.poll() is None, "the writer went ahead while the line was half written"
+                assert time.monotonic() < deadline, "the writer never waited for the lock"
+                time.sleep(0.05)
+            handle.write(half[40:] + "\n")
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    assert writer.wait(timeout=60) == 0
+    texts = [entry.get("text", "").split(" x")[0] for entry in incident.entries()]
+    assert texts[1:] == ["appended in two writes", "second note 0"]
 
 
 def test_incident_ids_are_unique_under_concurrent_opens(tmp_path):
