@@ -1,6 +1,6 @@
 """Drills: schema validation, the runner's phases, budget and verdicts, JUnit, the CLI (on the controller only).
 
-The shipped drills against the Titan lab are in tests/test_drills_lab.py.
+The shipped drills against the Titan lab are in tests/test_runbooks_drills.py.
 """
 
 from __future__ import annotations

@@ -275,6 +275,23 @@ def test_the_lifecycle_example_of_docs_incidents_md_runs_as_written(tmp_path):
     assert {entry["operator"] for entry in state.entries} == {"alice"} and state.closed is not None
 
 
+def test_action_items_are_added_and_done_from_the_command_line(tmp_path, capsys):
+    from titan_ops.cli import main
+
+    Incident.create("Execution down", tmp_path, incident_id="INC-A", severity=2)
+    common = ["--dir", str(tmp_path), "--policy", str(EXAMPLE_POLICY)]
+    assert main(["incident", "action", "INC-A", "add", "Cap the order cache", "--owner", "dev-lead",
+                 "--due", "2027-01-08", *common]) == 0
+    assert main(["incident", "action", "INC-A", "done", "1", *common]) == 0
+    capsys.readouterr()
+    assert main(["incident", "action", "INC-A", "done", "7", *common]) == 5
+    assert capsys.readouterr().err == "ERROR! incident INC-A has no action 7\n"
+    entries = Incident("INC-A", tmp_path).entries()
+    done_at = entries[-1]["timestamp"]
+    report = render_report("INC-A", entries, load_policy(EXAMPLE_POLICY))
+    assert f"| 1 | Cap the order cache | dev-lead | 2027-01-08 | {done_at} |" in report
+
+
 # -- messages --------------------------------------------------------------------------
 def test_notify_through_slack_statuspage_and_email_logs_every_message_masked(tmp_path, monkeypatch):
     with http_receiver() as http, smtp_receiver() as smtp:
