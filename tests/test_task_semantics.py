@@ -315,6 +315,23 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - ends.results | select('skipped') | list == []
               - "'lookup plugin expects a dictionary' in not_a_dict.msg"
         """, _recap(5, changed=1, ignored=2)),
+    "templated set_fact keys and module names, malformed key=value in a task that handles its failure": ("""
+        - set_fact: "{{ key_name }}='{{ greeting }}'"
+        - action: "{{ chosen }} msg='from a templated module name'"
+          vars: {chosen: debug}
+          register: by_text
+        - action: {module: "{{ chosen }}", cmd: "echo mapped"}
+          vars: {chosen: command}
+          register: by_mapping
+        - file: path={{ workdir }}/x {{ injected }}
+          vars: {injected: "state=touch"}
+          ignore_errors: true
+        - assert:
+            that:
+              - dynamic == 'one'
+              - by_text.msg == 'from a templated module name'
+              - by_mapping.stdout == 'mapped'
+        """, _recap(5, changed=1, ignored=1)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook

@@ -18,12 +18,14 @@ from titan_ops.engine.results import Status, TaskResult
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
-from titan_ops.playbook.arguments import check_arguments
+from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import Task
 from titan_ops.redaction import secret_values
 from titan_ops.templating import Templar, without_omitted
 
 
+# Modules whose results the engine acts on (facts, inventory, the play): a template cannot choose them.
+ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather_facts", "add_host", "group_by"})
 # What a failed module result holds under ``exception`` (titan-ops modules raise no Python traceback).
 NO_TRACEBACK = "(traceback unavailable)"
 
@@ -62,9 +64,11 @@ class TaskExecutor:
     def execute(self, task: Task, host: HostContext, ignore_errors: bool = False) -> TaskResult:
         """Run ``task`` on one host and return its result; never raises TitanOpsError."""
         start = datetime.now()
-        module = modules.lookup(task.module)
-        assert module is not None, task.module
         try:
+            if task.chosen_action is not None:
+                task = self._chosen(task, host)
+            module = modules.lookup(task.module)
+            assert module is not None, task.module
             result = self._execute(task, module, host)
         except HostUnreachable as error:
             result = {"unreachable": True, "changed": False, "msg": error.message}
@@ -74,6 +78,20 @@ class TaskExecutor:
         return TaskResult(host=host.host, task=task.display_name, module=task.module, status=status, start=start,
                           end=datetime.now(), result=result, ignored=status is Status.FAILED and ignore_errors,
                           location=str(task.location))
+
+    def _chosen(self, task: Task, host: HostContext) -> Task:
+        """The task of an ``action:`` whose module name is a template, with the module it names on ``host``
+        and the arguments given after the name."""
+        name = self.templar.render(task.module, host.variables)
+        module = modules.lookup(name) if isinstance(name, str) else None
+        if module is None:
+            raise ModuleError(f"unknown module {name!r}", key="action")
+        if module.name in ENGINE_MODULES or module.once_per_batch:
+            raise ModuleError(f"the module '{module.name}' cannot be named by a template (it acts on the run, "
+                              "not on a host)", key="action")
+        raw = task.chosen_action
+        args = dict(raw) if isinstance(raw, Mapping) else parse_free_form(module, raw) if raw else {}
+        return replace(task, module=module.name, args={**task.args, **args}, chosen_action=None)
 
     def _execute(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)

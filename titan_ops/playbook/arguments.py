@@ -17,7 +17,8 @@ from titan_ops.trust import derived
 if TYPE_CHECKING:
     import jsonschema
 
-_KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_KEY_VALUE = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*|\{\{(?:(?!\}\}).)*\}\})+)=(.*)$", re.DOTALL)
+"""``key=value``; the key may be (or hold) a template (set_fact's keys are names it renders)."""
 
 
 def _word_spans(text: str) -> list[tuple[int, int]]:
@@ -93,7 +94,7 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     for start, end in _word_spans(text):
         match = _KEY_VALUE.match(text[start:end])
         if match and (match.group(1) in known or module.free_form is None):
-            name = match.group(1)
+            name = derived(text, match.group(1))
             value = derived(text, _unquote(match.group(2)))
             args[name] = _typed(value, module.schema.get("properties", {}).get(name, {}))
             rest.append(text[cursor:start])

@@ -45,6 +45,9 @@ class Task:
     """Inheritable keywords set on the task itself (become, no_log, ...)."""
     role: str | None = None
     """The role whose task (or handler) this is."""
+    chosen_action: Any = None
+    """``action: "{{ name }} args"`` (or ``{module: "{{ name }}", ...}``): ``module`` is the template that names
+    the module per host, and this the raw arguments given after it (text or mapping)."""
     refusal: TitanOpsError | None = None
     """What validation found wrong with a task whose failure is handled (``ignore_errors``, ``rescue``): the
     task fails with it when it runs (when its ``when`` holds; at once when ``when`` itself is wrong)."""

@@ -28,7 +28,7 @@ from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, bare_expression, is_single_expression, is_template
-from titan_ops.trust import Authored, is_authored
+from titan_ops.trust import Authored, derived, is_authored
 from titan_ops.vault import Vault
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/playbook.json").read_text())
@@ -434,14 +434,16 @@ class _Parser:
                                 data.where(actions[1]), str(actions[1]))
         module_key = actions[0]
         location = data.where(module_key)
-        module, raw = self._action(data, module_key, location)
+        module, raw, name = self._action(data, module_key, location)
+        # no module: ``action: "{{ name }} args"`` chooses it per host, and its arguments are parsed then;
         # a module without a free form given one template: its arguments, as a mapping (Ansible allows it)
-        args_template = raw if not module.free_form and is_single_expression(raw) else None
-        args = {} if args_template else self._module_args(module, raw, location)
-        if "args" in data:
-            args = {**data["args"], **args}
+        args_template = raw if module is not None and not module.free_form and is_single_expression(raw) else None
+        args = dict(data.get("args") or {})
         refusal = None
         try:
+            if module is not None and not args_template:
+                given = self._module_args(module, raw, location)  # (a mapping keeps its keys' places)
+                args = {**args, **given} if args else given
             self._check_task(data, module, module_key, raw, args, args_template)
         except _Unsupported:
             raise
@@ -451,11 +453,12 @@ class _Parser:
             refusal = error  # as ansible-core: the task fails when it runs, and its failure is handled
         loop, loop_lookup = _loop(data)
         return Task(
-            module=module.name,
+            module=module.name if module is not None else name,
             args=args,
             location=location,
             name=data.get("name"),
             args_template=args_template,
+            chosen_action=raw if module is None else None,
             when=as_list(data.get("when")),
             register=data.get("register"),
             vars=dict(data.get("vars") or {}),
@@ -476,10 +479,15 @@ class _Parser:
             refusal=refusal,
         )
 
-    def _check_task(self, data: LocatedDict, module: modules.Module, module_key: str, raw: Any,
+    def _check_task(self, data: LocatedDict, module: modules.Module | None, module_key: str, raw: Any,
                     args: dict[str, Any], args_template: str | None) -> None:
-        """A task's arguments, templates and conditions, as validation checks them."""
+        """A task's arguments, templates and conditions, as validation checks them (the templates only, when
+        the module is chosen when the task runs)."""
         location = data.where(module_key)
+        if module is None:
+            self._check_templates(data, tuple(data))
+            self._check_conditions(data)
+            return
         try:
             if args_template is None:  # else checked once rendered
                 check_arguments(module, args, location, rendered=False)
@@ -494,29 +502,35 @@ class _Parser:
                 if isinstance(expression, str):
                     self._check_expression(expression, location, key)
 
-    def _action(self, data: LocatedDict, key: str, location: Location) -> tuple[modules.Module, Any]:
-        """The module a task runs and its raw arguments: from its module key, or from ``action:`` /
-        ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``)."""
+    def _action(self, data: LocatedDict, key: str, location: Location) -> tuple[modules.Module | None, Any, str]:
+        """The module a task runs, its raw arguments and its name: from its module key, or from ``action:`` /
+        ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``); no module when its name is
+        a template (chosen per host when the task runs)."""
         value = data[key]
         if key not in keywords.ACTION_KEYWORDS:
             module = modules.lookup(key)
             assert module is not None
-            return module, value
+            return module, value, module.name
         if isinstance(value, dict):
             name = value.get("module")
             raw: Any = {item: argument for item, argument in value.items() if item != "module"}
         elif isinstance(value, str):
-            name, _, raw = value.strip().partition(" ")
-            raw = raw.strip() or None
+            text = value.strip()
+            cut = text.find("}}") + 2 if text.startswith("{{") else 0  # a templated module name: to its end
+            head, _, rest = text[cut:].partition(" ")
+            name = derived(value, text[:cut] + head)
+            raw = derived(value, rest.strip()) if rest.strip() else None
         else:
             name = None
         if not isinstance(name, str) or not name:
             raise PlaybookError(f"'{key}' names no module: give 'module args...' or a mapping with 'module'",
                                 location, key)
+        if is_template(name) and key == "action":
+            return None, raw, name
         module = modules.lookup(name)
         if module is None:
             raise PlaybookError(f"unknown module '{name}'", location, key)
-        return module, raw
+        return module, raw, module.name
 
     def _module_args(self, module: modules.Module, value: Any, location: Location) -> dict[str, Any]:
         if value is None:
