@@ -232,3 +232,30 @@ def test_the_routine_health_check_opens_an_incident_only_when_it_finds_one(tmp_p
         assert "console down" in http.posts[0]["json"]["text"]
         tick()
         assert incident_ids(incidents) == [incident_id], "one incident while it is open"
+
+
+def test_the_same_alert_again_updates_its_incident_and_its_resolution_is_recorded(tmp_path, monkeypatch):
+    """Alertmanager repeats a firing alert and later sends it resolved (same fingerprint): one incident, each
+    notification an ``alert`` entry of it; a resolved alert with no open incident opens none."""
+    with http_receiver() as http, smtp_receiver() as smtp:
+        monkeypatch.setenv("TEST_SLACK_WEBHOOK", http.url("/services/T/B/x"))
+        watcher = Watcher(load_policy(local_policy(tmp_path, http, smtp)), tmp_path / "incidents",
+                          log=lambda line: None)
+
+        def webhook(status: str, fingerprint: str = "f00d") -> dict:
+            return {"version": "4", "status": status, "alerts": [{
+                "status": status, "fingerprint": fingerprint, "startsAt": "2026-12-01T10:00:00Z",
+                "labels": {"alertname": "TitanConsoleDown", "severity": "2", "job": "titan-console"},
+                "annotations": {"summary": "Console down"}}]}
+
+        for status in ("firing", "firing", "resolved"):
+            watcher.receive(json.dumps(webhook(status)).encode())
+            watcher.process_inbox()
+        watcher.receive(json.dumps(webhook("resolved", fingerprint="beef")).encode())
+        assert watcher.process_inbox() == []
+    [incident_id] = incident_ids(tmp_path / "incidents")
+    state = Incident(incident_id, tmp_path / "incidents").state()
+    assert [(alert["status"], alert["fingerprint"]) for alert in state.alerts] == [
+        ("firing", "f00d"), ("firing", "f00d"), ("resolved", "f00d")]
+    assert state.title == "Console down" and state.severity == 2
+    assert [message["audience"] for message in state.messages] == ["internal"], "told once"
