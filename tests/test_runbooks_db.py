@@ -3,7 +3,7 @@ that leaves the database as it was and the writers as the operator chose. titan_
 
 from __future__ import annotations
 
-
+import subprocess
 
 import titan_ops
 from titan_ops.engine.results import RunResult, Status
@@ -38,6 +38,8 @@ def test_a_backup_that_lists_but_does_not_read_is_refused_before_the_writers_sto
     cut = latest.with_name("cut.dump")
     data = latest.read_bytes()
     cut.write_bytes(data[:len(data) - len(data) // 8])
+    listed = subprocess.run(["pg_restore", "--list", str(cut)], capture_output=True, text=True)
+    assert listed.returncode == 0 and "TABLE DATA public performance" in listed.stdout, "the premise: it lists"
     try:
         before = snapshot(fleet)
         result = run(fleet, PLAYBOOKS / "db-recovery.yml",
