@@ -214,10 +214,13 @@ class _Planner:
                 if not isinstance(rendered, str) or not rendered:
                     raise PlaybookError(f"a vars file name must be a string, got {rendered!r}",
                                         play.where("vars_files"), "vars_files")
-                path = rendered if os.path.isabs(rendered) else os.path.join(play.base_dir, rendered)
-                candidates.append(path)
-                if os.path.isfile(path):
-                    chosen.append(path)
+                # as ansible: a relative name is looked for in vars/ beside the playbook, then beside it
+                paths = [rendered] if os.path.isabs(rendered) else [os.path.join(play.base_dir, "vars", rendered),
+                                                                    os.path.join(play.base_dir, rendered)]
+                found = next((path for path in paths if os.path.isfile(path)), None)
+                candidates.append(paths[-1])
+                if found is not None:
+                    chosen.append(found)
                     break
             else:
                 what = "vars file not found" if len(candidates) == 1 else "none of these vars files exists"

@@ -68,7 +68,7 @@ class PlayRoles:
             raise PlaybookError(f"role '{folder.name}' depends on itself: {' -> '.join(self._chain)}", where, "role")
         self._chain += (link,)
         try:
-            dependencies = [self._dependency(dependency, folder, where, stack, public)
+            dependencies = [self._dependency(dependency, folder, params, where, stack, public)
                             for dependency in folder.dependencies]
             scope = RoleScope(folder.name, folder.path, {}, {}, params)
             for dependency in dependencies:
@@ -93,9 +93,12 @@ class PlayRoles:
                      keywords={key: value for key, value in keywords.items() if key not in ("when", "tags")},
                      runs_once_as=identity if deduplicate and not folder.allow_duplicates else None)
 
-    def _dependency(self, entry: Any, parent: RoleFolder, where: Location, stack: tuple[str, ...],
-                    public: bool) -> Block:
-        name, keywords, params = split_entry(entry, where)
+    def _dependency(self, entry: Any, parent: RoleFolder, parent_params: dict[str, Any], where: Location,
+                    stack: tuple[str, ...], public: bool) -> Block:
+        """A dependency's block: it sees the parameters of the role that depends on it below its own, as in
+        ansible."""
+        name, keywords, own = split_entry(entry, where)
+        params = {**parent_params, **own}
         search = [os.path.dirname(parent.path), *self.search]
         folder = find_role(name, search, location_of(entry, where), "dependencies")
         _add(self.dependent_names, folder.name)
