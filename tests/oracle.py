@@ -56,12 +56,16 @@ def oracle_inventory(lab_inventory: Path, destination: Path) -> Path:
     return destination
 
 
-def run_ansible(playbook: Path, inventory: Path, *args: str, timeout: float = 300) -> tuple[int, dict[str, Any]]:
-    """Run ansible-playbook; return (exit code, per-host PLAY RECAP counters)."""
+def run_ansible(playbook: Path, inventory: Path, *args: str, timeout: float = 300,
+                stopped: bool = False) -> tuple[int, dict[str, Any] | None]:
+    """Run ansible-playbook; return (exit code, per-host PLAY RECAP counters). With ``stopped``, a run that
+    an error stopped before its recap (exit code 1, an ``[ERROR]`` line) gives (1, None)."""
     binary = require_oracle()
     env = {**os.environ, **QUIET_ENV}
     done = subprocess.run([str(binary), "-i", str(inventory), str(playbook), *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
+    if stopped and "PLAY RECAP" not in done.stdout and done.returncode == 1 and "[ERROR]" in done.stdout + done.stderr:
+        return done.returncode, None
     if "PLAY RECAP" not in done.stdout:
         raise AssertionError(f"ansible-playbook printed no recap (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
     recap = done.stdout.split("PLAY RECAP", 1)[1]

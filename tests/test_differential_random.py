@@ -33,12 +33,15 @@ def test_random_playbook_matches_ansible(lab, ansible_inventory, tmp_path, seed)
                f"tests/test_differential_random.py; see it with python -m tests.random_playbooks {seed}\n{case.text}")
     print(context)  # shown when anything below fails, an error of either side included
     _clean(lab)
-    ansible_rc, ansible_stats = run_ansible(playbook, ansible_inventory, *case.ansible_args())
+    ansible_rc, ansible_stats = run_ansible(playbook, ansible_inventory, *case.ansible_args(), stopped=True)
     ansible_files = _snapshot(lab)
     _clean(lab)
     result = titan_ops.run(playbook, lab.inventory_path, **case.options)
     titan_files = _snapshot(lab)
     _clean(lab)
-    assert titan_stats(result) == ansible_stats, context
+    if ansible_stats is None:  # an error stopped ansible's run (and its recap): titan-ops' must stop there too
+        assert result.error is not None, context
+    else:
+        assert titan_stats(result) == ansible_stats, context
     assert result.exit_code == ansible_rc, context
     assert titan_files == ansible_files, context

@@ -6,9 +6,14 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
-from tests.engine_cases import Case, ansible_outcome, titan_outcome
+import titan_ops
+from tests.engine_cases import Case, ansible_outcome, titan_outcome, write_case
+from tests.oracle import QUIET_ENV, require_oracle
 
 ONE_HOST = {"h1": {}}
 
@@ -143,6 +148,17 @@ CASES = {
         """,
         rc=0, recap={"h1": "5 5 0 0 0 0 0", "h2": "2 2 0 0 0 0 0", "h3": "4 2 0 0 0 0 0"},
         messages={"h1": ["a", "b", "c", "a", "c"], "h2": ["c", "c"], "h3": ["c", "handler-play3", "post", "c"]}),
+    # with the crash below: the condition of a meta noop is not even evaluated.
+    "meta_noop_condition_is_not_evaluated": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - meta: noop
+              when: nope is failed
+            - debug: msg=after
+        """,
+        hosts=ONE_HOST, rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["after"]}),
 }
 
 
@@ -157,3 +173,44 @@ def test_titan_ops_runs_it_as_ansible(name, tmp_path):
 def test_ansible_gives_the_same(name, tmp_path):
     case = CASES[name]
     assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+
+# The random differential's bulk run found a traceback out of titan_ops.run: the condition of a meta task that ends or
+# flushes cannot be evaluated. ansible-playbook stops the run there, with no recap, and exits 1.
+META_CONDITION_STOPS = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=before
+    - meta: {action}
+      when: nope is failed
+    - debug: msg=after
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=play2
+"""
+STOPPING_META = ("end_host", "end_batch", "end_play", "flush_handlers")
+
+
+@pytest.mark.parametrize("action", STOPPING_META)
+def test_an_error_in_a_meta_condition_stops_the_run(action, tmp_path):
+    playbook, inventory = write_case(Case(META_CONDITION_STOPS.format(action=action), 1, {}, {}), tmp_path)
+    result = titan_ops.run(playbook, inventory)
+    assert result.exit_code == 1
+    assert "'nope' is undefined" in result.error
+    messages = [r.result.get("msg") for host in result.stats for r in result.host_results(host) if r.module == "debug"]
+    assert messages == ["before"] * 3
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("action", STOPPING_META)
+def test_ansible_stops_the_run_too(action, tmp_path):
+    playbook, inventory = write_case(Case(META_CONDITION_STOPS.format(action=action), 1, {}, {}), tmp_path)
+    done = subprocess.run([str(require_oracle()), "-i", str(inventory), str(playbook)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **QUIET_ENV})
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "Error while evaluating conditional: 'nope' is undefined" in output
+    assert output.count('"msg": "before"') == 3
+    assert '"msg": "after"' not in output and "play2" not in output and "PLAY RECAP" not in output

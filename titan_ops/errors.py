@@ -76,6 +76,12 @@ class RunError(TitanOpsError):
     exit_code = 4
 
 
+class MetaConditionError(RunError):
+    """The ``when`` of a ``meta`` task that ends or flushes cannot be evaluated: ansible-playbook stops, exits 1."""
+
+    exit_code = 1
+
+
 class ModuleError(TitanOpsError):
     """A module was called with arguments it does not accept."""
 

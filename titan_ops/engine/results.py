@@ -141,6 +141,8 @@ class RunResult:
     interrupted: bool = False
     error: str | None = None
     """Why the run stopped before its end, when it had to (a task file included at run time did not parse)."""
+    error_exit_code: int = 4
+    """ansible-playbook's exit code for that ``error``."""
     max_fail_stopped: bool = False
     """A play's ``max_fail_percentage`` stopped the run."""
     halted_hosts: list[str] = field(default_factory=list)
@@ -197,7 +199,7 @@ class RunResult:
         if self.severity is not None:
             return SEVERITY_EXIT_BASE + int(self.severity)
         if self.error is not None:
-            return 4
+            return self.error_exit_code
         if self.max_fail_stopped or (self.failed_hosts and not self.unreachable_hosts):
             return 2
         if self.unreachable_hosts:

@@ -75,6 +75,7 @@ class Runner:
             self._interrupt()
         except RunError as error:
             self.result.error = str(error)
+            self.result.error_exit_code = error.exit_code
         finally:
             self.dispatcher.shutdown()
             self.result.end = datetime.now()

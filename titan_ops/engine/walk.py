@@ -26,7 +26,7 @@ from titan_ops.engine.recorder import outcomes
 from titan_ops.engine.results import Status, TaskResult
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
-from titan_ops.errors import Location, PlaybookError, RunError, TemplateError, TitanOpsError
+from titan_ops.errors import Location, MetaConditionError, PlaybookError, RunError, TemplateError, TitanOpsError
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
@@ -296,17 +296,14 @@ class Walk:
 
     def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
         action = task.args.get("free_form")
+        if action == "noop":
+            return set()  # its condition is not even evaluated, as in ansible
         if action in ("end_play", "end_batch"):  # ansible decides them on the first host, for all
-            variables = self.hosts.variables(self.state, hosts[0], scope, task.vars)
-            if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
+            if self._meta_condition(task, hosts[0], scope):
                 self.state.ended = True
                 self.state.run.ended = self.state.run.ended or action == "end_play"
             return set()
-        chosen = []
-        for host in hosts:
-            variables = self.hosts.variables(self.state, host, scope, task.vars)
-            if evaluate_conditions(self.templar, scope.when + task.when, variables)[0]:
-                chosen.append(host)
+        chosen = [host for host in hosts if self._meta_condition(task, host, scope)]
         if action == "flush_handlers":
             return self.flush_handlers(chosen, scope)
         if action == "end_host":
@@ -322,6 +319,14 @@ class Walk:
             for host in chosen:
                 self.runner.connection(host).close()  # the next command logs in again
         return set()
+
+    def _meta_condition(self, task: Task, host: str, scope: Scope) -> bool:
+        """The ``when`` of a meta task on ``host``; one that cannot be evaluated stops the run, as in ansible."""
+        variables = self.hosts.variables(self.state, host, scope, task.vars)
+        try:
+            return evaluate_conditions(self.templar, scope.when + task.when, variables)[0]
+        except TitanOpsError as error:
+            raise MetaConditionError(f"{task.location}: {error.message}") from None
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:
         """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
