@@ -4,9 +4,10 @@ Every generated task writes a marker line into a file on the host, so the final 
 which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts, with
 the play keywords (serial, strategy, any_errors_fatal, max_fail_percentage, force_handlers, tags, some of
 them templated), pre_tasks and post_tasks, blocks with rescue and always (any_errors_fatal on blocks too),
-handlers notified from anywhere (listen, flush_handlers in and out of blocks, tagged or not), meta
+handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or not), meta
 end_host/end_batch/end_play, loops (set_fact in a loop too), until/retries, register, when,
-changed_when/failed_when (lists too), ignore_errors, check_mode, run_once and tags.
+changed_when/failed_when (lists too), ignore_errors, check_mode, run_once and tags; run with --tags,
+--skip-tags, --check or --limit, or none of them.
 
 Replay a seed: ``python -m tests.random_playbooks SEED`` prints its playbook and extra vars; the
 differential test runs given seeds with ``TITAN_OPS_RANDOM_SEEDS=SEED,SEED``.
@@ -27,13 +28,14 @@ HOSTS = ("lab1", "lab2", "lab3")
 OUT = "/srv/titan/diff"
 TAGS = ("red", "blue")
 # What -e gives every run: play keywords template these.
-EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34}
+EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34, "how": "free"}
 
 
 # How a seed's playbook is run, drawn from the seed so that a replay runs it the same way: titan_ops.run's
 # keyword arguments (ansible_args gives ansible-playbook's options for the same).
 MODES: dict[str, dict[str, Any]] = {"all-tags": {}, "tag-red": {"tags": ("red",)},
-                                    "skip-blue": {"skip_tags": ("blue",)}, "check": {"check": True}}
+                                    "skip-blue": {"skip_tags": ("blue",)}, "check": {"check": True},
+                                    "limit": {"limit": "all:!lab2"}}
 FORKS = 3
 
 
@@ -55,6 +57,7 @@ class RandomPlaybook:
         args = ["-f", str(FORKS), "-e", json.dumps(self.extra_vars)]
         args += [arg for tag in mode.get("tags", ()) for arg in ("--tags", tag)]
         args += [arg for tag in mode.get("skip_tags", ()) for arg in ("--skip-tags", tag)]
+        args += ["--limit", mode["limit"]] if "limit" in mode else []
         return args + (["--check"] if mode.get("check") else [])
 
 
@@ -98,6 +101,8 @@ class PlaybookGenerator:
         names = self.handlers + self.topics
         if self._chance(0.2):
             return self.random.sample(names, 2)
+        if self._chance(0.15):
+            return "{{ chosen_handler }}"
         return self.random.choice(names)
 
     # -- tasks ---------------------------------------------------------------------------------
@@ -203,7 +208,8 @@ class PlaybookGenerator:
             play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}"])
         self.free = self._chance(0.15)
         if self.free:
-            play["strategy"] = "free"
+            play["strategy"] = self.random.choice(["free", "{{ how }}"])
+        play["vars"] = {"chosen_handler": self.random.choice(self.handlers)}
         if self._chance(0.2):
             play["any_errors_fatal"] = True
         elif self._chance(0.2):
