@@ -43,16 +43,16 @@ def project(folder: Path, playbook: str, files: dict[str, str] | None = None) ->
     return folder / "play.yml", inventory
 
 
-def play_titan(folder: Path, base: Path, keys: tuple[str, ...], **options: Any) -> Side:
-    """titan-ops's side: ``play.yml`` of ``folder`` run with ``base`` (created empty)."""
+def play_titan(folder: Path, base: Path, keys: tuple[str, ...], host: str = "h", **options: Any) -> Side:
+    """titan-ops's side: ``play.yml`` of ``folder`` run with ``base`` (created empty); ``host``'s tasks."""
     base.mkdir(parents=True)
     result = titan_ops.run(folder / "play.yml", folder / "inventory.yml", extra_vars={"base": str(base)},
                            **options)
-    tasks = [(r.task, r.status.value, _kept(r.result, keys, base)) for r in result.host_results("h")]
+    tasks = [(r.task, r.status.value, _kept(r.result, keys, base)) for r in result.host_results(host)]
     return Side(result.exit_code, tasks, tree(base))
 
 
-def play_ansible(folder: Path, base: Path, keys: tuple[str, ...], *args: str) -> Side:
+def play_ansible(folder: Path, base: Path, keys: tuple[str, ...], *args: str, host: str = "h") -> Side:
     """ansible-playbook's side, as :func:`play_titan`."""
     base.mkdir(parents=True)
     done = subprocess.run([str(require_oracle()), "-i", "inventory.yml", "play.yml", "-e", f"base={base}", *args],
@@ -63,8 +63,8 @@ def play_ansible(folder: Path, base: Path, keys: tuple[str, ...], *args: str) ->
     tasks = []
     for play in report["plays"]:
         for task in play["tasks"]:
-            if "h" in task["hosts"]:
-                result = task["hosts"]["h"]
+            if host in task["hosts"]:
+                result = task["hosts"][host]
                 tasks.append((task["task"]["name"], _status(result), _kept(result, keys, base)))
     return Side(done.returncode, tasks, tree(base))
 

@@ -45,6 +45,7 @@ ENTRIES: dict[str, Entry] = {
     "assert": Entry(_BUILTIN, "titan_ops.modules.checks", "Assert"),
     "fail": Entry(_BUILTIN, "titan_ops.modules.checks", "Fail"),
     "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),
+    "wait_for_connection": Entry(_BUILTIN, "titan_ops.modules.wait_for_connection", "WaitForConnection"),
     "pause": Entry(_BUILTIN, "titan_ops.modules.pause", "Pause"),
     "uri": Entry(_BUILTIN, "titan_ops.modules.uri.module", "Uri"),
     "triage": Entry(None, "titan_ops.modules.triage", "Triage"),
