@@ -50,6 +50,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--become-method", choices=("sudo", "su"), help="how to become (default sudo)")
     parser.add_argument("--force-handlers", action="store_true", default=None,
                         help="run notified handlers even on hosts that failed")
+    parser.add_argument("--flush-cache", action="store_true",
+                        help="accepted: titan-ops keeps no facts between runs, so there is no cache to flush")
     parser.add_argument("--start-at-task", metavar="NAME", help="start the run at the first task named NAME")
     parser.add_argument("--list-hosts", action="store_true", help="list the hosts each play targets; run nothing")
     parser.add_argument("--list-tasks", action="store_true", help="list the tasks each play runs; run nothing")
