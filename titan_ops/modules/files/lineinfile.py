@@ -67,6 +67,9 @@ class LineInFile(Module):
                        "description": "A Python regular expression searched in each line. With state present, "
                                       "the last matching line is replaced by line; with state absent, every "
                                       "matching line is removed. With state absent, give regexp or line."},
+            "search_string": {"type": "string",
+                              "description": "A literal string searched in each line, as regexp is (not with regexp "
+                                             "nor backrefs)."},
             "line": {"type": "string",
                      "description": "The line to insert or to replace with; required with state present. With "
                                     "state absent and no regexp, the lines equal to it are removed."},
@@ -103,8 +106,10 @@ class LineInFile(Module):
         **PATH_REQUIRED,
         "allOf": [
             {"not": {"required": ["insertafter", "insertbefore"]}},
+            {"not": {"required": ["regexp", "search_string"]}},
+            {"not": {"required": ["backrefs", "search_string"]}},
             {"if": {"properties": {"state": {"const": "absent"}}, "required": ["state"]},
-             "then": {"anyOf": [{"required": ["regexp"]}, {"required": ["line"]}]},
+             "then": {"anyOf": [{"required": ["regexp"]}, {"required": ["search_string"]}, {"required": ["line"]}]},
              "else": {"required": ["line"]}},
             {"if": {"properties": {"backrefs": {"const": True}}, "required": ["backrefs"]},
              "then": {"required": ["regexp"]}},
@@ -193,7 +198,7 @@ def _present(content: bytes, args: dict[str, Any]) -> Edit:
     lines = content.splitlines(keepends=True)
     line = args["line"].encode()
     first = args.get("firstmatch", False)
-    target, match = _find(lines, args.get("regexp"), first)
+    target, match = _find(lines, _searched(args), first)
     if target is None:
         target = max((i for i, text in enumerate(lines) if text.rstrip(b"\r\n") == line), default=None)
     if target is not None:
@@ -228,11 +233,19 @@ def _insert(lines: list[bytes], new: bytes, args: dict[str, Any], first: bool) -
 
 def _absent(content: bytes, args: dict[str, Any]) -> Edit:
     lines = content.splitlines(keepends=True)
-    regexp = re.compile(args["regexp"].encode()) if args.get("regexp") is not None else None
+    searched = _searched(args)
+    regexp = re.compile(searched.encode()) if searched is not None else None
     line = args.get("line", "").encode()
     kept = [text for text in lines if not (regexp.search(text) if regexp else text.rstrip(b"\r\n") == line)]
     removed = len(lines) - len(kept)
     return Edit(kept, f"{removed} line(s) removed" if removed else "", found=removed)
+
+
+def _searched(args: dict[str, Any]) -> str | None:
+    """The regular expression lines are searched with: regexp, or search_string taken literally."""
+    if args.get("search_string") is not None:
+        return re.escape(args["search_string"])
+    return args.get("regexp")
 
 
 def _find(lines: list[bytes], regexp: str | None, first: bool) -> tuple[int | None, re.Match[bytes] | None]:
