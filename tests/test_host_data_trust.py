@@ -342,6 +342,28 @@ def test_a_hosts_text_cannot_drive_the_operators_terminal(tmp_path):
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown)
 
 
+def test_host_text_a_filter_cannot_parse_fails_that_task_not_the_run(tmp_path):
+    """A host that prints what ``from_yaml``/``from_json`` cannot parse fails its own task (it ended the whole
+    run with a traceback); the other host goes on."""
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    bad: {ansible_connection: local, says: '{'}\n"
+                                            "    good: {ansible_connection: local, says: 'a: 1'}\n")
+    (tmp_path / "playbook.yml").write_text(textwrap.dedent("""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - command: echo {{ says }}
+              register: r
+            - set_fact: {parsed: "{{ r.stdout | from_yaml }}"}
+            - name: after
+              debug: {msg: "{{ parsed.a }}"}
+        """))
+    result = titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory.yml")
+    failed = result.host_results("bad")[-1]
+    assert failed.status is Status.FAILED and "from_yaml" in failed.msg and "while parsing" in failed.msg
+    assert result.host_results("good")[-1].msg == "1"
+    assert result.exit_code == 2
+
+
 # -- resource limits ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("template", "reason"), [

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jinja2
+import yaml
 from jinja2.runtime import Context
 
 from titan_ops import filters, sandbox
@@ -34,8 +35,10 @@ _MAX_DEPTH = 40
 # The value of ``omit``: a module argument rendered to it is left out, as if not given (see without_omitted).
 OMIT = "__omit_place_holder__titan_ops"
 _SCALARS = frozenset({int, float, bool, type(None)})
-_RUNTIME_ERRORS = (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError, IndexError,
-                   RecursionError, MemoryError)
+_RUNTIME_ERRORS = (TypeError, ValueError, LookupError, AttributeError, ArithmeticError, RecursionError, MemoryError,
+                   yaml.YAMLError)
+"""What a filter or an operation may raise on the values it is given (a host's text that ``from_yaml``
+cannot parse, say): the task fails with it, never the run."""
 
 
 def is_template(value: Any) -> bool:
