@@ -28,6 +28,7 @@ import titan_ops
 from titan_ops.engine.results import RunResult, Status
 from titan_ops.errors import PlaybookError, TemplateError
 from titan_ops.output.console import ConsoleRenderer
+from titan_ops.output.triage_table import triage_table
 from titan_ops.templating import Templar
 from titan_ops.trust import Authored
 
@@ -340,6 +341,13 @@ def test_a_hosts_text_cannot_drive_the_operators_terminal(tmp_path):
     assert "(item=x\\x1b[2K\\x0dok: [web1]\\x1b]0;owned\\x07\\x9b1A)" in shown
     assert "\n+x\\x1b[2K\\x0d\n+ok: [web1]\\x1b]0;owned\\x07\\x9b1A\n" in shown  # the diff
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown)
+
+
+def test_the_triage_table_escapes_what_hosts_said():
+    finding = {"severity": 2, "reason": "titan-brain: \x1b[2K\rhealthy", "details": ["\x1b]0;owned\x07"]}
+    table = triage_table({"severity": 2, "findings": [finding]})
+    assert "\\x1b[2K\\x0dhealthy" in table and "| \\x1b]0;owned\\x07" in table
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", table)
 
 
 def test_host_text_a_filter_cannot_parse_fails_that_task_not_the_run(tmp_path):

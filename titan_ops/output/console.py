@@ -27,6 +27,11 @@ def banner(message: str) -> str:
     return f"{message} {'*' * max(3, _WIDTH - 1 - len(message))}"
 
 
+def printable(text: str) -> str:
+    """``text`` with the characters a terminal acts on shown as ``\\xNN`` (tab and newline kept)."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def recap_line(host: str, stats: Any) -> str:
     """One PLAY RECAP line in Ansible's exact form."""
     counters = " ".join(f"{name}={str(getattr(stats, name)):<4}" for name in
@@ -58,7 +63,7 @@ class ConsoleRenderer:
 
     def _write(self, text: str = "", kind: str | None = None) -> None:
         """One line, its control characters escaped, in the colour of ``kind`` on a terminal."""
-        text = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+        text = printable(text)
         if kind is not None and self.color:
             text = f"\033[{_COLORS[kind]}m{text}\033[0m"
         self.stream.write(text + "\n")

@@ -7,11 +7,12 @@ from typing import Any, TextIO
 from collections.abc import Mapping
 
 from titan_ops.engine import events
-from titan_ops.output.console import banner
+from titan_ops.output.console import banner, printable
 
 
 def triage_table(assessment: Mapping[str, Any], playbook_dir: str = "playbooks") -> str:
-    """The text table of an assessment (``Assessment.to_dict()`` or a ``triage`` task's result)."""
+    """The text table of an assessment (``Assessment.to_dict()`` or a ``triage`` task's result), its control
+    characters escaped."""
     severity = assessment.get("severity")
     rows: list[tuple[str, str]] = [
         ("severity", str(severity) if severity is not None else "none (no incident)"),
@@ -32,7 +33,7 @@ def triage_table(assessment: Mapping[str, Any], playbook_dir: str = "playbooks")
     width = max(len(name) for name, _ in rows)
     lines = [banner("TRIAGE")]
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"  # findings quote what hosts said
 
 
 class TriageRenderer:
