@@ -290,32 +290,46 @@ PRINTED = {
 }
 
 
-def test_the_evidence_bundle_holds_what_the_host_printed_byte_for_byte(tmp_path):
-    """Bytes that are not UTF-8, control characters, trailing newlines (or none): each diagnostic's file in
-    the bundle is what the command printed, on stdout and on stderr, and the manifest's digest is of it."""
-    for name, data in PRINTED.items():
-        (tmp_path / name).write_bytes(data)
-    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    web1: {ansible_connection: local}\n")
+def _bundled(tmp_path: Path, inventory: Path, host: str, folder: str) -> None:
+    """Run a diagnostic per PRINTED file of ``folder`` on ``host`` (stdout and stderr) into an evidence
+    bundle: each file in the bundle must be the bytes printed, and the manifest's digest of them."""
     (tmp_path / "playbook.yml").write_text(textwrap.dedent(f"""
-        - hosts: web1
+        - hosts: {host}
           gather_facts: false
           tasks:
-            - shell: cat {tmp_path}/{{{{ item.name }}}}; cat {tmp_path}/{{{{ item.name }}}} >&2
+            - shell: cat {folder}/{{{{ item.name }}}}; cat {folder}/{{{{ item.name }}}} >&2
               loop: {[{"name": name} for name in PRINTED]}
               register: printed
             - evidence: {{dest: "{tmp_path}/INC-1", results: "{{{{ printed.results }}}}"}}
         """))
-    result = titan_ops.run(tmp_path / "playbook.yml", tmp_path / "inventory.yml")
-    assert result.exit_code == 0, [task.msg for task in result.host_results("web1")]
-    [bundle] = (tmp_path / "INC-1").glob("web1-*.tar.gz")
+    result = titan_ops.run(tmp_path / "playbook.yml", inventory)
+    assert result.exit_code == 0, [task.msg for task in result.host_results(host)]
+    [bundle] = (tmp_path / "INC-1").glob(f"{host}-*.tar.gz")
     with tarfile.open(bundle) as archive:
-        files = {member.name.removeprefix("web1/"): archive.extractfile(member).read()
+        files = {member.name.removeprefix(f"{host}/"): archive.extractfile(member).read()
                  for member in archive if member.isfile()}
     manifest = {entry["name"]: entry for entry in json.loads(files["manifest.json"])["diagnostics"]}
     for name, data in PRINTED.items():
         assert files[f"{name}.txt"] == data, name
         assert files.get(f"{name}.stderr.txt", b"") == data, name
         assert manifest[name]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_the_evidence_bundle_holds_what_the_host_printed_byte_for_byte(tmp_path):
+    """Bytes that are not UTF-8, control characters, trailing newlines (or none), on stdout and stderr."""
+    for name, data in PRINTED.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    web1: {ansible_connection: local}\n")
+    _bundled(tmp_path, tmp_path / "inventory.yml", "web1", str(tmp_path))
+
+
+def test_the_evidence_bundle_holds_what_a_host_printed_over_ssh(lab, tmp_path):
+    folder = "/srv/titan/printed"
+    backing = lab.host_path("lab1", folder)
+    backing.mkdir(parents=True, exist_ok=True)
+    for name, data in PRINTED.items():
+        (backing / name).write_bytes(data)
+    _bundled(tmp_path, Path(lab.inventory_path), "lab1", folder)
 
 
 def test_a_hosts_text_cannot_drive_the_operators_terminal(tmp_path):
