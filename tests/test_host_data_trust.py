@@ -160,12 +160,17 @@ MORE_SOURCES = """
       register: err
     - name: fetch the log
       fetch: {src: "{{ log }}", dest: "{{ out }}/fetched/", flat: true}
+    - name: slurp the log
+      slurp: {src: "{{ log }}"}
+      register: slurped
     - name: a fact
       debug: {msg: "{{ ansible_kernel }} {{ ansible_system }}"}
     - name: stderr seen
       debug: {msg: "{{ err.stderr }}"}
     - name: a fetched file read on the controller
       debug: {msg: "{{ lookup('file', out ~ '/fetched/service.log') }}"}
+    - name: slurped content
+      debug: {msg: "{{ slurped.content | b64decode }}"}
     - name: parsed from host text
       set_fact: {parsed: "{{ ('{\\"line\\": ' ~ (err.stderr | to_json) ~ '}') | from_json }}"}
     - name: a parsed value
@@ -180,7 +185,7 @@ MORE_SOURCES = """
 """
 
 
-def test_facts_stderr_fetched_files_and_what_is_parsed_from_them_are_data(hostile):
+def test_facts_stderr_fetched_and_slurped_files_and_what_is_parsed_from_them_are_data(hostile):
     directory, payload = hostile["dir"], hostile["payload"]
     fake = directory / "out" / "bin"
     fake.mkdir()
@@ -193,7 +198,7 @@ def test_facts_stderr_fetched_files_and_what_is_parsed_from_them_are_data(hostil
     assert not hostile["marker"].exists(), "a host's text ran as code on the controller"
     shown = {task.task: task.msg for task in result.host_results("web1") + result.host_results("web2")}
     assert shown["a fact"] == f"{lines[0]} {lines[1]}"
-    assert shown["stderr seen"] == shown["a fetched file read on the controller"] == payload
+    assert shown["stderr seen"] == shown["a fetched file read on the controller"] == shown["slurped content"] == payload
     assert shown["a parsed value"] == payload
     assert shown["the added host's variable"] == lines[1]
 
