@@ -11,7 +11,9 @@ import yaml
 
 from titan_ops.errors import Location, TitanOpsError
 from titan_ops.redaction import every_value, is_secret_store
+from titan_ops.source_text import read_source
 from titan_ops.trust import trusted
+from titan_ops.yaml_bounds import BoundedSafeLoader
 
 
 def parse_extra_vars(values: list[str], secrets: list[str] | None = None) -> dict[str, Any]:
@@ -32,9 +34,8 @@ def _parse_one(value: str) -> dict[str, Any]:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise TitanOpsError(f"cannot read extra vars file: {error.strerror}", Location(str(path))) from None
+            loaded = yaml.load(read_source(path, TitanOpsError, "extra vars file"),  # noqa: S506 - a safe loader
+                               Loader=BoundedSafeLoader)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             location = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
@@ -49,7 +50,7 @@ def _parse_one(value: str) -> dict[str, Any]:
             loaded = json.loads(text)
         except json.JSONDecodeError:
             try:
-                loaded = yaml.safe_load(text)
+                loaded = yaml.load(text, Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader, bounded
             except yaml.YAMLError as error:
                 raise TitanOpsError(f"invalid extra vars object: {error}", key="--extra-vars") from None
         if not isinstance(loaded, dict):

@@ -17,6 +17,7 @@ import yaml
 
 from titan_ops import sandbox
 from titan_ops.errors import TemplateError
+from titan_ops.yaml_bounds import BoundedSafeLoader
 
 
 def to_bool(value: Any) -> bool:
@@ -52,7 +53,10 @@ def to_nice_yaml(value: Any, indent: int = 4, **kwargs: Any) -> str:
 
 
 def from_yaml(value: str) -> Any:
-    return yaml.safe_load(value)
+    try:
+        return yaml.load(value, Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader, bounded
+    except yaml.YAMLError as error:
+        raise TemplateError(f"from_yaml: {error}") from None
 
 
 def _regex_flags(ignorecase: bool, multiline: bool) -> int:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from titan_ops.errors import InventoryError
 from titan_ops.inventory.addresses import split_port
 from titan_ops.inventory.model import LOCALHOST_NAMES, Host, InventoryData
+from titan_ops.source_text import read_source
 
 _TERM = re.compile(r"(?:\[[^\]]*\]|[^\s:\[\]])+")
 _SUBSCRIPT = re.compile(
@@ -62,11 +62,7 @@ def limit_terms(limit: str) -> list[str]:
         if not term.startswith("@"):
             terms.append(term)
             continue
-        path = Path(term[1:])
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise InventoryError(f"unable to read limit file '{term[1:]}': {error.strerror}") from None
+        lines = read_source(term[1:], InventoryError, "limit file").splitlines()
         terms.extend(line.strip() for line in lines if line.strip())
     return terms
 

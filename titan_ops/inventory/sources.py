@@ -22,6 +22,7 @@ from titan_ops.inventory.addresses import split_port
 from titan_ops.inventory.ini import parse_ini
 from titan_ops.inventory.model import InventoryData
 from titan_ops.inventory.yaml_loading import load_data
+from titan_ops.source_text import read_source
 from titan_ops.vault import Vault
 from titan_ops.inventory.yaml_source import UnsupportedSource, parse_yaml_inventory
 
@@ -84,10 +85,7 @@ def _read_directory(directory: Path, result: SourceSet, vault: Vault | None) -> 
 
 def _read_file(path: Path, result: SourceSet, vault: Vault | None) -> None:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InventoryError(f"cannot read inventory file: {error}", Location(file)) from None
+    text = read_source(path, InventoryError, "inventory file")
     if text.startswith("#!") and os.access(path, os.X_OK):
         raise InventoryError("dynamic inventory scripts are not supported", Location(file, 1))
     yaml_error = None

@@ -16,6 +16,7 @@ from typing import Any
 
 from titan_ops.errors import InventoryError, Location
 from titan_ops.inventory.yaml_loading import load_data
+from titan_ops.source_text import read_source
 from titan_ops.vault import Vault
 
 EXTENSIONS = ("", ".yml", ".yaml", ".json")
@@ -80,10 +81,7 @@ def _walk(directory: Path) -> list[Path]:
 
 def _load(path: Path, vault: Vault | None) -> dict[str, Any]:
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InventoryError(f"cannot read variables file: {error}", Location(file)) from None
+    text = read_source(path, InventoryError, "variables file")
     data = load_data(text, file, vault)
     if data is None:
         return {}

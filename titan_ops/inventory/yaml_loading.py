@@ -17,12 +17,13 @@ import yaml
 from titan_ops.errors import InventoryError, Location
 from titan_ops.trust import construct_authored, construct_unsafe, trusted
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
+from titan_ops.yaml_bounds import BoundedConstruction
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """PyYAML's safe loader plus Ansible's ``!unsafe`` tag."""
+class _Loader(BoundedConstruction, _BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader, bounded (:mod:`titan_ops.yaml_bounds`), plus Ansible's ``!unsafe`` tag."""
 
 
 def _vault(loader: _Loader, node: yaml.Node) -> Any:

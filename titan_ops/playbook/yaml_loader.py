@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import Location, PlaybookError
+from titan_ops.source_text import read_source
 from titan_ops.trust import construct_authored, construct_unsafe
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
+from titan_ops.yaml_bounds import BoundedConstruction
 
 
 class LocatedDict(dict):
@@ -49,7 +51,7 @@ _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 def _make_loader(filename: str) -> type[yaml.SafeLoader]:
-    class Loader(_SafeLoader):  # type: ignore[misc,valid-type]
+    class Loader(BoundedConstruction, _SafeLoader):  # type: ignore[misc,valid-type]
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LocatedDict:
@@ -116,12 +118,7 @@ def load_yaml_text(text: str, filename: str, vault: Vault | None = None) -> Any:
 def load_yaml_file(path: str | Path, vault: Vault | None = None) -> Any:
     """Read and parse a YAML file with locations (vault-encrypted ones opened with ``vault``); a missing
     file is a PlaybookError."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PlaybookError(f"cannot read file: {error.strerror}", Location(str(path))) from None
-    return load_yaml_text(text, str(path), vault)
+    return load_yaml_text(read_source(path, PlaybookError), str(path), vault)
 
 
 def location_of(value: Any, default: Location) -> Location:
