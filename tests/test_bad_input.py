@@ -242,5 +242,18 @@ def test_incident_timeline_with_a_cut_line(tmp_path):
     lines[2] = lines[2][:40]
     timeline.write_text("\n".join(lines) + "\n")
     done = titan_ops("incident", "report", "--dir", str(incidents), "INC-1", cwd=tmp_path)
-    assert_located(done, r".*INC-1/timeline\.jsonl:3:41: ")
+    assert_located(done, r".*INC-1/timeline\.jsonl:3:\d+: a damaged line")
     assert "first note" in done.stdout and "third note" in done.stdout
+
+
+def test_an_entry_appended_after_a_cut_last_line_starts_a_line_of_its_own(tmp_path):
+    incidents = tmp_path / "incidents"
+    assert titan_ops("incident", "open", "--dir", str(incidents), "--id", "INC-1", "a test incident",
+                     cwd=tmp_path).returncode == 0
+    timeline = incidents / "INC-1" / "timeline.jsonl"
+    timeline.write_bytes(timeline.read_bytes() + b'{"kind": "note", "text": "cut sho')
+    assert titan_ops("incident", "note", "--dir", str(incidents), "INC-1", "after the cut",
+                     cwd=tmp_path).returncode == 5
+    done = titan_ops("incident", "report", "--dir", str(incidents), "INC-1", cwd=tmp_path)
+    assert_located(done, r".*INC-1/timeline\.jsonl:2:\d+: a damaged line")
+    assert "after the cut" in done.stdout

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -112,8 +113,20 @@ def register(subparsers: Any) -> None:
 
 
 def _guarded(handler: Handler, args: argparse.Namespace) -> int:
+    """``handler``'s exit code, 5 with one error line for bad input; a damaged timeline line is named once, and the
+    command's work on the rest done (exit code 5)."""
+    from titan_ops.incident.timeline import DamagedLine
+
     try:
-        return handler(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DamagedLine)
+            code = handler(args)
+        for other in (warning for warning in caught if warning.category is not DamagedLine):
+            warnings.showwarning(other.message, other.category, other.filename, other.lineno)
+        damaged = dict.fromkeys(str(warning.message) for warning in caught if warning.category is DamagedLine)
+        for message in damaged:
+            print(f"ERROR! {message}", file=sys.stderr)
+        return 5 if damaged else code
     except TitanOpsError as error:
         print(f"ERROR! {error}", file=sys.stderr)
         return 5

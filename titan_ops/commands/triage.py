@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import resources
 from typing import Any
 
 from titan_ops.errors import TitanOpsError
@@ -32,18 +33,22 @@ def _triage(args: argparse.Namespace) -> int:
     from titan_ops.engine.results import SEVERITY_EXIT_BASE
     from titan_ops.incident.recorder import triage_entry
     from titan_ops.incident.timeline import Timeline
+    from titan_ops.json_document import load_json_document
     from titan_ops.output.triage_table import triage_table
     from titan_ops.triage import from_run
 
     try:
-        with open(args.from_json, encoding="utf-8") as handle:
-            run = json.load(handle)
+        run = load_json_document(args.from_json, json.loads(
+            resources.files("titan_ops").joinpath("schemas/run-result.json").read_text(encoding="utf-8")))
         overrides = {} if args.scavenger_equity_threshold is None else \
             {"scavenger_equity_threshold": args.scavenger_equity_threshold}
         assessment = from_run(run, **overrides).to_dict()
         if args.incident:
             Timeline(args.incident, args.incident_dir).append(triage_entry(assessment, source=args.from_json))
-    except (OSError, ValueError, TitanOpsError) as error:
+    except TitanOpsError as error:
+        print(f"ERROR! {error}", file=sys.stderr)
+        return 5
+    except (OSError, ValueError) as error:
         print(f"ERROR! {args.from_json}: {error}", file=sys.stderr)
         return 5
     sys.stdout.write(json.dumps(assessment, indent=2) + "\n" if args.json else triage_table(assessment))

@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import re
+import warnings
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ def check_incident_id(incident_id: str) -> str:
     return incident_id
 
 
+class DamagedLine(UserWarning):
+    """A line of a timeline that is not a JSON object, skipped; the message names ``file:line:column``."""
+
+
 class Timeline:
     """The timeline of one incident: ``<directory>/<incident_id>/timeline.jsonl``.
 
@@ -68,13 +73,16 @@ class Timeline:
         raises to refuse the append (``incident open`` of an open incident).
         """
         self.folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-        with open(self.path, "a+", encoding="utf-8") as handle:
+        line = (json.dumps(entry, sort_keys=True, default=str) + "\n").encode("utf-8")
+        with open(self.path, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 if check is not None:
                     handle.seek(0)
                     check(self._parse(handle.read()))
+                size = os.fstat(handle.fileno()).st_size
+                if size and os.pread(handle.fileno(), 1, size - 1) != b"\n":
+                    line = b"\n" + line  # after a line a killed writer cut: the entry starts a line of its own
                 handle.write(line)
                 handle.flush()
             finally:
@@ -83,7 +91,7 @@ class Timeline:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry, oldest first; an error when the incident has no timeline."""
         try:
-            handle = open(self.path, encoding="utf-8")
+            handle = open(self.path, "rb")
         except FileNotFoundError:
             raise TitanOpsError(f"unknown incident {self.incident_id} (no timeline at {self.path})") from None
         with handle:
@@ -93,16 +101,28 @@ class Timeline:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _parse(self, text: str) -> list[dict[str, Any]]:
+    def _parse(self, data: bytes) -> list[dict[str, Any]]:
+        """The entries of the timeline's ``data``; a line that is not a JSON object (cut by a writer that was
+        killed, damaged on disk) is skipped with a :class:`DamagedLine` warning naming it."""
         entries = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                self._damaged(number, error.start + 1, "not UTF-8 text")
             except json.JSONDecodeError as error:
-                raise TitanOpsError(f"{self.path}:{number}: not a JSON line ({error.msg})") from None
+                self._damaged(number, error.colno, error.msg)
+            else:
+                if isinstance(entry, dict):
+                    entries.append(entry)
+                else:
+                    self._damaged(number, 1, "not a JSON object")
         return entries
+
+    def _damaged(self, number: int, column: int, why: str) -> None:
+        warnings.warn(DamagedLine(f"{self.path}:{number}:{column}: a damaged line ({why}), skipped"), stacklevel=3)
 
 
 def incident_ids(directory: str | os.PathLike[str] | None = None) -> list[str]:

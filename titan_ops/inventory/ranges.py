@@ -10,8 +10,11 @@ Letter ranges run through ``a..z`` then ``A..Z``.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 
 LETTERS = string.ascii_letters
+MAX_HOSTS = 100_000
+"""Host names one name with ranges may stand for (``web[1:100000000]`` is refused, not expanded)."""
 
 
 class RangeError(ValueError):
@@ -24,20 +27,51 @@ def has_range(name: str) -> bool:
 
 
 def expand_host_range(name: str) -> list[str]:
-    """Every host name that ``name`` stands for, in order."""
+    """Every host name that ``name`` stands for, in order (at most MAX_HOSTS)."""
+    if not has_range(name):
+        return [name]
+    count = 1
+    for body in _range_bodies(name):
+        count *= len(_range_items(body))
+    if count > MAX_HOSTS:
+        raise RangeError(f"host range stands for {count} hosts (more than {MAX_HOSTS}): refused")
+    return _expand(name)
+
+
+def _expand(name: str) -> list[str]:
     if not has_range(name):
         return [name]
     head, _, rest = name.partition("[")
-    body, closed, tail = rest.partition("]")
-    if not closed:
-        raise RangeError("host range has no closing ']'")
-    names: list[str] = []
-    for item in _range_items(body):
-        names.extend(expand_host_range(head + item + tail))
-    return names
+    body, _, tail = rest.partition("]")
+    return [expanded for item in _range_items(body) for expanded in _expand(head + item + tail)]
 
 
-def _range_items(body: str) -> list[str]:
+def _range_bodies(name: str) -> list[str]:
+    """The ``begin:end[:step]`` of each range in ``name``, left to right."""
+    bodies = []
+    while has_range(name):
+        _, _, rest = name.partition("[")
+        body, closed, name = rest.partition("]")
+        if not closed:
+            raise RangeError("host range has no closing ']'")
+        bodies.append(body)
+    return bodies
+
+
+class _Numbers(Sequence[str]):
+    """The zero-padded numbers of a range, made as they are read (``len`` costs nothing)."""
+
+    def __init__(self, numbers: range, width: int):
+        self.numbers, self.width = numbers, width
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return str(self.numbers[index]).zfill(self.width)
+
+
+def _range_items(body: str) -> Sequence[str]:
     """The strings that one ``begin:end[:step]`` stands for."""
     bounds = body.split(":")
     if len(bounds) not in (2, 3):
@@ -56,7 +90,7 @@ def _range_items(body: str) -> list[str]:
     width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
     if width and len(end) != width:
         raise RangeError("host range must specify equal-length begin and end formats")
-    return [str(number).zfill(width) for number in range(_integer(begin), _integer(end) + 1, step)]
+    return _Numbers(range(_integer(begin), _integer(end) + 1, step), width)
 
 
 def _integer(text: str) -> int:

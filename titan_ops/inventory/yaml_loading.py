@@ -86,14 +86,14 @@ def locate(text: str, file: str, path: Sequence[Any]) -> Location:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return Location(file)
-    line = 1
+    line, column = 1, 1
     for key in path:
         if not isinstance(node, yaml.MappingNode):
             break
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
-                line, node = key_node.start_mark.line + 1, value_node
+                line, column, node = key_node.start_mark.line + 1, key_node.start_mark.column + 1, value_node
                 break
         else:
             break
-    return Location(file, line)
+    return Location(file, line, column)
