@@ -14,6 +14,7 @@ import pytest
 import titan_ops
 from titan_ops.errors import TitanOpsError
 from titan_ops.incident import Timeline, render_report
+from titan_ops.incident.timeline import DamagedLine
 
 SECRET_VAR = "pw-Inventory-7731"
 SECRET_EXTRA = "xv-Extra-2290"
@@ -171,7 +172,7 @@ def test_cli_run_and_report(playbook, tmp_path):
     assert missing.returncode == 5 and "no timeline" in missing.stderr
 
 
-def test_timeline_rejects_unsafe_ids_and_bad_lines(tmp_path):
+def test_timeline_rejects_unsafe_ids_and_skips_bad_lines(tmp_path):
     for bad in ("../etc", "a/b", "", "."):
         with pytest.raises(TitanOpsError):
             Timeline(bad, tmp_path)
@@ -179,8 +180,8 @@ def test_timeline_rejects_unsafe_ids_and_bad_lines(tmp_path):
     timeline.append({"kind": "run", "timestamp": "2024-01-01T00:00:00+00:00", "operator": "bob"})
     with open(timeline.path, "a") as handle:
         handle.write("{not json\n")
-    with pytest.raises(TitanOpsError, match="timeline.jsonl:2"):
-        timeline.entries()
+    with pytest.warns(DamagedLine, match="timeline.jsonl:2:2: a damaged line"):
+        assert [entry["operator"] for entry in timeline.entries()] == ["bob"]
 
 
 def test_report_of_triage_and_drill_entries():

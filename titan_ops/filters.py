@@ -77,7 +77,7 @@ def _regex(operation: str, pattern: str, flags: int, *args: Any, **kwargs: Any) 
     try:
         return getattr(_compiled(pattern, flags), operation)(*args, timeout=sandbox.remaining(), **kwargs)
     except TimeoutError:
-        raise TemplateError(f"the regular expression '{pattern}' took longer than the template's deadline: "
+        raise sandbox.LimitReached(f"the regular expression '{pattern}' took longer than the template's deadline: "
                             "stopped") from None
     except regex.error as error:
         raise TemplateError(f"regular expression '{pattern}': {error}") from None

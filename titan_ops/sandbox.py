@@ -15,9 +15,10 @@ jinja2's sandbox refuses what would reach Python's internals
   sandbox's own bound), a rendered text of more than :data:`MAX_SIZE`
   characters.
 
-A limit reached is a :class:`~titan_ops.errors.TemplateError` naming it; one
-that constants already reach is found when the playbook is validated
-(:func:`check_constants`).
+A limit reached is a :class:`LimitReached` naming it; one that constants
+already reach is found when the playbook is validated (:func:`check_constants`
+evaluates constant operators and filters, within a deadline of its own; jinja2's
+compile-time folding, which would run filters without one, is off).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ _UNKNOWN = object()
 
 
 
+class LimitReached(TemplateError):
+    """A template reached a limit of the sandbox: its deadline, or a size."""
+
+
 class _Deadline(threading.local):
     """The running render's deadline on this thread (``at`` is None outside a render)."""
 
@@ -83,10 +88,10 @@ def stop_deadline() -> None:
 
 
 def check_deadline() -> None:
-    """Raise TemplateError when the running render is past its deadline."""
+    """Raise LimitReached when the running render is past its deadline."""
     limit = _deadline.at
     if limit is not None and time.monotonic() > limit:
-        raise TemplateError(f"the template took longer than its deadline ({_deadline.seconds:g} s): stopped")
+        raise LimitReached(f"the template took longer than its deadline ({_deadline.seconds:g} s): stopped")
 
 
 def remaining() -> float | None:
@@ -95,8 +100,8 @@ def remaining() -> float | None:
     return None if limit is None else max(0.001, limit - time.monotonic())
 
 
-def _refuse(what: str) -> TemplateError:
-    return TemplateError(f"{what}: refused (a template may not build values that large)")
+def _refuse(what: str) -> LimitReached:
+    return LimitReached(f"{what}: refused (a template may not build values that large)")
 
 
 def _check_size(count: int, what: str) -> None:
@@ -129,9 +134,23 @@ def _check_operation(operator: str, left: Any, right: Any) -> None:
 
 def check_constants(tree: nodes.Node) -> None:
     """Refuse, before any render, what constant operands already put beyond a limit
-    (``{{ 10 ** 100000000 }}``, ``{{ range(10 ** 12) | list }}``, ``{{ 'x' * 10 ** 10 }}``)."""
+    (``{{ 10 ** 100000000 }}``, ``{{ range(10 ** 12) | list }}``, ``{{ 'x' * 10 ** 10 }}``, a catastrophic
+    regular expression over constant text), within the deadline of a render."""
+    outside_render = _deadline.at is None
+    if outside_render:
+        start_deadline(template_seconds())
+    try:
+        _check_constants(tree)
+    finally:
+        if outside_render:
+            stop_deadline()
+
+
+def _check_constants(tree: nodes.Node) -> None:
     for node in tree.find_all(tuple(_OPERATORS)):
         _constant(node)
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        _as_const(node)
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name == "range" and call.args and not call.kwargs:
             bounds = [_constant(argument) for argument in call.args]
@@ -148,10 +167,7 @@ def _constant(node: nodes.Node) -> Any:
     """The value of a constant expression (checking the limits of its intercepted operators), or _UNKNOWN."""
     operator = _OPERATORS.get(type(node))
     if operator is None:
-        try:
-            return node.as_const()
-        except Exception:  # nodes.Impossible, or an error the render will report
-            return _UNKNOWN
+        return _as_const(node)
     left, right = _constant(node.left), _constant(node.right)
     if left is _UNKNOWN or right is _UNKNOWN:
         return _UNKNOWN
@@ -159,6 +175,21 @@ def _constant(node: nodes.Node) -> Any:
     try:
         return SandboxedEnvironment.default_binop_table[operator](left, right)
     except Exception:
+        return _UNKNOWN
+
+
+def _as_const(node: nodes.Node) -> Any:
+    """jinja2's constant value of ``node`` (it runs the filters of constant operands), or _UNKNOWN; a limit
+    reached on the way is raised."""
+    try:
+        return node.as_const()
+    except nodes.Impossible as error:
+        if isinstance(error.__cause__, LimitReached):
+            raise error.__cause__ from None
+        return _UNKNOWN
+    except LimitReached:
+        raise
+    except Exception:  # an error the render will report
         return _UNKNOWN
 
 
@@ -213,7 +244,13 @@ class _BoundedIteration:
 
 
 class _CodeGenerator(CodeGenerator):
-    """jinja2's code generator, with the sequence of every ``{% for %}`` passed through _BoundedIteration."""
+    """jinja2's code generator, with the sequence of every ``{% for %}`` passed through _BoundedIteration, and
+    no output folded at compile time but literal text and constants (folding runs filters without a deadline)."""
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Any, finalize: Any) -> str:
+        if not isinstance(node, (nodes.TemplateData, nodes.Const)):
+            raise nodes.Impossible()
+        return super()._output_child_to_const(node, frame, finalize)
 
     def visit_Template(self, node: nodes.Template, frame: Any = None) -> None:
         for loop in node.find_all(nodes.For):
@@ -251,7 +288,7 @@ class BoundedSandbox(SandboxedEnvironment):
     intercepted_binops = frozenset(_OPERATORS.values())
 
     def __init__(self, **options: Any):
-        super().__init__(**options)
+        super().__init__(**{"optimized": False, **options})  # no folding: it would run filters without a deadline
         self.globals["lipsum"] = _lipsum
         self.filters[_BOUNDED_ITERATION] = _BoundedIteration
         self.filters["format"] = _format
