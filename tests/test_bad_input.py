@@ -206,7 +206,6 @@ def test_limit_with_an_unclosed_bracket(tmp_path):
     assert untouched(tmp_path)
 
 
-@pytest.mark.xfail(reason="not yet: the plan does not check a runbook's titan_* variables", strict=True)
 def test_runbook_against_an_inventory_without_its_titan_variables(tmp_path):
     (tmp_path / "inventory.yml").write_text(textwrap.dedent("""\
         all:
@@ -217,6 +216,34 @@ def test_runbook_against_an_inventory_without_its_titan_variables(tmp_path):
     line = assert_located(titan_ops("run", "-i", "inventory.yml", str(REPO / "playbooks/db-check.yml"),
                                     cwd=tmp_path), r".*playbooks/db-check\.yml:\d+:\d+: ")
     assert re.search(r"'titan_\w+'", line) and "inventory.yml" in line, line
+
+
+def test_titan_variables_with_a_fallback_or_set_by_the_playbook_are_not_asked_of_the_inventory(tmp_path):
+    path = playbook(tmp_path, tasks="""\
+        - set_fact: {titan_late: 1}
+        - debug: msg="{{ titan_early | default(0) }} {{ titan_late }} {{ titan_checked }}"
+          when: titan_checked is defined
+        """)
+    path.write_text(path.read_text() + "- hosts: all\n  tasks: [{debug: {msg: '{{ titan_late }}'}}]\n")
+    done = run(tmp_path, "playbook.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not untouched(tmp_path)
+
+
+def test_every_runbook_finds_its_titan_variables_in_the_example_inventory():
+    from titan_ops import load_inventory, load_playbook
+    from titan_ops.engine.included import IncludedFiles
+    from titan_ops.engine.plan import inventory_needs
+    from titan_ops.templating import Templar
+
+    inventory = load_inventory([str(REPO / "inventory/production")])
+    for path in sorted((REPO / "playbooks").glob("*.yml")):
+        loaded, templar = load_playbook(str(path)), Templar()
+        for play, needs in zip(loaded.plays, inventory_needs(loaded.plays, templar.environment,
+                                                             IncludedFiles(loaded, templar).tasks)):
+            for host in inventory.list_hosts(play.hosts):
+                missing = [need.name for need in needs if need.name not in inventory.host_vars(host)]
+                assert not missing, (path.name, host, missing)
 
 
 # -- records of earlier runs and incidents -------------------------------------------------------------------

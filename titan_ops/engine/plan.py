@@ -25,6 +25,7 @@ from titan_ops.engine.included import IncludedFiles
 from titan_ops.errors import InventoryError, Location, NoHostsError, PlaybookError, TemplateError
 from titan_ops.inventory import Inventory
 from titan_ops.playbook import play_values
+from titan_ops.playbook.inventory_needs import Need, inventory_needs
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Playbook, Task
 from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.redaction import every_value, is_secret_store
@@ -74,7 +75,9 @@ def plan_playbook(playbook: Playbook, view: HostView, included: IncludedFiles,
     _check_limit(view)
     planner = _Planner(view, playbook.vault, included)
     answers = prompted or [{} for _ in playbook.plays]
-    return [planner.play(play, answers) for play, answers in zip(playbook.plays, answers)]
+    needs = inventory_needs(playbook.plays, view.templar.environment, included.tasks)
+    return [planner.play(play, play_answers, play_needs)
+            for play, play_answers, play_needs in zip(playbook.plays, answers, needs)]
 
 
 def _check_limit(view: HostView) -> None:
@@ -99,7 +102,7 @@ class _Planner:
         self.templar = view.templar
         self._files: dict[str, dict[str, Any]] = {}
 
-    def play(self, play: Play, prompted: dict[str, Any]) -> PlayPlan:
+    def play(self, play: Play, prompted: dict[str, Any], needs: list[Need]) -> PlayPlan:
         play_vars = {**play.vars, **prompted}
         variables = ChainMap(self.options.extra_vars, self.view.play_magic(), play_vars)
         pattern = self._render(play, "hosts", play.hosts, variables)
@@ -114,6 +117,7 @@ class _Planner:
         limit = None if play.max_fail_percentage is None else self._typed(
             play, "max_fail_percentage", play.max_fail_percentage, variables, play_values.percentage)
         shared, per_host = self._vars(play, play_vars, hosts)
+        self._check_inventory_needs(play, needs, hosts, shared, per_host)
         known = ChainMap(self.options.extra_vars, self.view.play_magic(), shared)
         handler_names = self._handler_names(play, known)
         self._check_notified(play, known, Notifications(play.handlers, handler_names))
@@ -180,6 +184,18 @@ class _Planner:
             if not notifications.knows(name):
                 raise PlaybookError(f"the handler '{name}' is not in this play (no handler has that name or "
                                     "listens to it)", item.location, "notify")
+
+    # -- the inventory's variables ------------------------------------------------------
+    def _check_inventory_needs(self, play: Play, needs: list[Need], hosts: list[str], shared: dict[str, Any],
+                               per_host: dict[str, dict[str, Any]]) -> None:
+        """Every ``titan_*`` variable the play uses with no fallback is defined for each of its hosts."""
+        for host in hosts if needs else ():
+            known = self.view.plan_variables(host, play, per_host.get(host, shared))
+            for need in needs:
+                if need.name not in known:
+                    sources = ", ".join(self.view.inventory.sources) or "(none)"
+                    raise PlaybookError(f"used here (in '{need.key}') with no default, and the inventory {sources} "
+                                        f"does not define it for host {host}", need.location, need.name)
 
     # -- vars_files ------------------------------------------------------------------
     def _vars(self, play: Play, play_vars: dict[str, Any],
