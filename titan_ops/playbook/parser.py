@@ -102,12 +102,18 @@ def _check_schema_with(schema: dict[str, Any] | None, document: Any, file_locati
         missing = [name for name in error.validator_value if name not in error.instance]
         raise PlaybookError(error.message, location_of(error.instance, location), missing[0] if missing else None)
     elif error.validator == "type":
-        message = f"must be of type {error.validator_value}, got {type(error.instance).__name__}"
+        message = f"must be of type {error.validator_value}, got {_kind(error.instance)}"
     elif error.validator == "pattern" and key == "register":
         message = f"'{error.instance}' is not a valid variable name"
     else:
         message = f"invalid value {error.instance!r}"
     raise PlaybookError(message, location, str(key) if key is not None else None)
+
+
+def _kind(value: Any) -> str:
+    """The plain name of ``value``'s type (``str`` for authored text, ``dict`` for a located mapping)."""
+    return next((name for kind, name in ((bool, "bool"), (str, "str"), (dict, "dict"), (list, "list"))
+                 if isinstance(value, kind)), type(value).__name__)
 
 
 def _locate(document: Any, path: list[Any]) -> tuple[Any, Any]:
