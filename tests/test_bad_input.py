@@ -223,6 +223,8 @@ def test_titan_variables_with_a_fallback_or_set_by_the_playbook_are_not_asked_of
         - set_fact: {titan_late: 1}
         - debug: msg="{{ titan_early | default(0) }} {{ titan_late }} {{ titan_checked }}"
           when: titan_checked is defined
+        - debug: msg="{{ titan_unknown | no_such_filter }}"
+          ignore_errors: true
         """)
     path.write_text(path.read_text() + "- hosts: all\n  tasks: [{debug: {msg: '{{ titan_late }}'}}]\n")
     done = run(tmp_path, "playbook.yml")

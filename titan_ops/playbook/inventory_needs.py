@@ -117,6 +117,8 @@ def _templated(item: Any) -> Iterator[tuple[str, Any]]:
 def _scan(value: Any, location: Location, key: str, environment: jinja2.Environment,
           uses: list[Need], fallbacks: set[str]) -> None:
     if isinstance(value, str):
+        if PREFIX not in value:
+            return  # nothing to find (and no template parsed: this runs before every run)
         if is_template(value):
             source = str(value)
         elif key in ("when", "changed_when", "failed_when", "until") and type(value) is not str:
@@ -125,11 +127,11 @@ def _scan(value: Any, location: Location, key: str, environment: jinja2.Environm
             return
         try:
             tree = environment.parse(source)
-        except jinja2.TemplateSyntaxError:
-            return  # validation reports it
+            used = meta.find_undeclared_variables(tree)
+        except jinja2.TemplateError:
+            return  # an unknown filter, a syntax error: reported where the template renders
         fallbacks.update(_with_fallback(tree))
-        uses.extend(Need(name, location, key) for name in sorted(meta.find_undeclared_variables(tree))
-                    if name.startswith(PREFIX))
+        uses.extend(Need(name, location, key) for name in sorted(used) if name.startswith(PREFIX))
     elif isinstance(value, dict):
         for item_key, item in value.items():
             _scan(item, getattr(value, "where", lambda _: location)(item_key), str(item_key), environment, uses,
