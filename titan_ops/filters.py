@@ -54,7 +54,7 @@ def to_nice_yaml(value: Any, indent: int = 4, **kwargs: Any) -> str:
 
 def from_yaml(value: str) -> Any:
     try:
-        return yaml.load(value, Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader, bounded
+        return yaml.load(str(value), Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader, bounded
     except yaml.YAMLError as error:
         raise TemplateError(f"from_yaml: {error}") from None
 
