@@ -332,6 +332,29 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - by_text.msg == 'from a templated module name'
               - by_mapping.stdout == 'mapped'
         """, _recap(5, changed=1, ignored=1)),
+    "args given as a template, failures' exception and messages": ("""
+        - copy:
+          args: "{{ copy_args }}"
+        - debug:
+          args: "{{ omit }}"
+          register: omitted
+        - debug: {msg: "{{ 5 / 0 }}"}
+          ignore_errors: true
+          register: divided
+        - debug: {var: {a: 1}}
+          ignore_errors: true
+          register: not_a_string
+        - debug: {var: !unsafe greeting}
+          ignore_errors: true
+          register: unsafe_var
+        - assert:
+            that:
+              - lookup('file', workdir ~ '/from-args') == 'from args'
+              - omitted.msg == 'Hello world!'
+              - divided is failed and 'division by zero' in divided.msg and divided.exception is defined
+              - "'is not a string and conversion is not allowed' in not_a_string.msg"
+              - "unsafe_var.msg is contains 'untrusted template or expression'"
+        """, _recap(6, changed=1, ignored=3)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook

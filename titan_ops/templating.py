@@ -57,8 +57,9 @@ def bare_expression(text: str) -> str:
 
 def _untrusted(expression: str) -> TemplateError:
     shown = expression if len(expression) <= 80 else expression[:77] + "..."
-    return TemplateError(f"'{shown}' is not evaluated: only text from playbooks, inventories, vars files and extra "
-                         "vars is a template (text from a host or a rendered value is data)")
+    return TemplateError(f"'{shown}' is not evaluated (an untrusted template or expression): only text from "
+                         "playbooks, inventories, vars files and extra vars is a template (text from a host or a "
+                         "rendered value is data)")
 
 
 def is_single_expression(value: Any) -> bool:

@@ -21,7 +21,7 @@ from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import Task
 from titan_ops.redaction import secret_values
-from titan_ops.templating import Templar, without_omitted
+from titan_ops.templating import OMIT, Templar, without_omitted
 
 
 # Modules whose results the engine acts on (facts, inventory, the play): a template cannot choose them.
@@ -73,7 +73,7 @@ class TaskExecutor:
         except HostUnreachable as error:
             result = {"unreachable": True, "changed": False, "msg": error.message}
         except TitanOpsError as error:
-            result = {"failed": True, "changed": False, "msg": _message(task, error)}
+            result = _failure(task, error)
         status = status_of(result)
         return TaskResult(host=host.host, task=task.display_name, module=task.module, status=status, start=start,
                           end=datetime.now(), result=result, ignored=status is Status.FAILED and ignore_errors,
@@ -127,7 +127,7 @@ class TaskExecutor:
             except HostUnreachable:
                 raise
             except TitanOpsError as error:
-                outcome = {"failed": True, "changed": False, "msg": _message(task, error)}
+                outcome = _failure(task, error)
             if not outcome.get("failed"):
                 carried.update(outcome.get("ansible_facts") or {})
             if task.register:
@@ -214,17 +214,26 @@ class TaskExecutor:
         else:
             args = without_omitted(self.templar.render(task.args, host.variables))
         if task.args_template is not None:
-            given = self.templar.render(task.args_template, host.variables)
-            if not isinstance(given, Mapping):
-                raise TemplateError(f"the arguments {task.args_template!r} must render to a mapping, "
-                                    f"got {type(given).__name__}", key=task.module)
-            args = {**args, **without_omitted(dict(given))}
+            args = {**args, **self._rendered_mapping(task.args_template, host, task.module)}
+        if task.args_keyword_template is not None:  # (below the module's own arguments)
+            args = {**self._rendered_mapping(task.args_keyword_template, host, "args"), **args}
         self.templar.note_secrets(secret_values(args))  # login_password: "{{ x }}": x is a secret
         try:
             check_arguments(module, args, task.location, rendered=True)
         except ModuleError as error:
             raise ModuleError(error.message, None, error.key) from None
         return args
+
+
+    def _rendered_mapping(self, template: str, host: HostContext, key: str) -> dict[str, Any]:
+        """Arguments given as one template: a mapping (``omit``: none), its omitted values left out."""
+        given = self.templar.render(template, host.variables)
+        if given == OMIT:
+            return {}
+        if not isinstance(given, Mapping):
+            raise TemplateError(f"the arguments {template!r} must render to a mapping, got {type(given).__name__}",
+                                key=key)
+        return without_omitted(dict(given))
 
 
 def run_module(module: Module, args: dict[str, Any], host: HostContext) -> dict[str, Any]:
@@ -283,6 +292,12 @@ def _with_diff(result: dict[str, Any], decision: Decision, host: HostContext) ->
 def _skipped(false_condition: Any) -> dict[str, Any]:
     return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
             "false_condition": false_condition}
+
+
+def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:
+    """The result of a task (or loop item) that failed before or without its module: as ansible-core 2.19's,
+    it has an ``exception``."""
+    return {"failed": True, "changed": False, "msg": _message(task, error), "exception": NO_TRACEBACK}
 
 
 def _message(task: Task, error: TitanOpsError) -> str:

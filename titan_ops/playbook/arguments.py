@@ -153,6 +153,10 @@ def check_arguments(module: Module, args: dict[str, Any], location: Location, *,
         passed_checks.remember(digest)
 
 
+_YAML_KINDS = {bool: "bool", dict: "dict", list: "list", str: "str", int: "int", float: "float"}
+"""A value's kind by its base type (a located mapping is a dict; a bool before an int)."""
+
+
 def _describe(module: Module, error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf" and not error.absolute_path:
         options = [" or ".join(branch.get("required", [])) for branch in error.validator_value]
@@ -160,5 +164,10 @@ def _describe(module: Module, error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return f"module '{module.name}' is missing a required argument: {error.message}"
     if error.validator == "type":
-        return f"must be of type {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+        kind = next((name for base, name in _YAML_KINDS.items() if isinstance(error.instance, base)),
+                    type(error.instance).__name__)
+        if error.validator_value == "string" and kind in ("dict", "list"):  # ansible's words for it
+            return f"must be of type string, got {kind} {error.instance!r}: '{kind}' is not a string and " \
+                   "conversion is not allowed"
+        return f"must be of type {error.validator_value}, got {kind} {error.instance!r}"
     return f"{error.message} (module '{module.name}')"

@@ -45,6 +45,9 @@ class Task:
     """Inheritable keywords set on the task itself (become, no_log, ...)."""
     role: str | None = None
     """The role whose task (or handler) this is."""
+    args_keyword_template: str | None = None
+    """The ``args:`` keyword given as one template (``args: "{{ debug_args }}"``): rendered per host to a
+    mapping below the module's own arguments."""
     chosen_action: Any = None
     """``action: "{{ name }} args"`` (or ``{module: "{{ name }}", ...}``): ``module`` is the template that names
     the module per host, and this the raw arguments given after it (text or mapping)."""

@@ -444,7 +444,8 @@ class _Parser:
         # no module: ``action: "{{ name }} args"`` chooses it per host, and its arguments are parsed then;
         # a module without a free form given one template: its arguments, as a mapping (Ansible allows it)
         args_template = raw if module is not None and not module.free_form and is_single_expression(raw) else None
-        args = dict(data.get("args") or {})
+        args_keyword = data.get("args") if is_template(data.get("args")) else None
+        args = {} if args_keyword is not None else dict(data.get("args") or {})
         refusal = None
         try:
             if module is not None and not args_template:
@@ -464,6 +465,7 @@ class _Parser:
             location=location,
             name=data.get("name"),
             args_template=args_template,
+            args_keyword_template=args_keyword,
             chosen_action=raw if module is None else None,
             when=as_list(data.get("when")),
             register=data.get("register"),
@@ -495,7 +497,7 @@ class _Parser:
             self._check_conditions(data)
             return
         try:
-            if args_template is None:  # else checked once rendered
+            if args_template is None and not is_template(data.get("args")):  # else checked once rendered
                 check_arguments(module, args, location, rendered=False)
         except ModuleError as error:
             where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
