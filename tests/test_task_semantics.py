@@ -355,6 +355,17 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - "'is not a string and conversion is not allowed' in not_a_string.msg"
               - "unsafe_var.msg is contains 'untrusted template or expression'"
         """, _recap(6, changed=1, ignored=3)),
+    "environment as a list of mappings, omit left out, a block's merged below a task's": ("""
+        - block:
+            - command: sh -c 'echo "$IAMHERE $NOTHERE $ANOTHER $OUTER"'
+              environment:
+                - {NOTHERE: "{{ omit }}", IAMHERE: hello}
+                - "{{ omit }}"
+                - {ANOTHER: stillhere, OUTER: inner}
+              register: listed
+          environment: {OUTER: outer, NOTHERE: from-block}
+        - assert: {that: "listed.stdout == 'hello from-block stillhere inner'"}
+        """, _recap(2, changed=1)),
 }
 
 # name: {file under the case's folder: its text}, for the cases that need more than the playbook

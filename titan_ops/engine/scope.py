@@ -49,8 +49,13 @@ class Scope:
 
 
 def merge_keywords(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
-    """Inner keywords win, except ``environment``, which is merged as in Ansible."""
+    """Inner keywords win, except ``environment``, which is merged as in Ansible (outer first: a list of its
+    parts, each a mapping or a template, merged once rendered)."""
     merged = {**outer, **inner}
-    if isinstance(outer.get("environment"), dict) and isinstance(inner.get("environment"), dict):
-        merged["environment"] = {**outer["environment"], **inner["environment"]}
+    if outer.get("environment") is not None and inner.get("environment") is not None:
+        merged["environment"] = [*_parts(outer["environment"]), *_parts(inner["environment"])]
     return merged
+
+
+def _parts(environment: Any) -> list[Any]:
+    return list(environment) if isinstance(environment, list) else [environment]

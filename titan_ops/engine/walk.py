@@ -34,7 +34,7 @@ from titan_ops.playbook.keywords import tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
-from titan_ops.templating import is_template
+from titan_ops.templating import OMIT, is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
@@ -419,12 +419,23 @@ class Walk:
             elif key == "timeout":
                 value = float(value) if value else None
             elif key == "environment":
-                if not isinstance(value, dict):
-                    raise TemplateError(f"'environment' must be a mapping, got {type(value).__name__}")
-                value = {str(name): str(item) for name, item in value.items()}
+                value = _environment(value)
                 self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
             settings[key] = value
         return settings
+
+
+def _environment(value: Any) -> dict[str, str]:
+    """A rendered ``environment``: a mapping, or a list of them merged in order (later ones win), as in
+    ansible; an item or a value that is ``omit`` is left out."""
+    environment: dict[str, str] = {}
+    for part in value if isinstance(value, list) else [value]:
+        if part == OMIT:
+            continue
+        if not isinstance(part, dict):
+            raise TemplateError(f"'environment' must be a mapping or a list of them, got {type(part).__name__}")
+        environment.update({str(name): str(item) for name, item in part.items() if item != OMIT})
+    return environment
 
 
 def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:
