@@ -74,38 +74,43 @@ def test_a_breaker_trip_sets_the_exit_code_and_is_told_valid_from_false(fleet, t
 
 
 def test_a_database_that_does_not_answer_is_down_whatever_systemd_says(fleet, tmp_path):
-    """PostgreSQL under (stand-in) systemd whose unit reads active: the failing pg_isready wins."""
+    """PostgreSQL and Redis under (stand-in) systemd whose units read active: the failing pg_isready and
+    redis-cli ping win."""
     units = fleet.lab.host_path("lab1", "/var/lib/titan/systemctl-standin")
     for folder in ("units", "active", "enabled"):
         (units / folder).mkdir(parents=True, exist_ok=True)
-        (units / folder / "postgresql.service").touch()
+        for unit in ("postgresql", "redis-server"):
+            (units / folder / f"{unit}.service").touch()
     (units / "bin").mkdir(exist_ok=True)  # a copy lab1 sees whatever the checkout's path (its /tmp is private)
     shutil.copy(STANDIN_BIN / "systemctl", units / "bin" / "systemctl")
     document = yaml.safe_load(fleet.inventory_path.read_text())
     variables = document["all"]["vars"]
-    postgresql = variables["titan_services"]["postgresql"]
-    variables["titan_services"]["postgresql"] = {
-        "host": "lab1", "tier": 1, "manager": "systemd", "unit": "postgresql", "check": postgresql["check"]}
+    services = variables["titan_services"]
+    for name, unit in (("postgresql", "postgresql"), ("redis", "redis-server")):
+        services[name] = {"host": "lab1", "tier": 1, "manager": "systemd", "unit": unit,
+                          "check": services[name]["check"]}
     variables["titan_remote_environment"] = {"PATH": f"/var/lib/titan/systemctl-standin/bin:{SESSION_PATH}",
                                              "SYSTEMCTL_STANDIN_ROOT": "/var/lib/titan/systemctl-standin"}
     inventory = tmp_path / "systemd.yml"
     inventory.write_text(yaml.safe_dump(document))
     done, run, _ = health(fleet, tmp_path, inventory=inventory)
     assert done.returncode == 0, reasons(run)
-    assert "is-active -- postgresql" in (units / "calls.log").read_text()
+    calls = (units / "calls.log").read_text()
+    assert "is-active -- postgresql" in calls and "is-active -- redis-server" in calls
     assert run["triage"]["facts"]["corrupt_indexes"] == [], "amcheck ran and found every index sound"
 
-    # The cluster does not answer (the check asks a port where nothing listens); the unit still reads active.
+    # Neither answers (their checks ask a port where nothing listens); the units still read active.
     dead_port = fleet.config.ports["exchange-standin"] + 1000
-    variables["titan_services"]["postgresql"]["check"] = f"pg_isready -h 127.0.0.1 -p {dead_port}"
+    services["postgresql"]["check"] = f"pg_isready -h 127.0.0.1 -p {dead_port}"
+    services["redis"]["check"] = f"redis-cli -e -p {dead_port} ping"
     inventory.write_text(yaml.safe_dump(document))
     done, run, _ = health(fleet, tmp_path, inventory=inventory)
     assert done.returncode == 11, done.stdout[-2000:]
-    assert "[1] postgresql down" in reasons(run)
+    assert {"[1] postgresql down", "[1] redis down"} <= set(reasons(run))
     facts = run["triage"]["facts"]
-    assert facts["services"]["postgresql"] is False
+    assert facts["services"]["postgresql"] is False and facts["services"]["redis"] is False
     lab1 = [task for task in run["plays"][0]["tasks"]["lab1"] if task["task"] == "systemd units"][0]
-    assert lab1["result"]["results"][0]["status"]["ActiveState"] == "active"
+    assert [result["status"]["ActiveState"] for result in lab1["result"]["results"]] == ["active", "active"]
 
 
 def test_a_corrupt_index_is_database_corruption(fleet, tmp_path):
