@@ -179,7 +179,8 @@ def test_every_finding_the_health_check_makes_is_triaged(fleet, tmp_path):
                           and app_statuses(fleet.lab, "lab3").get("titan-console") == "online", 60)
         run_in_host(fleet.lab, "lab3", f"{lab3_pm2} stop grafana")
 
-        done, run, _ = health(fleet, tmp_path, "-e", "disk_warn_percent=1", inventory=inventory)
+        done, run, _ = health(fleet, tmp_path, "-e", "disk_warn_percent=1", "-e", "memory_warn_percent=1",
+                              inventory=inventory)
         assert done.returncode == 11, done.stdout[-3000:]
         found = reasons(run)
         assert found[0] == "[1] database tables emptied while PostgreSQL answers: triage_probe 0 rows (last known 40)"
@@ -193,6 +194,7 @@ def test_every_finding_the_health_check_makes_is_triaged(fleet, tmp_path):
         assert "order book feed stale (25/25)" in spike[0]["details"][-1]
         assert "    | " in done.stdout and "order book feed stale" in done.stdout
         assert any(item.startswith("[4] disk ") and "(threshold 1%: capacity)" in item for item in found)
+        assert any(item.startswith("[4] memory ") and "(threshold 1%: capacity)" in item for item in found)
         assert json.loads((tmp_path / "baseline.json").read_text())["rows"]["triage_probe"] == 40
     finally:
         run_in_host(fleet.lab, "lab3", f"{lab3_pm2} start grafana")
