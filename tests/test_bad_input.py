@@ -125,6 +125,16 @@ def test_400_nested_blocks(tmp_path):
     assert untouched(tmp_path)
 
 
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_json_inventory_nested_past_the_bound(depth, tmp_path):
+    playbook(tmp_path)
+    (tmp_path / "inventory.json").write_text('{"all": {"hosts": {"h1": {"ansible_connection": "local"}}, '
+                                             f'"vars": {{"x": {"[" * depth}{"]" * depth}}}}}}}')
+    assert_located(titan_ops("run", "-i", "inventory.json", "playbook.yml", cwd=tmp_path),
+                   r"inventory\.json:1:\d+: nested more than 100 levels")
+    assert untouched(tmp_path)
+
+
 ALIAS_BOMB = "".join(
     [f"  a0: &a0 [{', '.join(['lol'] * 9)}]\n"]
     + [f"  a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, 10)])
@@ -259,6 +269,19 @@ def test_every_runbook_finds_its_titan_variables_in_the_example_inventory():
 def test_triage_of_a_json_file_of_the_wrong_shape(shape, tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(shape, indent=2))
     assert_located(titan_ops("triage", "--from-json", "run.json", cwd=tmp_path), r"run\.json:\d+:\d+: ")
+
+
+def test_the_run_result_schema_names_every_field_triage_reads():
+    """The schema closes the triage task's facts, policy and baseline: each must list the fields of its class."""
+    from dataclasses import fields
+
+    from titan_ops.triage import Baseline, HealthFacts, TriagePolicy
+
+    schema = json.loads((REPO / "titan_ops/schemas/run-result.json").read_text())["$defs"]
+    for kind, properties in ((HealthFacts, schema["facts"]["properties"]),
+                             (TriagePolicy, schema["triage"]["properties"]["policy"]["properties"]),
+                             (Baseline, schema["triage"]["properties"]["baseline"]["properties"])):
+        assert set(properties) == {field.name for field in fields(kind)}, kind.__name__
 
 
 def test_incident_timeline_with_a_cut_line(tmp_path):

@@ -12,6 +12,7 @@ import yaml
 
 from titan_ops.errors import Location, TitanOpsError
 from titan_ops.source_text import read_source
+from titan_ops.yaml_bounds import MAX_DEPTH, too_deep
 
 
 def load_json_document(path: str | Path, schema: dict[str, Any]) -> Any:
@@ -22,13 +23,28 @@ def load_json_document(path: str | Path, schema: dict[str, Any]) -> Any:
     file = str(path)
     text = read_source(path, TitanOpsError, "JSON file")
     try:
-        document = json.loads(text)
+        document = load_json_text(text, file, TitanOpsError)
     except json.JSONDecodeError as error:
         raise TitanOpsError(f"malformed JSON: {error.msg}", Location(file, error.lineno, error.colno)) from None
     problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
     if problem is not None:
         where = "".join(f"[{step!r}]" for step in problem.absolute_path) or "the document"
         raise TitanOpsError(f"{where}: {problem.message}", locate_json(text, file, list(problem.absolute_path)))
+    return document
+
+
+def load_json_text(text: str, file: str, error: type[TitanOpsError]) -> Any:
+    """The data of the JSON ``text`` (JSONDecodeError when it is not JSON); ``error`` located where it nests
+    deeper than :data:`~titan_ops.yaml_bounds.MAX_DEPTH`, as YAML may not."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise error(f"nested more than {MAX_DEPTH} levels deep (objects and arrays): refused",
+                    Location(file, 1, 1)) from None
+    path = too_deep(document)
+    if path is not None:
+        raise error(f"nested more than {MAX_DEPTH} levels deep (objects and arrays): refused",
+                    locate_json(text, file, path))
     return document
 
 

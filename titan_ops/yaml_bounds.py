@@ -48,6 +48,21 @@ def check_bounds(root: yaml.Node) -> None:
             None, None, f"nested more than {MAX_DEPTH} levels deep (mappings and lists): refused", node.start_mark)
 
 
+def too_deep(value: Any) -> list[Any] | None:
+    """The path (keys and indexes) to the first value of ``value`` (parsed data: dicts and lists) that nests
+    deeper than MAX_DEPTH, or None; without recursion."""
+    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            return path
+        if isinstance(item, dict):
+            stack.extend((child, [*path, key]) for key, child in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((child, [*path, index]) for index, child in reversed(list(enumerate(item))))
+    return None
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from titan_ops.errors import InventoryError, Location
+from titan_ops.json_document import load_json_text
 from titan_ops.trust import construct_authored, construct_unsafe, trusted
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
 from titan_ops.yaml_bounds import BoundedConstruction
@@ -59,8 +60,8 @@ def load_data(text: str, file: str, vault: Vault | None = None) -> Any:
 
 def _parse(text: str, file: str) -> Any:
     try:
-        return trusted(json.loads(text))
-    except ValueError:
+        return trusted(load_json_text(text, file, InventoryError))
+    except json.JSONDecodeError:
         pass
     try:
         return yaml.load(_named_stream(text, file), Loader=_Loader)  # noqa: S506 - a safe loader subclass
