@@ -34,6 +34,23 @@ CASES = {
                "roles/dep/tasks/main.yml": "- debug: msg=\"dep {{ param }} {{ other }}\"\n"},
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["dep from-play dep-own", "parent from-play play-other"]}),
+    "roles_and_includes_in_key_value_and_action_form": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          roles: [r]
+          tasks:
+            - import_role: name=r tasks_from=other.yml
+            - include_role: name=r tasks_from=other.yml
+            - action: include_tasks inc.yml
+        """,
+        files={"roles/r/tasks/main.yml": "- command: 'true'\n  notify: from playbook folder\n",
+               "roles/r/tasks/other.yml": "- debug: msg=other\n",
+               "roles/r/handlers/main.yml": "- import_tasks: beside_playbook.yml\n",
+               "beside_playbook.yml": "- name: from playbook folder\n  debug: msg=handler-beside-playbook\n",
+               "inc.yml": "- debug: msg=included-by-action\n"},
+        rc=0, recap={"h1": "7 1 0 0 0 0 0"},
+        messages={"h1": ["other", "other", "included-by-action", "handler-beside-playbook"]}),
 }
 
 

@@ -108,6 +108,18 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     return args
 
 
+def parse_key_values(text: str) -> dict[str, Any] | None:
+    """``name=web tasks_from=x.yml`` as a mapping (values unquoted, as trusted as ``text``); None when a word
+    is not ``key=value``."""
+    values: dict[str, Any] = {}
+    for start, end in _word_spans(text):
+        match = _KEY_VALUE.match(text[start:end])
+        if not match or not match.group(1).isidentifier():
+            return None
+        values[match.group(1)] = derived(text, _unquote(match.group(2)))
+    return values
+
+
 _VALIDATORS: dict[str, Any] = {}
 
 

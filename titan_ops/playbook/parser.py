@@ -184,8 +184,10 @@ class _Parser:
         _check_schema_with(task_schema, document, Location(path, 1, 1))
         return self.task_list(document, os.path.dirname(os.path.abspath(path)), stack + (real,))
 
-    def handler_file(self, path: str, stack: tuple[str, ...], origin: Location) -> list[Task | IncludeTasks]:
-        """The handlers in a role's handlers file."""
+    def handler_file(self, path: str, stack: tuple[str, ...], origin: Location,
+                     playbook_dir: str | None = None) -> list[Task | IncludeTasks]:
+        """The handlers in a role's handlers file (the files they include are looked for beside it, in the
+        role's tasks/, then in ``playbook_dir``)."""
         document = load_yaml_file(path, self.vault)
         if document is None:
             return []
@@ -193,22 +195,23 @@ class _Parser:
             raise PlaybookError("a handlers file must hold a list of handlers", location_of(document, origin))
         _check_schema_with({"$ref": "#/$defs/task_list", "$defs": _SCHEMA["$defs"]}, document, Location(path, 1, 1))
         folder = os.path.dirname(os.path.abspath(path))
-        return self.handler_list(document, folder, stack, os.path.join(os.path.dirname(folder), "tasks"))
+        return self.handler_list(document, folder, stack, (os.path.join(os.path.dirname(folder), "tasks"),
+                                                           playbook_dir))
 
     def handler_list(self, items: list[LocatedDict], base_dir: str, stack: tuple[str, ...],
-                     tasks_dir: str | None = None) -> list[Task | IncludeTasks]:
+                     other_dirs: tuple[str | None, ...] = ()) -> list[Task | IncludeTasks]:
         """Handlers: tasks, ``include_tasks`` (run when notified by name) and ``import_tasks`` (whose tasks are
-        handlers); a handler cannot be ``meta: flush_handlers``. A role's handler includes a file of its
-        handlers folder or else of its ``tasks_dir``, as Ansible does."""
+        handlers); a handler cannot be ``meta: flush_handlers``. A handler includes a file of ``base_dir`` or
+        else of the first of ``other_dirs`` that holds it (a role's tasks/, the playbook's), as Ansible does."""
         handlers: list[Task | IncludeTasks] = []
         for data in items:
             data = self._plain_includes(data)
             if "import_tasks" in data:
-                folder = _first_holding(data["import_tasks"], (base_dir, tasks_dir))
+                folder = _first_holding(data["import_tasks"], (base_dir, *other_dirs))
                 handlers.extend(_handlers_in(self.import_tasks(data, folder, stack)))
             elif "include_tasks" in data:
                 value = data["include_tasks"]
-                folder = _first_holding(value["file"] if isinstance(value, dict) else value, (base_dir, tasks_dir))
+                folder = _first_holding(value["file"] if isinstance(value, dict) else value, (base_dir, *other_dirs))
                 handlers.append(self.include_tasks(data, folder, stack, handler=True))
             elif any(key in data for key in ("block", "include_role", "import_role")):
                 key = next(key for key in ("block", "include_role", "import_role") if key in data)
@@ -316,16 +319,23 @@ class _Parser:
         )
 
     def _plain_includes(self, data: LocatedDict) -> LocatedDict:
-        """``ansible.builtin.include_tasks`` (or ``ansible.legacy.``) as ``include_tasks``, and the same for the
-        other includes and imports: one spelling for the rest of the parser (checked against the schema)."""
+        """``ansible.builtin.include_tasks`` (or ``ansible.legacy.``) and ``action: include_tasks file`` as
+        ``include_tasks``, and the same for the other includes and imports: one spelling for the rest of the
+        parser (checked against the schema)."""
         renamed = {key: _short_name(key) for key in data if key not in keywords.INCLUDES
                    and _short_name(key) in keywords.INCLUDES}
+        action = data.get("action")
+        word, _, rest = action.strip().partition(" ") if isinstance(action, str) else ("", "", "")
+        if _short_name(word) in keywords.INCLUDES:  # ``action: include_tasks tasks1.yml``
+            renamed["action"] = _short_name(word)
         if not renamed:
             return data
         plain = LocatedDict()
         plain.location = data.location
         plain.key_locations = {}
         for key, value in data.items():
+            if key == "action" and "action" in renamed:
+                value = derived(action, rest.strip())
             plain[renamed.get(key, key)] = value
             plain.key_locations[renamed.get(key, key)] = data.where(key)
         _check_schema_with({"$ref": "#/$defs/task", "$defs": _SCHEMA["$defs"]}, plain, data.location)

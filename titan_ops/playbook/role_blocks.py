@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.errors import Location, PlaybookError
+from titan_ops.playbook.arguments import parse_key_values
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, RoleScope, Task
 from titan_ops.playbook.roles import INCLUDE_ROLE_OPTIONS, IMPORT_ROLE_OPTIONS, RoleFolder, find_role, split_entry
@@ -125,7 +126,8 @@ class PlayRoles:
             return
         self._handler_files.add(path)
         with self.in_role(folder.name):
-            self.handlers.extend(self.parser.handler_file(path, stack, where))
+            # (the last place roles are searched is the playbook's folder: see role_search_path)
+            self.handlers.extend(self.parser.handler_file(path, stack, where, self.search[-1]))
 
     @contextmanager
     def in_role(self, name: str) -> Iterator[None]:
@@ -151,7 +153,10 @@ def role_scopes(block: Block) -> Iterator[RoleScope]:
 
 
 def check_options(options: Any, where: Location, key: str) -> dict[str, Any]:
-    """The options of ``import_role:``/``include_role:``, checked: a mapping with a ``name``."""
+    """The options of ``import_role:``/``include_role:``, checked: a mapping with a ``name`` (or the same as
+    ``name=web tasks_from=x.yml``)."""
+    if isinstance(options, str):
+        options = parse_key_values(options) or {}
     if not isinstance(options, dict) or not isinstance(options.get("name"), str):
         raise PlaybookError(f"{key} needs a mapping with the role's 'name'", where, key)
     known = INCLUDE_ROLE_OPTIONS if key == "include_role" else IMPORT_ROLE_OPTIONS
