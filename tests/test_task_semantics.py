@@ -280,9 +280,10 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         - template: {src: t.j2, dest: "{{ workdir }}/t.out"}
         - assert: {that: "lookup('file', workdir ~ '/t.out').split()[1:] == ['True', 'True']"}
         """, _recap(7, changed=1)),
-    "now(): a datetime, in UTC, formatted": ("""
+    "now(): a datetime, in UTC, formatted; ansible_playbook_python": ("""
         - assert:
             that:
+              - ansible_playbook_python.startswith('/') and 'python' in ansible_playbook_python
               - "now() | type_debug == 'datetime'"
               - "now(utc=true).year > 2000"
               - "now(fmt='%Y') | int == now().year"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,8 @@ class HostView:
 
     def _magic_without_host(self) -> dict[str, Any]:
         return {"groups": self.groups, "hostvars": self.hostvars, "ansible_check_mode": self.options.check,
-                "ansible_diff_mode": self.options.diff, "playbook_dir": self.playbook_dir}
+                "ansible_diff_mode": self.options.diff, "playbook_dir": self.playbook_dir,
+                "ansible_playbook_python": sys.executable}  # (the controller's Python, as ansible's)
 
     def inventory_vars(self, host: str) -> dict[str, Any]:
         variables = self._inventory_vars.get(host)
