@@ -38,6 +38,9 @@ class Command(Module):
             **_COMMON_PROPERTIES,
             "argv": {"type": "array", "items": {"type": ["string", "number"]}, "minItems": 1,
                      "description": "The command as a list of arguments."},
+            "executable": {"type": "string",
+                           "description": "Ignored, as in Ansible (command runs no shell): the result's warnings "
+                                          "say so."},
             "expand_argument_vars": {"type": "boolean", "default": True,
                                      "description": "Expand `$NAME`, `${NAME}` and a leading `~` in the "
                                                     "arguments with the host's environment (variables not "
@@ -104,6 +107,9 @@ class Command(Module):
         if result.rc != 0:
             outcome["failed"] = True
             outcome["msg"] = "non-zero return code"
+        if self.name == "command" and "executable" in args:
+            outcome["warnings"] = [f"As of Ansible 2.4, the parameter 'executable' is no longer supported with "
+                                   f"the 'command' module. Not using '{args['executable']}'."]
         return outcome
 
     @staticmethod
