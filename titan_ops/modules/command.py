@@ -11,8 +11,11 @@ from titan_ops.modules.base import Decision, HostContext, Module
 
 _COMMON_PROPERTIES: dict[str, Any] = {
     "cmd": {"type": "string", "description": "The command line."},
-    "creates": {"type": "string", "description": "Skip the command when this path exists."},
-    "removes": {"type": "string", "description": "Run the command only when this path exists."},
+    "creates": {"type": ["string", "number", "boolean"],
+                "description": "Skip the command when this path exists (a number or boolean is its text, as "
+                               "in Ansible: `yes` is the path `True`)."},
+    "removes": {"type": ["string", "number", "boolean"],
+                "description": "Run the command only when this path exists (a number or boolean is its text)."},
     "chdir": {"type": "string", "description": "Change into this directory first."},
     "stdin": {"type": "string", "description": "Text fed to the command's standard input."},
     "stdin_add_newline": {"type": "boolean", "default": True, "description": "Add a newline after stdin."},
@@ -29,9 +32,9 @@ class Command(Module):
     """Run a command as an argument list: no shell, so its words are data."""
 
     name = "command"
-    description = "Run a command on the host, without a shell."
+    description = ("Run a command on the host, without a shell. In check mode it is skipped, unless creates or "
+                   "removes is given: then the task says whether it would run (changed) or not (ok).")
     free_form = "cmd"
-    skip_in_check_mode = True
     schema = {
         "type": "object",
         "properties": {
@@ -56,7 +59,7 @@ class Command(Module):
         return shlex.split(args["cmd"])
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> dict[str, bool]:
-        paths = [args[key] for key in ("creates", "removes") if key in args]
+        paths = [_text(args[key]) for key in ("creates", "removes") if key in args]
         if not paths:
             return {}
         probe = " ; ".join(f"test -e {shlex.quote(path)} && echo 1 || echo 0" for path in paths)
@@ -65,13 +68,24 @@ class Command(Module):
         return {key: flag == "1" for key, flag in zip([k for k in ("creates", "removes") if k in args], flags)}
 
     def decide(self, args: dict[str, Any], state: dict[str, bool], host: HostContext) -> Decision:
+        """Not run when creates exists or removes does not; in check mode, skipped unless one of them is
+        given (then changed: it would run), as in Ansible."""
+        not_run = "Would not" if host.check_mode else "Did not"
+        unrun = {"cmd": self.command_line(args), "rc": 0, "stdout": "", "stderr": "", "stdout_lines": [],
+                 "stderr_lines": [], "start": None, "end": None, "delta": None}
         if state.get("creates"):
-            return Decision(False, {"rc": 0, "stdout": f"skipped, since {args['creates']} exists",
-                                    "msg": f"Did not run command since '{args['creates']}' exists"})
+            path = _text(args["creates"])
+            return Decision(False, {**unrun, "stdout": f"skipped, since {path} exists",
+                                    "stdout_lines": [f"skipped, since {path} exists"],
+                                    "msg": f"{not_run} run command since '{path}' exists"})
         if "removes" in state and not state["removes"]:
-            return Decision(False, {"rc": 0, "stdout": f"skipped, since {args['removes']} does not exist",
-                                    "msg": f"Did not run command since '{args['removes']}' does not exist"})
-        return Decision(True, {"msg": "Command would have run if not in check mode"})
+            path = _text(args["removes"])
+            return Decision(False, {**unrun, "stdout": f"skipped, since {path} does not exist",
+                                    "stdout_lines": [f"skipped, since {path} does not exist"],
+                                    "msg": f"{not_run} run command since '{path}' does not exist"})
+        if host.check_mode and not state:
+            return Decision(False, {**unrun, "skipped": True, "msg": "Command would have run if not in check mode"})
+        return Decision(True, {**unrun, "msg": "Command would have run if not in check mode"})
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         command = self.command_line(args)
@@ -131,6 +145,11 @@ def _strip_empty_end(output: str) -> str:
     return HostOutput(output.raw, stripped) if isinstance(output, HostOutput) else stripped
 
 
+def _text(value: Any) -> str:
+    """An argument Ansible takes as text: a boolean or a number given instead is its Python text."""
+    return value if isinstance(value, str) else str(value)
+
+
 def _expanding_word(word: str) -> str:
     """``word`` for the shell: quoted, but for its ``$NAME``/``${NAME}`` (replaced when set, kept as written
     when not) and a leading ``~`` or ``~user``."""
@@ -156,7 +175,8 @@ class Shell(Command):
     """Run a command line through a shell (``/bin/sh`` unless ``executable``)."""
 
     name = "shell"
-    description = "Run a command line on the host through a shell."
+    description = ("Run a command line on the host through a shell. In check mode it is skipped, unless creates "
+                   "or removes is given: then the task says whether it would run (changed) or not (ok).")
     schema = {
         "type": "object",
         "properties": {
