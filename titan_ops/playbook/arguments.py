@@ -172,7 +172,11 @@ _YAML_KINDS = {bool: "bool", dict: "dict", list: "list", str: "str", int: "int",
 def _describe(module: Module, error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf" and not error.absolute_path:
         options = [" or ".join(branch.get("required", [])) for branch in error.validator_value]
-        return f"module '{module.name}' needs exactly one of: {', '.join(options)}"
+        given = [branch for branch in error.validator_value
+                 if all(key in error.instance for key in branch.get("required", []))]
+        if len(given) > 1:  # ansible-core's wordings
+            return f"parameters are mutually exclusive: {'|'.join(options)} (module '{module.name}')"
+        return f"one of the following is required: {', '.join(options)} (module '{module.name}')"
     if error.validator == "required":
         return f"module '{module.name}' is missing a required argument: {error.message}"
     if error.validator == "type":
