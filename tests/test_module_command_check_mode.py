@@ -1,5 +1,5 @@
-"""``command`` and ``shell`` in check mode: skipped, unless ``creates`` or ``removes`` says whether they would
-run; ``creates: yes`` is the path ``True``. On the local connection and against ansible-core."""
+"""``command`` and ``shell`` in check mode: skipped, unless ``creates`` or ``removes`` (a path or a glob) says
+whether they would run; ``creates: yes`` is the path ``True``. On the local connection and against ansible-core."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ PLAYBOOK = """
     - {name: creates there, command: {cmd: "true", creates: "{{ base }}"}}
     - {name: removes not there, shell: {cmd: "true", removes: "{{ base }}/nothing"}}
     - {name: removes there, shell: {cmd: "true", removes: "{{ base }}"}}
+    - {name: creates a glob, command: {cmd: "true", creates: "{{ base | dirname }}/*"}}
+    - {name: removes a glob, command: {cmd: "true", removes: "{{ base }}/*.nothing"}}
     - {name: a shell, shell: "true"}
     - {name: run anyway, command: "echo ran", check_mode: false}
 """
@@ -33,6 +35,8 @@ def test_check_mode_says_whether_a_command_would_run(tmp_path):
         ("creates there", "ok", "Would not run command since 'BASE' exists"),
         ("removes not there", "ok", "Would not run command since 'BASE/nothing' does not exist"),
         ("removes there", "changed", "Command would have run if not in check mode"),
+        ("creates a glob", "ok", f"Would not run command since '{tmp_path}/*' exists"),
+        ("removes a glob", "ok", "Would not run command since 'BASE/*.nothing' does not exist"),
         ("a shell", "skipped", "Command would have run if not in check mode"),
         ("run anyway", "changed", None)]
 

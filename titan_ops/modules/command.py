@@ -12,10 +12,10 @@ from titan_ops.modules.base import Decision, HostContext, Module
 _COMMON_PROPERTIES: dict[str, Any] = {
     "cmd": {"type": "string", "description": "The command line."},
     "creates": {"type": ["string", "number", "boolean"],
-                "description": "Skip the command when this path exists (a number or boolean is its text, as "
-                               "in Ansible: `yes` is the path `True`)."},
+                "description": "Skip the command when this path exists, or a path this glob matches (a number or "
+                               "boolean is its text, as in Ansible: `yes` is the path `True`)."},
     "removes": {"type": ["string", "number", "boolean"],
-                "description": "Run the command only when this path exists (a number or boolean is its text)."},
+                "description": "Run the command only when this path exists, or a path this glob matches."},
     "chdir": {"type": "string", "description": "Change into this directory first."},
     "stdin": {"type": "string", "description": "Text fed to the command's standard input."},
     "stdin_add_newline": {"type": "boolean", "default": True, "description": "Add a newline after stdin."},
@@ -62,7 +62,8 @@ class Command(Module):
         paths = [_text(args[key]) for key in ("creates", "removes") if key in args]
         if not paths:
             return {}
-        probe = " ; ".join(f"test -e {shlex.quote(path)} && echo 1 || echo 0" for path in paths)
+        probe = " ; ".join(f'set -- {_pattern(path)}; if [ -e "$1" ] || [ -L "$1" ]; then echo 1; else echo 0; fi'
+                           for path in paths)
         result = host.run(probe, cwd=args.get("chdir"))
         flags = result.stdout.split()
         return {key: flag == "1" for key, flag in zip([k for k in ("creates", "removes") if k in args], flags)}
@@ -143,6 +144,12 @@ def _strip_empty_end(output: str) -> str:
     """``output`` without its trailing newlines, still holding the bytes the host printed."""
     stripped = output.rstrip("\r\n")
     return HostOutput(output.raw, stripped) if isinstance(output, HostOutput) else stripped
+
+
+def _pattern(path: str) -> str:
+    """``path`` as a shell word whose ``*``, ``?`` and ``[...]`` match names as a glob (Ansible globs creates
+    and removes), everything else quoted."""
+    return "".join(part if part in "*?[]" else shlex.quote(part) for part in re.split(r"([*?\[\]])", path) if part)
 
 
 def _text(value: Any) -> str:
