@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
@@ -22,6 +23,11 @@ echo "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 echo "memfree_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "user_id=$(id -un)"
+[ -n "$py" ] || py=$(command -v python3 || command -v python)
+if [ -n "$py" ]; then
+  echo "python=$("$py" -c 'import sys; v = sys.version_info
+print(v.major, v.minor, v.micro, v.releaselevel, v.serial, sys.implementation.name, sys.executable)' 2>/dev/null)"
+fi
 """
 
 _DISTRIBUTION_NAMES = {"debian": "Debian", "ubuntu": "Ubuntu", "centos": "CentOS", "rhel": "RedHat",
@@ -50,14 +56,29 @@ def parse_facts(output: str) -> dict[str, Any]:
         "uptime_seconds": int(float(raw.get("uptime") or 0)),
         "user_id": raw.get("user_id", ""),
     }
+    python = _python(raw.get("python", ""))
+    if python is not None:
+        facts["python"] = python
     return {f"ansible_{key}": value for key, value in facts.items()}
+
+
+def _python(line: str) -> dict[str, Any] | None:
+    """The ``ansible_python`` fact from the probe's ``python=`` line (None when no Python answered)."""
+    fields = line.split(" ", 6)
+    if len(fields) < 7 or not all(field.isdigit() for field in (*fields[:3], fields[4])):
+        return None
+    major, minor, micro, level, serial = int(fields[0]), int(fields[1]), int(fields[2]), fields[3], int(fields[4])
+    return {"executable": fields[6], "type": fields[5], "has_sslcontext": True,
+            "version": {"major": major, "minor": minor, "micro": micro, "releaselevel": level, "serial": serial},
+            "version_info": [major, minor, micro, level, serial]}
 
 
 class Setup(Module):
     """Gather facts: hostname, OS, kernel, CPU count, memory and uptime."""
 
     name = "setup"
-    description = "Gather a small fact set (hostname, OS, kernel, CPUs, memory, uptime) with one command."
+    description = ("Gather a small fact set (hostname, OS, kernel, CPUs, memory, uptime, and the host's Python when "
+                   "it has one) with one command.")
     schema = {
         "type": "object",
         "properties": {
@@ -68,8 +89,9 @@ class Setup(Module):
     }
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> str:
-        result = host.run(_PROBE)
-        return result.stdout
+        interpreter = host.variables.get("ansible_python_interpreter")
+        chosen = f"py={shlex.quote(interpreter)}\n" if isinstance(interpreter, str) else ""
+        return host.run(chosen + _PROBE).stdout
 
     def decide(self, args: dict[str, Any], state: str, host: HostContext) -> Decision:
         facts = parse_facts(state)
