@@ -10,11 +10,8 @@ import re
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
-from titan_ops.modules.files import modes
-from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA
-from titan_ops.modules.files.lineinfile import FileText, edit_decision, read_text
+from titan_ops.modules.files.lineinfile import FileText, edit_decision, read_text, write_edit, write_properties
 from titan_ops.modules.files.paths import path_properties
-from titan_ops.modules.files.writer import carry_out, write_failure
 
 _ALIASES = ("path", "dest", "name", "destfile")
 _NEWLINE = b"\n"
@@ -53,16 +50,7 @@ class BlockInFile(Module):
                                 "description": "Add an empty line before the block unless one is there."},
             "create": {"type": "boolean", "default": False,
                        "description": "Create the file (and its folders) when it does not exist."},
-            "backup": {"type": "boolean", "default": False,
-                       "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
-                                      "(reported as backup_file)."},
-            "validate": {"type": "string", "pattern": "%s",
-                         "description": "A command run on the new content before it replaces the file, '%s' "
-                                        "standing for the temporary file; if it fails, the file is left untouched "
-                                        "and the task fails."},
-            "mode": modes.mode_schema(),
-            "owner": OWNER_SCHEMA,
-            "group": GROUP_SCHEMA,
+            **write_properties(reported_as="backup_file"),
         },
         "oneOf": [{"required": [alias]} for alias in _ALIASES],
         "allOf": [{"not": {"required": ["insertafter", "insertbefore"]}},
@@ -97,10 +85,7 @@ class BlockInFile(Module):
         return edit_decision(state, path, args, after, {"msg": msg}, header=f"{path} (content)")
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        outcome = carry_out(host, decision.plan)
-        if outcome.invalid_status is not None:
-            return {**decision.result, **write_failure(outcome)}
-        return {**decision.result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
+        return write_edit(host, decision)
 
 
 def _path(args: dict[str, Any]) -> str:

@@ -44,6 +44,31 @@ class Edit:
     found: int | None = None
 
 
+def write_properties(reported_as: str) -> dict[str, Any]:
+    """The schema properties of how an edited file is written: backup, validate, mode, owner, group."""
+    return {
+        "backup": {"type": "boolean", "default": False,
+                   "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
+                                  f"(reported as {reported_as})."},
+        "validate": {"type": "string", "pattern": "%s",
+                     "description": "A command run on the new content before it replaces the file, '%s' "
+                                    "standing for the temporary file; if it fails, the file is left untouched "
+                                    "and the task fails."},
+        "mode": modes.mode_schema(),
+        "owner": OWNER_SCHEMA,
+        "group": GROUP_SCHEMA,
+    }
+
+
+def write_edit(host: HostContext, decision: Decision) -> dict[str, Any]:
+    """Carry out an :func:`edit_decision`: its result with ``backup_file`` when a backup was kept, or
+    validate's failure."""
+    outcome = carry_out(host, decision.plan)
+    if outcome.invalid_status is not None:
+        return {**decision.result, **write_failure(outcome)}
+    return {**decision.result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
+
+
 def read_text(host: HostContext, path: str) -> FileText:
     """The file at ``path`` (where a symbolic link there leads), in one remote command."""
     lines = run_script(host, "\n".join([
@@ -92,16 +117,7 @@ class LineInFile(Module):
                                         "nothing the file is left unchanged. Requires regexp."},
             "create": {"type": "boolean", "default": False,
                        "description": "Create the file when it does not exist (state present)."},
-            "backup": {"type": "boolean", "default": False,
-                       "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
-                                      "(reported as backup)."},
-            "validate": {"type": "string", "pattern": "%s",
-                         "description": "A command run on the new content before it replaces the file, '%s' "
-                                        "standing for the temporary file; if it fails, the file is left untouched "
-                                        "and the task fails."},
-            "mode": modes.mode_schema(),
-            "owner": OWNER_SCHEMA,
-            "group": GROUP_SCHEMA,
+            **write_properties(reported_as="backup"),
         },
         **PATH_REQUIRED,
         "allOf": [

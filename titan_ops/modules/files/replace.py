@@ -11,11 +11,8 @@ import re
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
-from titan_ops.modules.files import modes
-from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA
-from titan_ops.modules.files.lineinfile import FileText, edit_decision, read_text
+from titan_ops.modules.files.lineinfile import FileText, edit_decision, read_text, write_edit, write_properties
 from titan_ops.modules.files.paths import path_properties
-from titan_ops.modules.files.writer import carry_out, write_failure
 
 
 class Replace(Module):
@@ -40,16 +37,7 @@ class Replace(Module):
                        "description": "Only replace before the last match of this regular expression (with after: "
                                       "the first match after it)."},
             "encoding": {"type": "string", "default": "utf-8", "description": "The file's character encoding."},
-            "backup": {"type": "boolean", "default": False,
-                       "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
-                                      "(reported as backup_file)."},
-            "validate": {"type": "string", "pattern": "%s",
-                         "description": "A command run on the new content before it replaces the file, '%s' "
-                                        "standing for the temporary file; if it fails, the file is left untouched "
-                                        "and the task fails."},
-            "mode": modes.mode_schema(),
-            "owner": OWNER_SCHEMA,
-            "group": GROUP_SCHEMA,
+            **write_properties(reported_as="backup_file"),
         },
         "oneOf": [{"required": [alias]} for alias in ("path", "dest", "name", "destfile")],
         "required": ["regexp"],
@@ -81,10 +69,7 @@ class Replace(Module):
                              header=path)
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        outcome = carry_out(host, decision.plan)
-        if outcome.invalid_status is not None:
-            return {**decision.result, **write_failure(outcome)}
-        return {**decision.result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
+        return write_edit(host, decision)
 
 
 def _path(args: dict[str, Any]) -> str:
