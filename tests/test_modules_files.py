@@ -408,7 +408,7 @@ BAD_ARGUMENTS = [
     ("copy: {content: x, dest: /tmp/x, mode: [1]}", "mode", "must be of type"),
     ("copy: {content: x, dest: /tmp/x, destination: /tmp/y}", "destination", "unknown argument"),
     ("copy: {content: x}", None, "missing a required argument"),
-    ("copy: {content: x, src: y, dest: /tmp/x}", None, "exactly one of"),
+    ("copy: {content: x, src: y, dest: /tmp/x}", None, "parameters are mutually exclusive: src|content"),
     ("copy: {content: x, dest: /tmp/x, mode: 'rwxr-x'}", "mode", "does not match"),
     ("copy: {content: x, dest: /tmp/x, validate: 'visudo -c'}", "validate", "does not match"),
     ("file: {path: /tmp/x, state: linked}", "state", "is not one of"),
