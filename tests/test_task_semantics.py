@@ -327,12 +327,15 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         - file: path={{ workdir }}/x {{ injected }}
           vars: {injected: "state=touch"}
           ignore_errors: true
+        - action: {module: ansible.legacy.debug, args: {msg: nested args}}
+          register: nested
         - assert:
             that:
               - dynamic == 'one'
               - by_text.msg == 'from a templated module name'
               - by_mapping.stdout == 'mapped'
-        """, _recap(5, changed=1, ignored=1)),
+              - nested.msg == 'nested args'
+        """, _recap(6, changed=1, ignored=1)),
     "args given as a template, failures' exception and messages": ("""
         - copy:
           args: "{{ copy_args }}"

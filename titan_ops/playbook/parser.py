@@ -529,9 +529,11 @@ class _Parser:
             module = modules.lookup(key)
             assert module is not None
             return module, value, module.name
-        if isinstance(value, dict):
+        if isinstance(value, dict):  # its arguments beside ``module``, or under ``args`` (below those beside it)
             name = value.get("module")
-            raw: Any = {item: argument for item, argument in value.items() if item != "module"}
+            nested = value.get("args") if isinstance(value.get("args"), dict) else {}
+            raw: Any = {**nested, **{item: argument for item, argument in value.items()
+                                     if item != "module" and not (item == "args" and nested)}}
         elif isinstance(value, str):
             text = value.strip()
             cut = text.find("}}") + 2 if text.startswith("{{") else 0  # a templated module name: to its end
