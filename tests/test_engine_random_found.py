@@ -159,6 +159,27 @@ CASES = {
             - debug: msg=after
         """,
         hosts=ONE_HOST, rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["after"]}),
+    # seed 968274: meta end_host is decided host by host, and a host it ends leaves ansible_play_hosts and
+    # ansible_play_batch at once (the next host's condition sees that), until the batch ends.
+    "end_host_leaves_the_host_lists_of_its_batch": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          serial: 2
+          tasks:
+            - meta: end_host
+              when: ansible_play_batch | length > 1
+            - debug: msg="{{ ansible_play_hosts }} {{ ansible_play_batch }}"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - meta: end_host
+              when: inventory_hostname == 'h2'
+            - debug: msg="{{ ansible_play_hosts_all }} {{ ansible_play_hosts }} {{ ansible_play_batch }}"
+        """,
+        rc=0, recap={"h1": "1 0 0 0 0 0 0", "h2": "1 0 0 0 0 0 0", "h3": "2 0 0 0 0 0 0"},
+        messages={"h1": ["['h1', 'h2', 'h3'] ['h1', 'h3'] ['h1', 'h3']"], "h2": ["['h2', 'h3'] ['h2']"],
+                  "h3": ["['h1', 'h2', 'h3'] ['h3']", "['h1', 'h2', 'h3'] ['h1', 'h3'] ['h1', 'h3']"]}),
 }
 
 

@@ -60,13 +60,14 @@ class PlayState:
         self.unreachable: set[str] = set()
         self.failed: set[str] = set()
         self.ended_hosts: set[str] = set()
+        """Hosts ``meta: end_host`` ended: out of this batch's host lists (in the next batch's again, as ansible)."""
         self.halted: set[str] = set()
         """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped without a failure of their own."""
         self.cleared: set[str] = set()
         """Hosts whose errors ``meta: clear_host_errors`` cleared: out of this play, in the later ones."""
         self.ended = False
         self.aborted = False
-        self._magic: tuple[int, dict[str, Any]] | None = None
+        self._magic: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     def active(self, hosts: list[str]) -> list[str]:
         """The hosts of ``hosts`` still in the play, in their order."""
@@ -78,9 +79,11 @@ class PlayState:
 
     def magic(self) -> dict[str, Any]:
         """The play's host lists as ansible gives them to a task of this batch (rebuilt when a host leaves)."""
-        if self._magic is None or self._magic[0] != self.run.version:
-            batch = [host for host in self.batch if host not in self.run.removed]
-            self._magic = (self.run.version, {"ansible_play_hosts_all": self.run.hosts,
-                                              "ansible_play_hosts": self.run.play_hosts(),
-                                              "ansible_play_batch": batch, "play_hosts": batch})
+        version = (self.run.version, len(self.ended_hosts))  # both only grow
+        if self._magic is None or self._magic[0] != version:
+            ended = set(self.ended_hosts)
+            batch = [host for host in self.batch if host not in self.run.removed and host not in ended]
+            hosts = [host for host in self.run.play_hosts() if host not in ended] if ended else self.run.play_hosts()
+            self._magic = (version, {"ansible_play_hosts_all": self.run.hosts, "ansible_play_hosts": hosts,
+                                     "ansible_play_batch": batch, "play_hosts": batch})
         return self._magic[1]

@@ -303,12 +303,15 @@ class Walk:
                 self.state.ended = True
                 self.state.run.ended = self.state.run.ended or action == "end_play"
             return set()
+        if action == "end_host":  # host by host: an ended host leaves the host lists the next one is decided on
+            for host in hosts:
+                if self._meta_condition(task, host, scope):
+                    self.state.ended_hosts.add(host)
+            return set()
         chosen = [host for host in hosts if self._meta_condition(task, host, scope)]
         if action == "flush_handlers":
             return self.flush_handlers(chosen, scope)
-        if action == "end_host":
-            self.state.ended_hosts.update(chosen)
-        elif action == "clear_host_errors" and chosen:
+        if action == "clear_host_errors" and chosen:
             self.runner.clear_host_errors(self.state)
         elif action == "clear_facts":
             for host in chosen:
