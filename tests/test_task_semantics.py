@@ -284,6 +284,7 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
         - assert:
             that:
               - ansible_playbook_python.startswith('/') and 'python' in ansible_playbook_python
+              - "[1, true] is all and [0, 'x'] is any and [0, 1] is not all and [] is not any"
               - "now() | type_debug == 'datetime'"
               - "now(utc=true).year > 2000"
               - "now(fmt='%Y') | int == now().year"

@@ -376,4 +376,6 @@ TESTS: dict[str, Callable[..., bool]] = {
     "skip": skipped,
     "match": match,
     "search": search,
+    "all": lambda value: all(value),  # every item true (ansible's test)
+    "any": lambda value: any(value),
 }
