@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from titan_ops import modules
+from titan_ops.conditionals import ConditionalError, evaluate_conditions
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.results import Status, TaskResult
-from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
@@ -28,20 +28,6 @@ from titan_ops.templating import OMIT, Templar, without_omitted
 ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather_facts", "add_host", "group_by"})
 # What a failed module result holds under ``exception`` (titan-ops modules raise no Python traceback).
 NO_TRACEBACK = "(traceback unavailable)"
-
-
-def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> tuple[bool, Any]:
-    """All of ``conditions`` true? Returns (verdict, the first false condition)."""
-    for condition in conditions:
-        if isinstance(condition, str):
-            value = templar.evaluate(condition, variables)
-            if isinstance(value, str):
-                value = to_bool(value)
-        else:
-            value = condition
-        if not value:
-            return False, condition
-    return True, None
 
 
 def status_of(result: Mapping[str, Any]) -> Status:
@@ -193,7 +179,8 @@ class TaskExecutor:
                 verdict, _ = evaluate_conditions(self.templar, conditions, scope)
             except TitanOpsError as error:
                 # As Ansible: the task fails, and keeps what the module returned.
-                result[f"{keyword}_when_result"] = f"Error while evaluating conditional: {error.message}"
+                result[f"{keyword}_when_result"] = error.message if isinstance(error, ConditionalError) \
+                    else f"Error while evaluating conditional: {error.message}"
                 result["failed"] = True
                 return result
             result[keyword] = verdict

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from titan_ops import modules
+from titan_ops.conditionals import evaluate_conditions
 from titan_ops.engine import events
-from titan_ops.engine.executor import evaluate_conditions
 from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
@@ -129,9 +129,10 @@ class Walk:
                         members.append(host)
                     overlays.setdefault((target, host), []).append(overlay)
             except TitanOpsError as error:
+                ignored = self._ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
                 failed |= self._record_include(include, host, Status.FAILED,
                                                {"failed": True, "changed": False,
-                                                "msg": f"{include.location}: {error.message}"}, scope)
+                                                "msg": f"{include.location}: {error.message}"}, scope, ignored)
         for target, group in groups.items():
             try:
                 tasks = self._included_tasks(include, target, group)
@@ -195,10 +196,10 @@ class Walk:
         return [control.variables(items, index) for index in range(len(items))]
 
     def _record_include(self, include: IncludeTasks | IncludeRole, host: str, status: Status, result: dict[str, Any],
-                        scope: Scope) -> set[str]:
+                        scope: Scope, ignored: bool = False) -> set[str]:
         now = datetime.now()
         module = "include_tasks" if isinstance(include, IncludeTasks) else "include_role"
-        outcome = TaskResult(host, include.display_name, module, status, now, now, result,
+        outcome = TaskResult(host, include.display_name, module, status, now, now, result, ignored=ignored,
                              location=str(include.location))
         return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
 
@@ -366,10 +367,10 @@ class Walk:
         try:
             passed, condition = evaluate_conditions(self.templar, scope.when, variables)
             settings = self._render_keywords(keywords, variables)
-        except TitanOpsError as error:
+        except TitanOpsError as error:  # (ignore_errors, rendered alone, still ignores it, as in ansible)
             return TaskResult(host, task.display_name, task.module, Status.FAILED, start, datetime.now(),
                               {"failed": True, "changed": False, "msg": f"{task.location}: {error.message}"},
-                              location=str(task.location))
+                              location=str(task.location), ignored=self._ignores_errors(keywords, variables))
         if not passed:
             return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
                               {"changed": False, "skipped": True, "false_condition": condition,
@@ -412,6 +413,13 @@ class Walk:
         stores = [path for outcome in loaded for path in outcome.get("ansible_included_var_files") or []
                   if is_secret_store(str(path))]
         self.templar.note_secrets(every_value(facts) if result.no_log or stores else secret_values(facts))
+
+    def _ignores_errors(self, keywords: dict[str, Any], variables: Any) -> bool:
+        try:
+            return bool(self._render_keywords({"ignore_errors": keywords.get("ignore_errors", False)},
+                                              variables)["ignore_errors"])
+        except TitanOpsError:
+            return False
 
     def _render_keywords(self, keywords: dict[str, Any], variables: Any) -> dict[str, Any]:
         settings: dict[str, Any] = {}

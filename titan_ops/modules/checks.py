@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from titan_ops.filters import type_debug
+from titan_ops.conditionals import condition_result
 from titan_ops.modules.base import Decision, HostContext, Module
 
 _MESSAGE = {"type": ["string", "array"], "items": {"type": "string"}}
@@ -50,12 +50,7 @@ class Assert(Module):
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
         conditions = args["that"] if isinstance(args["that"], list) else [args["that"]]
         for condition in conditions:
-            value = condition if isinstance(condition, bool) else \
-                host.templar.evaluate(condition, host.variables)
-            if not isinstance(value, bool):
-                return Decision(False, {"msg": f"Conditional result ({bool(value)}) was derived from value of "
-                                               f"type '{type_debug(value)}' in '{condition}'. "
-                                               "Conditionals must have a boolean result."}, failed=True)
+            value = condition_result(host.templar, condition, host.variables)
             if not value:
                 message = args.get("fail_msg", args.get("msg", ASSERTION_FAILED))
                 return Decision(False, {"msg": message, "assertion": condition, "evaluated_to": False},

@@ -604,6 +604,8 @@ class _Parser:
 
     def _check_expression(self, condition: str, location: Location, key: str) -> None:
         """A bare expression (``when``, assert's ``that``): its syntax, filters, tests and lookups."""
+        if not condition.strip():
+            raise PlaybookError("Empty conditional expressions are not allowed.", location, key)
         expression = bare_expression(condition)
         try:
             self.templar.check_expression(condition)

@@ -1,0 +1,190 @@
+"""A conditional must have a boolean result (ansible-core 2.19): ``when``, ``changed_when``, ``failed_when``,
+``until``, ``assert``'s ``that``, a block's and an include's ``when`` and a meta task's, on local hosts.
+
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does. A failed
+conditional's message is compared by its words (ansible names where the value came from, titan-ops the task).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+import titan_ops
+from tests.engine_cases import Case, ansible_outcome, titan_outcome, write_case
+from tests.oracle import QUIET_ENV, require_oracle
+
+VARS = """
+          vars:
+            s_yes: "yes"
+            s_hello: hello
+            s_false: "false"
+            s_empty: ""
+            s_true: "true"
+            n_one: 1
+            n_zero: 0
+            l_empty: []
+            l_one: [1]
+            nothing: null
+"""
+WORDS = ("(Conditional result [(](True|False)[)] was derived from value of type '[a-zA-Z]+'|"
+         "Empty conditional expressions are not allowed|Conditional expressions must be strings|"
+         "Error while evaluating conditional)")
+NOT_BOOLEAN = {
+    "s_yes": "Conditional result (True) was derived from value of type 'str'",
+    "s_hello": "Conditional result (True) was derived from value of type 'str'",
+    "s_false": "Conditional result (True) was derived from value of type 'str'",
+    "s_empty": "Conditional result (False) was derived from value of type 'str'",
+    "n_one": "Conditional result (True) was derived from value of type 'int'",
+    "n_zero": "Conditional result (False) was derived from value of type 'int'",
+    "l_empty": "Conditional result (False) was derived from value of type 'list'",
+    "l_one": "Conditional result (True) was derived from value of type 'list'",
+    "nothing": "Conditional result (False) was derived from value of type 'NoneType'",
+    "\"'hello'\"": "Conditional result (True) was derived from value of type 'str'",
+    "\"{{ n_one }}\"": "Conditional result (True) was derived from value of type 'int'",
+    "\"{{ nothing }}\"": "Empty conditional expressions are not allowed",
+    "\"{{ '' }}\"": "Empty conditional expressions are not allowed",
+    "\"\"": "Empty conditional expressions are not allowed",
+    "[true, s_yes]": "Conditional result (True) was derived from value of type 'str'",
+}
+BOOLEAN = {"yes": ["ran", "ran"], "\"{{ true }}\"": ["ran", "ran"], "s_yes | bool": ["ran", "ran"],
+           "s_false | bool": ["skipped"], "l_one | length > 0": ["ran", "ran"], "l_empty | length > 0": ["skipped"],
+           "false": ["skipped"]}
+
+
+def _when_tasks() -> str:
+    tasks = []
+    for condition in NOT_BOOLEAN:
+        tasks.append(f"""
+            - debug: msg=ran
+              when: {condition}
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.msg | regex_search(words) }}}}"
+""")
+    for condition in BOOLEAN:
+        tasks.append(f"""
+            - debug: msg=ran
+              when: {condition}
+              register: r
+            - debug: msg="{{{{ 'skipped' if r is skipped else r.msg }}}}"
+""")
+    return "".join(tasks)
+
+
+CASES = {
+    "when_fails_the_task_unless_its_result_is_a_boolean": Case(
+        playbook=f"""
+        - hosts: h1
+          gather_facts: false
+{VARS}
+            words: "{WORDS}"
+          tasks:
+{_when_tasks()}
+        """,
+        rc=0, recap={"h1": f"{2 * len(NOT_BOOLEAN) + 2 * len(BOOLEAN) - 3} 0 0 0 3 0 {len(NOT_BOOLEAN)}"},
+        messages={"h1": [*NOT_BOOLEAN.values(), *(shown for messages in BOOLEAN.values() for shown in messages)]}),
+    "every_keyword_that_is_a_conditional_needs_a_boolean": Case(
+        playbook=f"""
+        - hosts: h1
+          gather_facts: false
+{VARS}
+            words: "{WORDS}"
+          tasks:
+            - debug: msg=changed
+              changed_when: s_yes
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.changed_when_result | regex_search(words) }}}} {{{{ r.msg }}}}"
+            - debug: msg=failed
+              failed_when: n_one
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.failed_when_result | regex_search(words) }}}} {{{{ r.msg }}}}"
+            - debug: msg=until
+              until: l_one
+              retries: 1
+              delay: 0
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.msg | regex_search(words) }}}}"
+            - assert:
+                that: [true, s_hello]
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.msg | regex_search(words) }}}}"
+            - block:
+                - debug: msg=in-block
+              when: s_yes
+              ignore_errors: true
+            - include_tasks: included.yml
+              when: n_zero
+              ignore_errors: true
+            - debug: msg=failed_when-list
+              failed_when: [true, s_false]
+              register: r
+              ignore_errors: true
+            - debug: msg="{{{{ r.failed_when_result | regex_search(words) }}}}"
+            - debug: msg=booleans
+              changed_when: s_yes | bool
+              failed_when: n_zero | bool
+              until: l_one | length > 0
+              register: r
+            - assert:
+                that: ["s_true | bool", "l_empty | length == 0"]
+            - debug: msg="{{{{ r.changed }}}}"
+            - debug: msg=end
+        """,
+        files={"included.yml": "- debug: msg=included\n"},
+        rc=0, recap={"h1": "16 1 0 0 0 0 7"},
+        messages={"h1": ["Conditional result (True) was derived from value of type 'str' changed",
+                         "Conditional result (True) was derived from value of type 'int' failed",
+                         "Conditional result (True) was derived from value of type 'list'",
+                         "Conditional result (True) was derived from value of type 'str'",
+                         "Conditional result (True) was derived from value of type 'str'",
+                         "booleans", "True", "end"]}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_titan_ops_runs_it_as_ansible(name, tmp_path):
+    case = CASES[name]
+    assert titan_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", CASES)
+def test_ansible_gives_the_same(name, tmp_path):
+    case = CASES[name]
+    assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+
+META_CASE = Case(
+    playbook=f"""
+        - hosts: h1
+          gather_facts: false
+{VARS}
+          tasks:
+            - meta: flush_handlers
+              when: s_yes
+              ignore_errors: true
+            - debug: msg=after
+        """,
+    rc=1, recap={}, messages={})
+META_WORDS = "Conditional result (True) was derived from value of type 'str'"
+
+
+def test_a_meta_task_whose_when_is_not_boolean_stops_the_run(tmp_path):
+    result = titan_ops.run(*write_case(META_CASE, tmp_path))
+    assert (result.exit_code, result.stats.keys() - {"h1"}, META_WORDS in str(result.error)) == (1, set(), True)
+    assert not [r for r in result.host_results("h1") if r.module == "debug"]
+
+
+@pytest.mark.oracle
+def test_ansible_stops_the_run_at_that_meta_task(tmp_path):
+    playbook, inventory = write_case(META_CASE, tmp_path)
+    done = subprocess.run([str(require_oracle()), "-i", str(inventory), str(playbook)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path, env={**os.environ, **QUIET_ENV})
+    assert (done.returncode, META_WORDS in done.stdout + done.stderr, "after" in done.stdout) == (1, True, False)
