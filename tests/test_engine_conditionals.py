@@ -16,8 +16,14 @@ import titan_ops
 from tests.engine_cases import Case, ansible_outcome, titan_outcome, write_case
 from tests.oracle import QUIET_ENV, require_oracle
 
-VARS = """
+WORDS = ("(Conditional result [(](True|False)[)] was derived from value of type '[a-zA-Z]+'|"
+         "Empty conditional expressions are not allowed|Conditional expressions must be strings|"
+         "Error while evaluating conditional)")
+PLAY = f"""
+        - hosts: h1
+          gather_facts: false
           vars:
+            words: "{WORDS}"
             s_yes: "yes"
             s_hello: hello
             s_false: "false"
@@ -29,9 +35,6 @@ VARS = """
             l_one: [1]
             nothing: null
 """
-WORDS = ("(Conditional result [(](True|False)[)] was derived from value of type '[a-zA-Z]+'|"
-         "Empty conditional expressions are not allowed|Conditional expressions must be strings|"
-         "Error while evaluating conditional)")
 NOT_BOOLEAN = {
     "s_yes": "Conditional result (True) was derived from value of type 'str'",
     "s_hello": "Conditional result (True) was derived from value of type 'str'",
@@ -76,23 +79,13 @@ def _when_tasks() -> str:
 
 CASES = {
     "when_fails_the_task_unless_its_result_is_a_boolean": Case(
-        playbook=f"""
-        - hosts: h1
-          gather_facts: false
-{VARS}
-            words: "{WORDS}"
-          tasks:
+        playbook=f"""{PLAY}          tasks:
 {_when_tasks()}
         """,
         rc=0, recap={"h1": f"{2 * len(NOT_BOOLEAN) + 2 * len(BOOLEAN) - 3} 0 0 0 3 0 {len(NOT_BOOLEAN)}"},
         messages={"h1": [*NOT_BOOLEAN.values(), *(shown for messages in BOOLEAN.values() for shown in messages)]}),
     "every_keyword_that_is_a_conditional_needs_a_boolean": Case(
-        playbook=f"""
-        - hosts: h1
-          gather_facts: false
-{VARS}
-            words: "{WORDS}"
-          tasks:
+        playbook=f"""{PLAY}          tasks:
             - debug: msg=changed
               changed_when: s_yes
               register: r
@@ -162,11 +155,7 @@ def test_ansible_gives_the_same(name, tmp_path):
 
 
 META_CASE = Case(
-    playbook=f"""
-        - hosts: h1
-          gather_facts: false
-{VARS}
-          tasks:
+    playbook=f"""{PLAY}          tasks:
             - meta: flush_handlers
               when: s_yes
               ignore_errors: true
