@@ -116,6 +116,18 @@ def test_extra_vars_file_that_is_not_utf8(tmp_path):
     assert untouched(tmp_path)
 
 
+@pytest.mark.parametrize("where", ["playbook.yml", "inventory.yml", "vars.yml"])
+def test_a_control_character_yaml_refuses_is_located(where, tmp_path):
+    playbook(tmp_path)
+    (tmp_path / "vars.yml").write_text("a: 1\nb: 2\n")
+    path = tmp_path / where
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(":", ":\x00", 1)
+    path.write_text("".join(lines))
+    assert_located(run(tmp_path, "-e", "@vars.yml", "playbook.yml"), rf"{where.replace('.', '[.]')}:2:\d+: .*#x0000")
+    assert untouched(tmp_path)
+
+
 # -- structures past a bound -------------------------------------------------------------------------
 
 def test_400_nested_blocks(tmp_path):

@@ -13,7 +13,7 @@ from titan_ops.errors import Location, TitanOpsError
 from titan_ops.redaction import every_value, is_secret_store
 from titan_ops.source_text import read_source
 from titan_ops.trust import trusted
-from titan_ops.yaml_bounds import BoundedSafeLoader
+from titan_ops.yaml_bounds import BoundedSafeLoader, unreadable
 
 
 def parse_extra_vars(values: list[str], secrets: list[str] | None = None) -> dict[str, Any]:
@@ -33,9 +33,12 @@ def _parse_one(value: str) -> dict[str, Any]:
     text = value.strip()
     if text.startswith("@"):
         path = Path(text[1:])
+        source = read_source(path, TitanOpsError, "extra vars file")
         try:
-            loaded = yaml.load(read_source(path, TitanOpsError, "extra vars file"),  # noqa: S506 - a safe loader
-                               Loader=BoundedSafeLoader)
+            loaded = yaml.load(source, Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader
+        except yaml.reader.ReaderError as error:
+            problem, location = unreadable(error, source, str(path))
+            raise TitanOpsError(f"malformed extra vars file: {problem}", location) from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             location = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))

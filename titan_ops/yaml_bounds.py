@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from titan_ops.errors import Location
+
 MAX_ALIAS_VALUES = 1_000_000
 """Values that aliases may add to a document (each use of an alias counts every value it stands for)."""
 MAX_DEPTH = 100
@@ -46,6 +48,15 @@ def check_bounds(root: yaml.Node) -> None:
             depth += 1
         raise yaml.constructor.ConstructorError(
             None, None, f"nested more than {MAX_DEPTH} levels deep (mappings and lists): refused", node.start_mark)
+
+
+def unreadable(error: yaml.reader.ReaderError, text: str, file: str) -> tuple[str, Location]:
+    """What a reader error (a character YAML does not accept, such as NUL) says, and where it is in ``text``."""
+    before = text[:error.position]
+    line_start = before.rfind("\n") + 1
+    what = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+    return (f"unacceptable character {what}: {error.reason}",
+            Location(file, before.count("\n") + 1, error.position - line_start + 1))
 
 
 def too_deep(value: Any) -> list[Any] | None:

@@ -18,7 +18,7 @@ from titan_ops.errors import InventoryError, Location
 from titan_ops.json_document import load_json_text
 from titan_ops.trust import construct_authored, construct_unsafe, trusted
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
-from titan_ops.yaml_bounds import BoundedConstruction
+from titan_ops.yaml_bounds import BoundedConstruction, unreadable
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -70,6 +70,9 @@ def _parse(text: str, file: str) -> Any:
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         reason = " ".join(part for part in (error.context, error.problem) if part)
         raise InventoryError(f"YAML syntax error: {reason}", location) from None
+    except yaml.reader.ReaderError as error:
+        problem, location = unreadable(error, text, file)
+        raise InventoryError(f"YAML syntax error: {problem}", location) from None
     except yaml.YAMLError as error:
         raise InventoryError(f"YAML syntax error: {error}", Location(file)) from None
 

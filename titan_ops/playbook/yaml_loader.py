@@ -18,7 +18,7 @@ from titan_ops.errors import Location, PlaybookError
 from titan_ops.source_text import read_source
 from titan_ops.trust import construct_authored, construct_unsafe
 from titan_ops.vault import Encrypted, Vault, VaultError, decrypt_file, is_encrypted, open_values, reveal_leaves
-from titan_ops.yaml_bounds import BoundedConstruction
+from titan_ops.yaml_bounds import BoundedConstruction, unreadable
 
 
 class LocatedDict(dict):
@@ -110,6 +110,9 @@ def load_yaml_text(text: str, filename: str, vault: Vault | None = None) -> Any:
         mark = error.problem_mark or error.context_mark
         location = _location(filename, mark) if mark else Location(filename)
         problem = error.problem or error.context or "malformed YAML"
+        raise PlaybookError(f"malformed YAML: {problem}", location) from None
+    except yaml.reader.ReaderError as error:
+        problem, location = unreadable(error, text, filename)
         raise PlaybookError(f"malformed YAML: {problem}", location) from None
     except yaml.YAMLError as error:
         raise PlaybookError(f"malformed YAML: {error}", Location(filename)) from None
