@@ -1,4 +1,4 @@
-"""The Python blocks of docs/api.md run as written against the lab."""
+"""The Python blocks of docs/api.md run as written against the Titan lab (the lab README's first command starts)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ BLOCKS = re.findall(r"```python\n(.*?)```", API_DOC.read_text(), re.DOTALL)
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_api_doc_example_runs(lab, index, tmp_path):
+def test_api_doc_example_runs(fleet, index, tmp_path):
     home = tmp_path / "home"
     lab_dir = home / ".local" / "state" / "titan-ops" / "lab"
     lab_dir.parent.mkdir(parents=True)
-    lab_dir.symlink_to(Path(lab.inventory_path).parent)
+    lab_dir.symlink_to(Path(fleet.inventory_path).parent)
     # An example that calls titan_ops.lab.up() gets a lab of its own, stopped afterwards.
     own_lab = tmp_path / "own-lab"
     env = {**os.environ, "HOME": str(home), "TITAN_OPS_LAB_DIR": str(own_lab)}
