@@ -180,6 +180,32 @@ CASES = {
         rc=0, recap={"h1": "1 0 0 0 0 0 0", "h2": "1 0 0 0 0 0 0", "h3": "2 0 0 0 0 0 0"},
         messages={"h1": ["['h1', 'h2', 'h3'] ['h1', 'h3'] ['h1', 'h3']"], "h2": ["['h2', 'h3'] ['h2']"],
                   "h3": ["['h1', 'h2', 'h3'] ['h3']", "['h1', 'h2', 'h3'] ['h1', 'h3'] ['h1', 'h3']"]}),
+    # seed 922426: a rescue whose every task --tags leaves out is no rescue: the failure stands; one task of it
+    # left in (in a nested block too) rescues.
+    "a_rescue_the_tags_leave_empty_rescues_nothing": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=one
+                  when: inventory_hostname == 'h1'
+                  tags: [red]
+              rescue:
+                - debug: msg=rescue-untagged
+            - block:
+                - fail: msg=two
+                  when: inventory_hostname == 'h2'
+                  tags: [red]
+              rescue:
+                - block:
+                    - debug: msg=rescue-red
+                      tags: [red]
+            - debug: msg=end
+              tags: [red]
+        """,
+        tags=("red",), rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "2 0 0 0 1 1 0", "h3": "1 0 0 0 2 0 0"},
+        messages={"h2": ["rescue-red", "end"], "h3": ["end"]}),
 }
 
 

@@ -92,10 +92,12 @@ class Walk:
             state.roles_run.update((host, block.runs_once_as) for host in hosts)
             if not hosts:
                 return set()
-        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(block.rescue)))
+        # a rescue whose every task the tags leave out is no rescue (ansible drops it before the run)
+        rescue = block.rescue if scope.handler or self._selects_any(block.rescue, scope.tags + block.tags) else []
+        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(rescue)))
         rescuable = {host for host in failed if host not in state.unreachable}
-        if rescuable and block.rescue:
-            still_failed = self.items(block.rescue, [h for h in hosts if h in rescuable], scope.enter(block))
+        if rescuable and rescue:
+            still_failed = self.items(rescue, [h for h in hosts if h in rescuable], scope.enter(block))
             failed = (failed - rescuable) | still_failed
         if block.always:
             reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
@@ -105,6 +107,16 @@ class Walk:
         if not scope.rescuable:
             state.failed |= failed
         return failed
+
+    def _selects_any(self, items: list[TaskItem], tags: list[str]) -> bool:
+        """Whether ``--tags``/``--skip-tags`` leave any task of ``items`` (inside ``tags``) to run."""
+        for item in items:
+            if isinstance(item, Block):
+                if self._selects_any(item.block + item.rescue + item.always, tags + item.tags):
+                    return True
+            elif self.runner.tag_filter.selects(tags + item.tags):
+                return True
+        return False
 
     def include(self, include: IncludeTasks | IncludeRole, hosts: list[str], scope: Scope) -> set[str]:
         """``include_tasks`` or ``include_role``: what to include is decided per host (and loop item),
