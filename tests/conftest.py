@@ -1,8 +1,16 @@
-"""Shared fixtures: the SSH lab (real sshd on loopback), one for the session and spares on demand."""
+"""Shared fixtures: the SSH lab (real sshd on loopback), one for the session and spares on demand.
+
+The suite runs in two pytest-xdist worker processes (setup.cfg: ``-n 2 --dist loadfile``): a module's tests
+run in one worker, so its module fixtures are set up once; each worker that needs them has a ``lab`` and
+a Titan fleet of its own (session fixtures; their ports and folders never meet). The modules that run
+for minutes are handed out first, so that none of them starts last. ``-n 0`` runs in this process alone.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import random
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,20 +29,60 @@ sys.path.insert(0, str(_NO_DNS_SITE))
 import titan_ops_no_dns  # noqa: E402 - from the folder just put on the path
 
 
-_MEASUREMENTS = pytest.StashKey[list[str]]()
+SESSION_SEED_VARIABLE = "TITAN_OPS_TEST_SEED"
+# The modules that take minutes, longest first (measured on 2 cores): each starts while the other worker
+# runs the many short ones, rather than last with the other worker idle.
+LONGEST_MODULES = (
+    "tests/test_runbooks_drills.py",
+    "tests/test_integration_targets.py",
+    "tests/test_differential.py",
+    "tests/test_cluster.py",
+    "tests/test_scale_lab.py",
+    "tests/test_incident_lab.py",
+    "tests/test_differential_random.py",
+)
+_MEASUREMENT = "measurement"
+_measured: list[str] = []  # the measurements of every test, in the process that prints the summary
 _LAB_FIXTURES = frozenset({"lab", "lab_factory", "spare_lab"})
 _TITAN_FIXTURES = frozenset({"titan_lab"})
 
 
+_XDIST = importlib.util.find_spec("xdist") is not None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Without pytest-xdist (a venv from before it was a test tool), setup.cfg's options are accepted and the
+    suite runs in one process."""
+    if not _XDIST:
+        group = parser.getgroup("xdist-missing")
+        group._addoption("-n", dest="numprocesses")  # a lowercase short option, as pytest-xdist declares it
+        group.addoption("--dist")
+        group.addoption("--no-loadscope-reorder", action="store_true")
+
+
+def pytest_report_header() -> list[str]:
+    return [] if _XDIST else ["pytest-xdist is missing: one process (pip install -e '.[test]' brings it)"]
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """The suite's own memory of passed schema checks (not the user's ~/.cache), for every process it starts."""
+    """What every process of the session shares (the xdist workers inherit it from the controller): the
+    suite's own memory of passed schema checks (not the user's ~/.cache), and the seed of the tests drawn
+    at random, so that every worker collects the same tests (``TITAN_OPS_TEST_SEED=N`` replays a session)."""
     os.environ.setdefault("TITAN_OPS_CACHE_DIR", tempfile.mkdtemp(prefix="titan-ops-test-cache-"))
+    os.environ.setdefault(SESSION_SEED_VARIABLE, str(random.SystemRandom().randrange(2**32)))
 
 
+def session_random() -> random.Random:
+    """A random generator seeded for the session: the same draws in every worker (for parametrizations)."""
+    return random.Random(int(os.environ[SESSION_SEED_VARIABLE]))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by what they need: ``lab`` (sshd hosts), ``titan`` (the Titan fleet); ``oracle`` is marked by hand.
 
     ``pytest -m "not lab and not titan and not oracle"`` is the fast subset: seconds, no sshd, no ansible.
+    The modules of LONGEST_MODULES go first, in that order (xdist hands modules out in collection order).
     """
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -43,19 +91,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
         elif fixtures & _LAB_FIXTURES:
             item.add_marker(pytest.mark.lab)
+    rank = {module: position for position, module in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @pytest.fixture
-def measurements(request: pytest.FixtureRequest) -> list[str]:
+def measurements(request: pytest.FixtureRequest) -> Iterator[list[str]]:
     """Lines a test appends to be printed at the end of the run (CI's log), passed or failed."""
-    return request.config.stash.setdefault(_MEASUREMENTS, [])
+    lines: list[str] = []
+    yield lines
+    request.node.user_properties.extend((_MEASUREMENT, line) for line in lines)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(_MEASUREMENTS, [])
-    if lines:
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the measurements in the process that prints the summary (xdist's controller, or the only one)."""
+    if report.when == "teardown":
+        _measured.extend(value for name, value in report.user_properties if name == _MEASUREMENT)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _measured:
         terminalreporter.section("measurements")
-        for line in lines:
+        for line in _measured:
             terminalreporter.write_line(line)
 
 

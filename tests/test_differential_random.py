@@ -8,11 +8,11 @@ it); replay given ones with ``TITAN_OPS_RANDOM_SEEDS=SEED[,SEED...]`` and print 
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 
 import titan_ops
+from tests.conftest import session_random
 from tests.oracle import run_ansible, titan_stats
 from tests.random_playbooks import random_playbook
 from tests.test_differential import _clean, _snapshot, ansible_inventory  # noqa: F401 - fixture
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.oracle
 
 _PINNED = os.environ.get("TITAN_OPS_RANDOM_SEEDS")
 SEEDS = ([int(seed) for seed in _PINNED.split(",")] if _PINNED
-         else random.SystemRandom().sample(range(1, 10**6), int(os.environ.get("TITAN_OPS_RANDOM_COUNT", "8"))))
+         else session_random().sample(range(1, 10**6), int(os.environ.get("TITAN_OPS_RANDOM_COUNT", "8"))))
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=[f"seed-{seed}" for seed in SEEDS])
