@@ -202,6 +202,7 @@ DIFFERENTIAL_KEYS = ("status", "msg", "json", "content", "redirected", "url", "f
                      "content_type", "location")
 
 
+@pytest.mark.oracle
 def test_uri_on_the_controller_matches_ansible(tmp_path, server):
     inventory = tmp_path / "local.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
