@@ -11,14 +11,16 @@ WITH_TESTS=0
 # postgresql, redis-server, nginx, prometheus, prometheus-alertmanager, prometheus-node-exporter,
 # sysstat (sar, iostat), node and pm2: the full lab (`titan-ops lab up --titan`); prometheus and
 # prometheus-alertmanager also for detection (`titan-ops watch` receives Alertmanager's webhooks).
-APT_PACKAGES=(openssh-server openssh-client sudo curl postgresql redis-server nginx prometheus
+# procps (ps, pgrep) for the lab and the tests; python3 at /usr/bin/python3 for the oracle's local targets.
+APT_PACKAGES=(openssh-server openssh-client sudo curl procps python3 postgresql redis-server nginx prometheus
               prometheus-alertmanager prometheus-node-exporter sysstat)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-if ! python3 -m venv --help >/dev/null 2>&1; then
+# Debian ships the venv module without ensurepip (python3-venv), and a venv cannot be made without it.
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
 if ! command -v npm >/dev/null 2>&1; then
