@@ -26,6 +26,13 @@ def test_ansible_variables_map_to_the_address():
     assert "s3cret" not in repr(address)
 
 
+def test_the_older_names_of_host_and_port():
+    """ansible_ssh_host and ansible_ssh_port (ansible-core's targets still use them): the address is never
+    the inventory name looked up in the DNS."""
+    address = address_from_vars("testhost3", {"ansible_ssh_host": "127.0.0.3", "ansible_ssh_port": "2200"})
+    assert (address.hostname, address.port) == ("127.0.0.3", 2200)
+
+
 def test_defaults():
     assert address_from_vars("web1", {}) == HostAddress(name="web1", hostname="web1")
 

@@ -15,7 +15,8 @@ SSH_ARGS_VARIABLES = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ss
 
 
 def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
-    """Map Ansible's connection variables (ansible_host, ansible_port, ansible_user, ...) to a HostAddress.
+    """Map Ansible's connection variables (ansible_host, ansible_port, ansible_user, ...; their older names
+    ansible_ssh_host, ansible_ssh_port, ansible_ssh_user too) to a HostAddress.
 
     The OpenSSH options of ansible_ssh_args (ansible.cfg's ssh_args), ansible_ssh_common_args and
     ansible_ssh_extra_args are honoured as
@@ -26,7 +27,7 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     if kind not in CONNECTION_TYPES:
         raise TitanOpsError(f"{name}: ansible_connection '{kind}' is not supported (use ssh or local)")
     options = ssh_options(name, hostvars)
-    port = hostvars.get("ansible_port", options.port or 22)
+    port = hostvars.get("ansible_port", hostvars.get("ansible_ssh_port", options.port or 22))
     try:
         port = int(port)
     except (TypeError, ValueError):
@@ -34,7 +35,7 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     known_hosts = _optional(hostvars, "ansible_ssh_known_hosts_file")
     return HostAddress(
         name=name,
-        hostname=str(hostvars.get("ansible_host", name)),
+        hostname=_optional(hostvars, "ansible_host", "ansible_ssh_host") or name,
         port=port,
         user=_optional(hostvars, "ansible_user", "ansible_ssh_user") or options.user,
         key_file=_optional(hostvars, "ansible_ssh_private_key_file", "ansible_private_key_file") or options.key_file,
