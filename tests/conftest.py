@@ -30,15 +30,16 @@ import titan_ops_no_dns  # noqa: E402 - from the folder just put on the path
 
 
 SESSION_SEED_VARIABLE = "TITAN_OPS_TEST_SEED"
-# The modules that take minutes, longest first (measured on 2 cores): each starts while the other worker
-# runs the many short ones, rather than last with the other worker idle.
+# The modules that take minutes, longest first (measured in one process on main, 2026-12-06): each starts
+# while the other worker runs the many short ones, rather than last with the other worker idle.
 LONGEST_MODULES = (
-    "tests/test_runbooks_drills.py",
     "tests/test_integration_targets.py",
-    "tests/test_differential.py",
     "tests/test_cluster.py",
-    "tests/test_scale_lab.py",
-    "tests/test_incident_lab.py",
+    "tests/test_runbooks.py",
+    "tests/test_runbooks_drills.py",
+    "tests/test_differential.py",
+    "tests/test_inventory_oracle.py",
+    "tests/test_runbooks_db.py",
     "tests/test_differential_random.py",
 )
 _MEASUREMENT = "measurement"
