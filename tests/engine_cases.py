@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 import titan_ops
@@ -94,3 +95,21 @@ def ansible_outcome(case: Case, directory: Path) -> tuple[int, dict[str, str], d
         if event["action"] in ("debug", "ansible.builtin.debug") and event["status"] in ("ok", "changed"):
             messages.setdefault(event["host"], []).append(str(event["msg"]))
     return done.returncode, recap, messages
+
+
+def case_tests(cases: dict[str, Case]) -> tuple[Any, Any]:
+    """The two tests of a module's ``cases``: titan-ops gives each case's outcome (fast, on local hosts), and
+    ansible-core still gives exactly it (oracle). A test module binds them to its own ``test_`` names."""
+
+    @pytest.mark.parametrize("name", cases)
+    def titan_ops_runs_it_as_ansible(name: str, tmp_path: Path) -> None:
+        case = cases[name]
+        assert titan_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+    @pytest.mark.oracle
+    @pytest.mark.parametrize("name", cases)
+    def ansible_gives_the_same(name: str, tmp_path: Path) -> None:
+        case = cases[name]
+        assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+
+    return titan_ops_runs_it_as_ansible, ansible_gives_the_same

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import titan_ops
-from tests.engine_cases import Case, ansible_outcome, titan_outcome, write_case
+from tests.engine_cases import Case, case_tests, write_case
 from tests.oracle import QUIET_ENV, require_oracle
 
 WORDS = ("(Conditional result [(](True|False)[)] was derived from value of type '[a-zA-Z]+'|"
@@ -141,17 +141,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_titan_ops_runs_it_as_ansible(name, tmp_path):
-    case = CASES[name]
-    assert titan_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
-
-
-@pytest.mark.oracle
-@pytest.mark.parametrize("name", CASES)
-def test_ansible_gives_the_same(name, tmp_path):
-    case = CASES[name]
-    assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
 
 
 META_CASE = Case(

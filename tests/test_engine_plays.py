@@ -6,9 +6,7 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
-import pytest
-
-from tests.engine_cases import Case, ansible_outcome, titan_outcome
+from tests.engine_cases import Case, case_tests
 
 HOST_LISTS = "all={{ ansible_play_hosts_all }} hosts={{ ansible_play_hosts }} batch={{ ansible_play_batch }}"
 
@@ -237,14 +235,4 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_titan_ops_runs_it_as_ansible(name, tmp_path):
-    case = CASES[name]
-    assert titan_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
-
-
-@pytest.mark.oracle
-@pytest.mark.parametrize("name", CASES)
-def test_ansible_gives_the_same(name, tmp_path):
-    case = CASES[name]
-    assert ansible_outcome(case, tmp_path) == (case.rc, case.recap, case.messages)
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
