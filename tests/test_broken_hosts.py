@@ -8,6 +8,7 @@ unreachable, the others finish, the recap and the exit code right (as ansible-co
 from __future__ import annotations
 
 import os
+import pwd
 import resource
 import socket
 import subprocess
@@ -179,6 +180,44 @@ def test_what_a_host_said_is_named_when_no_descriptor_is_left():
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == ("the host sent its SSH banner (SSH-2.0-evil\\x1b[2J\\xff) then nothing for 2s "
                            "(the key exchange timed out)\n")
+
+
+CONNECTED_WITHOUT_DESCRIPTORS = """
+import os
+import fabric
+from titan_ops.connection.base import HostAddress
+from titan_ops.connection.pool import ConnectionPool
+from titan_ops.errors import HostUnreachable
+
+connection = ConnectionPool().get(HostAddress("gone", "127.0.0.1", port=9))
+config = fabric.Config()  # ssh_config read while a descriptor is free, as for the lucky hosts of a busy run
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass  # every descriptor taken: the password database cannot be read now
+try:
+    connection.transport
+except HostUnreachable as error:
+    print(error)
+print(fabric.Connection("gone", config=config).user, os.path.expanduser("~"))  # as each connection does
+"""
+
+
+def test_no_descriptor_left_and_no_user_in_the_environment_is_one_line():
+    """With USER, LOGNAME and HOME unset (as under some runners), paramiko and fabric looked the user
+    and home up in the password database for every connection: a KeyError traceback once descriptors
+    ran out. The pool settles both before any host is connected."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("LOGNAME", "USER", "LNAME", "USERNAME", "HOME")}
+    done = subprocess.run([sys.executable, "-c", CONNECTED_WITHOUT_DESCRIPTORS], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    unreachable, identity = done.stdout.splitlines()
+    assert unreachable.startswith("gone (127.0.0.1:9): the controller ran out of open files"), unreachable
+    entry = pwd.getpwuid(os.getuid())
+    assert identity == f"{entry.pw_name} {entry.pw_dir}"
 
 
 def test_the_open_file_limit_is_raised_where_the_hard_limit_allows(lab, tmp_path):
