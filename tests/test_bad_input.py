@@ -128,6 +128,15 @@ def test_a_control_character_yaml_refuses_is_located(where, tmp_path):
     assert untouched(tmp_path)
 
 
+def test_an_inventory_fault_after_a_byte_order_mark_libyaml_reads_is_located(tmp_path):
+    # libyaml reads a byte order mark within an indentation; PyYAML's pure-Python composer does not (fuzzer find)
+    playbook(tmp_path)
+    (tmp_path / "inventory.yml").write_text("all:\n  children:\n    g:\n\ufeff      hosts:\n"
+                                            "        h1: {ansible_connection: local}\n  vars: 5\n")
+    assert_located(run(tmp_path, "playbook.yml"), r"inventory\.yml:6:3: invalid 'vars' entry")
+    assert untouched(tmp_path)
+
+
 # -- structures past a bound -------------------------------------------------------------------------
 
 def test_400_nested_blocks(tmp_path):

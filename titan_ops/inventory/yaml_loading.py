@@ -85,9 +85,12 @@ def _named_stream(text: str, file: str) -> io.StringIO:
 
 
 def locate(text: str, file: str, path: Sequence[Any]) -> Location:
-    """Where the mapping key at ``path`` (keys from the document root) is written in ``text``."""
+    """Where the mapping key at ``path`` (keys from the document root) is written in ``text``.
+
+    Composed with the loader that parsed ``text``: PyYAML's pure-Python one refuses texts libyaml reads (a
+    byte order mark within a line's indentation), which left the error without a line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return Location(file)
     line, column = 1, 1
