@@ -50,13 +50,32 @@ def websocket_handshake(port: int, path: str = "/ws") -> tuple[str, dict[str, st
             if not chunk:
                 break
             data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode().split("\r\n")
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status, *lines = head.decode().split("\r\n")
+        # The first frame may come in a packet of its own, after the headers': read it (2 bytes of frame header
+        # and its payload, up to 125 bytes or with a 16-bit length), or until the server closes.
+        while " 101 " in status + " " and not _whole_frame(rest):
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
     headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
     expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
     if " 101 " in status + " ":
         assert headers["sec-websocket-accept"] == expected.decode()
     return status, headers, rest
+
+
+def _whole_frame(data: bytes) -> bool:
+    """Does ``data`` begin with a whole unmasked WebSocket frame (payload under 64 KiB)?"""
+    if len(data) < 2:
+        return False
+    length, header = data[1] & 0x7F, 2
+    if length == 126:
+        if len(data) < 4:
+            return False
+        length, header = int.from_bytes(data[2:4], "big"), 4
+    return len(data) >= header + length
 
 
 def test_nginx_fronts_the_services_api_and_websocket(titan_lab: Fleet):
