@@ -158,8 +158,6 @@ def test_roles_path_and_tags(tmp_path):
     ({"a/tasks/main.yml": "- debug: msg=x"}, "roles: [{role: a, delegate_facts: true}]",
      "the role keyword 'delegate_facts' is not supported"),
     ({"a/tasks/main.yml": "- nosuchmodule: x"}, "roles: [a]", "unknown module or keyword 'nosuchmodule'"),
-    ({"a/tasks/main.yml": "- debug: msg=x"}, "tasks: [{include_role: {name: nosuch}}]",
-     "the role 'nosuch' was not found"),
     ({"a/tasks/main.yml": "- debug: msg=x"}, "tasks: [{include_role: {name: a, apply: {loop: [1]}}}]",
      "apply takes task keywords"),
 ])

@@ -58,6 +58,12 @@ class PlaybookError(TitanOpsError):
     """The playbook is malformed or uses something unsupported."""
 
 
+class MissingFileError(PlaybookError):
+    """A task file or role the playbook names is not there. Found by validation, it is an error like any; in a
+    file included at run time, the include fails for its hosts (as in ansible-core, which ends the run only
+    for a file that does not parse)."""
+
+
 class TemplateError(TitanOpsError):
     """A template failed to render (syntax error or undefined variable)."""
 

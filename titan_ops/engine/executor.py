@@ -15,7 +15,7 @@ from titan_ops import modules
 from titan_ops.conditionals import ConditionalError, evaluate_conditions
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.loop_control import LoopControl
-from titan_ops.engine.results import Status, TaskResult
+from titan_ops.engine.results import Status, TaskResult, skipped_result
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
@@ -85,7 +85,7 @@ class TaskExecutor:
         if task.loop is None:
             passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
             if not passed:
-                return _skipped(false_condition)
+                return skipped_result(false_condition)
             return self._run_with_retries(task, module, host)
         return self._run_loop(task, module, host)
 
@@ -97,7 +97,7 @@ class TaskExecutor:
             # As Ansible: a loop that cannot be rendered is no error when ``when`` (without the item) is false.
             passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
             if not passed:
-                return _skipped(false_condition)
+                return skipped_result(false_condition)
             raise
         control = LoopControl.of(task.loop_control, self.templar, host.variables)
         results = []
@@ -109,7 +109,7 @@ class TaskExecutor:
             item_host = replace(host, variables=ChainMap(loop_vars, carried, host.variables))
             passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
             try:
-                outcome = self._run_with_retries(task, module, item_host) if passed else _skipped(false_condition)
+                outcome = self._run_with_retries(task, module, item_host) if passed else skipped_result(false_condition)
             except HostUnreachable:
                 raise
             except TitanOpsError as error:
@@ -274,11 +274,6 @@ def _with_diff(result: dict[str, Any], decision: Decision, host: HostContext) ->
     if decision.diff and host.diff_mode:
         result["diff"] = decision.diff
     return result
-
-
-def _skipped(false_condition: Any) -> dict[str, Any]:
-    return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
-            "false_condition": false_condition}
 
 
 def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from titan_ops.playbook.model import Block, IncludeRole, Playbook, Task, TaskItem
@@ -18,17 +19,18 @@ class IncludedFiles:
     def __init__(self, playbook: Playbook, templar: Templar):
         self.playbook = playbook
         self.templar = templar
-        self._task_files: dict[str, list[TaskItem]] = {}
+        self._task_files: dict[tuple[str, tuple[str, ...]], list[TaskItem]] = {}
         self._roles: dict[tuple[str, str], tuple[Block, list[Task]]] = {}
         self._lock = threading.Lock()
 
-    def tasks(self, path: str) -> list[TaskItem]:
-        """The tasks of an included task file."""
+    def tasks(self, path: str, role_search: Sequence[str] = ()) -> list[TaskItem]:
+        """The tasks of an included task file (the roles it names searched in ``role_search``)."""
+        key = (path, tuple(role_search))
         with self._lock:
-            tasks = self._task_files.get(path)
+            tasks = self._task_files.get(key)
             if tasks is None:
-                tasks = self._task_files[path] = load_task_file(path, self.templar, self.playbook.roles_path,
-                                                                self.playbook.vault)
+                tasks = self._task_files[key] = load_task_file(path, self.templar, self.playbook.roles_path,
+                                                               self.playbook.vault, role_search)
             return tasks
 
     def role(self, include: IncludeRole, options: dict[str, Any]) -> tuple[Block, list[Task]]:

@@ -22,7 +22,7 @@ from typing import Any
 from titan_ops.engine.handlers import Notifications, handler_name
 from titan_ops.engine.hostview import HostView
 from titan_ops.engine.included import IncludedFiles
-from titan_ops.errors import InventoryError, Location, NoHostsError, PlaybookError, TemplateError
+from titan_ops.errors import InventoryError, Location, MissingFileError, NoHostsError, PlaybookError, TemplateError
 from titan_ops.inventory import Inventory
 from titan_ops.playbook import play_values
 from titan_ops.playbook.inventory_needs import Need, inventory_needs
@@ -279,7 +279,11 @@ def _notifying(items: list[Any], included: IncludedFiles,
                 path = item.file if os.path.isabs(item.file) else os.path.join(item.base_dir, item.file)
                 if path not in seen:
                     seen.add(path)
-                    yield from _notifying(included.tasks(path), included, seen)
+                    try:
+                        tasks = included.tasks(path, item.role_search)
+                    except MissingFileError:  # (it, or a file it names, is not there: the include fails when run)
+                        continue
+                    yield from _notifying(tasks, included, seen)
         else:
             yield from ((item, name) for name in item.notify)
 

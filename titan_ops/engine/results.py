@@ -85,6 +85,12 @@ class TaskResult:
         }
 
 
+def skipped_result(false_condition: Any) -> dict[str, Any]:
+    """The result of a task (or include) whose ``when`` is false, as ansible-core gives it."""
+    return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
+            "false_condition": false_condition}
+
+
 def counts_as_failure(result: TaskResult) -> bool:
     """Whether ``result`` counts against its host: failed or unreachable, neither ignored nor rescued."""
     return result.status in (Status.FAILED, Status.UNREACHABLE) and not result.ignored and not result.rescued

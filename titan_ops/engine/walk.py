@@ -23,10 +23,12 @@ from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
-from titan_ops.engine.results import Status, TaskResult
+from titan_ops.engine.results import Status, TaskResult, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
-from titan_ops.errors import Location, MetaConditionError, PlaybookError, RunError, TemplateError, TitanOpsError
+from titan_ops.errors import (
+    Location, MetaConditionError, MissingFileError, PlaybookError, RunError, TemplateError, TitanOpsError,
+)
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
@@ -131,8 +133,7 @@ class Walk:
             try:
                 passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables)
                 if not passed:
-                    self._record_include(include, host, Status.SKIPPED,
-                                         {"changed": False, "skipped": True, "false_condition": condition}, scope)
+                    self._record_include(include, host, Status.SKIPPED, skipped_result(condition), scope)
                     continue
                 for overlay in self._include_iterations(include, variables):
                     target = self._include_target(include, ChainMap(overlay, variables))
@@ -161,8 +162,6 @@ class Walk:
                 for overlay in overlays[(target, host)]:
                     result = {"changed": False, **what, **overlay}
                     self._record_include(include, host, Status.OK, result, scope)
-                    if isinstance(include, IncludeTasks) and include.register:
-                        self.recorder.register(host, include.register, result)
             iterations = max(len(overlays[(target, host)]) for host in group)
             for index in range(iterations):
                 members = [host for host in group if index < len(overlays[(target, host)]) and host not in failed]
@@ -186,7 +185,9 @@ class Walk:
                 raise PlaybookError(f"could not find or access the task file '{target}'", include.location,
                                     "include_tasks")
             try:
-                tasks = self.runner.included.tasks(target)
+                tasks = self.runner.included.tasks(target, include.role_search)
+            except MissingFileError:  # a file or role it names is not there: the include fails
+                raise
             except TitanOpsError as error:  # a file that does not parse ends the run (ansible exits 4)
                 raise RunError(str(error)) from None
             self.recorder.emit(events.Included(target, tuple(hosts)))
@@ -213,6 +214,8 @@ class Walk:
         module = "include_tasks" if isinstance(include, IncludeTasks) else "include_role"
         outcome = TaskResult(host, include.display_name, module, status, now, now, result, ignored=ignored,
                              location=str(include.location))
+        if include.register:
+            self.recorder.register(host, include.register, result)
         return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
 
     # -- tasks -------------------------------------------------------------------------
@@ -385,8 +388,7 @@ class Walk:
                               location=str(task.location), ignored=self._ignores_errors(keywords, variables))
         if not passed:
             return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
-                              {"changed": False, "skipped": True, "false_condition": condition,
-                               "skip_reason": "Conditional result was False"}, location=str(task.location))
+                              skipped_result(condition), location=str(task.location))
         options = self.runner.options
         check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
         diff_mode = options.diff if settings.get("diff") is None else settings["diff"]

@@ -38,10 +38,10 @@ class Need:
 
 
 def inventory_needs(plays: list[Play], environment: jinja2.Environment,
-                    task_file: Callable[[str], list[TaskItem]]) -> list[list[Need]]:
+                    task_file: Callable[[str, list[str]], list[TaskItem]]) -> list[list[Need]]:
     """For each play, the first use of each ``titan_*`` variable it needs from the inventory (see the module's
     docstring: a fallback or a setting anywhere in the playbook counts for every play, as facts outlive their
-    play); ``task_file(path)`` gives the tasks of a task file included by a fixed name."""
+    play); ``task_file(path, role_search)`` gives the tasks of a task file included by a fixed name."""
     try:
         items = [list(_items(play.pre_tasks + play.tasks + play.post_tasks + list(play.handlers), task_file, set()))
                  for play in plays]
@@ -75,7 +75,7 @@ def _first_uses(uses: list[Need], provided: set[str]) -> list[Need]:
     return list(first.values())
 
 
-def _items(items: list[Any], task_file: Callable[[str], list[TaskItem]], seen: set[str]) -> Iterator[Any]:
+def _items(items: list[Any], task_file: Callable[[str, list[str]], list[TaskItem]], seen: set[str]) -> Iterator[Any]:
     for item in items:
         yield item
         if isinstance(item, Block):
@@ -84,7 +84,7 @@ def _items(items: list[Any], task_file: Callable[[str], list[TaskItem]], seen: s
             path = item.file if os.path.isabs(item.file) else os.path.join(item.base_dir, item.file)
             if path not in seen:
                 seen.add(path)
-                yield from _items(task_file(path), task_file, seen)
+                yield from _items(task_file(path, item.role_search), task_file, seen)
 
 
 def _names_set(item: Any) -> set[str]:

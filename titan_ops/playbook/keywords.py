@@ -29,7 +29,7 @@ BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars",
 IMPORT_ROLE_KEYWORDS = frozenset({"name", "import_role", "when", "vars", "tags", *INHERITED_KEYWORDS})
 
 INCLUDE_ROLE_KEYWORDS = frozenset({"name", "include_role", "when", "vars", "tags", "loop", "loop_control",
-                                   *INHERITED_KEYWORDS})
+                                   "register", *INHERITED_KEYWORDS})
 
 IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", *INHERITED_KEYWORDS})
 

@@ -75,6 +75,10 @@ class _Include:
     loop_lookup: str | None = None
     loop_control: dict[str, Any] = field(default_factory=dict)
     keywords: dict[str, Any] = field(default_factory=dict)
+    register: str | None = None
+    role_search: list[str] = field(default_factory=list)
+    """The play's role search path (roles/ beside the playbook, the roles path, the playbook's folder):
+    where the roles the included file names are looked for, wherever that file is."""
 
 
 @dataclass(kw_only=True)
@@ -82,7 +86,6 @@ class IncludeTasks(_Include):
     """``include_tasks``: a task file chosen and loaded at run time, per host (also as a handler)."""
 
     file: str
-    register: str | None = None
     apply: dict[str, Any] = field(default_factory=dict)
     """Keywords (and ``tags``) given to every task of the file."""
     listen: list[str] = field(default_factory=list)
@@ -100,8 +103,6 @@ class IncludeRole(_Include):
     """``name`` and ``tasks_from``, ``vars_from``, ``defaults_from``, ``handlers_from``, ``public``."""
     apply: dict[str, Any] = field(default_factory=dict)
     """Keywords (and ``tags``) given to every task of the role."""
-    role_search: list[str] = field(default_factory=list)
-    """Where validation looked for the role (the play's role search path), where the run looks too."""
 
     @property
     def display_name(self) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 from importlib import resources
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from titan_ops import lookups, modules
-from titan_ops.errors import Location, ModuleError, PlaybookError, TemplateError
+from titan_ops.errors import Location, MissingFileError, ModuleError, PlaybookError, TemplateError
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks, play_values
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
@@ -54,10 +55,12 @@ def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: 
 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
-                   vault: Vault | None = None) -> list[TaskItem]:
-    """Load and validate a task file (for ``include_tasks`` at run time)."""
+                   vault: Vault | None = None, role_search: Sequence[str] = ()) -> list[TaskItem]:
+    """Load and validate a task file (for ``include_tasks`` at run time). The roles it names are searched
+    in ``role_search`` (the including play's, as in Ansible: wherever the file is), else beside it."""
     parser = _Parser(templar or Templar(), list(roles_path), vault)
-    parser.roles = PlayRoles(parser, role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path))
+    search = list(role_search) or role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path)
+    parser.roles = PlayRoles(parser, search)
     return parser.task_file(path, stack=())
 
 
@@ -174,7 +177,7 @@ class _Parser:
             raise PlaybookError("import_tasks loops back to this file", origin or Location(path, 1, 1),
                                 "import_tasks")
         if not os.path.exists(path):
-            raise PlaybookError(f"task file not found: {path}", origin or Location(path), "import_tasks")
+            raise MissingFileError(f"task file not found: {path}", origin or Location(path), "import_tasks")
         document = load_yaml_file(path, self.vault)
         if document is None:
             return []  # an empty task file, as Ansible allows
@@ -381,14 +384,15 @@ class _Parser:
         self._check_conditions(data)
         if not any(is_template(value) for value in options.values()):
             assert self.roles is not None  # the role is checked (and its handlers are the play's) before the run
-            self.roles.named(options, where, stack, "include_role", public=False)
+            with _missing_fails_when_run():
+                self.roles.named(options, where, stack, "include_role", public=False)
         loop, loop_lookup = _loop(data)
         return IncludeRole(options=options, location=where, base_dir=base_dir, name=data.get("name"),
                            when=as_list(data.get("when")), vars=dict(data.get("vars") or {}),
                            tags=tags_of(data.get("tags")), loop=loop, loop_lookup=loop_lookup,
                            loop_control=dict(data.get("loop_control") or {}),
                            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data}, apply=apply,
-                           role_search=list(self.roles.search) if self.roles is not None else [])
+                           register=data.get("register"), role_search=self._role_search())
 
     def _check_role_entry(self, entry: Any, origin: Location) -> None:
         """A ``roles:`` entry's keywords: supported ones only, templates and conditions well formed."""
@@ -419,13 +423,12 @@ class _Parser:
                                 data.where("include_tasks"), "apply")
         self._check_templates(data, ("include_tasks", "vars", "loop", "args"))
         self._check_conditions(data)
-        if not is_template(file_name):
-            path = _resolve(file_name, base_dir)
-            if not os.path.exists(path):
-                raise PlaybookError(f"task file not found: {path}", data.where("include_tasks"), "include_tasks")
-            # checked now, loaded at run time; a handler's when it is notified (as ansible-core: a role's
-            # handler for another platform names modules that do not exist here)
-            if os.path.realpath(path) not in stack and not handler:  # (an include of itself is checked once)
+        path = _resolve(file_name, base_dir) if not is_template(file_name) else None
+        # checked now, loaded at run time; a handler's when it is notified (as ansible-core: a role's handler
+        # for another platform names modules that do not exist here); a file that is not there fails the
+        # include when it runs (as in ansible-core: an include that never runs needs no file)
+        if path is not None and os.path.realpath(path) not in stack and not handler:
+            with _missing_fails_when_run():  # (an include of itself is checked once)
                 self.task_file(path, stack, data.where("include_tasks"))
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=as_list(data.get("when")),
@@ -433,7 +436,11 @@ class _Parser:
                             loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
                             register=data.get("register"), apply=dict(apply),
-                            listen=_names(data.get("listen")))
+                            listen=_names(data.get("listen")), role_search=self._role_search())
+
+    def _role_search(self) -> list[str]:
+        """The role search path of the play being parsed (empty outside one)."""
+        return list(self.roles.search) if self.roles is not None else []
 
     def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
         known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS
@@ -570,6 +577,8 @@ class _Parser:
         if key in supported:
             return
         location = data.where(key)
+        if key == "debugger" and data[key] in (None, "never"):
+            return  # as ansible-playbook where no debugger is asked for
         if key in ansible or (kind != "play" and keywords.is_ansible_task_keyword(str(key))):
             raise PlaybookError(f"the {kind} keyword '{key}' is not supported by titan-ops", location, str(key))
         what = "module or keyword" if could_be_module else f"{kind} keyword"
@@ -627,6 +636,16 @@ class _Parser:
         if functions:
             raise _Unsupported(f"the template function '{functions[0]}' is not supported by titan-ops",
                                location, key)
+
+
+@contextmanager
+def _missing_fails_when_run() -> Iterator[None]:
+    """Around what an include loads at run time, checked now: a task file or role that is not there fails the
+    include when it runs, as in ansible-core (an include that never runs needs none)."""
+    try:
+        yield
+    except MissingFileError:
+        pass
 
 
 class _Unsupported(PlaybookError):

@@ -100,7 +100,8 @@ class PlayRoles:
         ansible."""
         name, keywords, own = split_entry(entry, where)
         params = {**parent_params, **own}
-        search = [os.path.dirname(parent.path), *self.search]
+        # as Ansible: after roles/ beside the playbook and the roles path, before the playbook's folder
+        search = [*self.search[:-1], os.path.dirname(parent.path), *self.search[-1:]]
         folder = find_role(name, search, location_of(entry, where), "dependencies")
         _add(self.dependent_names, folder.name)
         return self._expand(folder, keywords, params, {}, location_of(entry, where), stack, deduplicate=True,

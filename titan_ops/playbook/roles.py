@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.errors import Location, PlaybookError
+from titan_ops.errors import Location, MissingFileError, PlaybookError
 from titan_ops.playbook.model import INHERITED_KEYWORDS
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.vault import Vault
@@ -75,7 +75,7 @@ def find_role(name: str, search: list[str], origin: Location, key: str) -> RoleF
     for candidate in candidates:
         if os.path.isdir(candidate):
             return _read_meta(os.path.basename(os.path.normpath(candidate)), os.path.normpath(candidate))
-    raise PlaybookError(f"the role '{name}' was not found in: {', '.join(search)}", origin, key)
+    raise MissingFileError(f"the role '{name}' was not found in: {', '.join(search)}", origin, key)
 
 
 def role_search_path(base_dir: str, roles_path: list[str]) -> list[str]:

@@ -1,0 +1,51 @@
+"""Loading plays as ansible-core 2.19 does, on local hosts (no sshd): where roles are searched from
+included files, the keywords includes accept, includes that never run, and the play keywords of older
+playbooks.
+
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
+"""
+
+from __future__ import annotations
+
+from tests.engine_cases import Case, case_tests
+
+CASES = {
+    "a_role_named_in_a_nested_included_file_is_searched_from_the_playbook": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: sub/deeper/inc.yml
+            - import_tasks: sub/deeper/imp.yml
+        """,
+        files={"roles/r/tasks/main.yml": "- debug: msg=from-r\n",
+               "sub/deeper/inc.yml": "- include_role: {name: r}\n",
+               "sub/deeper/imp.yml": "- include_tasks: inc.yml\n"},
+        rc=0, recap={"h1": "6 0 0 0 0 0 0"}, messages={"h1": ["from-r", "from-r"]}),
+    "an_include_of_a_missing_file_or_role_fails_only_when_it_runs": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: nosuch.yml
+              loop: "{{ undefined_list }}"
+              when: false
+              register: skipped_include
+            - debug: msg="{{ skipped_include.skip_reason }} {{ skipped_include.results is undefined }}"
+            - include_role: {name: nosuch}
+              when: "undefined_var == 1"
+              ignore_errors: true
+              register: failed_include
+            - debug: msg="{{ failed_include is failed }}"
+            - include_tasks: inc/imports_missing.yml
+              ignore_errors: true
+            - include_role: {name: nosuch}
+            - debug: msg=not-reached
+        """,
+        files={"inc/imports_missing.yml": "- import_tasks: nosuch.yml\n"},
+        rc=2, recap={"h1": "3 0 0 1 1 0 1"},
+        messages={"h1": ["Conditional result was False True", "True"]}),
+}
+
+
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
