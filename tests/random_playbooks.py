@@ -182,9 +182,6 @@ class PlaybookGenerator:
 
     def block(self, depth: int) -> dict[str, Any]:
         block: dict[str, Any] = {"block": [self.task(depth) for _ in range(self.random.randint(1, 3))]}
-        for task in block["block"]:  # a run_once task failing in a block is not yet as in ansible-core
-            if not task.get("ignore_errors"):  # (docs/playbooks.md, "Measured on random playbooks")
-                task.pop("run_once", None)
         if self._chance(0.25):  # a handler that fails here is rescued by this block
             block["block"].insert(self.random.randint(0, len(block["block"])), {"meta": "flush_handlers"})
         if self._chance(0.6):

@@ -49,7 +49,7 @@ CASES = [
      "ansible.utils.ipaddr", 4, "collections' filters"),
     ("a test titan-ops lacks", TASK.format(task="{debug: {msg: x}, when: \"'/x' is directory\"}"), "directory", 4, '`directory`'),
     ("the function undef()", TASK.format(task="{set_fact: {x: \"{{ undef('set me') }}\"}}"), "undef", 4, '`undef()`'),
-    ("a strategy plugin", PLAY.format(keyword="strategy: host_pinned"), "host_pinned", 3, '`host_pinned`'),
+    ("a strategy plugin", PLAY.format(keyword="strategy: debug"), "debug", 3, '`debug`'),
     ("a connection plugin", TASK.format(task="{debug: {msg: x}, connection: winrm}"), "winrm", 4, '`winrm`'),
     ("a become plugin", TASK.format(task="{debug: {msg: x}, become: true, become_method: runas}"), "runas", 4, '`runas`'),
     ("a meta action", TASK.format(task="meta: end_role"), "end_role", 4, '`end_role`'),

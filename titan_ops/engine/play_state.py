@@ -64,7 +64,14 @@ class PlayState:
         self.halted: set[str] = set()
         """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped without a failure of their own."""
         self.cleared: set[str] = set()
-        """Hosts whose errors ``meta: clear_host_errors`` cleared: out of this play, in the later ones."""
+        """Hosts whose errors ``meta: clear_host_errors`` cleared: in the later plays; in this one only those
+        that had failed into a block's ``always`` when it ran there (the others' walk has ended)."""
+        self.failed_twice: set[str] = set()
+        """Hosts a failing ``run_once`` task failed twice, as ansible does (once as run_once, once as
+        any_errors_fatal): the innermost block they are in takes them past its ``rescue`` to its ``always``,
+        or, without a rescue, past its ``always``."""
+        self.clears = 0
+        """How many times ``meta: clear_host_errors`` ran in this batch."""
         self.ended = False
         self.aborted = False
         self._magic: tuple[tuple[int, int], dict[str, Any]] | None = None

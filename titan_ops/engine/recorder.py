@@ -78,6 +78,7 @@ class Recorder:
             stats.rescued += 1
         elif counts_as_failure(result):
             state.run.remove(result.host)
+            state.cleared.discard(result.host)
             if result.status is Status.UNREACHABLE:
                 stats.unreachable += 1
                 state.unreachable.add(result.host)

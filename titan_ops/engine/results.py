@@ -161,7 +161,7 @@ class RunResult:
     @property
     def failed_hosts(self) -> list[str]:
         failed = [host for host, stats in self.stats.items() if stats.failed > self.cleared.get(host, (0, 0))[0]]
-        return failed + [host for host in self.halted_hosts if host not in failed and host not in self.cleared]
+        return failed + [host for host in self.halted_hosts if host not in failed]
 
     @property
     def unreachable_hosts(self) -> list[str]:
@@ -170,6 +170,8 @@ class RunResult:
 
     def clear_errors(self, hosts: Iterable[str]) -> None:
         """``meta: clear_host_errors`` for ``hosts``: their failures so far no longer count in the verdict."""
+        hosts = set(hosts)
+        self.halted_hosts = [host for host in self.halted_hosts if host not in hosts]
         for host in hosts:
             stats = self.stats.get(host)
             if stats is not None:

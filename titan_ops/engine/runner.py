@@ -28,7 +28,7 @@ from titan_ops.engine.play_state import PlayRun, PlayState
 from titan_ops.engine.recorder import Recorder
 from titan_ops.engine.results import PlayResult, RunResult
 from titan_ops.engine.start_at import StartAt
-from titan_ops.engine.strategy import Free, Linear, Strategy
+from titan_ops.engine.strategy import Strategy, strategy_named
 from titan_ops.engine.tags import TagFilter
 from titan_ops.engine.walk import Walk
 from titan_ops.errors import InventoryError, RunError, TitanOpsError
@@ -62,6 +62,9 @@ class Runner:
         self.included = included
         self._dead: set[str] = set()
         """Hosts failed or unreachable so far: they sit out later plays (ansible's failed hosts)."""
+        self._halted_rescued: set[str] = set()
+        """Hosts ``any_errors_fatal`` (or ``max_fail_percentage``) stopped, then rescued: failed in the verdict
+        once a later batch runs (ansible marks them failed in the next batch it runs)."""
         self.start_at = StartAt(options.start_at_task)
 
     # -- run ---------------------------------------------------------------------
@@ -98,19 +101,22 @@ class Runner:
             self.recorder.emit(events.NoHostsMatched(plan.name))
             return True
         run = PlayRun(plan, targets, play_result, removed=self._dead & set(targets))
-        strategy: Strategy = Free(self.dispatcher) if plan.strategy == "free" else Linear(self.dispatcher,
-                                                                                            self._interrupt)
+        strategy = strategy_named(plan.strategy, self.dispatcher, self._interrupt)
         keep_going = True
         for batch in plan.batches(targets):
             if run.ended or self.result.interrupted:
                 break
+            self._count_halted(self._halted_rescued)
+            self._halted_rescued = set()
             hosts = [host for host in batch if host not in self._dead]
             state = PlayState(run, batch, hosts)
             if hosts:
                 strategy.run_batch(functools.partial(self._run_sections, state, strategy), hosts)
             gone = (state.failed | state.unreachable | state.halted) - state.cleared
             self._dead |= gone
-            self.result.halted_hosts.extend(sorted(state.halted - set(self.result.halted_hosts)))
+            halted = state.halted - state.cleared
+            self._count_halted(halted & (state.failed | state.unreachable))
+            self._halted_rescued |= halted - state.failed - state.unreachable
             self.result.max_fail_stopped |= state.aborted
             if state.aborted or len(gone) == len(batch):
                 keep_going = False  # ansible: a batch that lost every host ends the playbook
@@ -118,14 +124,19 @@ class Runner:
         self.recorder.emit(events.PlayDone(play_result))
         return keep_going
 
+    def _count_halted(self, hosts: set[str]) -> None:
+        self.result.halted_hosts.extend(sorted(hosts - set(self.result.halted_hosts)))
+
     def clear_host_errors(self, state: PlayState) -> None:
         """``meta: clear_host_errors``: the play's hosts that failed or were unreachable take part in later
-        plays, and their errors so far no longer count in the verdict (they stay out of this play)."""
-        hosts = {host for host in state.run.hosts
-                 if host in self._dead or host in state.failed | state.unreachable | state.halted}
+        plays, and their errors so far no longer count in the verdict (in this play, only the hosts in a
+        block's ``always`` because they failed go on, after it: see ``Walk.block``)."""
+        hosts = set(state.run.hosts)
         self.result.clear_errors(sorted(hosts))
         self._dead -= hosts
+        self._halted_rescued -= hosts
         state.cleared |= hosts
+        state.clears += 1
 
     def _run_sections(self, state: PlayState, strategy: Strategy, hosts: list[str]) -> None:
         if self.start_at.pending and not self.start_at.in_play(state.play):

@@ -1,13 +1,19 @@
 """Strategies: which host runs which task next.
 
 Linear (the default): each task on every active host of the batch, through the
-dispatcher, before the next task starts. Free: every host runs through the play
-on its own, its whole batch one piece of work on the dispatcher.
+dispatcher, before the next task starts. Free: every host walks the play on its
+own, each of its tasks a piece of work on the dispatcher, so that with fewer
+forks than hosts the hosts take turns task by task. Host pinned: every host
+walks the play on its own, its whole walk one piece of work on the dispatcher, so
+that a fork stays with its host until the host is done and the next host starts
+only when one ends.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from datetime import datetime
 from typing import Protocol
 
@@ -31,6 +37,10 @@ Progress = Callable[[int, int, float], None]
 
 
 class Strategy(Protocol):
+    lockstep: bool
+    """Whether the hosts of a batch run each task together (ansible's linear strategy): only then do
+    ``any_errors_fatal``, ``max_fail_percentage`` and a failing ``run_once`` stop the other hosts."""
+
     def run_batch(self, walk: Walk, hosts: list[str]) -> None:
         """Walk one batch of a play on ``hosts``."""
         ...
@@ -42,6 +52,8 @@ class Strategy(Protocol):
 
 class Linear:
     """A task at a time, on every host of the batch at once (up to the dispatcher's workers)."""
+
+    lockstep = True
 
     def __init__(self, dispatcher: Dispatcher, interrupt: Callable[[], None]):
         self.dispatcher = dispatcher
@@ -72,7 +84,44 @@ class Linear:
 
 
 class Free:
-    """Every host through the play on its own: a host's batch is one piece of work on the dispatcher."""
+    """Every host through the play on its own, its tasks taking turns with the other hosts' for the forks."""
+
+    lockstep = False
+
+    def __init__(self, dispatcher: Dispatcher):
+        self.dispatcher = dispatcher
+
+    def run_batch(self, walk: Walk, hosts: list[str]) -> None:
+        errors: list[BaseException] = []
+
+        def walk_host(host: str) -> None:
+            try:
+                walk([host])
+            except BaseException as error:  # handed to the thread that runs the batch
+                errors.append(error)
+
+        walkers = [threading.Thread(target=walk_host, args=(host,), name=f"titan-walk-{host}", daemon=True)
+                   for host in hosts]
+        for walker in walkers:
+            walker.start()
+        for walker in walkers:
+            walker.join()
+        if errors:
+            raise errors[0]
+
+    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
+        for host in targets:
+            try:
+                result = self.dispatcher.submit(host, execute, host).result()
+            except CancelledError:  # the run was interrupted: the dispatcher dropped what had not started
+                return
+            finish(result)
+
+
+class HostPinned:
+    """Every host through the play on its own, on one fork from its first task to its last."""
+
+    lockstep = False
 
     def __init__(self, dispatcher: Dispatcher):
         self.dispatcher = dispatcher
@@ -85,3 +134,12 @@ class Free:
     def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
         for host in targets:
             finish(execute(host))
+
+
+def strategy_named(name: str, dispatcher: Dispatcher, interrupt: Callable[[], None]) -> Strategy:
+    """The strategy a play names (validated by the plan)."""
+    if name == "free":
+        return Free(dispatcher)
+    if name == "host_pinned":
+        return HostPinned(dispatcher)
+    return Linear(dispatcher, interrupt)

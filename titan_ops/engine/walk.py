@@ -97,18 +97,33 @@ class Walk:
         # a rescue whose every task the tags leave out is no rescue (ansible drops it before the run)
         rescue = block.rescue if scope.handler or self._selects_any(block.rescue, scope.tags + block.tags) else []
         failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(rescue)))
-        rescuable = {host for host in failed if host not in state.unreachable}
+        twice = self._failed_twice(failed)  # past the rescue, or without one past the always
+        rescuable = {host for host in failed if host not in state.unreachable and host not in twice}
+        past_always = set() if rescue else twice
         if rescuable and rescue:
             still_failed = self.items(rescue, [h for h in hosts if h in rescuable], scope.enter(block))
             failed = (failed - rescuable) | still_failed
+            past_always = self._failed_twice(still_failed)
         if block.always:
-            reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
+            reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts
+                         and host not in past_always]
             for host in failed & set(reachable):
                 state.failed.discard(host)
-            failed |= self.items(block.always, reachable, scope.enter(block))
+            clears = state.clears
+            failed_in_always = self.items(block.always, reachable, scope.enter(block))
+            if state.clears != clears:  # meta: clear_host_errors: the hosts that failed into it go on
+                failed = set()
+            failed |= failed_in_always
         if not scope.rescuable:
             state.failed |= failed
         return failed
+
+    def _failed_twice(self, failed: set[str]) -> set[str]:
+        """The hosts of ``failed`` that a failing ``run_once`` task failed twice (``failed_twice``): the
+        second failure takes them one section further in the block they are in. Taken out of the set."""
+        twice = failed & self.state.failed_twice
+        self.state.failed_twice -= twice
+        return twice
 
     def _selects_any(self, items: list[TaskItem], tags: list[str]) -> bool:
         """Whether ``--tags``/``--skip-tags`` leave any task of ``items`` (inside ``tags``) to run."""
@@ -168,6 +183,7 @@ class Walk:
                 host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(target, host)][index]}
                              for host in members}
                 failed |= self.items(tasks, members, scope.enter(include, host_vars=host_vars))
+        self._failed_twice(failed)  # the included tasks are a block of their own, as in ansible
         return failed
 
     def _include_target(self, include: IncludeTasks | IncludeRole, variables: Any) -> str:
@@ -248,10 +264,13 @@ class Walk:
             self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
 
         self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
-        if self.state.plan.strategy == "free":
-            return failed  # ansible's free strategy: every host on its own, no any_errors_fatal, no max_fail
+        if not self.strategy.lockstep:
+            return failed  # ansible's free strategies: every host on its own, no any_errors_fatal, no max_fail
         if failed and (run_once or self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope)):
-            failed |= self._halt(hosts, failed, scope)
+            halted = self._halt(hosts, failed, scope)
+            if run_once:
+                self.state.failed_twice |= halted
+            failed |= halted
         if results and self._max_fail_exceeded():
             failed |= self._halt(hosts, failed, scope)
             self.state.aborted = True
@@ -297,6 +316,7 @@ class Walk:
         elsewhere = {host for host in state.active(state.hosts) if host not in failed and host not in hosts}
         for host in here | elsewhere:
             state.halted.add(host)
+            state.cleared.discard(host)
             state.run.remove(host)
         state.failed |= elsewhere
         if not scope.rescuable:
@@ -324,15 +344,17 @@ class Walk:
                 if self._meta_condition(task, host, scope):
                     self.state.ended_hosts.add(host)
             return set()
+        if action in ("clear_host_errors", "clear_facts"):  # ansible decides them on the first host, for every host
+            if action == "clear_host_errors" and self._meta_condition(task, hosts[0], scope):
+                self.runner.clear_host_errors(self.state)
+            elif action == "clear_facts" and self._meta_condition(task, hosts[0], scope):
+                for host in self.state.run.hosts:
+                    self.hosts.clear_gathered_facts(host)
+            return set()
         chosen = [host for host in hosts if self._meta_condition(task, host, scope)]
         if action == "flush_handlers":
             return self.flush_handlers(chosen, scope)
-        if action == "clear_host_errors" and chosen:
-            self.runner.clear_host_errors(self.state)
-        elif action == "clear_facts":
-            for host in chosen:
-                self.hosts.clear_gathered_facts(host)
-        elif action == "refresh_inventory" and chosen:
+        if action == "refresh_inventory" and chosen:
             self.hosts.refresh_inventory(self.runner.playbook.vault)
         elif action == "reset_connection":
             for host in chosen:

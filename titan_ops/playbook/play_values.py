@@ -10,7 +10,7 @@ _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 _TRUE = frozenset({"yes", "on", "1", "true", "y", "t"})
 _FALSE = frozenset({"no", "off", "0", "false", "n", "f", ""})
-STRATEGIES = ("linear", "free")
+STRATEGIES = ("linear", "free", "host_pinned")
 
 
 def serial_sizes(value: Any) -> list[int | str]:

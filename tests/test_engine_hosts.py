@@ -1,0 +1,219 @@
+"""Multi-host play semantics as ansible-core 2.19 runs them, on local hosts (no sshd): a failing ``run_once``
+task inside blocks, ``meta: clear_host_errors`` in an ``always`` and ``clear_facts`` (decided on the first host, for all), hosts that ``any_errors_fatal`` stopped and a
+``rescue`` caught; the ``host_pinned`` strategy (the order it runs hosts in: test_engine_strategies).
+
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
+"""
+
+from __future__ import annotations
+
+from tests.engine_cases import Case, case_tests
+
+CASES = {
+    "clear_host_errors_in_always": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - block:
+                    - fail: msg=boom
+                      when: inventory_hostname != 'h3'
+                  always:
+                    - debug: msg="inner always {{ ansible_play_hosts }}"
+                - debug: msg="rest of the block"
+              always:
+                - meta: clear_host_errors
+                  when: inventory_hostname == 'h1'
+                - debug: msg="after clearing {{ ansible_play_hosts }}"
+            - debug: msg="after the block"
+            - fail: msg=boom
+              when: inventory_hostname == 'h2'
+            - block:
+                - fail: msg=boom
+                  when: inventory_hostname == 'h3'
+              always:
+                - meta: clear_host_errors
+            - debug: msg="last"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg="next play"
+        """,
+        rc=0, recap={"h1": "5 0 0 1 2 0 0", "h2": "4 0 0 2 0 0 0", "h3": "6 0 0 1 2 0 0"},
+        messages={"h1": ["inner always ['h3']", "after clearing ['h3']", "after the block", "last", "next play"],
+                  "h2": ["inner always ['h3']", "after clearing ['h3']", "after the block", "next play"],
+                  "h3": ["inner always ['h3']", "rest of the block", "after clearing ['h3']", "after the block",
+                         "last", "next play"]}),
+    "clear_host_errors_decided_on_first_host": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+              always:
+                - meta: clear_host_errors
+                  when: inventory_hostname == 'h2'
+            - debug: msg="after"
+        """,
+        rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "0 0 0 1 0 0 0", "h3": "0 0 0 1 0 0 0"},
+        messages={}),
+    "clear_facts_decided_on_first_host": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: true
+          tasks:
+            - meta: clear_facts
+              when: inventory_hostname == 'h2'
+            - debug: msg="{{ ansible_hostname is defined }}"
+            - meta: clear_facts
+              when: inventory_hostname == 'h1'
+            - debug: msg="{{ ansible_hostname is defined }}"
+        """,
+        rc=0, recap={"h1": "3 0 0 0 0 0 0", "h2": "3 0 0 0 0 0 0", "h3": "3 0 0 0 0 0 0"},
+        messages={"h1": ["True", "False"], "h2": ["True", "False"], "h3": ["True", "False"]}),
+    "run_once_failing_in_a_block": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+                  run_once: true
+              always:
+                - debug: msg="always {{ ansible_play_hosts }}"
+            - debug: msg="after"
+        """,
+        rc=2, recap={"h1": "1 0 0 1 0 0 0"},
+        messages={"h1": ["always []"]}),
+    "run_once_failing_in_a_block_with_rescue": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+                  run_once: true
+              rescue:
+                - debug: msg="rescue"
+              always:
+                - debug: msg="always {{ ansible_play_hosts }}"
+            - debug: msg="after"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg="next play"
+        """,
+        rc=2, recap={"h1": "4 0 0 0 0 1 0", "h2": "1 0 0 0 0 0 0", "h3": "1 0 0 0 0 0 0"},
+        messages={"h1": ["rescue", "always ['h1']", "after", "next play"], "h2": ["always ['h1']"],
+                  "h3": ["always ['h1']"]}),
+    "run_once_failing_in_a_nested_block": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - block:
+                    - fail: msg=boom
+                      run_once: true
+                  always:
+                    - debug: msg="inner always"
+              rescue:
+                - debug: msg="rescue"
+              always:
+                - debug: msg="always"
+            - debug: msg="after"
+        """,
+        rc=0, recap={"h1": "4 0 0 0 0 1 0", "h2": "3 0 0 0 0 0 0", "h3": "3 0 0 0 0 0 0"},
+        messages={"h1": ["inner always", "rescue", "always", "after"], "h2": ["rescue", "always", "after"],
+                  "h3": ["rescue", "always", "after"]}),
+    "run_once_failing_in_a_rescue": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+              rescue:
+                - debug: msg="rescue"
+                - fail: msg=boom
+                  run_once: true
+              always:
+                - debug: msg="always"
+            - debug: msg="after"
+        """,
+        rc=2, recap={"h1": "2 0 0 1 0 1 0", "h2": "1 0 0 0 0 1 0", "h3": "1 0 0 0 0 1 0"},
+        messages={"h1": ["rescue", "always"], "h2": ["rescue"], "h3": ["rescue"]}),
+    "run_once_failing_in_an_include": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - include_tasks: fails.yml
+              rescue:
+                - debug: msg="rescue"
+            - debug: msg="after"
+        """,
+        files={"fails.yml": """
+            - debug: msg="included"
+            - fail: msg=boom
+              run_once: true
+            """},
+        rc=0, recap={"h1": "4 0 0 0 0 1 0", "h2": "4 0 0 0 0 0 0", "h3": "4 0 0 0 0 0 0"},
+        messages={"h1": ["included", "rescue", "after"], "h2": ["included", "rescue", "after"],
+                  "h3": ["included", "rescue", "after"]}),
+    "any_errors_fatal_rescued_hosts_fail_once_a_later_play_runs": Case(
+        playbook="""
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+                  when: inventory_hostname == 'h2'
+                  any_errors_fatal: true
+              rescue:
+                - debug: msg="rescue"
+            - debug: msg="after"
+        - hosts: h3
+          gather_facts: false
+          tasks:
+            - debug: msg="next play"
+        """,
+        rc=2, recap={"h1": "2 0 0 0 1 0 0", "h2": "2 0 0 0 0 1 0", "h3": "1 0 0 0 0 0 0"},
+        messages={"h1": ["rescue", "after"], "h2": ["rescue", "after"], "h3": ["next play"]}),
+    "any_errors_fatal_rescued_hosts_in_the_last_play": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - fail: msg=boom
+                  when: inventory_hostname == 'h2'
+                  any_errors_fatal: true
+              rescue:
+                - debug: msg="rescue"
+            - debug: msg="after"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 1 0 0", "h2": "2 0 0 0 0 1 0", "h3": "2 0 0 0 1 0 0"},
+        messages={"h1": ["rescue", "after"], "h2": ["rescue", "after"], "h3": ["rescue", "after"]}),
+    "host_pinned_runs_every_host_on_its_own": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          strategy: host_pinned
+          any_errors_fatal: true
+          tasks:
+            - fail: msg=boom
+              when: inventory_hostname == 'h2'
+            - debug: msg="after"
+            - meta: end_host
+              when: inventory_hostname == 'h3'
+            - debug: msg="last"
+        """,
+        rc=2, recap={"h1": "2 0 0 0 1 0 0", "h2": "0 0 0 1 0 0 0", "h3": "1 0 0 0 1 0 0"},
+        messages={"h1": ["after", "last"], "h3": ["after"]}),
+}
+
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
