@@ -42,8 +42,8 @@ WORKLOAD = BENCH / "workload"
 TASKS = 12
 BENCH_DIR = "/srv/titan/bench"
 
-RUNNERS = ["floor", "floor-naive", "floor-session", "titan-ops", "titan-ops-api", "titan-ops-cluster", "pyinfra",
-           "ansible-ssh", "ansible-paramiko"]
+RUNNERS = ["floor", "floor-naive", "floor-session", "titan-ops", "titan-ops-session", "titan-ops-api",
+           "titan-ops-cluster", "pyinfra", "ansible-ssh", "ansible-paramiko"]
 DESCRIPTIONS = {
     "floor": "plain paramiko: a connection per host, a thread per host, a channel per command; "
              "TCP_NODELAY and TCP_QUICKACK on its socket",
@@ -51,6 +51,8 @@ DESCRIPTIONS = {
     "floor-session": "the floor's commands through one /bin/sh session per host (framed: exit status, end of "
                      "stdout and stderr), no channel per command: below the per-command floor",
     "titan-ops": "titan-ops CLI: titan-ops run -f HOSTS (wall time of the command)",
+    "titan-ops-session": "titan-ops CLI with --session: each host's commands through one shell session "
+                         "(ansible_titan_session), no channel per command",
     "titan-ops-api": "titan-ops API: titan_ops.run(forks=HOSTS) in a fresh python (wall time of the process)",
     "titan-ops-cluster": "titan-ops CLI with --cluster: the hosts' connections on a dask scheduler and "
                          "CLUSTER_WORKERS dask workers on this machine, started once for the benchmark; "
@@ -80,6 +82,7 @@ class Measure:
     log: str
     ok: bool = True
     cpu: float | None = None  # CPU seconds (user + system) of the runner's process and its reaped children
+    load: float | None = None  # the machine's 1-minute load average when the run ended
 
 
 class TreeSampler(threading.Thread):
@@ -244,6 +247,9 @@ def command(runner: str, setup: Setup, control_dir: str) -> tuple[list[str], dic
     if runner == "titan-ops":
         return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
                 "-f", forks], env, None
+    if runner == "titan-ops-session":
+        return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
+                "-f", forks, "--session"], env, None
     if runner == "titan-ops-cluster":
         return [str(ROOT / ".venv/bin/titan-ops"), "run", playbook, "-i", str(d / "titan-inventory.yml"),
                 "-f", forks, "--cluster", CLUSTER.address], env, str(CLUSTER.logs[0].parent)
@@ -426,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
                             if problem:
                                 errors.append(f"{runner} {count} hosts rep {rep} {run}: {problem} (log {log})")
                                 print(f"bench: ERROR {errors[-1]}", flush=True)
+                            load = os.getloadavg()[0]
                             measures.append(Measure(runner, count, run, rep, wall, inner, peak / 2**20, rc,
-                                                    str(log.relative_to(ROOT)), ok=problem is None, cpu=cpu))
+                                                    str(log.relative_to(ROOT)), ok=problem is None, cpu=cpu,
+                                                    load=load))
                             print(f"bench: {count:>4} hosts rep {rep} {runner:<17} {run:<6} {wall:8.2f}s "
-                                  f"{peak / 2**20:7.0f} MB {cpu:7.2f}s CPU"
+                                  f"{peak / 2**20:7.0f} MB {cpu:7.2f}s CPU load {load:5.1f}"
                                   + (f"  (inner {inner:.2f}s)" if inner else ""),
                                   flush=True)
                     finally:
@@ -511,6 +519,9 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
                                           if all(m.cpu is not None for m in chosen) else None),
                     "peak_mb": statistics.median(m.peak_mb for m in chosen),
                     "peak_mb_max": max(m.peak_mb for m in chosen),
+                    "cpu": (statistics.median(m.cpu for m in chosen)
+                            if all(m.cpu is not None for m in chosen) else None),
+                    "load": [m.load for m in chosen],
                 })
     for row in rows:
         reference = medians.get((REFERENCE, row["hosts"], row["run"]))
@@ -537,6 +548,11 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ratio = titan["wall"] / floor["wall"]
                 add(f"titan-ops <= 1.3x floor, {count} hosts, {run} run", ratio <= 1.3,
                     f"{titan['wall']:.2f}s vs {floor['wall']:.2f}s = {ratio:.2f}x")
+            session = wall.get(("titan-ops-session", count, run))
+            if session and floor:
+                ratio = session["wall"] / floor["wall"]
+                add(f"titan-ops --session <= 1.0x floor, {count} hosts, {run} run", ratio <= 1.0,
+                    f"{session['wall']:.2f}s vs {floor['wall']:.2f}s = {ratio:.2f}x")
     for run in ("first", "second"):
         titan = wall.get((REFERENCE, 50, run))
         ansibles = [row for key, row in wall.items() if key[0].startswith("ansible") and key[1:] == (50, run)]
@@ -595,15 +611,17 @@ def cluster_overheads(rows: list[dict[str, Any]]) -> list[str]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     header = ("| runner | hosts | run | wall s (median) | s per host-task | x titan-ops | x floor | "
-              "x floor-naive | peak MB | CPU per host-task |")
-    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "x floor-naive | peak MB | CPU s (median) | CPU per host-task | load average at the end |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         def ratio(value: float | None) -> str:
             return "" if value is None else f"{value:.2f}"
         cpu = "" if row.get("cpu_per_host_task") is None else f"{row['cpu_per_host_task'] * 1000:.2f} ms"
+        seconds = "" if row.get("cpu") is None else f"{row['cpu']:.2f}"
+        loads = ", ".join(f"{load:.1f}" for load in row.get("load", []) if load is not None)
         lines.append(f"| {row['runner']} | {row['hosts']} | {row['run']} | {row['wall']:.2f} | "
                      f"{row['per_host_task'] * 1000:.2f} ms | {ratio(row['x_titan_ops'])} | {ratio(row['x_floor'])} | "
-                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} | {cpu} |")
+                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} | {seconds} | {cpu} | {loads} |")
     return "\n".join(lines)
 
 

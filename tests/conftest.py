@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 
 from titan_ops import lab as lab_api
+from titan_ops.commands.run import SESSION_ENV
+from titan_ops.config import boolean
+from titan_ops.connection import base as connection_base
 from titan_ops.lab import Lab
 
 
@@ -118,7 +121,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """No test looks a name up outside this machine, in this process or in those it starts."""
+    """No test looks a name up outside this machine, in this process or in those it starts. With
+    ``TITAN_OPS_SESSION`` set, SSH hosts run their commands through a shell session by default in this
+    process too (the CLI processes the tests start read it themselves)."""
+    if os.environ.get(SESSION_ENV):
+        connection_base.SESSION_DEFAULT = boolean(os.environ[SESSION_ENV])
     titan_ops_no_dns.install()
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_NO_DNS_SITE), os.environ.get("PYTHONPATH")]))
     os.environ[titan_ops_no_dns.LOG_VARIABLE] = tempfile.mkstemp(prefix="titan-ops-test-dns-")[1]

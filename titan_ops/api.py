@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from titan_ops.connection.base import ConnectionOptions
 from titan_ops.connection.limits import raise_open_file_limit
 from titan_ops.engine.events import Subscriber
+from titan_ops.connection.address import SESSION_VARIABLE
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.results import RunResult
 from titan_ops.engine.runner import run_playbook
@@ -47,6 +48,7 @@ def run(
     remote_port: int | None = None,
     password: str | None = None,
     ssh_args: str | None = None,
+    session: bool | None = None,
     become: bool | None = None,
     become_user: str | None = None,
     become_method: str | None = None,
@@ -80,8 +82,9 @@ def run(
     ``incident_clock`` (default: the system clock; the watcher passes its own).
 
     ``remote_user``, ``connection`` (``ssh`` or ``local``), ``private_key_file``, ``remote_port``,
-    ``password`` and ``ssh_args`` apply to hosts whose inventory does not set them (ansible-playbook's
-    ``-u``, ``-c``, ``--private-key``, ``-k``, ansible.cfg's ``ssh_args``); ``become``,
+    ``password``, ``ssh_args`` and ``session`` apply to hosts whose inventory does not set them
+    (ansible-playbook's ``-u``, ``-c``, ``--private-key``, ``-k``, ansible.cfg's ``ssh_args``, and
+    ``ansible_titan_session``: commands through one shell session per host); ``become``,
     ``become_user`` and ``become_method`` to plays that do not (``-b``, ...). ``gather_facts`` is the
     default of plays that do not say (ansible.cfg's ``gathering = explicit`` makes it False).
     ``vault`` opens vault-encrypted files and values (of the playbook and inventory loaded from paths
@@ -121,7 +124,8 @@ def run(
         cluster=cluster,
         host_defaults=_set({"ansible_user": remote_user, "ansible_connection": connection,
                             "ansible_ssh_private_key_file": private_key_file, "ansible_port": remote_port,
-                            "ansible_password": password, "ansible_ssh_args": ssh_args}),
+                            "ansible_password": password, "ansible_ssh_args": ssh_args,
+                            SESSION_VARIABLE: session}),
         keyword_defaults=_set({"become": become, "become_user": become_user, "become_method": become_method}),
         force_handlers=force_handlers,
         start_at_task=start_at_task,

@@ -27,7 +27,7 @@ class ConfigError(TitanOpsError):
     """ansible.cfg cannot be read, or sets something titan-ops does not do."""
 
 
-def _boolean(value: str) -> bool:
+def boolean(value: str) -> bool:
     text = value.strip().lower()
     if text in ("1", "true", "yes", "on", "y", "t"):
         return True
@@ -58,7 +58,7 @@ SETTINGS = (
     _Setting("inventory", "defaults", "inventory", "ANSIBLE_INVENTORY", _path_list),
     _Setting("roles_path", "defaults", "roles_path", "ANSIBLE_ROLES_PATH", _paths),
     _Setting("host_key_checking", "defaults", "host_key_checking", "ANSIBLE_HOST_KEY_CHECKING",
-             lambda value, base: _boolean(value)),
+             lambda value, base: boolean(value)),
     _Setting("remote_user", "defaults", "remote_user", "ANSIBLE_REMOTE_USER", lambda value, base: value),
     _Setting("remote_port", "defaults", "remote_port", "ANSIBLE_REMOTE_PORT", lambda value, base: int(value)),
     _Setting("private_key_file", "defaults", "private_key_file", "ANSIBLE_PRIVATE_KEY_FILE",
@@ -67,13 +67,13 @@ SETTINGS = (
     _Setting("transport", "defaults", "transport", "ANSIBLE_TRANSPORT", lambda value, base: value),
     _Setting("gathering", "defaults", "gathering", "ANSIBLE_GATHERING", lambda value, base: _gathering(value)),
     _Setting("force_handlers", "defaults", "force_handlers", "ANSIBLE_FORCE_HANDLERS",
-             lambda value, base: _boolean(value)),
+             lambda value, base: boolean(value)),
     _Setting("vault_password_file", "defaults", "vault_password_file", "ANSIBLE_VAULT_PASSWORD_FILE",
              lambda value, base: os.path.join(base, os.path.expanduser(value))),
     _Setting("vault_identity_list", "defaults", "vault_identity_list", "ANSIBLE_VAULT_IDENTITY_LIST",
              lambda value, base: tuple(part.strip() for part in value.split(",") if part.strip())),
     _Setting("ssh_args", "ssh_connection", "ssh_args", "ANSIBLE_SSH_ARGS", lambda value, base: value),
-    _Setting("become", "privilege_escalation", "become", "ANSIBLE_BECOME", lambda value, base: _boolean(value)),
+    _Setting("become", "privilege_escalation", "become", "ANSIBLE_BECOME", lambda value, base: boolean(value)),
     _Setting("become_user", "privilege_escalation", "become_user", "ANSIBLE_BECOME_USER", lambda value, base: value),
     _Setting("become_method", "privilege_escalation", "become_method", "ANSIBLE_BECOME_METHOD",
              lambda value, base: value),

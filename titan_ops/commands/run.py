@@ -17,6 +17,7 @@ from titan_ops.commands.vault_options import add_vault_arguments, vault_from
 from titan_ops.errors import ClusterError, TitanOpsError
 
 CLUSTER_ENV = "TITAN_OPS_CLUSTER"
+SESSION_ENV = "TITAN_OPS_SESSION"
 _CONNECTIONS = ("ssh", "paramiko", "smart", "local")
 _DEFAULT_INVENTORY = "/etc/ansible/hosts"
 
@@ -63,6 +64,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-T", "--timeout", type=float, default=None, help="SSH connect timeout in seconds (10)")
     parser.add_argument("--command-timeout", type=float, default=None,
                         help="deadline for every remote command, in seconds")
+    parser.add_argument("--session", action=argparse.BooleanOptionalAction, default=None,
+                        help="run each host's commands through one shell session (--no-session: a channel "
+                             "per command) where the inventory does not set ansible_titan_session "
+                             f"(default ${SESSION_ENV}: true or false)")
     parser.add_argument("--cluster", metavar="ADDRESS", default=os.environ.get(CLUSTER_ENV) or None,
                         help="keep the hosts' connections on a Dask cluster: a scheduler address "
                              "(tcp://HOST:8786), or local[:N] for a LocalCluster of N workers "
@@ -127,6 +132,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  remote_user=args.user or config.remote_user, connection=connection,
                  private_key_file=args.private_key or config.private_key_file, remote_port=config.remote_port,
                  password=_ask_password() if args.ask_pass else None, ssh_args=config.ssh_args,
+                 session=_first(args.session, _session_from_environment()),
                  become=_first(args.become, config.become), become_user=args.become_user or config.become_user,
                  become_method=args.become_method or config.become_method,
                  force_handlers=bool(_first(args.force_handlers, config.force_handlers, False)),
@@ -141,6 +147,18 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
 def _first(*values: Any) -> Any:
     """The first value that is set (not None)."""
     return next((value for value in values if value is not None), None)
+
+
+def _session_from_environment() -> bool | None:
+    from titan_ops.config import boolean
+
+    value = os.environ.get(SESSION_ENV)
+    if not value:
+        return None
+    try:
+        return boolean(value)
+    except ValueError:
+        raise TitanOpsError(f"{SESSION_ENV}: '{value}' is not a boolean (true or false)") from None
 
 
 def _default_inventory() -> list[str] | None:

@@ -6,12 +6,16 @@ import ipaddress
 from typing import Any
 from collections.abc import Mapping
 
+from titan_ops.config import boolean
 from titan_ops.connection.base import HostAddress
 from titan_ops.connection.ssh_args import SshOptions, parse_ssh_args
 from titan_ops.errors import TitanOpsError
 
 CONNECTION_TYPES = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "local": "local"}
 SSH_ARGS_VARIABLES = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")
+SESSION_VARIABLE = "ansible_titan_session"
+"""Whether a host's commands go through one shell session (see titan_ops.connection.session); a run's
+``session`` option sets it for the hosts that do not."""
 
 
 def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
@@ -50,7 +54,17 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
         keepalive=options.keepalive,
         compress=options.compress,
         identities_only=options.identities_only,
+        session=_session(name, hostvars.get(SESSION_VARIABLE)),
     )
+
+
+def _session(name: str, value: Any) -> bool | None:
+    if value is None:
+        return None
+    try:
+        return boolean(str(value))
+    except ValueError:
+        raise TitanOpsError(f"{name}: {SESSION_VARIABLE} '{value}' is not a boolean (true or false)") from None
 
 
 def ssh_options(name: str, hostvars: Mapping[str, Any]) -> SshOptions:

@@ -103,6 +103,10 @@ class CommandResult:
     command: str = ""
 
 
+SESSION_DEFAULT = False
+"""Whether an SSH host that does not say (``ansible_titan_session``) runs its commands through one shell session."""
+
+
 @dataclass
 class HostAddress:
     """How to reach one host, from its inventory variables."""
@@ -129,6 +133,9 @@ class HostAddress:
     """``-C`` / ``-o Compression=yes``."""
     identities_only: bool = False
     """``-o IdentitiesOnly=yes``: only the key file given, not the agent's nor the default keys."""
+    session: bool | None = None
+    """``ansible_titan_session``: the host's commands go through one shell session
+    (:mod:`titan_ops.connection.session`) instead of a channel each (SSH only); None: :data:`SESSION_DEFAULT`."""
 
 
 class Connection(Protocol):

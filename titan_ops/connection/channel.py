@@ -77,7 +77,7 @@ that traps TERM and lingers, say: it would keep its session's channel open)."""
 
 def end_sessions(transport: paramiko.Transport, open_timeout: float) -> None:
     """End everything the connection behind ``transport`` is running (for an interrupted run)."""
-    _run_quietly(transport, END_SESSIONS, open_timeout)
+    run_quietly(transport, END_SESSIONS, open_timeout)
 
 
 @dataclass
@@ -118,41 +118,45 @@ def execute(
         on_request = requested is not None and size_of(requested) > 0
         input_now = bool(preamble) or (given is not None and size_of(given) > 0)
         channel.exec_command(wrap(line, reports_pid, input_now=input_now, input_on_request=on_request))
-        feeder = _Feeder(channel)
+        feeder = Feeder(channel)
         if on_request and preamble:
             feeder.send_all(preamble)  # the rest, and EOF, once the command asks
         elif input_now:
             feeder.send(preamble, given or b"")
         reader = _Reader(channel, reports_pid, feeder, requested, sink)
-        finished = reader.read_until(deadline) and channel.status_event.wait(_remaining(deadline))
+        finished = reader.read_until(deadline) and channel.status_event.wait(remaining(deadline))
         if feeder.error is not None:
             raise feeder.error
         if not finished:
             pid = reader.pid_within(PID_GRACE)
             if pid is not None:
                 kill = kill_line(pid)
-                _run_quietly(transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill, open_timeout)
+                run_quietly(transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill, open_timeout)
             return Outcome(None, bytes(reader.stdout), bytes(reader.stderr))
         if channel.exit_status == -1 and not transport.is_active():
             raise ChannelClosed("connection lost while the command ran")
         return Outcome(channel.exit_status, bytes(reader.stdout), bytes(reader.stderr))
 
 
-class _Feeder:
-    """Sends a command's input, then EOF: inline when it fits the channel's window, else from a thread,
-    so that a command that writes much before it reads cannot deadlock. Input is handed over in pieces
-    (never re-copied per packet, never read whole from a file); ``error`` says why it stopped early."""
+class Feeder:
+    """Sends a command's input, then EOF (unless ``eof`` is False: a shell session's channel stays
+    open): inline when it fits the channel's window, else from a thread, so that a command that writes
+    much before it reads cannot deadlock. Input is handed over in pieces (never re-copied per packet,
+    never read whole from a file); ``error`` says why it stopped early."""
 
-    def __init__(self, channel: paramiko.Channel):
+    def __init__(self, channel: paramiko.Channel, eof: bool = True):
         self.channel = channel
         self.error: SourceChanged | None = None
+        self.thread: threading.Thread | None = None
+        self._eof = eof
 
     def send(self, *payloads: Payload) -> None:
-        """Send ``payloads`` in order, then EOF."""
+        """Send ``payloads`` in order, then EOF (if asked)."""
         if sum(size_of(payload) for payload in payloads) <= self.channel.out_window_size:
             self._feed(payloads)
         else:
-            threading.Thread(target=self._feed, args=(payloads,), name="titan-ops-stdin", daemon=True).start()
+            self.thread = threading.Thread(target=self._feed, args=(payloads,), name="titan-ops-stdin", daemon=True)
+            self.thread.start()
 
     def send_all(self, data: bytes | memoryview) -> None:
         """Send ``data`` (no EOF); OSError when the channel closed."""
@@ -172,15 +176,16 @@ class _Feeder:
             self.error = error  # EOF now: what arrived is short, and the receiver's size check refuses it
         except OSError:
             return  # the command ended without reading everything, or the connection is gone
-        with contextlib.suppress(OSError):
-            self.channel.shutdown_write()
+        if self._eof or self.error is not None:
+            with contextlib.suppress(OSError):
+                self.channel.shutdown_write()
 
 
 class _Reader:
     """Drains stdout (into ``sink`` if given) and stderr of a channel, picking the pid report (and the
     request for ``requested`` input, which ``feeder`` then sends) out of stderr."""
 
-    def __init__(self, channel: paramiko.Channel, reports_pid: bool, feeder: _Feeder,
+    def __init__(self, channel: paramiko.Channel, reports_pid: bool, feeder: Feeder,
                  requested: Payload | None = None, sink: BinaryIO | None = None):
         self.channel = channel
         self._reports_pid = reports_pid
@@ -190,7 +195,7 @@ class _Reader:
         self._feeder = feeder
         self._requested = requested
         self._out = sink.write if sink is not None else self.stdout.extend
-        self._wake = _Wake()
+        self._wake = Wake()
         channel.in_buffer.set_event(self._wake)
         channel.in_stderr_buffer.set_event(self._wake)
 
@@ -202,10 +207,10 @@ class _Reader:
             self._drain()
             if ended or (pid and self.pid is not None):
                 return True
-            remaining = _remaining(deadline)
-            if remaining == 0:
+            left = remaining(deadline)
+            if left == 0:
                 return False
-            self._wake.event.wait(WAKE_SLICE if remaining is None else min(remaining, WAKE_SLICE))
+            self._wake.event.wait(WAKE_SLICE if left is None else min(left, WAKE_SLICE))
 
     def pid_within(self, seconds: float) -> int | None:
         """The remote pid, waiting up to ``seconds`` for its report."""
@@ -232,7 +237,7 @@ class _Reader:
                 self._requested = None
 
 
-class _Wake:
+class Wake:
     """The event paramiko sets when a channel buffer gets data or closes (instead of
     ``channel.fileno()``, a pipe written on every packet). Only the reader clears it: paramiko
     clears its event when a read empties one buffer, which would lose a wake-up for the other."""
@@ -250,11 +255,11 @@ class _Wake:
         return self.event.is_set()
 
 
-def _remaining(deadline: float | None) -> float | None:
+def remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _run_quietly(transport: paramiko.Transport, line: str, open_timeout: float) -> None:
+def run_quietly(transport: paramiko.Transport, line: str, open_timeout: float) -> None:
     """Run a helper command, wait for it, ignore its output (used to end a timed-out command)."""
     try:
         channel = transport.open_session(timeout=open_timeout)

@@ -1,4 +1,6 @@
-"""SSH connections through fabric/paramiko: one persistent connection per host, a channel per command."""
+"""SSH connections through fabric/paramiko: one persistent connection per host, and a channel per command
+or, with ``ansible_titan_session``, one shell session per host that commands are framed through (the
+channel per command stays its fallback)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,14 @@ from collections.abc import Mapping
 import fabric
 import paramiko
 
-from titan_ops.connection import channel
+from titan_ops.connection import base, channel
 from titan_ops.connection.base import (
     Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, HostOutput, InputOnRequest,
     TransferError, environment_on_input, shell_line,
 )
 from titan_ops.connection.gateways import Gateways, chain
 from titan_ops.connection.payload import Payload
+from titan_ops.connection.session import SessionLost, ShellSession
 from titan_ops.connection.limits import out_of_files, out_of_files_message
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
@@ -68,6 +71,9 @@ class SSHConnection:
         self._fabric: fabric.Connection | None = None
         self._running = 0
         self._interrupted = False
+        self._session: ShellSession | None = None
+        self._session_busy = False
+        self._session_wanted = base.SESSION_DEFAULT if address.session is None else address.session
 
     # -- the link -----------------------------------------------------------
     @property
@@ -104,6 +110,9 @@ class SSHConnection:
             self._gateways.close_all()
 
     def _close_locked(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
         if self._fabric is not None:
             self._fabric.close()
             self._fabric = None
@@ -259,10 +268,22 @@ class SSHConnection:
         with self._lock:
             self._running += 1
         try:
-            outcome = channel.execute(
-                transport, line, stdin, deadline, self._options.connect_timeout,
-                sudo=sudo, preamble=preamble, sink=sink,
-            )
+            outcome = None
+            session = self._take_session(transport)
+            if session is not None:
+                try:
+                    outcome = session.execute(line, stdin, deadline, sudo=sudo, preamble=preamble, sink=sink)
+                except SessionLost:
+                    pass  # nothing of the command ran: it runs on a channel, as the host's next ones do
+                finally:
+                    self._give_back(session)
+            if outcome is None:
+                if self._interrupted:
+                    raise CommandInterrupted(f"{self.address.name}: interrupted before the command started")
+                outcome = channel.execute(
+                    transport, line, stdin, deadline, self._options.connect_timeout,
+                    sudo=sudo, preamble=preamble, sink=sink,
+                )
         except (paramiko.SSHException, channel.ChannelClosed, OSError, EOFError) as error:
             raise HostUnreachable(f"{self.address.name} ({_endpoint(self._fabric)}): {error}") from None
         finally:
@@ -273,6 +294,37 @@ class SSHConnection:
         if outcome.rc is None:
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}")
         return outcome
+
+    def _take_session(self, transport: paramiko.Transport) -> ShellSession | None:
+        """The host's shell session, opened on first use, for one command; None when sessions are off
+        for this host, when it is running another command (that one takes a channel), or when it could
+        not be opened (the host goes on with a channel per command)."""
+        with self._lock:
+            if not self._session_wanted or self._session_busy:
+                return None
+            self._session_busy = True
+            session = self._session
+        if session is not None and session.transport is transport:
+            return session
+        try:
+            session = ShellSession(transport, self._options.connect_timeout)
+        except (paramiko.SSHException, OSError, EOFError):
+            with self._lock:
+                self._session_busy = self._session_wanted = False
+            return None
+        with self._lock:
+            self._session = session
+        return session
+
+    def _give_back(self, session: ShellSession) -> None:
+        """Return the session after a command; one that ended or was dropped is not replaced: the host
+        goes on with a channel per command."""
+        with self._lock:
+            self._session_busy = False
+            if not session.usable:
+                self._session_wanted = False
+                if self._session is session:
+                    self._session = None
 
 
 class _PromptSocket(socket.socket):
