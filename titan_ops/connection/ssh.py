@@ -304,8 +304,10 @@ class SSHConnection:
                 return None
             self._session_busy = True
             session = self._session
-        if session is not None and session.transport is transport:
-            return session
+        if session is not None:
+            if session.transport is transport:
+                return session
+            session.close()  # of a connection since lost and opened again
         try:
             session = ShellSession(transport, self._options.connect_timeout)
         except (paramiko.SSHException, OSError, EOFError):
