@@ -141,6 +141,25 @@ def test_a_session_killed_during_a_command_gives_its_result_once(host, plain, la
     plain.run(["rm", "-f", "/tmp/session-once"])
 
 
+def test_what_a_background_process_writes_later_is_no_later_commands_output(host, lab, monkeypatch):
+    go, done = lab.host_path("lab1", "/tmp/session-go"), lab.host_path("lab1", "/tmp/session-done")
+    for path in (go, done):
+        path.unlink(missing_ok=True)
+    result = host.run("(while [ ! -e /tmp/session-go ]; do sleep 0.05; done; echo late; echo late >&2; "
+                      "touch /tmp/session-done) & echo now")
+    assert (result.rc, result.stdout) == (0, "now\n")  # a channel would wait for the process to close its output
+    go.touch()
+    for _ in range(200):
+        if done.exists():
+            break
+        time.sleep(0.05)
+    opened = channels_opened(host, monkeypatch)
+    after = host.run(["echo", "next"])
+    assert (after.stdout, after.stderr) == ("next\n", "")
+    assert host.run(["echo", "then"]).stdout == "then\n"
+    assert opened == ["channel"]  # the session was dropped once it saw output outside its frames
+
+
 def test_interrupt_ends_the_running_command(host, plain, lab):
     host.run(["true"])
     failure = {}
@@ -176,7 +195,11 @@ def test_frames_are_found_however_the_bytes_arrive():
             frame.take_stderr(stderr[start:start + size])
         assert (frame.pid, frame.status, bytes(frame.stdout), bytes(frame.stderr)) == \
             (123, 7, b"out\x1e" + mark[:-1] + b"put", b"err")
-        assert frame.complete and frame.asked and not frame.finished_unasked
+        assert frame.complete and frame.asked and not frame.finished_unasked and frame.stray
+    clean = _Frame(token, None, on_request=False)
+    clean.take_stdout(mark + b"<1\nout" + mark + b"=0\n")
+    clean.take_stderr(mark + b"<\n" + mark + b">\n")
+    assert clean.complete and not clean.stray and bytes(clean.stdout) == b"out"
 
 
 def test_the_frame_line_is_one_shell_line_with_the_command_quoted():

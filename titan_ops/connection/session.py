@@ -22,6 +22,14 @@ along with the line would be taken for script). Input on request waits for
 the command's request, then a ``1`` line and the input; a command that ends
 without asking gets a ``0`` line.
 
+One difference remains from a channel per command: a channel ends once every
+process holding the command's output has closed it, so a command that leaves
+a background process writing to its stdout or stderr waits for it (as with
+ansible); through the session the command ends when it exits. Output that
+comes outside a frame makes the session drop itself (the host goes on with
+channels), so such output is never taken for a later command's, unless the
+process writes it only while the host's next command runs.
+
 A deadline kills the session's process group (the shell, the command and its
 children: sshd made the shell a group leader, ``$$`` in ``T<`` names it) and
 drops the session. A session that ends before a command started
@@ -129,6 +137,8 @@ class ShellSession:
         if feeder.error is not None:
             self.usable = False  # its EOF ends the shell after this command
             raise feeder.error
+        if frame.stray:
+            self.close()  # a background process writes on (see the module's docstring): channels from now on
         return Outcome(frame.status, bytes(frame.stdout), bytes(frame.stderr))
 
     def close(self) -> None:
@@ -197,6 +207,8 @@ class _Frame:
         self._on_request = on_request
         self.asked = False
         self.finished_unasked = False
+        self.stray = False
+        """Output outside the frame came: an earlier command left a process writing to the session."""
 
     @property
     def complete(self) -> bool:
@@ -207,12 +219,14 @@ class _Frame:
         if not self.started:
             match = self._start_out.search(self._out)
             if match is None:
-                del self._out[:max(0, len(self._out) - self._hold)]  # what came before the frame
+                self._drop_before(self._out)
                 return
             self.started, self.pid = True, int(match.group(1))
+            self.stray |= match.start() > 0
             del self._out[:match.end()]
         if self.status is not None:
-            self._out.clear()  # after the frame: a background process of the command writing on
+            self.stray |= bool(self._out)  # after the frame: a background process of the command writing on
+            self._out.clear()
             return
         match = self._status.search(self._out)
         if match is not None:
@@ -228,11 +242,13 @@ class _Frame:
         if not self._err_started:
             at = self._err.find(self._start_err)
             if at < 0:
-                del self._err[:max(0, len(self._err) - self._hold)]
+                self._drop_before(self._err)
                 return
             self._err_started = True
+            self.stray |= at > 0
             del self._err[:at + len(self._start_err)]
         if self._err_ended:
+            self.stray |= bool(self._err)
             self._err.clear()
             return
         if self._on_request and not self.asked and (at := self._err.find(INPUT_REQUEST)) >= 0:
@@ -249,6 +265,13 @@ class _Frame:
         elif len(self._err) > self._hold:
             self.stderr += self._err[:-self._hold]
             del self._err[:-self._hold]
+
+    def _drop_before(self, buffer: bytearray) -> None:
+        """Drop what came before the frame's start, but a start marker's beginning."""
+        at = buffer.rfind(b"\x1e")
+        keep = at if at >= 0 and len(buffer) - at < self._hold else len(buffer)
+        self.stray |= keep > 0
+        del buffer[:keep]
 
     def flush(self) -> None:
         """Give what was held back as a possible marker to the output: the frame ended early."""
