@@ -57,6 +57,7 @@ SETTINGS = (
     _Setting("forks", "defaults", "forks", "ANSIBLE_FORKS", lambda value, base: int(value)),
     _Setting("inventory", "defaults", "inventory", "ANSIBLE_INVENTORY", _path_list),
     _Setting("roles_path", "defaults", "roles_path", "ANSIBLE_ROLES_PATH", _paths),
+    _Setting("library", "defaults", "library", "ANSIBLE_LIBRARY", _paths),
     _Setting("host_key_checking", "defaults", "host_key_checking", "ANSIBLE_HOST_KEY_CHECKING",
              lambda value, base: boolean(value)),
     _Setting("remote_user", "defaults", "remote_user", "ANSIBLE_REMOTE_USER", lambda value, base: value),
@@ -114,6 +115,8 @@ class Config:
     forks: int | None = None
     inventory: tuple[str, ...] = ()
     roles_path: tuple[str, ...] = ()
+    library: tuple[str, ...] = ()
+    """Folders of custom modules (searched after a role's own ``library/``)."""
     host_key_checking: bool | None = None
     remote_user: str | None = None
     remote_port: int | None = None

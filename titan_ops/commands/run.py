@@ -110,7 +110,8 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
         raise TitanOpsError(f"connection '{connection}' is not supported (use ssh or local)",
                             key="transport")
     vault = vault_from(args, config)
-    playbook = load_playbook(args.playbook, roles_path=config.roles_path, vault=vault)
+    playbook = load_playbook(args.playbook, roles_path=config.roles_path, vault=vault,
+                             library_path=config.library)
     inventory = load_inventory(args.inventory or list(config.inventory) or _default_inventory(), vault=vault)
     if args.syntax_check:
         print(f"\nplaybook: {args.playbook}")

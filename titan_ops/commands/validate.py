@@ -32,7 +32,8 @@ def _validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.playbooks:
         try:
-            playbook = load_playbook(path, roles_path=config.roles_path, vault=vault)
+            playbook = load_playbook(path, roles_path=config.roles_path, vault=vault,
+                                     library_path=config.library)
         except TitanOpsError as error:
             print(f"ERROR! {error}", file=sys.stderr)
             status = 5

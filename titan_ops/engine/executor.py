@@ -17,6 +17,7 @@ from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, Templ
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.results import Status, TaskResult, skipped_result
 from titan_ops.lookups.loops import loop_items
+from titan_ops.modules import custom
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import Task
@@ -53,8 +54,7 @@ class TaskExecutor:
         try:
             if task.chosen_action is not None:
                 task = self._chosen(task, host)
-            module = modules.lookup(task.module)
-            assert module is not None, task.module
+            module = task_module(task)
             result = self._execute(task, module, host)
         except HostUnreachable as error:
             result = {"unreachable": True, "changed": False, "msg": error.message}
@@ -223,9 +223,20 @@ class TaskExecutor:
         return without_omitted(dict(given))
 
 
+def task_module(task: Task) -> Module:
+    """The module a task runs: a built-in one, or the custom module of its ``module_path``."""
+    if task.module_path is not None:
+        return custom.module_at(task.module_path, task.module)
+    module = modules.lookup(task.module)
+    assert module is not None, task.module
+    return module
+
+
 def run_module(module: Module, args: dict[str, Any], host: HostContext) -> dict[str, Any]:
     """One module on one host with rendered ``args``: inspect, decide and (unless in check mode) act;
     the result fields."""
+    if module.runs_whole:
+        return module.run(host, args)
     if host.check_mode and not module.supports_check_mode:
         message = module.check_mode_message or f"remote module ({module.name}) does not support check mode"
         return {"changed": False, "skipped": True, "msg": message}

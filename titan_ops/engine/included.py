@@ -30,7 +30,8 @@ class IncludedFiles:
             tasks = self._task_files.get(key)
             if tasks is None:
                 tasks = self._task_files[key] = load_task_file(path, self.templar, self.playbook.roles_path,
-                                                               self.playbook.vault, role_search)
+                                                               self.playbook.vault, role_search,
+                                                               self.playbook.library)
             return tasks
 
     def role(self, include: IncludeRole, options: dict[str, Any]) -> tuple[Block, list[Task]]:
@@ -40,5 +41,5 @@ class IncludedFiles:
             loaded = self._roles.get(key)
             if loaded is None:
                 loaded = self._roles[key] = load_role(include, options, self.playbook.roles_path, self.templar,
-                                                      self.playbook.vault)
+                                                      self.playbook.vault, self.playbook.library)
             return loaded

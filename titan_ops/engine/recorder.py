@@ -97,6 +97,9 @@ class Recorder:
             return
         if task.module in ("setup", "gather_facts"):
             self.hosts.gathered(result.host, result.result.get("ansible_facts", {}))
+        elif task.module_path is not None:  # a custom module's facts, as a fact module's
+            for outcome in outcomes(result.result):
+                self.hosts.gathered(result.host, outcome.get("ansible_facts") or {})
         elif task.module == "set_fact":
             for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
                 self.facts.update(result.host, outcome.get("ansible_facts", {}))

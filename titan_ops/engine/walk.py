@@ -427,6 +427,7 @@ class Walk:
             environment=settings.get("environment") or {},
             timeout=settings.get("timeout") or options.connection.command_timeout,
             secrets=self.runner.redactor,
+            no_log=bool(settings.get("no_log")),
             playbook_dir=self.state.play.base_dir,
             search_path=tuple(search_path(scope, self.state.play.base_dir)),
             vault=self.runner.playbook.vault,

@@ -84,6 +84,8 @@ class HostContext:
     the play's (Ansible's ``ansible_search_path``); empty means ``playbook_dir`` alone."""
     secrets: Redactor | None = None
     """The run's known secrets, for a module that writes records of its own (``evidence``)."""
+    no_log: bool = False
+    """The task's ``no_log`` (a custom module masks its own output with it)."""
 
     @property
     def local_folders(self) -> tuple[str, ...]:
@@ -125,6 +127,13 @@ class Module:
     """True when the module runs once for the whole batch, as ``pause`` does."""
     shows_result: ClassVar[bool] = False
     """True when the console prints the result without ``-v`` (debug, assert)."""
+    runs_whole: ClassVar[bool] = False
+    """True for a module that runs in one step and honours check mode itself (a custom module, by Ansible's
+    module protocol): the executor calls :meth:`run` instead of inspect, decide and act."""
+
+    def run(self, host: HostContext, args: dict[str, Any]) -> dict[str, Any]:
+        """Run the whole module (``runs_whole`` modules only) and return its result fields."""
+        raise NotImplementedError
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> Any:
         """Read the host's current state with read-only commands."""

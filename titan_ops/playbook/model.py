@@ -51,6 +51,8 @@ class Task:
     chosen_action: Any = None
     """``action: "{{ name }} args"`` (or ``{module: "{{ name }}", ...}``): ``module`` is the template that names
     the module per host, and this the raw arguments given after it (text or mapping)."""
+    module_path: str | None = None
+    """The file of a custom module (one from a ``library/`` folder); None for a built-in module."""
     refusal: TitanOpsError | None = None
     """What validation found wrong with a task whose failure is handled (``ignore_errors``, ``rescue``): the
     task fails with it when it runs (when its ``when`` holds; at once when ``when`` itself is wrong)."""
@@ -213,6 +215,9 @@ class Playbook:
     """Where roles were searched beyond ``roles/`` beside the playbook (``include_role`` searches there too)."""
     vault: Vault | None = None
     """The vault passwords it was loaded with (what the run loads later is opened with them too)."""
+    library: list[str] = field(default_factory=list)
+    """Where custom modules are searched: the configured module path, then each ``library/`` folder the load
+    found (beside the playbooks, in the roles); what the run loads later searches there too."""
 
     @property
     def directory(self) -> str:

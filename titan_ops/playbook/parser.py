@@ -18,6 +18,7 @@ from typing import Any
 
 from titan_ops import lookups, modules
 from titan_ops.errors import Location, MissingFileError, ModuleError, PlaybookError, TemplateError
+from titan_ops.modules import custom
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks, play_values
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
@@ -27,6 +28,7 @@ from titan_ops.playbook.model import (
 )
 from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
+from titan_ops.modules.custom.library import library_folder
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.templating import Templar, bare_expression, is_single_expression, is_template
 from titan_ops.trust import Authored, derived, is_authored
@@ -41,34 +43,40 @@ def playbook_schema() -> dict[str, Any]:
 
 
 def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: Sequence[str] = (),
-                  vault: Vault | None = None) -> Playbook:
+                  vault: Vault | None = None, library_path: Sequence[str] = ()) -> Playbook:
     """Load and fully validate a playbook file; raise PlaybookError on any problem.
 
     ``import_playbook``, ``import_tasks``, ``roles:`` and ``import_role`` are inlined here, so the
     whole tree is validated before the run starts. Roles are searched in ``roles/`` beside the
     playbook, then in ``roles_path``, then beside the playbook. Vault-encrypted files and ``!vault``
-    values are opened with ``vault`` (the playbook keeps it for what the run loads later).
+    values are opened with ``vault`` (the playbook keeps it for what the run loads later). Custom modules
+    are searched in the ``library/`` of the role whose task names them, in ``library_path``, then in the
+    ``library/`` folders beside the playbooks and in the roles loaded before.
     """
     path = str(path)
-    parser = _Parser(templar or Templar(), list(roles_path), vault)
-    return Playbook(path=path, plays=parser.playbook_file(path, stack=()), roles_path=list(roles_path), vault=vault)
+    parser = _Parser(templar or Templar(), list(roles_path), vault, library_path)
+    plays = parser.playbook_file(path, stack=())
+    return Playbook(path=path, plays=plays, roles_path=list(roles_path), vault=vault, library=parser.libraries)
 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
-                   vault: Vault | None = None, role_search: Sequence[str] = ()) -> list[TaskItem]:
+                   vault: Vault | None = None, role_search: Sequence[str] = (),
+                   library: Sequence[str] = ()) -> list[TaskItem]:
     """Load and validate a task file (for ``include_tasks`` at run time). The roles it names are searched
-    in ``role_search`` (the including play's, as in Ansible: wherever the file is), else beside it."""
-    parser = _Parser(templar or Templar(), list(roles_path), vault)
+    in ``role_search`` (the including play's, as in Ansible: wherever the file is), else beside it; its
+    custom modules in ``library``."""
+    parser = _Parser(templar or Templar(), list(roles_path), vault, library)
     search = list(role_search) or role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path)
     parser.roles = PlayRoles(parser, search)
     return parser.task_file(path, stack=())
 
 
 def load_role(include: IncludeRole, options: dict[str, Any], roles_path: Sequence[str],
-              templar: Templar | None = None, vault: Vault | None = None) -> tuple[Block, list[Task]]:
+              templar: Templar | None = None, vault: Vault | None = None,
+              library: Sequence[str] = ()) -> tuple[Block, list[Task]]:
     """The block (dependencies, then the role's tasks) and the handlers of the role an ``include_role``
     names with its ``options`` rendered; PlaybookError when it cannot be found or does not validate."""
-    parser = _Parser(templar or Templar(), list(roles_path), vault)
+    parser = _Parser(templar or Templar(), list(roles_path), vault, library)
     roles = parser.roles = PlayRoles(parser, include.role_search or role_search_path(include.base_dir,
                                                                                       parser.roles_path))
     block = roles.named(check_options(options, include.location, "include_role"), include.location, (),
@@ -130,10 +138,14 @@ def _locate(document: Any, path: list[Any]) -> tuple[Any, Any]:
 
 
 class _Parser:
-    def __init__(self, templar: Templar, roles_path: list[str], vault: Vault | None):
+    def __init__(self, templar: Templar, roles_path: list[str], vault: Vault | None, library: Sequence[str] = ()):
         self.templar = templar
         self.roles_path = roles_path
         self.vault = vault
+        self.libraries: list[str] = [os.path.abspath(os.path.expanduser(folder)) for folder in library]
+        """Where custom modules are searched, in order (folders are added as playbooks and roles load)."""
+        self.role_library: str | None = None
+        """The ``library/`` of the role whose files are being parsed (searched first)."""
         self.roles: PlayRoles | None = None
         """The roles of the play being parsed."""
         self.role: str | None = None
@@ -148,6 +160,7 @@ class _Parser:
             raise PlaybookError("import_playbook loops back to this file", Location(path, 1, 1), "import_playbook")
         document = _load_document(path, "playbook", self.vault)
         _check_schema(document, Location(path, 1, 1))
+        self.add_library(library_folder(os.path.dirname(os.path.abspath(path))))
         plays: list[Play] = []
         for entry in document:
             if "import_playbook" in entry:
@@ -225,6 +238,23 @@ class _Parser:
                     raise PlaybookError("flush_handlers cannot be used as a handler", handler.location, "meta")
                 handlers.append(handler)
         return handlers
+
+    def add_library(self, folder: str | None) -> None:
+        """Search ``folder`` for custom modules too (a playbook's or a role's ``library/``)."""
+        if folder is not None and folder not in self.libraries:
+            self.libraries.append(folder)
+
+    def find_module(self, name: str) -> tuple[modules.Module, str | None] | None:
+        """The module ``name`` and, for a custom one, its file: built-in modules first, then the role's
+        ``library/``, then the other folders searched; None when there is none."""
+        module = modules.lookup(name)
+        if module is not None:
+            return module, None
+        folders = [self.role_library] if self.role_library else []
+        path = custom.find_module_file(name, folders + [folder for folder in self.libraries if folder not in folders])
+        if path is None:
+            return None
+        return custom.module_at(path, custom.module_name(name) or name), path
 
     # -- plays -----------------------------------------------------------------
     def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:
@@ -445,7 +475,7 @@ class _Parser:
     def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
         known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS
         module_keys = [key for key in data if key not in known and not _is_lookup_loop(key)]
-        candidates = [key for key in module_keys if modules.is_module(str(key))]
+        candidates = [key for key in module_keys if modules.is_module(str(key)) or self.find_module(str(key))]
         for key in module_keys:
             if key not in candidates:
                 self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task", could_be_module=True)
@@ -457,7 +487,7 @@ class _Parser:
                                 data.where(actions[1]), str(actions[1]))
         module_key = actions[0]
         location = data.where(module_key)
-        module, raw, name = self._action(data, module_key, location)
+        module, raw, name, module_path = self._action(data, module_key, location)
         # no module: ``action: "{{ name }} args"`` chooses it per host, and its arguments are parsed then;
         # a module without a free form given one template: its arguments, as a mapping (Ansible allows it)
         args_template = raw if module is not None and not module.free_form and is_single_expression(raw) else None
@@ -501,6 +531,7 @@ class _Parser:
             keywords={**{key: data[key] for key in INHERITED_KEYWORDS if key in data},
                       **({"delegate_to": "localhost"} if module_key == "local_action" else {})},
             role=self.role,
+            module_path=module_path,
             refusal=refusal,
         )
 
@@ -527,15 +558,16 @@ class _Parser:
                 if isinstance(expression, str):
                     self._check_expression(expression, location, key)
 
-    def _action(self, data: LocatedDict, key: str, location: Location) -> tuple[modules.Module | None, Any, str]:
-        """The module a task runs, its raw arguments and its name: from its module key, or from ``action:`` /
-        ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``); no module when its name is
-        a template (chosen per host when the task runs)."""
+    def _action(self, data: LocatedDict, key: str,
+                location: Location) -> tuple[modules.Module | None, Any, str, str | None]:
+        """The module a task runs, its raw arguments, its name and a custom module's file: from its module
+        key, or from ``action:`` / ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``); no
+        module when its name is a template (chosen per host when the task runs)."""
         value = data[key]
         if key not in keywords.ACTION_KEYWORDS:
-            module = modules.lookup(key)
-            assert module is not None
-            return module, value, module.name
+            found = self.find_module(key)
+            assert found is not None
+            return found[0], value, found[0].name, found[1]
         if isinstance(value, dict):  # its arguments beside ``module``, or under ``args`` (below those beside it)
             name = value.get("module")
             nested = value.get("args") if isinstance(value.get("args"), dict) else {}
@@ -553,11 +585,11 @@ class _Parser:
             raise PlaybookError(f"'{key}' names no module: give 'module args...' or a mapping with 'module'",
                                 location, key)
         if is_template(name) and key == "action":
-            return None, raw, name
-        module = modules.lookup(name)
-        if module is None:
+            return None, raw, name, None
+        found = self.find_module(name)
+        if found is None:
             raise PlaybookError(f"unknown module '{name}'", location, key)
-        return module, raw, module.name
+        return found[0], raw, found[0].name, found[1]
 
     def _module_args(self, module: modules.Module, value: Any, location: Location) -> dict[str, Any]:
         if value is None:

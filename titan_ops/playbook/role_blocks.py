@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.errors import Location, PlaybookError
+from titan_ops.modules.custom.library import library_folder
 from titan_ops.playbook.arguments import parse_key_values
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, RoleScope, Task
@@ -113,7 +114,7 @@ class PlayRoles:
             if tasks_from:
                 raise PlaybookError(f"role '{folder.name}' has no tasks file '{tasks_from}'", where, "tasks_from")
             return []
-        with self.in_role(folder.name):
+        with self.in_role(folder):
             return self.parser.task_file(path, stack, where)
 
     def _handlers(self, folder: RoleFolder, handlers_from: str | None, where: Location, stack: tuple[str, ...]) -> None:
@@ -126,18 +127,20 @@ class PlayRoles:
         if path in self._handler_files:
             return
         self._handler_files.add(path)
-        with self.in_role(folder.name):
+        with self.in_role(folder):
             # (the last place roles are searched is the playbook's folder: see role_search_path)
             self.handlers.extend(self.parser.handler_file(path, stack, where, self.search[-1]))
 
     @contextmanager
-    def in_role(self, name: str) -> Iterator[None]:
-        """Tasks parsed inside are the role ``name``'s."""
-        outer, self.parser.role = self.parser.role, name
+    def in_role(self, folder: RoleFolder) -> Iterator[None]:
+        """Tasks parsed inside are the role's (and find its custom modules first)."""
+        outer = self.parser.role, self.parser.role_library
+        self.parser.role, self.parser.role_library = folder.name, library_folder(folder.path)
+        self.parser.add_library(self.parser.role_library)
         try:
             yield
         finally:
-            self.parser.role = outer
+            self.parser.role, self.parser.role_library = outer
 
 
 def _role_files(options: dict[str, Any]) -> dict[str, Any]:
