@@ -146,6 +146,8 @@ class _Parser:
         """Where custom modules are searched, in order (folders are added as playbooks and roles load)."""
         self.role_library: str | None = None
         """The ``library/`` of the role whose files are being parsed (searched first)."""
+        self.plugin_roots: list[str] = []
+        """The folders of the playbooks and roles loaded (their ``action_plugins/`` are refused by name)."""
         self.roles: PlayRoles | None = None
         """The roles of the play being parsed."""
         self.role: str | None = None
@@ -160,7 +162,7 @@ class _Parser:
             raise PlaybookError("import_playbook loops back to this file", Location(path, 1, 1), "import_playbook")
         document = _load_document(path, "playbook", self.vault)
         _check_schema(document, Location(path, 1, 1))
-        self.add_library(library_folder(os.path.dirname(os.path.abspath(path))))
+        self.add_plugin_root(os.path.dirname(os.path.abspath(path)))
         plays: list[Play] = []
         for entry in document:
             if "import_playbook" in entry:
@@ -239,10 +241,23 @@ class _Parser:
                 handlers.append(handler)
         return handlers
 
-    def add_library(self, folder: str | None) -> None:
-        """Search ``folder`` for custom modules too (a playbook's or a role's ``library/``)."""
-        if folder is not None and folder not in self.libraries:
-            self.libraries.append(folder)
+    def add_plugin_root(self, folder: str) -> None:
+        """A playbook's or a role's folder: its ``library/`` is searched for custom modules too."""
+        if folder not in self.plugin_roots:
+            self.plugin_roots.append(folder)
+        library = library_folder(folder)
+        if library is not None and library not in self.libraries:
+            self.libraries.append(library)
+
+    def _refuse_action_plugin(self, name: str, location: Location) -> None:
+        """An ``action_plugins/`` file named ``name`` is refused by name: it is a class of ansible-core's
+        controller, not a module."""
+        plain = custom.module_name(name)
+        for root in reversed(self.plugin_roots) if plain else ():
+            path = os.path.join(root, "action_plugins", f"{plain}.py")
+            if os.path.isfile(path):
+                raise _Unsupported(f"the action plugin '{plain}' ({path}) is not supported by titan-ops: action "
+                                   "plugins are classes of ansible-core's controller", location, name)
 
     def find_module(self, name: str) -> tuple[modules.Module, str | None] | None:
         """The module ``name`` and, for a custom one, its file: built-in modules first, then the role's
@@ -478,6 +493,8 @@ class _Parser:
         candidates = [key for key in module_keys if modules.is_module(str(key)) or self.find_module(str(key))]
         for key in module_keys:
             if key not in candidates:
+                if key not in keywords.ANSIBLE_TASK_KEYWORDS:
+                    self._refuse_action_plugin(str(key), data.where(key))
                 self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task", could_be_module=True)
         actions = [key for key in data if key in keywords.ACTION_KEYWORDS] + candidates
         if not actions:
@@ -588,6 +605,7 @@ class _Parser:
             return None, raw, name, None
         found = self.find_module(name)
         if found is None:
+            self._refuse_action_plugin(name, location)
             raise PlaybookError(f"unknown module '{name}'", location, key)
         return found[0], raw, found[0].name, found[1]
 

@@ -136,7 +136,7 @@ class PlayRoles:
         """Tasks parsed inside are the role's (and find its custom modules first)."""
         outer = self.parser.role, self.parser.role_library
         self.parser.role, self.parser.role_library = folder.name, library_folder(folder.path)
-        self.parser.add_library(self.parser.role_library)
+        self.parser.add_plugin_root(folder.path)
         try:
             yield
         finally:

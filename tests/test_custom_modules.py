@@ -1,0 +1,167 @@
+"""Custom modules (``library/`` beside the playbook, in roles, on the module path) on the local
+connection: found at validation, run on the host by Ansible's module protocol, their output read as data."""
+
+from __future__ import annotations
+
+import pytest
+
+import titan_ops
+from titan_ops.errors import PlaybookError
+from titan_ops.playbook import load_playbook
+from tests.custom_module_files import LIBRARY, PLAYBOOK
+from tests.local_oracle import ORACLE_PYTHON, play_titan, project
+
+BARE_PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n"
+KEYS = ("changed", "msg", "name", "count", "echoed", "check", "hidden", "said", "data", "warnings", "args",
+        "text", "module_stdout", "module_stderr", "rc", "api_fact", "skipped", "deprecations")
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict]]:
+    tmp_path = tmp_path_factory.mktemp("custom")
+    project(tmp_path / "project", PLAYBOOK, LIBRARY)
+    side = play_titan(tmp_path / "project", tmp_path / "base", KEYS)
+    return {name: (status, result) for name, status, result in side.tasks}
+
+
+def test_a_module_api_module_runs_with_its_parameters_validated(played):
+    status, result = played["module API"]
+    assert status == "changed"
+    assert result["name"] == "hello" and result["count"] == 2 and result["echoed"] == "hello"  # alias, default
+    assert result["check"] is False and result["warnings"] == ["a warning"]
+    assert result["data"] == {"top_level_key": {"iam_user": "x"}}  # module_utils.common.dict_transformations
+    assert result["hidden"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # a no_log option's value, masked
+    assert result["said"] == "the hidden value is ********"
+
+
+def test_a_module_result_is_data_and_its_facts_are_set(played):
+    assert played["module API fact"] == ("ok", {"api_fact": "{{ 6 * 7 }}", "changed": False})
+    assert played["junk after"] == ("ok", {"changed": False, "text": "{{ 1 + 1 }}",
+                                           "warnings": ["Module invocation had junk after the JSON data: after"]})
+
+
+def test_check_mode_is_the_modules_own(played):
+    assert played["module API check mode"] == ("ok", {"changed": False, "name": "checked", "count": 2,
+        "echoed": "checked", "check": True, "hidden": None, "said": "the hidden value is None", "data": {},
+        "warnings": ["a warning"]})
+    assert played["no check mode support"] == ("skipped", {"changed": False, "skipped": True,
+        "msg": "remote module (no_check_mode) does not support check mode"})
+    assert played["old style check mode"] == ("changed", {"changed": True, "name": "fred", "check": "True"})
+
+
+@pytest.mark.parametrize("task, message", [
+    ("module API fails", "asked to fail"),
+    ("module API bad type", "argument 'count' is of type str and we were unable to convert to int: "
+                            "\"'many'\" cannot be converted to an int"),
+    ("module API unknown option", "Unsupported parameters for (api_module) module: colour. Supported parameters "
+                                  "include: count, data, hidden, name (label), state."),
+    ("module API bad choice", "value of state must be one of: present, absent, got: gone"),
+    ("module API missing option", "missing required arguments: name"),
+    ("raises", "Task failed: Module failed: kaput"),
+    ("no interpreter", "Task failed: module (no_interpreter) is missing interpreter line"),
+])
+def test_a_failing_module_fails_its_task_with_ansibles_message(played, task, message):
+    status, result = played[task]
+    assert status == "failed" and result["msg"] == message and result["changed"] is False
+
+
+def test_old_style_and_want_json_modules_get_their_parameters_in_a_file(played):
+    assert played["old style"] == ("changed", {"changed": True, "name": "fred", "check": "False"})
+    assert played["want json"] == ("ok", {"changed": False, "args": {"name": "fred", "n": 3}})
+
+
+def test_output_without_json_fails_with_what_the_module_printed(played):
+    assert played["not json"] == ("failed", {"changed": False, "rc": 3, "module_stdout": "no json here\n",
+        "module_stderr": "oops\n", "msg": "Module result deserialization failed: No start of json char found"})
+
+
+def test_nothing_is_left_on_the_host_and_no_parameter_is_on_a_command_line(tmp_path):
+    spy = ("#!/usr/bin/python\n# WANT_JSON\nimport json, os, sys\n"
+           "parent = open('/proc/%d/cmdline' % os.getppid()).read().replace('\\0', ' ')\n"
+           "print(json.dumps({'parent': parent, 'folder': os.path.dirname(sys.argv[1])}))\n")
+    playbook = """
+- hosts: all
+  gather_facts: false
+  environment: {TMPDIR: "{{ base }}"}
+  tasks:
+    - {name: spy, spy: {token: "{{ token }}"}, register: seen, vars: {token: hidden-parameter-value}}
+    - {name: after, shell: "ls -A {{ base }}", register: left}
+"""
+    project(tmp_path / "project", playbook, {"library/spy": spy})
+    (tmp_path / "base").mkdir()
+    result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                           extra_vars={"base": str(tmp_path / "base")})
+    by_task = {r.task: r.result for r in result.host_results("h")}
+    assert by_task["spy"]["folder"].startswith(str(tmp_path / "base"))  # (its private folder, in TMPDIR)
+    assert "hidden-parameter-value" not in by_task["spy"]["parent"] and "mktemp" in by_task["spy"]["parent"]
+    assert by_task["after"]["stdout"] == ""
+
+
+ROLE_PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  roles: [outer]
+  tasks:
+    - {name: a role's module after the role, inner_module: {}}
+"""
+ROLE_FILES = {
+    "roles/inner/library/inner_module": '#!/bin/sh\necho \'{"changed": false, "from": "inner"}\'\n',
+    "roles/inner/tasks/main.yml": "- {name: inner task, inner_module: {}}\n",
+    "roles/outer/meta/main.yml": "dependencies: [inner]\n",
+    "roles/outer/library/outer_module": '#!/bin/sh\necho \'{"changed": true, "from": "outer"}\'\n',
+    "roles/outer/tasks/main.yml": "- {name: outer task, outer_module: {}}\n- {name: dependency's, inner_module: {}}\n",
+}
+
+
+def test_a_roles_library_serves_its_tasks_its_dependents_and_the_play(tmp_path):
+    project(tmp_path / "project", ROLE_PLAYBOOK, ROLE_FILES)
+    side = play_titan(tmp_path / "project", tmp_path / "base", ("from",))
+    assert side.tasks == [("inner : inner task", "ok", {"from": "inner"}),
+                          ("outer : outer task", "changed", {"from": "outer"}),
+                          ("outer : dependency's", "ok", {"from": "inner"}),
+                          ("a role's module after the role", "ok", {"from": "inner"})]
+
+
+def test_the_configured_module_path_is_searched(tmp_path):
+    project(tmp_path / "project", BARE_PLAY + "    - {shared_module: {}}\n")
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / "shared_module.py").write_text("#!/usr/bin/python\nprint('{}')\n")
+    with pytest.raises(PlaybookError, match="unknown module or keyword 'shared_module'"):
+        load_playbook(tmp_path / "project" / "play.yml")
+    playbook = load_playbook(tmp_path / "project" / "play.yml", library_path=[str(tmp_path / "modules")])
+    assert playbook.plays[0].tasks[0].module_path == str(tmp_path / "modules" / "shared_module.py")
+
+
+def test_an_unknown_module_is_one_located_line_before_any_host(tmp_path):
+    project(tmp_path / "project", BARE_PLAY + "    - {name: x, debug: {}}\n    - nowhere_module: {}\n",
+            {"library/elsewhere.py": "print('{}')\n"})
+    with pytest.raises(PlaybookError) as raised:
+        load_playbook(tmp_path / "project" / "play.yml")
+    assert str(raised.value).endswith("play.yml:5:7: 'nowhere_module': unknown module or keyword 'nowhere_module'")
+
+
+def test_an_action_plugin_is_refused_by_name(tmp_path):
+    project(tmp_path / "project", BARE_PLAY + "    - {my_action: {}, ignore_errors: true}\n",
+            {"action_plugins/my_action.py": "from ansible.plugins.action import ActionBase\n"})
+    with pytest.raises(PlaybookError, match=r"play\.yml:4:8: 'my_action': the action plugin 'my_action' "
+                                            r".*action_plugins/my_action\.py\) is not supported by titan-ops"):
+        load_playbook(tmp_path / "project" / "play.yml")
+
+
+def test_a_module_importing_an_api_titan_ops_lacks_fails_its_task_clearly(tmp_path):
+    module = "from ansible.module_utils.basic import AnsibleModule\nfrom ansible.module_utils.urls import open_url\n"
+    project(tmp_path / "project", BARE_PLAY + "    - {name: t, web: {}, ignore_errors: true}\n",
+            {"library/web.py": module})
+    side = play_titan(tmp_path / "project", tmp_path / "base", ("msg",))
+    status, result = side.tasks[0][1:]
+    assert status == "failed"
+    assert result["msg"].startswith("the module 'web' imports ansible.module_utils.urls, which titan-ops does not "
+                                    "provide to custom modules (it provides ansible.module_utils._text, "
+                                    "ansible.module_utils.basic, ")
+
+
+def test_the_python_interpreter_is_the_hosts(tmp_path):
+    module = "#!/usr/bin/python\nimport json, sys\nprint(json.dumps({'python': sys.executable}))\n"
+    project(tmp_path / "project", BARE_PLAY + "    - {name: t, which: {}}\n", {"library/which.py": module})
+    side = play_titan(tmp_path / "project", tmp_path / "base", ("python",))
+    assert side.tasks[0][2]["python"] == ORACLE_PYTHON  # (the inventory's ansible_python_interpreter)
