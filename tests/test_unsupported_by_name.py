@@ -25,7 +25,7 @@ CASES = [
     ("a Windows module", TASK.format(task="win_ping: {}"), "win_ping", 4, '`win_*`'),
     ("a collection's module", TASK.format(task="community.general.ini_file: {path: /x}"),
      "community.general.ini_file", 4, "collections' modules"),
-    ("a module of the playbook's library/", TASK.format(task="my_module: {}"), "my_module", 4, '`library/`'),
+    ("an action plugin of the playbook's", TASK.format(task="my_action: {}"), "my_action", 4, '`action_plugins/`'),
     ("a builtin module titan-ops lacks", TASK.format(task="unarchive: {src: a.tgz, dest: /x}"), "unarchive", 4, '`unarchive`'),
     ("async", TASK.format(task="{command: sleep 1, async: 10, poll: 0}"), "async", 4, '`async`'),
     ("delegate_facts", TASK.format(task="{debug: {msg: x}, delegate_facts: true}"), "delegate_facts", 4, '`delegate_facts`'),
@@ -67,8 +67,8 @@ CASES = [
 
 @pytest.mark.parametrize("what,text,name,line,listed", CASES, ids=[case[0] for case in CASES])
 def test_refused_by_name_and_place(tmp_path, what, text, name, line, listed):
-    (tmp_path / "library").mkdir()
-    (tmp_path / "library" / "my_module.py").write_text("print('{}')\n")
+    (tmp_path / "action_plugins").mkdir()
+    (tmp_path / "action_plugins" / "my_action.py").write_text("from ansible.plugins.action import ActionBase\n")
     playbook = tmp_path / "play.yml"
     playbook.write_text(text)
     with pytest.raises(PlaybookError) as raised:

@@ -1,5 +1,5 @@
 """Custom modules: a user's own modules in ``library/`` folders, run on the host by Ansible's module
-protocol (see docs/modules.md).
+protocol (see docs/custom-modules.md).
 
 :mod:`.library` finds a module's file by its name, :mod:`.program` turns the file and the task's arguments
 into one remote command, and :mod:`.results` reads what the module printed. The module API a Python module

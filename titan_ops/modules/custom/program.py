@@ -125,7 +125,7 @@ def _program(path: str, _mtime: int, _size: int) -> Program:
         if missing:
             return Program(Kind.API, b"", shebang, f"the module '{name}' imports {missing[0]}, which titan-ops "
                                                    f"does not provide to custom modules (it provides "
-                                                   f"{', '.join(provided_api())}: see docs/modules.md)")
+                                                   f"{', '.join(provided_api())}: see docs/custom-modules.md)")
         return Program(Kind.API, _launcher(name, text), shebang)
     return Program(Kind.WANT_JSON if "WANT_JSON" in text else Kind.OLD_STYLE, content, shebang)
 

@@ -1,1 +1,1 @@
-"""The ``ansible.module_utils`` titan-ops provides (written for titan-ops; see docs/modules.md)."""
+"""The ``ansible.module_utils`` titan-ops provides (written for titan-ops; see docs/custom-modules.md)."""

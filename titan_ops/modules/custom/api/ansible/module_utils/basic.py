@@ -1,5 +1,5 @@
 """``AnsibleModule``: what a custom module written against ansible-core's module API uses most (see
-docs/modules.md for the list), written for titan-ops.
+docs/custom-modules.md for the list), written for titan-ops.
 
 The parameters arrive as JSON, ``{"ANSIBLE_MODULE_ARGS": {...}}``, with titan-ops' ``_ansible_*``
 internal ones (check mode, diff, no_log, the module's name). The result is printed as one JSON object
