@@ -9,7 +9,7 @@ import titan_ops
 from titan_ops.errors import PlaybookError
 from titan_ops.playbook import load_playbook
 from tests.custom_module_files import LIBRARY, PLAYBOOK
-from tests.local_oracle import ORACLE_PYTHON, play_titan, project
+from tests.local_oracle import ORACLE_PYTHON, play_ansible, play_titan, project
 
 BARE_PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n"
 KEYS = ("changed", "msg", "name", "count", "echoed", "check", "hidden", "said", "data", "warnings", "args",
@@ -54,7 +54,7 @@ def test_check_mode_is_the_modules_own(played):
     ("module API bad type", "argument 'count' is of type str and we were unable to convert to int: "
                             "\"'many'\" cannot be converted to an int"),
     ("module API unknown option", "Unsupported parameters for (api_module) module: colour. Supported parameters "
-                                  "include: count, data, hidden, name (label), state."),
+                                  "include: count, data, hidden, name, state (label)."),
     ("module API bad choice", "value of state must be one of: present, absent, got: gone"),
     ("module API missing option", "missing required arguments: name"),
     ("raises", "Task failed: Module failed: kaput"),
@@ -165,3 +165,23 @@ def test_the_python_interpreter_is_the_hosts(tmp_path):
     project(tmp_path / "project", BARE_PLAY + "    - {name: t, which: {}}\n", {"library/which.py": module})
     side = play_titan(tmp_path / "project", tmp_path / "base", ("python",))
     assert side.tasks[0][2]["python"] == ORACLE_PYTHON  # (the inventory's ansible_python_interpreter)
+
+
+def test_custom_modules_run_over_ssh_as_on_the_local_connection(lab, played, tmp_path):
+    project(tmp_path / "project", PLAYBOOK, LIBRARY)
+    result = titan_ops.run(tmp_path / "project" / "play.yml", lab.inventory_path, limit="lab1",
+                           extra_vars={"base": str(tmp_path / "base")})
+    over_ssh = {r.task: (r.status.value, {key: r.result[key] for key in KEYS if key in r.result})
+                for r in result.host_results("lab1")}
+    assert over_ssh == played
+
+
+@pytest.mark.oracle
+def test_custom_modules_match_ansible(tmp_path, monkeypatch):
+    folder = tmp_path / "project"
+    project(folder, PLAYBOOK, LIBRARY)
+    monkeypatch.chdir(folder)
+    keys = tuple(key for key in KEYS if key != "args")  # (ansible-core's recorder sees what it registers not)
+    theirs = play_ansible(folder, tmp_path / "ansible", keys)
+    ours = play_titan(folder, tmp_path / "titan", keys)
+    assert ours.tasks == theirs.tasks and ours.rc == theirs.rc

@@ -5,10 +5,11 @@ What the file is decides how it runs (as in ansible-core):
 - a Python module importing ``ansible.module_utils``: run by ``ansible_python_interpreter`` (default
   ``/usr/bin/python3``) with titan-ops' module API (``api/``) served from memory by ``api/launcher.py``;
   its parameters are JSON, ``{"ANSIBLE_MODULE_ARGS": {...}}``;
-- a file holding ``WANT_JSON``: run by its ``#!`` line with a file of its parameters as JSON;
+- a file holding ``WANT_JSON``: run by its ``#!`` line with a file of its parameters (the ``_ansible_*``
+  internal ones too) as JSON;
 - any other text file: run by its ``#!`` line with a file of ``key=value`` words (quoted as the shell reads
   them), the ``_ansible_*`` internal parameters included (old-style modules);
-- a binary: run as it is, with a file of its parameters as JSON.
+- a binary: run as it is, with a file of its parameters as JSON (as a WANT_JSON module).
 
 A ``#!`` line naming python runs with ``ansible_python_interpreter``, one naming another program with
 ``ansible_<program>_interpreter`` when set. The module and its parameters go on stdin into a private
@@ -232,7 +233,7 @@ def _arguments(kind: Kind, args: dict[str, Any], internal: dict[str, Any]) -> by
         return json.dumps({"ANSIBLE_MODULE_ARGS": {**args, **internal}}, default=str).encode()
     if kind is Kind.OLD_STYLE:
         return " ".join(f"{key}={shlex.quote(str(value))}" for key, value in {**args, **internal}.items()).encode()
-    return json.dumps(args, default=str).encode()
+    return json.dumps({**args, **internal}, default=str).encode()
 
 
 def _remote_command(file_name: str, size: int, interpreter: list[str]) -> str:

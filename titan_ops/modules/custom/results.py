@@ -33,6 +33,7 @@ def parse_output(stdout: str, stderr: str, rc: int, name: str) -> dict[str, Any]
         warnings.append(f"Removed unexpected internal key in module return: {key} = {result.pop(key)}")
     for key in _ALWAYS_REMOVED:
         result.pop(key, None)
+    result = {key: _without_internal_keys(value) for key, value in result.items()}
     if warnings:
         result["warnings"] = warnings
     if "deprecations" in result:
@@ -40,6 +41,17 @@ def parse_output(stdout: str, stderr: str, rc: int, name: str) -> dict[str, Any]
     if isinstance(result.get("diff"), dict):
         result["diff"] = [result["diff"]]
     return result
+
+
+def _without_internal_keys(value: Any) -> Any:
+    """``value`` without the ``_ansible_*`` keys of the mappings inside it (a WANT_JSON module's echo of its
+    parameters), as ansible-core keeps a result."""
+    if isinstance(value, dict):
+        return {key: _without_internal_keys(item) for key, item in value.items()
+                if not (isinstance(key, str) and key.startswith("_ansible_"))}
+    if isinstance(value, list):
+        return [_without_internal_keys(item) for item in value]
+    return value
 
 
 def _unreadable(reason: str, stdout: str, stderr: str, rc: int) -> dict[str, Any]:

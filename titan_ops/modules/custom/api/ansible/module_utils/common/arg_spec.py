@@ -127,8 +127,10 @@ class _Level:
             return
         self.result.unsupported_parameters.update(unknown)
         prefix = "".join(f"{step}." for step in path)
-        supported = ", ".join(f"{name} ({', '.join(option['aliases'])})" if option.get("aliases") else name
-                              for name, option in sorted(spec.items()))
+        supported = ", ".join(sorted(spec))
+        aliases = sorted(alias for option in spec.values() for alias in option.get("aliases") or ())
+        if aliases:
+            supported += f" ({', '.join(aliases)})"
         raise _Invalid(f"Unsupported parameters for ({self.validator.module_name}) module: "
                        f"{', '.join(prefix + key for key in unknown)}. Supported parameters include: {supported}.")
 
