@@ -3,10 +3,13 @@ connection: found at validation, run on the host by Ansible's module protocol, t
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 import titan_ops
 from titan_ops.errors import PlaybookError
+from titan_ops.output.console import ConsoleRenderer
 from titan_ops.playbook import load_playbook
 from tests.custom_module_files import LIBRARY, PLAYBOOK
 from tests.local_oracle import ORACLE_PYTHON, play_ansible, play_titan, project
@@ -185,3 +188,14 @@ def test_custom_modules_match_ansible(tmp_path, monkeypatch):
     theirs = play_ansible(folder, tmp_path / "ansible", keys)
     ours = play_titan(folder, tmp_path / "titan", keys)
     assert ours.tasks == theirs.tasks and ours.rc == theirs.rc
+
+
+def test_the_console_shows_a_modules_warnings_and_deprecations(tmp_path):
+    noisy = ("from ansible.module_utils.basic import AnsibleModule\nm = AnsibleModule({})\nm.warn('This is a warning.')\n"
+             "m.deprecate('This is a deprecation.', version='9999.9')\nm.exit_json()\n")
+    project(tmp_path / "project", BARE_PLAY + "    - noisy: {}\n", {"library/noisy.py": noisy})
+    shown = io.StringIO()
+    titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                  subscribers=[ConsoleRenderer(shown, color=False)])
+    assert "[WARNING]: This is a warning.\n[DEPRECATION WARNING]: This is a deprecation. This feature will be " \
+           "removed from module 'noisy' in collection 'ansible.legacy' version 9999.9.\nok: [h]\n" in shown.getvalue()

@@ -19,7 +19,8 @@ _QUIET_KEYS = ("stdout", "stderr", "stdout_lines", "stderr_lines", "cmd", "start
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Characters a terminal acts on (all but tab and newline): a host's text shows them escaped, so that it
 cannot move the cursor, rewrite a line already printed or set the window's title."""
-_COLORS = {"ok": "32", "changed": "33", "skipping": "36", "fatal": "31", "ignoring": "36", "recap_bad": "31"}
+_COLORS = {"ok": "32", "changed": "33", "skipping": "36", "fatal": "31", "ignoring": "36", "recap_bad": "31",
+           "warning": "35"}
 
 
 def banner(message: str) -> str:
@@ -37,6 +38,18 @@ def recap_line(host: str, stats: Any) -> str:
     counters = " ".join(f"{name}={str(getattr(stats, name)):<4}" for name in
                         ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"))
     return f"{host:<26} : {counters}"
+
+
+def _removal(deprecation: dict[str, Any]) -> str:
+    """When and where a deprecated feature goes, in ansible-playbook's words."""
+    resolved = (deprecation.get("deprecator") or {}).get("resolved_name", "")
+    module, collection = resolved.rsplit(".", 1)[-1], deprecation.get("collection_name")
+    where = f" from module '{module}'" + (f" in collection '{collection}'" if collection else "") if module else ""
+    if deprecation.get("version"):
+        return f" This feature will be removed{where} version {deprecation['version']}."
+    if deprecation.get("date"):
+        return f" This feature will be removed{where} in a release after {deprecation['date']}."
+    return ""
 
 
 def _json(value: Any) -> str:
@@ -93,11 +106,20 @@ class ConsoleRenderer:
             return
         for diff in result.diff:
             self._write_diff(diff)
+        self._write_warnings(result.result)
         for item in result.result.get("results", []) if isinstance(result.result.get("results"), list) else []:
             self._write(*self._item_line(result, item))
         self._write(*self._host_line(result))
         if result.ignored:
             self._write("...ignoring", "ignoring")
+
+    def _write_warnings(self, result: dict[str, Any]) -> None:
+        """The warnings and deprecations a module returned (a custom module's), as ansible-playbook shows them."""
+        for warning in result.get("warnings") or () if isinstance(result.get("warnings"), list) else ():
+            self._write(f"[WARNING]: {warning}", "warning")
+        for entry in result.get("deprecations") or () if isinstance(result.get("deprecations"), list) else ():
+            if isinstance(entry, dict) and entry.get("msg"):
+                self._write(f"[DEPRECATION WARNING]: {entry['msg']}{_removal(entry)}", "warning")
 
     def _item_line(self, result: TaskResult, item: dict[str, Any]) -> tuple[str, str]:
         label = item.get("_ansible_item_label", item.get(item.get("ansible_loop_var", "item")))
