@@ -211,6 +211,20 @@ CASES = {
     "a_handler_include_of_another_platform_is_loaded_when_notified": Case(
         playbook=PLATFORM_HANDLERS, files=PLATFORM_FILES, extra_vars={"which": "unix"},
         rc=0, recap={"h1": "4 1 0 0 0 0 0"}, messages={"h1": ["after", "unix-cleanup"]}),
+    "handlers_without_names_that_only_listen_are_each_a_handler": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              notify: [first, second]
+          handlers:
+            - debug: msg=first-topic
+              listen: first
+            - debug: msg=second-topic
+              listen: second
+        """,
+        rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["first-topic", "second-topic"]}),
 }
 
 

@@ -36,17 +36,22 @@ class Notifications:
     def add(self, handlers: list[Handler]) -> None:
         """Handlers that can be notified from now on (an included role's); one already known (same role
         and name) is not added twice."""
-        known = {(getattr(handler, "role", None), self._name(handler)) for handler in self.handlers}
+        known = {self._identity(handler) for handler in self.handlers}
         for handler in handlers:
             name = self._name(handler)
             role = getattr(handler, "role", None)
-            if (role, name) in known:
+            if self._identity(handler) in known:
                 continue
-            known.add((role, name))
+            known.add(self._identity(handler))
             self.handlers.append(handler)
             role_name = {f"{role} : {name}"} if role else set()
             for topic in {name, *role_name, *handler.listen}:
                 self._by_topic.setdefault(topic, []).append(handler)
+
+    def _identity(self, handler: Handler) -> tuple[str | None, str] | int:
+        """What makes a handler another one: its role and name; a handler without a name (one that only
+        listens) is itself."""
+        return (getattr(handler, "role", None), self._name(handler)) if handler.name else id(handler)
 
     def _name(self, handler: Handler) -> str:
         name = handler_name(handler)
