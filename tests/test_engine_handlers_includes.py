@@ -225,6 +225,20 @@ CASES = {
               listen: second
         """,
         rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["first-topic", "second-topic"]}),
+    "force_handlers_runs_an_included_handler_on_a_failed_host": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          force_handlers: true
+          tasks:
+            - command: "true"
+              notify: cleanup
+            - fail: msg=expected
+          handlers:
+            - name: cleanup
+              include_tasks: inc/handler.yml
+        """,
+        files=INCLUDED, rc=2, recap={"h1": "3 1 0 1 0 0 0"}, messages={"h1": ["from-included-handler"]}),
 }
 
 

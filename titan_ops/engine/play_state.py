@@ -84,6 +84,11 @@ class PlayState:
         gone = self.unreachable | self.failed | self.ended_hosts
         return [host for host in hosts if host not in gone]
 
+    def reachable(self, hosts: list[str]) -> list[str]:
+        """The hosts of ``hosts`` neither unreachable nor ended, failed ones included (those ``force_handlers``
+        runs handlers on)."""
+        return [host for host in hosts if host not in self.unreachable and host not in self.ended_hosts]
+
     def magic(self) -> dict[str, Any]:
         """The play's host lists as ansible gives them to a task of this batch (rebuilt when a host leaves)."""
         version = (self.run.version, len(self.ended_hosts))  # both only grow

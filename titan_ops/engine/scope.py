@@ -25,6 +25,8 @@ class Scope:
 
     notify: list[str] = field(default_factory=list)
     """The handlers a task notifies when it names none (an enclosing block's ``notify``)."""
+    forced: bool = False
+    """Inside a handler that ``force_handlers`` runs: hosts that failed before it run it too."""
 
     def enter(self, item: Block | IncludeTasks | IncludeRole, rescuable: bool = False,
               host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
@@ -36,11 +38,11 @@ class Scope:
         keywords = merge_keywords(self.keywords, item.keywords)
         if not isinstance(item, Block):
             return Scope(keywords, self.block_vars + [item.vars], self.when, self.tags, self.rescuable,
-                         host_vars or self.host_vars, self.roles, self.handler, self.notify)
+                         host_vars or self.host_vars, self.roles, self.handler, self.notify, self.forced)
         roles = self.roles + [item.role] if item.role else self.roles
         return Scope(keywords, self.block_vars + [item.vars], self.when + item.when, self.tags + item.tags,
                      self.rescuable or rescuable, host_vars or self.host_vars, roles, self.handler,
-                     item.notify or self.notify)
+                     item.notify or self.notify, self.forced)
 
     @property
     def role(self) -> RoleScope | None:

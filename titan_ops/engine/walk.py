@@ -74,7 +74,8 @@ class Walk:
         """Run ``items`` on ``hosts``; return the hosts that failed in them."""
         failed: set[str] = set()
         for item in items:
-            active = [host for host in self.state.active(hosts) if host not in failed]
+            present = self.state.reachable(hosts) if scope.forced else self.state.active(hosts)
+            active = [host for host in present if host not in failed]
             if not active or self.state.ended or self.runner.result.interrupted:
                 break
             if self.runner.start_at.skips(item):
@@ -377,11 +378,9 @@ class Walk:
         if not hosts or state.ended:
             return set()
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
-        handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True)
-        if self.runner.options.force_handlers or self._truthy(state.play.force_handlers, hosts[0], scope):
-            candidates = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts]
-        else:
-            candidates = state.active(hosts)
+        forced = self.runner.options.force_handlers or self._truthy(state.play.force_handlers, hosts[0], scope)
+        handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True, forced=forced)
+        candidates = state.reachable(hosts) if forced else state.active(hosts)
         failed: set[str] = set()
         for handler in list(state.notifications.handlers):
             notified = state.notifications.take(handler, [host for host in candidates if host not in failed])
