@@ -39,6 +39,7 @@ class Case:
     extra_vars: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     limit: str | None = None
+    force_handlers: bool = False
     hosts: dict[str, dict[str, Any]] | None = None
     """Inventory hosts and their variables (default: h1, h2, h3; the group ``web`` is h1 and h2)."""
 
@@ -66,7 +67,8 @@ def write_case(case: Case, directory: Path) -> tuple[Path, Path]:
 
 def titan_outcome(case: Case, directory: Path) -> tuple[int, dict[str, str], dict[str, list[str]]]:
     playbook, inventory = write_case(case, directory)
-    result = titan_ops.run(playbook, inventory, extra_vars=dict(case.extra_vars), tags=case.tags, limit=case.limit)
+    result = titan_ops.run(playbook, inventory, extra_vars=dict(case.extra_vars), tags=case.tags, limit=case.limit,
+                          force_handlers=case.force_handlers)
     recap = {host: " ".join(str(value) for value in (s.ok, s.changed, s.unreachable, s.failed, s.skipped,
                                                      s.rescued, s.ignored))
              for host, s in result.stats.items()}
@@ -86,6 +88,8 @@ def ansible_outcome(case: Case, directory: Path) -> tuple[int, dict[str, str], d
         arguments += ["--tags", tag]
     if case.limit:
         arguments += ["--limit", case.limit]
+    if case.force_handlers:
+        arguments.append("--force-handlers")
     done = subprocess.run(arguments, capture_output=True, text=True, timeout=300, cwd=directory,
                           env={**os.environ, **QUIET_ENV, **TRACE})
     document = json.loads(done.stdout[done.stdout.index("{"):])

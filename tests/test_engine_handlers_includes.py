@@ -239,6 +239,19 @@ CASES = {
               include_tasks: inc/handler.yml
         """,
         files=INCLUDED, rc=2, recap={"h1": "3 1 0 1 0 0 0"}, messages={"h1": ["from-included-handler"]}),
+    "a_plays_force_handlers_false_wins_over_the_option": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          force_handlers: false
+          tasks:
+            - command: "true"
+              notify: cleanup
+            - fail: msg=expected
+          handlers:
+            - {name: cleanup, debug: {msg: cleanup-ran}}
+        """,
+        force_handlers=True, rc=2, recap={"h1": "1 1 0 1 0 0 0"}, messages={}),
 }
 
 

@@ -378,7 +378,9 @@ class Walk:
         if not hosts or state.ended:
             return set()
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
-        forced = self.runner.options.force_handlers or self._truthy(state.play.force_handlers, hosts[0], scope)
+        # the play's force_handlers, when it says one, wins over --force-handlers (as in ansible-core)
+        forced = (self.runner.options.force_handlers if state.play.force_handlers is None
+                  else self._truthy(state.play.force_handlers, hosts[0], scope))
         handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True, forced=forced)
         candidates = state.reachable(hosts) if forced else state.active(hosts)
         failed: set[str] = set()
