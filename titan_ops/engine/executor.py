@@ -15,7 +15,7 @@ from titan_ops import modules
 from titan_ops.conditionals import ConditionalError, evaluate_conditions
 from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
 from titan_ops.engine.loop_control import LoopControl
-from titan_ops.engine.results import Status, TaskResult, skipped_result
+from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules import custom
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
@@ -129,7 +129,7 @@ class TaskExecutor:
             results.append(outcome)
             if control.pause and index < len(items) - 1:
                 time.sleep(control.pause)
-        return _aggregate(results)
+        return loop_result(results)
 
     # -- one attempt cycle ------------------------------------------------------
     def _run_with_retries(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
@@ -297,22 +297,3 @@ def _message(task: Task, error: TitanOpsError) -> str:
     where = error.location or task.location
     key = f"'{error.key}': " if error.key else ""
     return f"{where}: {key}{error.message}"
-
-
-def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """A loop's result: every item under ``results``, flags combined as Ansible does."""
-    aggregated: dict[str, Any] = {
-        "results": results,
-        "changed": any(item.get("changed") for item in results),
-        "msg": "All items completed",
-    }
-    if any(item.get("failed") for item in results):
-        aggregated["failed"] = True
-        aggregated["msg"] = "One or more items failed"
-    if results and all(item.get("skipped") for item in results):
-        aggregated["skipped"] = True
-        aggregated["msg"] = "All items skipped"
-    if not results:
-        aggregated["skipped"] = True
-        aggregated["skipped_reason"] = "No items in the list"
-    return aggregated

@@ -56,6 +56,12 @@ class Recorder:
             state.play_result.add(redacted.result)
         return stops
 
+    def count_ok(self, host: str, count: int) -> None:
+        """``count`` more ok results of ``host`` in the recap, with no result of their own (the items of an
+        include's loop after the first: ansible-core gives the include one result and counts every item)."""
+        with self._lock:
+            self.result.stats.setdefault(host, HostStats()).ok += count
+
     def register(self, host: str, name: str, value: dict[str, Any]) -> None:
         """``register:`` of what is not a module's result (an include's)."""
         self.facts.update(host, {name: value})

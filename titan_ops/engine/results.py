@@ -91,6 +91,25 @@ def skipped_result(false_condition: Any) -> dict[str, Any]:
             "false_condition": false_condition}
 
 
+def loop_result(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A loop's result: every item under ``results``, flags combined as Ansible does."""
+    aggregated: dict[str, Any] = {
+        "results": results,
+        "changed": any(item.get("changed") for item in results),
+        "msg": "All items completed",
+    }
+    if any(item.get("failed") for item in results):
+        aggregated["failed"] = True
+        aggregated["msg"] = "One or more items failed"
+    if results and all(item.get("skipped") for item in results):
+        aggregated["skipped"] = True
+        aggregated["msg"] = "All items skipped"
+    if not results:
+        aggregated["skipped"] = True
+        aggregated["skipped_reason"] = "No items in the list"
+    return aggregated
+
+
 def counts_as_failure(result: TaskResult) -> bool:
     """Whether ``result`` counts against its host: failed or unreachable, neither ignored nor rescued."""
     return result.status in (Status.FAILED, Status.UNREACHABLE) and not result.ignored and not result.rescued

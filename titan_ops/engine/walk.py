@@ -23,7 +23,7 @@ from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
-from titan_ops.engine.results import Status, TaskResult, skipped_result
+from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
 from titan_ops.errors import (
@@ -143,6 +143,8 @@ class Walk:
             return set()
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        chosen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        """Per host, what each loop item includes, in item order."""
         failed: set[str] = set()
         for host in hosts:
             variables = self.hosts.variables(self.state, host, scope, include.vars)
@@ -151,41 +153,56 @@ class Walk:
                 if not passed:
                     self._record_include(include, host, Status.SKIPPED, skipped_result(condition), scope)
                     continue
-                for overlay in self._include_iterations(include, variables):
-                    target = self._include_target(include, ChainMap(overlay, variables))
-                    members = groups.setdefault(target, [])
-                    if host not in members:
-                        members.append(host)
-                    overlays.setdefault((target, host), []).append(overlay)
+                picks = [(self._include_target(include, ChainMap(overlay, variables)), overlay)
+                         for overlay in self._include_iterations(include, variables)]
             except TitanOpsError as error:
                 ignored = self._ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
                 failed |= self._record_include(include, host, Status.FAILED,
                                                {"failed": True, "changed": False,
                                                 "msg": f"{include.location}: {error.message}"}, scope, ignored)
+                continue
+            chosen[host] = picks
+            for target, overlay in picks:
+                members = groups.setdefault(target, [])
+                if host not in members:
+                    members.append(host)
+                overlays.setdefault((target, host), []).append(overlay)
+        loaded: dict[str, list[TaskItem]] = {}
+        errors: dict[str, str] = {}
         for target, group in groups.items():
             try:
-                tasks = self._included_tasks(include, target, group)
+                loaded[target] = self._included_tasks(include, target, group)
             except RunError:
                 raise
             except TitanOpsError as error:
-                for host in group:
-                    failed |= self._record_include(include, host, Status.FAILED,
-                                                   {"failed": True, "changed": False, "msg": str(error)}, scope)
+                errors[target] = str(error)
+        for host, picks in chosen.items():  # one result per host, a loop's holding every item's (as ansible)
+            items = [{"failed": True, "changed": False, "msg": errors[target]} if target in errors
+                     else {"changed": False, **self._include_result(include, target), **overlay}
+                     for target, overlay in picks]
+            result = items[0] if include.loop is None else loop_result(items)
+            status = Status.FAILED if result.get("failed") else Status.SKIPPED if result.get("skipped") else Status.OK
+            # (a file that cannot be loaded fails its hosts, ignore_errors or not, as in ansible-core)
+            failed |= self._record_include(include, host, status, result, scope)
+            if status is Status.OK and len(items) > 1:
+                self.recorder.count_ok(host, len(items) - 1)
+        for target, group in groups.items():
+            if target in errors:
                 continue
-            what = (_included_file(include, target) if isinstance(include, IncludeTasks)
-                    else {"include_args": json.loads(target)})
-            for host in group:
-                for overlay in overlays[(target, host)]:
-                    result = {"changed": False, **what, **overlay}
-                    self._record_include(include, host, Status.OK, result, scope)
             iterations = max(len(overlays[(target, host)]) for host in group)
             for index in range(iterations):
                 members = [host for host in group if index < len(overlays[(target, host)]) and host not in failed]
                 host_vars = {host: {**scope.host_vars.get(host, {}), **overlays[(target, host)][index]}
                              for host in members}
-                failed |= self.items(tasks, members, scope.enter(include, host_vars=host_vars))
+                failed |= self.items(loaded[target], members, scope.enter(include, host_vars=host_vars))
         self._failed_twice(failed)  # the included tasks are a block of their own, as in ansible
         return failed
+
+    @staticmethod
+    def _include_result(include: IncludeTasks | IncludeRole, target: str) -> dict[str, Any]:
+        """What including ``target`` gives (one loop item's): the file, or the role's options."""
+        return _included_file(include, target) if isinstance(include, IncludeTasks) else {
+            "include_args": json.loads(target)}
 
     def _include_target(self, include: IncludeTasks | IncludeRole, variables: Any) -> str:
         """What a host includes: the task file's path, or the role's options (as JSON)."""
