@@ -71,10 +71,20 @@ NO_INTERPRETER = '''import json
 print(json.dumps({}))
 '''
 
+FILE_MODE = '''from ansible.module_utils.basic import AnsibleModule
+
+module = AnsibleModule({'path': {'type': 'path', 'required': True}}, add_file_common_args=True,
+                       supports_check_mode=True)
+arguments = module.load_file_common_arguments(module.params)
+diff = {}
+changed = module.set_fs_attributes_if_different(arguments, False, diff)
+module.exit_json(changed=changed, diff=diff)
+'''
+
 LIBRARY = {
     "library/api_module.py": API_MODULE, "library/no_check_mode.py": NO_CHECK_MODE, "library/raises.py": RAISES,
     "library/old_style.sh": OLD_STYLE, "library/want_json.sh": WANT_JSON, "library/not_json": NOT_JSON,
-    "library/junk_after.sh": JUNK_AFTER, "library/no_interpreter.py": NO_INTERPRETER,
+    "library/junk_after.sh": JUNK_AFTER, "library/no_interpreter.py": NO_INTERPRETER, "library/file_mode.py": FILE_MODE,
 }
 """The modules, in a ``library/`` folder beside the playbook."""
 

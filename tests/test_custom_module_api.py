@@ -3,8 +3,12 @@ parameter validation with ansible-core's messages, masking of ``no_log`` values,
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
+from titan_ops.modules.custom import api
 from titan_ops.modules.custom.api.ansible.module_utils.basic import remove_values
 from titan_ops.modules.custom.api.ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from titan_ops.modules.custom.api.ansible.module_utils.common.dict_transformations import (
@@ -104,3 +108,13 @@ def test_dict_transformations():
     assert dict_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}, "d": 4}) == {"a": {"b": 1, "c": 3}, "d": 4}
     assert recursive_diff({"a": {"b": 1}, "c": 1}, {"a": {"b": 2}, "c": 1}) == ({"a": {"b": 1}}, {"a": {"b": 2}})
     assert recursive_diff({"a": 1}, {"a": 1}) is None
+
+
+def test_the_api_is_written_for_python_3_7_hosts():
+    """What runs on the host parses as Python 3.7 (older hosts cannot run ``from __future__ import
+    annotations``); Python's own check of the grammar, not of the standard library used."""
+    root = Path(api.__file__).parent
+    for path in root.rglob("*.py"):
+        ast.parse(path.read_text(), filename=str(path), feature_version=(3, 7))
+        assert "from __future__ import annotations" in path.read_text() or not path.read_text().strip() \
+            or path.name == "__init__.py", path

@@ -4,6 +4,7 @@ connection: found at validation, run on the host by Ansible's module protocol, t
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -11,7 +12,7 @@ import titan_ops
 from titan_ops.errors import PlaybookError
 from titan_ops.output.console import ConsoleRenderer
 from titan_ops.playbook import load_playbook
-from tests.custom_module_files import LIBRARY, PLAYBOOK
+from tests.custom_module_files import FILE_MODE, LIBRARY, PLAYBOOK
 from tests.local_oracle import ORACLE_PYTHON, play_ansible, play_titan, project
 
 BARE_PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n"
@@ -199,3 +200,24 @@ def test_the_console_shows_a_modules_warnings_and_deprecations(tmp_path):
                   subscribers=[ConsoleRenderer(shown, color=False)])
     assert "[WARNING]: This is a warning.\n[DEPRECATION WARNING]: This is a deprecation. This feature will be " \
            "removed from module 'noisy' in collection 'ansible.legacy' version 9999.9.\nok: [h]\n" in shown.getvalue()
+
+
+def test_file_attributes_are_set_as_the_module_asks(tmp_path):
+    playbook = BARE_PLAY + """    - {name: check mode, file_mode: {path: "{{ base }}/f", mode: "0640"}, check_mode: true}
+    - {name: set, file_mode: {path: "{{ base }}/f", mode: "0640", owner: "{{ uid }}"}, vars: {uid: "%d"}}
+    - {name: again, file_mode: {path: "{{ base }}/f", mode: 416}}
+    - {name: symbolic, file_mode: {path: "{{ base }}/f", mode: "u+x"}, ignore_errors: true}
+""" % os.getuid()
+    project(tmp_path / "project", playbook, {"library/file_mode.py": FILE_MODE})
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "f").write_text("x")
+    (tmp_path / "base" / "f").chmod(0o600)
+    result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                           extra_vars={"base": str(tmp_path / "base")})
+    by_task = {r.task: (r.status.value, r.result) for r in result.host_results("h")}
+    assert by_task["check mode"][0] == "changed"
+    assert by_task["set"][0] == "changed" and by_task["set"][1]["diff"] == [
+        {"before": {"mode": "0600"}, "after": {"mode": "0640"}}]
+    assert by_task["again"][0] == "ok"
+    assert by_task["symbolic"][1]["msg"] == "mode must be in octal form in titan-ops' module API, not 'u+x'"
+    assert oct((tmp_path / "base" / "f").stat().st_mode & 0o777) == "0o640"

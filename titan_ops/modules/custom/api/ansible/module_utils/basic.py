@@ -8,11 +8,14 @@ and the process exits (``exit_json`` 0, ``fail_json`` 1); the values of ``no_log
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import json
 import os
+import pwd
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -276,6 +279,85 @@ class AnsibleModule:
         backup = f"{fn}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
         shutil.copy2(fn, backup)
         return backup
+
+    def load_file_common_arguments(self, params: Mapping[str, Any], path: str | None = None) -> dict[str, Any]:
+        """The file options of ``params`` for the file ``path`` (default: its ``path`` or ``dest``)."""
+        path = path or params.get("path") or params.get("dest")
+        return {"path": os.path.expanduser(path) if path else path,
+                **{key: params.get(key) for key in ("mode", "owner", "group", "attributes")}}
+
+    def set_fs_attributes_if_different(self, file_args: Mapping[str, Any], changed: bool, diff: Any = None,
+                                       expand: bool = True) -> bool:
+        """Give ``file_args['path']`` its owner, group and mode (not in check mode); True when one differed
+        (or ``changed`` was already)."""
+        path = file_args["path"]
+        changed = self.set_owner_if_different(path, file_args.get("owner"), changed, diff, expand)
+        changed = self.set_group_if_different(path, file_args.get("group"), changed, diff, expand)
+        return self.set_mode_if_different(path, file_args.get("mode"), changed, diff, expand)
+
+    set_file_attributes_if_different = set_fs_attributes_if_different
+
+    def set_mode_if_different(self, path: str, mode: Any, changed: bool, diff: Any = None,
+                              expand: bool = True) -> bool:
+        """Give ``path`` the octal ``mode`` (an int, or a string of octal digits)."""
+        if mode is None:
+            return changed
+        path = os.path.expanduser(path) if expand else path
+        if isinstance(mode, int) and not isinstance(mode, bool):
+            wanted = mode
+        elif isinstance(mode, str) and mode and all(digit in "01234567" for digit in mode):
+            wanted = int(mode, 8)
+        else:
+            self.fail_json(path=path, msg=f"mode must be in octal form in titan-ops' module API, not {mode!r}")
+        current = stat.S_IMODE(os.lstat(path).st_mode)
+        return self._change(path, "mode", f"0{current:03o}", f"0{wanted:03o}", current != wanted,
+                            lambda: os.chmod(path, wanted), changed, diff)
+
+    def set_owner_if_different(self, path: str, owner: Any, changed: bool, diff: Any = None,
+                               expand: bool = True) -> bool:
+        """Give ``path`` the owner ``owner`` (a name or a uid)."""
+        if owner is None:
+            return changed
+        path = os.path.expanduser(path) if expand else path
+        uid = self._account_id(owner, pwd.getpwnam, "user")
+        current = os.lstat(path).st_uid
+        return self._change(path, "owner", current, uid, current != uid, lambda: os.lchown(path, uid, -1),
+                            changed, diff)
+
+    def set_group_if_different(self, path: str, group: Any, changed: bool, diff: Any = None,
+                               expand: bool = True) -> bool:
+        """Give ``path`` the group ``group`` (a name or a gid)."""
+        if group is None:
+            return changed
+        path = os.path.expanduser(path) if expand else path
+        gid = self._account_id(group, grp.getgrnam, "group")
+        current = os.lstat(path).st_gid
+        return self._change(path, "group", current, gid, current != gid, lambda: os.lchown(path, -1, gid),
+                            changed, diff)
+
+    def _account_id(self, name: Any, lookup: Any, kind: str) -> int:
+        if str(name).isdigit():
+            return int(name)
+        try:
+            entry = lookup(str(name))
+        except KeyError:
+            self.fail_json(msg=f"chown failed: failed to look up {kind} {name}")
+        return entry[2]
+
+    def _change(self, path: str, key: str, before: Any, after: Any, differs: bool, apply: Any, changed: bool,
+                diff: Any) -> bool:
+        """Record the change of ``key`` in ``diff`` and apply it unless in check mode; whether anything changed."""
+        if not differs:
+            return changed
+        if isinstance(diff, dict):
+            diff.setdefault("before", {})[key] = before
+            diff.setdefault("after", {})[key] = after
+        if not self.check_mode:
+            try:
+                apply()
+            except OSError as error:
+                self.fail_json(path=path, msg=f"chown or chmod failed: {error}")
+        return True
 
     def atomic_move(self, src: str, dest: str, unsafe_writes: bool = False, keep_dest_attrs: bool = True) -> None:
         """Put ``src`` in place of ``dest`` in one rename (keeping ``dest``'s mode and owner)."""
