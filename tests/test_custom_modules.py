@@ -221,3 +221,17 @@ def test_file_attributes_are_set_as_the_module_asks(tmp_path):
     assert by_task["again"][0] == "ok"
     assert by_task["symbolic"][1]["msg"] == "mode must be in octal form in titan-ops' module API, not 'u+x'"
     assert oct((tmp_path / "base" / "f").stat().st_mode & 0o777) == "0o640"
+
+
+def test_files_loaded_when_the_run_gets_there_find_custom_modules_too(tmp_path):
+    playbook = BARE_PLAY + """    - {include_role: {name: "{{ role }}"}, vars: {role: late}}
+    - {include_tasks: more.yml}
+"""
+    files = {"roles/late/library/late_module": '#!/bin/sh\necho \'{"changed": false, "from": "late"}\'\n',
+             "roles/late/tasks/main.yml": "- {name: in the late role, late_module: {}}\n",
+             "library/own_module": '#!/bin/sh\necho \'{"changed": false, "from": "own"}\'\n',
+             "more.yml": "- {name: included, own_module: {}}\n"}
+    project(tmp_path / "project", playbook, files)
+    side = play_titan(tmp_path / "project", tmp_path / "base", ("from",))
+    assert [task for task in side.tasks if task[2]] == [("late : in the late role", "ok", {"from": "late"}),
+                                                        ("included", "ok", {"from": "own"})]
