@@ -12,7 +12,7 @@ import titan_ops
 from titan_ops.errors import PlaybookError
 from titan_ops.output.console import ConsoleRenderer
 from titan_ops.playbook import load_playbook
-from tests.custom_module_files import FILE_MODE, LIBRARY, PLAYBOOK
+from tests.custom_module_files import FILE_MODE, LIBRARY, OLD_STYLE, PLAYBOOK
 from tests.local_oracle import ORACLE_PYTHON, play_ansible, play_titan, project
 
 BARE_PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n"
@@ -235,3 +235,10 @@ def test_files_loaded_when_the_run_gets_there_find_custom_modules_too(tmp_path):
     side = play_titan(tmp_path / "project", tmp_path / "base", ("from",))
     assert [task for task in side.tasks if task[2]] == [("late : in the late role", "ok", {"from": "late"}),
                                                         ("included", "ok", {"from": "own"})]
+
+
+def test_a_module_named_by_a_template_may_be_a_custom_one(tmp_path):
+    project(tmp_path / "project", BARE_PLAY + '    - {name: chosen, action: "{{ which }} name=fred", vars: {which: '
+                                              'old_style}}\n', {"library/old_style.sh": OLD_STYLE})
+    side = play_titan(tmp_path / "project", tmp_path / "base", ("name",))
+    assert side.tasks == [("chosen", "changed", {"name": "fred"})]

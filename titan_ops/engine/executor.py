@@ -70,6 +70,9 @@ class TaskExecutor:
         and the arguments given after the name."""
         name = self.templar.render(task.module, host.variables)
         module = modules.lookup(name) if isinstance(name, str) else None
+        path = custom.find_module_file(name, task.library) if module is None and isinstance(name, str) else None
+        if path is not None:
+            module = custom.module_at(path, custom.module_name(name) or name)
         if module is None:
             raise ModuleError(f"unknown module {name!r}", key="action")
         if module.name in ENGINE_MODULES or module.once_per_batch:
@@ -77,7 +80,7 @@ class TaskExecutor:
                               "not on a host)", key="action")
         raw = task.chosen_action
         args = dict(raw) if isinstance(raw, Mapping) else parse_free_form(module, raw) if raw else {}
-        return replace(task, module=module.name, args={**task.args, **args}, chosen_action=None)
+        return replace(task, module=module.name, args={**task.args, **args}, chosen_action=None, module_path=path)
 
     def _execute(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)

@@ -53,6 +53,8 @@ class Task:
     the module per host, and this the raw arguments given after it (text or mapping)."""
     module_path: str | None = None
     """The file of a custom module (one from a ``library/`` folder); None for a built-in module."""
+    library: tuple[str, ...] = ()
+    """Where a module chosen when the task runs (``chosen_action``) is searched if it is not a built-in one."""
     refusal: TitanOpsError | None = None
     """What validation found wrong with a task whose failure is handled (``ignore_errors``, ``rescue``): the
     task fails with it when it runs (when its ``when`` holds; at once when ``when`` itself is wrong)."""

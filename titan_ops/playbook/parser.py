@@ -249,6 +249,11 @@ class _Parser:
         if library is not None and library not in self.libraries:
             self.libraries.append(library)
 
+    def _library_order(self) -> tuple[str, ...]:
+        """The folders custom modules are searched in, the role's own first."""
+        first = (self.role_library,) if self.role_library else ()
+        return first + tuple(folder for folder in self.libraries if folder not in first)
+
     def _refuse_action_plugin(self, name: str, location: Location) -> None:
         """An ``action_plugins/`` file named ``name`` is refused by name: it is a class of ansible-core's
         controller, not a module."""
@@ -265,8 +270,7 @@ class _Parser:
         module = modules.lookup(name)
         if module is not None:
             return module, None
-        folders = [self.role_library] if self.role_library else []
-        path = custom.find_module_file(name, folders + [folder for folder in self.libraries if folder not in folders])
+        path = custom.find_module_file(name, self._library_order())
         if path is None:
             return None
         return custom.module_at(path, custom.module_name(name) or name), path
@@ -531,6 +535,7 @@ class _Parser:
             args_template=args_template,
             args_keyword_template=args_keyword,
             chosen_action=raw if module is None else None,
+            library=self._library_order() if module is None else (),
             when=as_list(data.get("when")),
             register=data.get("register"),
             vars=dict(data.get("vars") or {}),
