@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from collections.abc import Callable
 
@@ -30,11 +30,9 @@ class HostFacts:
         with self._lock:
             self._facts.setdefault(host, {}).update(values)
 
-    def remove(self, host: str, names: Iterable[str]) -> None:
+    def clear(self, host: str) -> None:
         with self._lock:
-            facts = self._facts.setdefault(host, {})
-            for name in names:
-                facts.pop(name, None)
+            self._facts.setdefault(host, {}).clear()
 
 
 class HostVars(Mapping):
@@ -69,6 +67,7 @@ def task_scope(
     role_vars: Sequence[Mapping[str, Any]] = (),
     role_params: Sequence[Mapping[str, Any]] = (),
     included_vars: Mapping[str, Any] | None = None,
+    gathered_facts: Mapping[str, Any] | None = None,
     connection_defaults: Mapping[str, Any] | None = None,
 ) -> ChainMap:
     """The variables a task sees on one host, highest precedence first.
@@ -76,11 +75,13 @@ def task_scope(
     Role layers come outermost first (a role's dependency before the role): ``role_defaults`` are
     below the inventory, ``role_vars`` above the play's vars and vars_files, ``role_params`` above
     ``set_fact``; ``included_vars`` (``include_vars``) sit between task vars and ``set_fact``;
+    ``gathered_facts`` (the fact cache) between the inventory and the play's vars;
     ``connection_defaults`` come last: what the host's connection uses when no variable sets it
     (``ansible_host`` is the inventory name). The scopes are chained, not copied (this runs per host
     per task); nothing writes to the chain.
     """
     return ChainMap(extra_vars, magic, *reversed(role_params), facts,  # type: ignore[arg-type]
                     *([included_vars] if included_vars else []), task_vars, *reversed(block_vars),
-                    *reversed(role_vars), play_vars, inventory_vars, *reversed(role_defaults),
+                    *reversed(role_vars), play_vars, *([gathered_facts] if gathered_facts else []),
+                    inventory_vars, *reversed(role_defaults),
                     *([connection_defaults] if connection_defaults else []))

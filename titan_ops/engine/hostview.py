@@ -41,6 +41,9 @@ class HostView:
         self.facts = facts
         self.included = HostFacts()
         """What ``include_vars`` loaded, per host (below ``set_fact``, as in Ansible)."""
+        self.gathered_facts = HostFacts()
+        """What modules returned as ``ansible_facts`` (``setup``; ``set_fact`` with ``cacheable``), per host:
+        Ansible's fact cache, below the play's variables."""
         self.templar = templar
         self.playbook_dir = playbook_dir
         self.groups = inventory.groups()
@@ -49,7 +52,6 @@ class HostView:
         self._group_names: dict[str, list[str]] = {}
         self._addresses: dict[tuple[str, tuple[tuple[str, Any], ...]], HostAddress] = {}
         self._owns_inventory = False
-        self._gathered: dict[str, set[str]] = {}
         self._changes: list[Callable[[Inventory], None]] = []
         """What add_host and group_by changed, in order (kept when the inventory is read again)."""
         self._play_magic = self._magic_without_host()
@@ -79,13 +81,12 @@ class HostView:
             self._inventory_changed()
 
     def gathered(self, host: str, facts: Mapping[str, Any]) -> None:
-        """The facts ``setup`` gathered on ``host`` (kept with the other facts)."""
-        self.facts.update(host, facts)
-        self._gathered.setdefault(host, set()).update(facts)
+        """Facts a module gathered on ``host`` (into the fact cache)."""
+        self.gathered_facts.update(host, facts)
 
     def clear_gathered_facts(self, host: str) -> None:
-        """``meta: clear_facts``: forget what ``setup`` gathered on ``host`` (set_fact values stay)."""
-        self.facts.remove(host, self._gathered.pop(host, set()))
+        """``meta: clear_facts``: forget the fact cache of ``host`` (set_fact values stay)."""
+        self.gathered_facts.clear(host)
 
     def _own_inventory(self) -> Inventory:
         if not self._owns_inventory:
@@ -120,6 +121,7 @@ class HostView:
             role_vars=[state.role_vars, *(role.vars for role in roles)],
             role_params=[role.params for role in roles],
             included_vars=self.included.of(host),
+            gathered_facts=self.gathered_facts.of(host),
             connection_defaults={"ansible_host": host},
         )
 
@@ -178,7 +180,8 @@ class HostView:
 
     def _hostvars_entry(self, host: str) -> ChainMap:
         """One host's variables as ``hostvars[host]`` shows them."""
-        return ChainMap(self.facts.of(host), self.included.of(host), self.inventory_vars(host))
+        return ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host),
+                        self.inventory_vars(host))
 
 
 class _RenderedOnRead(Mapping):

@@ -14,6 +14,7 @@ from titan_ops.engine import events
 from titan_ops.engine.hostview import HostView
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.results import HostStats, RunResult, Status, TaskResult, counts_as_failure
+from titan_ops.modules.controller import CACHEABLE
 from titan_ops.playbook.model import Task
 
 _FACT_MODULES = ("set_fact", "setup", "gather_facts")
@@ -69,12 +70,14 @@ class Recorder:
     def share(self, task: Task, result: TaskResult, hosts: list[str]) -> None:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
         shared = {task.register: result.result} if task.register else {}
+        gathered: dict[str, Any] = {}
         if task.module in _FACT_MODULES and result.status in (Status.OK, Status.CHANGED):
             for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
-                shared.update(outcome.get("ansible_facts", {}))
+                (shared if task.module == "set_fact" else gathered).update(outcome.get("ansible_facts", {}))
         for other in hosts:
             if other != result.host:
                 self.facts.update(other, shared)
+                self.hosts.gathered(other, gathered)
 
     def _count(self, state: PlayState, result: TaskResult) -> None:
         stats = self.result.stats.setdefault(result.host, HostStats())
@@ -97,6 +100,7 @@ class Recorder:
             stats.ignored += int(result.ignored)
 
     def _keep_values(self, task: Task, result: TaskResult) -> None:
+        cacheable = [outcome.pop(CACHEABLE, False) for outcome in outcomes(result.result)]
         if task.register:
             self.facts.update(result.host, {task.register: result.result})
         if result.status not in (Status.OK, Status.CHANGED):
@@ -107,8 +111,10 @@ class Recorder:
             for outcome in outcomes(result.result):
                 self.hosts.gathered(result.host, outcome.get("ansible_facts") or {})
         elif task.module == "set_fact":
-            for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
+            for outcome, cached in zip(outcomes(result.result), cacheable):  # a loop's items: the last one wins
                 self.facts.update(result.host, outcome.get("ansible_facts", {}))
+                if cached:
+                    self.hosts.gathered(result.host, outcome.get("ansible_facts", {}))
         elif task.module == "include_vars":
             for outcome in outcomes(result.result):
                 self.hosts.included.update(result.host, outcome.get("ansible_facts", {}))

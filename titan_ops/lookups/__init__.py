@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ LOOKUPS: dict[str, str] = {
 """Every lookup by name, and the module that implements it (in that module's ``FUNCTIONS``)."""
 
 _PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+_PLUGIN_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 def canonical_name(name: str) -> str:
@@ -54,6 +56,12 @@ def is_lookup(name: str) -> bool:
     return canonical_name(name) in LOOKUPS
 
 
+def is_plugin_name(name: str) -> bool:
+    """True when ``name`` has the shape of a plugin name (``env``, ``ns.coll.name``): a name of another shape
+    (``{{ "pipe" }}``) names no lookup, in ansible-core either, and fails only when the template runs."""
+    return _PLUGIN_NAME.fullmatch(name) is not None
+
+
 def _implementation(name: str) -> Callable[..., list[Any]]:
     return importlib.import_module(LOOKUPS[name]).FUNCTIONS[name]
 
@@ -61,6 +69,8 @@ def _implementation(name: str) -> Callable[..., list[Any]]:
 def run(name: str, terms: list[Any], options: dict[str, Any], context: LookupContext) -> list[Any]:
     """Run lookup ``name`` on ``terms``: its list of values. Raises TemplateError naming the lookup."""
     short = canonical_name(name)
+    if not is_plugin_name(short):
+        raise TemplateError(f"The lookup plugin '{name}' was not found.")
     if short not in LOOKUPS:
         raise TemplateError(f"the lookup '{name}' is not supported by titan-ops")
     function = _implementation(short)
@@ -88,4 +98,4 @@ def fold(values: list[Any]) -> Any:
     return values
 
 
-__all__ = ["LOOKUPS", "LookupContext", "LookupFailed", "canonical_name", "fold", "is_lookup", "run"]
+__all__ = ["LOOKUPS", "LookupContext", "LookupFailed", "canonical_name", "fold", "is_lookup", "is_plugin_name", "run"]

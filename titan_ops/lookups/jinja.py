@@ -83,13 +83,14 @@ GLOBALS = {"lookup": lookup, "query": query, "q": query, "now": now}
 
 
 def unsupported_lookups(tree: nodes.Template) -> list[str]:
-    """The names of lookups a parsed template calls that titan-ops does not have (literal names only)."""
+    """The names of lookups a parsed template calls that titan-ops does not have (literal names of a plugin's
+    shape only: another name fails when the template runs, as in ansible-core)."""
     unknown = []
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name in FUNCTION_NAMES and call.args:
             first = call.args[0]
             if isinstance(first, nodes.Const) and isinstance(first.value, str) \
-                    and not lookups.is_lookup(first.value):
+                    and lookups.is_plugin_name(first.value) and not lookups.is_lookup(first.value):
                 unknown.append(first.value)
     return unknown
 

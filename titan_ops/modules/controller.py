@@ -43,6 +43,10 @@ class Debug(Module):
         return Decision(False, {"msg": args.get("msg", "Hello world!")})
 
 
+CACHEABLE = "_ansible_facts_cacheable"
+"""The key of a ``set_fact`` result whose facts also go to the fact cache (taken out before it is recorded)."""
+
+
 class SetFact(Module):
     """Set host variables for the rest of the run (Ansible's ``set_fact``)."""
 
@@ -53,7 +57,8 @@ class SetFact(Module):
         "type": "object",
         "minProperties": 1,
         "properties": {"cacheable": {"type": "boolean",
-                                     "description": "Accepted for compatibility; facts last for the run."}},
+                                     "description": "The facts also go to the host's fact cache (what "
+                                                    "``setup`` gathers), which lasts for the run."}},
         # a name, or a template that renders to one
         "propertyNames": {"anyOf": [{"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, {"pattern": "[{][{]"}]},
     }
@@ -68,4 +73,7 @@ class SetFact(Module):
                 return Decision(False, {"msg": f"The variable name {name!r} is not valid: a fact's name is a "
                                                "letter or _, then letters, digits or _"}, failed=True)
             facts[name] = value
-        return Decision(False, {"ansible_facts": facts})
+        result: dict[str, Any] = {"ansible_facts": facts}
+        if args.get("cacheable"):
+            result[CACHEABLE] = True
+        return Decision(False, result)
