@@ -42,6 +42,46 @@ CASES = {
             - debug: msg="{{ 'lookup plugin' in templated_name.msg and 'not found' in templated_name.msg }}"
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 1"}, messages={"h1": ["True"]}),
+    "a_free_form_command_joins_continued_lines_and_keeps_its_spaces_and_final_newline": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - shell: |
+                echo a \\
+                  b "c \\
+                d"
+                executable=/bin/sh
+                echo  x
+              register: continued
+            - debug: {msg: "{{ continued.cmd | to_json }} {{ continued.stdout | to_json }}"}
+            - shell: echo one
+              args: {executable: /bin/sh}
+              register: with_executable
+            - debug: {msg: "{{ with_executable.cmd | to_json }}"}
+        """,
+        rc=0, recap={"h1": "4 2 0 0 0 0 0"},
+        messages={"h1": ['"echo a  b \\"c \\\\\\nd\\"\\necho  x\\n" "a b c d\\nx"',
+                         '"echo one"']}),
+    "chdir_enters_the_physical_directory_and_shell_refuses_expand_argument_vars_in_ansibles_words": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ playbook_dir }}/real/inner", state: directory}
+            - file: {path: "{{ playbook_dir }}/link", src: "{{ playbook_dir }}/real", state: link}
+            - shell: dirname "$PWD"
+              args: {chdir: "{{ playbook_dir }}/link/inner"}
+              register: parent
+            - debug: {msg: "{{ parent.stdout == playbook_dir ~ '/real' }}"}
+            - shell: echo hi
+              args: {expand_argument_vars: false}
+              register: refused
+              ignore_errors: true
+            - debug: {msg: "{{ refused.msg }}"}
+        """,
+        rc=0, recap={"h1": "6 3 0 0 0 0 1"},
+        messages={"h1": ["True", "Unsupported parameters for (shell) module: expand_argument_vars"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

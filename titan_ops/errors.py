@@ -92,6 +92,11 @@ class ModuleError(TitanOpsError):
     """A module was called with arguments it does not accept."""
 
 
+class UnsupportedParameters(ModuleError, PlaybookError):
+    """Arguments a module does not have: at validation a playbook error; when the task's failure is handled
+    and it runs, the module's failure, whose message is the module's words alone (as ansible-core's)."""
+
+
 class HostUnreachable(TitanOpsError):
     """A host cannot be reached or authenticated (Ansible's UNREACHABLE)."""
 

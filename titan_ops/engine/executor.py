@@ -13,7 +13,8 @@ from typing import Any
 
 from titan_ops import modules
 from titan_ops.conditionals import ConditionalError, evaluate_conditions
-from titan_ops.errors import CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError
+from titan_ops.errors import (CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError,
+                               UnsupportedParameters)
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.lookups.loops import loop_items
@@ -211,7 +212,7 @@ class TaskExecutor:
         try:
             check_arguments(module, args, task.location, rendered=True)
         except ModuleError as error:
-            raise ModuleError(error.message, None, error.key) from None
+            raise type(error)(error.message, None, error.key) from None
         return args
 
 
@@ -297,6 +298,8 @@ def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:
 
 
 def _message(task: Task, error: TitanOpsError) -> str:
+    if isinstance(error, UnsupportedParameters):  # the module's own words
+        return error.message
     where = error.location or task.location
     key = f"'{error.key}': " if error.key else ""
     return f"{where}: {key}{error.message}"

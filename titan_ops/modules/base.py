@@ -135,6 +135,12 @@ class Module:
         """Run the whole module (``runs_whole`` modules only) and return its result fields."""
         raise NotImplementedError
 
+    def unsupported_parameters(self, unknown: list[str]) -> str:
+        """What the module says of ``unknown`` arguments given to it (ansible-core's words)."""
+        known = ", ".join(sorted(self.schema.get("properties", {})))
+        return (f"Unsupported parameters for ({self.name}) module: {', '.join(sorted(unknown))}. "
+                f"Supported parameters include: {known}.")
+
     def inspect(self, host: HostContext, args: dict[str, Any]) -> Any:
         """Read the host's current state with read-only commands."""
         return None

@@ -54,9 +54,14 @@ class Command(Module):
     }
 
     def command_line(self, args: dict[str, Any]) -> list[str] | str:
+        """What runs: an argument list, or a line for ``/bin/sh``."""
         if "argv" in args:
             return [str(word) for word in args["argv"]]
         return shlex.split(args["cmd"])
+
+    def shown_command(self, args: dict[str, Any]) -> list[str] | str:
+        """The result's ``cmd``."""
+        return self.command_line(args)
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> dict[str, bool]:
         paths = [_text(args[key]) for key in ("creates", "removes") if key in args]
@@ -72,7 +77,7 @@ class Command(Module):
         """Not run when creates exists or removes does not; in check mode, skipped unless one of them is
         given (then changed: it would run), as in Ansible."""
         not_run = "Would not" if host.check_mode else "Did not"
-        unrun = {"cmd": self.command_line(args), "rc": 0, "stdout": "", "stderr": "", "stdout_lines": [],
+        unrun = {"cmd": self.shown_command(args), "rc": 0, "stdout": "", "stderr": "", "stdout_lines": [],
                  "stderr_lines": [], "start": None, "end": None, "delta": None}
         if state.get("creates"):
             path = _text(args["creates"])
@@ -99,8 +104,9 @@ class Command(Module):
         if chdir or expand:
             result = host.run(self._script(command, chdir, expand), stdin=stdin)
             if result.rc != 0 and result.stderr.strip() == _NO_CHDIR:
-                return {"changed": False, "failed": True, "cmd": command, "rc": None, "stdout": "", "stderr": "",
-                        "stdout_lines": [], "stderr_lines": [], "start": None, "end": None, "delta": None,
+                return {"changed": False, "failed": True, "cmd": self.shown_command(args), "rc": None,
+                        "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [], "start": None,
+                        "end": None, "delta": None,
                         "msg": f"Unable to change directory before execution: no directory {chdir!r}"}
         else:
             result = host.run(command, stdin=stdin)
@@ -108,7 +114,7 @@ class Command(Module):
         if args.get("strip_empty_ends", True):
             stdout, stderr = _strip_empty_end(stdout), _strip_empty_end(stderr)
         outcome: dict[str, Any] = {
-            "cmd": command,
+            "cmd": self.shown_command(args),
             "rc": result.rc,
             "stdout": stdout,
             "stderr": stderr,
@@ -131,7 +137,7 @@ class Command(Module):
     def _script(command: list[str] | str, chdir: str | None, expand: bool) -> str:
         """A shell line that enters ``chdir`` (or says it could not) and then runs ``command``, its
         words' variables expanded by the host's shell when ``expand`` (Ansible's expand_argument_vars)."""
-        enter = f"cd {shlex.quote(chdir)} 2>/dev/null || {{ echo {shlex.quote(_NO_CHDIR)} >&2; exit 1; }}; " \
+        enter = f"cd -P {shlex.quote(chdir)} 2>/dev/null || {{ echo {shlex.quote(_NO_CHDIR)} >&2; exit 1; }}; " \
             if chdir else ""
         if isinstance(command, str):
             return f"{enter}exec /bin/sh -c {shlex.quote(command)}"
@@ -198,3 +204,13 @@ class Shell(Command):
         if "executable" in args:
             return [args["executable"], "-c", args["cmd"]]
         return args["cmd"]
+
+    def shown_command(self, args: dict[str, Any]) -> list[str] | str:
+        """The command line as given, whatever shell runs it (as Ansible shows it)."""
+        return args["cmd"]
+
+    def unsupported_parameters(self, unknown: list[str]) -> str:
+        """``command``'s own ``expand_argument_vars`` is refused first, alone (as ansible-core's shell does)."""
+        if "expand_argument_vars" in unknown:
+            return f"Unsupported parameters for ({self.name}) module: expand_argument_vars"
+        return super().unsupported_parameters(unknown)

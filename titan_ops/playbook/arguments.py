@@ -8,7 +8,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from titan_ops.errors import Location, ModuleError
+from titan_ops.errors import Location, ModuleError, UnsupportedParameters
 from titan_ops.modules import Module
 from titan_ops.playbook import passed_checks
 from titan_ops.templating import is_template
@@ -90,22 +90,66 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
     """
     known = set(module.schema.get("properties", {}))
     args: dict[str, Any] = {}
+    source = text
+    text = _join_continued_lines(text)
     rest, cursor = [], 0
     for start, end in _word_spans(text):
         match = _KEY_VALUE.match(text[start:end])
         if match and (match.group(1) in known or module.free_form is None):
-            name = derived(text, match.group(1))
-            value = derived(text, _unquote(match.group(2)))
+            name = derived(source, match.group(1))
+            value = derived(source, _unquote(match.group(2)))
             args[name] = _typed(value, module.schema.get("properties", {}).get(name, {}))
+            # the word goes with the space or line break after it, else with the space before it
+            if text[end:end + 1] in (" ", "\n"):
+                end += 1
+            elif start > cursor and text[start - 1] == " ":
+                start -= 1
             rest.append(text[cursor:start])
             cursor = end
     rest.append(text[cursor:])
-    remainder = "".join(rest).strip()
-    if remainder:
+    remainder = "".join(rest)
+    if remainder.strip():
         if module.free_form is None:
-            raise ModuleError(f"module '{module.name}' takes key=value arguments, not '{remainder}'")
-        args[module.free_form] = derived(text, remainder)
+            raise ModuleError(f"module '{module.name}' takes key=value arguments, not '{remainder.strip()}'")
+        args[module.free_form] = derived(source, remainder)
     return args
+
+
+def _join_continued_lines(text: str) -> str:
+    """``text`` with its line continuations joined, as Ansible reads a free-form string: a lone ``\\`` word
+    outside quotes is dropped with the space before it, and its line goes on with the next one (one space
+    between them, the next line's first space dropped); every other space and line break stays."""
+    if "\\" not in text:
+        return text
+    lines = text.split("\n")
+    joined, quote, after_continuation = "", "", False
+    for number, line in enumerate(lines):
+        words, continues = [], False
+        for word in line.split(" "):
+            if word == "\\" and not quote:
+                continues = True
+                continue
+            words.append(word)
+            quote = _quote_after(word, quote)
+        part = " ".join(words)
+        if after_continuation:
+            part = " " + (part[1:] if part.startswith(" ") else part)
+        joined += part
+        if number < len(lines) - 1 and not continues:
+            joined += "\n"
+        after_continuation = continues
+    return joined
+
+
+def _quote_after(word: str, quote: str) -> str:
+    """The quote still open after ``word``, given the one open before it."""
+    for index, char in enumerate(word):
+        if quote:
+            if char == quote and (index == 0 or word[index - 1] != "\\"):
+                quote = ""
+        elif char in "'\"":
+            quote = char
+    return quote
 
 
 def parse_key_values(text: str) -> dict[str, Any] | None:
@@ -147,10 +191,9 @@ def check_arguments(module: Module, args: dict[str, Any], location: Location, *,
                               location, str(key))
     properties = module.schema.get("properties", {})
     if module.schema.get("additionalProperties") is False:
-        for key in args:
-            if key not in properties:
-                known = ", ".join(sorted(properties))
-                raise ModuleError(f"unknown argument for module '{module.name}' (known: {known})", location, str(key))
+        unknown = [str(key) for key in args if key not in properties]
+        if unknown:
+            raise UnsupportedParameters(module.unsupported_parameters(unknown), location, unknown[0])
     digest = passed_checks.digest(module.schema, args, "rendered" if rendered else "static")
     if digest is not None and passed_checks.passed(digest):
         return

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from titan_ops import lookups, modules
-from titan_ops.errors import Location, MissingFileError, ModuleError, PlaybookError, TemplateError
+from titan_ops.errors import (Location, MissingFileError, ModuleError, PlaybookError, TemplateError,
+                              UnsupportedParameters)
 from titan_ops.modules import custom
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks, play_values
@@ -571,7 +572,8 @@ class _Parser:
                 check_arguments(module, args, location, rendered=False)
         except ModuleError as error:
             where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
-            raise PlaybookError(error.message, where, error.key) from None
+            kind = UnsupportedParameters if isinstance(error, UnsupportedParameters) else PlaybookError
+            raise kind(error.message, where, error.key) from None
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args_template or args, location, module_key)
         self._check_conditions(data)
