@@ -406,7 +406,7 @@ def test_fetch_into_host_folders_and_flat(lab, tmp_path, area):
 
 BAD_ARGUMENTS = [
     ("copy: {content: x, dest: /tmp/x, mode: [1]}", "mode", "must be of type"),
-    ("copy: {content: x, dest: /tmp/x, destination: /tmp/y}", "destination", "unknown argument"),
+    ("copy: {content: x, dest: /tmp/x, destination: /tmp/y}", "destination", "Unsupported parameters for (copy) module: destination"),
     ("copy: {content: x}", None, "missing a required argument"),
     ("copy: {content: x, src: y, dest: /tmp/x}", None, "parameters are mutually exclusive: src|content"),
     ("copy: {content: x, dest: /tmp/x, mode: 'rwxr-x'}", "mode", "does not match"),
@@ -416,7 +416,7 @@ BAD_ARGUMENTS = [
     ("lineinfile: {path: /tmp/x, regexp: '^a'}", None, "'line' is a required property"),
     ("stat: {path: /tmp/x, get_checksum: maybe}", "get_checksum", "must be of type boolean"),
     ("fetch: {src: /tmp/x}", None, "missing a required argument"),
-    ("template: {src: t.j2, dest: /tmp/x, content: x}", "content", "unknown argument"),
+    ("template: {src: t.j2, dest: /tmp/x, content: x}", "content", "Unsupported parameters for (template) module: content"),
 ]
 
 

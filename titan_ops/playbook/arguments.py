@@ -99,12 +99,12 @@ def parse_free_form(module: Module, text: str) -> dict[str, Any]:
             name = derived(source, match.group(1))
             value = derived(source, _unquote(match.group(2)))
             args[name] = _typed(value, module.schema.get("properties", {}).get(name, {}))
+            rest.append(text[cursor:start])
             # the word goes with the space or line break after it, else with the space before it
             if text[end:end + 1] in (" ", "\n"):
                 end += 1
-            elif start > cursor and text[start - 1] == " ":
-                start -= 1
-            rest.append(text[cursor:start])
+            elif "".join(rest).endswith(" "):
+                rest = ["".join(rest)[:-1]]
             cursor = end
     rest.append(text[cursor:])
     remainder = "".join(rest)
