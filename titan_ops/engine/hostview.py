@@ -14,6 +14,7 @@ from titan_ops.connection.address import is_address
 from titan_ops.connection.base import HostAddress
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.scope import Scope
+from titan_ops.engine.tags import tag_variables
 from titan_ops.errors import TitanOpsError
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook.model import Play
@@ -141,7 +142,8 @@ class HostView:
     def _magic_without_host(self) -> dict[str, Any]:
         return {"groups": self.groups, "hostvars": self.hostvars, "ansible_check_mode": self.options.check,
                 "ansible_diff_mode": self.options.diff, "playbook_dir": self.playbook_dir,
-                "ansible_playbook_python": sys.executable}  # (the controller's Python, as ansible's)
+                "ansible_playbook_python": sys.executable,  # (the controller's Python, as ansible's)
+                **tag_variables(self.options.tags, self.options.skip_tags)}
 
     def inventory_vars(self, host: str) -> dict[str, Any]:
         variables = self._inventory_vars.get(host)

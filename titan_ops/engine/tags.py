@@ -42,6 +42,13 @@ class TagFilter:
         return bool(tags & self.only)
 
 
+def tag_variables(tags: Iterable[str] | None, skip_tags: Iterable[str] | None) -> dict[str, list[str]]:
+    """``ansible_run_tags`` and ``ansible_skip_tags``: the tags asked for, in order, each once (``all`` when
+    ``--tags`` is not given), as ansible-core gives them to every task."""
+    return {"ansible_run_tags": list(dict.fromkeys(_split(tags))) or ["all"],
+            "ansible_skip_tags": list(dict.fromkeys(_split(skip_tags)))}
+
+
 def _split(values: Iterable[str] | None) -> list[str]:
     result: list[str] = []
     for value in values or ():

@@ -126,6 +126,20 @@ class Walk:
         self.state.failed_twice -= twice
         return twice
 
+    def _selects(self, tags: list[str], hosts: list[str], scope: Scope) -> bool:
+        """Whether ``--tags``/``--skip-tags`` select a task with ``tags``; tags given as templates (a block's,
+        a role's: ``tags: "{{ t }}"``) are rendered first, with the first host's variables."""
+        if hosts and any(is_template(tag) for tag in tags):
+            variables = self.hosts.variables(self.state, hosts[0], scope, {})
+            rendered: list[str] = []
+            for tag in tags:
+                try:
+                    rendered += tags_of(self.templar.render(tag, variables)) if is_template(tag) else [tag]
+                except TemplateError:
+                    rendered.append(tag)
+            tags = rendered
+        return self.runner.tag_filter.selects(tags)
+
     def _selects_any(self, items: list[TaskItem], tags: list[str]) -> bool:
         """Whether ``--tags``/``--skip-tags`` leave any task of ``items`` (inside ``tags``) to run."""
         for item in items:
@@ -139,7 +153,7 @@ class Walk:
     def include(self, include: IncludeTasks | IncludeRole, hosts: list[str], scope: Scope) -> set[str]:
         """``include_tasks`` or ``include_role``: what to include is decided per host (and loop item),
         then run on the hosts that include the same thing, together. Its tags select the include itself."""
-        if not scope.handler and not self.runner.tag_filter.selects(scope.tags + include.tags):
+        if not scope.handler and not self._selects(scope.tags + include.tags, hosts, scope):
             return set()
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -254,7 +268,7 @@ class Walk:
 
     # -- tasks -------------------------------------------------------------------------
     def task(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
-        if not scope.handler and not self.runner.tag_filter.selects(scope.tags + task.tags):
+        if not scope.handler and not self._selects(scope.tags + task.tags, hosts, scope):
             return set()
         keywords = merge_keywords(scope.keywords, task.keywords)
         if task.module == "meta":
