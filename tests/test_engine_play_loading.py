@@ -7,7 +7,10 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
-from tests.engine_cases import Case, case_tests
+import pytest
+
+from tests.engine_cases import Case, case_tests, titan_outcome
+from titan_ops.errors import PlaybookError
 
 CASES = {
     "a_role_named_in_a_nested_included_file_is_searched_from_the_playbook": Case(
@@ -64,7 +67,33 @@ CASES = {
         files={"inc/item.yml": "- debug: msg=\"item {{ item }}\"\n"},
         rc=0, recap={"h1": "6 0 0 0 1 0 0"},
         messages={"h1": ["item a", "item b", "['a', 'b'] inc/item.yml", "True"]}),
+    "older_playbooks_keywords_load": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          user: "{{ lookup('env', 'USER') | default('root', true) }}"
+          vars_prompt:
+          vars_files:
+          roles:
+          tasks:
+            - debug: msg=loaded
+              diff: yes
+            - debug: msg=not-run
+              diff: yes.
+              ignore_errors: true
+              register: bad
+            - debug:
+                msg: "{{ bad.msg is contains('yes.' ~ q ~ ' could not be converted to ' ~ q ~ 'bool') }}"
+              vars: {q: "'"}
+        """,
+        rc=0, recap={"h1": "3 0 0 0 0 0 1"}, messages={"h1": ["loaded", "True"]}),
 }
 
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
+
+
+def test_a_play_giving_both_user_and_remote_user_is_refused(tmp_path):
+    case = Case(playbook="- hosts: h1\n  user: a\n  remote_user: b\n  tasks: []\n", rc=5, recap={}, messages={})
+    with pytest.raises(PlaybookError, match=r":2:3: 'user': both 'user' and 'remote_user' are given"):
+        titan_outcome(case, tmp_path)

@@ -32,6 +32,7 @@ from titan_ops.errors import (
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
+from titan_ops.playbook import play_values
 from titan_ops.playbook.keywords import tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
 from titan_ops.playbook.role_blocks import role_scopes
@@ -495,7 +496,7 @@ class Walk:
         for key, value in keywords.items():
             value = self.templar.render(value, variables)
             if key in _BOOLEAN_KEYWORDS:
-                value = to_bool(value)
+                value = _keyword_boolean(value)
             elif key == "timeout":
                 value = float(value) if value else None
             elif key == "environment":
@@ -503,6 +504,17 @@ class Walk:
                 self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
             settings[key] = value
         return settings
+
+
+def _keyword_boolean(value: Any) -> bool:
+    """A boolean keyword's rendered value (``become: yes``); one that is no boolean fails the task, as in
+    ansible-core."""
+    if value is None:
+        return False
+    try:
+        return play_values.boolean(value)
+    except ValueError:
+        raise TemplateError(f"The value '{value}' could not be converted to 'bool'.") from None
 
 
 def _environment(value: Any) -> dict[str, str]:

@@ -278,6 +278,11 @@ class _Parser:
 
     # -- plays -----------------------------------------------------------------
     def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:
+        if "user" in data:  # the old name of remote_user, which ansible-core still takes on a play
+            if "remote_user" in data:
+                raise PlaybookError("both 'user' and 'remote_user' are given: 'user' is an old name of 'remote_user'",
+                                    data.where("user"), "user")
+            data = _renamed(data, {"user": "remote_user"})
         for key in data:
             self._check_keyword(data, key, keywords.PLAY_KEYWORDS, keywords.ANSIBLE_PLAY_KEYWORDS, "play")
         hosts = data["hosts"]
@@ -383,14 +388,9 @@ class _Parser:
             renamed["action"] = _short_name(word)
         if not renamed:
             return data
-        plain = LocatedDict()
-        plain.location = data.location
-        plain.key_locations = {}
-        for key, value in data.items():
-            if key == "action" and "action" in renamed:
-                value = derived(action, rest.strip())
-            plain[renamed.get(key, key)] = value
-            plain.key_locations[renamed.get(key, key)] = data.where(key)
+        plain = _renamed(data, renamed)
+        if "action" in renamed:  # (its value: the file, without the include's name)
+            plain[renamed["action"]] = derived(action, rest.strip())
         _check_schema_with({"$ref": "#/$defs/task", "$defs": _SCHEMA["$defs"]}, plain, data.location)
         return plain
 
@@ -758,6 +758,17 @@ def _holds_template(value: Any) -> bool:
 def _names(value: Any) -> list[str]:
     """``notify:`` or ``listen:`` as a list of names (authored ones keep their mark: they may be templates)."""
     return [name if isinstance(name, str) else str(name) for name in as_list(value)]
+
+
+def _renamed(data: LocatedDict, names: dict[Any, Any]) -> LocatedDict:
+    """``data`` with the keys of ``names`` renamed as it says (each keeps its place in the source)."""
+    renamed = LocatedDict()
+    renamed.location = data.location
+    renamed.key_locations = {}
+    for key, value in data.items():
+        renamed[names.get(key, key)] = value
+        renamed.key_locations[names.get(key, key)] = data.where(key)
+    return renamed
 
 
 def _short_name(key: Any) -> Any:
