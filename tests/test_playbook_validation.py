@@ -107,7 +107,7 @@ CASES = [
        tasks:
          - command: ls
            ignore_errors: [1]
-     """, 5, "ignore_errors", "invalid value"),
+     """, 5, "ignore_errors", "must be of type ['boolean', 'string'], got list"),
 ]
 
 
