@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine_cases import Case, case_tests, titan_outcome
+from tests.engine_cases import Case, case_tests, titan_outcome, write_case
+from titan_ops.cli import main
 from titan_ops.errors import PlaybookError
 
 CASES = {
@@ -87,6 +88,18 @@ CASES = {
               vars: {q: "'"}
         """,
         rc=0, recap={"h1": "3 0 0 0 0 0 1"}, messages={"h1": ["loaded", "True"]}),
+    "keywords_given_as_omit_are_not_given": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          serial: "{{ no_batch | default(omit) }}"
+          strategy: "{{ no_strategy | default(omit) }}"
+          tasks:
+            - debug: msg="check {{ ansible_check_mode }}"
+              check_mode: "{{ omit }}"
+              become: "{{ omit }}"
+        """,
+        rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["check False"]}),
 }
 
 
@@ -97,3 +110,14 @@ def test_a_play_giving_both_user_and_remote_user_is_refused(tmp_path):
     case = Case(playbook="- hosts: h1\n  user: a\n  remote_user: b\n  tasks: []\n", rc=5, recap={}, messages={})
     with pytest.raises(PlaybookError, match=r":2:3: 'user': both 'user' and 'remote_user' are given"):
         titan_outcome(case, tmp_path)
+
+
+def test_several_playbooks_run_one_after_the_other(tmp_path, capsys):
+    case = Case(playbook="- hosts: h1\n  gather_facts: false\n  tasks: [{debug: {msg: first-playbook}}]\n",
+                rc=0, recap={}, messages={})
+    first, inventory = write_case(case, tmp_path)
+    second = tmp_path / "second.yml"
+    second.write_text("- hosts: h1\n  gather_facts: false\n  tasks: [{debug: {msg: second-playbook}}]\n")
+    assert main(["run", str(first), str(second), "-i", str(inventory)]) == 0
+    out = capsys.readouterr().out
+    assert 0 < out.index("first-playbook") < out.index("second-playbook")

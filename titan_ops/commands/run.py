@@ -25,7 +25,7 @@ _DEFAULT_INVENTORY = "/etc/ansible/hosts"
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help="run a playbook (ansible-playbook's options)",
                                    description="Run a playbook against an inventory.")
-    parser.add_argument("playbook", help="the playbook file")
+    parser.add_argument("playbook", nargs="+", help="the playbook file (several: run one after the other)")
     parser.add_argument("-i", "--inventory", action="append", default=[], metavar="INVENTORY",
                         help="inventory file or directory (repeatable; default: ansible.cfg's, else "
                              f"{_DEFAULT_INVENTORY} when it exists)")
@@ -100,7 +100,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
     from titan_ops.api import run
     from titan_ops.extra_vars import parse_extra_vars
     from titan_ops.inventory import load_inventory
-    from titan_ops.playbook import load_playbook
+    from titan_ops.playbook import load_playbooks
 
     if args.ask_become_pass:
         raise TitanOpsError("-K/--ask-become-pass is not supported: become runs sudo non-interactively "
@@ -110,11 +110,11 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
         raise TitanOpsError(f"connection '{connection}' is not supported (use ssh or local)",
                             key="transport")
     vault = vault_from(args, config)
-    playbook = load_playbook(args.playbook, roles_path=config.roles_path, vault=vault,
-                             library_path=config.library)
+    playbook = load_playbooks(args.playbook, roles_path=config.roles_path, vault=vault,
+                              library_path=config.library)
     inventory = load_inventory(args.inventory or list(config.inventory) or _default_inventory(), vault=vault)
     if args.syntax_check:
-        print(f"\nplaybook: {args.playbook}")
+        print("".join(f"\nplaybook: {path}" for path in args.playbook))
         return 0
     if args.list_hosts or args.list_tasks or args.list_tags:
         from titan_ops.engine.tags import TagFilter

@@ -29,7 +29,7 @@ from titan_ops.playbook.inventory_needs import Need, inventory_needs
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Playbook, Task
 from titan_ops.playbook.yaml_loader import load_yaml_file
 from titan_ops.redaction import every_value, is_secret_store
-from titan_ops.templating import is_template
+from titan_ops.templating import OMIT, is_template
 from titan_ops.vault import Vault
 
 
@@ -113,7 +113,7 @@ class _Planner:
         except InventoryError as error:
             raise PlaybookError(error.message, play.where("hosts"), "hosts") from None
         name = self._render(play, "name", play.name, variables)
-        sizes = self._typed(play, "serial", play.serial, variables, play_values.serial_sizes)
+        sizes = self._typed(play, "serial", play.serial, variables, play_values.serial_sizes, [])
         limit = None if play.max_fail_percentage is None else self._typed(
             play, "max_fail_percentage", play.max_fail_percentage, variables, play_values.percentage)
         shared, per_host = self._vars(play, play_vars, hosts)
@@ -128,11 +128,12 @@ class _Planner:
             limit=self.options.limit,
             hosts=hosts,
             serial=sizes,
-            strategy=self._typed(play, "strategy", play.strategy, variables, play_values.strategy),
+            strategy=self._typed(play, "strategy", play.strategy, variables, play_values.strategy, "linear"),
             gather_facts=(self.options.gather_facts if play.gather_facts is None else
-                          self._typed(play, "gather_facts", play.gather_facts, variables, play_values.boolean)),
+                          self._typed(play, "gather_facts", play.gather_facts, variables, play_values.boolean,
+                                      self.options.gather_facts)),
             max_fail_percentage=limit,
-            tags=self._typed(play, "tags", play.tags, variables, play_values.tag_list),
+            tags=self._typed(play, "tags", play.tags, variables, play_values.tag_list, []),
             vars=shared,
             host_vars=per_host,
             handler_names=handler_names,
@@ -145,9 +146,13 @@ class _Planner:
             raise PlaybookError(error.message, play.where(key), key) from None
 
     def _typed(self, play: Play, key: str, value: Any, variables: Mapping[str, Any],
-               check: Callable[[Any], Any]) -> Any:
+               check: Callable[[Any], Any], default: Any = None) -> Any:
+        """A play keyword's value, rendered and checked; ``default`` when it renders to ``omit``."""
+        rendered = self._render(play, key, value, variables)
+        if isinstance(rendered, str) and rendered == OMIT:
+            return default
         try:
-            return check(self._render(play, key, value, variables))
+            return check(rendered)
         except ValueError as error:
             raise PlaybookError(str(error), play.where(key), key) from None
 

@@ -495,6 +495,8 @@ class Walk:
         settings: dict[str, Any] = {}
         for key, value in keywords.items():
             value = self.templar.render(value, variables)
+            if isinstance(value, str) and value == OMIT:
+                continue  # (a keyword given as omit is not given)
             if key in _BOOLEAN_KEYWORDS:
                 value = _keyword_boolean(value)
             elif key == "timeout":

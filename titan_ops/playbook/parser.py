@@ -54,10 +54,17 @@ def load_playbook(path: str | Path, templar: Templar | None = None, roles_path: 
     are searched in the ``library/`` of the role whose task names them, in ``library_path``, then in the
     ``library/`` folders beside the playbooks and in the roles loaded before.
     """
-    path = str(path)
+    return load_playbooks([path], templar, roles_path, vault, library_path)
+
+
+def load_playbooks(paths: Sequence[str | Path], templar: Templar | None = None, roles_path: Sequence[str] = (),
+                   vault: Vault | None = None, library_path: Sequence[str] = ()) -> Playbook:
+    """Several playbook files as one run (``ansible-playbook a.yml b.yml``): their plays one after the other,
+    each file loaded and validated as :func:`load_playbook` does, all of them before the run."""
     parser = _Parser(templar or Templar(), list(roles_path), vault, library_path)
-    plays = parser.playbook_file(path, stack=())
-    return Playbook(path=path, plays=plays, roles_path=list(roles_path), vault=vault, library=parser.libraries)
+    plays = [play for path in paths for play in parser.playbook_file(str(path), stack=())]
+    return Playbook(path=str(paths[0]), plays=plays, roles_path=list(roles_path), vault=vault,
+                    library=parser.libraries)
 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
