@@ -9,7 +9,11 @@ import threading
 import time
 
 import pytest
+import yaml
 
+import titan_ops
+from titan_ops.cli import main
+from titan_ops.commands.run import SESSION_ENV
 from titan_ops.connection import ConnectionOptions, SSHConnection, address_from_vars
 from titan_ops.connection import session as session_module
 from titan_ops.connection.base import INPUT_REQUEST, REQUEST_INPUT, InputOnRequest
@@ -215,3 +219,33 @@ def test_the_inventory_variable_turns_it_on_or_off():
     assert address_from_vars("h", {}).session is None
     with pytest.raises(TitanOpsError, match="h: ansible_titan_session 'maybe' is not a boolean"):
         address_from_vars("h", {"ansible_titan_session": "maybe"})
+
+
+PARENT = """- hosts: lab
+  gather_facts: false
+  tasks:
+    - shell: ps -o args= -p $PPID
+      register: parent
+    - debug: msg="{{ inventory_hostname }} {{ parent.stdout }}"
+"""
+
+
+def test_the_run_option_applies_where_the_inventory_does_not_say(lab, tmp_path):
+    playbook = tmp_path / "parent.yml"
+    playbook.write_text(PARENT)
+    inventory = yaml.safe_load(lab.inventory_path.read_text())
+    inventory["all"]["children"]["lab"]["hosts"]["lab2"]["ansible_titan_session"] = False
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    result = titan_ops.run(playbook, tmp_path / "inventory.yml", session=True)
+    parents = {host: next(task.stdout for task in result.host_results(host) if task.module == "shell")
+               for host in ("lab1", "lab2", "lab3")}
+    assert parents["lab1"] == parents["lab3"] == "/bin/sh"  # the session's subshell
+    assert parents["lab2"].startswith("sshd: ")  # its own channel's session
+
+
+def test_a_session_setting_that_is_no_boolean_stops_the_cli_before_any_host(tmp_path, monkeypatch, capsys):
+    playbook = tmp_path / "parent.yml"
+    playbook.write_text(PARENT)
+    monkeypatch.setenv(SESSION_ENV, "maybe")
+    assert main(["run", str(playbook), "-i", "localhost,"]) == 5
+    assert "TITAN_OPS_SESSION: 'maybe' is not a boolean" in capsys.readouterr().err

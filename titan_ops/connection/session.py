@@ -85,7 +85,11 @@ class ShellSession:
         self.transport = transport
         self._open_timeout = open_timeout
         self.channel = transport.open_session(timeout=open_timeout)
-        self.channel.exec_command(SHELL)
+        try:
+            self.channel.exec_command(SHELL)
+        except BaseException:
+            self.channel.close()
+            raise
         self.wake = Wake()
         self.channel.in_buffer.set_event(self.wake)
         self.channel.in_stderr_buffer.set_event(self.wake)
