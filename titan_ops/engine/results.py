@@ -62,7 +62,9 @@ class TaskResult:
 
     @property
     def diff(self) -> list[dict[str, Any]]:
-        return self.result.get("diff") or []
+        """The result's diffs (a module may give one as a mapping, as apt's ``{"prepared": ...}``)."""
+        diff = self.result.get("diff") or []
+        return [diff] if isinstance(diff, dict) else diff
 
     @property
     def duration(self) -> float:

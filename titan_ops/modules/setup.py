@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.modules.packages.manager import FINDS_MANAGER
 
 _PROBE = r"""
 echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
@@ -23,6 +24,7 @@ echo "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 echo "memfree_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "user_id=$(id -un)"
+""" + FINDS_MANAGER + r"""echo "pkg_mgr=$pkg_mgr"
 [ -n "$py" ] || py=$(command -v python3 || command -v python)
 if [ -n "$py" ]; then
   echo "python=$("$py" -c 'import sys; v = sys.version_info
@@ -55,6 +57,7 @@ def parse_facts(output: str) -> dict[str, Any]:
         "memfree_mb": int(raw.get("memfree_kb") or 0) // 1024,
         "uptime_seconds": int(float(raw.get("uptime") or 0)),
         "user_id": raw.get("user_id", ""),
+        "pkg_mgr": raw.get("pkg_mgr", "unknown"),
     }
     python = _python(raw.get("python", ""))
     if python is not None:

@@ -131,6 +131,9 @@ class ConsoleRenderer:
         return f"{word}: [{result.host}] (item={label})", word
 
     def _write_diff(self, diff: dict[str, Any]) -> None:
+        if "prepared" in diff:  # a module's own account of the change (apt's), shown as it is
+            self._write(str(diff["prepared"]))
+            return
         before, after = diff.get("before", ""), diff.get("after", "")
         before_header = diff.get("before_header", "before")
         after_header = diff.get("after_header", "after")

@@ -1,0 +1,1 @@
+"""Package managers: ``apt``, ``dnf`` and ``package`` (which dispatches on the host's package manager)."""
