@@ -12,8 +12,10 @@ WITH_TESTS=0
 # sysstat (sar, iostat), node and pm2: the full lab (`titan-ops lab up --titan`); prometheus and
 # prometheus-alertmanager also for detection (`titan-ops watch` receives Alertmanager's webhooks).
 # procps (ps, pgrep) for the lab and the tests; python3 at /usr/bin/python3 for the oracle's local targets.
+# acl (setfacl, getfacl): ansible-core's lineinfile target checks that a rewritten file keeps its ACLs.
+# python3-apt: ansible-core's apt module (the oracle) needs it, and would install it itself otherwise.
 APT_PACKAGES=(openssh-server openssh-client sudo curl procps python3 postgresql redis-server nginx prometheus
-              prometheus-alertmanager prometheus-node-exporter sysstat)
+              prometheus-alertmanager prometheus-node-exporter sysstat acl python3-apt)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -48,6 +50,10 @@ extras="[incident]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" --config-settings editable_mode=compat
 
 if ((WITH_TESTS)); then
+    # pv's .deb in apt's cache: tests/test_module_apt.py installs and removes it with no network
+    ls /var/cache/apt/archives/pv_*.deb >/dev/null 2>&1 ||
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --reinstall \
+            --download-only pv >/dev/null
     ORACLE=/opt/titan-ops-oracle
     if [[ ! -x "$ORACLE/bin/ansible-playbook" ]]; then
         echo "setup: installing the ansible-core oracle into $ORACLE (tests only)"

@@ -20,6 +20,7 @@ from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_re
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules import custom
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
+from titan_ops.modules.home import with_home_expanded
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import Task
 from titan_ops.redaction import secret_values
@@ -244,6 +245,7 @@ def run_module(module: Module, args: dict[str, Any], host: HostContext) -> dict[
     if host.check_mode and not module.supports_check_mode:
         message = module.check_mode_message or f"remote module ({module.name}) does not support check mode"
         return {"changed": False, "skipped": True, "msg": message}
+    args = with_home_expanded(module, args, host)
     attempt = None if host.check_mode else _act_on_guess(module, args, host)
     if attempt is not None and attempt.acted:
         return attempt.result

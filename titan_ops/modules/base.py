@@ -125,6 +125,8 @@ class Module:
     """True when the module never touches the host (debug, set_fact, ...)."""
     once_per_batch: ClassVar[bool] = False
     """True when the module runs once for the whole batch, as ``pause`` does."""
+    path_args: ClassVar[tuple[str, ...]] = ()
+    """Arguments that are paths on the host, whose leading ``~`` is the remote user's home (as in Ansible)."""
     shows_result: ClassVar[bool] = False
     """True when the console prints the result without ``-v`` (debug, assert)."""
     runs_whole: ClassVar[bool] = False

@@ -21,6 +21,7 @@ class BlockInFile(Module):
     """Insert, update or remove a block of lines between marker lines."""
 
     name = "blockinfile"
+    path_args = ("path", "dest", "name")
     description = ("Insert, update or remove a block of lines surrounded by marker lines in a remote file. A "
                    "symbolic link is followed: the file it leads to is edited.")
     schema = {

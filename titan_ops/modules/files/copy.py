@@ -109,6 +109,7 @@ class Copy(Module):
     """Copy a file to the host."""
 
     name = "copy"
+    path_args = ("dest",)
     description = ("Copy a file from the controller, from inline content, or from another path on the host; "
                    "atomically, with mode, owner, backup and validation.")
     schema = {

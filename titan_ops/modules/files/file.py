@@ -69,6 +69,7 @@ class File(Module):
     """Manage a path's type, mode and ownership."""
 
     name = "file"
+    path_args = ("path", "dest", "name")
     description = ("Make a path a file, a directory (with its parents), a symbolic link, a touched file, or "
                    "absent; set its mode, owner and group, recursively for a directory if asked.")
     schema = {

@@ -19,7 +19,7 @@ from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA, Attri
 from titan_ops.modules.files.paths import PATH_REQUIRED, path_of, path_properties
 from titan_ops.modules.files.remote_file import FileStat, assign, content_line, parse_content, parse_stat, \
     run_script, sha1, stat_line
-from titan_ops.modules.files.writer import Change, WritePlan, carry_out, write_failure
+from titan_ops.modules.files.writer import Change, WritePlan, carry_out, validate_refusal
 
 
 _ATTRIBUTES_CHANGED = "ownership, perms or SE linux context changed"
@@ -50,22 +50,29 @@ def write_properties(reported_as: str) -> dict[str, Any]:
         "backup": {"type": "boolean", "default": False,
                    "description": "Keep the file replaced beside it as '<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~' "
                                   f"(reported as {reported_as})."},
-        "validate": {"type": "string", "pattern": "%s",
+        "validate": {"type": "string",
                      "description": "A command run on the new content before it replaces the file, '%s' "
-                                    "standing for the temporary file; if it fails, the file is left untouched "
-                                    "and the task fails."},
+                                    "standing for the temporary file (without it, writing fails); if it fails, "
+                                    "the file is left untouched and the task fails."},
         "mode": modes.mode_schema(),
         "owner": OWNER_SCHEMA,
         "group": GROUP_SCHEMA,
     }
 
 
-def write_edit(host: HostContext, decision: Decision) -> dict[str, Any]:
-    """Carry out an :func:`edit_decision`: its result with ``backup_file`` when a backup was kept, or
-    validate's failure."""
+def write_edit(host: HostContext, decision: Decision, backup_key: str = "backup_file") -> dict[str, Any]:
+    """Carry out an :func:`edit_decision`: its result with the backup kept under ``backup_key``, or the
+    failure of validate (Ansible's lineinfile, replace and blockinfile report rc and stderr in msg alone)."""
+    refusal = validate_refusal(decision.plan)
+    if refusal is not None:
+        return refusal
     outcome = carry_out(host, decision.plan)
     if outcome.invalid_status is not None:
-        return {**decision.result, **write_failure(outcome)}
+        error = outcome.validate_stderr
+        return {"failed": True, "changed": False,
+                "msg": f"failed to validate: rc:{outcome.invalid_status} error:{error}"}
+    if backup_key == "backup":
+        return {**decision.result, "backup": outcome.backup_file or ""}
     return {**decision.result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
 
 
@@ -81,6 +88,7 @@ class LineInFile(Module):
     """Ensure a line is present (replacing the line a regexp matches) or absent."""
 
     name = "lineinfile"
+    path_args = ("path", "dest", "name")
     description = ("Ensure a particular line is in a file, replacing the last line a regular expression "
                    "matches, or that no line matching it is left.")
     schema = {
@@ -137,6 +145,13 @@ class LineInFile(Module):
         return read_text(host, path_of(args))
 
     def decide(self, args: dict[str, Any], state: FileText, host: HostContext) -> Decision:
+        decision = self._decision(args, state)
+        warning = _empty_pattern_warning(args)
+        if warning is not None:
+            decision.result["warnings"] = [warning]
+        return decision
+
+    def _decision(self, args: dict[str, Any], state: FileText) -> Decision:
         current, content = state.stat, state.content
         path = path_of(args)
         present = args.get("state", "present") == "present"
@@ -155,12 +170,7 @@ class LineInFile(Module):
         return edit_decision(state, path, args, after, result, header=f"{path} (content)")
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        result = dict(decision.result)
-        outcome = carry_out(host, decision.plan)
-        if outcome.invalid_status is not None:
-            return {**result, **write_failure(outcome)}
-        result["backup"] = outcome.backup_file or ""
-        return result
+        return write_edit(host, decision, backup_key="backup")
 
 
 def edit_decision(state: FileText, path: str, args: dict[str, Any], after: bytes, result: dict[str, Any],
@@ -190,6 +200,18 @@ def edit_decision(state: FileText, path: str, args: dict[str, Any], after: bytes
                      backup=bool(args.get("backup")) and current is not None, validate=args.get("validate"),
                      make_parent=current is None, checksum=sha1(after), backup_name=path)
     return Decision(True, result, diff=diff, plan=Change(target, plan, after))
+
+
+def _empty_pattern_warning(args: dict[str, Any]) -> str | None:
+    """Ansible's warning when regexp or search_string is empty (it matches every line)."""
+    if args.get("regexp") == "":
+        return ("The regular expression is an empty string, which will match every line in the file. This may have "
+                "unintended consequences, such as replacing the last line in the file rather than appending. If "
+                "this is desired, use '^' to match every line in the file and avoid this warning.")
+    if args.get("search_string") == "":
+        return ("The search string is an empty string, which will match every line in the file. This may have "
+                "unintended consequences, such as replacing the last line in the file rather than appending.")
+    return None
 
 
 def _refusal(path: str, present: bool, create: bool, current: FileStat | None,

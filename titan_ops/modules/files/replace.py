@@ -19,6 +19,7 @@ class Replace(Module):
     """Replace what a regular expression matches in a file."""
 
     name = "replace"
+    path_args = ("path", "dest", "name")
     description = ("Replace every match of a regular expression in a remote file (in the part between after and "
                    "before when given). A symbolic link is followed: the file it leads to is edited.")
     schema = {

@@ -18,6 +18,7 @@ class Slurp(Module):
     """Read a file on the host (read-only: never changes anything)."""
 
     name = "slurp"
+    path_args = ("src", "path")
     description = ("Return a remote file's content, base64-encoded (`content`, with `encoding: base64` and "
                    "`source`); decode it with the `b64decode` filter. The whole file is held in memory.")
     schema = {

@@ -18,6 +18,7 @@ class Stat(Module):
     """Report on a path (read-only: never changes anything)."""
 
     name = "stat"
+    path_args = ("path", "dest", "name")
     description = ("Report whether a remote path exists and its type, mode, owner, size, times and checksum, "
                    "like Ansible's stat (without MIME type and file attributes).")
     schema = {

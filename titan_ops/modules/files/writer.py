@@ -3,7 +3,8 @@ attributes -> size check -> ``validate`` -> backup -> rename; then the new file'
 
 One script does it all, so a changed file costs one remote command whatever
 the options, and ``become`` applies to the write as to any command. It spends
-few processes: ``cat`` into the temp file, ``chmod`` (and ``chown`` if asked),
+few processes: ``cat`` into the temp file, ``cp --attributes-only`` of the
+replaced file's ACLs and extended attributes, ``chmod`` (and ``chown`` if asked),
 one ``stat`` that both checks that all the data arrived and is reported, and
 ``mv``. An interrupted write leaves no temp file (see connection.transfer).
 """
@@ -103,7 +104,7 @@ def write_script(plan: WritePlan, data: Payload | None, *, on_request: bool = Fa
     """The shell script behind :func:`write`, for ``data`` (None: ``plan.remote_source``), asking
     for it just before reading it when it is given as :class:`InputOnRequest` (``on_request``)."""
     steps = []
-    if plan.make_parent:
+    if plan.make_parent and posixpath.dirname(plan.path):
         parent = shlex.quote(posixpath.dirname(plan.path))
         steps.append(f"{{ [ -d {parent} ] || mkdir -p -- {parent}; }}")
     if data is None:
@@ -113,7 +114,11 @@ def write_script(plan: WritePlan, data: Payload | None, *, on_request: bool = Fa
         steps.append(f'{{ {ask}(umask 077; set -C; cat > "$t") || {{ s=$?; cat >/dev/null; exit $s; }}; }}')
     if plan.keep_ids is not None:
         steps.append(f'{{ chown {plan.keep_ids[0]}:{plan.keep_ids[1]} -- "$t" 2>/dev/null || :; }}')
-    steps.extend(plan.attributes.commands('"$t"', None if plan.mode == 0o600 else plan.mode))
+        # the replaced file's ACLs and other extended attributes carry over, as Ansible's atomic move keeps them
+        # (where cp cannot, the file is written without them); the mode is set again below
+        steps.append('{ [ ! -f "$d" ] || cp --attributes-only --preserve=mode,xattr -- "$d" "$t" 2>/dev/null || :; }')
+    steps.extend(plan.attributes.commands('"$t"', None if plan.mode == 0o600 and plan.keep_ids is None
+                                          else plan.mode))
     if data is None and plan.checksum is not None:
         steps.append(f'{{ s=$(sha1sum < "$t") && [ "${{s%% *}}" = {plan.checksum} ] || '
                      '{ echo "the source changed while it was copied (checksum mismatch)" >&2; false; }; }')
@@ -134,6 +139,15 @@ def write_script(plan: WritePlan, data: Payload | None, *, on_request: bool = Fa
     lines.append(_guarded(finish))
     lines.append(f'echo {MARK}; echo ok; echo "$n"; echo "$b"')
     return "\n".join(lines)
+
+
+def validate_refusal(change: Change) -> dict[str, object] | None:
+    """The failed result of writing with a ``validate`` command that does not name the file (``%s``),
+    as Ansible's file-editing modules fail when they come to write; None when there is nothing to refuse."""
+    validate = change.write.validate if change.write is not None else None
+    if validate is None or "%s" in validate:
+        return None
+    return {"failed": True, "changed": False, "msg": f"validate must contain %s: {validate}"}
 
 
 def write_failure(outcome: WriteOutcome) -> dict[str, object]:
