@@ -26,9 +26,10 @@ APT_ENVIRONMENT = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "crit
 # Prints the lists' age (the update-success stamp's mtime, else the lists folder's), the host's clock, then
 # per package "<dpkg status abbreviation>|<installed version>", then what apt-cache policy says of them all.
 _INSPECT = r"""
-command -v apt-get >/dev/null 2>&1 || { echo 'Failed to find required executable "apt-get" in paths: '"$PATH" >&2; exit 127; }
-stamp=/var/lib/apt/periodic/update-success-stamp
-if [ -e "$stamp" ]; then stat -c %Y "$stamp"; elif [ -e /var/lib/apt/lists ]; then stat -c %Y /var/lib/apt/lists; else echo 0; fi
+command -v apt-get >/dev/null 2>&1 ||
+  { echo 'Failed to find required executable "apt-get" in paths: '"$PATH" >&2; exit 127; }
+stamp=/var/lib/apt/periodic/update-success-stamp lists=/var/lib/apt/lists
+if [ -e "$stamp" ]; then stat -c %Y "$stamp"; elif [ -e "$lists" ]; then stat -c %Y "$lists"; else echo 0; fi
 date +%s
 for name in "$@"; do
   status=$(dpkg-query -W -f='${db:Status-Abbrev}|${Version}' -- "$name" 2>/dev/null | head -n 1)
