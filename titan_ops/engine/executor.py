@@ -21,6 +21,7 @@ from titan_ops.lookups.loops import loop_items
 from titan_ops.modules import custom
 from titan_ops.modules.base import Attempt, Decision, HostContext, Module
 from titan_ops.modules.home import with_home_expanded
+from titan_ops.modules.jobs import DEFAULT_POLL, run_as_job
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.model import Task
 from titan_ops.redaction import secret_values
@@ -167,7 +168,13 @@ class TaskExecutor:
             result = {"failed": True, "changed": False, "msg": _message(task, task.refusal)}
         else:
             try:
-                result = run_module(module, self._render_args(task, module, host), host)
+                args = self._render_args(task, module, host)
+                seconds = self._rendered_number(task.async_seconds, host, "async")
+                if seconds > 0 and not host.check_mode:
+                    poll = self._rendered_number(task.poll, host, "poll", DEFAULT_POLL)
+                    result = run_as_job(host, module, with_home_expanded(module, args, host), seconds, poll)
+                else:
+                    result = run_module(module, args, host)
             except CommandTimeout as error:
                 result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
@@ -216,6 +223,14 @@ class TaskExecutor:
             raise type(error)(error.message, None, error.key) from None
         return args
 
+
+    def _rendered_number(self, value: Any, host: HostContext, key: str, default: int = 0) -> int:
+        """A task keyword's whole number of seconds (``async``, ``poll``), rendered."""
+        rendered = self.templar.render(value, host.variables) if value is not None else default
+        try:
+            return int(rendered)
+        except (TypeError, ValueError):
+            raise TemplateError(f"must be a whole number of seconds, got {rendered!r}", key=key) from None
 
     def _rendered_mapping(self, template: str, host: HostContext, key: str) -> dict[str, Any]:
         """Arguments given as one template: a mapping (``omit``: none), its omitted values left out."""

@@ -67,6 +67,7 @@ ENTRIES: dict[str, Entry] = {
     "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
     "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
     "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
+    "async_status": Entry(_BUILTIN, "titan_ops.modules.jobs", "AsyncStatus"),
     "apt": Entry(_BUILTIN, "titan_ops.modules.packages.apt", "Apt"),
     "dnf": Entry(_BUILTIN, "titan_ops.modules.packages.dnf", "Dnf"),
     "package": Entry(_BUILTIN, "titan_ops.modules.packages.package", "Package"),

@@ -125,6 +125,8 @@ class Module:
     """True when the module never touches the host (debug, set_fact, ...)."""
     once_per_batch: ClassVar[bool] = False
     """True when the module runs once for the whole batch, as ``pause`` does."""
+    supports_async: ClassVar[bool] = False
+    """True when ``async:`` can run the module as a job on the host (see :mod:`titan_ops.modules.jobs`)."""
     path_args: ClassVar[tuple[str, ...]] = ()
     """Arguments that are paths on the host, whose leading ``~`` is the remote user's home (as in Ansible)."""
     shows_result: ClassVar[bool] = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import datetime
 from typing import Any
 
 from titan_ops.connection.base import HostOutput
@@ -32,6 +33,7 @@ class Command(Module):
     """Run a command as an argument list: no shell, so its words are data."""
 
     name = "command"
+    supports_async = True
     description = ("Run a command on the host, without a shell. In check mode it is skipped, unless creates or "
                    "removes is given: then the task says whether it would run (changed) or not (ok).")
     free_form = "cmd"
@@ -95,43 +97,60 @@ class Command(Module):
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
         command = self.command_line(args)
+        stdin = self.stdin(args)
+        chdir = args.get("chdir")
+        expand = self._expands(args, command)
+        result = host.run(self._script(command, chdir, expand), stdin=stdin) if chdir or expand \
+            else host.run(command, stdin=stdin)
+        return self.outcome(args, result.rc, result.stdout, result.stderr, result.start, result.end)
+
+    def stdin(self, args: dict[str, Any]) -> str | None:
+        """What the command reads on its standard input (None: nothing)."""
         stdin = args.get("stdin")
         if stdin is not None and args.get("stdin_add_newline", True):
             stdin += "\n"
+        return stdin
+
+    def job_line(self, args: dict[str, Any]) -> str:
+        """The command as one shell line, as an ``async`` job runs it."""
+        command = self.command_line(args)
+        return self._script(command, args.get("chdir"), self._expands(args, command))
+
+    def outcome(self, args: dict[str, Any], rc: int, stdout: str, stderr: str, start: datetime,
+                end: datetime) -> dict[str, Any]:
+        """The result of the command having run (exit status ``rc``), as Ansible's module gives it."""
         chdir = args.get("chdir")
-        expand = isinstance(command, list) and args.get("expand_argument_vars", True) and any(
-            "$" in word or word.startswith("~") for word in command)
-        if chdir or expand:
-            result = host.run(self._script(command, chdir, expand), stdin=stdin)
-            if result.rc != 0 and result.stderr.strip() == _NO_CHDIR:
-                return {"changed": False, "failed": True, "cmd": self.shown_command(args), "rc": None,
-                        "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [], "start": None,
-                        "end": None, "delta": None,
-                        "msg": f"Unable to change directory before execution: no directory {chdir!r}"}
-        else:
-            result = host.run(command, stdin=stdin)
-        stdout, stderr = result.stdout, result.stderr
+        if chdir and rc != 0 and stderr.strip() == _NO_CHDIR:
+            return {"changed": False, "failed": True, "cmd": self.shown_command(args), "rc": None, "stdout": "",
+                    "stderr": "", "stdout_lines": [], "stderr_lines": [], "start": None, "end": None, "delta": None,
+                    "msg": f"Unable to change directory before execution: no directory {chdir!r}"}
         if args.get("strip_empty_ends", True):
             stdout, stderr = _strip_empty_end(stdout), _strip_empty_end(stderr)
         outcome: dict[str, Any] = {
             "cmd": self.shown_command(args),
-            "rc": result.rc,
+            "rc": rc,
             "stdout": stdout,
             "stderr": stderr,
             "stdout_lines": stdout.splitlines(),
             "stderr_lines": stderr.splitlines(),
-            "start": result.start.isoformat(sep=" "),
-            "end": result.end.isoformat(sep=" "),
-            "delta": str(result.end - result.start),
+            "start": start.isoformat(sep=" "),
+            "end": end.isoformat(sep=" "),
+            "delta": str(end - start),
             "changed": True,
         }
-        if result.rc != 0:
+        if rc != 0:
             outcome["failed"] = True
             outcome["msg"] = "non-zero return code"
         if self.name == "command" and "executable" in args:
             outcome["warnings"] = [f"As of Ansible 2.4, the parameter 'executable' is no longer supported with "
                                    f"the 'command' module. Not using '{args['executable']}'."]
         return outcome
+
+    @staticmethod
+    def _expands(args: dict[str, Any], command: list[str] | str) -> bool:
+        """Whether the command's words hold variables or a tilde the host's shell expands."""
+        return isinstance(command, list) and args.get("expand_argument_vars", True) and any(
+            "$" in word or word.startswith("~") for word in command)
 
     @staticmethod
     def _script(command: list[str] | str, chdir: str | None, expand: bool) -> str:

@@ -18,7 +18,7 @@ ACTION_KEYWORDS = ("action", "local_action")
 
 TASK_KEYWORDS = frozenset({
     "name", "when", "register", "vars", "tags", "args", "loop", "loop_control", "changed_when", "failed_when",
-    "until", "retries", "delay", "notify", *ACTION_KEYWORDS, *INHERITED_KEYWORDS,
+    "until", "retries", "delay", "notify", "async", "poll", *ACTION_KEYWORDS, *INHERITED_KEYWORDS,
 })
 
 HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}

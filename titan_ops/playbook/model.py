@@ -39,6 +39,10 @@ class Task:
     until: list[Any] | None = None
     retries: Any = None
     delay: Any = None
+    async_seconds: Any = None
+    """``async:``: run the module as a job on the host, for at most this many seconds (0 or None: not)."""
+    poll: Any = None
+    """``poll:``: seconds between two looks at the job (0: leave it running; default 15, as Ansible)."""
     notify: list[str] = field(default_factory=list)
     listen: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)

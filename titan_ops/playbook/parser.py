@@ -556,6 +556,8 @@ class _Parser:
             until=as_list(data["until"]) if "until" in data else None,
             retries=data.get("retries"),
             delay=data.get("delay"),
+            async_seconds=data.get("async"),
+            poll=data.get("poll"),
             notify=_names(data.get("notify")),
             listen=_names(data.get("listen")),
             keywords={**{key: data[key] for key in INHERITED_KEYWORDS if key in data},
@@ -584,6 +586,9 @@ class _Parser:
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args_template or args, location, module_key)
         self._check_conditions(data)
+        if data.get("async") not in (None, 0) and not module.supports_async:
+            raise PlaybookError(f"'async' is supported with the modules command and shell in titan-ops, not with "
+                                f"'{module.name}'", data.where("async"), "async")
         for key in module.expression_args:
             for expression in as_list(args.get(key)):
                 if isinstance(expression, str):
