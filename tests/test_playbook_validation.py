@@ -38,9 +38,9 @@ CASES = [
      """
      - hosts: all
        tasks:
-         - command: sleep 100
+         - copy: {content: x, dest: /tmp/x}
            async: 10
-     """, 5, "async", "not supported"),
+     """, 5, "async", "not with 'copy'"),
     ("unknown play keyword",
      """
      - hosts: all

@@ -587,8 +587,8 @@ class _Parser:
         self._check_value_templates(args_template or args, location, module_key)
         self._check_conditions(data)
         if data.get("async") not in (None, 0) and not module.supports_async:
-            raise PlaybookError(f"'async' is supported with the modules command and shell in titan-ops, not with "
-                                f"'{module.name}'", data.where("async"), "async")
+            raise _Unsupported(f"'async' is supported with the modules command and shell in titan-ops, not with "
+                               f"'{module.name}'", data.where("async"), "async")
         for key in module.expression_args:
             for expression in as_list(args.get(key)):
                 if isinstance(expression, str):
