@@ -204,10 +204,11 @@ def test_the_console_shows_a_modules_warnings_and_deprecations(tmp_path):
 
 def test_file_attributes_are_set_as_the_module_asks(tmp_path):
     playbook = BARE_PLAY + """    - {name: check mode, file_mode: {path: "{{ base }}/f", mode: "0640"}, check_mode: true}
-    - {name: set, file_mode: {path: "{{ base }}/f", mode: "0640", owner: "{{ uid }}"}, vars: {uid: "%d"}}
+    - {name: set, file_mode: {path: "{{ base }}/f", mode: "0640", owner: "%d", group: "%d"}}
+    - {name: unknown group, file_mode: {path: "{{ base }}/f", group: no-such-group-here}, ignore_errors: true}
     - {name: again, file_mode: {path: "{{ base }}/f", mode: 416}}
     - {name: symbolic, file_mode: {path: "{{ base }}/f", mode: "u+x"}, ignore_errors: true}
-""" % os.getuid()
+""" % (os.getuid(), os.getgid())
     project(tmp_path / "project", playbook, {"library/file_mode.py": FILE_MODE})
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "f").write_text("x")
@@ -219,6 +220,7 @@ def test_file_attributes_are_set_as_the_module_asks(tmp_path):
     assert by_task["set"][0] == "changed" and by_task["set"][1]["diff"] == [
         {"before": {"mode": "0600"}, "after": {"mode": "0640"}}]
     assert by_task["again"][0] == "ok"
+    assert by_task["unknown group"][1]["msg"] == "chown failed: failed to look up group no-such-group-here"
     assert by_task["symbolic"][1]["msg"] == "mode must be in octal form in titan-ops' module API, not 'u+x'"
     assert oct((tmp_path / "base" / "f").stat().st_mode & 0o777) == "0o640"
 

@@ -316,23 +316,24 @@ class AnsibleModule:
     def set_owner_if_different(self, path: str, owner: Any, changed: bool, diff: Any = None,
                                expand: bool = True) -> bool:
         """Give ``path`` the owner ``owner`` (a name or a uid)."""
-        if owner is None:
-            return changed
-        path = os.path.expanduser(path) if expand else path
-        uid = self._account_id(owner, pwd.getpwnam, "user")
-        current = os.lstat(path).st_uid
-        return self._change(path, "owner", current, uid, current != uid, lambda: os.lchown(path, uid, -1),
-                            changed, diff)
+        return self._set_account(path, owner, "owner", changed, diff, expand)
 
     def set_group_if_different(self, path: str, group: Any, changed: bool, diff: Any = None,
                                expand: bool = True) -> bool:
         """Give ``path`` the group ``group`` (a name or a gid)."""
-        if group is None:
+        return self._set_account(path, group, "group", changed, diff, expand)
+
+    def _set_account(self, path: str, name: Any, key: str, changed: bool, diff: Any, expand: bool) -> bool:
+        """Give ``path`` the owner or group (``key``) ``name``."""
+        if name is None:
             return changed
         path = os.path.expanduser(path) if expand else path
-        gid = self._account_id(group, grp.getgrnam, "group")
-        current = os.lstat(path).st_gid
-        return self._change(path, "group", current, gid, current != gid, lambda: os.lchown(path, -1, gid),
+        owner = key == "owner"
+        wanted = self._account_id(name, pwd.getpwnam if owner else grp.getgrnam, "user" if owner else "group")
+        info = os.lstat(path)
+        current = info.st_uid if owner else info.st_gid
+        ids = (wanted, -1) if owner else (-1, wanted)
+        return self._change(path, key, current, wanted, current != wanted, lambda: os.lchown(path, *ids),
                             changed, diff)
 
     def _account_id(self, name: Any, lookup: Any, kind: str) -> int:
