@@ -161,7 +161,23 @@ class _Parser:
         self.role: str | None = None
         """The role whose files are being parsed."""
         self.handled = 0
+        self.imported_vars: dict[str, Any] = {}
+        """The ``vars`` of the ``import_playbook`` entries the file being parsed is imported by."""
+        self.play_vars: dict[str, Any] = {}
+        """What the play being parsed knows before the run: its ``vars`` and its imports' (static role names
+        are rendered with them, as in ansible-core)."""
         """How many of the blocks being parsed handle their tasks' failures (``rescue``, ``ignore_errors``)."""
+
+    def static_role_name(self, name: str) -> str:
+        """A role name of ``roles:`` or ``import_role`` written as a template, rendered with the play's
+        variables (ansible-core loads such a role before the run, so they are all it can use); as it is
+        when they do not render it."""
+        if not is_template(name):
+            return name
+        try:
+            return str(self.templar.render(name, self.play_vars))
+        except TemplateError:
+            return name
 
     # -- files ---------------------------------------------------------------
     def playbook_file(self, path: str, stack: tuple[str, ...]) -> list[Play]:
@@ -169,6 +185,10 @@ class _Parser:
         if real in stack:
             raise PlaybookError("import_playbook loops back to this file", Location(path, 1, 1), "import_playbook")
         document = _load_document(path, "playbook", self.vault)
+        if isinstance(document, list):  # ``ansible.builtin.import_playbook`` (or ``ansible.legacy.``) as one spelling
+            document = [_renamed(entry, {key: "import_playbook" for key in entry
+                                         if key != "import_playbook" and _short_name(key) == "import_playbook"})
+                        if isinstance(entry, LocatedDict) else entry for entry in document]
         _check_schema(document, Location(path, 1, 1))
         self.add_plugin_root(os.path.dirname(os.path.abspath(path)))
         plays: list[Play] = []
@@ -182,16 +202,30 @@ class _Parser:
     def import_playbook(self, data: LocatedDict, path: str, stack: tuple[str, ...]) -> list[Play]:
         for key in data:
             self._check_keyword(data, key, keywords.IMPORT_PLAYBOOK_KEYWORDS, keywords.ANSIBLE_PLAY_KEYWORDS, "play")
-        target = _resolve(data["import_playbook"], os.path.dirname(os.path.abspath(path)))
+        name = data["import_playbook"]
+        if is_template(name):  # (rendered now, with what is known before any play: a constant expression)
+            try:
+                name = str(self.templar.render(name, {}))
+            except TemplateError as error:
+                raise PlaybookError(f"the file name of import_playbook cannot be rendered before the run: "
+                                    f"{error.message}", data.where("import_playbook"), "import_playbook") from None
+        target = _resolve(name, os.path.dirname(os.path.abspath(path)))
         if not os.path.exists(target):
             raise PlaybookError(f"imported playbook not found: {target}", data.where("import_playbook"),
                                 "import_playbook")
-        plays = self.playbook_file(target, stack)
+        outer, self.imported_vars = self.imported_vars, {**self.imported_vars, **dict(data.get("vars") or {})}
+        try:
+            plays = self.playbook_file(target, stack)
+        finally:
+            self.imported_vars = outer
         for play in plays:
             play.vars = {**play.vars, **dict(data.get("vars") or {})}
             play.tags = play.tags + tags_of(data.get("tags"))
             if data.get("when") is not None:
-                play.tasks = [Block(block=play.tasks, location=data.location, when=as_list(data["when"]))]
+                when = as_list(data["when"])
+                play.pre_tasks, play.tasks, play.post_tasks = (
+                    [Block(block=section, location=data.location, when=when)] if section else []
+                    for section in (play.pre_tasks, play.tasks, play.post_tasks))
         return plays
 
     def task_file(self, path: str, stack: tuple[str, ...], origin: Location | None = None) -> list[TaskItem]:
@@ -304,6 +338,7 @@ class _Parser:
                 except ValueError as error:
                     raise PlaybookError(str(error), data.where(key), key) from None
         inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
+        self.play_vars = {**self.imported_vars, **dict(data.get("vars") or {})}
         roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path))
         if not isinstance(data.get("roles") or [], list):
             raise PlaybookError("roles must be a list", data.where("roles"), "roles")

@@ -48,7 +48,7 @@ class PlayRoles:
         """The block of one ``roles:`` entry (None: already expanded with these parameters)."""
         name, keywords, params = split_entry(entry, origin)
         where = location_of(entry, origin)
-        folder = find_role(name, self.search, where, "roles")
+        folder = find_role(self.parser.static_role_name(name), self.search, where, "roles")
         _add(self.names, folder.name)
         return self._expand(folder, keywords, params, {}, where, stack, deduplicate=True, public=True)
 
@@ -56,7 +56,7 @@ class PlayRoles:
               public: bool) -> Block:
         """The block of the role an ``import_role`` or ``include_role`` names (the task's own keywords
         wrap it); never deduplicated. A ``public`` role's variables and defaults are the play's."""
-        folder = find_role(options["name"], self.search, where, key)
+        folder = find_role(self.parser.static_role_name(options["name"]), self.search, where, key)
         _add(self.names, folder.name)
         return self._expand(folder, {}, {}, _role_files(options), where, stack, deduplicate=False, public=public)
 
