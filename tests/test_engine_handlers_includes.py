@@ -252,6 +252,27 @@ CASES = {
             - {name: cleanup, debug: {msg: cleanup-ran}}
         """,
         force_handlers=True, rc=2, recap={"h1": "1 1 0 1 0 0 0"}, messages={}),
+    "a_collections_role_beside_the_playbook_and_role_prefixed_topics": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          roles:
+            - ns.col.r
+            - plain
+          tasks:
+            - command: "true"
+              notify: ["r : col-topic", "plain : plain-topic"]
+            - meta: flush_handlers
+            - command: "true"
+              notify: "ns.col.r : col handler"
+        """,
+        files={"collections/ansible_collections/ns/col/roles/r/tasks/main.yml": "- debug: msg=in-collection\n",
+               "collections/ansible_collections/ns/col/roles/r/handlers/main.yml":
+                   "- name: col handler\n  debug: msg=col-handler\n  listen: col-topic\n",
+               "roles/plain/handlers/main.yml": "- name: plain handler\n  debug: msg=plain-handler\n"
+                                                "  listen: plain-topic\n"},
+        rc=0, recap={"h1": "6 2 0 0 0 0 0"},
+        messages={"h1": ["in-collection", "col-handler", "plain-handler", "col-handler"]}),
 }
 
 

@@ -44,8 +44,11 @@ class Notifications:
                 continue
             known.add(self._identity(handler))
             self.handlers.append(handler)
-            role_name = {f"{role} : {name}"} if role else set()
-            for topic in {name, *role_name, *handler.listen}:
+            # a role's handler also answers to its name and topics prefixed with the role's name (a
+            # collection's role: its full name or its own), as in ansible-core
+            prefixes = {role, role.rsplit(".", 1)[-1]} if role else set()
+            own = {name, *handler.listen}
+            for topic in own | {f"{prefix} : {topic}" for prefix in prefixes for topic in own}:
                 self._by_topic.setdefault(topic, []).append(handler)
 
     def _identity(self, handler: Handler) -> tuple[str | None, str] | int:

@@ -4,7 +4,9 @@ A role is a folder with ``tasks/``, ``handlers/``, ``defaults/``, ``vars/``, ``f
 ``templates/`` and ``meta/`` (each optional). It is searched, as Ansible searches it, in
 ``roles/`` beside the playbook, then in each folder of the roles path (``roles_path`` in
 ansible.cfg, ``ANSIBLE_ROLES_PATH``), then beside the playbook itself; a role named by a path
-is taken as it is. What the role's tasks become is the parser's business (``playbook.parser``).
+is taken as it is; a role named ``namespace.collection.role`` is found in the collections of
+``collections/ansible_collections/`` beside the playbook. What the role's tasks become is the
+parser's business (``playbook.parser``).
 """
 
 from __future__ import annotations
@@ -70,12 +72,23 @@ def find_role(name: str, search: list[str], origin: Location, key: str) -> RoleF
     if "{{" in name or "{%" in name:
         raise PlaybookError(f"a role name here cannot be a template ('{name}'): use include_role", origin, key)
     if name.count(".") >= 2 and "/" not in name:
-        raise PlaybookError(f"roles from collections ('{name}') are not supported by titan-ops", origin, key)
+        return _collection_role(name, search[-1], origin, key)
     candidates = [name] if os.path.isabs(name) else [os.path.join(folder, name) for folder in search]
     for candidate in candidates:
         if os.path.isdir(candidate):
             return _read_meta(os.path.basename(os.path.normpath(candidate)), os.path.normpath(candidate))
     raise MissingFileError(f"the role '{name}' was not found in: {', '.join(search)}", origin, key)
+
+
+def _collection_role(name: str, base_dir: str, origin: Location, key: str) -> RoleFolder:
+    """The role ``namespace.collection.role`` of a collection in ``collections/`` beside the playbook (the one
+    place of Ansible's collections path titan-ops searches); it keeps its full name."""
+    parts = name.split(".")
+    folder = os.path.join(base_dir, "collections", "ansible_collections", *parts[:2], "roles", parts[2])
+    if len(parts) != 3 or not os.path.isdir(folder):
+        raise MissingFileError(f"the role '{name}' is not in collections/ beside the playbook (roles from "
+                               "collections elsewhere are not supported by titan-ops)", origin, key)
+    return _read_meta(name, folder)
 
 
 def role_search_path(base_dir: str, roles_path: list[str]) -> list[str]:
