@@ -79,6 +79,7 @@ CASES = {
           tasks:
             - debug: msg=loaded
               diff: yes
+              debugger: never
             - debug: msg=not-run
               diff: yes.
               ignore_errors: true
