@@ -273,6 +273,25 @@ CASES = {
                                                 "  listen: plain-topic\n"},
         rc=0, recap={"h1": "6 2 0 0 0 0 0"},
         messages={"h1": ["in-collection", "col-handler", "plain-handler", "col-handler"]}),
+    "an_included_roles_handlers_join_when_it_runs_and_a_notify_list_names_each": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {topics: [topic, other]}
+          tasks:
+            - command: "true"
+              notify: "{{ topics }}"
+            - meta: flush_handlers
+            - include_role: {name: r}
+            - command: "true"
+              notify: topic
+          handlers:
+            - {name: play handler, debug: {msg: play-handler}, listen: topic}
+            - {name: other handler, debug: {msg: other-handler}, listen: other}
+        """,
+        files={"roles/r/handlers/main.yml": "- name: role handler\n  debug: msg=role-handler\n  listen: topic\n"},
+        rc=0, recap={"h1": "7 2 0 0 0 0 0"},
+        messages={"h1": ["play-handler", "other-handler", "play-handler", "role-handler"]}),
 }
 
 
@@ -356,3 +375,31 @@ def test_a_notified_handler_include_naming_no_module_here_ends_the_run(tmp_path,
     assert _cli(case, tmp_path, "-e", "which=windows") == 4  # ansible-playbook: 4, "couldn't resolve module"
     out = capsys.readouterr().out
     assert "inc/windows.yml:1:3: 'win_file': unknown module or keyword 'win_file'" in out
+
+
+def test_a_missing_handler_is_a_warning_when_error_on_missing_handler_is_off(tmp_path, monkeypatch, capsys):
+    case = Case(playbook="""
+    - hosts: h1
+      gather_facts: false
+      tasks:
+        - command: "true"
+          notify: [nosuch, known]
+        - command: "true"
+          notify: "{{ 'also' + 'missing' }}"
+      handlers:
+        - {name: known, debug: {msg: known-ran}}
+    """, rc=0, recap={}, messages={})
+    playbook, inventory = write_case(case, tmp_path)
+    result = titan_ops.run(playbook, inventory, error_on_missing_handler=False)
+    assert result.exit_code == 0
+    warned = [r.result.get("warnings") for r in result.host_results("h1")]
+    assert warned[0] == ["The requested handler 'nosuch' was not found in either the main handlers list nor in the "
+                         "listening handlers list"]
+    assert warned[1] == ["The requested handler 'alsomissing' was not found in either the main handlers list nor "
+                         "in the listening handlers list"]
+    assert result.host_results("h1")[2].result.get("msg") == "known-ran"
+    monkeypatch.setenv("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")
+    assert main(["run", "-i", str(inventory), str(playbook)]) == 0
+    assert "[WARNING]: The requested handler 'nosuch' was not found" in capsys.readouterr().out
+    monkeypatch.delenv("ANSIBLE_ERROR_ON_MISSING_HANDLER")
+    assert main(["run", "-i", str(inventory), str(playbook)]) == 5

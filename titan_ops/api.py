@@ -53,6 +53,7 @@ def run(
     become_user: str | None = None,
     become_method: str | None = None,
     force_handlers: bool = False,
+    error_on_missing_handler: bool = True,
     start_at_task: str | None = None,
     gather_facts: bool = True,
     vault: Vault | None = None,
@@ -87,6 +88,8 @@ def run(
     ``ansible_titan_session``: commands through one shell session per host); ``become``,
     ``become_user`` and ``become_method`` to plays that do not (``-b``, ...). ``gather_facts`` is the
     default of plays that do not say (ansible.cfg's ``gathering = explicit`` makes it False).
+    ``error_on_missing_handler=False`` (ansible.cfg's ``error_on_missing_handler``) makes a ``notify:`` of a
+    handler the play does not have a warning of its task instead of an error.
     ``vault`` opens vault-encrypted files and values (of the playbook and inventory loaded from paths
     here, and of what the run loads); what it opens is masked in every output. ``ask`` answers
     ``vars_prompt`` (the CLI asks on the terminal; without it a prompt's default answers, and a prompt
@@ -128,6 +131,7 @@ def run(
                             SESSION_VARIABLE: session}),
         keyword_defaults=_set({"become": become, "become_user": become_user, "become_method": become_method}),
         force_handlers=force_handlers,
+        error_on_missing_handler=error_on_missing_handler,
         start_at_task=start_at_task,
         gather_facts=gather_facts,
         vault=vault,

@@ -69,6 +69,8 @@ SETTINGS = (
     _Setting("gathering", "defaults", "gathering", "ANSIBLE_GATHERING", lambda value, base: _gathering(value)),
     _Setting("force_handlers", "defaults", "force_handlers", "ANSIBLE_FORCE_HANDLERS",
              lambda value, base: boolean(value)),
+    _Setting("error_on_missing_handler", "defaults", "error_on_missing_handler", "ANSIBLE_ERROR_ON_MISSING_HANDLER",
+             lambda value, base: boolean(value)),
     _Setting("vault_password_file", "defaults", "vault_password_file", "ANSIBLE_VAULT_PASSWORD_FILE",
              lambda value, base: os.path.join(base, os.path.expanduser(value))),
     _Setting("vault_identity_list", "defaults", "vault_identity_list", "ANSIBLE_VAULT_IDENTITY_LIST",
@@ -125,6 +127,7 @@ class Config:
     transport: str | None = None
     gathering: str | None = None
     force_handlers: bool | None = None
+    error_on_missing_handler: bool | None = None
     vault_password_file: str | None = None
     vault_identity_list: tuple[str, ...] = ()
     ssh_args: str | None = None

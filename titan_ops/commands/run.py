@@ -137,6 +137,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  become=_first(args.become, config.become), become_user=args.become_user or config.become_user,
                  become_method=args.become_method or config.become_method,
                  force_handlers=bool(_first(args.force_handlers, config.force_handlers, False)),
+                 error_on_missing_handler=config.error_on_missing_handler is not False,
                  start_at_task=args.start_at_task, gather_facts=config.gathering != "explicit", vault=vault,
                  ask=_ask if sys.stdin.isatty() else None,
                  subscribers=_subscribers(args), incident=args.incident, incident_dir=args.incident_dir,

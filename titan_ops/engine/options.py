@@ -32,6 +32,8 @@ class RunOptions:
     """Play keywords (``become``, ...) for plays that do not set them."""
     force_handlers: bool = False
     """Notified handlers run on hosts that failed too."""
+    error_on_missing_handler: bool = True
+    """A ``notify:`` of a handler the play does not have is an error (else a warning of its task)."""
     start_at_task: str | None = None
     """The run starts at the first task of this name (tasks before it are not run)."""
     gather_facts: bool = True

@@ -178,7 +178,7 @@ class _Planner:
         notifying = list(_notifying(play.pre_tasks + play.tasks + play.post_tasks, self.included, set()))
         notifying += [(handler, name) for handler in play.handlers if isinstance(handler, Task)
                       for name in handler.notify]
-        if any(isinstance(item, IncludeRole) for item, _ in notifying):
+        if any(isinstance(item, IncludeRole) for item, _ in notifying) or not self.options.error_on_missing_handler:
             return
         for item, name in notifying:
             if is_template(name):

@@ -310,17 +310,24 @@ class Walk:
         return failed
 
     def _notify(self, task: Task, result: TaskResult, names: list[str], scope: Scope) -> None:
-        """A changed result notifies ``names`` (templates rendered for its host, for every item of a loop);
-        a name no handler of the play has fails the task (ansible ends the run there)."""
+        """A changed result notifies ``names`` (templates rendered for its host, for every item of a loop; one
+        that renders to a list names each); a name no handler of the play has fails the task (ansible ends
+        the run there), or with ``error_on_missing_handler`` off is a warning of the task."""
         try:
             if any(is_template(name) for name in names):
                 variables = self.hosts.variables(self.state, result.host, scope, task.vars)
                 iterations = [{key: outcome[key] for key in (outcome.get("ansible_loop_var"), "ansible_loop_var")
                                if key in outcome} for outcome in result.result.get("results") or [{}]]
-                names = list(dict.fromkeys(str(self.templar.render(name, ChainMap(values, variables)))
-                                           for values in iterations for name in names))
+                rendered = [self.templar.render(name, ChainMap(values, variables))
+                            for values in iterations for name in names]
+                names = list(dict.fromkeys(str(name) for value in rendered
+                                           for name in (value if isinstance(value, list) else [value])))
             unknown = [name for name in names if not self.state.notifications.knows(name)]
-            if unknown:
+            if unknown and not self.runner.options.error_on_missing_handler:
+                result.result = {**result.result, "warnings": [*result.result.get("warnings", []), *(
+                    f"The requested handler '{name}' was not found in either the main handlers list nor in the "
+                    "listening handlers list" for name in unknown)]}
+            elif unknown:
                 raise TemplateError(f"the handler '{unknown[0]}' is not in this play (no handler has that name or "
                                     "listens to it)", key="notify")
         except TitanOpsError as error:

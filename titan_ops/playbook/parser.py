@@ -475,8 +475,8 @@ class _Parser:
         self._check_value_templates(options, where, "include_role")
         self._check_conditions(data)
         if not any(is_template(value) for value in options.values()):
-            assert self.roles is not None  # the role is checked (and its handlers are the play's) before the run
-            with _missing_fails_when_run():
+            assert self.roles is not None  # the role is checked before the run (its handlers join when it runs)
+            with _missing_fails_when_run(), self.roles.checked_only():
                 self.roles.named(options, where, stack, "include_role", public=False)
         loop, loop_lookup = _loop(data)
         return IncludeRole(options=options, location=where, base_dir=base_dir, name=data.get("name"),

@@ -132,6 +132,16 @@ class PlayRoles:
             self.handlers.extend(self.parser.handler_file(path, stack, where, self.search[-1]))
 
     @contextmanager
+    def checked_only(self) -> Iterator[None]:
+        """Roles expanded inside are checked, and their handlers are not the play's (an ``include_role``'s
+        join the play when it runs, as in ansible-core)."""
+        handlers, files = list(self.handlers), set(self._handler_files)
+        try:
+            yield
+        finally:
+            self.handlers, self._handler_files = handlers, files
+
+    @contextmanager
     def in_role(self, folder: RoleFolder) -> Iterator[None]:
         """Tasks parsed inside are the role's (and find its custom modules first)."""
         outer = self.parser.role, self.parser.role_library
