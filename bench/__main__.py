@@ -83,6 +83,7 @@ class Measure:
     ok: bool = True
     cpu: float | None = None  # CPU seconds (user + system) of the runner's process and its reaped children
     load: float | None = None  # the machine's 1-minute load average when the run ended
+    host_cpu: float | None = None  # CPU seconds of the hosts' sshd and all it ran (sessions, shells, commands)
 
 
 class TreeSampler(threading.Thread):
@@ -270,6 +271,38 @@ def command(runner: str, setup: Setup, control_dir: str) -> tuple[list[str], dic
     raise ValueError(runner)
 
 
+def hosts_cpu(setup: Setup, settled: bool = False) -> float:
+    """CPU seconds (user + system) the setup's hosts' sshd have spent so far with everything they reaped:
+    connections, sessions, shells, commands. ``settled``: first wait (up to 5 s) until no connection of
+    theirs is left to reap, so that a run just ended is counted whole."""
+    listeners = []
+    names = set(setup.names)
+    for host in setup.lab.hosts:
+        if host.name in names and host.pid is not None:
+            try:
+                listeners.append(psutil.Process(host.pid))
+            except psutil.NoSuchProcess:
+                pass
+    deadline = time.monotonic() + 5
+    while settled and time.monotonic() < deadline and any(_has_children(process) for process in listeners):
+        time.sleep(0.05)
+    total = 0.0
+    for process in listeners:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _has_children(process: psutil.Process) -> bool:
+    try:
+        return bool(process.children())
+    except psutil.NoSuchProcess:
+        return False
+
+
 def end_masters(control_dir: str) -> None:
     """Stop the ControlPersist masters that ansible started for this repetition (found by their socket dir)."""
     for process in psutil.process_iter(["cmdline", "name"]):
@@ -421,7 +454,9 @@ def main(argv: list[str] | None = None) -> int:
                         for run in [item for item in ("first", "second") if item in args.runs.split(",")]:
                             argv_, env, marker = command(runner, setup, control_dir)
                             log = setup.directory / f"{runner}-{rep}-{run}.log"
+                            hosts_before = hosts_cpu(setup)
                             wall, peak, rc, stdout, cpu = measure(argv_, env, log, marker)
+                            host_cpu = hosts_cpu(setup, settled=True) - hosts_before
                             inner = None
                             if runner in ("floor", "floor-naive", "floor-session", "titan-ops-api"):
                                 try:
@@ -435,9 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                             load = os.getloadavg()[0]
                             measures.append(Measure(runner, count, run, rep, wall, inner, peak / 2**20, rc,
                                                     str(log.relative_to(ROOT)), ok=problem is None, cpu=cpu,
-                                                    load=load))
+                                                    load=load, host_cpu=host_cpu))
                             print(f"bench: {count:>4} hosts rep {rep} {runner:<17} {run:<6} {wall:8.2f}s "
-                                  f"{peak / 2**20:7.0f} MB {cpu:7.2f}s CPU load {load:5.1f}"
+                                  f"{peak / 2**20:7.0f} MB {cpu:7.2f}s CPU {host_cpu:7.2f}s hosts' CPU "
+                                  f"load {load:5.1f}"
                                   + (f"  (inner {inner:.2f}s)" if inner else ""),
                                   flush=True)
                     finally:
@@ -522,6 +558,8 @@ def summarise(measures: list[Measure], runners: list[str], counts: list[int]) ->
                     "cpu": (statistics.median(m.cpu for m in chosen)
                             if all(m.cpu is not None for m in chosen) else None),
                     "load": [m.load for m in chosen],
+                    "host_cpu": (statistics.median(m.host_cpu for m in chosen)
+                                 if all(m.host_cpu is not None for m in chosen) else None),
                 })
     for row in rows:
         reference = medians.get((REFERENCE, row["hosts"], row["run"]))
@@ -611,17 +649,18 @@ def cluster_overheads(rows: list[dict[str, Any]]) -> list[str]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     header = ("| runner | hosts | run | wall s (median) | s per host-task | x titan-ops | x floor | "
-              "x floor-naive | peak MB | CPU s (median) | CPU per host-task | load average at the end |")
-    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+              "x floor-naive | peak MB | CPU s (median) | CPU per host-task | hosts' CPU s | load average at the end |")
+    lines = [header, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         def ratio(value: float | None) -> str:
             return "" if value is None else f"{value:.2f}"
         cpu = "" if row.get("cpu_per_host_task") is None else f"{row['cpu_per_host_task'] * 1000:.2f} ms"
         seconds = "" if row.get("cpu") is None else f"{row['cpu']:.2f}"
         loads = ", ".join(f"{load:.1f}" for load in row.get("load", []) if load is not None)
+        hosts = "" if row.get("host_cpu") is None else f"{row['host_cpu']:.2f}"
         lines.append(f"| {row['runner']} | {row['hosts']} | {row['run']} | {row['wall']:.2f} | "
                      f"{row['per_host_task'] * 1000:.2f} ms | {ratio(row['x_titan_ops'])} | {ratio(row['x_floor'])} | "
-                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} | {seconds} | {cpu} | {loads} |")
+                     f"{ratio(row['x_floor_naive'])} | {row['peak_mb']:.0f} | {seconds} | {cpu} | {hosts} | {loads} |")
     return "\n".join(lines)
 
 
