@@ -82,6 +82,21 @@ CASES = {
         """,
         rc=0, recap={"h1": "6 3 0 0 0 0 1"},
         messages={"h1": ["True", "Unsupported parameters for (shell) module: expand_argument_vars"]}),
+    "environment_values_render_one_by_one_and_ansible_env_is_gathered": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: true
+          environment:
+            PATH: "{{ ansible_env.PATH }}:/extra"
+            KEPT: kept
+            GONE: "{{ omit }}"
+          tasks:
+            - debug: msg="{{ '/extra' in ansible_env.PATH }} {{ ansible_env.KEPT }} {{ 'GONE' in ansible_env }}"
+            - command: printenv PATH KEPT
+              register: printed
+            - debug: msg="{{ printed.stdout_lines[0].endswith(':/extra') }} {{ printed.stdout_lines[1] }}"
+        """,
+        rc=0, recap={"h1": "4 1 0 0 0 0 0"}, messages={"h1": ["False kept False", "True kept"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

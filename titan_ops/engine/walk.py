@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections import ChainMap
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
 from titan_ops.errors import (
     Location, MetaConditionError, MissingFileError, PlaybookError, RunError, TemplateError, TitanOpsError,
+    UndefinedVariableError,
 )
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
@@ -501,6 +503,10 @@ class Walk:
     def _render_keywords(self, keywords: dict[str, Any], variables: Any) -> dict[str, Any]:
         settings: dict[str, Any] = {}
         for key, value in keywords.items():
+            if key == "environment":
+                settings[key] = environment = self._environment(value, variables)
+                self.templar.note_secrets(secret_values(environment))  # PGPASSWORD: "{{ x }}": x is a secret
+                continue
             value = self.templar.render(value, variables)
             if isinstance(value, str) and value == OMIT:
                 continue  # (a keyword given as omit is not given)
@@ -508,12 +514,34 @@ class Walk:
                 value = _keyword_boolean(value)
             elif key == "timeout":
                 value = float(value) if value else None
-            elif key == "environment":
-                value = _environment(value)
-                self.templar.note_secrets(secret_values(value))  # PGPASSWORD: "{{ x }}": x is a secret
             settings[key] = value
         return settings
 
+    def _environment(self, value: Any, variables: Any) -> dict[str, str]:
+        """``environment`` rendered as in ansible: a mapping, or a list of them merged in order (later ones
+        win), each variable rendered alone; an item or a value that is ``omit`` is left out, and so is a value
+        that needs ``ansible_env`` before the facts that hold it were gathered."""
+        environment: dict[str, str] = {}
+        for part in value if isinstance(value, list) else [value]:
+            if not isinstance(part, Mapping):
+                part = self.templar.render(part, variables)  # (a template of a mapping: its values are data)
+                if part == OMIT:
+                    continue
+                if not isinstance(part, Mapping):
+                    raise TemplateError("'environment' must be a mapping or a list of them, got "
+                                        f"{type(part).__name__}")
+                environment.update({str(name): str(item) for name, item in part.items() if item != OMIT})
+                continue
+            for name, item in part.items():
+                try:
+                    item = self.templar.render(item, variables)
+                except UndefinedVariableError as error:
+                    if "ansible_env" in error.message:
+                        continue
+                    raise
+                if item != OMIT:
+                    environment[str(name)] = str(item)
+        return environment
 
 def _keyword_boolean(value: Any) -> bool:
     """A boolean keyword's rendered value (``become: yes``); one that is no boolean fails the task, as in
@@ -525,18 +553,6 @@ def _keyword_boolean(value: Any) -> bool:
     except ValueError:
         raise TemplateError(f"The value '{value}' could not be converted to 'bool'.") from None
 
-
-def _environment(value: Any) -> dict[str, str]:
-    """A rendered ``environment``: a mapping, or a list of them merged in order (later ones win), as in
-    ansible; an item or a value that is ``omit`` is left out."""
-    environment: dict[str, str] = {}
-    for part in value if isinstance(value, list) else [value]:
-        if part == OMIT:
-            continue
-        if not isinstance(part, dict):
-            raise TemplateError(f"'environment' must be a mapping or a list of them, got {type(part).__name__}")
-        environment.update({str(name): str(item) for name, item in part.items() if item != OMIT})
-    return environment
 
 
 def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:

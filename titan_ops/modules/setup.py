@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shlex
 from typing import Any
 
@@ -25,6 +26,7 @@ echo "memfree_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "user_id=$(id -un)"
 """ + FINDS_MANAGER + r"""echo "pkg_mgr=$pkg_mgr"
+echo "env=$(env -0 2>/dev/null | base64 2>/dev/null | tr -d '\n')"
 [ -n "$py" ] || py=$(command -v python3 || command -v python)
 if [ -n "$py" ]; then
   echo "python=$("$py" -c 'import sys; v = sys.version_info
@@ -59,10 +61,25 @@ def parse_facts(output: str) -> dict[str, Any]:
         "user_id": raw.get("user_id", ""),
         "pkg_mgr": raw.get("pkg_mgr", "unknown"),
     }
+    environment = _environment(raw.get("env", ""))
+    if environment is not None:
+        facts["env"] = environment
     python = _python(raw.get("python", ""))
     if python is not None:
         facts["python"] = python
     return {f"ansible_{key}": value for key, value in facts.items()}
+
+
+def _environment(encoded: str) -> dict[str, str] | None:
+    """The ``ansible_env`` fact (the environment the probe ran with, the task's ``environment`` included) from
+    the probe's ``env=`` line: ``env -0`` in base64 (None when the host could not say)."""
+    try:
+        listing = base64.b64decode(encoded, validate=True).decode(errors="replace")
+    except ValueError:
+        return None
+    if not listing:
+        return None
+    return dict(entry.split("=", 1) for entry in listing.split("\0") if "=" in entry)
 
 
 def _python(line: str) -> dict[str, Any] | None:
@@ -80,8 +97,8 @@ class Setup(Module):
     """Gather facts: hostname, OS, kernel, CPU count, memory and uptime."""
 
     name = "setup"
-    description = ("Gather a small fact set (hostname, OS, kernel, CPUs, memory, uptime, and the host's Python when "
-                   "it has one) with one command.")
+    description = ("Gather a small fact set (hostname, OS, kernel, CPUs, memory, uptime, the environment, and the "
+                   "host's Python when it has one) with one command.")
     schema = {
         "type": "object",
         "properties": {
