@@ -97,6 +97,34 @@ CASES = {
             - debug: msg="{{ printed.stdout_lines[0].endswith(':/extra') }} {{ printed.stdout_lines[1] }}"
         """,
         rc=0, recap={"h1": "4 1 0 0 0 0 0"}, messages={"h1": ["False kept False", "True kept"]}),
+    "debug_as_ansible_2_19_placeholders_verbosity_templated_var_and_splatted_args": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {indirect_omit: "{{ omit }}", greeting: hi}
+          tasks:
+            - debug: {var: not_defined_here}
+              register: undefined_var
+            - debug: msg="{{ undefined_var.not_defined_here }} {{ undefined_var.warnings | length }}"
+            - debug: {var: indirect_omit}
+              register: omitted
+            - debug: msg="{{ omitted.indirect_omit }} {{ omitted.warnings[0] is search('could not be omitted') }}"
+            - debug: {var: "{{ omit }}"}
+            - debug: {msg: quiet, verbosity: "{{ 1 }}"}
+            - debug: {msg: both}
+              args: "{{ {'var': 'greeting'} }}"
+              ignore_errors: true
+              register: both
+            - debug: {msg: "{{ 'parameters are mutually exclusive: msg|var' in both.msg }}"}
+            - debug:
+              args: "{{ 'not a mapping' }}"
+              ignore_errors: true
+              register: not_mapping
+            - debug: {msg: "{{ not_mapping.msg is search('Finalization of task args') }}"}
+        """,
+        rc=0, recap={"h1": "9 0 0 0 1 0 2"},
+        messages={"h1": ["None", "<< error 1 - 'not_defined_here' is undefined >> 1", "None", "<<Omit>> True",
+                         "Hello world!", "True", "True"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

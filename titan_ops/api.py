@@ -37,6 +37,7 @@ def run(
     extra_vars: dict[str, Any] | None = None,
     check: bool = False,
     diff: bool = False,
+    verbosity: int = 0,
     tags: Sequence[str] = (),
     skip_tags: Sequence[str] = (),
     host_key_checking: bool = True,
@@ -79,6 +80,8 @@ def run(
     ``distributed.Client``; :class:`~titan_ops.errors.ClusterError` before any host is touched
     when it cannot be used. The API reads no environment variable for it (the CLI does).
 
+    ``verbosity`` is ansible-playbook's ``-v`` count (a ``debug`` task with a higher ``verbosity`` is skipped).
+
     ``incident`` records the run in that incident's timeline (in ``incident_dir``), stamped by
     ``incident_clock`` (default: the system clock; the watcher passes its own).
 
@@ -120,6 +123,7 @@ def run(
         extra_vars=extra_vars,
         check=check,
         diff=diff,
+        verbosity=verbosity,
         tags=tuple(tags),
         skip_tags=tuple(skip_tags),
         connection=ConnectionOptions(host_key_checking=host_key_checking, connect_timeout=connect_timeout,

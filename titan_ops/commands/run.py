@@ -126,7 +126,7 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
     secrets: list[str] = []
     extra_vars = parse_extra_vars(args.extra_vars, secrets)
     result = run(playbook, inventory, limit=args.limit, forks=_first(args.forks, config.forks, 5), secrets=secrets,
-                 extra_vars=extra_vars, check=args.check, diff=args.diff, tags=args.tags,
+                 extra_vars=extra_vars, check=args.check, diff=args.diff, verbosity=args.verbose, tags=args.tags,
                  skip_tags=args.skip_tags,
                  host_key_checking=not args.no_host_key_checking and config.host_key_checking is not False,
                  connect_timeout=_first(args.timeout, config.timeout, 10.0), command_timeout=args.command_timeout,

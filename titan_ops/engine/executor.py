@@ -213,9 +213,9 @@ class TaskExecutor:
         else:
             args = without_omitted(self.templar.render(task.args, host.variables))
         if task.args_template is not None:
-            args = {**args, **self._rendered_mapping(task.args_template, host, task.module)}
+            args = {**args, **self._rendered_mapping(task.args_template, host, task.module, task.module)}
         if task.args_keyword_template is not None:  # (below the module's own arguments)
-            args = {**self._rendered_mapping(task.args_keyword_template, host, "args"), **args}
+            args = {**self._rendered_mapping(task.args_keyword_template, host, "args", task.module), **args}
         self.templar.note_secrets(secret_values(args))  # login_password: "{{ x }}": x is a secret
         try:
             check_arguments(module, args, task.location, rendered=True)
@@ -232,14 +232,14 @@ class TaskExecutor:
         except (TypeError, ValueError):
             raise TemplateError(f"must be a whole number of seconds, got {rendered!r}", key=key) from None
 
-    def _rendered_mapping(self, template: str, host: HostContext, key: str) -> dict[str, Any]:
+    def _rendered_mapping(self, template: str, host: HostContext, key: str, module: str) -> dict[str, Any]:
         """Arguments given as one template: a mapping (``omit``: none), its omitted values left out."""
         given = self.templar.render(template, host.variables)
         if given == OMIT:
             return {}
         if not isinstance(given, Mapping):
-            raise TemplateError(f"the arguments {template!r} must render to a mapping, got {type(given).__name__}",
-                                key=key)
+            raise TemplateError(f"Finalization of task args for '{module}' failed: Task args must resolve to a "
+                                f"'dict' not '{type(given).__name__}'.", key=key)
         return without_omitted(dict(given))
 
 

@@ -20,6 +20,8 @@ class RunOptions:
     extra_vars: dict[str, Any] = field(default_factory=dict)
     check: bool = False
     diff: bool = False
+    verbosity: int = 0
+    """ansible-playbook's ``-v`` count: a ``debug`` task with a higher ``verbosity`` is skipped."""
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     connection: ConnectionOptions = field(default_factory=ConnectionOptions)

@@ -464,6 +464,7 @@ class Walk:
             templar=self.templar,
             check_mode=check_mode,
             diff_mode=diff_mode,
+            verbosity=options.verbosity,
             become=bool(settings.get("become")),
             become_user=settings.get("become_user"),
             environment=settings.get("environment") or {},

@@ -84,6 +84,8 @@ class HostContext:
     the play's (Ansible's ``ansible_search_path``); empty means ``playbook_dir`` alone."""
     secrets: Redactor | None = None
     """The run's known secrets, for a module that writes records of its own (``evidence``)."""
+    verbosity: int = 0
+    """The run's ``-v`` count."""
     no_log: bool = False
     """The task's ``no_log`` (a custom module masks its own output with it)."""
 

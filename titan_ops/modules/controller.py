@@ -7,9 +7,8 @@ from typing import Any
 
 from titan_ops.errors import UndefinedVariableError
 from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.templating import OMIT, is_template
 
-# What ``debug: var=`` shows for a variable (or key, or attribute) that is not defined, as Ansible does.
-NOT_DEFINED = "VARIABLE IS NOT DEFINED!"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -33,13 +32,26 @@ class Debug(Module):
     }
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
+        """As ansible-core 2.19's: skipped above the run's ``-v`` count; ``var`` shows a placeholder and warns
+        when its value is undefined or ``omit``; a ``var`` template renders to the expression (an authored
+        one: a name from the playbook), and is no ``var`` when it is ``omit``."""
+        if args.get("verbosity", 0) > host.verbosity:
+            return Decision(False, {"skipped": True, "skipped_reason": "Verbosity threshold not met."})
         if "var" in args:
             expression = args["var"]
+            if is_template(expression):  # a name chosen by a template: evaluated when it is authored text
+                expression = host.templar.render(expression, host.variables)
+                if expression == OMIT:
+                    return Decision(False, {"msg": args.get("msg", "Hello world!")})
             try:
                 value = host.templar.evaluate(expression, host.variables)
-            except UndefinedVariableError:
-                value = NOT_DEFINED
-            return Decision(False, {expression: value})
+            except UndefinedVariableError as error:
+                return Decision(False, {expression: f"<< error 1 - {error.detail} >>",
+                                        "warnings": [f"Encountered 1 template error.\nerror 1 - {error.detail}"]})
+            if value != OMIT:
+                return Decision(False, {expression: value})
+            return Decision(False, {expression: "<<Omit>>", "warnings": [
+                "The result of the `var` expression could not be omitted; a placeholder was used instead."]})
         return Decision(False, {"msg": args.get("msg", "Hello world!")})
 
 

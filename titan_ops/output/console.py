@@ -15,7 +15,7 @@ from titan_ops.engine.results import RunResult, Status, TaskResult
 _WIDTH = 80
 _QUIET_KEYS = ("stdout", "stderr", "stdout_lines", "stderr_lines", "cmd", "start", "end", "delta", "rc",
                "invocation", "ansible_facts", "changed", "failed", "exception", "skip_reason", "false_condition",
-               "skipped")
+               "skipped", "warnings")  # (warnings show as [WARNING] lines)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Characters a terminal acts on (all but tab and newline): a host's text shows them escaped, so that it
 cannot move the cursor, rewrite a line already printed or set the window's title."""

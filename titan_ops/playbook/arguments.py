@@ -220,6 +220,8 @@ def _describe(module: Module, error: jsonschema.ValidationError) -> str:
         if len(given) > 1:  # ansible-core's wordings
             return f"parameters are mutually exclusive: {'|'.join(options)} (module '{module.name}')"
         return f"one of the following is required: {', '.join(options)} (module '{module.name}')"
+    if error.validator == "not" and set(error.validator_value) == {"required"}:  # (arguments given together)
+        return f"parameters are mutually exclusive: {'|'.join(error.validator_value['required'])}"
     if error.validator == "required":
         return f"module '{module.name}' is missing a required argument: {error.message}"
     if error.validator == "type":
