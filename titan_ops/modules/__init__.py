@@ -68,6 +68,7 @@ ENTRIES: dict[str, Entry] = {
     "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
     "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
     "async_status": Entry(_BUILTIN, "titan_ops.modules.jobs", "AsyncStatus"),
+    "get_url": Entry(_BUILTIN, "titan_ops.modules.get_url", "GetUrl"),
     "apt": Entry(_BUILTIN, "titan_ops.modules.packages.apt", "Apt"),
     "dnf": Entry(_BUILTIN, "titan_ops.modules.packages.dnf", "Dnf"),
     "package": Entry(_BUILTIN, "titan_ops.modules.packages.package", "Package"),
