@@ -6,9 +6,11 @@ scripts/setup.sh leaves in apt's cache (``apt-get install --reinstall --download
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
@@ -67,7 +69,7 @@ def test_apt_answers_as_ansible(tmp_path):
     assert play_titan(folder, tmp_path / "titan", KEYS).tasks == play_ansible(folder, tmp_path / "ansible", KEYS).tasks
 
 
-def test_apt_simulates_in_check_mode(tmp_path):
+def test_apt_simulates_in_check_mode(tmp_path, package_lock):
     if _installed(TEST_PACKAGE):
         pytest.skip(f"{TEST_PACKAGE} is installed: nothing to simulate installing")
     folder = tmp_path / "project"
@@ -84,8 +86,16 @@ def test_apt_simulates_in_check_mode(tmp_path):
     assert not _installed(TEST_PACKAGE)
 
 
+@pytest.fixture
+def package_lock() -> Iterator[None]:
+    """One test run at a time installs and removes the test package (several runs share a machine)."""
+    with open("/tmp/titan-ops-test-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="installs a package: root only")
-def test_apt_installs_and_removes_once(tmp_path):
+def test_apt_installs_and_removes_once(tmp_path, package_lock):
     if _installed(TEST_PACKAGE):
         pytest.skip(f"{TEST_PACKAGE} is installed already (this test leaves it as it found it)")
     if not glob.glob(f"/var/cache/apt/archives/{TEST_PACKAGE}_*.deb"):
