@@ -292,6 +292,23 @@ CASES = {
         files={"roles/r/handlers/main.yml": "- name: role handler\n  debug: msg=role-handler\n  listen: topic\n"},
         rc=0, recap={"h1": "7 2 0 0 0 0 0"},
         messages={"h1": ["play-handler", "other-handler", "play-handler", "role-handler"]}),
+    "notify_on_import_tasks_and_in_an_includes_apply": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - import_tasks: inc/change.yml
+              notify: imported
+            - include_tasks:
+                file: inc/change.yml
+                apply:
+                  notify: applied
+          handlers:
+            - {name: imported, debug: {msg: imported-notified}}
+            - {name: applied, debug: {msg: applied-notified}}
+        """,
+        files={"inc/change.yml": "- command: 'true'\n"},
+        rc=0, recap={"h1": "5 2 0 0 0 0 0"}, messages={"h1": ["imported-notified", "applied-notified"]}),
 }
 
 

@@ -35,7 +35,7 @@ from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
 from titan_ops.playbook import play_values
-from titan_ops.playbook.keywords import tags_of
+from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
@@ -565,12 +565,12 @@ def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _applied(tasks: list[TaskItem], apply: dict[str, Any], location: Location) -> list[TaskItem]:
-    """An include's tasks with its ``apply:`` (tags, vars and keywords for each of them)."""
+    """An include's tasks with its ``apply:`` (tags, vars, notify and keywords for each of them)."""
     if not apply:
         return tasks
-    keywords = {key: value for key, value in apply.items() if key not in ("tags", "vars")}
+    keywords = {key: value for key, value in apply.items() if key not in ("tags", "vars", "notify")}
     return [Block(block=tasks, location=location, tags=tags_of(apply.get("tags")), vars=dict(apply.get("vars") or {}),
-                  keywords=keywords)]
+                  keywords=keywords, notify=[str(name) for name in as_list(apply.get("notify"))])]
 
 
 def _included_file(include: IncludeTasks, path: str) -> dict[str, Any]:

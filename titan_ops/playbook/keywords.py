@@ -31,7 +31,7 @@ IMPORT_ROLE_KEYWORDS = frozenset({"name", "import_role", "when", "vars", "tags",
 INCLUDE_ROLE_KEYWORDS = frozenset({"name", "include_role", "when", "vars", "tags", "loop", "loop_control",
                                    "register", *INHERITED_KEYWORDS})
 
-IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", *INHERITED_KEYWORDS})
+IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", "notify", *INHERITED_KEYWORDS})
 
 INCLUDE_TASKS_KEYWORDS = frozenset({"name", "include_tasks", "when", "vars", "tags", "loop", "loop_control",
                                     "register", "args", *INHERITED_KEYWORDS})

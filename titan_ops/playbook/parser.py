@@ -447,7 +447,8 @@ class _Parser:
         tasks = self.task_file(_resolve(file_name, base_dir), stack, data.where("import_tasks"))
         return Block(block=tasks, location=data.location, name=data.get("name"), when=as_list(data.get("when")),
                      vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")),
-                     keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
+                     keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
+                     notify=_names(data.get("notify")))
 
     def import_role(self, data: LocatedDict, stack: tuple[str, ...]) -> Block:
         for key in data:
@@ -510,8 +511,8 @@ class _Parser:
         if not isinstance(arguments, dict) or set(arguments) - {"apply", "file"}:
             raise PlaybookError("include_tasks takes 'file' and 'apply' as args", data.where("args"), "args")
         apply = (value.get("apply") if isinstance(value, dict) else None) or arguments.get("apply") or {}
-        if set(apply) - {"tags", "vars", *INHERITED_KEYWORDS}:
-            raise PlaybookError("apply takes task keywords (tags, vars, become, ...) only",
+        if set(apply) - {"tags", "vars", "notify", *INHERITED_KEYWORDS}:
+            raise PlaybookError("apply takes task keywords (tags, vars, notify, become, ...) only",
                                 data.where("include_tasks"), "apply")
         self._check_templates(data, ("include_tasks", "vars", "loop", "args"))
         self._check_conditions(data)
