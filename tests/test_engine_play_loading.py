@@ -115,6 +115,17 @@ CASES = {
                                      "  tasks: [{import_role: {name: '{{ role_to_import }}'}}]\n",
                "sub/roles/r/tasks/main.yml": "- debug: msg=imported-role\n"},
         rc=0, recap={"h1": "3 0 0 0 2 0 0"}, messages={"h1": ["pre", "first", "imported-role"]}),
+    "unsafe_lists_and_mappings_hold_data": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars:
+            items: !unsafe ['{{ not_a_template }}', 2]
+            mapping: !unsafe {key: '{{ neither }}', number: 3}
+          tasks:
+            - debug: msg="{{ items[0] }} {{ items[1] + 1 }} {{ mapping.key }} {{ mapping.number + 1 }}"
+        """,
+        rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["{{ not_a_template }} 3 {{ neither }} 4"]}),
 }
 
 

@@ -61,11 +61,22 @@ def construct_authored(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> Author
     return Authored(loader.construct_scalar(node))
 
 
-def construct_unsafe(loader: yaml.BaseLoader, node: yaml.Node) -> Unsafe:
-    """The YAML constructor of ``!unsafe`` (strings only, as in Ansible)."""
+def construct_unsafe(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
+    """The YAML constructor of ``!unsafe``: the string, or every string in the list or mapping (keys aside),
+    is data, never a template (as in Ansible)."""
     if isinstance(node, yaml.ScalarNode):
         return Unsafe(loader.construct_scalar(node))
-    raise yaml.constructor.ConstructorError(None, None, "!unsafe applies to strings only", node.start_mark)
+    return _unsafe_inside(loader, node)
+
+
+def _unsafe_inside(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.SequenceNode):
+        return [_unsafe_inside(loader, item) for item in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {loader.construct_object(key, deep=True): _unsafe_inside(loader, value) for key, value in node.value}
+    if node.tag in ("tag:yaml.org,2002:str", "!unsafe"):
+        return Unsafe(loader.construct_scalar(node))
+    return loader.construct_object(node, deep=True)
 
 
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
