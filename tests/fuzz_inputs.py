@@ -3,8 +3,10 @@
 Each mutant is one to three text mutations (lines deleted, doubled, swapped, re-indented, cut; tokens and
 hostile values inserted: unclosed templates, aliases, huge ranges and powers, bytes that are not UTF-8) of
 one file of ``playbooks/`` (a runbook or a task file) or ``inventory/production/``. It runs through the real
-``titan-ops run`` (in this process, one after the other) on the local connection, in check mode, with tags
-that select none of the runbook's tasks: only the probe play imported first runs, and it touches a marker.
+``titan-ops run``, one after the other, each in a process of its own (forked from a server that imported
+titan-ops: tests/forked_cli.py) that is killed at :data:`DEADLINE`, on the local connection, in check mode,
+with tags that select none of the runbook's tasks: only the probe play imported first runs, and it touches a
+marker.
 
 A mutant passes when the command returns (within :data:`DEADLINE` seconds) with a known exit code and no
 traceback, and when it exits 5 (bad input): exactly one error line, naming ``file:line`` or the option, and
@@ -14,20 +16,19 @@ mutant (its seed, file, mutations and what went wrong) and a last line with the 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import random
 import re
 import shutil
-import signal
+import subprocess
 import sys
 import tempfile
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.forked_cli import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 20
@@ -106,14 +107,6 @@ def mutate(data: bytes, rng: random.Random, mutations: list[str]) -> bytes:
     return b"\n".join(lines)
 
 
-class _Hang(Exception):
-    pass
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Hang()
-
-
 class Fuzzer:
     """The shipped files copied to a scratch folder; each mutant written over one of them, run, and put back."""
 
@@ -167,26 +160,15 @@ class Fuzzer:
         return {"seed": seed, "file": mutant.file, "runbook": runbook, "mutations": mutant.mutations, **problem}
 
     def _run(self, playbook: Path) -> dict[str, Any] | None:
-        from titan_ops.cli import main
-
         args = ["run", "-i", str(self.scratch / "inventory"), str(playbook), "--check", "--connection", "local",
                 "--tags", "titan-ops-fuzz-selects-none", "-e", "ansible_become=false", "-e", "incident_id=FUZZ",
                 "--incident-dir", str(self.scratch / "incidents"), "--timeout", "5", "--command-timeout", "10"]
-        out, err = io.StringIO(), io.StringIO()
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(DEADLINE)
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = main(args)
-        except _Hang:
-            return {"problem": f"no answer within {DEADLINE} s"}
-        except BaseException:  # noqa: BLE001 - any escape is the finding
-            return {"problem": "an exception escaped", "traceback": traceback.format_exc()[-2000:]}
-        finally:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, previous)
+            done = run_cli(args, cwd=self.scratch, timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            return {"problem": f"no answer within {DEADLINE} s (killed)"}
+        code, stderr = done.returncode, done.stderr
         self.exit_codes[code] += 1
-        stderr = err.getvalue()
         errors = [line for line in stderr.splitlines() if line.startswith("ERROR!")]
         if "Traceback" in stderr:
             return {"problem": "a traceback", "stderr": stderr[-2000:]}

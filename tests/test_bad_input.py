@@ -1,7 +1,7 @@
 """Bad input (issue 12 §5): one located error line, exit code 5, before any host is touched.
 
-Each case runs the real ``titan-ops`` command in a process of its own (a hang is a failure, not a stuck
-suite) and asserts: exit code 5, exactly one line on stderr naming ``file:line:column`` (or the option),
+Each case runs the real ``titan-ops`` command in a process of its own (tests/forked_cli.py: a hang is a
+failure, not a stuck suite) and asserts: exit code 5, exactly one line on stderr naming ``file:line:column`` (or the option),
 no traceback, and no marker file from the task that would have run first.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.forked_cli import Finished, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 60
@@ -24,12 +24,11 @@ DEADLINE = 60
 INVENTORY = "all:\n  hosts:\n    h1: {ansible_connection: local}\n"
 
 
-def titan_ops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "titan_ops", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=DEADLINE, env={**os.environ, **(env or {})})
+def titan_ops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Finished:
+    return run_cli(args, cwd=cwd, env={**os.environ, **(env or {})}, timeout=DEADLINE)
 
 
-def assert_located(done: subprocess.CompletedProcess[str], where: str) -> str:
+def assert_located(done: Finished, where: str) -> str:
     """Exit 5 and exactly one ``ERROR! <where>...`` line on stderr (``where``: a regex); the line."""
     assert "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -50,7 +49,7 @@ def playbook(tmp_path: Path, play_keys: str = "", tasks: str = "", name: str = "
     return path
 
 
-def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Finished:
     return titan_ops("run", "-i", "inventory.yml", *args, cwd=tmp_path, env=env)
 
 

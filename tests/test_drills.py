@@ -5,14 +5,13 @@ The shipped drills against the Titan lab are in tests/test_runbooks_drills.py.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.forked_cli import run_cli
 from titan_ops.drill import DrillError, load_drill, run_drill
 from titan_ops.incident import Timeline
 from titan_ops.playbook import load_playbook
@@ -156,10 +155,8 @@ def test_over_budget_fails_the_drill_and_junit_says_so(workspace):
         verification: [{playbook: check.yml}]
         """))
     junit = workspace / "drill.xml"
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "drill", str(drill.path), "-i",
-                           str(workspace / "inventory.yml"), "--junit", str(junit), "--incident", "DRILL-1",
-                           "--incident-dir", str(workspace / "incidents")],
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli(["drill", drill.path, "-i", workspace / "inventory.yml", "--junit", junit, "--incident", "DRILL-1",
+                    "--incident-dir", workspace / "incidents"])
     assert done.returncode == 2, done.stdout + done.stderr
     assert "PASSED  recovery     slow.yml" in done.stdout
     assert "FAILED: too slow: time to recover" in done.stdout and "(over budget)" in done.stdout
@@ -192,8 +189,7 @@ def test_bad_drill_files_are_refused_with_a_location(workspace, text, message):
     with pytest.raises(DrillError) as caught:
         load_drill(path)
     assert str(caught.value).replace(str(workspace) + "/", "").startswith(message), str(caught.value)
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "drill", str(path), "-i",
-                           str(workspace / "inventory.yml")], capture_output=True, text=True, timeout=60)
+    done = run_cli(["drill", path, "-i", workspace / "inventory.yml"], timeout=60)
     assert done.returncode == 5 and "ERROR!" in done.stderr
 
 
@@ -202,8 +198,8 @@ def test_a_drill_refuses_an_inventory_that_is_not_a_labs(workspace):
     production = workspace / "production.yml"
     production.write_text(INVENTORY.replace("      titan_lab: true\n", "") + "    lab9:\n      ansible_connection: local\n      titan_lab: true\n")
     drill = drill_file(workspace, GOOD)
-    command = [sys.executable, "-m", "titan_ops", "drill", str(drill), "-i", str(production)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    command = ["drill", drill, "-i", production]
+    done = run_cli(command, timeout=60)
     assert done.returncode == 5, done.stdout + done.stderr
     assert "not a lab's inventory (hosts without titan_lab: true: ctl)" in done.stderr
     assert "--allow-non-lab" in done.stderr and "DRILL" not in done.stdout
@@ -215,7 +211,7 @@ def test_a_drill_refuses_an_inventory_that_is_not_a_labs(workspace):
     with pytest.raises(DrillError, match="not a lab's inventory"):
         run_drill(load_drill(drill), shipped)
 
-    done = subprocess.run([*command, "--allow-non-lab"], capture_output=True, text=True, timeout=60)
+    done = run_cli([*command, "--allow-non-lab"], timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (workspace / "state.txt").read_text() == "fine\n"
 

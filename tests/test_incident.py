@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tarfile
 import textwrap
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import titan_ops
+from tests.forked_cli import run_cli
 from titan_ops.errors import TitanOpsError
 from titan_ops.incident import Timeline, render_report
 from titan_ops.incident.timeline import DamagedLine
@@ -140,18 +139,15 @@ def test_check_mode_writes_no_evidence_but_is_recorded(playbook, tmp_path):
 
 def test_cli_run_and_report(playbook, tmp_path):
     incidents = tmp_path / "incidents"
-    env_cli = [sys.executable, "-m", "titan_ops"]
-    done = subprocess.run([*env_cli, "run", str(playbook), "--incident", "INC-12", "--incident-dir", str(incidents),
-                           "-e", f"api_token={SECRET_EXTRA}"], capture_output=True, text=True, timeout=120)
+    done = run_cli(["run", playbook, "--incident", "INC-12", "--incident-dir", incidents, "-e",
+                    f"api_token={SECRET_EXTRA}"])
     assert done.returncode == 0, done.stdout + done.stderr
     failing = tmp_path / "failing.yml"
     failing.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
                        "    - name: the restart fails\n      command: /bin/false\n")
-    done = subprocess.run([*env_cli, "run", str(failing), "--incident", "INC-12", "--incident-dir", str(incidents)],
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli(["run", failing, "--incident", "INC-12", "--incident-dir", incidents])
     assert done.returncode == 2
-    report = subprocess.run([*env_cli, "incident", "report", "INC-12", "--dir", str(incidents)],
-                            capture_output=True, text=True, timeout=120)
+    report = run_cli(["incident", "report", "INC-12", "--dir", incidents])
     assert report.returncode == 0, report.stderr
     text = report.stdout
     for heading in ("# Post-incident report: INC-12", "## Summary", "## Timeline", "## Impact", "## Actions taken",
@@ -164,11 +160,9 @@ def test_cli_run_and_report(playbook, tmp_path):
     assert ".tar.gz` |" in text
     assert SECRET_EXTRA not in text and SECRET_ENV not in text
     written = tmp_path / "report.md"
-    subprocess.run([*env_cli, "incident", "report", "INC-12", "--dir", str(incidents), "-o", str(written)],
-                   check=True, timeout=120)
+    assert run_cli(["incident", "report", "INC-12", "--dir", incidents, "-o", written]).returncode == 0
     assert written.read_text() == text
-    missing = subprocess.run([*env_cli, "incident", "report", "INC-404", "--dir", str(incidents)],
-                             capture_output=True, text=True, timeout=120)
+    missing = run_cli(["incident", "report", "INC-404", "--dir", incidents])
     assert missing.returncode == 5 and "no timeline" in missing.stderr
 
 

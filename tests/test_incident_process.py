@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.forked_cli import Finished, run_cli
 from tests.incident_support import EXAMPLE_POLICY, http_receiver, local_policy, smtp_receiver, text_of
 from titan_ops.errors import TitanOpsError
 from titan_ops.incident.checklists import checklist
@@ -27,7 +28,6 @@ from titan_ops.incident.report import render_html, render_report
 from titan_ops.incident.respond import act_on_duties, regulatory_notice
 
 T0 = datetime(2026, 12, 23, 14, 0, tzinfo=UTC)  # a Wednesday; Friday 25 is Christmas
-CLI = [sys.executable, "-m", "titan_ops", "incident"]
 WEBHOOK_TOKEN = "T0SECRET/B0SECRET/xoxWebhookToken42"
 STATUS_TOKEN = "sp-token-93551"
 
@@ -51,10 +51,8 @@ def policy():
     return load_policy(EXAMPLE_POLICY)
 
 
-def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+def cli(*argv: str, env: dict[str, str] | None = None) -> Finished:
+    return run_cli(["incident", *argv], env={**os.environ, **(env or {})})
 
 
 # -- lifecycle ---------------------------------------------------------------------

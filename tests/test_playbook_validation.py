@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.forked_cli import run_cli
 from titan_ops.errors import PlaybookError
 from titan_ops.playbook import load_playbook
 
@@ -133,8 +132,7 @@ def test_validate_cli_exits_5_without_traceback(tmp_path):
         - debug: var=result
     """, "good.yml")
     bad = write(tmp_path, CASES[1][1], "bad.yml")
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "validate", str(good), str(bad)],
-                          capture_output=True, text=True)
+    done = run_cli(["validate", good, bad])
     assert done.returncode == 5
     assert f"{good}: ok" in done.stdout
     assert f"ERROR! {bad}:5:" in done.stderr

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.forked_cli import run_cli
 from tests.local_oracle import project
 from tests.oracle import QUIET_ENV, require_oracle
 
@@ -21,8 +21,7 @@ PLAYBOOK = """
 
 
 def _titan(folder, *options):
-    return subprocess.run([sys.executable, "-m", "titan_ops", "run", "-i", "inventory.yml", "play.yml", *options],
-                          cwd=folder, capture_output=True, text=True, timeout=120)
+    return run_cli(["run", "-i", "inventory.yml", "play.yml", *options], cwd=folder)
 
 
 def test_flush_cache_is_accepted_and_no_fact_outlives_its_run(tmp_path):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import yaml
 
 import titan_ops
+from tests.forked_cli import Finished, run_cli
 from tests.interrupt_support import interrupt_run
 from titan_ops.engine.results import Status
 from titan_ops.output.console import recap_line
@@ -30,8 +29,8 @@ def edited_inventory(lab, tmp_path: Path, edit) -> Path:
     return path
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "titan_ops", *args], capture_output=True, text=True, timeout=120)
+def cli(*args: str) -> Finished:
+    return run_cli(args)
 
 
 FIRST_PLAYBOOK = """

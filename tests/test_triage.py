@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.forked_cli import run_cli
 from titan_ops.cli import main
 from titan_ops.output.triage_table import triage_table
 from titan_ops.engine.results import RunResult
@@ -173,13 +172,11 @@ def test_triage_command_reads_a_saved_run(tmp_path):
     path = tmp_path / "run.json"
     path.write_text(json.dumps(_run_with([{"module": "set_fact", "result": {
         "ansible_facts": {"titan_health": {"services": {"titan-execution": False}}}}}])))
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "triage", "--from-json", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    done = run_cli(["triage", "--from-json", path], timeout=60)
     assert done.returncode == 11, "severity 1: 10 + 1, as the health check's run exits"
     assert "severity       1" in done.stdout and "Immediate" in done.stdout
     assert "1. playbooks/collect-diagnostics.yml" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "titan_ops", "triage", "--from-json", str(tmp_path / "none.json")],
-                         capture_output=True, text=True, timeout=60)
+    bad = run_cli(["triage", "--from-json", tmp_path / "none.json"], timeout=60)
     assert bad.returncode == 5 and "ERROR!" in bad.stderr
 
 

@@ -4,13 +4,12 @@ touched (exit 5), and docs/playbooks.md lists it."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import jinja2
 import pytest
 
+from tests.forked_cli import run_cli
 from titan_ops import filters
 from titan_ops.errors import PlaybookError
 from titan_ops.playbook import load_playbook
@@ -82,8 +81,7 @@ def test_refused_by_name_and_place(tmp_path, what, text, name, line, listed):
 def test_validate_exits_5_naming_it(tmp_path):
     playbook = tmp_path / "play.yml"
     playbook.write_text(TASK.format(task="debug: {msg: \"{{ undef() }}\"}"))
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "validate", str(playbook)], capture_output=True,
-                          text=True, timeout=60)
+    done = run_cli(["validate", playbook], timeout=60)
     assert done.returncode == 5
     assert done.stderr.strip().splitlines()[-1] == (
         f"ERROR! {playbook}:4:15: 'msg': the template function 'undef' is not supported by titan-ops")

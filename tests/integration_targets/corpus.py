@@ -14,12 +14,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from tests.forked_cli import run_cli
 from tests.oracle import ORACLE_BIN, QUIET_ENV
 
 HERE = Path(__file__).parent
@@ -93,8 +92,8 @@ class Comparison:
 
     @property
     def matched(self) -> int:
-        return sum(_common_subsequence(self._per_host(self.oracle).get(host, []), events)
-                   for host, events in self._per_host(self.titan).items())
+        return sum(_common_subsequence(per_host(self.oracle).get(host, []), events)
+                   for host, events in per_host(self.titan).items())
 
     @property
     def total(self) -> int:
@@ -109,12 +108,14 @@ class Comparison:
     def same(self) -> bool:
         return self.oracle.rc == self.titan.rc and self.matched == self.total == len(self.titan.events)
 
-    @staticmethod
-    def _per_host(outcome: Outcome) -> dict[str, list[tuple[str, str]]]:
-        hosts: dict[str, list[tuple[str, str]]] = {}
-        for host, location, status in outcome.events:
-            hosts.setdefault(host, []).append((location, status))
-        return hosts
+
+
+def per_host(outcome: Outcome) -> dict[str, list[tuple[str, str]]]:
+    """Each host's task results, in order (the order of two hosts' results of one task is chance's)."""
+    hosts: dict[str, list[tuple[str, str]]] = {}
+    for host, location, status in outcome.events:
+        hosts.setdefault(host, []).append((location, status))
+    return hosts
 
 
 def _common_subsequence(left: list[Any], right: list[Any]) -> int:
@@ -272,48 +273,26 @@ def run_oracle(run: Run, workspace: Workspace) -> Outcome:
     return Outcome(done.returncode, events)
 
 
-# titan-ops runs in a process of its own per run, forked from a server that imported it once: the same
-# isolation as `python -m titan_ops run` (its own folder, environment, exit code, a timeout that kills it),
-# without paying the import of titan-ops (most of a short run's CPU time) ~300 times.
-_FORKS = multiprocessing.get_context("forkserver")
-_FORKS.set_forkserver_preload(["titan_ops.cli", "titan_ops.api"])
-
-
-def _titan_cli(argv: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path) -> None:
-    """In the forked process: ``titan-ops ARGV`` in ``cwd`` with ``env``, its output into two files."""
-    from titan_ops.cli import main
-
-    os.chdir(cwd)
-    os.environ.update(env)
-    for fd, path, mode in ((0, os.devnull, os.O_RDONLY), (1, stdout, os.O_WRONLY), (2, stderr, os.O_WRONLY)):
-        os.dup2(os.open(path, mode), fd)
-    sys.exit(main(argv))
-
-
 def run_titan(run: Run, workspace: Workspace) -> Outcome:
+    """titan-ops's outcome of ``run``: ``titan-ops run`` in a process of its own (tests/forked_cli.py), as the
+    oracle's, without paying the import of titan-ops (most of a short run's CPU time) ~300 times."""
     base = workspace.side(run, "titan")
     args, cwd, env = _command(run, base)
     report = base / "result.json"
-    stdout, stderr = base.with_name(f"{base.name}.stdout"), base.with_name(f"{base.name}.stderr")
-    stdout.write_text(""), stderr.write_text("")
-    process = _FORKS.Process(target=_titan_cli, args=(["run", *args, "--output-json", str(report)], cwd,
-                                                      {"OUTPUT_DIR": str(base / "output"), **env}, stdout, stderr))
-    process.start()
-    process.join(RUN_TIMEOUT)
-    if process.exitcode is None:
-        process.kill()
-        process.join()
+    try:
+        done = run_cli(["run", *args, "--output-json", str(report)], cwd=cwd,
+                       env={**os.environ, "OUTPUT_DIR": str(base / "output"), **env}, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
         return Outcome(TIMED_OUT, note="timed out")
     if not report.exists():
-        output = stderr.read_text(errors="replace") or stdout.read_text(errors="replace")
-        return Outcome(process.exitcode, note=_last_line(output))
+        return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
     events = []
     for play in json.loads(report.read_text())["plays"]:
         for host, results in play["tasks"].items():
             for result in results:
                 location = result["location"].rsplit(":", 1)[0]
                 events.append((host, _relative(location, cwd, base), result["status"]))
-    return Outcome(process.exitcode, events)
+    return Outcome(done.returncode, events)
 
 
 def _ansible_status(result: dict[str, Any]) -> str:
