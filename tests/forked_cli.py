@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from multiprocessing import forkserver
 from pathlib import Path
 
-PRELOADED = ["titan_ops.cli", "titan_ops.api"]
-"""Imported by the server once: what every command needs."""
+from titan_ops.modules import ENTRIES
+
+PRELOADED = ["titan_ops.cli", "titan_ops.api", "titan_ops.output.console", "titan_ops.incident.lifecycle",
+             "titan_ops.incident.recorder", "jsonschema", *sorted({entry.path for entry in ENTRIES.values()})]
+"""Imported by the server once: the command line, the engine, what a run and the incident commands import on
+first use (the console, the incident record, the schema checks) and every module's code."""
 
 _FORKS = multiprocessing.get_context("forkserver")
 _FORKS.set_forkserver_preload(PRELOADED)

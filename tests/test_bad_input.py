@@ -271,7 +271,7 @@ def test_every_runbook_finds_its_titan_variables_in_the_example_inventory():
     inventory = load_inventory([str(REPO / "inventory/production")])
     for path in sorted((REPO / "playbooks").glob("*.yml")):
         loaded, templar = load_playbook(str(path)), Templar()
-        for play, needs in zip(loaded.plays, inventory_needs(loaded.plays, templar.environment,
+        for play, needs in zip(loaded.plays, inventory_needs(loaded.plays, templar,
                                                              IncludedFiles(loaded, templar).tasks)):
             for host in inventory.list_hosts(play.hosts):
                 missing = [need.name for need in needs if need.name not in inventory.host_vars(host)]

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from types import CodeType
+from typing import Any, TypeVar
 
 import jinja2
 import yaml
+from jinja2 import nodes
+from jinja2.parser import Parser
 from jinja2.runtime import Context
 
 from titan_ops import filters, sandbox
@@ -39,6 +43,9 @@ _RUNTIME_ERRORS = (TypeError, ValueError, LookupError, AttributeError, Arithmeti
                    yaml.YAMLError)
 """What a filter or an operation may raise on the values it is given (a host's text that ``from_yaml``
 cannot parse, say): the task fails with it, never the run."""
+CACHED_ITEMS = 8192
+"""How many compiled codes and syntax trees of template and expression texts the process keeps."""
+_T = TypeVar("_T")
 
 
 def is_template(value: Any) -> bool:
@@ -122,12 +129,40 @@ class _Environment(sandbox.BoundedSandbox):
     templar: Templar
 
 
+class _SourceCache:
+    """What is made from a template's text alone (its compiled code, its syntax tree), kept for every Templar
+    of the process: their environments are configured alike, so what one made serves all. Bounded: past
+    ``size`` items, the least recently used is dropped."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, source: str, make: Callable[[], _T]) -> _T:
+        """The ``kind`` of ``source`` made earlier, else ``make()`` (kept; its errors are not)."""
+        key = (kind, source)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        made = make()
+        with self._lock:
+            self._items[key] = made
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return made
+
+
+_SOURCES = _SourceCache(CACHED_ITEMS)
+
+
 class Templar:
     """Renders strings and structures against a variables mapping.
 
-    Compiled templates are cached by source text, so a task run on many
-    hosts is compiled once. A render (with the renders of the variables it
-    uses) has ``seconds`` to finish (default: :func:`sandbox.template_seconds`).
+    A template's text is parsed and compiled once per process (for every Templar), and made a template of
+    this Templar's environment once, so a task run on many hosts is compiled once. A render (with the
+    renders of the variables it uses) has ``seconds`` to finish (default: :func:`sandbox.template_seconds`).
     """
 
     def __init__(self, seconds: float | None = None) -> None:
@@ -147,7 +182,7 @@ class Templar:
         what a secret-named variable renders to, a generated password."""
         self.seconds = sandbox.template_seconds() if seconds is None else seconds
         self._templates: dict[str, jinja2.Template] = {}
-        self._expressions: dict[str, Any] = {}
+        self._expressions: dict[str, jinja2.Template] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -167,7 +202,7 @@ class Templar:
             raise TemplateError(f"template syntax error: {error.message}") from None
         except _PythonSyntaxError:
             return  # as in Ansible, the task that renders it fails (ignore_errors can ignore it)
-        sandbox.check_constants(self.environment.parse(source))
+        sandbox.check_constants(self.syntax_tree(source))
 
     def check_expression(self, expression: str) -> None:
         """Raise TemplateError when ``expression`` (bare or in ``{{ }}``) is not a valid jinja2 expression,
@@ -179,33 +214,56 @@ class Templar:
             raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
         except _PythonSyntaxError:
             return  # as in Ansible, the task that evaluates it fails
-        try:
-            tree = self.environment.parse(f"{{{{ ({bare}) }}}}")
-        except jinja2.TemplateSyntaxError:
-            return  # an expression holding '}}' in a string: checked when it runs
-        sandbox.check_constants(tree)
+        sandbox.check_constants(self.expression_tree(bare))
+
+    def syntax_tree(self, source: str) -> nodes.Template:
+        """The parsed template ``source`` (shared: read it, never change it); TemplateSyntaxError if none."""
+        return _SOURCES.get("tree", source, lambda: self.environment.parse(source))
+
+    def expression_tree(self, expression: str) -> nodes.Expr:
+        """The parsed bare ``expression`` (shared: read it, never change it); TemplateSyntaxError if none."""
+        return _SOURCES.get("expression tree", expression, lambda: self._parse_expression(expression))
+
+    def _parse_expression(self, expression: str) -> nodes.Expr:
+        """``expression`` parsed as jinja2's compile_expression parses it: one expression, nothing after."""
+        parser = Parser(self.environment, expression, state="variable")
+        tree = parser.parse_expression()
+        if not parser.stream.eos:
+            raise jinja2.TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+        return tree
 
     def _compile(self, source: str) -> jinja2.Template:
         template = self._templates.get(source)
         if template is None:
-            try:
-                template = self.environment.from_string(source)
-            except SyntaxError as error:  # jinja2 passes what Python refuses to compile: dict(a=1, a=2)
-                raise _PythonSyntaxError(f"template error in '{source}': {error.msg}") from None
+            code = self._code("template", source, lambda: self.environment.compile(source))
+            template = self._template(code)
             with self._lock:
                 self._templates[source] = template
         return template
 
-    def _compile_expression(self, expression: str) -> Any:
+    def _compile_expression(self, expression: str) -> jinja2.Template:
+        """A template that stores the value of ``expression`` in ``result`` (as jinja2's compile_expression)."""
         compiled = self._expressions.get(expression)
         if compiled is None:
-            try:
-                compiled = self.environment.compile_expression(expression, undefined_to_none=False)
-            except SyntaxError as error:
-                raise _PythonSyntaxError(f"expression error in '{expression}': {error.msg}") from None
+            def compile_() -> CodeType:
+                tree = self._parse_expression(expression)  # (the code generator changes the tree it is given)
+                tree.set_environment(self.environment)
+                return self.environment.compile(nodes.Template([nodes.Assign(nodes.Name("result", "store"), tree,
+                                                                             lineno=1)], lineno=1))
+
+            compiled = self._template(self._code("expression", expression, compile_))
             with self._lock:
                 self._expressions[expression] = compiled
         return compiled
+
+    def _code(self, kind: str, source: str, compile_: Callable[[], CodeType]) -> CodeType:
+        try:
+            return _SOURCES.get(kind, source, compile_)
+        except SyntaxError as error:  # jinja2 passes what Python refuses to compile: dict(a=1, a=2)
+            raise _PythonSyntaxError(f"{kind} error in '{source}': {error.msg}") from None
+
+    def _template(self, code: CodeType) -> jinja2.Template:
+        return self.environment.template_class.from_code(self.environment, code, self.environment.make_globals(None))
 
     # -- evaluation ----------------------------------------------------------
     def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
@@ -274,10 +332,9 @@ class Templar:
 
         return self._run(render, source)
 
-    def _call_expression(self, compiled: Any, variables: Mapping[str, Any]) -> Any:
-        # compile_expression() wraps a template that stores the value in
-        # "result"; run it against our mapping without copying the variables.
-        template = compiled._template
+    def _call_expression(self, template: jinja2.Template, variables: Mapping[str, Any]) -> Any:
+        # the expression's template stores the value in "result"; run it against our mapping without copying
+        # the variables
         context = template.new_context(_with_globals(variables, self.environment), shared=True)
         for _ in template.root_render_func(context):
             pass

@@ -75,7 +75,7 @@ def plan_playbook(playbook: Playbook, view: HostView, included: IncludedFiles,
     _check_limit(view)
     planner = _Planner(view, playbook.vault, included)
     answers = prompted or [{} for _ in playbook.plays]
-    needs = inventory_needs(playbook.plays, view.templar.environment, included.tasks)
+    needs = inventory_needs(playbook.plays, view.templar, included.tasks)
     return [planner.play(play, play_answers, play_needs)
             for play, play_answers, play_needs in zip(playbook.plays, answers, needs)]
 

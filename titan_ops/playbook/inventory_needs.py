@@ -20,7 +20,7 @@ from jinja2 import meta, nodes
 
 from titan_ops.errors import Location, TitanOpsError
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Play, Task, TaskItem
-from titan_ops.templating import is_template
+from titan_ops.templating import Templar, is_template
 
 PREFIX = "titan_"
 _FALLBACK_FILTERS = frozenset({"default", "d"})
@@ -37,7 +37,7 @@ class Need:
     key: str
 
 
-def inventory_needs(plays: list[Play], environment: jinja2.Environment,
+def inventory_needs(plays: list[Play], templar: Templar,
                     task_file: Callable[[str, list[str]], list[TaskItem]]) -> list[list[Need]]:
     """For each play, the first use of each ``titan_*`` variable it needs from the inventory (see the module's
     docstring: a fallback or a setting anywhere in the playbook counts for every play, as facts outlive their
@@ -58,11 +58,11 @@ def inventory_needs(plays: list[Play], environment: jinja2.Environment,
         set_here.update(prompt.name for prompt in play.vars_prompt)
         set_here.update(play.vars)
         for key, value in play.vars.items():
-            _scan(value, play.where("vars"), str(key), environment, play_uses, fallbacks)
+            _scan(value, play.where("vars"), str(key), templar, play_uses, fallbacks)
         for item in play_items:
             set_here.update(_names_set(item))
             for key, value in _templated(item):
-                _scan(value, item.location, key, environment, play_uses, fallbacks)
+                _scan(value, item.location, key, templar, play_uses, fallbacks)
         uses.append(play_uses)
     return [_first_uses(play_uses, fallbacks | set_here) for play_uses in uses]
 
@@ -114,31 +114,49 @@ def _templated(item: Any) -> Iterator[tuple[str, Any]]:
         yield "loop", item.loop
 
 
-def _scan(value: Any, location: Location, key: str, environment: jinja2.Environment,
+def _scan(value: Any, location: Location, key: str, templar: Templar,
           uses: list[Need], fallbacks: set[str]) -> None:
     if isinstance(value, str):
         if PREFIX not in value:
             return  # nothing to find (and no template parsed: this runs before every run)
-        if is_template(value):
-            source = str(value)
-        elif key in ("when", "changed_when", "failed_when", "until") and type(value) is not str:
-            source = f"{{{{ {value} }}}}"  # a bare condition, authored
-        else:
-            return
         try:
-            tree = environment.parse(source)
-            used = meta.find_undeclared_variables(tree)
+            if is_template(value):
+                tree = templar.syntax_tree(value)
+            elif key in ("when", "changed_when", "failed_when", "until") and type(value) is not str:
+                tree = nodes.Template([nodes.Output([templar.expression_tree(value)])])  # a bare condition
+            else:
+                return
+            used = _names_read(tree, templar.environment)
         except jinja2.TemplateError:
             return  # an unknown filter, a syntax error: reported where the template renders
         fallbacks.update(_with_fallback(tree))
         uses.extend(Need(name, location, key) for name in sorted(used) if name.startswith(PREFIX))
     elif isinstance(value, dict):
         for item_key, item in value.items():
-            _scan(item, getattr(value, "where", lambda _: location)(item_key), str(item_key), environment, uses,
+            _scan(item, getattr(value, "where", lambda _: location)(item_key), str(item_key), templar, uses,
                   fallbacks)
     elif isinstance(value, list):
         for item in value:
-            _scan(item, location, key, environment, uses, fallbacks)
+            _scan(item, location, key, templar, uses, fallbacks)
+
+
+class _NameTracker(meta.TrackingCodeGenerator):
+    """jinja2's tracking of the names a template reads, evaluating nothing: jinja2's would fold constant
+    operands, running their filters outside any deadline and changing the (shared) tree."""
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        self.optimizer = None
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Any, finalize: Any) -> str:
+        raise nodes.Impossible()
+
+
+def _names_read(tree: nodes.Template, environment: jinja2.Environment) -> set[str]:
+    """The names the template ``tree`` reads without setting them first."""
+    tracker = _NameTracker(environment)
+    tracker.visit(tree)
+    return tracker.undeclared_identifiers
 
 
 def _with_fallback(tree: nodes.Node) -> Iterator[str]:

@@ -725,15 +725,15 @@ class _Parser:
             self.templar.check_expression(condition)
         except TemplateError as error:
             raise PlaybookError(error.message, location, key) from None
-        self._check_lookups("{{ " + expression + " }}", location, key)
+        self._check_lookups(expression, location, key, expression=True)
 
-    def _check_lookups(self, source: str, location: Location, key: str) -> None:
-        """Reject a template that calls a lookup (or an ansible-core function) titan-ops does not have, by
-        its name."""
+    def _check_lookups(self, source: str, location: Location, key: str, expression: bool = False) -> None:
+        """Reject a template (or a bare ``expression``) that calls a lookup (or an ansible-core function)
+        titan-ops does not have, by its name."""
         if not any(f"{name}(" in source
                    for name in (*lookup_functions.FUNCTION_NAMES, *lookup_functions.UNSUPPORTED_FUNCTIONS)):
             return
-        tree = self.templar.environment.parse(source)
+        tree = self.templar.expression_tree(source) if expression else self.templar.syntax_tree(source)
         unknown = lookup_functions.unsupported_lookups(tree)
         if unknown:
             raise _Unsupported(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)

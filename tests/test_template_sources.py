@@ -1,0 +1,66 @@
+"""What is made from a template's text (compiled code, syntax trees) is made once per process, for every Templar,
+within a bound; and reading a template's variables evaluates nothing of it."""
+
+from __future__ import annotations
+
+import textwrap
+
+import jinja2
+
+from titan_ops import templating
+from titan_ops.engine.plan import inventory_needs
+from titan_ops.playbook.parser import load_playbook, load_task_file
+from titan_ops.templating import Templar, _SourceCache
+from titan_ops.trust import Authored
+
+
+def test_a_second_templar_compiles_nothing_the_first_compiled(monkeypatch):
+    compiled: list[object] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    text, condition = Authored("{{ 'a' ~ unique_7f3a }} and {{ 2 }}"), Authored("unique_7f3a == 'x'")
+    first, second = Templar(), Templar()
+    assert first.render(text, {"unique_7f3a": "b"}) == "ab and 2"
+    assert first.evaluate(condition, {"unique_7f3a": "x"}) is True
+    assert len(compiled) == 2
+    assert second.render(text, {"unique_7f3a": "c"}) == "ac and 2"  # its own environment: its own variables
+    assert second.evaluate(condition, {"unique_7f3a": "y"}) is False
+    second.check_syntax(text)
+    second.check_expression(condition)
+    assert len(compiled) == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_within_its_bound():
+    cache = _SourceCache(2)
+    made: list[str] = []
+
+    def make(text: str):
+        return lambda: made.append(text) or text.upper()
+
+    assert [cache.get("code", text, make(text)) for text in ("a", "b", "a", "c", "a", "b")] == list("ABACAB")
+    assert made == ["a", "b", "c", "b"]  # "b", least recently used, was dropped for "c"
+    assert templating.CACHED_ITEMS >= 1000  # every template of a big playbook
+
+
+def test_finding_the_inventory_variables_a_playbook_needs_runs_none_of_its_filters(tmp_path):
+    """jinja2's name tracking folds constant operands: it ran their filters (outside any deadline)."""
+    calls: list[object] = []
+    templar = Templar()
+    templar.environment.filters["recorded_4b1e"] = lambda value: calls.append(value) or value
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: all
+          tasks:
+            - debug: {msg: "{{ titan_site | default('lab' | recorded_4b1e) }} {{ titan_port }}"}
+              when: titan_port | int > ('0' | recorded_4b1e) | int
+        """))
+    loaded = load_playbook(playbook, templar)
+    calls.clear()  # validation checks constant operands against the sandbox's limits, within a deadline
+    [needs] = inventory_needs(loaded.plays, templar, lambda path, *_: load_task_file(path, templar))
+    assert [need.name for need in needs] == ["titan_port"]
+    assert calls == []
