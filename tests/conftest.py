@@ -85,7 +85,7 @@ def session_random() -> random.Random:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by what they need: ``lab`` (sshd hosts), ``titan`` (the Titan fleet); ``oracle`` is marked by hand.
 
-    ``pytest -m "not lab and not titan and not oracle"`` is the fast subset: seconds, no sshd, no ansible.
+    ``pytest -m "not lab and not titan and not oracle and not slow"`` is the fast subset: no sshd, no ansible.
     The modules of LONGEST_MODULES go first, in that order (xdist hands modules out in collection order).
     """
     for item in items:

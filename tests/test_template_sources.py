@@ -6,9 +6,11 @@ from __future__ import annotations
 import textwrap
 
 import jinja2
+import pytest
 
 from titan_ops import templating
 from titan_ops.engine.plan import inventory_needs
+from titan_ops.errors import PlaybookError
 from titan_ops.playbook.parser import load_playbook, load_task_file
 from titan_ops.templating import Templar, _SourceCache
 from titan_ops.trust import Authored
@@ -64,3 +66,13 @@ def test_finding_the_inventory_variables_a_playbook_needs_runs_none_of_its_filte
     [needs] = inventory_needs(loaded.plays, templar, lambda path, *_: load_task_file(path, templar))
     assert [need.name for need in needs] == ["titan_port"]
     assert calls == []
+
+
+def test_a_condition_that_is_one_unsupported_lookup_or_one_huge_constant_is_refused(tmp_path):
+    """The checks read a bare condition's shared tree from its root (the lookup, the operation is the root)."""
+    playbook = tmp_path / "playbook.yml"
+    for condition, refusal in (("lookup('community.general.nope', 'x')", "the lookup 'community.general.nope'"),
+                               ("10 ** 100000000", "an integer of about")):
+        playbook.write_text(f"- hosts: all\n  tasks:\n    - debug: {{msg: x}}\n      when: {condition}\n")
+        with pytest.raises(PlaybookError, match=refusal):
+            load_playbook(playbook)

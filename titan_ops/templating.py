@@ -220,9 +220,11 @@ class Templar:
         """The parsed template ``source`` (shared: read it, never change it); TemplateSyntaxError if none."""
         return _SOURCES.get("tree", source, lambda: self.environment.parse(source))
 
-    def expression_tree(self, expression: str) -> nodes.Expr:
-        """The parsed bare ``expression`` (shared: read it, never change it); TemplateSyntaxError if none."""
-        return _SOURCES.get("expression tree", expression, lambda: self._parse_expression(expression))
+    def expression_tree(self, expression: str) -> nodes.Template:
+        """The parsed bare ``expression``, as a template that outputs it (shared: read it, never change it);
+        TemplateSyntaxError if none."""
+        return _SOURCES.get("expression tree", expression,
+                            lambda: nodes.Template([nodes.Output([self._parse_expression(expression)])]))
 
     def _parse_expression(self, expression: str) -> nodes.Expr:
         """``expression`` parsed as jinja2's compile_expression parses it: one expression, nothing after."""

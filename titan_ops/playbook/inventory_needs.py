@@ -123,7 +123,7 @@ def _scan(value: Any, location: Location, key: str, templar: Templar,
             if is_template(value):
                 tree = templar.syntax_tree(value)
             elif key in ("when", "changed_when", "failed_when", "until") and type(value) is not str:
-                tree = nodes.Template([nodes.Output([templar.expression_tree(value)])])  # a bare condition
+                tree = templar.expression_tree(value)  # a bare condition, authored
             else:
                 return
             used = _names_read(tree, templar.environment)
