@@ -420,3 +420,25 @@ def test_a_missing_handler_is_a_warning_when_error_on_missing_handler_is_off(tmp
     assert "[WARNING]: The requested handler 'nosuch' was not found" in capsys.readouterr().out
     monkeypatch.delenv("ANSIBLE_ERROR_ON_MISSING_HANDLER")
     assert main(["run", "-i", str(inventory), str(playbook)]) == 5
+
+
+NESTED_BLOCK_HANDLERS = ("- name: handler\n  block:\n    - debug: msg=in-implicit-block\n"
+                         "    - block:\n        - debug: msg=nested\n")
+
+
+@pytest.mark.parametrize("how,code", [("import_tasks", 5), ("include_tasks", 4)])
+def test_a_block_inside_a_block_of_handlers_is_an_error(how, code, tmp_path, capsys):
+    case = Case(playbook=f"""
+    - hosts: h1
+      gather_facts: false
+      tasks:
+        - command: "true"
+          notify: handler
+      handlers:
+        - name: handler
+          {how}: inc/handlers.yml
+    """, files={"inc/handlers.yml": NESTED_BLOCK_HANDLERS}, rc=code, recap={}, messages={})
+    assert _cli(case, tmp_path) == code  # ansible-playbook: 4 either way (a parser error)
+    captured = capsys.readouterr()
+    assert "inc/handlers.yml:4:7: " in captured.out + captured.err
+    assert "a handler cannot be a block inside a block" in captured.out + captured.err

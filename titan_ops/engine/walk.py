@@ -36,7 +36,7 @@ from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
 from titan_ops.playbook import play_values
 from titan_ops.playbook.keywords import as_list, tags_of
-from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem
+from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
 from titan_ops.templating import OMIT, is_template
@@ -193,6 +193,10 @@ class Walk:
                 raise
             except TitanOpsError as error:
                 errors[target] = str(error)
+                continue
+            inner = nested_block(loaded[target]) if scope.handler else None
+            if inner is not None:  # (ansible-core: a parser error, the run ends)
+                raise RunError(f"{inner.location}: a handler cannot be a block inside a block")
         for host, picks in chosen.items():  # one result per host, a loop's holding every item's (as ansible)
             items = [{"failed": True, "changed": False, "msg": errors[target]} if target in errors
                      else {"changed": False, **self._include_result(include, target), **overlay}

@@ -154,6 +154,17 @@ class Block:
 TaskItem = Task | Block | IncludeTasks | IncludeRole
 
 
+def nested_block(items: list[TaskItem]) -> Block | None:
+    """The first block inside a block of ``items``: what a file of handlers cannot hold (its blocks are the
+    handlers' implicit ones, as in ansible-core)."""
+    for item in items:
+        if isinstance(item, Block):
+            inner = next((task for task in item.block + item.rescue + item.always if isinstance(task, Block)), None)
+            if inner is not None:
+                return inner
+    return None
+
+
 @dataclass
 class VarPrompt:
     """One ``vars_prompt`` entry: the variable, what to ask, and how."""

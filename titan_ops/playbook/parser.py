@@ -25,7 +25,7 @@ from titan_ops.playbook import keywords, passed_checks, play_values
 from titan_ops.playbook.arguments import check_arguments, parse_free_form
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import (
-    INHERITED_KEYWORDS, Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem, VarPrompt,
+    INHERITED_KEYWORDS, Block, IncludeRole, IncludeTasks, Play, Playbook, Task, TaskItem, VarPrompt, nested_block,
 )
 from titan_ops.playbook.role_blocks import PlayRoles, check_options
 from titan_ops.playbook.roles import ROLE_KEYWORDS, role_search_path
@@ -268,7 +268,11 @@ class _Parser:
             data = self._plain_includes(data)
             if "import_tasks" in data:
                 folder = _first_holding(data["import_tasks"], (base_dir, *other_dirs))
-                handlers.extend(_handlers_in(self.import_tasks(data, folder, stack)))
+                imported = self.import_tasks(data, folder, stack)
+                inner = nested_block(imported.block)
+                if inner is not None:
+                    raise PlaybookError("a handler cannot be a block inside a block", inner.location, "block")
+                handlers.extend(_handlers_in(imported))
             elif "include_tasks" in data:
                 value = data["include_tasks"]
                 folder = _first_holding(value["file"] if isinstance(value, dict) else value, (base_dir, *other_dirs))
