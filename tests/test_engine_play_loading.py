@@ -99,8 +99,10 @@ CASES = {
             - debug: msg="check {{ ansible_check_mode }}"
               check_mode: "{{ omit }}"
               become: "{{ omit }}"
+            - include_role: {name: r, tasks_from: "{{ omit }}"}
         """,
-        rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["check False"]}),
+        files={"roles/r/tasks/main.yml": "- debug: msg=role-main\n"},
+        rc=0, recap={"h1": "3 0 0 0 0 0 0"}, messages={"h1": ["check False", "role-main"]}),
     "import_playbook_in_every_form": Case(
         playbook="""
         - import_playbook: '{{ "sub/" ~ "first.yml" }}'

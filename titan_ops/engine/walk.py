@@ -227,8 +227,9 @@ class Walk:
 
     def _include_target(self, include: IncludeTasks | IncludeRole, variables: Any) -> str:
         """What a host includes: the task file's path, or the role's options (as JSON)."""
-        if isinstance(include, IncludeRole):
-            return json.dumps(self.templar.render(include.options, variables), sort_keys=True)
+        if isinstance(include, IncludeRole):  # (an option given as omit is not given)
+            options = self.templar.render(include.options, variables)
+            return json.dumps({key: value for key, value in options.items() if value != OMIT}, sort_keys=True)
         path = self.templar.render(include.file, variables)
         return path if path.startswith("/") else f"{include.base_dir}/{path}"
 
