@@ -8,6 +8,7 @@ import itertools
 import threading
 import time
 
+import paramiko
 import pytest
 import yaml
 
@@ -16,6 +17,7 @@ from titan_ops.cli import main
 from titan_ops.commands.run import SESSION_ENV
 from titan_ops.connection import ConnectionOptions, SSHConnection, address_from_vars
 from titan_ops.connection import session as session_module
+from titan_ops.connection import ssh as ssh_module
 from titan_ops.connection.base import INPUT_REQUEST, REQUEST_INPUT, InputOnRequest
 from titan_ops.connection.session import _Frame, frame_line
 from titan_ops.errors import CommandTimeout, TitanOpsError
@@ -143,6 +145,16 @@ def test_a_session_killed_during_a_command_gives_its_result_once(host, plain, la
     assert host.run(["echo", "after"]).stdout == "after\n"
     assert lab.host_path("lab1", "/tmp/session-once").read_text() == "started\n"
     plain.run(["rm", "-f", "/tmp/session-once"])
+
+
+def test_a_host_that_refuses_the_session_goes_on_with_channels(host, monkeypatch):
+    def refused(*args, **kwargs):
+        raise paramiko.ChannelException(1, "Administratively prohibited")
+
+    monkeypatch.setattr(ssh_module, "ShellSession", refused)
+    opened = channels_opened(host, monkeypatch)
+    assert [host.run(["echo", str(number)]).stdout for number in range(3)] == ["0\n", "1\n", "2\n"]
+    assert len(opened) == 3
 
 
 def test_what_a_background_process_writes_later_is_no_later_commands_output(host, lab, monkeypatch):
