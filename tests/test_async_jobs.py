@@ -13,6 +13,17 @@ from tests.local_oracle import play_ansible, play_titan, project
 
 KEYS = ("changed", "msg", "rc", "stdout", "stderr", "cmd", "started", "finished", "erased")
 
+LOOKED_AT_AND_CLEANED_UP = r"""
+    - name: looked at until finished
+      async_status: {jid: "{{ job.ansible_job_id }}"}
+      register: status
+      until: status.finished
+      retries: 30
+      delay: 1
+    - {name: cleaned up, async_status: {jid: "{{ job.ansible_job_id }}", mode: cleanup}}
+"""
+"""The job registered as ``job`` looked at until it finishes, then its folder removed."""
+
 PLAYBOOK = r"""
 - hosts: all
   gather_facts: false
@@ -21,14 +32,7 @@ PLAYBOOK = r"""
     - {name: a failure, command: "false", async: 30, poll: 1, ignore_errors: true}
     - {name: ended when its time is up, command: sleep 60, async: 1, poll: 3, ignore_errors: true}
     - {name: left running, command: "sleep 1", async: 30, poll: 0, register: job}
-    - name: looked at until finished
-      async_status: {jid: "{{ job.ansible_job_id }}"}
-      register: status
-      until: status.finished
-      retries: 30
-      delay: 1
-    - {name: cleaned up, async_status: {jid: "{{ job.ansible_job_id }}", mode: cleanup}}
-    - {name: gone, async_status: {jid: "{{ job.ansible_job_id }}"}, ignore_errors: true}
+""" + LOOKED_AT_AND_CLEANED_UP + r"""    - {name: gone, async_status: {jid: "{{ job.ansible_job_id }}"}, ignore_errors: true}
     - {name: not run, command: "touch {{ base }}/never", args: {removes: "{{ base }}/nothing"}, async: 30, poll: 1}
 """
 OUTCOMES = [
@@ -100,14 +104,7 @@ def test_async_jobs_over_ssh(lab, tmp_path):
   tasks:
     - {name: waited for, shell: "echo over ssh", async: 30, poll: 1}
     - {name: left running, command: "sleep 2", async: 30, poll: 0, register: job}
-    - name: looked at until finished
-      async_status: {jid: "{{ job.ansible_job_id }}"}
-      register: status
-      until: status.finished
-      retries: 30
-      delay: 1
-    - {name: cleaned up, async_status: {jid: "{{ job.ansible_job_id }}", mode: cleanup}}
-    - {name: folder gone, stat: {path: "{{ job.results_file }}"}}
+""" + LOOKED_AT_AND_CLEANED_UP + r"""    - {name: folder gone, stat: {path: "{{ job.results_file }}"}}
 """)
     results = titan_ops.run(play, lab.inventory_path).host_results("lab1")
     waited, left, looked, cleaned, gone = (result.result for result in results)
