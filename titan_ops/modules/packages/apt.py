@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
@@ -91,7 +91,6 @@ class AptPlan:
     update_lists: bool
     work: Work
     lists_time: int
-    outcome: dict[str, Any] = field(default_factory=dict)
 
 
 class Apt(Module):
@@ -169,7 +168,7 @@ class Apt(Module):
         if work.failure:
             return Decision(False, {"msg": work.failure}, failed=True)
         plan = AptPlan(update, work, state.lists_time)
-        result = _outcome(args, work, cache_updated=update, lists_time=state.lists_time, run=state.simulation,
+        result = _outcome(args, cache_updated=update, lists_time=state.lists_time, run=state.simulation,
                           diff_mode=host.diff_mode)
         if state.simulation is not None and state.simulation.rc != 0:
             return Decision(False, _apt_get_failure(args, work, state.simulation), failed=True)
@@ -192,7 +191,7 @@ class Apt(Module):
         run = _apt_get(host, args, work, simulate=False) if work else None
         if run is not None and run.rc != 0:
             return _apt_get_failure(args, work, run)
-        result = _outcome(args, work, cache_updated=updated, lists_time=lists_time, run=run,
+        result = _outcome(args, cache_updated=updated, lists_time=lists_time, run=run,
                           diff_mode=host.diff_mode)
         result["changed"] = updated or bool(work)
         return result
@@ -331,7 +330,7 @@ def _update_lists(host: HostContext, args: dict[str, Any]) -> str | None:
     return f"Failed to update apt cache after {retries} retries: {error or 'unknown reason'}"
 
 
-def _outcome(args: dict[str, Any], work: Work, *, cache_updated: bool, lists_time: int, run: Any,
+def _outcome(args: dict[str, Any], *, cache_updated: bool, lists_time: int, run: Any,
              diff_mode: bool) -> dict[str, Any]:
     """The result Ansible's apt gives: apt-get's output when it ran, the lists' update when installing."""
     result: dict[str, Any] = {}
