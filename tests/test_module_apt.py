@@ -36,6 +36,7 @@ READ_ONLY = r"""
     - {name: absent already, apt: {name: titan-ops-no-such-package, state: absent}}
     - {name: lists updated in check mode, apt: {update_cache: true}, check_mode: true}
     - {name: package dispatches to apt, package: {name: dpkg}}
+    - {name: a manager with no module, package: {name: dpkg, use: zypper}, ignore_errors: true}
     - {name: dnf on a host without dnf, dnf: {name: dpkg}, ignore_errors: true}
 """
 READ_ONLY_OUTCOMES = [
@@ -47,6 +48,8 @@ READ_ONLY_OUTCOMES = [
     ("absent already", "ok", {"changed": False}),
     ("lists updated in check mode", "changed", {"changed": True, "cache_updated": True}),
     ("package dispatches to apt", "ok", {"changed": False, "cache_updated": False}),
+    ("a manager with no module", "failed", {
+        "changed": False, "msg": 'Could not find a matching action for the "zypper" package manager.'}),
     ("dnf on a host without dnf", "failed", {
         "changed": False, "ansible_facts": {"pkg_mgr": "apt"},
         "msg": ["Could not detect which major revision of dnf is in use, which is required to determine module "
