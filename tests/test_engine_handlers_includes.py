@@ -292,6 +292,16 @@ CASES = {
         files={"roles/r/handlers/main.yml": "- name: role handler\n  debug: msg=role-handler\n  listen: topic\n"},
         rc=0, recap={"h1": "7 2 0 0 0 0 0"},
         messages={"h1": ["play-handler", "other-handler", "play-handler", "role-handler"]}),
+    "an_included_roles_handler_named_by_a_template": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_role: {name: r}
+        """,
+        files={"roles/r/tasks/main.yml": "- command: 'true'\n  notify: handler of x\n",
+               "roles/r/handlers/main.yml": "- name: handler of {{ which }}\n  debug: msg=templated-name\n"},
+        extra_vars={"which": "x"}, rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["templated-name"]}),
     "notify_on_import_tasks_and_in_an_includes_apply": Case(
         playbook="""
         - hosts: h1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from titan_ops.errors import TemplateError
 from titan_ops.playbook.model import IncludeTasks, Task
+from titan_ops.templating import Templar, is_template
 
 Handler = Task | IncludeTasks
 
@@ -15,6 +18,21 @@ def handler_name(handler: Handler) -> str:
     if handler.name:
         return handler.name
     return handler.module if isinstance(handler, Task) else handler.display_name
+
+
+def rendered_handler_names(templar: Templar, handlers: Iterable[Handler],
+                           variables: Mapping[str, Any]) -> dict[str, str]:
+    """Handler names that are templates, rendered with ``variables`` (the play's: one that needs a host's
+    cannot be notified by its rendered name, as in ansible)."""
+    names = {}
+    for handler in handlers:
+        name = handler_name(handler)
+        if is_template(name):
+            try:
+                names[name] = str(templar.render(name, variables))
+            except TemplateError:
+                continue
+    return names
 
 
 class Notifications:
@@ -33,9 +51,10 @@ class Notifications:
         self._lock = threading.Lock()
         self.add(handlers)
 
-    def add(self, handlers: list[Handler]) -> None:
-        """Handlers that can be notified from now on (an included role's); one already known (same role
-        and name) is not added twice."""
+    def add(self, handlers: list[Handler], names: Mapping[str, str] | None = None) -> None:
+        """Handlers that can be notified from now on (an included role's, ``names`` rendering those whose
+        names are templates); one already known (same role and name) is not added twice."""
+        self._names = {**self._names, **(names or {})}
         known = {self._identity(handler) for handler in self.handlers}
         for handler in handlers:
             name = self._name(handler)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from titan_ops.engine.handlers import Notifications, handler_name
+from titan_ops.engine.handlers import Notifications, rendered_handler_names
 from titan_ops.engine.hostview import HostView
 from titan_ops.engine.included import IncludedFiles
 from titan_ops.errors import InventoryError, Location, MissingFileError, NoHostsError, PlaybookError, TemplateError
@@ -119,7 +119,7 @@ class _Planner:
         shared, per_host = self._vars(play, play_vars, hosts)
         self._check_inventory_needs(play, needs, hosts, shared, per_host)
         known = ChainMap(self.options.extra_vars, self.view.play_magic(), shared)
-        handler_names = self._handler_names(play, known)
+        handler_names = rendered_handler_names(self.templar, play.handlers, known)
         self._check_notified(play, known, Notifications(play.handlers, handler_names))
         return PlayPlan(
             play=play,
@@ -157,19 +157,6 @@ class _Planner:
             raise PlaybookError(str(error), play.where(key), key) from None
 
     # -- handlers ------------------------------------------------------------------
-    def _handler_names(self, play: Play, variables: Mapping[str, Any]) -> dict[str, str]:
-        """Handler names that are templates, rendered with the play's variables (one that needs a host's
-        cannot be notified by its rendered name, as in ansible)."""
-        names = {}
-        for handler in play.handlers:
-            name = handler_name(handler)
-            if is_template(name):
-                try:
-                    names[name] = str(self.templar.render(name, variables))
-                except TemplateError:
-                    continue
-        return names
-
     def _check_notified(self, play: Play, variables: Mapping[str, Any], notifications: Notifications) -> None:
         """``notify:`` of a handler the play does not have is an error (as in ansible), found before the run
         for every name known before it; a name that needs a host's variables, or a play that includes roles

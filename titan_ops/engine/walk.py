@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from titan_ops import modules
 from titan_ops.conditionals import evaluate_conditions
 from titan_ops.engine import events
+from titan_ops.engine.handlers import rendered_handler_names
 from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
@@ -250,7 +251,8 @@ class Walk:
             return _applied(tasks, include.apply, include.location)
         options = json.loads(target)
         role, handlers = self.runner.included.role(include, options)
-        self.state.notifications.add(handlers)
+        variables = self.hosts.variables(self.state, hosts[0], Scope(), {})  # (the play's, as its first host sees them)
+        self.state.notifications.add(handlers, rendered_handler_names(self.templar, handlers, variables))
         if to_bool(options.get("public", False)):
             for found in role_scopes(role):
                 self.state.role_defaults.update(found.defaults)
