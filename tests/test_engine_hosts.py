@@ -1,13 +1,14 @@
 """Multi-host play semantics as ansible-core 2.19 runs them, on local hosts (no sshd): a failing ``run_once``
 task inside blocks, ``meta: clear_host_errors`` in an ``always`` and ``clear_facts`` (decided on the first host, for all), hosts that ``any_errors_fatal`` stopped and a
-``rescue`` caught; the ``host_pinned`` strategy (the order it runs hosts in: test_engine_strategies).
+``rescue`` caught; ``delegate_to`` per loop item with ``delegate_facts`` and ``ansible_delegated_vars``;
+``hostvars`` rendered in their own host, and ``vars``; ``refresh_inventory`` taking a host out of the play; the ``host_pinned`` strategy (the order it runs hosts in: test_engine_strategies).
 
 Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
 """
 
 from __future__ import annotations
 
-from tests.engine_cases import Case, case_tests
+from tests.engine_cases import ORACLE_PYTHON, Case, case_tests
 
 CASES = {
     "clear_host_errors_in_always": Case(
@@ -214,6 +215,88 @@ CASES = {
         """,
         rc=2, recap={"h1": "2 0 0 0 1 0 0", "h2": "0 0 0 1 0 0 0", "h3": "1 0 0 0 1 0 0"},
         messages={"h1": ["after", "last"], "h3": ["after"]}),
+    "delegate_facts_to_the_delegated_host": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: {direct: 1}
+              delegate_to: h2
+              delegate_facts: true
+            - block:
+                - set_fact: {inherited: 2}
+              delegate_to: h3
+              delegate_facts: true
+            - set_fact: {kept: 3}
+              delegate_to: h2
+            - debug: msg="{{ direct is defined }} {{ inherited is defined }} {{ kept }}"
+            - debug: msg="{{ hostvars['h2']['direct'] }} {{ hostvars['h3']['inherited'] }}
+                {{ hostvars['h2']['kept'] | default('none') }}"
+        """,
+        rc=0, recap={"h1": "5 0 0 0 0 0 0"},
+        messages={"h1": ["False False 3", "1 2 none"]}),
+    "delegate_to_each_loop_item": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact:
+                owner: "{{ item }}"
+              delegate_to: "{{ item }}"
+              delegate_facts: true
+              loop: [h2, h3]
+            - debug: msg="{{ hostvars['h2']['owner'] }} {{ hostvars['h3']['owner'] }} {{ owner is defined }}"
+            - assert:
+                that: item in ansible_delegated_vars
+              delegate_to: "{{ item }}"
+              loop: [h2, h3]
+            - debug: msg="{{ ansible_delegated_vars['h2']['inventory_hostname'] }}
+                {{ ansible_delegated_vars['h2']['role'] }}"
+              delegate_to: h2
+              vars:
+                role: task
+        """,
+        rc=0, recap={"h1": "4 0 0 0 0 0 0"},
+        messages={"h1": ["h2 h3 False", "h1 task"]}),
+    "hostvars_render_in_their_own_host": Case(
+        hosts={"h1": {}, "h2": {"address": "127.0.0.2", "ansible_host": "{{ address }}"}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg="{{ hostvars['h2']['ansible_host'] }} {{ 'address' in hostvars['h2'] }}
+                {{ 'nothing' in hostvars['localhost'] }}"
+            - debug: msg="{{ vars['inventory_hostname'] }} {{ vars['server'] }}"
+              vars:
+                server: "{{ inventory_hostname }}-server"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 0"},
+        messages={"h1": ["127.0.0.2 True False", "h1 h1-server"]}),
+    "refresh_inventory_without_a_host": Case(
+        files={"smaller.yml": f"""
+            all:
+              hosts:
+                h2: {{ansible_connection: local, ansible_python_interpreter: {ORACLE_PYTHON}}}
+                h3: {{ansible_connection: local, ansible_python_interpreter: {ORACLE_PYTHON}}}
+            """},
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - group_by: {key: "by_{{ inventory_hostname }}"}
+            - copy: {src: smaller.yml, dest: "{{ playbook_dir }}/inventory.yml"}
+              delegate_to: localhost
+              run_once: true
+            - meta: refresh_inventory
+            - debug: msg="{{ ansible_play_hosts }} {{ groups | dict2items | map(attribute='key') | sort }}"
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg="next play"
+        """,
+        rc=0, recap={"h1": "2 2 0 0 0 0 0", "h2": "3 1 0 0 0 0 0", "h3": "3 1 0 0 0 0 0"},
+        messages={"h2": ["['h2', 'h3'] ['all', 'by_h2', 'by_h3', 'ungrouped']", "next play"],
+                  "h3": ["['h2', 'h3'] ['all', 'by_h2', 'by_h3', 'ungrouped']", "next play"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

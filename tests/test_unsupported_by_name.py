@@ -28,7 +28,6 @@ CASES = [
     ("a builtin module titan-ops lacks", TASK.format(task="unarchive: {src: a.tgz, dest: /x}"), "unarchive", 4, '`unarchive`'),
     ("async with a module that cannot run as a job", TASK.format(task="{copy: {content: x, dest: /x}, async: 10}"),
      "async", 4, '`async` with a module other than'),
-    ("delegate_facts", TASK.format(task="{debug: {msg: x}, delegate_facts: true}"), "delegate_facts", 4, '`delegate_facts`'),
     ("throttle", TASK.format(task="{debug: {msg: x}, throttle: 1}"), "throttle", 4, '`throttle`'),
     ("module_defaults", TASK.format(task="{debug: {msg: x}, module_defaults: {}}"), "module_defaults", 4, '`module_defaults`'),
     ("collections", TASK.format(task="{debug: {msg: x}, collections: [a.b]}"), "collections", 4, '`collections`'),

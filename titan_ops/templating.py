@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import CodeType
 from typing import Any, TypeVar
 
@@ -292,7 +292,7 @@ class Templar:
             return self._render_string(value, variables) if is_template(value) else value
         if kind is str or kind in _SCALARS:
             return value
-        if kind is dict or isinstance(value, Mapping):
+        if kind is dict or isinstance(value, Mapping) and not renders_on_read(value):
             return {key: self.render(item, variables) for key, item in value.items()}
         if kind is list or isinstance(value, (list, tuple)):
             return [self.render(item, variables) for item in value]
@@ -390,17 +390,50 @@ def without_omitted(value: Any) -> Any:
     return value
 
 
+def renders_on_read(value: Any) -> bool:
+    """Whether ``value`` is a mapping that renders its own templates when read, in its own context
+    (``hostvars`` and its entries): a templar never renders it with the variables of the task."""
+    return getattr(value, "renders_on_read", False) is True
+
+
 def _holds_template(value: Any) -> bool:
     kind = type(value)  # exact types first: this runs for every variable a template looks up
     if kind is Authored:
         return is_template(value)
-    if kind is str or kind in _SCALARS or isinstance(value, str):
+    if kind is str or kind in _SCALARS or isinstance(value, str) or renders_on_read(value):
         return False
     if kind is dict or isinstance(value, Mapping):
         return any(_holds_template(item) for item in value.values())
     if isinstance(value, (list, tuple)):
         return any(_holds_template(item) for item in value)
     return False
+
+
+class RenderedOnRead(Mapping):
+    """Variables rendered one by one when read, with ``context`` (default: themselves): a template of an
+    undefined variable fails only what reads it (Ansible renders lazily too). ``hidden`` names are left out
+    (a view of every variable that is itself one of them leaves itself out)."""
+
+    renders_on_read = True
+    """A templar leaves it as it is (see :func:`renders_on_read`)."""
+
+    def __init__(self, templar: Templar, variables: Mapping[str, Any], context: Mapping[str, Any] | None = None,
+                 hidden: frozenset[str] = frozenset()):
+        self.templar = templar
+        self.variables = variables
+        self.context = variables if context is None else context
+        self.hidden = hidden
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.hidden:
+            raise KeyError(key)
+        return self.templar.render(self.variables[key], self.context)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self.variables if key not in self.hidden)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class _GlobalsOverlay(Mapping):

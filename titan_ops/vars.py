@@ -35,15 +35,23 @@ class HostFacts:
             self._facts.setdefault(host, {}).clear()
 
 
+IMPLICIT_LOCALHOST = "localhost"
+"""The controller, a host of every inventory that does not name it (ansible's implicit localhost): in
+``hostvars``, though not in its hosts."""
+
+
 class HostVars(Mapping):
-    """The ``hostvars`` magic variable: every host's variables, built on demand."""
+    """The ``hostvars`` magic variable: every host's variables, built on demand (each renders its own
+    templates when read: see ``templating.renders_on_read``)."""
+
+    renders_on_read = True
 
     def __init__(self, host_names: list[str], build: Callable[[str], Mapping[str, Any]]):
         self._names = host_names
         self._build = build
 
     def __getitem__(self, host: str) -> Mapping[str, Any]:
-        if host not in self._names:
+        if host not in self._names and host != IMPLICIT_LOCALHOST:
             raise KeyError(host)
         return self._build(host)
 

@@ -32,6 +32,8 @@ from titan_ops.templating import OMIT, Templar, without_omitted
 ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather_facts", "add_host", "group_by"})
 # What a failed module result holds under ``exception`` (titan-ops modules raise no Python traceback).
 NO_TRACEBACK = "(traceback unavailable)"
+# Where a run of a task records the host ``delegate_to`` chose, until the TaskResult takes it out.
+_DELEGATED_HOST = "_titan_delegated_host"
 
 
 def status_of(result: Mapping[str, Any]) -> Status:
@@ -66,7 +68,7 @@ class TaskExecutor:
         status = status_of(result)
         return TaskResult(host=host.host, task=task.display_name, module=task.module, status=status, start=start,
                           end=datetime.now(), result=result, ignored=status is Status.FAILED and ignore_errors,
-                          location=str(task.location))
+                          location=str(task.location), delegated_to=_delegated_hosts(result))
 
     def _chosen(self, task: Task, host: HostContext) -> Task:
         """The task of an ``action:`` whose module name is a template, with the module it names on ``host``
@@ -92,8 +94,16 @@ class TaskExecutor:
             passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
             if not passed:
                 return skipped_result(false_condition)
-            return self._run_with_retries(task, module, host)
+            return self._run_delegated(task, module, host)
         return self._run_loop(task, module, host)
+
+    def _run_delegated(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chooses for it."""
+        run = host.delegated()
+        result = self._run_with_retries(task, module, run)
+        if run.delegated_host is not None:
+            result[_DELEGATED_HOST] = run.delegated_host
+        return result
 
     # -- loops ---------------------------------------------------------------
     def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
@@ -115,7 +125,7 @@ class TaskExecutor:
             item_host = replace(host, variables=ChainMap(loop_vars, carried, host.variables))
             passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
             try:
-                outcome = self._run_with_retries(task, module, item_host) if passed else skipped_result(false_condition)
+                outcome = self._run_delegated(task, module, item_host) if passed else skipped_result(false_condition)
             except HostUnreachable:
                 raise
             except TitanOpsError as error:
@@ -306,6 +316,13 @@ def _with_diff(result: dict[str, Any], decision: Decision, host: HostContext) ->
     if decision.diff and host.diff_mode:
         result["diff"] = decision.diff
     return result
+
+
+def _delegated_hosts(result: dict[str, Any]) -> tuple[str | None, ...]:
+    """The hosts ``delegate_to`` chose, one a loop item (else one), taken out of ``result``; () when none."""
+    runs = result["results"] if isinstance(result.get("results"), list) else [result]
+    hosts = tuple(run.pop(_DELEGATED_HOST, None) if isinstance(run, dict) else None for run in runs)
+    return hosts if any(host is not None for host in hosts) else ()
 
 
 def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:

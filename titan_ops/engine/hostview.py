@@ -6,7 +6,7 @@ import dataclasses
 import os
 import sys
 from collections import ChainMap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.connection import address_from_vars
@@ -18,7 +18,7 @@ from titan_ops.engine.tags import tag_variables
 from titan_ops.errors import TitanOpsError
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.playbook.model import Play
-from titan_ops.templating import Templar
+from titan_ops.templating import RenderedOnRead, Templar
 from titan_ops.vault import Vault
 from titan_ops.vars import HostFacts, HostVars, task_scope
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from titan_ops.engine.play_state import PlayState
 
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+_VARS = frozenset({"vars"})
 
 
 class HostView:
@@ -65,7 +66,8 @@ class HostView:
 
     def add_to_group(self, host: str, group: str, parents: list[str]) -> None:
         """``group_by``: ``host`` joins ``group`` (created under ``parents`` when new)."""
-        self._changes.append(lambda inventory: inventory.add_to_group(host, group, parents))
+        self._changes.append(lambda inventory: inventory.add_to_group(host, group, parents)
+                             if inventory.has_host(host) else None)  # (a host refresh_inventory took out: none)
         self._own_inventory().add_to_group(host, group, parents)
         self._inventory_changed()
 
@@ -110,7 +112,7 @@ class HostView:
                  "ansible_search_path": search_path(scope, state.play.base_dir), **play_role_names(state.play),
                  **role_magic(scope)}
         roles = scope.roles
-        return task_scope(
+        variables = task_scope(
             inventory_vars=self.inventory_vars(host),
             play_vars=state.plan.vars_of(host),
             block_vars=scope.block_vars,
@@ -125,6 +127,8 @@ class HostView:
             gathered_facts=self.gathered_facts.of(host),
             connection_defaults={"ansible_host": host},
         )
+        magic["vars"] = RenderedOnRead(self.templar, variables, hidden=_VARS)  # every variable by name (ansible's)
+        return variables
 
     def plan_variables(self, host: str, play: Play, play_vars: dict[str, Any]) -> ChainMap:
         """What is known of ``host`` before the run: its inventory, the play's variables, the extra vars."""
@@ -165,7 +169,7 @@ class HostView:
         address = self._addresses.get(key)
         if address is None:
             if self.inventory.has_host(host):
-                host_vars = _RenderedOnRead(self.templar, self.inventory_vars(host))
+                host_vars = RenderedOnRead(self.templar, self.inventory_vars(host))
             elif host in _LOCAL_NAMES:
                 host_vars = {"ansible_connection": "local"}
             elif is_address(host):
@@ -180,28 +184,12 @@ class HostView:
             self._addresses[key] = address
         return address
 
-    def _hostvars_entry(self, host: str) -> ChainMap:
-        """One host's variables as ``hostvars[host]`` shows them."""
-        return ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host),
-                        self.inventory_vars(host))
-
-
-class _RenderedOnRead(Mapping):
-    """Inventory variables rendered one by one when read: a template of an undefined variable fails only
-    what reads it (Ansible renders lazily too)."""
-
-    def __init__(self, templar: Templar, variables: Mapping[str, Any]):
-        self.templar = templar
-        self.variables = variables
-
-    def __getitem__(self, key: str) -> Any:
-        return self.templar.render(self.variables[key], self.variables)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.variables)
-
-    def __len__(self) -> int:
-        return len(self.variables)
+    def _hostvars_entry(self, host: str) -> Mapping[str, Any]:
+        """One host's variables as ``hostvars[host]`` shows them, rendered when read with that host's own
+        variables (not those of the task that reads them)."""
+        known = self.inventory_vars(host) if self.inventory.has_host(host) else {"ansible_connection": "local"}
+        entry = ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host), known)
+        return RenderedOnRead(self.templar, entry, ChainMap(entry, {"inventory_hostname": host}, self._play_magic))
 
 
 def search_path(scope: Scope, playbook_dir: str) -> list[str]:

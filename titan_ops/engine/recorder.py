@@ -71,7 +71,7 @@ class Recorder:
         """A ``run_once`` result: what it registers or sets, given to the other ``hosts`` too."""
         shared = {task.register: result.result} if task.register else {}
         gathered: dict[str, Any] = {}
-        if task.module in _FACT_MODULES and result.status in (Status.OK, Status.CHANGED):
+        if task.module in _FACT_MODULES and result.status in (Status.OK, Status.CHANGED) and not result.delegate_facts:
             for outcome in outcomes(result.result):  # a loop's items in order: the last one wins
                 (shared if task.module == "set_fact" else gathered).update(outcome.get("ansible_facts", {}))
         for other in hosts:
@@ -106,18 +106,19 @@ class Recorder:
         if result.status not in (Status.OK, Status.CHANGED):
             return
         if task.module in ("setup", "gather_facts"):
-            self.hosts.gathered(result.host, result.result.get("ansible_facts", {}))
+            for host, outcome in fact_outcomes(result):
+                self.hosts.gathered(host, outcome.get("ansible_facts", {}))
         elif task.module_path is not None:  # a custom module's facts, as a fact module's
-            for outcome in outcomes(result.result):
-                self.hosts.gathered(result.host, outcome.get("ansible_facts") or {})
+            for host, outcome in fact_outcomes(result):
+                self.hosts.gathered(host, outcome.get("ansible_facts") or {})
         elif task.module == "set_fact":
-            for outcome, cached in zip(outcomes(result.result), cacheable):  # a loop's items: the last one wins
-                self.facts.update(result.host, outcome.get("ansible_facts", {}))
+            for (host, outcome), cached in zip(fact_outcomes(result), cacheable):  # a loop's items: the last wins
+                self.facts.update(host, outcome.get("ansible_facts", {}))
                 if cached:
-                    self.hosts.gathered(result.host, outcome.get("ansible_facts", {}))
+                    self.hosts.gathered(host, outcome.get("ansible_facts", {}))
         elif task.module == "include_vars":
-            for outcome in outcomes(result.result):
-                self.hosts.included.update(result.host, outcome.get("ansible_facts", {}))
+            for host, outcome in fact_outcomes(result):
+                self.hosts.included.update(host, outcome.get("ansible_facts", {}))
         elif task.module == "add_host":
             for outcome in outcomes(result.result):
                 added = outcome["add_host"]
@@ -125,6 +126,15 @@ class Recorder:
         elif task.module == "group_by":
             for outcome in outcomes(result.result):
                 self.hosts.add_to_group(result.host, outcome["add_group"], outcome["parent_groups"])
+
+
+def fact_outcomes(result: TaskResult) -> list[tuple[str, dict[str, Any]]]:
+    """The outcomes of ``result`` (as :func:`outcomes`) with the host their facts are for: the result's,
+    or with ``delegate_facts`` the one each outcome was delegated to."""
+    runs = result.result["results"] if "results" in result.result else [result.result]
+    hosts = result.delegated_to if result.delegate_facts else ()
+    return [(hosts[index] or result.host if index < len(hosts) else result.host, run)
+            for index, run in enumerate(runs) if not run.get("skipped") and not run.get("failed")]
 
 
 def outcomes(result: dict[str, Any]) -> list[dict[str, Any]]:

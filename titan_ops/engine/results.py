@@ -34,6 +34,10 @@ class TaskResult:
     rescued: bool = False
     location: str = ""
     no_log: bool = False
+    delegated_to: tuple[str | None, ...] = ()
+    """The host ``delegate_to`` chose for each loop item (one for a task without a loop); () without it."""
+    delegate_facts: bool = False
+    """``delegate_facts``: the facts the task sets go to the host it was delegated to."""
 
     @property
     def changed(self) -> bool:

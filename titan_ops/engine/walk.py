@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from titan_ops import modules
 from titan_ops.conditionals import evaluate_conditions
 from titan_ops.engine import events
+from titan_ops.engine.delegation import Delegation
 from titan_ops.engine.handlers import rendered_handler_names
 from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
@@ -45,7 +46,8 @@ from titan_ops.templating import OMIT, is_template
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
 
-_BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable")
+_BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable",
+                     "delegate_facts")
 
 
 class Walk:
@@ -405,6 +407,8 @@ class Walk:
             return self.flush_handlers(chosen, scope)
         if action == "refresh_inventory" and chosen:
             self.hosts.refresh_inventory(self.runner.playbook.vault)
+            inventory = self.hosts.inventory  # a host no longer in it leaves the play, as in ansible
+            self.state.ended_hosts.update(host for host in self.state.run.hosts if not inventory.has_host(host))
         elif action == "reset_connection":
             for host in chosen:
                 self.runner.connection(host).close()  # the next command logs in again
@@ -452,7 +456,8 @@ class Walk:
         variables = self.hosts.variables(self.state, host, scope, task.vars)
         try:
             passed, condition = evaluate_conditions(self.templar, scope.when, variables)
-            settings = self._render_keywords(keywords, variables)
+            settings = self._render_keywords({key: value for key, value in keywords.items() if key != "delegate_to"},
+                                             variables)
         except TitanOpsError as error:  # (ignore_errors, rendered alone, still ignores it, as in ansible)
             return TaskResult(host, task.display_name, task.module, Status.FAILED, start, datetime.now(),
                               {"failed": True, "changed": False, "msg": f"{task.location}: {error.message}"},
@@ -463,10 +468,16 @@ class Walk:
         options = self.runner.options
         check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
         diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
-        delegate = settings.get("delegate_to") or host
+        connection_keywords = _connection_keywords(settings)
+        delegation = None
+        if keywords.get("delegate_to") is not None:  # rendered for each run of the task (a loop item's too)
+            delegation = Delegation(keywords["delegate_to"], host,
+                                    lambda name: self.runner.connection(name, connection_keywords),
+                                    lambda name: self._delegated_variables(name, scope, task))
         host_context = HostContext(
             host=host,
-            connection_factory=lambda: self.runner.connection(delegate, _connection_keywords(settings)),
+            connection_factory=lambda: self.runner.connection(host, connection_keywords),
+            delegate=delegation,
             variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
             check_mode=check_mode,
@@ -484,10 +495,18 @@ class Walk:
         )
         result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
         result.no_log = bool(settings.get("no_log"))
+        result.delegate_facts = bool(settings.get("delegate_facts")) and bool(result.delegated_to)
         self._learn_facts(task, result)
         if result.status is Status.UNREACHABLE and settings.get("ignore_unreachable"):
             result.ignored = True
         return result
+
+    def _delegated_variables(self, host: str, scope: Scope, task: Task) -> Mapping[str, Any]:
+        """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, or for a
+        host the inventory does not have, its facts."""
+        if self.hosts.inventory.has_host(host):
+            return self.hosts.variables(self.state, host, scope, task.vars)
+        return self.hosts.facts.of(host)
 
     def _learn_facts(self, task: Task, result: TaskResult) -> None:
         """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``

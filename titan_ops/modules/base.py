@@ -88,6 +88,15 @@ class HostContext:
     """The run's ``-v`` count."""
     no_log: bool = False
     """The task's ``no_log`` (a custom module masks its own output with it)."""
+    delegate: Callable[[HostContext], HostContext] | None = None
+    """The task's ``delegate_to``, applied by :meth:`delegated`."""
+    delegated_host: str | None = None
+    """The host the task runs on instead of ``host`` (``delegate_to``), once applied."""
+
+    def delegated(self) -> HostContext:
+        """This context with the task's ``delegate_to`` applied, rendered with these variables (a loop
+        item's too): the delegated host's connection and ``ansible_delegated_vars``."""
+        return self.delegate(self) if self.delegate is not None else self
 
     @property
     def local_folders(self) -> tuple[str, ...]:

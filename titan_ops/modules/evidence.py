@@ -34,7 +34,7 @@ from titan_ops.redaction import Redactor
 MISSING_TOOL_RC = 127
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SKIPPED_VARIABLES = ("hostvars", "groups", "ansible_play_hosts", "ansible_play_hosts_all", "ansible_play_batch",
-                      "play_hosts", "group_names")
+                      "play_hosts", "group_names", "vars", "ansible_delegated_vars")
 
 
 def _file_name(name: str) -> str:

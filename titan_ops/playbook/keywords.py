@@ -11,7 +11,7 @@ PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
     "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", "force_handlers",
     *INHERITED_KEYWORDS,
-}) - {"delegate_to"}
+}) - {"delegate_to", "delegate_facts"}
 
 ACTION_KEYWORDS = ("action", "local_action")
 """Keywords that name a task's module in their value (``local_action`` runs it on the controller)."""

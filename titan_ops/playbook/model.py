@@ -11,7 +11,7 @@ from titan_ops.vault import Vault
 
 INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
                       "ignore_errors", "ignore_unreachable", "timeout", "any_errors_fatal", "run_once",
-                      "delegate_to", "remote_user", "port", "connection")
+                      "delegate_to", "delegate_facts", "remote_user", "port", "connection")
 """Keywords a play or block passes down to the tasks inside it."""
 
 
