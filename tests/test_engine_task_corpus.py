@@ -125,6 +125,24 @@ CASES = {
         rc=0, recap={"h1": "9 0 0 0 1 0 2"},
         messages={"h1": ["None", "<< error 1 - 'not_defined_here' is undefined >> 1", "None", "<<Omit>> True",
                          "Hello world!", "True", "True"]}),
+    "loop_control_break_when_ends_the_loop_and_extended_allitems_leaves_allitems_out": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: echo {{ item }}
+              loop: [1, 2, 3, 4]
+              loop_control: {break_when: [result.stdout == '2']}
+              register: result
+            - debug: msg="{{ result.results | map(attribute='item') | list }}"
+            - debug: msg="{{ ansible_loop.allitems is defined }} {{ ansible_loop.length }}"
+              loop: [a, b]
+              loop_control: {extended: true, extended_allitems: false}
+              register: looped
+            - debug: msg="{{ looped.results | map(attribute='msg') | list }}"
+        """,
+        rc=0, recap={"h1": "4 1 0 0 0 0 0"},
+        messages={"h1": ["[1, 2]", "All items completed", "['False 2', 'False 2']"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -143,6 +143,9 @@ class TaskExecutor:
                 except TitanOpsError as error:  # the item fails, as in ansible
                     outcome.update({"failed": True, "msg": _message(task, error)})
             results.append(outcome)
+            if control.break_when is not None and evaluate_conditions(
+                    self.templar, control.break_when, ChainMap(carried, item_host.variables))[0]:
+                break
             if control.pause and index < len(items) - 1:
                 time.sleep(control.pause)
         return loop_result(results)
