@@ -143,6 +143,21 @@ CASES = {
         """,
         rc=0, recap={"h1": "4 1 0 0 0 0 0"},
         messages={"h1": ["[1, 2]", "All items completed", "['False 2', 'False 2']"]}),
+    "set_fact_refuses_names_a_template_makes_invalid_in_ansibles_words": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: {"{{ 'true' }}": value}
+              ignore_errors: true
+              register: constant
+            - set_fact: {"{{ 1 }}": value}
+              ignore_errors: true
+              register: number
+            - debug: {msg: '{{ constant.msg.endswith("Invalid variable name ''true''.") }}'}
+            - debug: {msg: '{{ number.msg.endswith("Invalid variable name ''1'' of type ''int''.") }}'}
+        """,
+        rc=0, recap={"h1": "4 0 0 0 0 0 2"}, messages={"h1": ["True", "True"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

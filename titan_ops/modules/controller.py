@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
@@ -10,6 +11,8 @@ from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.templating import OMIT, is_template
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONSTANTS = ("true", "false", "none")
+"""Names a template reads as constants (any case), never as variables: not a fact's name (as in ansible-core)."""
 
 
 class Debug(Module):
@@ -81,9 +84,11 @@ class SetFact(Module):
             if key == "cacheable":
                 continue
             name = host.templar.render(key, host.variables)
-            if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-                return Decision(False, {"msg": f"The variable name {name!r} is not valid: a fact's name is a "
-                                               "letter or _, then letters, digits or _"}, failed=True)
+            if not isinstance(name, str):
+                return Decision(False, {"msg": f"Invalid variable name '{name}' of type '{type(name).__name__}'."},
+                                failed=True)
+            if not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name) or name.lower() in _CONSTANTS:
+                return Decision(False, {"msg": f"Invalid variable name '{name}'."}, failed=True)
             facts[name] = value
         result: dict[str, Any] = {"ansible_facts": facts}
         if args.get("cacheable"):
