@@ -158,6 +158,19 @@ CASES = {
             - debug: {msg: '{{ number.msg.endswith("Invalid variable name ''1'' of type ''int''.") }}'}
         """,
         rc=0, recap={"h1": "4 0 0 0 0 0 2"}, messages={"h1": ["True", "True"]}),
+    "the_template_lookup_finds_the_templates_a_template_includes_and_imports": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {mylist: [alpha, bravo]}
+          tasks:
+            - debug: {msg: "{{ lookup('template', 'outer.j2') | trim }}"}
+        """,
+        files={"templates/outer.j2": "{% from 'macros.j2' import shout %}"
+                                     "{% for x in mylist %}{% include 'inner.j2' %}{% endfor %}{{ shout('end') }}\n",
+               "templates/inner.j2": "[{{ x }}]",
+               "templates/macros.j2": "{% macro shout(word) %}{{ word | upper }}{% endmacro %}"},
+        rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["[alpha][bravo]END"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -6,12 +6,15 @@ role's, then the playbook's), under its ``files/`` (or ``templates/``) folder fi
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import jinja2
 
 from titan_ops.lookups.context import LookupContext, LookupFailed
 from titan_ops.trust import trusted
@@ -21,7 +24,7 @@ def file(terms: list[Any], context: LookupContext, rstrip: bool = True, lstrip: 
     """The content of each file (trailing whitespace stripped unless ``rstrip=false``)."""
     contents = []
     for name in terms:
-        text = _read(context, str(name), "files")
+        text = _read(_locate(context, str(name), "files"))
         text = text.rstrip() if rstrip else text
         contents.append(text.lstrip() if lstrip else text)
     return contents
@@ -30,9 +33,35 @@ def file(terms: list[Any], context: LookupContext, rstrip: bool = True, lstrip: 
 def template(terms: list[Any], context: LookupContext, template_vars: Mapping[str, Any] | None = None,
              convert_data: bool = True) -> list[Any]:
     """Each template file rendered with the task's variables (and ``template_vars`` over them); a template
-    file on the controller is authored text, what it renders to is data."""
+    file on the controller is authored text, what it renders to is data. A template that loads others
+    (``{% include %}``, ``import``, ``from``, ``extends``) finds them beside it, then in the search path's
+    ``templates/`` folders and the search path itself, as the ``template`` module does."""
     variables = ChainMap(dict(template_vars or {}), context.variables)
-    return [context.templar.render(trusted(_read(context, str(name), "templates")), variables) for name in terms]
+    rendered = []
+    for name in terms:
+        path = _locate(context, str(name), "templates")
+        source = _read(path)
+        if not _LOADS_TEMPLATES.search(source):
+            rendered.append(context.templar.render(trusted(source), variables))
+            continue
+        searchpath = (os.path.dirname(path), *(place for folder in context.search_path()
+                                               for place in (os.path.join(folder, "templates"), folder)))
+        environment = _loading_environment(context.templar.environment, searchpath)
+        try:
+            compiled = environment.from_string(source)
+        except jinja2.TemplateSyntaxError as error:
+            raise LookupFailed(f"template syntax error in {path}:{error.lineno}: {error.message}") from None
+        rendered.append(context.templar.render_file(compiled, variables, path))
+    return rendered
+
+
+_LOADS_TEMPLATES = re.compile(r"{%[-+]?\s*(include|import|from|extends)\b")
+
+
+@functools.lru_cache(maxsize=16)
+def _loading_environment(base: jinja2.Environment, searchpath: tuple[str, ...]) -> jinja2.Environment:
+    """The run's environment, finding the templates a template loads in ``searchpath``."""
+    return base.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
 
 
 def fileglob(terms: list[Any], context: LookupContext) -> list[Any]:
@@ -97,10 +126,14 @@ def _folder_of(action: str) -> str:
     return "files"
 
 
-def _read(context: LookupContext, name: str, folder: str) -> str:
+def _locate(context: LookupContext, name: str, folder: str) -> str:
     path = context.find(name, folder)
     if path is None or os.path.isdir(path):
         raise LookupFailed(f"could not locate file in lookup: {name}")
+    return path
+
+
+def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             return handle.read()
