@@ -128,6 +128,19 @@ CASES = {
             - debug: msg="{{ items[0] }} {{ items[1] + 1 }} {{ mapping.key }} {{ mapping.number + 1 }}"
         """,
         rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["{{ not_a_template }} 3 {{ neither }} 4"]}),
+    "an_include_with_run_once_includes_on_the_first_host_only": Case(
+        playbook="""
+        - hosts: h1,h2
+          gather_facts: false
+          tasks:
+            - include_tasks: inc/item.yml
+              vars: {item: once}
+              run_once: true
+            - debug: msg=after
+        """,
+        files={"inc/item.yml": "- debug: msg=\"item {{ item }}\"\n"},
+        rc=0, recap={"h1": "3 0 0 0 0 0 0", "h2": "1 0 0 0 0 0 0"},
+        messages={"h1": ["item once", "after"], "h2": ["after"]}),
 }
 
 

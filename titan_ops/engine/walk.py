@@ -161,6 +161,8 @@ class Walk:
         then run on the hosts that include the same thing, together. Its tags select the include itself."""
         if not scope.handler and not self._selects(scope.tags + include.tags, hosts, scope):
             return set()
+        if self._truthy(merge_keywords(scope.keywords, include.keywords).get("run_once"), hosts[0], scope):
+            hosts = hosts[:1]  # (the include, and so what it includes, on the first host only, as in ansible)
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         chosen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
