@@ -108,15 +108,16 @@ CASES = {
         - import_playbook: '{{ "sub/" ~ "first.yml" }}'
         - ansible.builtin.import_playbook: sub/named_role.yml
           vars: {role_to_import: r}
-        - ansible.legacy.import_playbook: sub/first.yml
+        - ansible.legacy.import_playbook: sub/facts.yml
           when: false
         """,
         files={"sub/first.yml": "- hosts: h1\n  gather_facts: false\n  pre_tasks: [{debug: {msg: pre}}]\n"
                                 "  tasks: [{debug: {msg: first}}]\n",
+               "sub/facts.yml": "- hosts: h1\n  pre_tasks: [{debug: {msg: pre}}]\n  tasks: [{debug: {msg: first}}]\n",
                "sub/named_role.yml": "- hosts: h1\n  gather_facts: false\n"
                                      "  tasks: [{import_role: {name: '{{ role_to_import }}'}}]\n",
                "sub/roles/r/tasks/main.yml": "- debug: msg=imported-role\n"},
-        rc=0, recap={"h1": "3 0 0 0 2 0 0"}, messages={"h1": ["pre", "first", "imported-role"]}),
+        rc=0, recap={"h1": "3 0 0 0 3 0 0"}, messages={"h1": ["pre", "first", "imported-role"]}),
     "unsafe_lists_and_mappings_hold_data": Case(
         playbook="""
         - hosts: h1

@@ -64,7 +64,8 @@ class Walk:
     def play(self, hosts: list[str]) -> None:
         """The play's sections on ``hosts``: facts, pre_tasks, tasks, post_tasks, handlers after each."""
         plan = self.state.plan
-        scope = Scope(keywords={**self.runner.options.keyword_defaults, **plan.play.keywords}, tags=list(plan.tags))
+        scope = Scope(keywords={**self.runner.options.keyword_defaults, **plan.play.keywords}, tags=list(plan.tags),
+                      when=list(plan.play.when))
         if plan.gather_facts:
             facts_task = Task(module="setup", args={}, location=plan.play.location, name="Gathering Facts",
                               tags=["always"])

@@ -191,6 +191,9 @@ class Play:
     vars: dict[str, Any] = field(default_factory=dict)
     vars_files: list[str | list[str]] = field(default_factory=list)
     """Files of variables; an entry that is a list names alternatives, the first found is read."""
+    when: list[Any] = field(default_factory=list)
+    """The ``when`` of the ``import_playbook`` entries that imported the play: each of its tasks, the
+    gathering of facts too, runs only where they hold."""
     vars_prompt: list[VarPrompt] = field(default_factory=list)
     pre_tasks: list[TaskItem] = field(default_factory=list)
     tasks: list[TaskItem] = field(default_factory=list)

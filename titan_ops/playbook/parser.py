@@ -221,11 +221,7 @@ class _Parser:
         for play in plays:
             play.vars = {**play.vars, **dict(data.get("vars") or {})}
             play.tags = play.tags + tags_of(data.get("tags"))
-            if data.get("when") is not None:
-                when = as_list(data["when"])
-                play.pre_tasks, play.tasks, play.post_tasks = (
-                    [Block(block=section, location=data.location, when=when)] if section else []
-                    for section in (play.pre_tasks, play.tasks, play.post_tasks))
+            play.when = as_list(data.get("when")) + play.when
         return plays
 
     def task_file(self, path: str, stack: tuple[str, ...], origin: Location | None = None) -> list[TaskItem]:
