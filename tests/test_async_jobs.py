@@ -29,6 +29,13 @@ PLAYBOOK = r"""
   gather_facts: false
   tasks:
     - {name: waited for, shell: "echo out; echo err >&2", async: 30, poll: 1}
+    - {name: its input, command: cat, args: {stdin: s3cret-input}, async: 30, poll: 0, register: fed}
+    - name: its input read
+      async_status: {jid: "{{ fed.ansible_job_id }}"}
+      register: fed_status
+      until: fed_status.finished
+      retries: 30
+      delay: 1
     - {name: a failure, command: "false", async: 30, poll: 1, ignore_errors: true}
     - {name: ended when its time is up, command: sleep 60, async: 1, poll: 3, ignore_errors: true}
     - {name: left running, command: "sleep 1", async: 30, poll: 0, register: job}
@@ -38,6 +45,9 @@ PLAYBOOK = r"""
 OUTCOMES = [
     ("waited for", "changed", {"changed": True, "msg": "", "rc": 0, "stdout": "out", "stderr": "err",
                                "cmd": "echo out; echo err >&2", "started": True, "finished": True}),
+    ("its input", "changed", {"changed": True, "started": True, "finished": False}),
+    ("its input read", "changed", {"changed": True, "msg": "", "rc": 0, "stdout": "s3cret-input", "stderr": "",
+                                   "cmd": ["cat"], "started": True, "finished": True}),
     ("a failure", "failed", {"changed": True, "msg": "non-zero return code", "rc": 1, "stdout": "", "stderr": "",
                              "cmd": ["false"], "started": True, "finished": True}),
     ("ended when its time is up", "failed", {"changed": False, "msg": "Timeout exceeded", "stdout": "",
@@ -74,7 +84,10 @@ def test_async_jobs_on_the_local_connection(tmp_path, monkeypatch):
     project(folder, PLAYBOOK)
     side = play_titan(folder, tmp_path / "base", KEYS)
     assert _tasks(side, home) == OUTCOMES
-    assert list((home / ".ansible_async").iterdir()) == [], "every job's folder removed (poll, cleanup)"
+    [fed] = (home / ".ansible_async").iterdir()  # (left running, never cleaned up: as in Ansible, it stays)
+    assert sorted(path.name for path in fed.iterdir()) == ["command", "end", "pid", "rc", "start", "stderr",
+                                                           "stdout", "task"]
+    assert b"s3cret-input" not in (fed / "task").read_bytes(), "the input is not kept on the host"
     assert "never" not in side.files
 
 
@@ -82,7 +95,8 @@ def test_async_jobs_on_the_local_connection(tmp_path, monkeypatch):
 def test_async_jobs_as_ansible(tmp_path):
     home = Path.home()  # (ansible-core's async_status looks in the home its login has, whatever HOME says)
     folder = tmp_path / "project"
-    project(folder, PLAYBOOK)
+    project(folder, PLAYBOOK + '    - {name: input job cleaned up, async_status: {jid: "{{ fed.ansible_job_id }}", '
+                               'mode: cleanup}}\n')
     theirs = play_ansible(folder, tmp_path / "ansible", KEYS)
     assert _tasks(play_titan(folder, tmp_path / "titan", KEYS), home) == _tasks(theirs, home)
 

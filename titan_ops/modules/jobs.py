@@ -36,6 +36,7 @@ _JOB = f"""d=$1 seconds=$2
 timeout -k 1 "$seconds" /bin/sh "$d/command" < "$d/stdin" > "$d/stdout" 2> "$d/stderr" &
 echo $! > "$d/pid"
 wait $!; rc=$?
+rm -f -- "$d/stdin"
 {_CLOCK} > "$d/end"
 echo "$rc" > "$d/rc.part" && mv -f -- "$d/rc.part" "$d/rc"
 """
@@ -99,7 +100,8 @@ def start_job(host: HostContext, module: Module, args: dict[str, Any], seconds: 
     """Start ``module`` (one that ``supports_async``) as a job for at most ``seconds``: Ansible's result
     of a job just started."""
     jid = new_job_id()
-    task = json.dumps({"module": module.name, "args": args})
+    # (the input may be a secret: it is not kept with the task, and its file goes when the command ends)
+    task = json.dumps({"module": module.name, "args": {key: value for key, value in args.items() if key != "stdin"}})
     done = host.run(["/bin/sh", "-c", _START, "sh", jid, str(seconds), module.job_line(args), task, _JOB],
                     stdin=module.stdin(args) or "")
     if done.rc != 0:
