@@ -8,7 +8,8 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
-from tests.engine_cases import ORACLE_PYTHON, Case, case_tests
+import titan_ops
+from tests.engine_cases import ORACLE_PYTHON, Case, case_tests, write_case
 
 CASES = {
     "clear_host_errors_in_always": Case(
@@ -300,3 +301,24 @@ CASES = {
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
+
+
+def test_a_meta_task_skipped_by_its_condition_is_reported_not_counted(tmp_path):
+    """As ansible-core: ``skipping: [h1]`` for a meta task whose ``when`` is false on a host it decides on
+    (every host for ``end_host``, the first for ``end_play``), and no ``skipped`` in the recap."""
+    case = Case(playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - meta: end_host
+              when: inventory_hostname == 'h2'
+            - meta: end_play
+              when: inventory_hostname == 'h3'
+            - debug: msg=after
+        """, rc=0, recap={}, messages={})
+    playbook, inventory = write_case(case, tmp_path)
+    result = titan_ops.run(playbook, inventory)
+    skipped = sorted((r.host, r.result["msg"]) for play in result.plays for results in play.tasks.values()
+                     for r in results if r.module == "meta")
+    assert skipped == [("h1", "end_host"), ("h1", "end_play"), ("h3", "end_host")]
+    assert {host: (stats.ok, stats.skipped) for host, stats in result.stats.items()} == {"h1": (1, 0), "h3": (1, 0)}

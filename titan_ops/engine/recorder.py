@@ -63,6 +63,13 @@ class Recorder:
         with self._lock:
             self.result.stats.setdefault(host, HostStats()).ok += count
 
+    def uncounted(self, state: PlayState, result: TaskResult) -> None:
+        """Emit and file ``result`` without counting it in the recap (a ``meta`` task skipped by its
+        condition: ansible-core reports it and does not count it)."""
+        with self._lock:
+            redacted = self.bus.emit(events.HostTaskDone(result))
+            state.play_result.add(redacted.result)
+
     def register(self, host: str, name: str, value: dict[str, Any]) -> None:
         """``register:`` of what is not a module's result (an include's)."""
         self.facts.update(host, {name: value})

@@ -418,12 +418,23 @@ class Walk:
         return set()
 
     def _meta_condition(self, task: Task, host: str, scope: Scope) -> bool:
-        """The ``when`` of a meta task on ``host``; one that cannot be evaluated stops the run, as in ansible."""
+        """The ``when`` of a meta task on ``host``; one that cannot be evaluated stops the run, as in ansible.
+        A false one reports the task skipped there (uncounted in the recap, as ansible-core reports it)."""
         variables = self.hosts.variables(self.state, host, scope, task.vars)
         try:
-            return evaluate_conditions(self.templar, scope.when + task.when, variables)[0]
+            passed, condition = evaluate_conditions(self.templar, scope.when + task.when, variables)
         except TitanOpsError as error:
             raise MetaConditionError(f"{task.location}: {error.message}") from None
+        if not passed:
+            action = task.args.get("free_form")
+            now = datetime.now()
+            self.recorder.emit(events.TaskStarted(task.display_name, task.module, (host,), str(task.location),
+                                                  scope.handler))
+            self.recorder.uncounted(self.state, TaskResult(
+                host, task.display_name, task.module, Status.SKIPPED, now, now,
+                {"changed": False, "skipped": True, "msg": action, "false_condition": condition,
+                 "skip_reason": f"{action} conditional evaluated to False"}, location=str(task.location)))
+        return passed
 
     def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:
         """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
