@@ -107,6 +107,21 @@ CASES = [
          - command: ls
            ignore_errors: [1]
      """, 5, "ignore_errors", "must be of type ['boolean', 'string'], got list"),
+    ("yes/no keyword written as text that says neither",
+     """
+     - hosts: all
+       tasks:
+         - command: ls
+           diff: yes.
+     """, 5, "diff", "The value 'yes.' could not be converted to 'bool'"),
+    ("yes/no keyword of a block",
+     """
+     - hosts: all
+       tasks:
+         - block:
+             - command: ls
+           no_log: nope
+     """, 6, "no_log", "The value 'nope' could not be converted to 'bool'"),
 ]
 
 

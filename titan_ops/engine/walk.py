@@ -37,7 +37,7 @@ from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
 from titan_ops.playbook import play_values
-from titan_ops.playbook.keywords import as_list, tags_of
+from titan_ops.playbook.keywords import BOOLEAN_KEYWORDS, as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
@@ -45,10 +45,6 @@ from titan_ops.templating import OMIT, is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
-
-_BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable",
-                     "delegate_facts")
-
 
 class Walk:
     """One batch of one play walked on its hosts."""
@@ -551,7 +547,7 @@ class Walk:
             value = self.templar.render(value, variables)
             if isinstance(value, str) and value == OMIT:
                 continue  # (a keyword given as omit is not given)
-            if key in _BOOLEAN_KEYWORDS:
+            if key in BOOLEAN_KEYWORDS:
                 value = _keyword_boolean(value)
             elif key == "timeout":
                 value = float(value) if value else None

@@ -13,6 +13,9 @@ PLAY_KEYWORDS = frozenset({
     *INHERITED_KEYWORDS,
 }) - {"delegate_to", "delegate_facts"}
 
+BOOLEAN_KEYWORDS = ("become", "check_mode", "diff", "no_log", "ignore_errors", "ignore_unreachable", "delegate_facts")
+"""Task and block keywords that take yes or no."""
+
 ACTION_KEYWORDS = ("action", "local_action")
 """Keywords that name a task's module in their value (``local_action`` runs it on the controller)."""
 

@@ -398,7 +398,7 @@ class _Parser:
         for key in data:
             self._check_keyword(data, key, keywords.BLOCK_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "block")
         self._check_templates(data, ("name", "vars"))
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         handles = bool(data.get("rescue")) or _handles_failure(data)
         self.handled += handles
         try:
@@ -443,7 +443,7 @@ class _Parser:
         if is_template(file_name):
             raise PlaybookError("import_tasks is static: its file name cannot be a template (use include_tasks)",
                                 data.where("import_tasks"), "import_tasks")
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         tasks = self.task_file(_resolve(file_name, base_dir), stack, data.where("import_tasks"))
         return Block(block=tasks, location=data.location, name=data.get("name"), when=as_list(data.get("when")),
                      vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")),
@@ -454,7 +454,7 @@ class _Parser:
         for key in data:
             self._check_keyword(data, key, keywords.IMPORT_ROLE_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
         self._check_templates(data, tuple(key for key in data if key != "import_role"))
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         assert self.roles is not None
         where = data.where("import_role")
         options = check_options(data["import_role"], where, "import_role")
@@ -474,7 +474,7 @@ class _Parser:
             raise PlaybookError("apply takes task keywords (tags, become, ...) only", where, "apply")
         self._check_templates(data, tuple(key for key in data if key != "include_role"))
         self._check_value_templates(options, where, "include_role")
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         if not any(is_template(value) for value in options.values()):
             assert self.roles is not None  # the role is checked before the run (its handlers join when it runs)
             with _missing_fails_when_run(), self.roles.checked_only():
@@ -496,7 +496,7 @@ class _Parser:
                 raise PlaybookError(f"the role keyword '{key}' is not supported by titan-ops", entry.where(key),
                                     str(key))
         self._check_templates(entry, tuple(entry))
-        self._check_conditions(entry)
+        self._check_keyword_values(entry)
 
     def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...],
                       handler: bool = False) -> IncludeTasks:
@@ -515,7 +515,7 @@ class _Parser:
             raise PlaybookError("apply takes task keywords (tags, vars, notify, become, ...) only",
                                 data.where("include_tasks"), "apply")
         self._check_templates(data, ("include_tasks", "vars", "loop", "args"))
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         path = _resolve(file_name, base_dir) if not is_template(file_name) else None
         # checked now, loaded at run time; a handler's when it is notified (as ansible-core: a role's handler
         # for another platform names modules that do not exist here); a file that is not there fails the
@@ -610,7 +610,7 @@ class _Parser:
         location = data.where(module_key)
         if module is None:
             self._check_templates(data, tuple(data))
-            self._check_conditions(data)
+            self._check_keyword_values(data)
             return
         try:
             if args_template is None and not is_template(data.get("args")):  # else checked once rendered
@@ -621,7 +621,7 @@ class _Parser:
             raise kind(error.message, where, error.key) from None
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args_template or args, location, module_key)
-        self._check_conditions(data)
+        self._check_keyword_values(data)
         if data.get("async") not in (None, 0) and not module.supports_async:
             raise _Unsupported(f"'async' is supported with the modules command and shell in titan-ops, not with "
                                f"'{module.name}'", data.where("async"), "async")
@@ -710,11 +710,20 @@ class _Parser:
             for item in value:
                 self._check_value_templates(item, location_of(value, location), key)
 
-    def _check_conditions(self, data: LocatedDict) -> None:
+    def _check_keyword_values(self, data: LocatedDict) -> None:
+        """Conditions' expressions, and yes/no keywords written as text that says neither (``diff: yes.``)."""
         for key in ("when", "changed_when", "failed_when", "until"):
             for condition in as_list(data.get(key)):
                 if isinstance(condition, str):
                     self._check_expression(condition, data.where(key), key)
+        for key in keywords.BOOLEAN_KEYWORDS:
+            value = data.get(key)
+            if isinstance(value, str) and not is_template(value):
+                try:
+                    play_values.boolean(value)
+                except ValueError:
+                    raise PlaybookError(f"The value '{value}' could not be converted to 'bool'.", data.where(key),
+                                        key) from None
 
     def _check_expression(self, condition: str, location: Location, key: str) -> None:
         """A bare expression (``when``, assert's ``that``): its syntax, filters, tests and lookups."""
