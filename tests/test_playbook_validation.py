@@ -183,3 +183,23 @@ def test_multi_line_shell_keeps_its_line_breaks(tmp_path):
     tasks = load_playbook(path).plays[0].tasks
     assert tasks[0].args == {"cmd": 'set -e\nfor i in 1 2; do\n  echo "$i"\ndone\n'}  # (the final line break stays, as in ansible-core)
     assert tasks[1].args == {"cmd": "echo a && echo b", "chdir": "/tmp"}
+
+
+def test_an_include_of_a_missing_file_is_a_located_warning_before_the_run(tmp_path):
+    path = write(tmp_path, """
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - include_tasks: missing.yml
+        - include_role:
+            name: nosuchrole
+          when: false
+    """)
+    assert load_playbook(path).warnings == [
+        f"{path}:5:7: 'include_tasks': task file not found: {tmp_path / 'missing.yml'}: the include fails if it runs",
+        f"{path}:6:7: 'include_role': the role 'nosuchrole' was not found in: {tmp_path / 'roles'}, {tmp_path}: "
+        "the include fails if it runs",
+    ]
+    done = run_cli(["validate", path])
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"[WARNING]: {warning}" for warning in load_playbook(path).warnings]

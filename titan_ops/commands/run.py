@@ -112,6 +112,8 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
     vault = vault_from(args, config)
     playbook = load_playbooks(args.playbook, roles_path=config.roles_path, vault=vault,
                               library_path=config.library)
+    for warning in playbook.warnings:
+        print(f"[WARNING]: {warning}", file=sys.stderr)
     inventory = load_inventory(args.inventory or list(config.inventory) or _default_inventory(), vault=vault)
     if args.syntax_check:
         print("".join(f"\nplaybook: {path}" for path in args.playbook))

@@ -38,6 +38,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"ERROR! {error}", file=sys.stderr)
             status = 5
             continue
+        for warning in playbook.warnings:
+            print(f"[WARNING]: {warning}", file=sys.stderr)
         tasks = sum(len(play.tasks) for play in playbook.plays)
         print(f"{path}: ok ({len(playbook.plays)} plays, {tasks} top-level tasks)")
     return status

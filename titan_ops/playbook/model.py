@@ -238,6 +238,8 @@ class Playbook:
     library: list[str] = field(default_factory=list)
     """Where custom modules are searched: the configured module path, then each ``library/`` folder the load
     found (beside the playbooks, in the roles); what the run loads later searches there too."""
+    warnings: list[str] = field(default_factory=list)
+    """What the load found that is no error but fails when reached (an include's missing file), located."""
 
     @property
     def directory(self) -> str:

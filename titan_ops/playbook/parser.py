@@ -64,7 +64,7 @@ def load_playbooks(paths: Sequence[str | Path], templar: Templar | None = None, 
     parser = _Parser(templar or Templar(), list(roles_path), vault, library_path)
     plays = [play for path in paths for play in parser.playbook_file(str(path), stack=())]
     return Playbook(path=str(paths[0]), plays=plays, roles_path=list(roles_path), vault=vault,
-                    library=parser.libraries)
+                    library=parser.libraries, warnings=parser.warnings)
 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
@@ -152,6 +152,8 @@ class _Parser:
         self.vault = vault
         self.libraries: list[str] = [os.path.abspath(os.path.expanduser(folder)) for folder in library]
         """Where custom modules are searched, in order (folders are added as playbooks and roles load)."""
+        self.warnings: list[str] = []
+        """What the run should know before it starts, though it is no error (an include's missing file)."""
         self.role_library: str | None = None
         """The ``library/`` of the role whose files are being parsed (searched first)."""
         self.plugin_roots: list[str] = []
@@ -477,7 +479,7 @@ class _Parser:
         self._check_keyword_values(data)
         if not any(is_template(value) for value in options.values()):
             assert self.roles is not None  # the role is checked before the run (its handlers join when it runs)
-            with _missing_fails_when_run(), self.roles.checked_only():
+            with self._missing_fails_when_run("include_role"), self.roles.checked_only():
                 self.roles.named(options, where, stack, "include_role", public=False)
         loop, loop_lookup = _loop(data)
         return IncludeRole(options=options, location=where, base_dir=base_dir, name=data.get("name"),
@@ -521,7 +523,7 @@ class _Parser:
         # for another platform names modules that do not exist here); a file that is not there fails the
         # include when it runs (as in ansible-core: an include that never runs needs no file)
         if path is not None and os.path.realpath(path) not in stack and not handler:
-            with _missing_fails_when_run():  # (an include of itself is checked once)
+            with self._missing_fails_when_run("include_tasks"):  # (an include of itself is checked once)
                 self.task_file(path, stack, data.where("include_tasks"))
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=as_list(data.get("when")),
@@ -710,6 +712,16 @@ class _Parser:
             for item in value:
                 self._check_value_templates(item, location_of(value, location), key)
 
+    @contextmanager
+    def _missing_fails_when_run(self, key: str) -> Iterator[None]:
+        """Around what an include loads at run time, checked now: a task file or role that is not there fails
+        the include when it runs, as in ansible-core (an include that never runs needs none); the load warns."""
+        try:
+            yield
+        except MissingFileError as error:
+            self.warnings.append(str(PlaybookError(f"{error.message}: the include fails if it runs", error.location,
+                                                   key)))
+
     def _check_keyword_values(self, data: LocatedDict) -> None:
         """Conditions' expressions, and yes/no keywords written as text that says neither (``diff: yes.``)."""
         for key in ("when", "changed_when", "failed_when", "until"):
@@ -750,16 +762,6 @@ class _Parser:
         if functions:
             raise _Unsupported(f"the template function '{functions[0]}' is not supported by titan-ops",
                                location, key)
-
-
-@contextmanager
-def _missing_fails_when_run() -> Iterator[None]:
-    """Around what an include loads at run time, checked now: a task file or role that is not there fails the
-    include when it runs, as in ansible-core (an include that never runs needs none)."""
-    try:
-        yield
-    except MissingFileError:
-        pass
 
 
 class _Unsupported(PlaybookError):
