@@ -100,6 +100,7 @@ def package_lock() -> Iterator[None]:
         yield
 
 
+@pytest.mark.slow  # dpkg installing and removing a package: a minute on a loaded machine
 @pytest.mark.skipif(os.geteuid() != 0, reason="installs a package: root only")
 def test_apt_installs_and_removes_once(tmp_path, package_lock):
     if _installed(TEST_PACKAGE):
