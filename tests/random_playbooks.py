@@ -2,12 +2,23 @@
 
 Every generated task writes a marker line into a file on the host, so the final files record exactly
 which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts, with
-the play keywords (serial, strategy, any_errors_fatal, max_fail_percentage, force_handlers, tags, some of
-them templated), pre_tasks and post_tasks, blocks with rescue and always (any_errors_fatal on blocks too),
-handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or not), meta
-end_host/end_batch/end_play, loops (set_fact in a loop too), until/retries, register, when,
-changed_when/failed_when (lists too), ignore_errors, check_mode, run_once and tags; run with --tags,
---skip-tags, --check or --limit, or none of them.
+the play keywords (serial, strategy linear/free/host_pinned, any_errors_fatal, max_fail_percentage, force_handlers,
+tags, roles, some of them templated), pre_tasks and post_tasks, blocks with rescue and always (any_errors_fatal on
+blocks too), handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or
+not), meta end_host/end_batch/end_play, loops (set_fact in a loop too; loop_control's loop_var, index_var, label,
+extended, pause), until/retries, register, when, changed_when/failed_when (lists too), ignore_errors, check_mode,
+diff, run_once, delegate_to (writing into a file of the delegating host's name on the delegated one), set_fact
+cacheable, task vars and environment, no_log and tags; include_tasks/import_tasks of task files and
+include_role/import_role/roles: of roles (tasks, handlers, defaults) generated on disk beside the playbook (their
+files are ``RandomPlaybook.files``). A playbook is run with --tags, --skip-tags, --check, --check --diff, --diff,
+--force-handlers or --limit, or none of them.
+
+Not drawn: keywords titan-ops refuses by name (delegate_facts, throttle, order, module_defaults, collections,
+debugger, async with modules other than command/shell); become (the lab's hosts run as one user); gather_facts and
+facts (the hosts' facts differ between the two runs' connections); async (a detached job's timing); vars_files,
+vars_prompt and import_playbook (loading, covered by the integration targets); end_play/end_batch under free and
+host_pinned, and delegate_to under them or in a role or task file (where the others are is a race:
+docs/playbooks.md, "Differences from Ansible").
 
 Replay a seed: ``python -m tests.random_playbooks SEED`` prints its playbook and extra vars; the
 differential test runs given seeds with ``TITAN_OPS_RANDOM_SEEDS=SEED,SEED``.
@@ -35,7 +46,8 @@ EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34, "how"
 # keyword arguments (ansible_args gives ansible-playbook's options for the same).
 MODES: dict[str, dict[str, Any]] = {"all-tags": {}, "tag-red": {"tags": ("red",)},
                                     "skip-blue": {"skip_tags": ("blue",)}, "check": {"check": True},
-                                    "limit": {"limit": "all:!lab2"}}
+                                    "limit": {"limit": "all:!lab2"}, "check-diff": {"check": True, "diff": True},
+                                    "diff": {"diff": True}, "force-handlers": {"force_handlers": True}}
 FORKS = 3
 
 
@@ -45,6 +57,8 @@ class RandomPlaybook:
     text: str
     extra_vars: dict[str, Any]
     mode: str
+    files: dict[str, str]
+    """Task files and roles the playbook uses, by path relative to the playbook's folder."""
 
     @property
     def options(self) -> dict[str, Any]:
@@ -58,6 +72,8 @@ class RandomPlaybook:
         args += [arg for tag in mode.get("tags", ()) for arg in ("--tags", tag)]
         args += [arg for tag in mode.get("skip_tags", ()) for arg in ("--skip-tags", tag)]
         args += ["--limit", mode["limit"]] if "limit" in mode else []
+        args += ["--force-handlers"] if mode.get("force_handlers") else []
+        args += ["--diff"] if mode.get("diff") else []
         return args + (["--check"] if mode.get("check") else [])
 
 
@@ -72,7 +88,11 @@ class PlaybookGenerator:
         self.handlers: list[str] = []
         self.topics: list[str] = []
         self.free = False
-        """The play being drawn has the free strategy."""
+        """The play being drawn has the free or the host_pinned strategy."""
+        self.in_file = False
+        """The tasks being drawn go into a task file or a role (which any play may use)."""
+        self.files: dict[str, str] = {}
+        self.roles: list[str] = []
 
     # -- pieces ------------------------------------------------------------------------------
     def _marker(self) -> str:
@@ -99,7 +119,7 @@ class PlaybookGenerator:
 
     def _notify(self) -> str | list[str]:
         names = self.handlers + self.topics
-        if self._chance(0.2):
+        if len(names) > 1 and self._chance(0.2):
             return self.random.sample(names, 2)
         if self._chance(0.15):
             return "{{ chosen_handler }}"
@@ -107,17 +127,39 @@ class PlaybookGenerator:
 
     # -- tasks ---------------------------------------------------------------------------------
     def task(self, depth: int = 0) -> dict[str, Any]:
-        kinds = ["write", "fail", "loop", "rc", "fact", "until", "block", "meta"]
-        weights = [5, 2, 2, 2, 1, 1, 1 if depth < 2 else 0, 0.6]
+        kinds = ["write", "fail", "loop", "rc", "fact", "until", "block", "meta", "copy", "delegate", "include",
+                 "role"]
+        nested = 1 if depth < 2 else 0
+        weights = [5, 2, 2, 2, 1, 1, nested, 0.6, 1, 0 if self.free or self.in_file else 0.7,
+                   0 if self.in_file else nested * 0.6, 0 if self.in_file else nested * 0.6]
         kind = self.random.choices(kinds, weights)[0]
         if kind == "block":
             return self.block(depth + 1)
         if kind == "meta":
             return self.meta()
+        if kind == "include":
+            return self.include_tasks(depth + 1)
+        if kind == "role":
+            return self.include_role(depth + 1)
         marker = self._marker()
         task: dict[str, Any] = {"name": marker}
         if kind == "write":
             task["shell"] = f"echo {marker} >> {OUT}/trace"
+            if self._chance(0.2):
+                task["vars"] = {f"word_{marker}": "{{ inventory_hostname | upper }}"}
+                task["shell"] = f"echo {marker}-{{{{ word_{marker} }}}} >> {OUT}/trace"
+            elif self._chance(0.15):
+                task["environment"] = {"WORD": marker.upper()}
+                task["shell"] = f"echo {marker}-$WORD >> {OUT}/trace"
+        elif kind == "copy":
+            task["copy"] = {"content": f"{marker} {{{{ inventory_hostname }}}}\n", "dest": f"{OUT}/copy_{marker}",
+                            "mode": self.random.choice(["0644", "0600"])}
+            if self._chance(0.3):
+                task["diff"] = self.random.choice([True, False])
+            return self._keywords(task, writes=True)
+        elif kind == "delegate":
+            task["shell"] = f"echo {marker} >> {OUT}/from_{{{{ inventory_hostname }}}}"
+            task["delegate_to"] = self.random.choice(HOSTS)
         elif kind == "fail":
             task["shell"] = f"echo {marker} >> {OUT}/trace; exit 1"
         elif kind == "rc":
@@ -129,6 +171,8 @@ class PlaybookGenerator:
         elif kind == "fact":
             name = f"fact_{marker}"
             task["set_fact"] = {name: "{{ item }}"}
+            if self._chance(0.3):
+                task["set_fact"]["cacheable"] = True
             task["loop"] = self.random.sample(["a", "b", "c"], self.random.randint(1, 3))
             self.facts.append(name)
             return self._keywords(task, writes=False)
@@ -143,6 +187,8 @@ class PlaybookGenerator:
         else:
             task["shell"] = f"echo {marker}-{{{{ item }}}} >> {OUT}/trace; test {{{{ item }}}} -lt 3"
             task["loop"] = self.random.sample([1, 2, 3, 4], self.random.randint(0, 3))
+            if self._chance(0.4):
+                task["loop_control"] = self._loop_control(task, marker)
         if self.facts and self._chance(0.3):
             task["shell"] = task["shell"].replace(f"echo {marker}", f"echo {marker}-{{{{ {self.random.choice(self.facts)} "
                                                                    "| default('none') }}", 1)
@@ -162,6 +208,8 @@ class PlaybookGenerator:
             task["check_mode"] = self.random.choice([False, False, True])
         if writes and self._chance(0.08):
             task["run_once"] = True
+        if writes and self._chance(0.05):
+            task["no_log"] = True
         if "register" not in task and self._chance(0.4):
             name = f"reg_{task['name']}"
             task["register"] = name
@@ -170,10 +218,74 @@ class PlaybookGenerator:
             task["tags"] = [self.random.choice(TAGS)]
         return task
 
+    def _loop_control(self, task: dict[str, Any], marker: str) -> dict[str, Any]:
+        """loop_control options, with the shell line rewritten to use them."""
+        control: dict[str, Any] = {}
+        if self._chance(0.5):
+            control["loop_var"] = f"n_{marker}"
+            task["shell"] = task["shell"].replace("{{ item }}", f"{{{{ n_{marker} }}}}")
+        if self._chance(0.4):
+            control["index_var"] = f"i_{marker}"
+            task["shell"] = task["shell"].replace(f"echo {marker}-", f"echo {marker}-{{{{ i_{marker} }}}}-", 1)
+        if self._chance(0.3):
+            control["extended"] = True
+            task["shell"] = task["shell"].replace(f"echo {marker}-", f"echo {marker}-{{{{ ansible_loop.revindex }}}}-"
+                                                  "{{ ansible_loop.last }}-", 1)
+        if self._chance(0.3):
+            control["label"] = f"{marker} item"
+        if self._chance(0.1):
+            control["pause"] = 0
+        return control
+
+    def include_tasks(self, depth: int) -> dict[str, Any]:
+        """include_tasks or import_tasks of a task file written beside the playbook."""
+        path = f"tasks_{len(self.files) + 1}.yml"
+        self.in_file = True
+        self.files[path] = yaml.safe_dump([self.task(depth) for _ in range(self.random.randint(1, 3))],
+                                          sort_keys=False)
+        self.in_file = False
+        action = self.random.choice(["include_tasks", "import_tasks"])
+        task: dict[str, Any] = {"name": f"{action} {path}", action: path}
+        if action == "include_tasks" and self._chance(0.2):
+            task["loop"] = [1, 2]
+            task["loop_control"] = {"loop_var": f"outer_{len(self.files)}"}
+        return self._include_keywords(task)
+
+    def _include_keywords(self, task: dict[str, Any]) -> dict[str, Any]:
+        if self._chance(0.3):
+            task["when"] = self._condition()
+        if self._chance(0.2):
+            task["tags"] = [self.random.choice(TAGS)]
+        return task
+
+    def role(self, depth: int) -> str:
+        """A role written beside the playbook (tasks, handlers, defaults), or one drawn already."""
+        if self.roles and (len(self.roles) >= 2 or self._chance(0.4)):
+            return self.random.choice(self.roles)
+        name = f"role{len(self.roles) + 1}"
+        self.roles.append(name)
+        play_handlers, topics = self.handlers, self.topics
+        self.handlers, self.topics = [f"{name} handler"], []
+        self.in_file = True
+        tasks = [self.task(depth) for _ in range(self.random.randint(1, 3))]
+        self.in_file = False
+        self.handlers, self.topics = play_handlers, topics
+        self.files[f"roles/{name}/tasks/main.yml"] = yaml.safe_dump(tasks, sort_keys=False)
+        self.files[f"roles/{name}/defaults/main.yml"] = yaml.safe_dump({f"{name}_word": f"w-{name}"})
+        self.files[f"roles/{name}/handlers/main.yml"] = yaml.safe_dump(
+            [{"name": f"{name} handler", "shell": f"echo {name}-handler-{{{{ {name}_word }}}} >> {OUT}/trace"}])
+        return name
+
+    def include_role(self, depth: int) -> dict[str, Any]:
+        """include_role or import_role of a generated role."""
+        name = self.role(depth)
+        action = self.random.choice(["include_role", "import_role"])
+        return self._include_keywords({"name": f"{action} {name}", action: {"name": name}})
+
     def meta(self) -> dict[str, Any]:
         """``meta`` ending a host, a batch or the play, or flushing handlers, mostly under a condition."""
         actions = ["end_host", "flush_handlers", "noop"]
-        if not self.free:  # under free, where the others are when one ends the play is a race (docs/playbooks.md,
+        if not self.free and not self.in_file:  # under free, where the others are when one ends the play is a race (docs/playbooks.md,
             actions += ["end_batch", "end_play"]  # "Differences from Ansible")
         task: dict[str, Any] = {"meta": self.random.choice(actions)}
         if self._chance(0.8):
@@ -206,9 +318,9 @@ class PlaybookGenerator:
         play: dict[str, Any] = {"name": f"play {index}", "hosts": hosts, "gather_facts": False}
         if self._chance(0.35):
             play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}"])
-        self.free = self._chance(0.15)
+        self.free = self._chance(0.2)
         if self.free:
-            play["strategy"] = self.random.choice(["free", "{{ how }}"])
+            play["strategy"] = self.random.choice(["free", "{{ how }}", "host_pinned"])
         play["vars"] = {"chosen_handler": self.random.choice(self.handlers)}
         if self._chance(0.2):
             play["any_errors_fatal"] = True
@@ -241,6 +353,13 @@ class PlaybookGenerator:
                 handler["tags"] = self.random.choice([["always"], [self.random.choice(TAGS)]])
             handlers.append(handler)
         play["handlers"] = handlers
+        if self._chance(0.2):
+            role: dict[str, Any] = {"role": self.role(1)}
+            if self._chance(0.3):
+                role["tags"] = [self.random.choice(TAGS)]
+            if self._chance(0.3):
+                role["when"] = self._host_condition()
+            play["roles"] = [role]
         return play
 
     def playbook(self) -> list[dict[str, Any]]:
@@ -250,8 +369,9 @@ class PlaybookGenerator:
 
 def random_playbook(seed: int) -> RandomPlaybook:
     """The playbook for ``seed`` and how to run it."""
-    text = yaml.safe_dump(PlaybookGenerator(seed).playbook(), sort_keys=False)
-    return RandomPlaybook(seed, text, dict(EXTRA_VARS), list(MODES)[seed % len(MODES)])
+    generator = PlaybookGenerator(seed)
+    text = yaml.safe_dump(generator.playbook(), sort_keys=False)
+    return RandomPlaybook(seed, text, dict(EXTRA_VARS), list(MODES)[seed % len(MODES)], generator.files)
 
 
 if __name__ == "__main__":
@@ -259,3 +379,5 @@ if __name__ == "__main__":
         case = random_playbook(int(argument))
         print(f"# seed {case.seed} ({case.mode}): ansible-playbook {shlex.join(case.ansible_args())}")
         print(case.text)
+        for path, text in case.files.items():
+            print(f"# {path}\n{text}")

@@ -29,6 +29,9 @@ def test_random_playbook_matches_ansible(lab, ansible_inventory, tmp_path, seed)
     case = random_playbook(seed)
     playbook = tmp_path / f"random-{seed}.yml"
     playbook.write_text(case.text)
+    for path, text in case.files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
     context = (f"seed {seed} ({case.mode}): replay with TITAN_OPS_RANDOM_SEEDS={seed} .venv/bin/python -m pytest -q "
                f"tests/test_differential_random.py; see it with python -m tests.random_playbooks {seed}\n{case.text}")
     print(context)  # shown when anything below fails, an error of either side included
