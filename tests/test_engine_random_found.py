@@ -206,6 +206,19 @@ CASES = {
         """,
         tags=("red",), rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "2 0 0 0 1 1 0", "h3": "1 0 0 0 2 0 0"},
         messages={"h2": ["rescue-red", "end"], "h3": ["end"]}),
+    # seed 26455 (generator with roles): the handler of an include_role sees its role's defaults and variables.
+    "an_included_roles_handler_sees_its_role_variables": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - include_role: {name: r}
+        """,
+        files={"roles/r/tasks/main.yml": "- {debug: {msg: task}, changed_when: true, notify: rh}",
+               "roles/r/handlers/main.yml": "- {name: rh, debug: {msg: 'handler {{ r_default }} {{ r_var }}'}}",
+               "roles/r/defaults/main.yml": "r_default: d",
+               "roles/r/vars/main.yml": "r_var: v"},
+        hosts=ONE_HOST, rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["task", "handler d v"]}),
 }
 
 

@@ -11,6 +11,7 @@ handler that fails there fails its host there.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 from collections import ChainMap
 from collections.abc import Mapping
@@ -449,7 +450,9 @@ class Walk:
         for handler in list(state.notifications.handlers):
             notified = state.notifications.take(handler, [host for host in candidates if host not in failed])
             if notified:
-                failed |= (self.task(handler, notified, handler_scope) if isinstance(handler, Task)
+                # a role's handler sees its role's variables and defaults (an include_role's too)
+                failed |= (self.task(handler, notified, replace(handler_scope, roles=[handler.handler_role])
+                                     if handler.handler_role else handler_scope) if isinstance(handler, Task)
                            else self.items([handler], notified, handler_scope))
         return failed
 

@@ -49,6 +49,8 @@ class Task:
     """Inheritable keywords set on the task itself (become, no_log, ...)."""
     role: str | None = None
     """The role whose task (or handler) this is."""
+    handler_role: RoleScope | None = None
+    """A role's handler: its role's variables and defaults, which it sees wherever it is notified from."""
     args_keyword_template: str | None = None
     """The ``args:`` keyword given as one template (``args: "{{ debug_args }}"``): rendered per host to a
     mapping below the module's own arguments."""

@@ -83,7 +83,7 @@ class PlayRoles:
             scope.vars.update(folder.variables("vars", options.get("vars_from", "main"), where, "vars_from" in options,
                                                vault))
             tasks = self._tasks(folder, options.get("tasks_from"), where, stack)
-            self._handlers(folder, options.get("handlers_from"), where, stack)
+            self._handlers(folder, options.get("handlers_from"), where, stack, scope)
         finally:
             self._chain = self._chain[:-1]
         if public:
@@ -117,7 +117,8 @@ class PlayRoles:
         with self.in_role(folder):
             return self.parser.task_file(path, stack, where)
 
-    def _handlers(self, folder: RoleFolder, handlers_from: str | None, where: Location, stack: tuple[str, ...]) -> None:
+    def _handlers(self, folder: RoleFolder, handlers_from: str | None, where: Location, stack: tuple[str, ...],
+                  scope: RoleScope) -> None:
         path = folder.file("handlers", handlers_from or "main")
         if path is None:
             if handlers_from:
@@ -129,7 +130,11 @@ class PlayRoles:
         self._handler_files.add(path)
         with self.in_role(folder):
             # (the last place roles are searched is the playbook's folder: see role_search_path)
-            self.handlers.extend(self.parser.handler_file(path, stack, where, self.search[-1]))
+            handlers = self.parser.handler_file(path, stack, where, self.search[-1])
+        for handler in handlers:
+            if isinstance(handler, Task):
+                handler.handler_role = scope
+        self.handlers.extend(handlers)
 
     @contextmanager
     def checked_only(self) -> Iterator[None]:
