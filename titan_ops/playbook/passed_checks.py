@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from titan_ops import __version__
 FILE_NAME = "passed-checks"
 KEEP = 20_000
 """Digests kept in the file; past twice as many, the oldest are dropped."""
+_DIGEST_LINE = re.compile(r"^[0-9a-f]{64}$", re.MULTILINE)
 
 _lock = threading.Lock()
 _passed: set[str] | None = None
@@ -79,10 +81,10 @@ def _load() -> set[str]:
         path = cache_directory() / FILE_NAME
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            lines = path.read_text(encoding="ascii", errors="replace").split("\n")
+            text = path.read_text(encoding="ascii", errors="replace")
         except OSError:
             return _passed
-        valid = [line for line in lines if len(line) == 64 and all(c in "0123456789abcdef" for c in line)]
+        valid = _DIGEST_LINE.findall(text)
         if len(valid) > 2 * KEEP:
             valid = valid[-KEEP:]
             _rewrite(path, valid)
