@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -75,3 +76,30 @@ def test_arguments_rendered_alike_on_a_later_run_are_not_checked_again(tmp_path,
     assert _imported(*run)[0] == 0
     code, modules = _imported(*run)
     assert code == 0 and "jsonschema" not in modules
+
+
+def test_a_run_builds_the_options_of_its_own_command_only(tmp_path, monkeypatch, capsys):
+    from titan_ops import cli
+
+    built: list[str] = []
+    for command in cli.COMMANDS:
+        monkeypatch.setattr(command, "register", _recording(command.register, built))
+    (tmp_path / "play.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
+    (tmp_path / "hosts.ini").write_text("localhost ansible_connection=local\n")
+    assert cli.main(["run", str(tmp_path / "play.yml"), "-i", str(tmp_path / "hosts.ini")]) == 0
+    assert built == ["titan_ops.commands.run"]
+    built.clear()
+    capsys.readouterr()
+    assert cli.main(["--help"]) == 0
+    assert built == [command.__name__ for command in cli.COMMANDS]
+    listing = capsys.readouterr().out
+    assert all(re.search(rf"^    {name.rpartition('.')[2]}\s", listing, re.MULTILINE) for name in built)
+    assert cli.main(["runn", "play.yml"]) == 5  # not a command: argparse names every one
+    assert "invalid choice: 'runn' (choose from 'run', 'validate'" in capsys.readouterr().err
+
+
+def _recording(register, built):
+    def recorded(subparsers):
+        built.append(register.__module__)
+        register(subparsers)
+    return recorded
