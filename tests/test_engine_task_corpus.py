@@ -171,6 +171,18 @@ CASES = {
                "templates/inner.j2": "[{{ x }}]",
                "templates/macros.j2": "{% macro shout(word) %}{{ word | upper }}{% endmacro %}"},
         rc=0, recap={"h1": "1 0 0 0 0 0 0"}, messages={"h1": ["[alpha][bravo]END"]}),
+    "a_missing_element_is_worded_as_ansible_without_its_class": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {empty: [], first: "{{ empty[0] }}"}
+          tasks:
+            - debug: msg="{{ first }}"
+              ignore_errors: true
+              register: missing
+            - debug: msg="{{ 'object has no element 0' in missing.msg }}"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 1"}, messages={"h1": ["True"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -95,7 +95,7 @@ class _Undefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
             return f"{self._undefined_name!r} is undefined"
         kind = _type_name(self._undefined_obj)
         if not isinstance(self._undefined_name, str):
-            return f"object of type {kind!r} has no element {self._undefined_name!r}"
+            return f"{kind} object has no element {self._undefined_name!r}"  # (ansible's words, less its class)
         return f"object of type {kind!r} has no attribute {self._undefined_name!r}"
 
 
