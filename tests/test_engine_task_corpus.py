@@ -183,6 +183,20 @@ CASES = {
             - debug: msg="{{ 'object has no element 0' in missing.msg }}"
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 1"}, messages={"h1": ["True"]}),
+    "failed_when_sees_attempts_under_until_and_decides_after_the_last_retry": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              register: tried
+              until: false
+              retries: 2
+              delay: 0
+              failed_when: tried.attempts > 6
+            - debug: msg="{{ tried.attempts }}"
+        """,
+        rc=0, recap={"h1": "2 1 0 0 0 0 0"}, messages={"h1": ["2"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -160,23 +160,26 @@ class TaskExecutor:
             return self._run_once(task, module, host)
         result: dict[str, Any] = {}
         for attempt in range(1, retries + 2):
-            result = self._run_once(task, module, host)
+            result = self._run_once(task, module, host, attempt)
             if result.get("unreachable") or result.get("skipped"):
                 return result
-            result["attempts"] = attempt
             scope = self._with_result(task, host, result)
             done, _ = evaluate_conditions(self.templar, task.until, scope)
             if done:
                 return result
             if attempt <= retries:
                 time.sleep(delay)
-        # As Ansible: after the last attempt, ``attempts`` counts the retries.
+        # As Ansible: after the last attempt, ``attempts`` counts the retries; the task failed, unless its
+        # failed_when (which saw the last attempt) says otherwise.
         result["attempts"] = retries
-        result["failed"] = True
-        result["msg"] = result.get("msg") or f"Retried {retries} times; the 'until' condition never held"
+        if task.failed_when is None:
+            result["failed"] = True
+            result["msg"] = result.get("msg") or f"Retried {retries} times; the 'until' condition never held"
         return result
 
-    def _run_once(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+    def _run_once(self, task: Task, module: Module, host: HostContext, attempt: int | None = None) -> dict[str, Any]:
+        """One run of the module, judged by changed_when and failed_when (which see ``attempts`` under
+        ``until``)."""
         if task.refusal is not None:  # (the module's failure, which failed_when may overrule, as in ansible-core)
             result = {"failed": True, "changed": False, "msg": _message(task, task.refusal)}
         else:
@@ -192,6 +195,8 @@ class TaskExecutor:
                 result = {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
         result["failed"] = bool(result.get("failed"))
+        if attempt is not None:
+            result["attempts"] = attempt
         if result["failed"]:
             result.setdefault("exception", NO_TRACEBACK)  # ansible-core 2.19's key of a module's failure
         if result.get("skipped"):  # (in check mode): nothing ran, nothing to judge
