@@ -184,13 +184,12 @@ def test_what_a_host_said_is_named_when_no_descriptor_is_left():
 
 CONNECTED_WITHOUT_DESCRIPTORS = """
 import os
-import fabric
 from titan_ops.connection.base import HostAddress
+from titan_ops.connection.identity import expand_home
 from titan_ops.connection.pool import ConnectionPool
 from titan_ops.errors import HostUnreachable
 
 connection = ConnectionPool().get(HostAddress("gone", "127.0.0.1", port=9))
-config = fabric.Config()  # ssh_config read while a descriptor is free, as for the lucky hosts of a busy run
 held = []
 try:
     while True:
@@ -201,14 +200,15 @@ try:
     connection.transport
 except HostUnreachable as error:
     print(error)
-print(fabric.Connection("gone", config=config).user, os.path.expanduser("~"))  # as each connection does
+print(expand_home("~/.ssh/known_hosts"), os.environ.get("USER"), os.environ.get("HOME"))
 """
 
 
 def test_no_descriptor_left_and_no_user_in_the_environment_is_one_line():
-    """With USER, LOGNAME and HOME unset (as under some runners), paramiko and fabric looked the user
-    and home up in the password database for every connection: a KeyError traceback once descriptors
-    ran out. The pool settles both before any host is connected."""
+    """With USER, LOGNAME and HOME unset (as under some runners), paramiko and fabric look the user and
+    home up in the password database for every connection: a KeyError traceback once descriptors ran out.
+    The host is unreachable with one line; titan-ops's own lookups use the identity the pool looked up
+    while descriptors were free, and the process's environment is left as it was."""
     env = {name: value for name, value in os.environ.items()
            if name not in ("LOGNAME", "USER", "LNAME", "USERNAME", "HOME")}
     done = subprocess.run([sys.executable, "-c", CONNECTED_WITHOUT_DESCRIPTORS], capture_output=True, text=True,
@@ -216,8 +216,7 @@ def test_no_descriptor_left_and_no_user_in_the_environment_is_one_line():
     assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
     unreachable, identity = done.stdout.splitlines()
     assert unreachable.startswith("gone (127.0.0.1:9): the controller ran out of open files"), unreachable
-    entry = pwd.getpwuid(os.getuid())
-    assert identity == f"{entry.pw_name} {entry.pw_dir}"
+    assert identity == f"{pwd.getpwuid(os.getuid()).pw_dir}/.ssh/known_hosts None None"
 
 
 def test_the_open_file_limit_is_raised_where_the_hard_limit_allows(lab, tmp_path):

@@ -178,6 +178,21 @@ def test_timeline_rejects_unsafe_ids_and_skips_bad_lines(tmp_path):
         assert [entry["operator"] for entry in timeline.entries()] == ["bob"]
 
 
+def test_a_run_reading_a_damaged_timeline_names_the_line_once_in_one_line(tmp_path):
+    """Readers other than the incident commands (a runbook's incident_steps, the watcher) skip a damaged line
+    and say so in one line, as titan-ops says things, not as a Python warning with its source line."""
+    timeline = Timeline("INC-7", tmp_path / "incidents")
+    timeline.append({"kind": "open", "timestamp": "2024-01-01T00:00:00+00:00", "operator": "bob"})
+    with open(timeline.path, "a") as handle:
+        handle.write('{"kind": cut\n')
+    playbook = tmp_path / "steps.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        + "    - incident_steps: {incident_id: INC-7}\n" * 2)
+    done = run_cli(["run", playbook, "--incident", "INC-7", "--incident-dir", tmp_path / "incidents"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == f"[WARNING]: {timeline.path}:2:10: a damaged line (Expecting value), skipped\n"
+
+
 def test_report_of_triage_and_drill_entries():
     entries = [
         {"kind": "triage", "timestamp": "2024-05-01T03:00:00+00:00", "operator": "carol", "severity": 2,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
+from typing import Any
 
 from titan_ops import __version__
 from titan_ops.commands import docs, drill, incident, inventory, lab, run, triage, validate, watch
+from titan_ops.errors import TitanOpsWarning
 from titan_ops.signals import terminate_as_interrupt
 
 
@@ -31,6 +36,26 @@ def _named_command(argv: list[str]) -> tuple[ModuleType, ...]:
     return tuple(named) or COMMANDS
 
 
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Within: each of titan-ops's warnings (a damaged timeline line skipped) is one line on stderr,
+    ``[WARNING]: message``, once however often it comes; other warnings are shown as Python shows them."""
+    told: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TitanOpsWarning)
+        show_others = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, TitanOpsWarning):
+                show_others(message, category, *args, **kwargs)
+            elif str(message) not in told:
+                told.add(str(message))
+                print(f"[WARNING]: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_named_command(argv))
@@ -42,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 5
     try:
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(), _warnings_as_lines():
             return args.handler(args)
     except KeyboardInterrupt:
         print("ERROR! interrupted", file=sys.stderr)

@@ -44,6 +44,11 @@ class TitanOpsError(Exception):
         return f"{prefix}{key}{self.message}"
 
 
+class TitanOpsWarning(UserWarning):
+    """Something titan-ops worked around that the operator should know of (a damaged line it skipped): the
+    command line shows it as one line, ``[WARNING]: message``."""
+
+
 class InventoryError(TitanOpsError):
     """The inventory cannot be read or is inconsistent."""
 

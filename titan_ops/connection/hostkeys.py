@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 
 import paramiko
 
+from titan_ops.connection.identity import expand_home
+
 DEFAULT_USER_FILES = "~/.ssh/known_hosts ~/.ssh/known_hosts2"
 DEFAULT_GLOBAL_FILES = "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
 
@@ -42,7 +44,7 @@ def known_hosts_files(ssh_config: Mapping[str, object], extra: Iterable[str | No
     """The files to check, as OpenSSH would (ssh_config's User/GlobalKnownHostsFile), plus ``extra``."""
     user = str(ssh_config.get("userknownhostsfile", DEFAULT_USER_FILES)).split()
     system = str(ssh_config.get("globalknownhostsfile", DEFAULT_GLOBAL_FILES)).split()
-    files = [os.path.expanduser(path) for path in [*user, *system, *(e for e in extra if e)]]
+    files = [expand_home(path) for path in [*user, *system, *(e for e in extra if e)]]
     return tuple(dict.fromkeys(files))
 
 

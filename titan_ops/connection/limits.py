@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import resource
 
 OPEN_FILES_WANTED = 1 << 16
@@ -24,6 +25,15 @@ def raise_open_file_limit() -> None:
 def out_of_files(error: BaseException) -> bool:
     """Whether ``error`` says the controller has no file descriptor left (per process or system-wide)."""
     return isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE)
+
+
+def no_descriptor_left() -> bool:
+    """Whether the controller cannot open a file now for want of a descriptor."""
+    try:
+        os.close(os.open(os.devnull, os.O_RDONLY))
+    except OSError as error:
+        return out_of_files(error)
+    return False
 
 
 def out_of_files_message() -> str:

@@ -7,7 +7,7 @@ import threading
 from titan_ops.connection.base import Connection, ConnectionOptions, HostAddress
 from titan_ops.connection.gateways import Gateways
 from titan_ops.connection.hostkeys import KnownHosts
-from titan_ops.connection.identity import settle_local_identity
+from titan_ops.connection.identity import local_identity
 from titan_ops.connection.local import LocalConnection
 from titan_ops.connection.ssh import SSHConnection
 
@@ -26,10 +26,10 @@ def open_connection(
 
 class ConnectionPool:
     """One connection per host name, created on first ``get``; ``close_all`` is safe from any thread.
-    The controller's user name and home are settled when the pool is made, before any host is connected."""
+    The controller's user name and home are looked up when the pool is made, before any host is connected."""
 
     def __init__(self, options: ConnectionOptions | None = None):
-        settle_local_identity()
+        local_identity()
         self.options = options or ConnectionOptions()
         self._known_hosts = KnownHosts()
         self._gateways = Gateways()

@@ -25,7 +25,8 @@ from titan_ops.connection.base import (
 from titan_ops.connection.gateways import Gateways, chain
 from titan_ops.connection.payload import Payload
 from titan_ops.connection.session import SessionLost, ShellSession
-from titan_ops.connection.limits import out_of_files, out_of_files_message
+from titan_ops.connection.identity import user_unknown_to_libraries
+from titan_ops.connection.limits import no_descriptor_left, out_of_files, out_of_files_message
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
 )
@@ -86,10 +87,18 @@ class SSHConnection:
                     self._fabric = self._connect()
                 except OSError as error:  # reading ssh_config, keys or known_hosts
                     reason = out_of_files_message() if out_of_files(error) else f"{error.strerror}: {error.filename}"
-                    user = f"{self.address.user}@" if self.address.user else ""
-                    raise HostUnreachable(f"{self.address.name} ({user}{self.address.hostname}:{self.address.port}): "
-                                          f"{reason}") from None
+                    raise self._unreachable(reason) from None
+                except KeyError:  # paramiko looked the controller's user up in the password database, in vain
+                    if not user_unknown_to_libraries():
+                        raise
+                    raise self._unreachable(out_of_files_message() if no_descriptor_left()
+                                            else "the controller's user is in neither USER nor the password database")\
+                        from None
             return self._fabric.transport
+
+    def _unreachable(self, reason: str) -> HostUnreachable:
+        user = f"{self.address.user}@" if self.address.user else ""
+        return HostUnreachable(f"{self.address.name} ({user}{self.address.hostname}:{self.address.port}): {reason}")
 
     def interrupt(self) -> None:
         """End every command this connection is running, whole process groups (an interrupted run); they

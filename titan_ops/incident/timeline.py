@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from titan_ops.errors import TitanOpsError
+from titan_ops.errors import TitanOpsError, TitanOpsWarning
 
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -41,8 +41,9 @@ def check_incident_id(incident_id: str) -> str:
     return incident_id
 
 
-class DamagedLine(UserWarning):
+class DamagedLine(TitanOpsWarning):
     """A line of a timeline that is not a JSON object, skipped; the message names ``file:line:column``."""
+
 
 
 class Timeline:
