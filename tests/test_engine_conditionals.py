@@ -2,7 +2,8 @@
 ``until``, ``assert``'s ``that``, a block's and an include's ``when`` and a meta task's, on local hosts.
 
 Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does. A failed
-conditional's message is compared by its words (ansible names where the value came from, titan-ops the task).
+conditional's message is compared by its words (ansible names where the value came from, titan-ops where the
+condition is written).
 """
 
 from __future__ import annotations
@@ -167,3 +168,20 @@ def test_ansible_stops_the_run_at_that_meta_task(tmp_path):
     done = subprocess.run([str(require_oracle()), "-i", str(inventory), str(playbook)], capture_output=True,
                           text=True, timeout=300, cwd=tmp_path, env={**os.environ, **QUIET_ENV})
     assert (done.returncode, META_WORDS in done.stdout + done.stderr, "after" in done.stdout) == (1, True, False)
+
+
+def test_a_conditional_without_a_boolean_result_names_where_it_is_written(tmp_path):
+    """ansible names the value's origin; titan-ops names the key the condition is written under (file:line:column:
+    key), never '<unknown>'."""
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - debug: {msg: a}\n      when: \"'yes'\"\n      ignore_errors: true\n"
+        "    - debug: {msg: b}\n      changed_when: \"[1]\"\n      ignore_errors: true\n"
+        "    - block:\n        - debug: {msg: c}\n      when: \"[2]\"\n      ignore_errors: true\n")
+    result = titan_ops.run(playbook, None)
+    when, changed_when, block_when = result.host_results("localhost")
+    messages = [when.msg, changed_when.result["changed_when_result"], block_when.msg]
+    assert [message.split(" at ", 1)[1].split(". Conditionals")[0] for message in messages] == [
+        f"'{playbook}:6:7: when'", f"'{playbook}:9:7: changed_when'",
+        f"'{playbook}:12:11: the when of its block'"], messages

@@ -20,10 +20,10 @@ class ConditionalError(TemplateError):
     """A conditional that is not one (not a string, empty) or whose result is not a boolean."""
 
 
-def condition_result(templar: Templar, condition: Any, variables: Mapping[str, Any]) -> bool:
+def condition_result(templar: Templar, condition: Any, variables: Mapping[str, Any], origin: str) -> bool:
     """The boolean result of one conditional; ConditionalError when it has none. The message has
-    ansible's words; where the value came from is '<unknown>' (titan-ops does not track the origin of
-    values: the caller names the task)."""
+    ansible's words, with ``origin`` (``file:line:column: key``, where the condition is written) for where
+    the value came from."""
     if isinstance(condition, bool):
         return condition
     if not isinstance(condition, str):
@@ -36,12 +36,14 @@ def condition_result(templar: Templar, condition: Any, variables: Mapping[str, A
     if is_template(condition) and value in ("", None):  # (a template renders None as empty text)
         raise ConditionalError("Empty conditional expressions are not allowed.")
     raise ConditionalError(f"Conditional result ({bool(value)}) was derived from value of type "
-                           f"'{type_debug(value)}' at '<unknown>'. Conditionals must have a boolean result.")
+                           f"'{type_debug(value)}' at '{origin}'. Conditionals must have a boolean result.")
 
 
-def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any]) -> tuple[bool, Any]:
-    """All of ``conditions`` true, in order? Returns (verdict, the first false condition)."""
+def evaluate_conditions(templar: Templar, conditions: list[Any], variables: Mapping[str, Any],
+                        origin: str) -> tuple[bool, Any]:
+    """All of ``conditions`` (written at ``origin``, ``file:line:column: key``) true, in order? Returns
+    (verdict, the first false condition)."""
     for condition in conditions:
-        if not condition_result(templar, condition, variables):
+        if not condition_result(templar, condition, variables, origin):
             return False, condition
     return True, None

@@ -91,7 +91,7 @@ class TaskExecutor:
         if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)
             raise task.refusal
         if task.loop is None:
-            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
+            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables, task.origin("when"))
             if not passed:
                 return skipped_result(false_condition)
             return self._run_delegated(task, module, host)
@@ -111,7 +111,7 @@ class TaskExecutor:
             items = loop_items(self.templar, task.loop, task.loop_lookup, host.variables, task.module)
         except TemplateError:
             # As Ansible: a loop that cannot be rendered is no error when ``when`` (without the item) is false.
-            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables)
+            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables, task.origin("when"))
             if not passed:
                 return skipped_result(false_condition)
             raise
@@ -123,7 +123,8 @@ class TaskExecutor:
         for index, item in enumerate(items):
             loop_vars = control.variables(items, index)
             item_host = replace(host, variables=ChainMap(loop_vars, carried, host.variables))
-            passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables)
+            passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables,
+                                                             task.origin("when"))
             try:
                 outcome = self._run_delegated(task, module, item_host) if passed else skipped_result(false_condition)
             except HostUnreachable:
@@ -144,7 +145,8 @@ class TaskExecutor:
                     outcome.update({"failed": True, "msg": _message(task, error)})
             results.append(outcome)
             if control.break_when is not None and evaluate_conditions(
-                    self.templar, control.break_when, ChainMap(carried, item_host.variables))[0]:
+                    self.templar, control.break_when, ChainMap(carried, item_host.variables),
+                    task.origin("loop_control"))[0]:
                 break
             if control.pause and index < len(items) - 1:
                 time.sleep(control.pause)
@@ -164,7 +166,7 @@ class TaskExecutor:
             if result.get("unreachable") or result.get("skipped"):
                 return result
             scope = self._with_result(task, host, result)
-            done, _ = evaluate_conditions(self.templar, task.until, scope)
+            done, _ = evaluate_conditions(self.templar, task.until, scope, task.origin("until"))
             if done:
                 return result
             if attempt <= retries:
@@ -206,7 +208,7 @@ class TaskExecutor:
             if conditions is None:
                 continue
             try:
-                verdict, _ = evaluate_conditions(self.templar, conditions, scope)
+                verdict, _ = evaluate_conditions(self.templar, conditions, scope, task.origin(f"{keyword}_when"))
             except TitanOpsError as error:
                 # As Ansible: the task fails, and keeps what the module returned.
                 result[f"{keyword}_when_result"] = error.message if isinstance(error, ConditionalError) \

@@ -169,7 +169,8 @@ class Walk:
         for host in hosts:
             variables = self.hosts.variables(self.state, host, scope, include.vars)
             try:
-                passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables)
+                passed, condition = evaluate_conditions(self.templar, scope.when + include.when, variables,
+                                                        f"{include.location}: when")
                 if not passed:
                     self._record_include(include, host, Status.SKIPPED, skipped_result(condition), scope)
                     continue
@@ -419,7 +420,8 @@ class Walk:
         A false one reports the task skipped there (uncounted in the recap, as ansible-core reports it)."""
         variables = self.hosts.variables(self.state, host, scope, task.vars)
         try:
-            passed, condition = evaluate_conditions(self.templar, scope.when + task.when, variables)
+            passed, condition = evaluate_conditions(self.templar, scope.when + task.when, variables,
+                                                    task.origin("when"))
         except TitanOpsError as error:
             raise MetaConditionError(f"{task.location}: {error.message}") from None
         if not passed:
@@ -468,7 +470,8 @@ class Walk:
         start = datetime.now()
         variables = self.hosts.variables(self.state, host, scope, task.vars)
         try:
-            passed, condition = evaluate_conditions(self.templar, scope.when, variables)
+            passed, condition = evaluate_conditions(self.templar, scope.when, variables,
+                                                    f"{task.location}: the when of its block")
             settings = self._render_keywords({key: value for key, value in keywords.items() if key != "delegate_to"},
                                              variables)
         except TitanOpsError as error:  # (ignore_errors, rendered alone, still ignores it, as in ansible)

@@ -50,7 +50,7 @@ class Assert(Module):
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
         conditions = args["that"] if isinstance(args["that"], list) else [args["that"]]
         for condition in conditions:
-            value = condition_result(host.templar, condition, host.variables)
+            value = condition_result(host.templar, condition, host.variables, "that")
             if not value:
                 message = args.get("fail_msg", args.get("msg", ASSERTION_FAILED))
                 return Decision(False, {"msg": message, "assertion": condition, "evaluated_to": False},

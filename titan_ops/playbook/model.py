@@ -61,9 +61,15 @@ class Task:
     """The file of a custom module (one from a ``library/`` folder); None for a built-in module."""
     library: tuple[str, ...] = ()
     """Where a module chosen when the task runs (``chosen_action``) is searched if it is not a built-in one."""
+    key_locations: dict[str, Location] = field(default_factory=dict)
+    """Where each keyword of the task is written."""
     refusal: TitanOpsError | None = None
     """What validation found wrong with a task whose failure is handled (``ignore_errors``, ``rescue``): the
     task fails with it when it runs (when its ``when`` holds; at once when ``when`` itself is wrong)."""
+
+    def origin(self, key: str) -> str:
+        """``file:line:column: key``: where ``key`` of the task is written (the task's module when it is not)."""
+        return f"{self.key_locations.get(key, self.location)}: {key}"
 
     @property
     def display_name(self) -> str:

@@ -602,6 +602,7 @@ class _Parser:
                       **({"delegate_to": "localhost"} if module_key == "local_action" else {})},
             role=self.role,
             module_path=module_path,
+            key_locations={str(key): data.where(key) for key in data},
             refusal=refusal,
         )
 
