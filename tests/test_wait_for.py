@@ -195,6 +195,6 @@ def test_port_and_path_together_are_rejected_before_running(lab, tmp_path):
     try:
         titan_ops.run(playbook, lab.inventory_path)
     except titan_ops.TitanOpsError as error:
-        assert "wait_for" in str(error) and "play.yml" in str(error)
+        assert "parameters are mutually exclusive: port|path" in str(error) and "play.yml:5:" in str(error)
     else:
         raise AssertionError("wait_for accepted both port and path")
