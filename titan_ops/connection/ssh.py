@@ -25,7 +25,7 @@ from titan_ops.connection.base import (
 from titan_ops.connection.gateways import Gateways, chain
 from titan_ops.connection.payload import Payload
 from titan_ops.connection.session import SessionLost, ShellSession
-from titan_ops.connection.identity import user_unknown_to_libraries
+from titan_ops.connection.identity import local_identity, user_unknown_to_libraries
 from titan_ops.connection.limits import no_descriptor_left, out_of_files, out_of_files_message
 from titan_ops.connection.hostkeys import (
     KnownHosts, UnknownHostKey, changed_key_message, host_key_name, known_hosts_files,
@@ -91,7 +91,9 @@ class SSHConnection:
                 except KeyError:  # paramiko looked the controller's user up in the password database, in vain
                     if not user_unknown_to_libraries():
                         raise
-                    raise self._unreachable(out_of_files_message() if no_descriptor_left()
+                    # (a user the database gave before any host was connected is there: it could not be read)
+                    unreadable = local_identity().user is not None or no_descriptor_left()
+                    raise self._unreachable(out_of_files_message() if unreadable
                                             else "the controller's user is in neither USER nor the password database")\
                         from None
             return self._fabric.transport
