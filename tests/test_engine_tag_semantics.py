@@ -18,7 +18,7 @@ TEMPLATED_TAGS = """
     - role: r
       tags: "{{ one }}"
   tasks:
-    - debug: msg="{{ ansible_run_tags }} {{ ansible_skip_tags }}"
+    - debug: msg="{{ ansible_run_tags | sort }} {{ ansible_skip_tags | sort }}"
       tags: [always]
     - block:
         - debug: msg=in-templated-block
@@ -35,7 +35,7 @@ CASES = {
         playbook=TEMPLATED_TAGS, files={"roles/r/tasks/main.yml": "- debug: msg=in-role\n"},
         rc=0, recap={"h1": "4 0 0 0 0 0 0"},
         messages={"h1": ["in-role", "['all'] []", "in-templated-block", "untagged"]}),
-    "the_run_tags_in_the_order_asked_each_once": Case(
+    "the_run_tags_each_once": Case(  # (sorted: ansible-core keeps them in a set, in no fixed order)
         playbook=TEMPLATED_TAGS, files={"roles/r/tasks/main.yml": "- debug: msg=in-role\n"},
         tags=("other,tag1", "other"), rc=0, recap={"h1": "3 0 0 0 0 0 0"},
         messages={"h1": ["in-role", "['other', 'tag1'] []", "in-templated-block"]}),
