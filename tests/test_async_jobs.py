@@ -91,6 +91,25 @@ def test_async_jobs_on_the_local_connection(tmp_path, monkeypatch):
     assert "never" not in side.files
 
 
+def test_a_running_jobs_input_is_not_kept_on_the_host(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    go = tmp_path / "go"
+    folder = tmp_path / "project"
+    project(folder, "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    f"    - {{shell: 'while [ ! -e {go} ]; do sleep 0.1; done; cat', args: {{stdin: s3cret-input}}, "
+                    "async: 30, poll: 0}\n")
+    try:
+        play_titan(folder, tmp_path / "base", KEYS)
+        [job] = (home / ".ansible_async").iterdir()
+        assert not (job / "rc").exists(), "the job still runs"
+        assert all(b"s3cret-input" not in path.read_bytes() for path in job.iterdir()), \
+            "the input of a running job is in no file on the host"
+    finally:
+        go.touch()
+
+
 @pytest.mark.oracle
 def test_async_jobs_as_ansible(tmp_path):
     home = Path.home()  # (ansible-core's async_status looks in the home its login has, whatever HOME says)

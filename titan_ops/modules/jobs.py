@@ -30,26 +30,29 @@ _TIMED_OUT = 124
 """timeout's exit status when it ended the command."""
 _CLOCK = "date '+%Y-%m-%d %H:%M:%S.%6N'"
 
-# The detached job. $1: its folder, $2: the seconds. rc is written last: the job is finished when it is there.
+# The detached job. $1: its folder, $2: the seconds; fd 3: the command's input (its file already removed). rc is
+# written last: the job is finished when it is there.
 _JOB = f"""d=$1 seconds=$2
 {_CLOCK} > "$d/start"
-timeout -k 1 "$seconds" /bin/sh "$d/command" < "$d/stdin" > "$d/stdout" 2> "$d/stderr" &
+timeout -k 1 "$seconds" /bin/sh "$d/command" <&3 3<&- > "$d/stdout" 2> "$d/stderr" &
+exec 3<&-
 echo $! > "$d/pid"
 wait $!; rc=$?
-rm -f -- "$d/stdin"
 {_CLOCK} > "$d/end"
 echo "$rc" > "$d/rc.part" && mv -f -- "$d/rc.part" "$d/rc"
 """
 
 # $1: the job id, $2: the seconds, $3: the command's shell line, $4: the task (its module and arguments, as
-# JSON), $5: the job's script; stdin: the command's input. Prints the job's folder (only its user may read it).
+# JSON), $5: the job's script; stdin: the command's input, handed to the job open, its file removed at once (the
+# input may be a secret). Prints the job's folder (only its user may read it).
 _START = rf"""
 jid=$1 seconds=$2 line=$3 task=$4 job=$5
 command -v timeout >/dev/null 2>&1 || {{ echo "async needs coreutils' timeout on the host" >&2; exit 127; }}
 d="$HOME/{ASYNC_DIR}/$jid"
 umask 077
 mkdir -p "$HOME/{ASYNC_DIR}" && mkdir -- "$d" || exit 1
-cat > "$d/stdin" && printf '%s' "$line" > "$d/command" && printf '%s\n' "$task" > "$d/task" || exit 1
+printf '%s' "$line" > "$d/command" && printf '%s\n' "$task" > "$d/task" || exit 1
+cat > "$d/stdin" && exec 3< "$d/stdin"; ok=$?; rm -f -- "$d/stdin"; [ "$ok" = 0 ] || exit 1
 detach=; command -v setsid >/dev/null 2>&1 && detach=setsid
 $detach /bin/sh -c "$job" job "$d" "$seconds" </dev/null >/dev/null 2>&1 &
 echo "$d"
@@ -100,7 +103,7 @@ def start_job(host: HostContext, module: Module, args: dict[str, Any], seconds: 
     """Start ``module`` (one that ``supports_async``) as a job for at most ``seconds``: Ansible's result
     of a job just started."""
     jid = new_job_id()
-    # (the input may be a secret: it is not kept with the task, and its file goes when the command ends)
+    # (the input may be a secret: it is not kept with the task, and its file is gone before the job starts)
     task = json.dumps({"module": module.name, "args": {key: value for key, value in args.items() if key != "stdin"}})
     done = host.run(["/bin/sh", "-c", _START, "sh", jid, str(seconds), module.job_line(args), task, _JOB],
                     stdin=module.stdin(args) or "")
