@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +103,26 @@ def test_get_url_downloads_once(tmp_path, server):
     assert set(side.files) == {"a.txt", "p"} and side.files["p"][2] == BODY
     assert side.files["a.txt"][1] == "0o640"
     assert not list(Path("/tmp").glob("titan-ops-get_url.*")), "no temporary file left on the host"
+
+
+def test_get_url_keeps_credentials_in_the_url_off_command_lines(tmp_path, server, monkeypatch):
+    """The URL may hold the credentials: neither curl's command line nor its shell's names it."""
+    bin_dir, seen = tmp_path / "bin", tmp_path / "command-lines"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"  # the real curl, its command line and its parent's written down first
+    curl.write_text(f"#!/bin/sh\n{{ printf '%s\\n' \"$*\"; tr '\\0\\n' '  ' < /proc/$PPID/cmdline; echo; }} >> {seen}\n"
+                    f'exec {shutil.which("curl")} "$@"\n')
+    curl.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    url = server.replace("http://", "http://u:s3cr3t-pw@") + "/private"
+    folder = tmp_path / "project"
+    project(folder, "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    f'    - {{get_url: {{url: "{url}", dest: "{{{{ base }}}}/p", headers: {{X-Token: t0ken}}, '
+                    "force_basic_auth: true}}\n")
+    side = play_titan(folder, tmp_path / "base", KEYS)
+    assert [status for _, status, _ in side.tasks] == ["changed"] and side.files["p"][2] == BODY
+    assert seen.read_text().count("/private") == 0 and "s3cr3t-pw" not in seen.read_text()
+    assert seen.read_text().count("\n") == 2, "curl ran once, its command line written down"
 
 
 @pytest.mark.oracle

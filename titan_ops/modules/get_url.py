@@ -5,7 +5,8 @@ command; in check mode it also asks the server for the headers (``HEAD``), as An
 into a temporary file on the host (``curl``, sending ``If-Modified-Since`` dest's time when dest exists and
 ``force`` is false), checks the ``checksum``, and hands the file to ``copy`` (``remote_src``), which
 replaces dest atomically only when the content differs and sets mode and owner; the temporary file is
-removed whatever happens. Credentials and headers reach curl on its standard input, never its command line.
+removed whatever happens. The URL, credentials and headers reach curl on its standard input, never its
+command line.
 """
 
 from __future__ import annotations
@@ -31,19 +32,19 @@ if [ -n "$2" ] && [ -f "$1" ]; then "$2"sum -- "$1" | cut -d' ' -f1; else echo; 
 p=$1
 """ + stat_line("p")
 
-# $1: the URL, $2: dest when curl may answer 304 for it, $3: curl's method option, $4: the timeout, $5: the checksum
-# algorithm, then curl's own options; stdin: curl's configuration (headers, credentials). Prints the download's
+# $1: dest when curl may answer 304 for it, $2: curl's method option, $3: the timeout, $4: the checksum algorithm,
+# then curl's own options; stdin: curl's configuration (the URL, headers, credentials). Prints the download's
 # path, curl's exit status, the HTTP status, the URL after redirects, the download's sha1, md5, size and checksum,
 # then the response's headers; curl's error on stderr.
 _DOWNLOAD = r"""
-url=$1 since=$2 method=$3 timeout=$4 algorithm=$5; shift 5
+since=$1 method=$2 timeout=$3 algorithm=$4; shift 4
 command -v curl >/dev/null 2>&1 || { echo "get_url needs curl on the host" >&2; exit 127; }
 t=$(mktemp "${TMPDIR:-/tmp}/titan-ops-get_url.XXXXXX") || exit 1
 h=$(mktemp "${TMPDIR:-/tmp}/titan-ops-get_url.XXXXXX") || { rm -f -- "$t"; exit 1; }
 set -- "$@" -sS -L --max-time "$timeout" -o "$t" -D "$h" -w '%{http_code}\n%{url_effective}\n' -K -
 [ -z "$since" ] || set -- "$@" -z "$since"
 [ -z "$method" ] || set -- "$@" "$method"
-out=$(curl "$@" -- "$url"); rc=$?
+out=$(curl "$@"); rc=$?
 [ -z "$method" ] || : > "$t"  # (a HEAD request's "body" is its headers)
 echo "$t"; echo "$rc"; printf '%s\n' "$out" | head -n 2
 sha1sum -- "$t" | cut -d' ' -f1; md5sum -- "$t" | cut -d' ' -f1; wc -c < "$t"
@@ -201,8 +202,8 @@ def _download(host: HostContext, args: dict[str, Any], *, method: str, since: st
     if args.get("url_username", args.get("username")) is not None:  # as Ansible: credentials on a 401 only,
         options.append("--basic" if args.get("force_basic_auth") else "--anyauth")  # unless forced
     algorithm = _checksum(args)[0] if _checksum(args) else ""
-    done = host.run(["/bin/sh", "-c", _DOWNLOAD, "sh", args["url"], since, method, str(args.get("timeout", 10)),
-                     algorithm, *options], stdin=_curl_config(args))
+    done = host.run(["/bin/sh", "-c", _DOWNLOAD, "sh", since, method, str(args.get("timeout", 10)), algorithm,
+                     *options], stdin=_curl_config(args))
     lines = done.stdout.split("\n")
     if done.rc != 0 or len(lines) < 8:
         return Download("", done.rc or 1, 0, args["url"], "", "", 0, "", "", {}, done.stderr.strip())
@@ -213,8 +214,10 @@ def _download(host: HostContext, args: dict[str, Any], *, method: str, since: st
 
 
 def _curl_config(args: dict[str, Any]) -> str:
-    """curl's configuration (read with ``-K -``): the headers and credentials, quoted as curl reads them."""
-    lines = [f"header = {_quoted(f'{name}: {value}')}" for name, value in (args.get("headers") or {}).items()]
+    """curl's configuration (read with ``-K -``): the URL (which may hold credentials), the headers and
+    credentials, quoted as curl reads them."""
+    lines = [f"url = {_quoted(args['url'])}",
+             *(f"header = {_quoted(f'{name}: {value}')}" for name, value in (args.get("headers") or {}).items())]
     user = args.get("url_username", args.get("username"))
     if user is not None:
         password = args.get("url_password", args.get("password", ""))
