@@ -101,6 +101,27 @@ def test_nothing_is_left_on_the_host_and_no_parameter_is_on_a_command_line(tmp_p
     assert by_task["after"]["stdout"] == ""
 
 
+def test_a_module_ended_by_its_timeout_leaves_no_folder_on_the_host(lab, tmp_path):
+    """The task's timeout TERMs the remote command's process group: its private folder (the parameters, a
+    secret among them) goes all the same (over SSH, whose kill waits for the whole group to end)."""
+    sleeper = "#!/bin/sh\n# WANT_JSON\nsleep 600\n"
+    playbook = """
+- hosts: all
+  gather_facts: false
+  environment: {TMPDIR: "{{ base }}"}
+  tasks:
+    - {name: base, file: {path: "{{ base }}", state: directory}}
+    - {name: sleeper, sleeper: {token: hidden-parameter-value}, timeout: 1, ignore_errors: true}
+    - {name: after, shell: "ls -A {{ base }}", register: left}
+"""
+    project(tmp_path / "project", playbook, {"library/sleeper": sleeper})
+    result = titan_ops.run(tmp_path / "project" / "play.yml", lab.inventory_path, limit="lab1",
+                           extra_vars={"base": str(tmp_path / "base")})
+    by_task = {r.task: r.result for r in result.host_results("lab1")}
+    assert "timed out" in by_task["sleeper"]["msg"]
+    assert by_task["after"]["stdout"] == ""
+
+
 ROLE_PLAYBOOK = """
 - hosts: all
   gather_facts: false

@@ -238,11 +238,13 @@ def _arguments(kind: Kind, args: dict[str, Any], internal: dict[str, Any]) -> by
 
 def _remote_command(file_name: str, size: int, interpreter: list[str]) -> str:
     """Save stdin's first ``size`` bytes as the module and the rest as its parameters in a new private
-    folder, run the module, and remove the folder whatever happens."""
+    folder, run the module, and remove the folder whatever happens (a timeout's TERM or a hang-up too: the
+    shell runs its EXIT trap on ``exit`` only, so each of those signals exits)."""
     module = f'"$d"/{shlex.quote(file_name)}'
     return "\n".join([
+        "d=; trap 'rm -rf -- \"$d\"' EXIT",
+        "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
         "d=$(mktemp -d) || exit 1",
-        "trap 'rm -rf -- \"$d\"' EXIT",
         "umask 077",
         f'head -c {size} > {module} && cat > "$d"/args && chmod 700 {module} || exit 1',
         f'{" ".join(shlex.quote(word) for word in interpreter)} {module} "$d"/args'.lstrip(),
