@@ -273,6 +273,20 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["127.0.0.2 True False", "h1 h1-server"]}),
+    "hostvars_answer_to_every_name_of_the_local_machine": Case(
+        hosts={"h1": {}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: {made: 1}
+              delegate_to: 127.0.0.1
+              delegate_facts: true
+            - debug: msg="{{ hostvars['127.0.0.1']['made'] }} {{ '127.0.0.1' in hostvars }} {{ '::1' in hostvars }}
+                {{ 'localhost' in hostvars }} {{ 'h9' in hostvars }}"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 0"},
+        messages={"h1": ["1 True True True False"]}),
     "refresh_inventory_without_a_host": Case(
         files={"smaller.yml": f"""
             all:

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from collections.abc import Callable
 
+from titan_ops.inventory.model import LOCALHOST_NAMES
+
 
 class HostFacts:
     """Per-host variables created during the run (set_fact and register)."""
@@ -35,14 +37,11 @@ class HostFacts:
             self._facts.setdefault(host, {}).clear()
 
 
-IMPLICIT_LOCALHOST = "localhost"
-"""The controller, a host of every inventory that does not name it (ansible's implicit localhost): in
-``hostvars``, though not in its hosts."""
-
-
 class HostVars(Mapping):
     """The ``hostvars`` magic variable: every host's variables, built on demand (each renders its own
-    templates when read: see ``templating.renders_on_read``)."""
+    templates when read: see ``templating.renders_on_read``). A name of the local machine (``localhost``,
+    ``127.0.0.1``, ``::1``) is a host of every inventory (ansible's implicit localhost), though not one of
+    its hosts when iterated."""
 
     renders_on_read = True
 
@@ -51,7 +50,7 @@ class HostVars(Mapping):
         self._build = build
 
     def __getitem__(self, host: str) -> Mapping[str, Any]:
-        if host not in self._names and host != IMPLICIT_LOCALHOST:
+        if host not in self._names and host not in LOCALHOST_NAMES:
             raise KeyError(host)
         return self._build(host)
 

@@ -187,8 +187,8 @@ class HostView:
     def _hostvars_entry(self, host: str) -> Mapping[str, Any]:
         """One host's variables as ``hostvars[host]`` shows them, rendered when read with that host's own
         variables (not those of the task that reads them)."""
-        known = self.inventory_vars(host) if self.inventory.has_host(host) else {"ansible_connection": "local"}
-        entry = ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host), known)
+        entry = ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host),
+                         self.inventory_vars(host))
         return RenderedOnRead(self.templar, entry, ChainMap(entry, {"inventory_hostname": host}, self._play_magic))
 
 
