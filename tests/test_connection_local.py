@@ -51,6 +51,15 @@ def test_timeout_ends_the_process_group(local):
     assert live(f"sleep {marker}") == []
 
 
+def test_timeout_gives_the_group_its_grace_when_the_leader_is_gone(local, tmp_path):
+    """TERM ends the group's leader at once; a process that cleans up on TERM still gets its grace
+    before KILL, as with interrupt and over SSH."""
+    cleaned = tmp_path / "cleaned"
+    with pytest.raises(CommandTimeout):
+        local.run(f"(trap 'sleep 0.3; echo yes > {cleaned}; exit 1' TERM; sleep 30 & wait) & wait", timeout=0.5)
+    assert cleaned.read_text() == "yes\n"
+
+
 def test_interrupt_ends_the_running_process_groups(local):
     marker = f"{secrets.randbelow(10**6) + 10**6}"  # unique: other test runs may share this machine
     raised: list[BaseException] = []

@@ -45,9 +45,7 @@ class LocalConnection:
             running = list(self._running)
         for process in running:
             _signal_group(process.pid, signal.SIGTERM, signal.SIGCONT)
-        deadline = time.monotonic() + KILL_GRACE
-        while any(_group_left(process.pid) for process in running) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_groups_gone(running)
         for process in running:
             _signal_group(process.pid, signal.SIGKILL)
 
@@ -189,10 +187,9 @@ def _set_permissions(temporary: str, target: Path, mode: int | None) -> None:
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
-    """TERM the process group, KILL it after a grace period, and reap the process."""
+    """TERM the process group, KILL what is left of it after a grace period, and reap the process."""
     _signal_group(process.pid, signal.SIGTERM, signal.SIGCONT)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(KILL_GRACE)
+    _wait_groups_gone([process])
     _signal_group(process.pid, signal.SIGKILL)
     with suppress(subprocess.TimeoutExpired):
         process.communicate(timeout=KILL_GRACE)  # a daemon that left the group may hold the pipes
@@ -202,6 +199,14 @@ def _signal_group(group: int, *signals: signal.Signals) -> None:
     with suppress(ProcessLookupError):
         for each in signals:
             os.killpg(group, each)
+
+
+def _wait_groups_gone(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Wait up to KILL_GRACE until the process groups of ``processes`` are empty (their leaders reaped)."""
+    deadline = time.monotonic() + KILL_GRACE
+    while any(process.poll() is None or _group_left(process.pid) for process in processes) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _group_left(group: int) -> bool:
