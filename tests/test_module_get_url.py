@@ -20,13 +20,17 @@ from tests.local_oracle import play_ansible, play_titan, project
 KEYS = ("changed", "msg", "status_code", "response", "checksum_src", "checksum_dest", "md5sum", "mode", "size",
         "dest")
 BODY = b"hello file\n"
+STALLED = threading.Event()
+"""Released when the test that asks for /stall is done with it."""
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Files of the served folder; /private only with the header ``X-Token: t0ken`` and user ``u:s3cr3t-pw``
+    """Files of the served folder (/stall answers when STALLED is set); /private only with the header ``X-Token: t0ken`` and user ``u:s3cr3t-pw``
     (sent without being asked: the server never answers 401)."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path == "/stall":
+            STALLED.wait(30)
         if self.path == "/private" and (self.headers.get("X-Token") != "t0ken"
                                         or self.headers.get("Authorization") != "Basic dTpzM2NyM3QtcHc="):
             self.send_error(403, "Forbidden")
@@ -123,6 +127,22 @@ def test_get_url_keeps_credentials_in_the_url_off_command_lines(tmp_path, server
     assert [status for _, status, _ in side.tasks] == ["changed"] and side.files["p"][2] == BODY
     assert seen.read_text().count("/private") == 0 and "s3cr3t-pw" not in seen.read_text()
     assert seen.read_text().count("\n") == 2, "curl ran once, its command line written down"
+
+
+def test_get_url_ended_by_its_timeout_leaves_no_temporary_file(tmp_path, server, monkeypatch):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    folder = tmp_path / "project"
+    project(folder, "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    f'    - {{get_url: {{url: "{server}/stall", dest: "{{{{ base }}}}/s"}}, timeout: 1}}\n')
+    STALLED.clear()
+    try:
+        side = play_titan(folder, tmp_path / "base", KEYS)
+    finally:
+        STALLED.set()
+    assert [status for _, status, _ in side.tasks] == ["failed"] and side.files == {}
+    assert list(temporary.iterdir()) == [], "no temporary file left on the host"
 
 
 @pytest.mark.oracle

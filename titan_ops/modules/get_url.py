@@ -35,10 +35,12 @@ p=$1
 # $1: dest when curl may answer 304 for it, $2: curl's method option, $3: the timeout, $4: the checksum algorithm,
 # then curl's own options; stdin: curl's configuration (the URL, headers, credentials). Prints the download's
 # path, curl's exit status, the HTTP status, the URL after redirects, the download's sha1, md5, size and checksum,
-# then the response's headers; curl's error on stderr.
+# then the response's headers; curl's error on stderr. Ended (a timeout, an interrupted run), it removes its files.
 _DOWNLOAD = r"""
 since=$1 method=$2 timeout=$3 algorithm=$4; shift 4
 command -v curl >/dev/null 2>&1 || { echo "get_url needs curl on the host" >&2; exit 127; }
+t= h=
+trap '[ -z "$t" ] || rm -f -- "$t"; [ -z "$h" ] || rm -f -- "$h"; exit 143' TERM INT HUP
 t=$(mktemp "${TMPDIR:-/tmp}/titan-ops-get_url.XXXXXX") || exit 1
 h=$(mktemp "${TMPDIR:-/tmp}/titan-ops-get_url.XXXXXX") || { rm -f -- "$t"; exit 1; }
 set -- "$@" -sS -L --max-time "$timeout" -o "$t" -D "$h" -w '%{http_code}\n%{url_effective}\n' -K -
