@@ -185,6 +185,26 @@ def test_a_module_importing_an_api_titan_ops_lacks_fails_its_task_clearly(tmp_pa
                                     "ansible.module_utils.basic, ")
 
 
+@pytest.mark.parametrize("file, source, message", [
+    ("web.py", "from ansible.module_utils.urls import open_url\n",
+     "the module 'web' imports ansible.module_utils.urls, which titan-ops does not provide to custom modules"),
+    ("web", "print('{}')\n", "module (web) is missing interpreter line"),
+])
+def test_a_module_that_cannot_run_is_refused_before_any_host_where_its_failure_is_unhandled(tmp_path, file, source,
+                                                                                              message):
+    project(tmp_path / "project", BARE_PLAY + "    - {name: first, file: {path: '{{ base }}/touched', state: touch}}\n"
+            "    - {name: t, web: {}}\n", {f"library/{file}": source})
+    with pytest.raises(PlaybookError) as raised:
+        load_playbook(tmp_path / "project" / "play.yml")
+    assert str(raised.value).startswith(f"{tmp_path / 'project' / 'play.yml'}:5:17: 'web': {message}")
+    base = tmp_path / "base"
+    base.mkdir()
+    with pytest.raises(PlaybookError):
+        titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                      extra_vars={"base": str(base)})
+    assert not (base / "touched").exists()  # (the first task never ran)
+
+
 def test_the_python_interpreter_is_the_hosts(tmp_path):
     module = "#!/usr/bin/python\nimport json, sys\nprint(json.dumps({'python': sys.executable}))\n"
     project(tmp_path / "project", BARE_PLAY + "    - {name: t, which: {}}\n", {"library/which.py": module})

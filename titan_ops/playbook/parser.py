@@ -625,6 +625,10 @@ class _Parser:
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args_template or args, location, module_key)
         self._check_keyword_values(data)
+        if isinstance(module, custom.CustomModule) and not (self.handled or _handles_failure(data)):
+            problem = module.problem()  # (where the failure is handled, the task fails with it when it runs)
+            if problem is not None:
+                raise PlaybookError(problem.removeprefix("Task failed: "), location, module_key)
         if data.get("async") not in (None, 0) and not module.supports_async:
             raise _Unsupported(f"'async' is supported with the modules command and shell in titan-ops, not with "
                                f"'{module.name}'", data.where("async"), "async")

@@ -74,16 +74,15 @@ class CustomModule(Module):
         self.path = path
         self.description = f"The custom module {path}."
 
+    def problem(self) -> str | None:
+        """Why the module's file cannot run on any host (None: it can), known before any host is touched."""
+        return _read(self.path).problem
+
     def run(self, host: HostContext, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            program = _program(*_stamp(self.path))
-        except OSError as error:
-            return _failed(f"cannot read the module {self.path}: {error.strerror}")
+        program = _read(self.path)
         if program.problem:
             return _failed(program.problem)
         interpreter = _interpreter(program, host)
-        if interpreter is None:
-            return _failed(f"Task failed: module ({self.name}) is missing interpreter line")
         internal = {"_ansible_check_mode": host.check_mode, "_ansible_no_log": host.no_log,
                     "_ansible_debug": False, "_ansible_diff": host.diff_mode, "_ansible_verbosity": 0,
                     "_ansible_module_name": self.name}
@@ -101,6 +100,14 @@ def module_at(path: str, name: str) -> CustomModule:
 
 def _failed(message: str) -> dict[str, Any]:
     return {"failed": True, "changed": False, "msg": message}
+
+
+def _read(path: str) -> Program:
+    """The module file ``path`` as it is now (read again when it changed)."""
+    try:
+        return _program(*_stamp(path))
+    except OSError as error:
+        return Program(Kind.BINARY, b"", (), f"cannot read the module {path}: {error.strerror}")
 
 
 def _stamp(path: str) -> tuple[str, int, int]:
@@ -128,7 +135,9 @@ def _program(path: str, _mtime: int, _size: int) -> Program:
                                                    f"does not provide to custom modules (it provides "
                                                    f"{', '.join(provided_api())}: see docs/custom-modules.md)")
         return Program(Kind.API, _launcher(name, text), shebang)
-    return Program(Kind.WANT_JSON if "WANT_JSON" in text else Kind.OLD_STYLE, content, shebang)
+    kind = Kind.WANT_JSON if "WANT_JSON" in text else Kind.OLD_STYLE
+    missing = None if shebang else f"Task failed: module ({name}) is missing interpreter line"
+    return Program(kind, content, shebang, missing)
 
 
 def _shebang(text: str) -> tuple[str, ...]:
@@ -204,15 +213,12 @@ def _launcher(name: str, source: str) -> bytes:
     return f'{launcher}\nmain("{payload}")\n'.encode()
 
 
-def _interpreter(program: Program, host: HostContext) -> list[str] | None:
-    """The command that runs the module's file (empty: the file itself); None when a text module names
-    no interpreter."""
+def _interpreter(program: Program, host: HostContext) -> list[str]:
+    """The command that runs the module's file (empty: the file itself)."""
     if program.kind is Kind.BINARY:
         return []
     if program.kind is Kind.API:
         return _variable_interpreter(host, "ansible_python_interpreter") or [DEFAULT_PYTHON]
-    if not program.shebang:
-        return None
     words = list(program.shebang)
     named = posixpath.basename(words[1] if posixpath.basename(words[0]) == "env" and len(words) > 1 else words[0])
     if named.startswith("python"):
