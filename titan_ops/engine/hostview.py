@@ -25,7 +25,6 @@ from titan_ops.vars import HostFacts, HostVars, task_scope
 if TYPE_CHECKING:
     from titan_ops.engine.play_state import PlayState
 
-_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _VARS = frozenset({"vars"})
 
 
@@ -168,10 +167,8 @@ class HostView:
         key = (host, tuple(sorted(keywords.items())))
         address = self._addresses.get(key)
         if address is None:
-            if self.inventory.has_host(host):
+            if self.inventory.has_host(host):  # (a name of the local machine too: its implicit localhost)
                 host_vars = RenderedOnRead(self.templar, self.inventory_vars(host))
-            elif host in _LOCAL_NAMES:
-                host_vars = {"ansible_connection": "local"}
             elif is_address(host):
                 host_vars = {"ansible_host": host}
             else:  # never a name lookup of a host the inventory does not know (a typo must not reach a machine)
