@@ -287,6 +287,20 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["1 True True True False"]}),
+    "delegated_vars_of_an_address_hold_what_was_learned_of_it": Case(
+        hosts={"h1": {}}, files={"extra.yml": "loaded: 7\n"},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_vars: extra.yml
+              delegate_to: 127.0.0.2
+              delegate_facts: true
+            - debug: msg="{{ ansible_delegated_vars['127.0.0.2']['loaded'] | default('none') }}"
+              delegate_to: 127.0.0.2
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 0"},
+        messages={"h1": ["7"]}),
     "refresh_inventory_without_a_host": Case(
         files={"smaller.yml": f"""
             all:

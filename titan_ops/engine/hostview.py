@@ -181,11 +181,15 @@ class HostView:
             self._addresses[key] = address
         return address
 
+    def learned(self, host: str) -> ChainMap:
+        """What the run learned of ``host``, highest precedence first: ``set_fact`` and registered values,
+        what ``include_vars`` loaded, the fact cache."""
+        return ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host))
+
     def _hostvars_entry(self, host: str) -> Mapping[str, Any]:
         """One host's variables as ``hostvars[host]`` shows them, rendered when read with that host's own
         variables (not those of the task that reads them)."""
-        entry = ChainMap(self.facts.of(host), self.included.of(host), self.gathered_facts.of(host),
-                         self.inventory_vars(host))
+        entry = ChainMap(*self.learned(host).maps, self.inventory_vars(host))
         return RenderedOnRead(self.templar, entry, ChainMap(entry, {"inventory_hostname": host}, self._play_magic))
 
 

@@ -519,10 +519,10 @@ class Walk:
 
     def _delegated_variables(self, host: str, scope: Scope, task: Task) -> Mapping[str, Any]:
         """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, or for a
-        host the inventory does not have, its facts."""
+        host the inventory does not have, what the run learned of it."""
         if self.hosts.inventory.has_host(host):
             return self.hosts.variables(self.state, host, scope, task.vars)
-        return self.hosts.facts.of(host)
+        return self.hosts.learned(host)
 
     def _learn_facts(self, task: Task, result: TaskResult) -> None:
         """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``
