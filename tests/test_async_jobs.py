@@ -110,6 +110,19 @@ def test_a_running_jobs_input_is_not_kept_on_the_host(tmp_path, monkeypatch):
         go.touch()
 
 
+def test_a_job_id_names_no_folder_outside_the_jobs_folder(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "kept").mkdir(parents=True)
+    (home / ".ansible_async").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    folder = tmp_path / "project"
+    project(folder, "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - {async_status: {jid: \"{{ '../kept' }}\", mode: cleanup}, ignore_errors: true}\n")
+    side = play_titan(folder, tmp_path / "base", KEYS)
+    assert [status for _, status, _ in side.tasks] == ["failed"]
+    assert (home / "kept").is_dir(), "a folder outside ~/.ansible_async is never removed"
+
+
 @pytest.mark.oracle
 def test_async_jobs_as_ansible(tmp_path):
     home = Path.home()  # (ansible-core's async_status looks in the home its login has, whatever HOME says)

@@ -175,8 +175,9 @@ class AsyncStatus(Module):
     schema = {
         "type": "object",
         "properties": {
-            "jid": {"type": "string", "minLength": 1,
-                    "description": "The job's id: the starting task's `ansible_job_id`."},
+            "jid": {"type": "string", "pattern": r"^(?!\.\.?$)[^/]+$",
+                    "description": "The job's id: the starting task's `ansible_job_id` (a name in "
+                                   "`~/.ansible_async`, never a path)."},
             "mode": {"enum": ["status", "cleanup"], "default": "status",
                      "description": "`status`: report on the job; `cleanup`: remove its folder."},
         },
