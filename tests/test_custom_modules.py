@@ -122,6 +122,30 @@ def test_a_module_ended_by_its_timeout_leaves_no_folder_on_the_host(lab, tmp_pat
     assert by_task["after"]["stdout"] == ""
 
 
+def test_a_module_that_raises_leaves_no_temporary_folder_on_the_host(tmp_path):
+    """``AnsibleModule.tmpdir`` is made in the module's private folder: gone with it even when the module raises
+    before ``exit_json`` could remove it."""
+    module = ("from ansible.module_utils.basic import AnsibleModule\n"
+              "module = AnsibleModule(argument_spec={})\n"
+              "open(module.tmpdir + '/work', 'w').write('x')\n"
+              "raise RuntimeError('kaput')\n")
+    playbook = """
+- hosts: all
+  gather_facts: false
+  environment: {TMPDIR: "{{ base }}"}
+  tasks:
+    - {name: raiser, raiser: {}, ignore_errors: true}
+    - {name: after, shell: "ls -A {{ base }}", register: left}
+"""
+    project(tmp_path / "project", playbook, {"library/raiser.py": module})
+    (tmp_path / "base").mkdir()
+    result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                           extra_vars={"base": str(tmp_path / "base")})
+    by_task = {r.task: r.result for r in result.host_results("h")}
+    assert by_task["raiser"]["msg"] == "Task failed: Module failed: kaput"
+    assert by_task["after"]["stdout"] == ""
+
+
 ROLE_PLAYBOOK = """
 - hosts: all
   gather_facts: false

@@ -13,6 +13,7 @@ import base64
 import importlib.abc
 import importlib.util
 import json
+import os
 import sys
 import traceback
 import zlib
@@ -51,6 +52,7 @@ def main(payload: str) -> None:
     try:
         basic = importlib.import_module("ansible.module_utils.basic")
         basic._ANSIBLE_ARGS = arguments
+        basic._PRIVATE_FOLDER = os.path.dirname(os.path.abspath(sys.argv[1]))
         sys.argv = [data["name"]]
         code = compile(data["module"], data["name"], "exec")
         exec(code, {"__name__": "__main__", "__file__": data["name"], "__builtins__": __builtins__})

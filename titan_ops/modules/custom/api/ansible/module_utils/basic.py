@@ -35,6 +35,9 @@ NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 _ANSIBLE_ARGS: bytes | None = None
 """The parameters' JSON, set by titan-ops' launcher before the module runs (else read from argv[1] or stdin)."""
+_PRIVATE_FOLDER: str | None = None
+"""The private folder the module runs in, which its remote command removes however it ends (set by the
+launcher): :attr:`AnsibleModule.tmpdir` is made inside it, so a module that raises or is killed leaves none."""
 
 FILE_COMMON_ARGUMENTS = {
     "mode": {"type": "raw"}, "owner": {"type": "str"}, "group": {"type": "str"},
@@ -184,7 +187,7 @@ class AnsibleModule:
     def tmpdir(self) -> str:
         """A private temporary folder, removed when the module exits."""
         if self._tmpdir is None:
-            self._tmpdir = tempfile.mkdtemp(prefix="titan-ops-module-")
+            self._tmpdir = tempfile.mkdtemp(prefix="titan-ops-module-", dir=_PRIVATE_FOLDER)
         return self._tmpdir
 
     def _cleanup(self) -> None:
