@@ -110,8 +110,7 @@ class Walk:
             failed = (failed - rescuable) | still_failed
             past_always = self._failed_twice(still_failed)
         if block.always:
-            reachable = [host for host in hosts if host not in state.unreachable and host not in state.ended_hosts
-                         and host not in past_always]
+            reachable = [host for host in state.reachable(hosts) if host not in past_always]
             for host in failed & set(reachable):
                 state.failed.discard(host)
             clears = state.clears
