@@ -52,6 +52,12 @@ def _removal(deprecation: dict[str, Any]) -> str:
     return ""
 
 
+def _listed(result: dict[str, Any], key: str) -> list[Any]:
+    """The list a module's result holds under ``key`` (nothing when it holds something else)."""
+    value = result.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _json(value: Any) -> str:
     """A result on one line, as Ansible prints it: without the ``failed`` flag its banner already says,
     nor the ``exception`` placeholder."""
@@ -115,9 +121,9 @@ class ConsoleRenderer:
 
     def _write_warnings(self, result: dict[str, Any]) -> None:
         """The warnings and deprecations a module returned (a custom module's), as ansible-playbook shows them."""
-        for warning in result.get("warnings") or () if isinstance(result.get("warnings"), list) else ():
+        for warning in _listed(result, "warnings"):
             self._write(f"[WARNING]: {warning}", "warning")
-        for entry in result.get("deprecations") or () if isinstance(result.get("deprecations"), list) else ():
+        for entry in _listed(result, "deprecations"):
             if isinstance(entry, dict) and entry.get("msg"):
                 self._write(f"[DEPRECATION WARNING]: {entry['msg']}{_removal(entry)}", "warning")
 
