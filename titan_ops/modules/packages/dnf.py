@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from titan_ops.modules.base import Decision, HostContext, Module
-from titan_ops.modules.packages.manager import DNF_MANAGERS, known_manager, probe_manager
+from titan_ops.modules.packages.manager import DNF_MANAGERS, host_manager
 
 _NOT_DNF = ("Could not detect which major revision of dnf is in use, which is required to determine module "
             "backend.",
@@ -40,7 +40,7 @@ class Dnf(Module):
         backend = args.get("use_backend", "auto")
         if backend != "auto":
             return backend
-        return known_manager(host.variables) or probe_manager(host)
+        return host_manager(host)
 
     def decide(self, args: dict[str, Any], state: str, host: HostContext) -> Decision:
         if state not in DNF_MANAGERS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from titan_ops.modules.base import HostContext
 
@@ -20,13 +19,11 @@ DNF_MANAGERS = frozenset({"yum", "yum4", "dnf", "dnf4", "dnf5"})
 """The managers Ansible's ``dnf`` action hands to a dnf backend."""
 
 
-def known_manager(variables: Mapping[str, Any]) -> str | None:
-    """The package manager the host's facts already name (``ansible_facts.pkg_mgr``), if any."""
-    facts = variables.get("ansible_facts")
+def host_manager(host: HostContext) -> str:
+    """The host's package manager (``apt``, ``dnf``, ..., or ``unknown``): the one its facts name
+    (``ansible_facts.pkg_mgr``), else asked of the host."""
+    facts = host.variables.get("ansible_facts")
     named = facts.get("pkg_mgr") if isinstance(facts, Mapping) else None
-    return named if isinstance(named, str) and named else None
-
-
-def probe_manager(host: HostContext) -> str:
-    """The host's package manager (``apt``, ``dnf``, ..., or ``unknown``), asked of the host."""
+    if isinstance(named, str) and named:
+        return named
     return host.run(FINDS_MANAGER + 'echo "$pkg_mgr"').stdout.strip() or "unknown"

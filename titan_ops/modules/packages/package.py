@@ -8,7 +8,7 @@ from typing import Any
 from titan_ops.modules import lookup
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.packages.apt import Apt
-from titan_ops.modules.packages.manager import DNF_MANAGERS, known_manager, probe_manager
+from titan_ops.modules.packages.manager import DNF_MANAGERS, host_manager
 
 
 class Package(Module):
@@ -58,4 +58,4 @@ class Package(Module):
         configured = host.variables.get("ansible_package_use")
         if isinstance(configured, str) and configured:
             return configured
-        return known_manager(host.variables) or probe_manager(host)
+        return host_manager(host)
