@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from titan_ops.connection.base import CommandResult
 from titan_ops.modules.base import Decision, HostContext, Module
 
 APT_ENVIRONMENT = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LANG": "C.UTF-8",
@@ -68,7 +69,7 @@ class AptState:
     lists_time: int
     now: int
     packages: dict[str, Package]
-    simulation: Any = None
+    simulation: CommandResult | None = None
     """In check mode: apt-get's ``--simulate`` run of the work, when there is any."""
 
 
@@ -306,7 +307,7 @@ def _command(args: dict[str, Any], work: Work, simulate: bool) -> list[str]:
     return [*command, "install", *work.install]
 
 
-def _apt_get(host: HostContext, args: dict[str, Any], work: Work, simulate: bool) -> Any:
+def _apt_get(host: HostContext, args: dict[str, Any], work: Work, simulate: bool) -> CommandResult:
     return host.run(_command(args, work, simulate), env=APT_ENVIRONMENT)
 
 
@@ -330,7 +331,7 @@ def _update_lists(host: HostContext, args: dict[str, Any]) -> str | None:
     return f"Failed to update apt cache after {retries} retries: {error or 'unknown reason'}"
 
 
-def _outcome(args: dict[str, Any], *, cache_updated: bool, lists_time: int, run: Any,
+def _outcome(args: dict[str, Any], *, cache_updated: bool, lists_time: int, run: CommandResult | None,
              diff_mode: bool) -> dict[str, Any]:
     """The result Ansible's apt gives: apt-get's output when it ran, the lists' update when installing."""
     result: dict[str, Any] = {}
@@ -343,7 +344,7 @@ def _outcome(args: dict[str, Any], *, cache_updated: bool, lists_time: int, run:
     return result
 
 
-def _apt_get_failure(args: dict[str, Any], work: Work, run: Any) -> dict[str, Any]:
+def _apt_get_failure(args: dict[str, Any], work: Work, run: CommandResult) -> dict[str, Any]:
     if work.remove:
         quoted = " ".join(f"'{spec}'" for spec in work.remove)
         message = f"'apt-get remove {quoted}' failed: {run.stderr}"
