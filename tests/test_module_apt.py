@@ -31,7 +31,9 @@ READ_ONLY = r"""
   tasks:
     - {name: installed already, apt: {name: dpkg}}
     - {name: a list and a comma string, apt: {name: "dpkg,coreutils", cache_valid_time: 999999999}}
-    - {name: latest of what is the candidate, apt: {name: [dpkg], state: latest, cache_valid_time: 999999999}}
+    - name: latest of what is the candidate
+      apt: {name: [dpkg], state: latest, cache_valid_time: 999999999}
+      check_mode: true  # (read-only: a dpkg newer than the installed one is simulated, never installed)
     - {name: no such package, apt: {name: titan-ops-no-such-package}, ignore_errors: true}
     - {name: absent already, apt: {name: titan-ops-no-such-package, state: absent}}
     - {name: lists updated in check mode, apt: {update_cache: true}, check_mode: true}
