@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -144,6 +146,39 @@ def test_a_module_that_raises_leaves_no_temporary_folder_on_the_host(tmp_path):
     by_task = {r.task: r.result for r in result.host_results("h")}
     assert by_task["raiser"]["msg"] == "Task failed: Module failed: kaput"
     assert by_task["after"]["stdout"] == ""
+
+
+def test_atomic_move_from_a_tmpdir_on_another_file_system_replaces_the_file(tmp_path):
+    """``tmpdir`` on a tmpfs, the file on disk: the rename cannot cross them, the move goes through a copy
+    beside the file (none left)."""
+    shm = tempfile.mkdtemp(dir="/dev/shm")
+    try:
+        if os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+            pytest.skip("/dev/shm is on the same file system as the test's folder")
+        module = ("from ansible.module_utils.basic import AnsibleModule\n"
+                  "module = AnsibleModule(argument_spec={'dest': {'type': 'path'}})\n"
+                  "work = module.tmpdir + '/new'\n"
+                  "open(work, 'w').write('new text')\n"
+                  "module.atomic_move(work, module.params['dest'])\n"
+                  "module.exit_json(changed=True)\n")
+        playbook = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - {name: mover, mover: {dest: "{{ base }}/f"}, environment: {TMPDIR: "{{ shm }}"}}
+"""
+        project(tmp_path / "project", playbook, {"library/mover.py": module})
+        (tmp_path / "base").mkdir()
+        (tmp_path / "base" / "f").write_text("old text")
+        (tmp_path / "base" / "f").chmod(0o640)
+        result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
+                               extra_vars={"base": str(tmp_path / "base"), "shm": shm})
+        assert [r.result for r in result.host_results("h")] == [{"changed": True, "failed": False}]
+        assert (tmp_path / "base" / "f").read_text() == "new text"
+        assert oct((tmp_path / "base" / "f").stat().st_mode & 0o777) == "0o640"
+        assert os.listdir(tmp_path / "base") == ["f"] and os.listdir(shm) == []
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)
 
 
 ROLE_PLAYBOOK = """

@@ -8,6 +8,8 @@ and the process exits (``exit_json`` 0, ``fail_json`` 1); the values of ``no_log
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import grp
 import hashlib
 import json
@@ -364,7 +366,8 @@ class AnsibleModule:
         return True
 
     def atomic_move(self, src: str, dest: str, unsafe_writes: bool = False, keep_dest_attrs: bool = True) -> None:
-        """Put ``src`` in place of ``dest`` in one rename (keeping ``dest``'s mode and owner)."""
+        """Put ``src`` in place of ``dest`` in one rename (keeping ``dest``'s mode and owner); from another
+        file system (``tmpdir`` on a tmpfs), through a copy beside ``dest`` renamed in its place."""
         if keep_dest_attrs and os.path.exists(dest):
             shutil.copymode(dest, src)
             info = os.stat(dest)
@@ -373,12 +376,36 @@ class AnsibleModule:
             except OSError:
                 pass
         try:
-            os.replace(src, dest)
+            try:
+                os.replace(src, dest)
+            except OSError as error:
+                if error.errno != errno.EXDEV:
+                    raise
+                self._replace_by_copy(src, dest)
         except OSError as error:
             if not unsafe_writes:
                 self.fail_json(msg=f"Could not replace file: {src} to {dest}: {error}")
             shutil.copyfile(src, dest)
             os.unlink(src)
+
+    @staticmethod
+    def _replace_by_copy(src: str, dest: str) -> None:
+        """``src`` copied to a new file beside ``dest``, renamed in its place; ``src`` removed."""
+        handle, copy = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", dir=os.path.dirname(dest) or ".")
+        os.close(handle)
+        try:
+            shutil.copy2(src, copy)
+            try:
+                info = os.stat(src)
+                os.chown(copy, info.st_uid, info.st_gid)
+            except OSError:
+                pass
+            os.replace(copy, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(copy)
+            raise
+        os.unlink(src)
 
 
 def _jsonable(value: Any) -> Any:
