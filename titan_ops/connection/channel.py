@@ -130,8 +130,7 @@ def execute(
         if not finished:
             pid = reader.pid_within(PID_GRACE)
             if pid is not None:
-                kill = kill_line(pid)
-                run_quietly(transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill, open_timeout)
+                end_group(transport, pid, sudo, open_timeout)
             return Outcome(None, bytes(reader.stdout), bytes(reader.stderr))
         if channel.exit_status == -1 and not transport.is_active():
             raise ChannelClosed("connection lost while the command ran")
@@ -257,6 +256,12 @@ class Wake:
 
 def remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def end_group(transport: paramiko.Transport, pid: int, sudo: bool, open_timeout: float) -> None:
+    """End process group ``pid`` on the host (:func:`kill_line`), through sudo for a become command's."""
+    kill = kill_line(pid)
+    run_quietly(transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill, open_timeout)
 
 
 def run_quietly(transport: paramiko.Transport, line: str, open_timeout: float) -> None:

@@ -50,7 +50,7 @@ import paramiko
 
 from titan_ops.connection.base import INPUT_REQUEST, InputOnRequest
 from titan_ops.connection.channel import (
-    CHUNK, PID_GRACE, WAKE_SLICE, ChannelClosed, Feeder, Outcome, Wake, kill_line, remaining, run_quietly,
+    CHUNK, PID_GRACE, WAKE_SLICE, ChannelClosed, Feeder, Outcome, Wake, end_group, remaining,
 )
 from titan_ops.connection.payload import Payload, size_of
 
@@ -179,9 +179,7 @@ class ShellSession:
                 break
             self.wake.event.wait(min(left, WAKE_SLICE))
         if self.pid is not None:
-            kill = kill_line(self.pid)
-            run_quietly(self.transport, f"sudo -n /bin/sh -c {shlex.quote(kill)}" if sudo else kill,
-                        self._open_timeout)
+            end_group(self.transport, self.pid, sudo, self._open_timeout)
         self.close()
         frame.flush()
         return Outcome(None, bytes(frame.stdout), bytes(frame.stderr))
