@@ -8,6 +8,8 @@ import textwrap
 import jinja2
 import pytest
 
+import titan_ops
+
 from titan_ops import templating
 from titan_ops.engine.plan import inventory_needs
 from titan_ops.errors import PlaybookError
@@ -76,3 +78,31 @@ def test_a_condition_that_is_one_unsupported_lookup_or_one_huge_constant_is_refu
         playbook.write_text(f"- hosts: all\n  tasks:\n    - debug: {{msg: x}}\n      when: {condition}\n")
         with pytest.raises(PlaybookError, match=refusal):
             load_playbook(playbook)
+
+
+def test_a_template_lookup_that_includes_another_is_compiled_once_for_every_host(tmp_path, monkeypatch):
+    compiled: list[object] = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    main = "{% include 'part_5c2d.j2' %} on {{ inventory_hostname }}"
+    (tmp_path / "main_5c2d.j2").write_text(main)
+    (tmp_path / "part_5c2d.j2").write_text("part")
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(textwrap.dedent("""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: {msg: "{{ lookup('template', 'main_5c2d.j2') }}"}
+        """))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all: {hosts: {h1: {ansible_connection: local}, h2: {ansible_connection: local}, "
+                         "h3: {ansible_connection: local}}}\n")
+    result = titan_ops.run(playbook, inventory)
+    assert sorted(r.result["msg"] for r in result.host_results("h1") + result.host_results("h2")
+                  + result.host_results("h3")) == ["part on h1", "part on h2", "part on h3"]
+    assert compiled.count(main) == 1

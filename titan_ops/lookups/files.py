@@ -48,7 +48,7 @@ def template(terms: list[Any], context: LookupContext, template_vars: Mapping[st
                                                for place in (os.path.join(folder, "templates"), folder)))
         environment = _loading_environment(context.templar.environment, searchpath)
         try:
-            compiled = environment.from_string(source)
+            compiled = _compiled(environment, source)
         except jinja2.TemplateSyntaxError as error:
             raise LookupFailed(f"template syntax error in {path}:{error.lineno}: {error.message}") from None
         rendered.append(context.templar.render_file(compiled, variables, path))
@@ -62,6 +62,12 @@ _LOADS_TEMPLATES = re.compile(r"{%[-+]?\s*(include|import|from|extends)\b")
 def _loading_environment(base: jinja2.Environment, searchpath: tuple[str, ...]) -> jinja2.Environment:
     """The run's environment, finding the templates a template loads in ``searchpath``."""
     return base.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(environment: jinja2.Environment, source: str) -> jinja2.Template:
+    """A template file that loads others, compiled once per environment and text, not once per host."""
+    return environment.from_string(source)
 
 
 def fileglob(terms: list[Any], context: LookupContext) -> list[Any]:
