@@ -18,15 +18,21 @@ from titan_ops.templating import Templar, _SourceCache
 from titan_ops.trust import Authored
 
 
-def test_a_second_templar_compiles_nothing_the_first_compiled(monkeypatch):
-    compiled: list[object] = []
+@pytest.fixture
+def compiled(monkeypatch) -> list[object]:
+    """What jinja2 compiles from now on (each source, or syntax tree), in order."""
+    sources: list[object] = []
     real = jinja2.Environment.compile
 
     def counting(self, source, *args, **kwargs):
-        compiled.append(source)
+        sources.append(source)
         return real(self, source, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return sources
+
+
+def test_a_second_templar_compiles_nothing_the_first_compiled(compiled):
     text, condition = Authored("{{ 'a' ~ unique_7f3a }} and {{ 2 }}"), Authored("unique_7f3a == 'x'")
     first, second = Templar(), Templar()
     assert first.render(text, {"unique_7f3a": "b"}) == "ab and 2"
@@ -80,15 +86,7 @@ def test_a_condition_that_is_one_unsupported_lookup_or_one_huge_constant_is_refu
             load_playbook(playbook)
 
 
-def test_a_template_lookup_that_includes_another_is_compiled_once_for_every_host(tmp_path, monkeypatch):
-    compiled: list[object] = []
-    real = jinja2.Environment.compile
-
-    def counting(self, source, *args, **kwargs):
-        compiled.append(source)
-        return real(self, source, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+def test_a_template_lookup_that_includes_another_is_compiled_once_for_every_host(tmp_path, compiled):
     main = "{% include 'part_5c2d.j2' %} on {{ inventory_hostname }}"
     (tmp_path / "main_5c2d.j2").write_text(main)
     (tmp_path / "part_5c2d.j2").write_text("part")
