@@ -81,23 +81,25 @@ def test_output_without_json_fails_with_what_the_module_printed(played):
         "module_stderr": "oops\n", "msg": "Module result deserialization failed: No start of json char found"})
 
 
+def _run_in_tmpdir(tmp_path, task: str, library: dict[str, str], inventory=None, host: str = "h") -> dict[str, dict]:
+    """``task`` run with the host's TMPDIR in a new folder ``base``, then ``after``, which lists that folder: the
+    results by task name."""
+    playbook = ('- hosts: all\n  gather_facts: false\n  environment: {TMPDIR: "{{ base }}"}\n  tasks:\n'
+                '    - {name: base, file: {path: "{{ base }}", state: directory}}\n'
+                f'    - {task}\n'
+                '    - {name: after, shell: "ls -A {{ base }}"}\n')
+    project(tmp_path / "project", playbook, library)
+    result = titan_ops.run(tmp_path / "project" / "play.yml", inventory or tmp_path / "project" / "inventory.yml",
+                           limit=host, extra_vars={"base": str(tmp_path / "base")})
+    return {r.task: r.result for r in result.host_results(host)}
+
+
 def test_nothing_is_left_on_the_host_and_no_parameter_is_on_a_command_line(tmp_path):
     spy = ("#!/usr/bin/python\n# WANT_JSON\nimport json, os, sys\n"
            "parent = open('/proc/%d/cmdline' % os.getppid()).read().replace('\\0', ' ')\n"
            "print(json.dumps({'parent': parent, 'folder': os.path.dirname(sys.argv[1])}))\n")
-    playbook = """
-- hosts: all
-  gather_facts: false
-  environment: {TMPDIR: "{{ base }}"}
-  tasks:
-    - {name: spy, spy: {token: "{{ token }}"}, register: seen, vars: {token: hidden-parameter-value}}
-    - {name: after, shell: "ls -A {{ base }}", register: left}
-"""
-    project(tmp_path / "project", playbook, {"library/spy": spy})
-    (tmp_path / "base").mkdir()
-    result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
-                           extra_vars={"base": str(tmp_path / "base")})
-    by_task = {r.task: r.result for r in result.host_results("h")}
+    by_task = _run_in_tmpdir(tmp_path, '{name: spy, spy: {token: "{{ token }}"}, vars: {token: hidden-parameter-value}}',
+                             {"library/spy": spy})
     assert by_task["spy"]["folder"].startswith(str(tmp_path / "base"))  # (its private folder, in TMPDIR)
     assert "hidden-parameter-value" not in by_task["spy"]["parent"] and "mktemp" in by_task["spy"]["parent"]
     assert by_task["after"]["stdout"] == ""
@@ -106,20 +108,9 @@ def test_nothing_is_left_on_the_host_and_no_parameter_is_on_a_command_line(tmp_p
 def test_a_module_ended_by_its_timeout_leaves_no_folder_on_the_host(lab, tmp_path):
     """The task's timeout TERMs the remote command's process group: its private folder (the parameters, a
     secret among them) goes all the same (over SSH, whose kill waits for the whole group to end)."""
-    sleeper = "#!/bin/sh\n# WANT_JSON\nsleep 600\n"
-    playbook = """
-- hosts: all
-  gather_facts: false
-  environment: {TMPDIR: "{{ base }}"}
-  tasks:
-    - {name: base, file: {path: "{{ base }}", state: directory}}
-    - {name: sleeper, sleeper: {token: hidden-parameter-value}, timeout: 1, ignore_errors: true}
-    - {name: after, shell: "ls -A {{ base }}", register: left}
-"""
-    project(tmp_path / "project", playbook, {"library/sleeper": sleeper})
-    result = titan_ops.run(tmp_path / "project" / "play.yml", lab.inventory_path, limit="lab1",
-                           extra_vars={"base": str(tmp_path / "base")})
-    by_task = {r.task: r.result for r in result.host_results("lab1")}
+    by_task = _run_in_tmpdir(tmp_path, "{name: sleeper, sleeper: {token: hidden-parameter-value}, timeout: 1, "
+                             "ignore_errors: true}", {"library/sleeper": "#!/bin/sh\n# WANT_JSON\nsleep 600\n"},
+                             lab.inventory_path, "lab1")
     assert "timed out" in by_task["sleeper"]["msg"]
     assert by_task["after"]["stdout"] == ""
 
@@ -131,19 +122,7 @@ def test_a_module_that_raises_leaves_no_temporary_folder_on_the_host(tmp_path):
               "module = AnsibleModule(argument_spec={})\n"
               "open(module.tmpdir + '/work', 'w').write('x')\n"
               "raise RuntimeError('kaput')\n")
-    playbook = """
-- hosts: all
-  gather_facts: false
-  environment: {TMPDIR: "{{ base }}"}
-  tasks:
-    - {name: raiser, raiser: {}, ignore_errors: true}
-    - {name: after, shell: "ls -A {{ base }}", register: left}
-"""
-    project(tmp_path / "project", playbook, {"library/raiser.py": module})
-    (tmp_path / "base").mkdir()
-    result = titan_ops.run(tmp_path / "project" / "play.yml", tmp_path / "project" / "inventory.yml",
-                           extra_vars={"base": str(tmp_path / "base")})
-    by_task = {r.task: r.result for r in result.host_results("h")}
+    by_task = _run_in_tmpdir(tmp_path, "{name: raiser, raiser: {}, ignore_errors: true}", {"library/raiser.py": module})
     assert by_task["raiser"]["msg"] == "Task failed: Module failed: kaput"
     assert by_task["after"]["stdout"] == ""
 
