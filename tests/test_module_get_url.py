@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from titan_ops.connection import LocalConnection
+
 from tests.local_oracle import play_ansible, play_titan, project
 
 KEYS = ("changed", "msg", "status_code", "response", "checksum_src", "checksum_dest", "md5sum", "mode", "size",
@@ -143,6 +145,28 @@ def test_get_url_ended_by_its_timeout_leaves_no_temporary_file(tmp_path, server,
         STALLED.set()
     assert [status for _, status, _ in side.tasks] == ["failed"] and side.files == {}
     assert list(temporary.iterdir()) == [], "no temporary file left on the host"
+
+
+def test_get_url_not_modified_reads_dest_once(tmp_path, server, monkeypatch):
+    """A dest the server says is not modified: inspect's stat gives its attributes (no second look); the
+    commands are inspect, the download and its temporary file's removal."""
+    dest = tmp_path / "a.txt"
+    for name, extra in (("first", ', mode: "0640"'), ("again", "")):
+        project(tmp_path / name, "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                 f'    - {{get_url: {{url: "{server}/a.txt", dest: "{dest}"{extra}}}}}\n')
+    play_titan(tmp_path / "first", tmp_path / "first-base", KEYS)
+    commands: list[object] = []
+    run = LocalConnection.run
+
+    def counted(self, command, **options):
+        commands.append(command)
+        return run(self, command, **options)
+
+    monkeypatch.setattr(LocalConnection, "run", counted)
+    [(_, status, result)] = play_titan(tmp_path / "again", tmp_path / "again-base", KEYS).tasks
+    assert (status, result["msg"], result["mode"], result["size"]) == ("ok", "HTTP Error 304: Not Modified", "0640",
+                                                                       len(BODY))
+    assert len(commands) == 3, commands
 
 
 @pytest.mark.oracle

@@ -21,7 +21,7 @@ from titan_ops.modules import MODULES
 from titan_ops.modules.base import Decision, HostContext, Module
 from titan_ops.modules.files import modes
 from titan_ops.modules.files.attributes import GROUP_SCHEMA, OWNER_SCHEMA
-from titan_ops.modules.files.remote_file import assign, parse_stat, run_script, stat_line
+from titan_ops.modules.files.remote_file import FileStat, parse_stat, stat_line
 
 _ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
@@ -146,27 +146,27 @@ class GetUrl(Module):
                 return Decision(False, {**result, **failure}, failed=True)
             return Decision(True, {**result, "msg": _reason_message(head), "checksum_src": head.sha1,
                                    "src": head.path})
-        return Decision(True, result, plan=state["kind"])
+        return Decision(True, result, plan=(state["kind"], state["stat"]))
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
-        result, kind = dict(decision.result), decision.plan
+        result, (kind, stat) = dict(decision.result), decision.plan
         download = _download(host, args, method="", since=args["dest"] if kind == "file" and not args.get("force")
                              else "")
         try:
-            return _delivered(host, args, download, result, kind)
+            return _delivered(host, args, download, result, kind, stat)
         finally:
             host.run(["rm", "-f", "--", download.path])
 
 
 def _delivered(host: HostContext, args: dict[str, Any], download: Download, result: dict[str, Any],
-               kind: str) -> dict[str, Any]:
-    """dest given the downloaded file (by ``copy``), or why not."""
+               kind: str, stat: FileStat | None) -> dict[str, Any]:
+    """dest given the downloaded file (by ``copy``), or why not; ``stat``: dest's, as inspect found it."""
     failure = _request_failure(download)
     if failure:
         return {"url": args["url"], "dest": args["dest"], "elapsed": 0, **failure, "changed": False, "failed": True}
     if download.status == 304:
         return {"url": args["url"], "dest": args["dest"], "elapsed": 0, "changed": False, "status_code": 304,
-                "msg": "HTTP Error 304: Not Modified", **_attributes(host, args["dest"])}
+                "msg": "HTTP Error 304: Not Modified", **(stat.attributes() if stat is not None else {})}
     checksum = _checksum(args)
     if checksum and checksum[1] != download.checksum:
         return {**result, "changed": False, "failed": True, "checksum_src": download.sha1, "src": download.path,
@@ -190,12 +190,6 @@ def _delivered(host: HostContext, args: dict[str, Any], download: Download, resu
     return {**result, **copied, "dest": dest, "src": download.path, "checksum_src": download.sha1,
             "checksum_dest": checksum_dest, "md5sum": download.md5, "changed": decision.changed,
             "status_code": download.status, "msg": _reason_message(download)}
-
-
-def _attributes(host: HostContext, path: str) -> dict[str, Any]:
-    """The file attributes Ansible reports of an existing dest (none when it is gone)."""
-    found = parse_stat(run_script(host, "\n".join([assign(p=path), stat_line("p")]))[0])
-    return found.attributes() if found is not None else {}
 
 
 def _download(host: HostContext, args: dict[str, Any], *, method: str, since: str) -> Download:
