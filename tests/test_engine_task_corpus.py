@@ -197,6 +197,31 @@ CASES = {
             - debug: msg="{{ tried.attempts }}"
         """,
         rc=0, recap={"h1": "2 1 0 0 0 0 0"}, messages={"h1": ["2"]}),
+    "a_var_template_shows_the_variable_it_names_when_the_name_is_authored": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {name: target, target: 42, with_newline: "{{ name }}\\n", prefixed: "x{{ name }}"}
+          tasks:
+            - command: echo target
+              register: printed
+            - set_fact: {from_play: "{{ name }}", from_host: "{{ printed.stdout }}"}
+            - debug: {var: "{{ name }}"}
+              register: named
+            - debug: {var: "{{ from_play }}"}
+              register: named_by_fact
+            - debug: {var: "{{ with_newline }}"}
+              register: named_with_newline
+            - debug: {var: "{{ from_host }}"}
+              register: named_by_host
+              ignore_errors: true
+            - debug: {var: "{{ prefixed }}"}
+              register: named_by_rendered_text
+              ignore_errors: true
+            - debug: msg="{{ named.target }} {{ named_by_fact.target }} {{ named_with_newline[with_newline] }}
+                {{ named_by_host.msg is search('untrusted') }} {{ named_by_rendered_text.failed }}"
+        """,
+        rc=0, recap={"h1": "8 1 0 0 0 0 2"}, messages={"h1": ["None", "None", "None", "42 42 42 True True"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

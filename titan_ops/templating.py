@@ -321,8 +321,7 @@ class Templar:
         newline = "\n" if source.endswith("\n") else ""
         single = _SINGLE_EXPRESSION.match(source[:-1] if newline else source)
         if single:
-            value = self._evaluate(single.group("expr"), variables)
-            return value + newline if isinstance(value, str) else value
+            return _with_newline(self._evaluate(single.group("expr"), variables), newline)
         try:
             template = self._compile(source)
         except jinja2.TemplateSyntaxError as error:
@@ -371,6 +370,14 @@ class Templar:
             self._local.depth = depth
             if not depth:
                 sandbox.stop_deadline()
+
+
+def _with_newline(value: Any, newline: str) -> Any:
+    """A single expression's ``value`` with the source's final ``newline`` back (text only), as trusted as
+    ``value`` (as in ansible-core: ``"{{ name }}\\n"`` of an authored name is authored; a host's text stays data)."""
+    if not newline or not isinstance(value, str):
+        return value
+    return Authored(value + newline) if type(value) is Authored else value + newline
 
 
 def _describe(error: BaseException) -> str:
