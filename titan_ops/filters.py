@@ -15,7 +15,7 @@ import jinja2
 import regex
 import yaml
 
-from titan_ops import sandbox
+from titan_ops import filters_protomatter, sandbox
 from titan_ops.errors import TemplateError
 from titan_ops.yaml_bounds import BoundedSafeLoader
 
@@ -379,3 +379,6 @@ TESTS: dict[str, Callable[..., bool]] = {
     "all": lambda value: all(value),  # every item true (ansible's test)
     "any": lambda value: any(value),
 }
+
+FILTERS.update(filters_protomatter.FILTERS)
+TESTS.update(filters_protomatter.TESTS)
