@@ -74,12 +74,10 @@ class TaskExecutor:
         """The task of an ``action:`` whose module name is a template, with the module it names on ``host``
         and the arguments given after the name."""
         name = self.templar.render(task.module, host.variables)
-        module = modules.lookup(name) if isinstance(name, str) else None
-        path = custom.find_module_file(name, task.library) if module is None and isinstance(name, str) else None
-        if path is not None:
-            module = custom.module_at(path, custom.module_name(name) or name)
-        if module is None:
+        found = custom.find_module(name, task.library) if isinstance(name, str) else None
+        if found is None:
             raise ModuleError(f"unknown module {name!r}", key="action")
+        module, path = found
         if module.name in ENGINE_MODULES or module.once_per_batch:
             raise ModuleError(f"the module '{module.name}' cannot be named by a template (it acts on the run, "
                               "not on a host)", key="action")

@@ -311,13 +311,7 @@ class _Parser:
     def find_module(self, name: str) -> tuple[modules.Module, str | None] | None:
         """The module ``name`` and, for a custom one, its file: built-in modules first, then the role's
         ``library/``, then the other folders searched; None when there is none."""
-        module = modules.lookup(name)
-        if module is not None:
-            return module, None
-        path = custom.find_module_file(name, self._library_order())
-        if path is None:
-            return None
-        return custom.module_at(path, custom.module_name(name) or name), path
+        return custom.find_module(name, self._library_order())
 
     # -- plays -----------------------------------------------------------------
     def play(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Play:

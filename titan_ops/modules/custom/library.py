@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import re
 
+from titan_ops import modules
+from titan_ops.modules.custom.program import module_at
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _IGNORED_EXTENSIONS = frozenset({".pyc", ".pyo", ".swp", ".bak", ".rpm", ".md", ".txt", ".rst", ".yml", ".yaml",
                                  ".ini", ".ps1", ".json"})
@@ -44,3 +47,15 @@ def find_module_file(name: str, folders: list[str] | tuple[str, ...]) -> str | N
             if entry in entries and os.path.isfile(path) and not entry.endswith("~"):
                 return os.path.abspath(path)
     return None
+
+
+def find_module(name: str, folders: list[str] | tuple[str, ...]) -> tuple[modules.Module, str | None] | None:
+    """The module ``name`` and, for a custom one, its file: built-in modules first, then ``folders`` in
+    order; None when there is none."""
+    module = modules.lookup(name)
+    if module is not None:
+        return module, None
+    path = find_module_file(name, folders)
+    if path is None:
+        return None
+    return module_at(path, module_name(name) or name), path
