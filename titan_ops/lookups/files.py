@@ -6,7 +6,6 @@ role's, then the playbook's), under its ``files/`` (or ``templates/``) folder fi
 
 from __future__ import annotations
 
-import functools
 import glob
 import os
 import re
@@ -16,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from titan_ops import template_files
 from titan_ops.lookups.context import LookupContext, LookupFailed
 from titan_ops.trust import trusted
 
@@ -44,11 +44,10 @@ def template(terms: list[Any], context: LookupContext, template_vars: Mapping[st
         if not _LOADS_TEMPLATES.search(source):
             rendered.append(context.templar.render(trusted(source), variables))
             continue
-        searchpath = (os.path.dirname(path), *(place for folder in context.search_path()
-                                               for place in (os.path.join(folder, "templates"), folder)))
-        environment = _loading_environment(context.templar.environment, searchpath)
+        environment = template_files.environment(context.templar.environment,
+                                                 template_files.search_path(path, context.search_path()))
         try:
-            compiled = _compiled(environment, source)
+            compiled = template_files.compiled(environment, source)
         except jinja2.TemplateSyntaxError as error:
             raise LookupFailed(f"template syntax error in {path}:{error.lineno}: {error.message}") from None
         rendered.append(context.templar.render_file(compiled, variables, path))
@@ -56,18 +55,6 @@ def template(terms: list[Any], context: LookupContext, template_vars: Mapping[st
 
 
 _LOADS_TEMPLATES = re.compile(r"{%[-+]?\s*(include|import|from|extends)\b")
-
-
-@functools.lru_cache(maxsize=16)
-def _loading_environment(base: jinja2.Environment, searchpath: tuple[str, ...]) -> jinja2.Environment:
-    """The run's environment, finding the templates a template loads in ``searchpath``."""
-    return base.overlay(loader=jinja2.FileSystemLoader(list(searchpath)))
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(environment: jinja2.Environment, source: str) -> jinja2.Template:
-    """A template file that loads others, compiled once per environment and text, not once per host."""
-    return environment.from_string(source)
 
 
 def fileglob(terms: list[Any], context: LookupContext) -> list[Any]:

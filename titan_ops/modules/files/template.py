@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import datetime
-import functools
 import os
 import posixpath
 import pwd
@@ -14,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from titan_ops import template_files
 from titan_ops.errors import TemplateError
 from titan_ops.modules.base import HostContext
 from titan_ops.modules.files.copy import WRITE_PROPERTIES, Copy, Source
@@ -88,8 +88,6 @@ class Template(Copy):
 
 def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> str:
     """``source`` rendered with the host's variables and Ansible's template variables."""
-    searchpath = (os.path.dirname(path),
-                  *(place for folder in host.local_folders for place in (os.path.join(folder, "templates"), folder)))
     settings = {"trim_blocks": args.get("trim_blocks", True), "lstrip_blocks": args.get("lstrip_blocks", False),
                 "newline_sequence": _ESCAPED_NEWLINES.get(args.get("newline_sequence", "\n"),
                                                           args.get("newline_sequence", "\n")),
@@ -97,9 +95,11 @@ def render(host: HostContext, source: str, path: str, args: dict[str, Any]) -> s
     source, header = _header(source, path)
     settings.update(header)
     newline = settings.pop("newline_sequence")
-    environment = _environment(host.templar.environment, searchpath, tuple(sorted(settings.items())))
+    environment = template_files.environment(host.templar.environment,
+                                             template_files.search_path(path, host.local_folders),
+                                             tuple(sorted(settings.items())))
     try:
-        template = _compile(environment, source)
+        template = template_files.compiled(environment, source)
     except jinja2.TemplateSyntaxError as error:
         raise TemplateError(f"template syntax error in {path}:{error.lineno}: {error.message}") from None
     extra = {
@@ -152,23 +152,3 @@ def _header(source: str, path: str) -> tuple[str, dict[str, Any]]:
 
 def _trailing_newlines(text: str) -> int:
     return len(text) - len(text.rstrip("\n"))
-
-
-@functools.lru_cache(maxsize=16)
-def _environment(base: jinja2.Environment, searchpath: tuple[str, ...],
-                 settings: tuple[tuple[str, Any], ...]) -> jinja2.Environment:
-    """The run's environment (filters, tests, undefined handling) with the template module's whitespace
-    and delimiter ``settings``, finding ``{% include %}``-d templates beside the template, then in
-    templates/ and the playbook's folder. As in Ansible, an included template loses its final newline;
-    the template's own final newlines are put back after rendering."""
-    options = {"keep_trailing_newline": False, **dict(settings)}
-    try:
-        return base.overlay(**options, loader=jinja2.FileSystemLoader(list(searchpath)))
-    except (TypeError, ValueError) as error:
-        raise TemplateError(f"invalid template settings: {error}") from None
-
-
-@functools.lru_cache(maxsize=64)
-def _compile(environment: jinja2.Environment, source: str) -> jinja2.Template:
-    """Compiled once per run and source, not once per host."""
-    return environment.from_string(source)
