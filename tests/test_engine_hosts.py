@@ -301,6 +301,32 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["7"]}),
+    "facts_delegated_to_the_local_machine_show_under_each_of_its_names": Case(
+        hosts={"h1": {}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: {made: 1}
+              delegate_to: 127.0.0.1
+              delegate_facts: true
+            - debug: msg="{{ hostvars['127.0.0.1']['made'] }} {{ hostvars['::1']['made'] }}
+                {{ hostvars['localhost']['made'] }} {{ hostvars['h1']['made'] | default('unset') }}"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 0"},
+        messages={"h1": ["1 1 1 unset"]}),
+    "local_names_that_are_inventory_hosts_keep_their_own_facts": Case(
+        hosts={"localhost": {}, "127.0.0.1": {}},
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - set_fact: {me: "{{ inventory_hostname }}"}
+            - debug: msg="{{ hostvars['localhost']['me'] }} {{ hostvars['127.0.0.1']['me'] }} {{ hostvars['::1']['me'] }}"
+              run_once: true
+        """,
+        rc=0, recap={"127.0.0.1": "2 0 0 0 0 0 0", "localhost": "1 0 0 0 0 0 0"},
+        messages={"127.0.0.1": ["localhost 127.0.0.1 127.0.0.1"]}),
     "refresh_inventory_without_a_host": Case(
         files={"smaller.yml": f"""
             all:

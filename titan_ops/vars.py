@@ -18,23 +18,25 @@ from titan_ops.inventory.model import LOCALHOST_NAMES
 
 
 class HostFacts:
-    """Per-host variables created during the run (set_fact and register)."""
+    """Per-host variables created during the run (set_fact and register). A name in ``aliases`` stands for
+    another host (a name of the local machine for the local host): its variables are that host's."""
 
-    def __init__(self) -> None:
+    def __init__(self, aliases: Mapping[str, str]) -> None:
         self._facts: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._aliases = aliases
 
     def of(self, host: str) -> dict[str, Any]:
         with self._lock:
-            return self._facts.setdefault(host, {})
+            return self._facts.setdefault(self._aliases.get(host, host), {})
 
     def update(self, host: str, values: Mapping[str, Any]) -> None:
         with self._lock:
-            self._facts.setdefault(host, {}).update(values)
+            self._facts.setdefault(self._aliases.get(host, host), {}).update(values)
 
     def clear(self, host: str) -> None:
         with self._lock:
-            self._facts.setdefault(host, {}).clear()
+            self._facts.setdefault(self._aliases.get(host, host), {}).clear()
 
 
 class HostVars(Mapping):

@@ -17,6 +17,7 @@ from titan_ops.engine.scope import Scope
 from titan_ops.engine.tags import tag_variables
 from titan_ops.errors import TitanOpsError
 from titan_ops.inventory import Inventory, load_inventory
+from titan_ops.inventory.model import LOCALHOST_NAMES
 from titan_ops.playbook.model import Play
 from titan_ops.templating import RenderedOnRead, Templar
 from titan_ops.vault import Vault
@@ -35,14 +36,17 @@ class HostView:
     changed it (they change the run's own copy of the inventory, never the caller's).
     """
 
-    def __init__(self, inventory: Inventory, options: RunOptions, facts: HostFacts, templar: Templar,
-                 playbook_dir: str):
+    def __init__(self, inventory: Inventory, options: RunOptions, templar: Templar, playbook_dir: str):
         self.inventory = inventory
         self.options = options
-        self.facts = facts
-        self.included = HostFacts()
+        self._local_aliases: dict[str, str] = local_aliases(inventory)
+        """The names of the local machine that are no inventory host, and the host each stands for: what the
+        run learns of one (facts delegated there) is learned of all, as ``hostvars`` answers to each."""
+        self.facts = HostFacts(self._local_aliases)
+        """What ``set_fact`` set and ``register`` kept, per host."""
+        self.included = HostFacts(self._local_aliases)
         """What ``include_vars`` loaded, per host (below ``set_fact``, as in Ansible)."""
-        self.gathered_facts = HostFacts()
+        self.gathered_facts = HostFacts(self._local_aliases)
         """What modules returned as ``ansible_facts`` (``setup``; ``set_fact`` with ``cacheable``), per host:
         Ansible's fact cache, below the play's variables."""
         self.templar = templar
@@ -97,6 +101,8 @@ class HostView:
         return self.inventory
 
     def _inventory_changed(self) -> None:
+        self._local_aliases.clear()
+        self._local_aliases.update(local_aliases(self.inventory))
         self.groups = self.inventory.groups()
         self.hostvars = HostVars(self.inventory.host_names(), self._hostvars_entry)
         self._inventory_vars = {}
@@ -191,6 +197,14 @@ class HostView:
         variables (not those of the task that reads them)."""
         entry = ChainMap(*self.learned(host).maps, self.inventory_vars(host))
         return RenderedOnRead(self.templar, entry, ChainMap(entry, {"inventory_hostname": host}, self._play_magic))
+
+
+def local_aliases(inventory: Inventory) -> dict[str, str]:
+    """Each name of the local machine that is no inventory host, and the host it stands for: the inventory's
+    first host named like the local machine, else the implicit ``localhost``."""
+    hosts = inventory.host_names()
+    local = next((host for host in hosts if host in LOCALHOST_NAMES), "localhost")
+    return {name: local for name in LOCALHOST_NAMES if name not in hosts and name != local}
 
 
 def search_path(scope: Scope, playbook_dir: str) -> list[str]:

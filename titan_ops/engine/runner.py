@@ -36,7 +36,6 @@ from titan_ops.inventory import Inventory
 from titan_ops.playbook.model import Playbook
 from titan_ops.redaction import Redactor
 from titan_ops.templating import Templar, is_template
-from titan_ops.vars import HostFacts
 
 
 class Runner:
@@ -184,7 +183,7 @@ def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
         prompted = answer_prompts(playbook, options.extra_vars, options.ask, redactor.add_secrets)
         templar = Templar()
         templar.on_secret = redactor.add_secrets
-        view = HostView(inventory, options, HostFacts(), templar, playbook.directory)
+        view = HostView(inventory, options, templar, playbook.directory)
         included = IncludedFiles(playbook, templar)
         plans = plan_playbook(playbook, view, included, prompted)
         for plan in plans:  # with what the plan loaded (vars_files, prompts)
