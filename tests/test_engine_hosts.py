@@ -282,11 +282,13 @@ CASES = {
             - set_fact: {made: 1}
               delegate_to: 127.0.0.1
               delegate_facts: true
-            - debug: msg="{{ hostvars['127.0.0.1']['made'] }} {{ '127.0.0.1' in hostvars }} {{ '::1' in hostvars }}
-                {{ 'localhost' in hostvars }} {{ 'h9' in hostvars }}"
+            - debug: msg="{{ hostvars['127.0.0.1']['made'] }} {{ hostvars['::1']['made'] }}
+                {{ hostvars['localhost']['made'] }} {{ hostvars['h1']['made'] | default('unset') }}
+                {{ '127.0.0.1' in hostvars }} {{ '::1' in hostvars }} {{ 'localhost' in hostvars }}
+                {{ 'h9' in hostvars }}"
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
-        messages={"h1": ["1 True True True False"]}),
+        messages={"h1": ["1 1 1 unset True True True False"]}),
     "delegated_vars_of_an_address_hold_what_was_learned_of_it": Case(
         hosts={"h1": {}}, files={"extra.yml": "loaded: 7\n"},
         playbook="""
@@ -301,20 +303,6 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["7"]}),
-    "facts_delegated_to_the_local_machine_show_under_each_of_its_names": Case(
-        hosts={"h1": {}},
-        playbook="""
-        - hosts: h1
-          gather_facts: false
-          tasks:
-            - set_fact: {made: 1}
-              delegate_to: 127.0.0.1
-              delegate_facts: true
-            - debug: msg="{{ hostvars['127.0.0.1']['made'] }} {{ hostvars['::1']['made'] }}
-                {{ hostvars['localhost']['made'] }} {{ hostvars['h1']['made'] | default('unset') }}"
-        """,
-        rc=0, recap={"h1": "2 0 0 0 0 0 0"},
-        messages={"h1": ["1 1 1 unset"]}),
     "local_names_that_are_inventory_hosts_keep_their_own_facts": Case(
         hosts={"localhost": {}, "127.0.0.1": {}},
         playbook="""
