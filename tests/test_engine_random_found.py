@@ -219,6 +219,79 @@ CASES = {
                "roles/r/defaults/main.yml": "r_default: d",
                "roles/r/vars/main.yml": "r_var: v"},
         hosts=ONE_HOST, rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["task", "handler d v"]}),
+    # seed 325350 (generator of e34b4ba): max_fail_percentage counts a failed host only once nothing is left for
+    # it to run. With force_handlers, h1 (a handler notified) goes to the flush first and is not counted, h2 is:
+    # 1 of 2 > 34%. ansible-core then fails every host at the flush, before its handlers: the handler never runs.
+    "max_fail_percentage_stops_the_forced_handlers": Case(
+        playbook="""
+        - hosts: h1:h2
+          gather_facts: false
+          force_handlers: true
+          max_fail_percentage: 34
+          tasks:
+            - debug: msg=notify
+              changed_when: inventory_hostname == 'h1'
+              notify: h
+            - fail: msg=boom
+            - debug: msg=after
+          handlers:
+            - name: h
+              debug: msg=handler
+        """,
+        rc=2, recap={"h1": "1 1 0 1 0 0 0", "h2": "1 0 0 1 0 0 0"}, messages={"h1": ["notify"], "h2": ["notify"]}),
+    # ... and a host that failed with a handler still to force is not counted at all in its batch (its handler
+    # runs at the flush): h2's failure alone is 1 of 3, under 34%, so h3 goes on into the next play.
+    "a_host_failed_into_a_forced_flush_is_not_counted_by_max_fail_percentage": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          force_handlers: true
+          max_fail_percentage: 34
+          tasks:
+            - debug: msg=notify
+              changed_when: inventory_hostname == 'h1'
+              notify: h
+            - fail: msg=boom
+              when: inventory_hostname == 'h1'
+            - debug: msg=after
+          post_tasks:
+            - fail: msg=boom2
+              when: inventory_hostname == 'h2'
+            - debug: msg=post
+          handlers:
+            - name: h
+              debug: msg=handler
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg=play2
+        """,
+        rc=2, recap={"h1": "2 1 0 1 0 0 0", "h2": "2 0 0 1 1 0 0", "h3": "4 0 0 0 2 0 0"},
+        messages={"h1": ["notify", "handler"], "h2": ["notify", "after"], "h3": ["notify", "after", "post", "play2"]}),
+    # Found with the cases above: a host that fails into an always that then succeeds is never counted against
+    # max_fail_percentage in its batch (ansible-core counts a host when a failure leaves it nothing to run); it sits
+    # out the later plays.
+    "a_host_failed_into_an_always_is_not_counted_by_max_fail_percentage": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          max_fail_percentage: 0
+          tasks:
+            - block:
+                - fail: msg=boom
+                  when: inventory_hostname == 'h1'
+                - debug: msg=body
+              always:
+                - debug: msg=always
+            - debug: msg=after
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg=play2
+        """,
+        rc=2, recap={"h1": "1 0 0 1 0 0 0", "h2": "4 0 0 0 1 0 0", "h3": "4 0 0 0 1 0 0"},
+        messages={"h1": ["always"], "h2": ["body", "always", "after", "play2"],
+                  "h3": ["body", "always", "after", "play2"]}),
 }
 
 

@@ -88,6 +88,11 @@ class Notifications:
                 for handler in self._by_topic.get(topic, []):
                     self._pending.setdefault(id(handler), set()).add(host)
 
+    def pending(self, host: str) -> bool:
+        """Whether ``host`` has a notified handler still to run."""
+        with self._lock:
+            return any(host in hosts for hosts in self._pending.values())
+
     def take(self, handler: Handler, hosts: list[str]) -> list[str]:
         """The hosts among ``hosts`` that notified ``handler``; clears them."""
         with self._lock:

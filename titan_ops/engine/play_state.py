@@ -61,6 +61,10 @@ class PlayState:
         self.failed: set[str] = set()
         self.ended_hosts: set[str] = set()
         """Hosts ``meta: end_host`` ended: out of this batch's host lists (in the next batch's again, as ansible)."""
+        self.final_failures: set[str] = set()
+        """Hosts whose failure ended their walk of the batch where it happened (no ``rescue`` or ``always``
+        around it, no handler left for ``force_handlers`` to run): with ``halted``, those ansible-core counts
+        against ``max_fail_percentage``."""
         self.halted: set[str] = set()
         """Hosts that ``any_errors_fatal`` or ``max_fail_percentage`` stopped without a failure of their own."""
         self.cleared: set[str] = set()

@@ -27,10 +27,13 @@ class Scope:
     """The handlers a task notifies when it names none (an enclosing block's ``notify``)."""
     forced: bool = False
     """Inside a handler that ``force_handlers`` runs: hosts that failed before it run it too."""
+    caught: bool = False
+    """A block around it has a ``rescue`` or an ``always`` still to run for a host that fails here."""
 
     def enter(self, item: Block | IncludeTasks | IncludeRole, rescuable: bool = False,
-              host_vars: dict[str, dict[str, Any]] | None = None) -> Scope:
-        """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration.
+              host_vars: dict[str, dict[str, Any]] | None = None, caught: bool = False) -> Scope:
+        """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration;
+        ``caught``: the block's ``rescue`` or ``always`` follows a failure here.
 
         A block's conditions and tags hold for every task inside it; an include's were decided once, when
         it ran, and its tags select the include itself only (as in ansible).
@@ -38,11 +41,11 @@ class Scope:
         keywords = merge_keywords(self.keywords, item.keywords)
         if not isinstance(item, Block):
             return Scope(keywords, self.block_vars + [item.vars], self.when, self.tags, self.rescuable,
-                         host_vars or self.host_vars, self.roles, self.handler, self.notify, self.forced)
+                         host_vars or self.host_vars, self.roles, self.handler, self.notify, self.forced, self.caught)
         roles = self.roles + [item.role] if item.role else self.roles
         return Scope(keywords, self.block_vars + [item.vars], self.when + item.when, self.tags + item.tags,
                      self.rescuable or rescuable, host_vars or self.host_vars, roles, self.handler,
-                     item.notify or self.notify, self.forced)
+                     item.notify or self.notify, self.forced, self.caught or caught)
 
     @property
     def role(self) -> RoleScope | None:

@@ -101,12 +101,14 @@ class Walk:
                 return set()
         # a rescue whose every task the tags leave out is no rescue (ansible drops it before the run)
         rescue = block.rescue if scope.handler or self._selects_any(block.rescue, scope.tags + block.tags) else []
-        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(rescue)))
+        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(rescue),
+                                                            caught=bool(rescue or block.always)))
         twice = self._failed_twice(failed)  # past the rescue, or without one past the always
         rescuable = {host for host in failed if host not in state.unreachable and host not in twice}
         past_always = set() if rescue else twice
         if rescuable and rescue:
-            still_failed = self.items(rescue, [h for h in hosts if h in rescuable], scope.enter(block))
+            still_failed = self.items(rescue, [h for h in hosts if h in rescuable],
+                                      scope.enter(block, caught=bool(block.always)))
             failed = (failed - rescuable) | still_failed
             past_always = self._failed_twice(still_failed)
         if block.always:
@@ -310,6 +312,7 @@ class Walk:
         self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
         if not self.strategy.lockstep:
             return failed  # ansible's free strategies: every host on its own, no any_errors_fatal, no max_fail
+        self.state.final_failures |= self._final_failures(failed, hosts[0], scope)
         if failed and (run_once or self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope)):
             halted = self._halt(hosts, failed, scope)
             if run_once:
@@ -319,6 +322,18 @@ class Walk:
             failed |= self._halt(hosts, failed, scope)
             self.state.aborted = True
         return failed
+
+    def _final_failures(self, failed: set[str], host: str, scope: Scope) -> set[str]:
+        """The hosts of ``failed`` whose failure ends their walk of the batch: no ``rescue`` or ``always``
+        around it and, under ``force_handlers``, no notified handler left (they go to the flush first).
+        Only these count against ``max_fail_percentage``, in ansible-core too: a host that fails into an
+        ``always`` that then succeeds is never counted in its batch."""
+        if scope.caught:
+            return set()
+        final = failed & self.state.failed
+        if final and not scope.handler and self._forces_handlers(host, scope):
+            final = {host for host in final if not self.state.notifications.pending(host)}
+        return final
 
     def _notify(self, task: Task, result: TaskResult, names: list[str], scope: Scope) -> None:
         """A changed result notifies ``names`` (templates rendered for its host, for every item of a loop; one
@@ -378,8 +393,9 @@ class Walk:
         limit = self.state.plan.max_fail_percentage
         if limit is None:
             return False
-        failed = len(self.state.failed | self.state.halted)
-        return failed * 100.0 / len(self.state.batch) > limit
+        state = self.state
+        failed = len((state.final_failures | state.halted) - state.cleared)
+        return failed * 100.0 / len(state.batch) > limit
 
     def _meta(self, task: Task, hosts: list[str], scope: Scope) -> set[str]:
         action = task.args.get("free_form")
@@ -437,15 +453,18 @@ class Walk:
     def flush_handlers(self, hosts: list[str], scope: Scope) -> set[str]:
         """Run the handlers notified on ``hosts`` still in the play (with ``force_handlers``, on hosts that
         failed too); the hosts that failed in them. A handler fails its host where the flush is. After
-        ``meta: end_play`` or ``end_batch`` no handler runs, with ``force_handlers`` neither (as ansible)."""
+        ``meta: end_play`` or ``end_batch`` no handler runs, with ``force_handlers`` neither (as ansible), nor
+        with ``force_handlers`` once ``max_fail_percentage`` stopped the batch (ansible fails every host at
+        the flush before its handlers)."""
         state = self.state
         if not hosts or state.ended:
             return set()
         keywords = {**self.runner.options.keyword_defaults, **state.play.keywords}
-        # the play's force_handlers, when it says one, wins over --force-handlers (as in ansible-core)
-        forced = (self.runner.options.force_handlers if state.play.force_handlers is None
-                  else self._truthy(state.play.force_handlers, hosts[0], scope))
-        handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True, forced=forced)
+        forced = self._forces_handlers(hosts[0], scope)
+        if forced and state.aborted:
+            return set()
+        handler_scope = Scope(keywords=keywords, rescuable=scope.rescuable, handler=True, forced=forced,
+                              caught=scope.caught)
         candidates = state.reachable(hosts) if forced else state.active(hosts)
         failed: set[str] = set()
         for handler in list(state.notifications.handlers):
@@ -456,6 +475,13 @@ class Walk:
                                      if handler.handler_role else handler_scope) if isinstance(handler, Task)
                            else self.items([handler], notified, handler_scope))
         return failed
+
+    def _forces_handlers(self, host: str, scope: Scope) -> bool:
+        """``force_handlers``: the play's, when it says one, wins over ``--force-handlers`` (as in ansible-core)."""
+        play = self.state.play
+        if play.force_handlers is None:
+            return self.runner.options.force_handlers
+        return self._truthy(play.force_handlers, host, scope)
 
     def _truthy(self, value: Any, host: str, scope: Scope) -> bool:
         if value is None:
