@@ -289,6 +289,25 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 0"},
         messages={"h1": ["1 1 1 unset True True True False"]}),
+    "hostvars_hold_each_hosts_magic_variables": Case(
+        hosts={"h1": {}, "h2.example": {}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars:
+            mine: 1
+          tasks:
+            - debug: msg="{{ hostvars['h2.example']['inventory_hostname'] }}
+                {{ hostvars['h2.example']['inventory_hostname_short'] }} {{ hostvars['h2.example']['group_names'] }}
+                {{ hostvars['h2.example']['ansible_facts'] }} {{ ansible_facts }} {{ 'groups' in hostvars['h1'] }}
+                {{ 'hostvars' in hostvars['h1'] }} {{ hostvars['h2.example']['mine'] | default('not a play var') }}"
+            - set_fact: {learned: 1}
+              delegate_to: h2.example
+              delegate_facts: true
+            - debug: msg="{{ hostvars['h2.example']['learned'] }} {{ hostvars['h2.example']['ansible_facts'] }}"
+        """,
+        rc=0, recap={"h1": "3 0 0 0 0 0 0"},
+        messages={"h1": ["h2.example h2 ['ungrouped'] {} {} True False not a play var", "1 {}"]}),
     "delegated_vars_of_an_address_hold_what_was_learned_of_it": Case(
         hosts={"h1": {}}, files={"extra.yml": "loaded: 7\n"},
         playbook="""

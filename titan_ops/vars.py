@@ -77,7 +77,7 @@ def task_scope(
     role_params: Sequence[Mapping[str, Any]] = (),
     included_vars: Mapping[str, Any] | None = None,
     gathered_facts: Mapping[str, Any] | None = None,
-    connection_defaults: Mapping[str, Any] | None = None,
+    host_defaults: Mapping[str, Any] | None = None,
 ) -> ChainMap:
     """The variables a task sees on one host, highest precedence first.
 
@@ -85,12 +85,12 @@ def task_scope(
     below the inventory, ``role_vars`` above the play's vars and vars_files, ``role_params`` above
     ``set_fact``; ``included_vars`` (``include_vars``) sit between task vars and ``set_fact``;
     ``gathered_facts`` (the fact cache) between the inventory and the play's vars;
-    ``connection_defaults`` come last: what the host's connection uses when no variable sets it
-    (``ansible_host`` is the inventory name). The scopes are chained, not copied (this runs per host
-    per task); nothing writes to the chain.
+    ``host_defaults`` come last: what a host has when no variable sets it (``ansible_host`` is the
+    inventory name, ``ansible_facts`` is empty before any fact is gathered). The scopes are chained,
+    not copied (this runs per host per task); nothing writes to the chain.
     """
     return ChainMap(extra_vars, magic, *reversed(role_params), facts,  # type: ignore[arg-type]
                     *([included_vars] if included_vars else []), task_vars, *reversed(block_vars),
                     *reversed(role_vars), play_vars, *([gathered_facts] if gathered_facts else []),
                     inventory_vars, *reversed(role_defaults),
-                    *([connection_defaults] if connection_defaults else []))
+                    *([host_defaults] if host_defaults else []))

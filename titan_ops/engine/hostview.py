@@ -130,7 +130,7 @@ class HostView:
             role_params=[role.params for role in roles],
             included_vars=self.included.of(host),
             gathered_facts=self.gathered_facts.of(host),
-            connection_defaults={"ansible_host": host},
+            host_defaults=host_defaults(host),
         )
         magic["vars"] = RenderedOnRead(self.templar, variables, hidden=_VARS)  # every variable by name (ansible's)
         return variables
@@ -142,7 +142,7 @@ class HostView:
         return task_scope(inventory_vars=self.inventory_vars(host), play_vars=play_vars, block_vars=[],
                           task_vars={}, facts={}, magic=magic, extra_vars=self.options.extra_vars,
                           role_defaults=[play.role_defaults], role_vars=[play.role_vars],
-                          connection_defaults={"ansible_host": host})
+                          host_defaults=host_defaults(host))
 
     def play_magic(self) -> dict[str, Any]:
         """The magic variables that need no host."""
@@ -195,8 +195,16 @@ class HostView:
     def _hostvars_entry(self, host: str) -> Mapping[str, Any]:
         """One host's variables as ``hostvars[host]`` shows them, rendered when read with that host's own
         variables (not those of the task that reads them)."""
-        entry = ChainMap(*self.learned(host).maps, self.inventory_vars(host))
-        return RenderedOnRead(self.templar, entry, ChainMap(entry, {"inventory_hostname": host}, self._play_magic))
+        magic = {name: value for name, value in self._play_magic.items() if name != "hostvars"}
+        magic.update(inventory_hostname=host, inventory_hostname_short=host.split(".")[0],
+                     group_names=self.group_names(host))
+        entry = ChainMap(magic, *self.learned(host).maps, self.inventory_vars(host), {"ansible_facts": {}})
+        return RenderedOnRead(self.templar, entry, ChainMap(entry, self._play_magic))
+
+
+def host_defaults(host: str) -> dict[str, Any]:
+    """What ``host`` has when no variable sets it: its inventory name as ``ansible_host``, no facts."""
+    return {"ansible_host": host, "ansible_facts": {}}
 
 
 def local_aliases(inventory: Inventory) -> dict[str, str]:
