@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -37,6 +39,22 @@ def test_stdin_env_and_cwd(local, tmp_path):
     assert local.run(["cat"]).stdout == ""
     result = local.run(["sh", "-c", 'printf "%s|%s" "$A" "$PWD"'], env={"A": "x $(y)"}, cwd=str(tmp_path))
     assert result.stdout == f"x $(y)|{tmp_path}"
+
+
+def test_a_background_process_holding_the_output_does_not_hold_the_command(local, tmp_path):
+    """As ansible-core's run_command: once the command exited, its output is read while it keeps coming
+    and ends after a quiet second, not when a background process it left (still running) closes it."""
+    marker = f"{secrets.randbelow(10**6) + 10**6}"
+    pid = tmp_path / "pid"
+    try:
+        result = local.run(f"(sleep 0.2; echo late; echo err >&2) & sleep {marker} & echo $! > {pid}; echo early",
+                           timeout=10)
+        assert (result.rc, result.stdout, result.stderr) == (0, "early\nlate\n", "err\n")
+        assert live(f"sleep {marker}")
+    finally:
+        if pid.exists():
+            os.kill(int(pid.read_text()), signal.SIGKILL)
+    assert local.run(["true"], stdin=b"\0" * 300000).rc == 0  # input it never reads
 
 
 def live(marker: str) -> list[str]:

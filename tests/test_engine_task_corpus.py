@@ -222,6 +222,42 @@ CASES = {
                 {{ named_by_host.msg is search('untrusted') }} {{ named_by_rendered_text.failed }}"
         """,
         rc=0, recap={"h1": "8 1 0 0 0 0 2"}, messages={"h1": ["None", "None", "None", "42 42 42 True True"]}),
+    "a_program_that_cannot_be_started_fails_with_its_errno_and_no_output": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: commandthatdoesnotexist --would-be-awkward
+              register: missing
+              ignore_errors: true
+            - command: /etc
+              register: directory
+              ignore_errors: true
+            - shell: echo hi
+              args: {executable: /no/shell}
+              register: no_shell
+              ignore_errors: true
+            - command: sh -c 'echo out; exit 127'
+              register: own_status
+              ignore_errors: true
+            - debug: msg="{{ [missing.rc, missing.msg, missing.stdout, missing.stderr, missing.changed, missing.cmd] }}"
+            - debug: msg="{{ [directory.rc, no_shell.rc, no_shell.cmd, own_status.rc, own_status.stdout] }}"
+        """,
+        rc=0, recap={"h1": "6 1 0 0 0 0 4"},
+        messages={"h1": ["[2, 'Error executing command.', '', '', False, "
+                         "'commandthatdoesnotexist --would-be-awkward']",
+                         "[13, 2, \"/no/shell -c 'echo hi'\", 127, 'out']"]}),
+    "a_background_job_holding_the_output_does_not_hold_the_task": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - shell: sleep 8 & echo early
+              register: background
+              timeout: 5
+            - debug: msg="{{ background.stdout }}"
+        """,
+        rc=0, recap={"h1": "2 1 0 0 0 0 0"}, messages={"h1": ["early"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

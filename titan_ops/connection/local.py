@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from titan_ops.connection.base import (
     INPUT_REQUEST, Command, CommandInterrupted, CommandResult, ConnectionOptions, HostAddress, HostOutput,
     InputOnRequest, TransferError, shell_line,
 )
-from titan_ops.connection.payload import CHUNK, LocalFile, Payload, SourceChanged, chunks_of
+from titan_ops.connection.payload import CHUNK, Payload, SourceChanged, chunks_of
 from titan_ops.connection.transfer import local_replacement
 from titan_ops.connection.limits import out_of_files, out_of_files_message
 from titan_ops.errors import CommandTimeout, HostUnreachable
@@ -65,14 +66,13 @@ class LocalConnection:
         line = shell_line(command, env=inline, cwd=cwd, become=become, become_user=become_user)
         given = stdin.encode() if isinstance(stdin, str) else stdin
         data = given.data if isinstance(given, InputOnRequest) else given  # given at once: unasked, it is unread
-        streamed = data if isinstance(data, LocalFile) else None
         limit = timeout if timeout is not None else self._options.command_timeout
         start = datetime.now()
         try:
-            pipe = os.pipe() if streamed is not None else None
+            pipe = os.pipe() if data else None
             process = subprocess.Popen(
                 ["/bin/sh", "-c", line],
-                stdin=pipe[0] if pipe else subprocess.PIPE if data else subprocess.DEVNULL,
+                stdin=pipe[0] if pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -80,17 +80,20 @@ class LocalConnection:
                 else None,
             )
         except OSError as error:
+            if pipe is not None:
+                os.close(pipe[0])
+                os.close(pipe[1])
             if out_of_files(error):
                 raise HostUnreachable(f"{self.address.name}: {out_of_files_message()}") from None
             raise
-        feeder = None
-        if pipe is not None and streamed is not None:
+        feed = None
+        if pipe is not None:
             os.close(pipe[0])
-            feeder = _Feeder(pipe[1], streamed)
+            feed = _Input(pipe[1], data)
         with self._lock:
             self._running.add(process)
         try:
-            stdout, stderr = process.communicate(None if feeder else data or None, timeout=limit)
+            stdout, stderr = _exchange(process, feed, limit)
         except subprocess.TimeoutExpired:
             _end_group(process)
             raise CommandTimeout(f"{self.address.name}: command timed out after {limit:g}s and was ended: {line}") \
@@ -98,12 +101,12 @@ class LocalConnection:
         finally:
             with self._lock:
                 self._running.discard(process)
-            if feeder is not None:
-                feeder.join()
+            if feed is not None:
+                feed.close()
         if self._interrupted:
             raise CommandInterrupted(f"{self.address.name}: interrupted; the command was ended")
-        if feeder is not None and feeder.error is not None:
-            raise feeder.error
+        if feed is not None and feed.error is not None:
+            raise feed.error
         if isinstance(given, InputOnRequest):
             stderr = stderr.replace(INPUT_REQUEST, b"", 1)
         return CommandResult(
@@ -148,26 +151,97 @@ class LocalConnection:
         """Nothing to close."""
 
 
-class _Feeder(threading.Thread):
-    """Writes a controller file to a command's input pipe, then closes it; ``error`` says why it stopped
-    early (the file changed: the pipe is closed short, so the command's size check refuses it)."""
+QUIET = 1.0
+"""Seconds of silence on a command's output, once it exited, that end the reading of it: a background
+process it left holding its stdout or stderr does not keep it running (ansible-core's run_command)."""
 
-    def __init__(self, descriptor: int, source: LocalFile):
-        super().__init__(name="titan-ops-stdin", daemon=True)
-        self._descriptor = descriptor
-        self._source = source
+
+def _exchange(process: subprocess.Popen[bytes], feed: _Input | None, limit: float | None) -> tuple[bytes, bytes]:
+    """Feed ``process`` its input and collect its stdout and stderr until it has exited and its output
+    has closed or stayed quiet for :data:`QUIET` seconds; subprocess.TimeoutExpired after ``limit``."""
+    assert process.stdout is not None and process.stderr is not None
+    deadline = None if limit is None else time.monotonic() + limit
+    stdout, stderr = bytearray(), bytearray()
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout.fileno(), selectors.EVENT_READ, stdout)
+        selector.register(process.stderr.fileno(), selectors.EVENT_READ, stderr)
+        if feed is not None:
+            selector.register(feed.descriptor, selectors.EVENT_WRITE, feed)
+        while selector.get_map():
+            left = _left(deadline, limit)
+            heard = False
+            for key, _ in selector.select(QUIET if left is None else min(QUIET, left)):
+                if isinstance(key.data, _Input):
+                    if not key.data.send():
+                        selector.unregister(key.fd)
+                    continue
+                heard = True
+                chunk = os.read(key.fd, CHUNK)
+                if chunk:
+                    key.data.extend(chunk)
+                else:
+                    selector.unregister(key.fd)
+            if process.poll() is not None and not (heard and _reading(selector)):
+                break
+    process.stdout.close()
+    process.stderr.close()
+    if process.returncode is None:  # (its output closed, its input written, before it exited)
+        process.wait(_left(deadline, limit))
+    return bytes(stdout), bytes(stderr)
+
+
+def _reading(selector: selectors.BaseSelector) -> bool:
+    """Whether some of the command's output is still open."""
+    return any(not isinstance(key.data, _Input) for key in selector.get_map().values())
+
+
+def _left(deadline: float | None, limit: float | None) -> float | None:
+    """Seconds left before ``deadline`` (None: no deadline); subprocess.TimeoutExpired once it passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise subprocess.TimeoutExpired("/bin/sh", limit or 0)
+    return left
+
+
+class _Input:
+    """A command's input, written to its pipe as the pipe takes it (never blocking); ``error`` says why
+    it stopped early (a controller file changed: the pipe is closed short, so the command's size check
+    refuses it)."""
+
+    def __init__(self, descriptor: int, data: Payload):
+        os.set_blocking(descriptor, False)
+        self.descriptor = descriptor
         self.error: SourceChanged | None = None
-        self.start()
+        self._pieces = chunks_of(data)
+        self._pending: memoryview = memoryview(b"")
+        self._open = True
 
-    def run(self) -> None:
+    def send(self) -> bool:
+        """Write what the pipe takes now; False once everything is written (the pipe is then closed),
+        the command stopped reading, or the data failed."""
         try:
-            with open(self._descriptor, "wb") as pipe:
-                for piece in self._source.chunks():
-                    pipe.write(piece)
+            while True:
+                if not self._pending:
+                    self._pending = memoryview(next(self._pieces))
+                self._pending = self._pending[os.write(self.descriptor, self._pending):]
+        except BlockingIOError:
+            return True
+        except StopIteration:
+            pass
         except SourceChanged as error:
             self.error = error
         except OSError:
             pass  # the command ended without reading everything
+        self.close()
+        return False
+
+    def close(self) -> None:
+        """Close the pipe (EOF for the command), once."""
+        if self._open:
+            self._open = False
+            os.close(self.descriptor)
 
 
 def _set_permissions(temporary: str, target: Path, mode: int | None) -> None:

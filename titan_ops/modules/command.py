@@ -27,6 +27,15 @@ _COMMON_PROPERTIES: dict[str, Any] = {
 _NO_CHDIR = "titan-ops: chdir failed"
 _VARIABLE = re.compile(r"\$(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\})")
 _TILDE = re.compile(r"~[A-Za-z0-9_.-]*(?=/|$)")
+# Prints why the program "$1" cannot be started, as execvp finds it (along PATH for a name without a slash):
+# the errno (2: no such file, 13: not an executable file), 0 when it can.
+_PROGRAM_ERROR = (
+    'case $1 in */*) if [ -f "$1" ] && [ -x "$1" ]; then echo 0; elif [ -e "$1" ]; then echo 13; else echo 2; fi;; '
+    '*) r=2; IFS=:; for d in $PATH; do p="${d:-.}/$1"; if [ -f "$p" ] && [ -x "$p" ]; then r=0; break; '
+    'elif [ -e "$p" ]; then r=13; fi; done; echo $r;; esac'
+)
+_SHELL_CANNOT_START = (126, 127)
+"""The exit statuses of a shell that could not start a command's program."""
 
 
 class Command(Module):
@@ -102,7 +111,25 @@ class Command(Module):
         expand = self._expands(args, command)
         result = host.run(self._script(command, chdir, expand), stdin=stdin) if chdir or expand \
             else host.run(command, stdin=stdin)
+        if result.rc in _SHELL_CANNOT_START and isinstance(command, list):
+            error = self._program_error(host, command[0], chdir, expand)
+            if error:
+                return self.not_started(args, error)
         return self.outcome(args, result.rc, result.stdout, result.stderr, result.start, result.end)
+
+    def not_started(self, args: dict[str, Any], error: int) -> dict[str, Any]:
+        """The result of a program that could not be started (``error``: the errno), as Ansible's module
+        gives it: no output, the errno as ``rc``."""
+        return {"changed": False, "failed": True, "cmd": shlex.join(self.command_line(args)), "rc": error,
+                "stdout": "", "stderr": "", "stdout_lines": [], "stderr_lines": [], "msg": "Error executing command."}
+
+    @staticmethod
+    def _program_error(host: HostContext, program: str, chdir: str | None, expand: bool) -> int:
+        """Why ``program`` cannot be started on the host (an errno; 0: it can), asked after the shell said it
+        could not start a command (exit status 126 or 127, which the program may also have given)."""
+        word = _expanding_word(program) if expand else shlex.quote(program)
+        found = host.run(f"set -f; IFS=''; set -- {word}; {_PROGRAM_ERROR}", cwd=chdir).stdout.strip()
+        return int(found) if found.isdigit() else 0
 
     def stdin(self, args: dict[str, Any]) -> str | None:
         """What the command reads on its standard input (None: nothing)."""
