@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from titan_ops.conditionals import ConditionalError, evaluate_conditions
 from titan_ops.errors import (CommandTimeout, HostUnreachable, ModuleError, TemplateError, TitanOpsError,
                                UnsupportedParameters)
 from titan_ops.engine.loop_control import LoopControl
+from titan_ops.engine.run_keywords import KeywordError, RunFlags, RunSettings
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules import custom
@@ -34,14 +35,17 @@ ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather
 NO_TRACEBACK = "(traceback unavailable)"
 # Where a run of a task records the host ``delegate_to`` chose, until the TaskResult takes it out.
 _DELEGATED_HOST = "_titan_delegated_host"
+# The settings of one run of a task (the task, or a loop item) from that run's variables.
+Settle = Callable[[Mapping[str, Any]], RunSettings]
 
 
 def status_of(result: Mapping[str, Any]) -> Status:
-    """The status a module result stands for."""
-    if result.get("unreachable"):
-        return Status.UNREACHABLE
+    """The status a module result stands for (a loop's with a failed and an unreachable item: failed, as in
+    ansible-core)."""
     if result.get("failed"):
         return Status.FAILED
+    if result.get("unreachable"):
+        return Status.UNREACHABLE
     if result.get("skipped"):
         return Status.SKIPPED
     return Status.CHANGED if result.get("changed") else Status.OK
@@ -53,27 +57,30 @@ class TaskExecutor:
     def __init__(self, templar: Templar):
         self.templar = templar
 
-    def execute(self, task: Task, host: HostContext, ignore_errors: bool = False) -> TaskResult:
-        """Run ``task`` on one host and return its result; never raises TitanOpsError."""
+    def execute(self, task: Task, host: str, variables: Mapping[str, Any], settle: Settle) -> TaskResult:
+        """Run ``task`` on ``host``, whose variables are ``variables``; ``settle`` renders the task's keywords for
+        each run of it (the task, or each item of its loop). Never raises TitanOpsError."""
         start = datetime.now()
+        runs: list[tuple[dict[str, Any], RunFlags]] = []
         try:
             if task.chosen_action is not None:
-                task = self._chosen(task, host)
+                task = self._chosen(task, variables)
             module = task_module(task)
-            result = self._execute(task, module, host)
-        except HostUnreachable as error:
-            result = {"unreachable": True, "changed": False, "msg": error.message}
-        except TitanOpsError as error:
+            result = self._execute(task, module, variables, settle, runs)
+        except TitanOpsError as error:  # before any run (the loop, the module): the task's own keywords count
             result = _failure(task, error)
+            runs = [(result, self._flags(settle, variables))]
         status = status_of(result)
-        return TaskResult(host=host.host, task=task.display_name, module=task.module, status=status, start=start,
-                          end=datetime.now(), result=result, ignored=status is Status.FAILED and ignore_errors,
-                          location=str(task.location), delegated_to=_delegated_hosts(result))
+        return TaskResult(host=host, task=task.display_name, module=task.module, status=status, start=start,
+                          end=datetime.now(), result=result, ignored=_ignored(status, runs),
+                          location=str(task.location), delegated_to=_delegated_hosts(result),
+                          no_log=any(flags.no_log for _, flags in runs),
+                          delegate_facts=any(flags.delegate_facts for _, flags in runs))
 
-    def _chosen(self, task: Task, host: HostContext) -> Task:
-        """The task of an ``action:`` whose module name is a template, with the module it names on ``host``
-        and the arguments given after the name."""
-        name = self.templar.render(task.module, host.variables)
+    def _chosen(self, task: Task, variables: Mapping[str, Any]) -> Task:
+        """The task of an ``action:`` whose module name is a template, with the module it names for
+        ``variables`` and the arguments given after the name."""
+        name = self.templar.render(task.module, variables)
         found = custom.find_module(name, task.library) if isinstance(name, str) else None
         if found is None:
             raise ModuleError(f"unknown module {name!r}", key="action")
@@ -85,15 +92,42 @@ class TaskExecutor:
         args = dict(raw) if isinstance(raw, Mapping) else parse_free_form(module, raw) if raw else {}
         return replace(task, module=module.name, args={**task.args, **args}, chosen_action=None, module_path=path)
 
-    def _execute(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+    @staticmethod
+    def _flags(settle: Settle, variables: Mapping[str, Any]) -> RunFlags:
+        """The task's flags with ``variables`` (those of a keyword that cannot be rendered: its error's)."""
+        try:
+            return settle(variables).flags
+        except KeywordError as error:
+            return error.flags
+
+    def _execute(self, task: Task, module: Module, variables: Mapping[str, Any], settle: Settle,
+                 runs: list[tuple[dict[str, Any], RunFlags]]) -> dict[str, Any]:
         if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)
             raise task.refusal
         if task.loop is None:
-            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables, task.origin("when"))
+            passed, false_condition = evaluate_conditions(self.templar, task.when, variables, task.origin("when"))
             if not passed:
                 return skipped_result(false_condition)
-            return self._run_delegated(task, module, host)
-        return self._run_loop(task, module, host)
+            result, flags = self._run(task, module, variables, settle)
+            runs.append((result, flags))
+            return result
+        return self._run_loop(task, module, variables, settle, runs)
+
+    def _run(self, task: Task, module: Module, variables: Mapping[str, Any],
+             settle: Settle) -> tuple[dict[str, Any], RunFlags]:
+        """One run of ``task`` (or of a loop item) with ``variables``: its keywords rendered with them, on the
+        host its ``delegate_to`` chooses; its result and flags. An unreachable host fails this run only."""
+        try:
+            settings = settle(variables)
+        except KeywordError as error:
+            return _failure(task, error.cause), error.flags
+        try:
+            return self._run_delegated(task, module, settings.context), settings.flags
+        except HostUnreachable as error:
+            unreachable = {"unreachable": True, "changed": False, "msg": error.message, "exception": NO_TRACEBACK}
+            return unreachable, settings.flags
+        except TitanOpsError as error:
+            return _failure(task, error), settings.flags
 
     def _run_delegated(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chooses for it."""
@@ -104,32 +138,31 @@ class TaskExecutor:
         return result
 
     # -- loops ---------------------------------------------------------------
-    def _run_loop(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+    def _run_loop(self, task: Task, module: Module, variables: Mapping[str, Any], settle: Settle,
+                  runs: list[tuple[dict[str, Any], RunFlags]]) -> dict[str, Any]:
         try:
-            items = loop_items(self.templar, task.loop, task.loop_lookup, host.variables, task.module)
+            items = loop_items(self.templar, task.loop, task.loop_lookup, variables, task.module)
         except TemplateError:
             # As Ansible: a loop that cannot be rendered is no error when ``when`` (without the item) is false.
-            passed, false_condition = evaluate_conditions(self.templar, task.when, host.variables, task.origin("when"))
+            passed, false_condition = evaluate_conditions(self.templar, task.when, variables, task.origin("when"))
             if not passed:
                 return skipped_result(false_condition)
             raise
-        control = LoopControl.of(task.loop_control, self.templar, host.variables)
+        control = LoopControl.of(task.loop_control, self.templar, variables)
         results = []
         # As ansible: what set_fact/include_vars set so far, and the last item's result under the task's
         # ``register``, are seen by the label and the next items
         carried: dict[str, Any] = {}
         for index, item in enumerate(items):
-            loop_vars = control.variables(items, index)
-            item_host = replace(host, variables=ChainMap(loop_vars, carried, host.variables))
-            passed, false_condition = evaluate_conditions(self.templar, task.when, item_host.variables,
+            item_variables = ChainMap(control.variables(items, index), carried, variables)
+            passed, false_condition = evaluate_conditions(self.templar, task.when, item_variables,
                                                              task.origin("when"))
-            try:
-                outcome = self._run_delegated(task, module, item_host) if passed else skipped_result(false_condition)
-            except HostUnreachable:
-                raise
-            except TitanOpsError as error:
-                outcome = _failure(task, error)
-            if not outcome.get("failed"):
+            if passed:
+                outcome, flags = self._run(task, module, item_variables, settle)
+                runs.append((outcome, flags))
+            else:
+                outcome = skipped_result(false_condition)
+            if not outcome.get("failed") and not outcome.get("unreachable"):
                 carried.update(outcome.get("ansible_facts") or {})
             if task.register:
                 carried[task.register] = outcome
@@ -138,12 +171,12 @@ class TaskExecutor:
                 outcome[control.index_var] = index
             if control.label is not None:
                 try:
-                    outcome["_ansible_item_label"] = self.templar.render(control.label, item_host.variables)
+                    outcome["_ansible_item_label"] = self.templar.render(control.label, item_variables)
                 except TitanOpsError as error:  # the item fails, as in ansible
                     outcome.update({"failed": True, "msg": _message(task, error)})
             results.append(outcome)
             if control.break_when is not None and evaluate_conditions(
-                    self.templar, control.break_when, ChainMap(carried, item_host.variables),
+                    self.templar, control.break_when, ChainMap(carried, item_variables),
                     task.origin("loop_control"))[0]:
                 break
             if control.pause and index < len(items) - 1:
@@ -331,6 +364,16 @@ def _delegated_hosts(result: dict[str, Any]) -> tuple[str | None, ...]:
     runs = result["results"] if isinstance(result.get("results"), list) else [result]
     hosts = tuple(run.pop(_DELEGATED_HOST, None) if isinstance(run, dict) else None for run in runs)
     return hosts if any(host is not None for host in hosts) else ()
+
+
+def _ignored(status: Status, runs: list[tuple[dict[str, Any], RunFlags]]) -> bool:
+    """Whether a task's failure is ignored: as in ansible-core, when every run (a loop's item) that failed, or
+    for an unreachable host every one that found it unreachable, says to ignore it."""
+    if status is Status.FAILED:
+        return all(flags.ignore_errors for result, flags in runs if result.get("failed"))
+    if status is Status.UNREACHABLE:
+        return all(flags.ignore_unreachable for result, flags in runs if result.get("unreachable"))
+    return False
 
 
 def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:

@@ -76,6 +76,8 @@ class PlayState:
         or, without a rescue, past its ``always``."""
         self.clears = 0
         """How many times ``meta: clear_host_errors`` ran in this batch."""
+        self.rejoined: set[str] = set()
+        """The hosts the last ``meta: clear_host_errors`` brought back from unreachable."""
         self.ended = False
         self.aborted = False
         self._magic: tuple[tuple[int, int], dict[str, Any]] | None = None

@@ -107,6 +107,8 @@ def loop_result(results: list[dict[str, Any]]) -> dict[str, Any]:
     if any(item.get("failed") for item in results):
         aggregated["failed"] = True
         aggregated["msg"] = "One or more items failed"
+    if any(item.get("unreachable") for item in results):
+        aggregated["unreachable"] = True
     if results and all(item.get("skipped") for item in results):
         aggregated["skipped"] = True
         aggregated["msg"] = "All items skipped"

@@ -128,13 +128,16 @@ class Runner:
 
     def clear_host_errors(self, state: PlayState) -> None:
         """``meta: clear_host_errors``: the play's hosts that failed or were unreachable take part in later
-        plays, and their errors so far no longer count in the verdict (in this play, only the hosts in a
-        block's ``always`` because they failed go on, after it: see ``Walk.block``)."""
+        plays, and their errors so far no longer count in the verdict. In this play, the unreachable ones
+        rejoin at the next task (ansible-core never ended their walk), and of the failed ones only those in a
+        block's ``always`` because they failed go on, after it (see ``Walk.block``)."""
         hosts = set(state.run.hosts)
         self.result.clear_errors(sorted(hosts))
         self._dead -= hosts
         self._halted_rescued -= hosts
         state.cleared |= hosts
+        state.rejoined = state.unreachable & hosts
+        state.unreachable -= hosts
         state.clears += 1
 
     def _run_sections(self, state: PlayState, strategy: Strategy, hosts: list[str]) -> None:

@@ -27,18 +27,17 @@ from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
+from titan_ops.engine.run_keywords import KeywordRenderer, RunFlags, RunSettings, connection_keywords
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
 from titan_ops.errors import (
     Location, MetaConditionError, MissingFileError, PlaybookError, RunError, TemplateError, TitanOpsError,
-    UndefinedVariableError,
 )
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
-from titan_ops.playbook import play_values
-from titan_ops.playbook.keywords import BOOLEAN_KEYWORDS, as_list, tags_of
+from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
@@ -57,6 +56,7 @@ class Walk:
         self.templar = runner.templar
         self.recorder = runner.recorder
         self.hosts = runner.hosts
+        self.keywords = KeywordRenderer(runner.templar)
 
     def play(self, hosts: list[str]) -> None:
         """The play's sections on ``hosts``: facts, pre_tasks, tasks, post_tasks, handlers after each."""
@@ -75,21 +75,37 @@ class Walk:
 
     # -- task lists, blocks, includes ------------------------------------------------
     def items(self, items: list[TaskItem], hosts: list[str], scope: Scope) -> set[str]:
-        """Run ``items`` on ``hosts``; return the hosts that failed in them."""
+        """Run ``items`` on ``hosts``; return the hosts that failed in them.
+
+        A host unreachable here that ``meta: clear_host_errors`` brings back lags behind, as under ansible's
+        lockstep: once the others are through these items, it runs them from the one after where it was lost.
+        """
         failed: set[str] = set()
-        for item in items:
+        lost_at: dict[str, int] = {}
+        lagging: dict[str, int] = {}
+        for index, item in enumerate(items):
             present = self.state.reachable(hosts) if scope.forced else self.state.active(hosts)
-            active = [host for host in present if host not in failed]
+            active = [host for host in present if host not in failed and host not in lagging]
             if not active or self.state.ended or self.runner.result.interrupted:
                 break
             if self.runner.start_at.skips(item):
                 continue
+            clears = self.state.clears
             if isinstance(item, Block):
-                failed |= self.block(item, active, scope)
+                failed_here = self.block(item, active, scope)
             elif isinstance(item, (IncludeTasks, IncludeRole)):
-                failed |= self.include(item, active, scope)
+                failed_here = self.include(item, active, scope)
             else:
-                failed |= self.task(item, active, scope)
+                failed_here = self.task(item, active, scope)
+            lost_at.update((host, index) for host in failed_here - failed)
+            failed |= failed_here
+            if self.state.clears != clears:
+                back = [host for host in hosts if host in self.state.rejoined - self.state.unreachable]
+                failed -= set(back)
+                lagging.update((host, lost_at.get(host, index) + 1) for host in back)
+        for start in sorted(set(lagging.values())):
+            behind = [host for host in hosts if lagging.get(host) == start]
+            failed |= self.items(items[start:], behind, scope)
         return failed
 
     def block(self, block: Block, hosts: list[str], scope: Scope) -> set[str]:
@@ -178,7 +194,7 @@ class Walk:
                 picks = [(self._include_target(include, ChainMap(overlay, variables)), overlay)
                          for overlay in self._include_iterations(include, variables)]
             except TitanOpsError as error:
-                ignored = self._ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
+                ignored = self.keywords.ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
                 failed |= self._record_include(include, host, Status.FAILED,
                                                {"failed": True, "changed": False,
                                                 "msg": f"{include.location}: {error.message}"}, scope, ignored)
@@ -497,27 +513,37 @@ class Walk:
         try:
             passed, condition = evaluate_conditions(self.templar, scope.when, variables,
                                                     f"{task.location}: the when of its block")
-            settings = self._render_keywords({key: value for key, value in keywords.items() if key != "delegate_to"},
-                                             variables)
-        except TitanOpsError as error:  # (ignore_errors, rendered alone, still ignores it, as in ansible)
+        except TitanOpsError as error:
             return TaskResult(host, task.display_name, task.module, Status.FAILED, start, datetime.now(),
                               {"failed": True, "changed": False, "msg": f"{task.location}: {error.message}"},
-                              location=str(task.location), ignored=self._ignores_errors(keywords, variables))
+                              location=str(task.location),
+                              ignored=self.keywords.ignores_errors(keywords, variables))
         if not passed:
             return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
                               skipped_result(condition), location=str(task.location))
+        result = self.runner.executor.execute(
+            task, host, variables, lambda run_variables: self._settle(task, host, scope, keywords, run_variables))
+        self._learn_facts(task, result)
+        return result
+
+    def _settle(self, task: Task, host: str, scope: Scope, keywords: dict[str, Any],
+                variables: Mapping[str, Any]) -> RunSettings:
+        """One run of ``task`` on ``host`` (the task, or one item of its loop): its keywords rendered with
+        that run's ``variables``, and the context they make for its module."""
+        settings = self.keywords.render({key: value for key, value in keywords.items() if key != "delegate_to"},
+                                        variables)
         options = self.runner.options
         check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
         diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
-        connection_keywords = _connection_keywords(settings)
+        connecting = connection_keywords(settings)
         delegation = None
         if keywords.get("delegate_to") is not None:  # rendered for each run of the task (a loop item's too)
             delegation = Delegation(keywords["delegate_to"], host,
-                                    lambda name: self.runner.connection(name, connection_keywords),
+                                    lambda name: self.runner.connection(name, connecting),
                                     lambda name: self._delegated_variables(name, scope, task))
-        host_context = HostContext(
+        context = HostContext(
             host=host,
-            connection_factory=lambda: self.runner.connection(host, connection_keywords),
+            connection_factory=lambda: self.runner.connection(host, connecting),
             delegate=delegation,
             variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
@@ -534,13 +560,7 @@ class Walk:
             search_path=tuple(search_path(scope, self.state.play.base_dir)),
             vault=self.runner.playbook.vault,
         )
-        result = self.runner.executor.execute(task, host_context, ignore_errors=bool(settings.get("ignore_errors")))
-        result.no_log = bool(settings.get("no_log"))
-        result.delegate_facts = bool(settings.get("delegate_facts")) and bool(result.delegated_to)
-        self._learn_facts(task, result)
-        if result.status is Status.UNREACHABLE and settings.get("ignore_unreachable"):
-            result.ignored = True
-        return result
+        return RunSettings(context, RunFlags.of(settings))
 
     def _delegated_variables(self, host: str, scope: Scope, task: Task) -> Mapping[str, Any]:
         """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, or for a
@@ -560,75 +580,6 @@ class Walk:
         stores = [path for outcome in loaded for path in outcome.get("ansible_included_var_files") or []
                   if is_secret_store(str(path))]
         self.templar.note_secrets(every_value(facts) if result.no_log or stores else secret_values(facts))
-
-    def _ignores_errors(self, keywords: dict[str, Any], variables: Any) -> bool:
-        try:
-            return bool(self._render_keywords({"ignore_errors": keywords.get("ignore_errors", False)},
-                                              variables)["ignore_errors"])
-        except TitanOpsError:
-            return False
-
-    def _render_keywords(self, keywords: dict[str, Any], variables: Any) -> dict[str, Any]:
-        settings: dict[str, Any] = {}
-        for key, value in keywords.items():
-            if key == "environment":
-                settings[key] = environment = self._environment(value, variables)
-                self.templar.note_secrets(secret_values(environment))  # PGPASSWORD: "{{ x }}": x is a secret
-                continue
-            value = self.templar.render(value, variables)
-            if isinstance(value, str) and value == OMIT:
-                continue  # (a keyword given as omit is not given)
-            if key in BOOLEAN_KEYWORDS:
-                value = _keyword_boolean(value)
-            elif key == "timeout":
-                value = float(value) if value else None
-            settings[key] = value
-        return settings
-
-    def _environment(self, value: Any, variables: Any) -> dict[str, str]:
-        """``environment`` rendered as in ansible: a mapping, or a list of them merged in order (later ones
-        win), each variable rendered alone; an item or a value that is ``omit`` is left out, and so is a value
-        that needs ``ansible_env`` before the facts that hold it were gathered."""
-        environment: dict[str, str] = {}
-        for part in value if isinstance(value, list) else [value]:
-            if not isinstance(part, Mapping):
-                part = self.templar.render(part, variables)  # (a template of a mapping: its values are data)
-                if part == OMIT:
-                    continue
-                if not isinstance(part, Mapping):
-                    raise TemplateError("'environment' must be a mapping or a list of them, got "
-                                        f"{type(part).__name__}")
-                environment.update({str(name): str(item) for name, item in part.items() if item != OMIT})
-                continue
-            for name, item in part.items():
-                try:
-                    item = self.templar.render(item, variables)
-                except UndefinedVariableError as error:
-                    if "ansible_env" in error.message:
-                        continue
-                    raise
-                if item != OMIT:
-                    environment[str(name)] = str(item)
-        return environment
-
-def _keyword_boolean(value: Any) -> bool:
-    """A boolean keyword's rendered value (``become: yes``); one that is no boolean fails the task, as in
-    ansible-core."""
-    if value is None:
-        return False
-    try:
-        return play_values.boolean(value)
-    except ValueError:
-        raise TemplateError(f"The value '{value}' could not be converted to 'bool'.") from None
-
-
-
-def _connection_keywords(settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``remote_user``, ``port`` and ``connection`` keywords as the connection variables they stand
-    for (a host's own variables win over them, as in Ansible)."""
-    return {variable: settings[keyword] for keyword, variable in
-            (("remote_user", "ansible_user"), ("port", "ansible_port"), ("connection", "ansible_connection"))
-            if settings.get(keyword) is not None}
 
 
 def _applied(tasks: list[TaskItem], apply: dict[str, Any], location: Location) -> list[TaskItem]:

@@ -1,0 +1,83 @@
+"""A task's keywords rendered for each run of it (each loop item), and what they decide: ``ignore_errors`` and
+``ignore_unreachable`` per item, an unreachable host that ``meta: clear_host_errors`` brings back. Whole
+playbooks on local hosts (the unreachable one is an SSH host on a closed port of 127.0.0.1, refused at once).
+
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
+"""
+
+from __future__ import annotations
+
+from tests.engine_cases import Case, case_tests
+
+LOCAL_AND_DOWN = {"h1": {}, "down": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1,
+                                     "ansible_user": "nobody"}}
+
+CASES = {
+    "ignore_unreachable_is_rendered_per_loop_item_and_every_unreachable_item_must_ignore": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - ping:
+              ignore_unreachable: "{{ item }}"
+              loop: [true, true]
+              register: both
+            - debug: msg="{{ both is unreachable }} {{ both.results | selectattr('unreachable', 'defined') | list | length }}"
+            - ping:
+              ignore_unreachable: "{{ item }}"
+              loop: [true, false]
+              register: second
+            - meta: clear_host_errors
+            - debug: msg="back {{ second is unreachable }} {{ second.results | map(attribute='item') | list }}"
+            - ping:
+              ignore_unreachable: "{{ item }}"
+              loop: [false, true]
+            - meta: clear_host_errors
+            - debug: msg="h1 only, down lags behind and is lost again before this clear"
+        """,
+        hosts=LOCAL_AND_DOWN, rc=4,
+        recap={"h1": "6 0 0 0 0 0 0", "down": "3 0 2 0 0 0 1"},
+        messages={"h1": ["False 0", "back False [True, False]",
+                         "h1 only, down lags behind and is lost again before this clear"],
+                  "down": ["True 2", "back True [True, False]"]}),
+    "ignore_errors_is_rendered_per_loop_item_and_every_failed_item_must_ignore": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - fail: msg="item {{ item }}"
+              ignore_errors: "{{ item }}"
+              loop: [true, true]
+            - debug: msg="went on"
+            - fail: msg="item {{ item }}"
+              ignore_errors: "{{ item }}"
+              loop: [true, false]
+            - debug: msg="never"
+        """,
+        rc=2, recap={"h1": "2 0 0 1 0 0 1"}, messages={"h1": ["went on"]}),
+    "environment_is_rendered_per_loop_item": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - shell: echo "$GREETING"
+              environment: {GREETING: "hello {{ item }}"}
+              loop: [a, b]
+              register: greeted
+            - debug: msg="{{ greeted.results | map(attribute='stdout') | list }}"
+        """,
+        rc=0, recap={"h1": "2 1 0 0 0 0 0"}, messages={"h1": ["['hello a', 'hello b']"]}),
+    "a_keyword_that_cannot_be_rendered_does_not_fail_a_skipped_task": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg="never"
+              become: "{{ nowhere }}"
+              when: false
+            - debug: msg="went on"
+        """,
+        rc=0, recap={"h1": "1 0 0 0 1 0 0"}, messages={"h1": ["went on"]}),
+}
+
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
