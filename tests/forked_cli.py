@@ -23,9 +23,11 @@ from pathlib import Path
 from titan_ops.modules import ENTRIES
 
 PRELOADED = ["titan_ops.cli", "titan_ops.api", "titan_ops.output.console", "titan_ops.incident.lifecycle",
-             "titan_ops.incident.recorder", "jsonschema", *sorted({entry.path for entry in ENTRIES.values()})]
+             "titan_ops.incident.recorder", "jsonschema", *sorted({entry.path for entry in ENTRIES.values()}),
+             "tests.forked_warmup"]
 """Imported by the server once: the command line, the engine, what a run and the incident commands import on
-first use (the console, the incident record, the schema checks) and every module's code."""
+first use (the console, the incident record, the schema checks), every module's code, and the shipped runbooks'
+templates compiled (tests/forked_warmup.py)."""
 
 _FORKS = multiprocessing.get_context("forkserver")
 _FORKS.set_forkserver_preload(PRELOADED)
