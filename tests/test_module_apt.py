@@ -10,7 +10,9 @@ import fcntl
 import glob
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,30 @@ from tests.local_oracle import play_ansible, play_titan, project
 
 KEYS = ("changed", "msg", "cache_updated", "ansible_facts")
 TEST_PACKAGE = "pv"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def apt_keeps_its_package_cache() -> Iterator[None]:
+    """apt's binary package cache kept between this module's apt-get and apt-cache commands (and ansible's).
+
+    Debian's container images turn it off (/etc/apt/apt.conf.d/docker-clean), so that every apt command builds
+    it again from the package lists: half a second of CPU each. ``$APT_CONFIG`` is read before apt.conf.d,
+    the main file it names after it: that file puts the cache in a folder of the module's own.
+    """
+    with tempfile.TemporaryDirectory(prefix="titan-ops-test-apt-") as folder:
+        main = Path(folder, "main.conf")
+        main.write_text("".join(f'Dir::Cache::{name} "{folder}/{name}.bin";\n' for name in ("pkgcache", "srcpkgcache"))
+                        + ('#include "/etc/apt/apt.conf";\n' if Path("/etc/apt/apt.conf").exists() else ""))
+        Path(folder, "apt.conf").write_text(f'Dir::Etc::main "{main}";\n')
+        before = os.environ.get("APT_CONFIG")
+        os.environ["APT_CONFIG"] = str(Path(folder, "apt.conf"))
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ["APT_CONFIG"]
+            else:
+                os.environ["APT_CONFIG"] = before
 
 
 def _installed(package: str) -> bool:
