@@ -207,7 +207,7 @@ CATASTROPHIC = "{{ '%s!' | regex_search('(a|aa)+c') }}" % ("a" * 64)
 
 def test_catastrophic_regex_in_a_task(tmp_path):
     playbook(tmp_path, tasks=f"- debug:\n    msg: \"{CATASTROPHIC}\"\n")
-    line = assert_located(run(tmp_path, "playbook.yml", env={"TITAN_OPS_TEMPLATE_TIMEOUT": "1"}),
+    line = assert_located(run(tmp_path, "playbook.yml", env={"TITAN_OPS_TEMPLATE_TIMEOUT": "0.3"}),
                           r"playbook\.yml:6:\d+: 'msg': ")
     assert "deadline" in line
     assert untouched(tmp_path)
@@ -215,7 +215,7 @@ def test_catastrophic_regex_in_a_task(tmp_path):
 
 def test_catastrophic_regex_in_a_play_keyword(tmp_path):
     playbook(tmp_path, f"serial: \"{CATASTROPHIC}\"\n")
-    line = assert_located(run(tmp_path, "playbook.yml", env={"TITAN_OPS_TEMPLATE_TIMEOUT": "1"}),
+    line = assert_located(run(tmp_path, "playbook.yml", env={"TITAN_OPS_TEMPLATE_TIMEOUT": "0.3"}),
                           r"playbook\.yml:3:3: 'serial': ")
     assert "deadline" in line
     assert untouched(tmp_path)
