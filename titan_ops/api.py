@@ -6,6 +6,7 @@ Nothing is printed unless a subscriber is passed.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from datetime import datetime
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
@@ -105,6 +106,7 @@ def run(
         playbook = load_playbook(playbook, vault=vault)
     if not isinstance(inventory, Inventory):
         inventory = load_inventory(inventory, vault=vault)
+    inventory = inventory.beside_playbook(Path(playbook.path).parent)
     extra_vars = trusted(dict(extra_vars or {}))
     secrets = tuple(secrets)
     subscribers = list(subscribers)

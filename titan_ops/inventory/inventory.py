@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from titan_ops.errors import InventoryError
@@ -43,6 +45,16 @@ class Inventory:
         self.warnings: tuple[str, ...] = tuple(warnings)
         """What Ansible would warn of while reading the sources (skipped entries)."""
         self.sources: tuple[str, ...] = tuple(sources)
+
+    def beside_playbook(self, folder: Path) -> Inventory:
+        """This inventory with the ``group_vars/`` and ``host_vars/`` of the playbook's ``folder`` too, above
+        those of its own sources (as ansible-core reads them); itself when the folder is one of its sources'."""
+        known = self._variables.files
+        if any(os.path.realpath(directory) == os.path.realpath(folder) for directory in known.directories):
+            return self
+        files = VarsFiles([*known.directories, Path(folder)], known.vault)
+        files.read_all(self._data.groups, [*self._data.hosts, *LOCALHOST_NAMES])
+        return Inventory(self._data, files, self.warnings, self.sources)
 
     def host_names(self) -> list[str]:
         """Every host, in Ansible's order (``ansible all --list-hosts``)."""
