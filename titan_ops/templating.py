@@ -319,9 +319,9 @@ class Templar:
     def _render_string(self, source: str, variables: Mapping[str, Any]) -> Any:
         # As Ansible: jinja2 drops one final newline of the source, and text results get it back.
         newline = "\n" if source.endswith("\n") else ""
-        single = _SINGLE_EXPRESSION.match(source[:-1] if newline else source)
-        if single:
-            return _with_newline(self._evaluate(single.group("expr"), variables), newline)
+        expression = self._one_expression(source[:-1] if newline else source)
+        if expression is not None:
+            return _with_newline(self._evaluate(expression, variables), newline)
         try:
             template = self._compile(source)
         except jinja2.TemplateSyntaxError as error:
@@ -333,6 +333,23 @@ class Templar:
 
         return self._run(render, source)
 
+    def _one_expression(self, source: str) -> str | None:
+        """The expression of ``source`` when it is one ``{{ expression }}`` and nothing else (``}}`` inside
+        it too: ``{{ {'a': {'b': 1}} }}``), else None."""
+        single = _SINGLE_EXPRESSION.match(source)
+        if single:
+            return single.group("expr")
+        if not (source.startswith("{{") and source.endswith("}}")):
+            return None
+        return _SOURCES.get("one expression", source, lambda: self._expression_inside(source[2:-2]))
+
+    def _expression_inside(self, text: str) -> str | None:
+        try:
+            self.expression_tree(text)
+        except jinja2.TemplateSyntaxError:
+            return None
+        return text
+
     def _call_expression(self, template: jinja2.Template, variables: Mapping[str, Any]) -> Any:
         # the expression's template stores the value in "result"; run it against our mapping without copying
         # the variables
@@ -340,8 +357,7 @@ class Templar:
         for _ in template.root_render_func(context):
             pass
         result = context.vars.get("result")
-        if isinstance(result, jinja2.Undefined):
-            result._fail_with_undefined_error()
+        _fail_when_undefined(result)
         return result
 
     def _run(self, call: Any, source: str, file: str | None = None) -> Any:
@@ -378,6 +394,20 @@ def _with_newline(value: Any, newline: str) -> Any:
     if not newline or not isinstance(value, str):
         return value
     return Authored(value + newline) if type(value) is Authored else value + newline
+
+
+def _fail_when_undefined(value: Any) -> None:
+    """Raise the UndefinedError of an undefined ``value``, or of one inside its lists and dicts
+    (``{'key': undefined_thing}`` fails as ``undefined_thing`` does, as in Ansible)."""
+    kind = type(value)
+    if kind is dict:
+        for item in value.values():
+            _fail_when_undefined(item)
+    elif kind is list or kind is tuple:
+        for item in value:
+            _fail_when_undefined(item)
+    elif isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
 
 
 def _describe(error: BaseException) -> str:
