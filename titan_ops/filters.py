@@ -15,7 +15,7 @@ import jinja2
 import regex
 import yaml
 
-from titan_ops import filters_protomatter, sandbox
+from titan_ops import filters_data, filters_passwords, filters_protomatter, filters_text, sandbox
 from titan_ops.errors import TemplateError
 from titan_ops.yaml_bounds import BoundedSafeLoader
 
@@ -52,7 +52,9 @@ def to_nice_yaml(value: Any, indent: int = 4, **kwargs: Any) -> str:
     return yaml.safe_dump(value, indent=indent, allow_unicode=True, default_flow_style=False, **kwargs)
 
 
-def from_yaml(value: str) -> Any:
+def from_yaml(value: Any) -> Any:
+    if value is None or not isinstance(value, str):  # as ansible-core: None is None, a non-text value stays
+        return value
     try:
         return yaml.load(str(value), Loader=BoundedSafeLoader)  # noqa: S506 - a safe loader, bounded
     except yaml.YAMLError as error:
@@ -84,8 +86,14 @@ def _regex(operation: str, pattern: str, flags: int, *args: Any, **kwargs: Any) 
 
 
 def regex_replace(value: Any, pattern: str = "", replacement: str = "", ignorecase: bool = False,
-                  multiline: bool = False, count: int = 0) -> str:
-    return _regex("sub", pattern, _regex_flags(ignorecase, multiline), replacement, str(value), count=count)
+                  multiline: bool = False, count: int = 0, mandatory_count: int = 0) -> str:
+    """``re.sub``; with ``mandatory_count``, an error unless the pattern matched that many times."""
+    replaced, matches = _regex("subn", pattern, _regex_flags(ignorecase, multiline), replacement, str(value),
+                               count=count)
+    if mandatory_count and mandatory_count != matches:
+        raise TemplateError(f"'{pattern}' should match {mandatory_count} times, but matches {matches} times in "
+                            f"'{value}'")
+    return replaced
 
 
 def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = False, multiline: bool = False) -> Any:
@@ -101,7 +109,7 @@ def regex_search(value: Any, pattern: str, *groups: str, ignorecase: bool = Fals
         elif group.startswith("\\"):
             picked.append(match.group(int(group[1:])))
         else:
-            raise TemplateError(f"regex_search: unknown group reference '{group}'")
+            raise TemplateError(f"Unknown argument '{group}' (regex_search takes group references: \\1, \\g<name>)")
     return picked
 
 
@@ -118,60 +126,91 @@ def dict2items(value: Mapping, key_name: str = "key", value_name: str = "value")
 
 
 def items2dict(value: list, key_name: str = "key", value_name: str = "value") -> dict:
-    if not isinstance(value, list):
-        raise TemplateError(f"items2dict requires a list, got {type(value).__name__}")
+    if not isinstance(value, (list, tuple)):
+        raise TemplateError(f"items2dict requires a list, got {type(value).__name__} instead.")
+    if not all(isinstance(item, Mapping) for item in value):
+        raise TemplateError(f"items2dict requires a list of dictionaries, got {value} instead.")
+    if not all(key_name in item and value_name in item for item in value):
+        raise TemplateError(f"items2dict requires each dictionary in the list to contain the keys '{key_name}' and "
+                            f"'{value_name}', got {value} instead.")
     return {item[key_name]: item[value_name] for item in value}
 
 
-def _merge(base: dict, other: Mapping, recursive: bool, list_merge: str) -> dict:
+_LIST_MERGES = ("replace", "keep", "append", "prepend", "append_rp", "prepend_rp")
+
+
+def _merged_lists(current: list, value: list, list_merge: str) -> list:
+    """Two lists merged as ``list_merge`` says (``_rp``: the first's items that the second has are removed)."""
+    if list_merge == "append_rp":
+        return [item for item in current if item not in value] + value
+    if list_merge == "prepend_rp":
+        return value + [item for item in current if item not in value]
+    return {"append": current + value, "prepend": value + current, "keep": current}.get(list_merge, value)
+
+
+def _merge(base: Any, other: Any, recursive: bool, list_merge: str) -> dict:
+    if not (isinstance(base, Mapping) and isinstance(other, Mapping)):
+        raise TemplateError("failed to combine variables, expected dicts but got a "
+                            f"'{type_debug(base)}' and a '{type_debug(other)}'.")
     result = dict(base)
     for key, value in other.items():
         current = result.get(key)
         if recursive and isinstance(current, Mapping) and isinstance(value, Mapping):
             result[key] = _merge(dict(current), value, recursive, list_merge)
-        elif isinstance(current, list) and isinstance(value, list) and list_merge != "replace":
-            result[key] = {"append": current + value, "prepend": value + current,
-                           "keep": current}.get(list_merge, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            result[key] = _merged_lists(current, value, list_merge)
         else:
             result[key] = value
     return result
 
 
-def combine(*dicts: Any, recursive: bool = False, list_merge: str = "replace") -> dict:
-    result: dict = {}
-    for item in dicts:
-        for mapping in (item if isinstance(item, list) else [item]):
-            if not isinstance(mapping, Mapping):
-                raise TemplateError(f"combine expects dictionaries, got {type(mapping).__name__}")
-            result = _merge(result, mapping, recursive, list_merge)
+def combine(*dicts: Any, **options: Any) -> Any:
+    """The dictionaries (or lists of them) merged, the later ones winning; ``recursive`` merges nested
+    dictionaries, ``list_merge`` says how two lists merge."""
+    recursive = options.pop("recursive", False)
+    list_merge = options.pop("list_merge", "replace")
+    if options:
+        raise TemplateError("'recursive' and 'list_merge' are the only valid keyword arguments")
+    if list_merge not in _LIST_MERGES:
+        raise TemplateError(f"'list_merge' can only be one of {', '.join(_LIST_MERGES)}, got '{list_merge}'")
+    mappings = flatten(dicts, levels=1)
+    if len(mappings) <= 1:
+        return mappings[0] if mappings else {}
+    result = mappings[0]
+    for mapping in mappings[1:]:
+        result = _merge(result, mapping, recursive, list_merge)
     return result
 
 
-def b64encode(value: Any, encoding: str = "utf-8") -> str:
-    return base64.b64encode(str(value).encode(encoding)).decode("ascii")
+def b64encode(value: Any, encoding: str = "utf-8", urlsafe: bool = False) -> str:
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    return encode(str(value).encode(encoding)).decode("ascii")
 
 
-def b64decode(value: Any, encoding: str = "utf-8") -> str:
-    return base64.b64decode(str(value)).decode(encoding)
+def b64decode(value: Any, encoding: str = "utf-8", urlsafe: bool = False) -> str:
+    decode = base64.urlsafe_b64decode if urlsafe else base64.b64decode
+    return decode(str(value)).decode(encoding)
 
 
 def hash_filter(value: Any, algorithm: str = "sha1") -> str:
     try:
         digest = hashlib.new(algorithm)
     except ValueError:
-        raise TemplateError(f"hash: unknown algorithm '{algorithm}'") from None
+        raise TemplateError(f"unsupported hash type {algorithm}") from None
     digest.update(str(value).encode("utf-8"))
     return digest.hexdigest()
 
 
 def quote(value: Any) -> str:
-    return shlex.quote(str(value))
+    return shlex.quote("" if value is None else str(value))
 
 
 def mandatory(value: Any, msg: str | None = None) -> Any:
     if isinstance(value, jinja2.Undefined):
+        if msg is not None:
+            raise TemplateError(str(msg))
         name = getattr(value, "_undefined_name", None)
-        raise TemplateError(msg or f"mandatory variable '{name}' is not defined")
+        raise TemplateError(f"Mandatory variable {'' if name is None else repr(name) + ' '}not defined.")
     return value
 
 
@@ -233,13 +272,15 @@ def path_join(parts: Any) -> str:
     """Ansible's ``path_join``: a list of path parts joined (a later absolute part starts anew)."""
     if isinstance(parts, str):
         return parts
+    if not isinstance(parts, (list, tuple)):
+        raise TemplateError(f"|path_join expects string or sequence, got {type_debug(parts)} instead.")
     return os.path.join(*[str(part) for part in parts]) if parts else ""
 
 
 def commonpath(paths: Any) -> str:
     """Ansible's ``commonpath``: the longest path every one of a list of paths starts with."""
     if not isinstance(paths, (list, tuple)):
-        raise jinja2.TemplateRuntimeError(f"commonpath expects a list of paths, got {type(paths).__name__}")
+        raise TemplateError(f"|commonpath expects sequence, got {type_debug(paths)} instead.")
     return os.path.commonpath([str(path) for path in paths])
 
 
@@ -268,13 +309,19 @@ def _unique(items: list[Any]) -> list[Any]:
     return found
 
 
-def flatten(value: Any, levels: int | None = None) -> list[Any]:
-    """Nested lists made flat (``levels``: how deep; None: all the way), as Ansible's ``flatten``."""
+_NULLS = ("None", "null")
+
+
+def flatten(value: Any, levels: int | None = None, skip_nulls: bool = True) -> list[Any]:
+    """Nested lists made flat (``levels``: how deep; None: all the way), without the nulls (None, 'None',
+    'null') unless ``skip_nulls`` is false, as Ansible's ``flatten``."""
     flat: list[Any] = []
     for item in value:
+        if skip_nulls and (item is None or (isinstance(item, str) and item in _NULLS)):
+            continue
         if isinstance(item, (list, tuple)) and (levels is None or levels > 0):
-            flat.extend(flatten(item, None if levels is None else levels - 1))
-        elif item is not None:
+            flat.extend(flatten(item, None if levels is None else int(levels) - 1, skip_nulls))
+        else:
             flat.append(item)
     return flat
 
@@ -346,7 +393,10 @@ def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:
     ``[{'a': 1}] | map(attribute='a') == [1]`` holds)."""
 
     @functools.wraps(filter_)  # keeps jinja2's pass_context/pass_environment marks
-    def listed(*args: Any, **kwargs: Any) -> list[Any]:
+    def listed(*args: Any, **kwargs: Any) -> Any:
+        value = args[1] if _passes_jinja_state(filter_) else args[0]
+        if isinstance(value, jinja2.Undefined):  # ``undefined | map('upper') is undefined``, as in Ansible
+            return value
         items = list(filter_(*args, **kwargs))
         for item in items:  # map(attribute=...) of an item without it: an error now, as in Ansible
             if isinstance(item, jinja2.Undefined):
@@ -354,6 +404,11 @@ def _listed(filter_: Callable[..., Any]) -> Callable[..., Any]:
         return items
 
     return listed
+
+
+def _passes_jinja_state(filter_: Callable[..., Any]) -> bool:
+    """Whether jinja2 calls ``filter_`` with its context, eval context or environment first."""
+    return getattr(filter_, "jinja_pass_arg", None) is not None
 
 
 FILTERS.update({name: _listed(jinja2.filters.FILTERS[name])
@@ -380,5 +435,8 @@ TESTS: dict[str, Callable[..., bool]] = {
     "any": lambda value: any(value),
 }
 
+FILTERS.update(filters_text.FILTERS)
+FILTERS.update(filters_data.FILTERS)
+FILTERS.update(filters_passwords.FILTERS)
 FILTERS.update(filters_protomatter.FILTERS)
 TESTS.update(filters_protomatter.TESTS)

@@ -14,8 +14,6 @@ from titan_ops import lookups
 from titan_ops.errors import TemplateError
 
 FUNCTION_NAMES = ("lookup", "query", "q")
-UNSUPPORTED_FUNCTIONS = ("undef",)
-"""ansible-core's template functions titan-ops does not have (refused by name at validation)."""
 
 
 class _ContextVariables(Mapping):
@@ -78,7 +76,14 @@ def now(utc: bool = False, fmt: str | None = None) -> Any:
     return moment.strftime(fmt) if fmt is not None else moment
 
 
-GLOBALS = {"lookup": lookup, "query": query, "q": query, "now": now}
+@jinja2.pass_environment
+def undef(environment: jinja2.Environment, hint: str | None = None) -> jinja2.Undefined:
+    """``undef(hint=None)``: an undefined value, for a variable that must be overridden (using it fails with
+    ``hint``, or says that the variable has not been overridden), as ansible-core's function."""
+    return environment.undefined(hint=hint or "Mandatory variable has not been overridden")
+
+
+GLOBALS = {"lookup": lookup, "query": query, "q": query, "now": now, "undef": undef}
 """The template functions, by name."""
 
 
@@ -94,8 +99,3 @@ def unsupported_lookups(tree: nodes.Template) -> list[str]:
                 unknown.append(first.value)
     return unknown
 
-
-def unsupported_functions(tree: nodes.Template) -> list[str]:
-    """The names of ansible-core template functions titan-ops does not have that a parsed template calls."""
-    return [call.node.name for call in tree.find_all(nodes.Call)
-            if isinstance(call.node, nodes.Name) and call.node.name in UNSUPPORTED_FUNCTIONS]

@@ -748,19 +748,14 @@ class _Parser:
         self._check_lookups(expression, location, key, expression=True)
 
     def _check_lookups(self, source: str, location: Location, key: str, expression: bool = False) -> None:
-        """Reject a template (or a bare ``expression``) that calls a lookup (or an ansible-core function)
-        titan-ops does not have, by its name."""
-        if not any(f"{name}(" in source
-                   for name in (*lookup_functions.FUNCTION_NAMES, *lookup_functions.UNSUPPORTED_FUNCTIONS)):
+        """Reject a template (or a bare ``expression``) that calls a lookup titan-ops does not have, by its
+        name."""
+        if not any(f"{name}(" in source for name in lookup_functions.FUNCTION_NAMES):
             return
         tree = self.templar.expression_tree(source) if expression else self.templar.syntax_tree(source)
         unknown = lookup_functions.unsupported_lookups(tree)
         if unknown:
             raise _Unsupported(f"the lookup '{unknown[0]}' is not supported by titan-ops", location, key)
-        functions = lookup_functions.unsupported_functions(tree)
-        if functions:
-            raise _Unsupported(f"the template function '{functions[0]}' is not supported by titan-ops",
-                               location, key)
 
 
 class _Unsupported(PlaybookError):
