@@ -163,3 +163,12 @@ def test_several_playbooks_run_one_after_the_other(tmp_path, capsys):
     assert main(["run", str(first), str(second), "-i", str(inventory)]) == 0
     out = capsys.readouterr().out
     assert 0 < out.index("first-playbook") < out.index("second-playbook")
+
+
+@pytest.mark.parametrize("where", ["playbook.yml", "imported.yml"])
+def test_a_playbook_without_plays_is_refused_naming_its_file(tmp_path, where):
+    files = {"imported.yml": "[]\n"} if where == "imported.yml" else {}
+    text = "- import_playbook: imported.yml\n" if files else "[]\n"
+    case = Case(playbook=text, files=files, rc=5, recap={}, messages={})
+    with pytest.raises(PlaybookError, match=rf"{where}:1:1: a playbook must contain at least one play"):
+        titan_outcome(case, tmp_path)

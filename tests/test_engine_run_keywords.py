@@ -78,6 +78,19 @@ CASES = {
             - debug: msg="went on"
         """,
         rc=0, recap={"h1": "1 0 0 0 1 0 0"}, messages={"h1": ["went on"]}),
+    "the_timeout_keyword_fails_the_task_with_ansible_result": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - shell: sleep 30
+              timeout: 1
+              ignore_errors: true
+              register: slow
+            - debug: msg="{{ slow is failed }} {{ slow.msg }} {{ slow.timedout.period }}"
+        """,
+        rc=0, recap={"h1": "2 0 0 0 0 0 1"},
+        messages={"h1": ["True Task failed: Timed out after 1 second(s). 1"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -225,7 +225,8 @@ class TaskExecutor:
                 else:
                     result = run_module(module, args, host)
             except CommandTimeout as error:
-                result = {"failed": True, "changed": False, "msg": error.message}
+                result = _timed_out(host.timeout) if host.timeout else \
+                    {"failed": True, "changed": False, "msg": error.message}
         result["changed"] = bool(result.get("changed"))
         result["failed"] = bool(result.get("failed"))
         if attempt is not None:
@@ -374,6 +375,12 @@ def _ignored(status: Status, runs: list[tuple[dict[str, Any], RunFlags]]) -> boo
     if status is Status.UNREACHABLE:
         return all(flags.ignore_unreachable for result, flags in runs if result.get("unreachable"))
     return False
+
+
+def _timed_out(seconds: float) -> dict[str, Any]:
+    """The result of a task its ``timeout`` keyword ended, in ansible-core 2.19's words."""
+    return {"failed": True, "changed": False, "msg": f"Task failed: Timed out after {seconds:g} second(s).",
+            "timedout": {"period": int(seconds) if seconds == int(seconds) else seconds}}
 
 
 def _failure(task: Task, error: TitanOpsError) -> dict[str, Any]:

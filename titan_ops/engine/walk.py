@@ -553,7 +553,7 @@ class Walk:
             become=bool(settings.get("become")),
             become_user=settings.get("become_user"),
             environment=settings.get("environment") or {},
-            timeout=settings.get("timeout") or options.connection.command_timeout,
+            timeout=settings.get("timeout") or None,
             secrets=self.runner.redactor,
             no_log=bool(settings.get("no_log")),
             playbook_dir=self.state.play.base_dir,

@@ -76,6 +76,7 @@ class HostContext:
     become_user: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    """The task's ``timeout`` keyword, in seconds, for each command (None: the run's command timeout)."""
     playbook_dir: str = "."
     vault: Vault | None = None
     """The run's vault passwords (controller files a module reads may be vault-encrypted)."""

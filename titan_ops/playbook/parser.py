@@ -192,6 +192,9 @@ class _Parser:
                                          if key != "import_playbook" and _short_name(key) == "import_playbook"})
                         if isinstance(entry, LocatedDict) else entry for entry in document]
         _check_schema(document, Location(path, 1, 1))
+        if not document:
+            raise PlaybookError("a playbook must contain at least one play (the list of plays is empty)",
+                                Location(path, 1, 1))
         self.add_plugin_root(os.path.dirname(os.path.abspath(path)))
         plays: list[Play] = []
         for entry in document:
