@@ -36,6 +36,7 @@ LOOKUPS: dict[str, str] = {
     "pipe": "titan_ops.lookups.commands",
     "lines": "titan_ops.lookups.commands",
     "password": "titan_ops.lookups.password",
+    "config": "titan_ops.lookups.settings",
 }
 """Every lookup by name, and the module that implements it (in that module's ``FUNCTIONS``)."""
 
