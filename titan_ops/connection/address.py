@@ -20,7 +20,8 @@ SESSION_VARIABLE = "ansible_titan_session"
 
 def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     """Map Ansible's connection variables (ansible_host, ansible_port, ansible_user, ...; their older names
-    ansible_ssh_host, ansible_ssh_port, ansible_ssh_user too) to a HostAddress.
+    ansible_ssh_host, ansible_ssh_port, ansible_ssh_user too, which win when both are set, as in ansible-core's
+    ssh plugin) to a HostAddress. A local connection reads no other variable than ansible_become_method.
 
     The OpenSSH options of ansible_ssh_args (ansible.cfg's ssh_args), ansible_ssh_common_args and
     ansible_ssh_extra_args are honoured as
@@ -30,8 +31,11 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     kind = str(hostvars.get("ansible_connection", "ssh"))
     if kind not in CONNECTION_TYPES:
         raise TitanOpsError(f"{name}: ansible_connection '{kind}' is not supported (use ssh or local)")
+    become_method = str(hostvars.get("ansible_become_method", "sudo"))
+    if CONNECTION_TYPES[kind] == "local":  # (as ansible's local plugin: no login, address nor ssh option read)
+        return HostAddress(name=name, hostname=name, connection="local", become_method=become_method)
     options = ssh_options(name, hostvars)
-    port = hostvars.get("ansible_port", hostvars.get("ansible_ssh_port", options.port or 22))
+    port = _optional(hostvars, "ansible_ssh_port", "ansible_port") or options.port or 22
     try:
         port = int(port)
     except (TypeError, ValueError):
@@ -39,15 +43,15 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     known_hosts = _optional(hostvars, "ansible_ssh_known_hosts_file")
     return HostAddress(
         name=name,
-        hostname=_optional(hostvars, "ansible_host", "ansible_ssh_host") or name,
+        hostname=_optional(hostvars, "ansible_ssh_host", "ansible_host") or name,
         port=port,
-        user=_optional(hostvars, "ansible_user", "ansible_ssh_user") or options.user,
+        user=_optional(hostvars, "ansible_ssh_user", "ansible_user") or options.user,
         key_file=_optional(hostvars, "ansible_ssh_private_key_file", "ansible_private_key_file") or options.key_file,
-        password=_optional(hostvars, "ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+        password=_optional(hostvars, "ansible_ssh_password", "ansible_ssh_pass", "ansible_password"),
         jump_host=options.jump_host,
         known_hosts_file=known_hosts or (options.known_hosts_files[0] if options.known_hosts_files else None),
         connection=CONNECTION_TYPES[kind],
-        become_method=str(hostvars.get("ansible_become_method", "sudo")),
+        become_method=become_method,
         proxy_command=options.proxy_command,
         host_key_checking=options.host_key_checking,
         connect_timeout=options.connect_timeout,
@@ -72,7 +76,15 @@ def ssh_options(name: str, hostvars: Mapping[str, Any]) -> SshOptions:
     that order: the first value of an option wins)."""
     texts = [str(hostvars.get(variable) or "") for variable in SSH_ARGS_VARIABLES]
     where = f"{name}: {' / '.join(variable for variable in SSH_ARGS_VARIABLES if hostvars.get(variable))}"
-    return parse_ssh_args(texts, where)
+    try:
+        return parse_ssh_args(texts, where)
+    except TitanOpsError as error:
+        raise SshArgsError(error.message) from None
+
+
+class SshArgsError(TitanOpsError):
+    """ssh options titan-ops cannot honour: refused before the run for the inventory's; a connection that
+    cannot be made as asked (unreachable) for those a task's variables give at run time."""
 
 
 def is_address(name: str) -> bool:
@@ -85,6 +97,7 @@ def is_address(name: str) -> bool:
 
 
 def _optional(hostvars: Mapping[str, Any], *names: str) -> str | None:
+    """The first of ``names`` set (not None nor empty), as a string."""
     for name in names:
         value = hostvars.get(name)
         if value is not None and value != "":

@@ -1,5 +1,7 @@
-"""``delegate_to``: the host a task runs on, rendered with the variables of each run of it (a loop item can
-choose it), and what the task sees of that host (``ansible_delegated_vars``)."""
+"""Where each run of a task goes (each loop item's too): the host ``delegate_to`` names, rendered with that
+run's variables, or the task's own host; and the connection there, chosen by that run's variables as
+ansible-core chooses it: the task's own (``set_fact``, play, block and task ``vars`` included), or the
+delegated host's (``ansible_delegated_vars``, which hold the task's ``vars`` too)."""
 
 from __future__ import annotations
 
@@ -13,29 +15,34 @@ from titan_ops.errors import TemplateError
 from titan_ops.modules.base import HostContext
 from titan_ops.templating import OMIT, RenderedOnRead
 
+Connect = Callable[[str, Mapping[str, Any]], Connection]
+"""The connection to a host chosen by a task's variables there (rendered when read)."""
 
-class Delegation:
-    """A task's ``delegate_to`` on one host: applied to a context (:meth:`HostContext.delegated`) before
-    each run of the task, with that run's variables."""
 
-    def __init__(self, template: Any, host: str, connect: Callable[[str], Connection],
+class TaskTarget:
+    """A task's target on one host: applied to a context (:meth:`HostContext.for_run`) before each run of
+    the task, with that run's variables."""
+
+    def __init__(self, host: str, delegate_to: Any, connect: Connect,
                  host_variables: Callable[[str], Mapping[str, Any]]):
-        self.template = template
         self.host = host
+        self.delegate_to = delegate_to
+        """The task's ``delegate_to`` (a template), or None."""
         self.connect = connect
-        """The connection to a delegated host, with the task's connection keywords."""
         self.host_variables = host_variables
         """A delegated host's variables as the task would see them there."""
 
     def __call__(self, context: HostContext) -> HostContext:
-        name = context.templar.render(self.template, context.variables)
+        name = None if self.delegate_to is None else context.templar.render(self.delegate_to, context.variables)
         if name is None or name == OMIT:  # ansible: no delegation
-            return context
+            own = RenderedOnRead(context.templar, context.variables)
+            return dataclasses.replace(context, connection_factory=lambda: self.connect(self.host, own),
+                                       connection_variables=own)
         if not isinstance(name, str) or not name:
-            raise TemplateError(f"Empty hostname produced from delegate_to: {self.template!r}", key="delegate_to")
+            raise TemplateError(f"Empty hostname produced from delegate_to: {self.delegate_to!r}", key="delegate_to")
         seen = RenderedOnRead(context.templar, ChainMap({"inventory_hostname": self.host}, self.host_variables(name)))
         overlay: dict[str, Any] = {"ansible_delegated_vars": {name: seen}}
         if context.variables.get("ansible_host") == self.host:  # as ansible: a host without an address of its
             overlay["ansible_host"] = seen.get("ansible_host", name)  # own shows the delegated host's
-        return dataclasses.replace(context, connection_factory=lambda: self.connect(name), delegated_host=name,
-                                   variables=ChainMap(overlay, context.variables))
+        return dataclasses.replace(context, connection_factory=lambda: self.connect(name, seen), delegated_host=name,
+                                   variables=ChainMap(overlay, context.variables), connection_variables=seen)

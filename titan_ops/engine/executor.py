@@ -122,16 +122,17 @@ class TaskExecutor:
         except KeywordError as error:
             return _failure(task, error.cause), error.flags
         try:
-            return self._run_delegated(task, module, settings.context), settings.flags
+            return self._run_on_target(task, module, settings.context), settings.flags
         except HostUnreachable as error:
             unreachable = {"unreachable": True, "changed": False, "msg": error.message, "exception": NO_TRACEBACK}
             return unreachable, settings.flags
         except TitanOpsError as error:
             return _failure(task, error), settings.flags
 
-    def _run_delegated(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
-        """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chooses for it."""
-        run = host.delegated()
+    def _run_on_target(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
+        """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chooses for it, through the
+        connection its variables choose."""
+        run = host.for_run()
         result = self._run_with_retries(task, module, run)
         if run.delegated_host is not None:
             result[_DELEGATED_HOST] = run.delegated_host

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import sys
+import threading
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from titan_ops.connection import address_from_vars
-from titan_ops.connection.address import is_address
+from titan_ops.connection.address import SshArgsError, is_address
 from titan_ops.connection.base import HostAddress
 from titan_ops.engine.options import RunOptions
 from titan_ops.engine.scope import Scope
 from titan_ops.engine.tags import tag_variables
-from titan_ops.errors import TitanOpsError
+from titan_ops.errors import HostUnreachable, TitanOpsError
 from titan_ops.inventory import Inventory, load_inventory
 from titan_ops.inventory.model import LOCALHOST_NAMES
 from titan_ops.playbook.model import Play
@@ -55,7 +57,11 @@ class HostView:
         self.hostvars = HostVars(inventory.host_names(), self._hostvars_entry)
         self._inventory_vars: dict[str, dict[str, Any]] = {}
         self._group_names: dict[str, list[str]] = {}
-        self._addresses: dict[tuple[str, tuple[tuple[str, Any], ...]], HostAddress] = {}
+        self._addresses: dict[str, HostAddress | None] = {}
+        """Each host's own login (under its inventory variables), by host."""
+        self._logins: dict[str, HostAddress] = {}
+        """Every login a task chose, by the name of its connection (kept for the whole run, as the connections)."""
+        self._naming = threading.Lock()
         self._owns_inventory = False
         self._changes: list[Callable[[Inventory], None]] = []
         """What add_host and group_by changed, in order (kept when the inventory is read again)."""
@@ -166,26 +172,49 @@ class HostView:
             names = self._group_names[host] = self.inventory.group_names(host)
         return names
 
-    def address(self, host: str, keywords: Mapping[str, Any]) -> HostAddress:
-        """Where ``host`` (an inventory host, a local name, or else an address) is reached; a task's
-        connection ``keywords`` (``remote_user``, ...), then the run's connection defaults (``-u``, ``-c``,
-        ...) fill in what the host's variables do not set."""
-        key = (host, tuple(sorted(keywords.items())))
-        address = self._addresses.get(key)
-        if address is None:
-            if self.inventory.has_host(host):  # (a name of the local machine too: its implicit localhost)
-                host_vars = RenderedOnRead(self.templar, self.inventory_vars(host))
-            elif is_address(host):
-                host_vars = {"ansible_host": host}
-            else:  # never a name lookup of a host the inventory does not know (a typo must not reach a machine)
-                raise TitanOpsError(f"delegate_to '{host}' is neither an inventory host nor an address: add it to "
-                                    "the inventory (with ansible_host) or give its address")
-            address = address_from_vars(host, ChainMap(host_vars, dict(keywords), self.options.host_defaults))
-            if keywords and address != self.address(host, {}):  # another login: a connection of its own
-                login = f"{address.user or ''}@{address.hostname}:{address.port}".lstrip("@")
-                address = dataclasses.replace(address, name=f"{host} ({address.connection} {login})")
-            self._addresses[key] = address
-        return address
+    def address(self, host: str, variables: Mapping[str, Any], keywords: Mapping[str, Any]) -> HostAddress:
+        """Where ``host`` (an inventory host, a local name, or else an address) is reached by a task that sees
+        ``variables`` there (rendered when read): its connection variables, wherever they come from (the
+        inventory, ``set_fact``, play, block and task ``vars``, ``-e``: as in ansible-core), then the task's
+        connection ``keywords`` (``remote_user``, ...), then the run's defaults (``-u``, ``-c``, ...).
+        A login other than the host's own (under its inventory variables) is a connection of its own.
+
+        ssh options the variables give that titan-ops cannot honour make the host unreachable (the
+        connection cannot be made as asked); the inventory's own are refused before the run."""
+        if not (self.inventory.has_host(host) or is_address(host)):
+            # never a name lookup of a host the inventory does not know (a typo must not reach a machine)
+            raise TitanOpsError(f"delegate_to '{host}' is neither an inventory host nor an address: add it to "
+                                "the inventory (with ansible_host) or give its address")
+        try:
+            address = address_from_vars(host, ChainMap(variables, dict(keywords), self.options.host_defaults))
+        except SshArgsError as error:
+            raise HostUnreachable(error.message) from None
+        return self._named(address)
+
+    def _named(self, address: HostAddress) -> HostAddress:
+        """``address`` under the host's name when it is the host's own login, else under a name of its own:
+        one connection per name, one name per login."""
+        host = address.name
+        login = f"{address.connection} {address.user or ''}@{address.hostname}:{address.port}".replace(" @", " ")
+        names = itertools.chain([host] if address == self._own_address(host) else [],
+                                (f"{host} ({login}{f' #{number}' if number > 1 else ''})"
+                                 for number in itertools.count(1)))
+        with self._naming:
+            for name in names:
+                known = self._logins.setdefault(name, dataclasses.replace(address, name=name))
+                if dataclasses.replace(known, name=host) == address:
+                    return known
+        raise AssertionError("an endless supply of names ran out")
+
+    def _own_address(self, host: str) -> HostAddress | None:
+        """The host's login under its inventory variables and the run's defaults (None: they give none)."""
+        if host not in self._addresses:
+            own = RenderedOnRead(self.templar, self.inventory_vars(host)) if self.inventory.has_host(host) else {}
+            try:
+                self._addresses[host] = address_from_vars(host, ChainMap(own, self.options.host_defaults))
+            except TitanOpsError:
+                self._addresses[host] = None
+        return self._addresses[host]
 
     def learned(self, host: str) -> ChainMap:
         """What the run learned of ``host``, highest precedence first: ``set_fact`` and registered values,

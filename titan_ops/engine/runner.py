@@ -145,9 +145,10 @@ class Runner:
             return  # --start-at-task: the plays before the start run nothing
         Walk(self, state, strategy).play(hosts)
 
-    def connection(self, host: str, keywords: Mapping[str, Any] | None = None) -> Connection:
-        """The connection to ``host``, with the connection keywords of the task (``remote_user``, ...)."""
-        return self.connections.get(self.hosts.address(host, keywords or {}))
+    def connection(self, host: str, variables: Mapping[str, Any], keywords: Mapping[str, Any]) -> Connection:
+        """The connection to ``host`` a task chooses with its variables there (rendered when read) and its
+        connection keywords (``remote_user``, ...): see :meth:`HostView.address`."""
+        return self.connections.get(self.hosts.address(host, variables, keywords))
 
 
 def check_ssh_args(host: str, host_vars: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from titan_ops import modules
 from titan_ops.conditionals import evaluate_conditions
 from titan_ops.engine import events
-from titan_ops.engine.delegation import Delegation
+from titan_ops.engine.delegation import TaskTarget
 from titan_ops.engine.handlers import rendered_handler_names
 from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
@@ -41,7 +41,7 @@ from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
-from titan_ops.templating import OMIT, is_template
+from titan_ops.templating import OMIT, RenderedOnRead, is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
@@ -443,8 +443,22 @@ class Walk:
             self.state.ended_hosts.update(host for host in self.state.run.hosts if not inventory.has_host(host))
         elif action == "reset_connection":
             for host in chosen:
-                self.runner.connection(host).close()  # the next command logs in again
+                self._reset_connection(task, host, scope)
         return set()
+
+    def _reset_connection(self, task: Task, host: str, scope: Scope) -> None:
+        """``meta: reset_connection`` on ``host``: the connection its variables and the connection keywords
+        choose there is closed (the next command logs in again); none when they choose none."""
+        variables = self.hosts.variables(self.state, host, scope, task.vars)
+        keywords = merge_keywords(scope.keywords, task.keywords)
+        try:
+            settings = self.keywords.render({key: keywords[key] for key in ("remote_user", "port", "connection")
+                                             if key in keywords}, variables)
+            connection = self.runner.connection(host, RenderedOnRead(self.templar, variables),
+                                                connection_keywords(settings))
+        except TitanOpsError:
+            return
+        connection.close()
 
     def _meta_condition(self, task: Task, host: str, scope: Scope) -> bool:
         """The ``when`` of a meta task on ``host``; one that cannot be evaluated stops the run, as in ansible.
@@ -536,15 +550,14 @@ class Walk:
         check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
         diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
         connecting = connection_keywords(settings)
-        delegation = None
-        if keywords.get("delegate_to") is not None:  # rendered for each run of the task (a loop item's too)
-            delegation = Delegation(keywords["delegate_to"], host,
-                                    lambda name: self.runner.connection(name, connecting),
-                                    lambda name: self._delegated_variables(name, scope, task))
+        # the host delegate_to names for this run (if any), and the connection this run's variables choose there
+        target = TaskTarget(host, keywords.get("delegate_to"),
+                            lambda name, seen: self.runner.connection(name, seen, connecting),
+                            lambda name: self._delegated_variables(name, scope, task))
         context = HostContext(
             host=host,
-            connection_factory=lambda: self.runner.connection(host, connecting),
-            delegate=delegation,
+            connection_factory=lambda: target.connect(host, RenderedOnRead(self.templar, variables)),
+            target=target,
             variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
             check_mode=check_mode,

@@ -89,15 +89,25 @@ class HostContext:
     """The run's ``-v`` count."""
     no_log: bool = False
     """The task's ``no_log`` (a custom module masks its own output with it)."""
-    delegate: Callable[[HostContext], HostContext] | None = None
-    """The task's ``delegate_to``, applied by :meth:`delegated`."""
+    target: Callable[[HostContext], HostContext] | None = None
+    """Where each run of the task goes (its ``delegate_to``, its connection), applied by :meth:`for_run`."""
     delegated_host: str | None = None
     """The host the task runs on instead of ``host`` (``delegate_to``), once applied."""
+    connection_variables: Mapping[str, Any] | None = None
+    """The variables the connection and the interpreters come from (rendered when read): the delegated
+    host's in a delegated run, as in ansible-core; None: ``variables``."""
 
-    def delegated(self) -> HostContext:
-        """This context with the task's ``delegate_to`` applied, rendered with these variables (a loop
-        item's too): the delegated host's connection and ``ansible_delegated_vars``."""
-        return self.delegate(self) if self.delegate is not None else self
+    def for_run(self) -> HostContext:
+        """This context for one run of the task, with these variables (a loop item's too): the connection
+        they choose, on the host ``delegate_to`` names (with ``ansible_delegated_vars``) when it names one."""
+        return self.target(self) if self.target is not None else self
+
+    def connection_variable(self, name: str) -> Any:
+        """A connection variable (``ansible_python_interpreter``, ...), rendered; None when not set."""
+        if self.connection_variables is not None:
+            return self.connection_variables.get(name)
+        value = self.variables.get(name)
+        return None if value is None else self.templar.render(value, self.variables)
 
     @property
     def local_folders(self) -> tuple[str, ...]:

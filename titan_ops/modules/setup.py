@@ -109,7 +109,7 @@ class Setup(Module):
     }
 
     def inspect(self, host: HostContext, args: dict[str, Any]) -> str:
-        interpreter = host.variables.get("ansible_python_interpreter")
+        interpreter = host.connection_variable("ansible_python_interpreter")
         chosen = f"py={shlex.quote(interpreter)}\n" if isinstance(interpreter, str) else ""
         return host.run(chosen + _PROBE).stdout
 

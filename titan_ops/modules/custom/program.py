@@ -35,7 +35,6 @@ from typing import Any
 
 from titan_ops.modules.base import HostContext, Module
 from titan_ops.modules.custom.results import parse_output
-from titan_ops.templating import is_template
 
 DEFAULT_PYTHON = "/usr/bin/python3"
 
@@ -227,9 +226,7 @@ def _interpreter(program: Program, host: HostContext) -> list[str]:
 
 
 def _variable_interpreter(host: HostContext, variable: str) -> list[str] | None:
-    value = host.variables.get(variable)
-    if is_template(value):
-        value = host.templar.render(value, host.variables)
+    value = host.connection_variable(variable)  # (the delegated host's in a delegated run, as in ansible-core)
     return shlex.split(value) if isinstance(value, str) and value.strip() else None
 
 
