@@ -33,6 +33,23 @@ def test_the_older_names_of_host_and_port():
     assert (address.hostname, address.port) == ("127.0.0.3", 2200)
 
 
+def test_the_older_names_win_as_in_ansibles_ssh_plugin():
+    """ansible-core's ssh plugin reads ansible_ssh_host after ansible_host (the last one set wins), and so
+    for the port, the user and the password: a task's ansible_host (its default, the inventory name, too)
+    does not hide the inventory's ansible_ssh_host."""
+    address = address_from_vars("testhost3", {
+        "ansible_host": "testhost3", "ansible_ssh_host": "127.0.0.3", "ansible_port": 22, "ansible_ssh_port": 2200,
+        "ansible_user": "ops", "ansible_ssh_user": "admin", "ansible_password": "a", "ansible_ssh_pass": "b"})
+    assert (address.hostname, address.port, address.user, address.password) == ("127.0.0.3", 2200, "admin", "b")
+
+
+def test_a_local_connection_reads_no_login_variable():
+    """As ansible's local plugin: nothing of a login is read (a value that is not even a port is no error)."""
+    address = address_from_vars("c", {"ansible_connection": "local", "ansible_port": "not a port",
+                                      "ansible_ssh_common_args": "-o NoSuchOption=yes", "ansible_user": "ops"})
+    assert address == HostAddress(name="c", hostname="c", connection="local")
+
+
 def test_defaults():
     assert address_from_vars("web1", {}) == HostAddress(name="web1", hostname="web1")
 

@@ -54,6 +54,9 @@ class Run:
     env: tuple[tuple[str, str], ...]
     args: tuple[str, ...]
     role: bool = False
+    by_chance: frozenset[str] = frozenset()
+    """Tasks (``file:line`` in the side's folder) whose hosts end ``ok`` or ``skipped`` by a random draw of
+    the playbook's own (runs.yml's ``by_chance``)."""
 
     @property
     def name(self) -> str:
@@ -133,8 +136,10 @@ def _common_subsequence(left: list[Any], right: list[Any]) -> int:
 def load_runs(targets: Iterable[str] = ()) -> list[Run]:
     """The runs of ``runs.yml`` (of ``targets`` only, when given), in file order."""
     wanted = set(targets)
+    adaptation = yaml.safe_load(ADAPTATION.read_text())
+    chance = adaptation.get("by_chance") or {}
     runs = []
-    for target, spec in yaml.safe_load(ADAPTATION.read_text())["targets"].items():
+    for target, spec in adaptation["targets"].items():
         if wanted and target not in wanted:
             continue
         if spec == "role":
@@ -147,8 +152,22 @@ def load_runs(targets: Iterable[str] = ()) -> list[Run]:
                 key, _, value = words.pop(0).partition("=")
                 env.append((key, value))
             assert words.pop(0) == "ansible-playbook", line
-            runs.append(Run(target, index, tuple(env), tuple(words)))
+            tasks = frozenset(f"targets/{target}/{task}" for task in chance.get(f"{target}#{index}", ()))
+            runs.append(Run(target, index, tuple(env), tuple(words), by_chance=tasks))
     return runs
+
+
+BY_CHANCE = "ok or skipped"
+
+
+def seed_independent(outcome: Outcome, run: Run) -> Outcome:
+    """``outcome`` with the ``ok`` and ``skipped`` results of the run's ``by_chance`` tasks as one status
+    (what chance decides there is not compared; a failure still is)."""
+    if not run.by_chance:
+        return outcome
+    events = [(host, location, BY_CHANCE if location in run.by_chance and status in ("ok", "skipped") else status)
+              for host, location, status in outcome.events]
+    return Outcome(outcome.rc, events, outcome.note)
 
 
 def source_archive() -> Path:
@@ -379,7 +398,8 @@ def compare_runs(runs: list[Run], workspace: Workspace, oracle: dict[str, Outcom
             key = run_key(run, source_digest)
             if key not in oracle:
                 oracle[key] = run_oracle(run, workspace)
-            compared.append(Comparison(run, oracle[key], run_titan(run, workspace)))
+            compared.append(Comparison(run, seed_independent(oracle[key], run),
+                                       seed_independent(run_titan(run, workspace), run)))
         return compared
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

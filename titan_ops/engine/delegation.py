@@ -18,6 +18,19 @@ from titan_ops.templating import OMIT, RenderedOnRead
 Connect = Callable[[str, Mapping[str, Any]], Connection]
 """The connection to a host chosen by a task's variables there (rendered when read)."""
 
+CONNECTION_SETTINGS = (
+    "ansible_connection", "ansible_module_compression", "ansible_shell_type", "ansible_shell_executable",
+    "ansible_ssh_host", "ansible_host", "ansible_ssh_user", "ansible_user", "ansible_ssh_pass", "ansible_password",
+    "ansible_ssh_port", "ansible_port", "ansible_ssh_pipelining", "ansible_pipelining", "ansible_ssh_timeout",
+    "ansible_timeout", "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_network_os",
+    "ansible_connection_user", "ansible_ssh_executable", "ansible_ssh_common_args", "ansible_sftp_extra_args",
+    "ansible_scp_extra_args", "ansible_ssh_extra_args", "ansible_ssh_transfer_method", "ansible_docker_extra_args",
+    "ansible_become", "ansible_become_method", "ansible_become_user", "ansible_become_password",
+    "ansible_become_pass", "ansible_become_exe", "ansible_become_flags",
+)
+"""The variables ansible-core renders into the connection settings of every task that runs on its own host
+(its play context), whether the task connects or not: one that cannot be rendered fails the task."""
+
 
 class TaskTarget:
     """A task's target on one host: applied to a context (:meth:`HostContext.for_run`) before each run of
@@ -36,6 +49,9 @@ class TaskTarget:
         name = None if self.delegate_to is None else context.templar.render(self.delegate_to, context.variables)
         if name is None or name == OMIT:  # ansible: no delegation
             own = RenderedOnRead(context.templar, context.variables)
+            for setting in CONNECTION_SETTINGS:
+                if setting in context.variables:
+                    own[setting]  # (rendered for its error alone)
             return dataclasses.replace(context, connection_factory=lambda: self.connect(self.host, own),
                                        connection_variables=own)
         if not isinstance(name, str) or not name:

@@ -1,0 +1,132 @@
+"""The connection each run of a task uses, chosen by its variables as ansible-core 2.19 chooses it, on local
+hosts (no sshd): connection variables from ``set_fact``, play and task ``vars`` (per loop item too), each
+rendered for every task that runs on its own host (one that cannot be rendered fails even a ``debug``); for
+a delegated run the delegated host's (``ansible_delegated_vars``: its inventory and facts, with the task's
+``vars`` rendered there), never the original host's; the interpreter of a delegated module run is the
+delegated host's too.
+
+``far`` is reached by ssh at 127.0.0.1:1, where nothing listens (unreachable at once, no name lookup).
+Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
+"""
+
+from __future__ import annotations
+
+import titan_ops
+from tests.engine_cases import Case, case_tests, write_case
+
+FAR = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
+
+CASES = {
+    "task_vars_set_fact_and_play_vars_choose_the_connection": Case(
+        hosts={"h1": {}, "far": FAR},
+        playbook="""
+        - hosts: far
+          gather_facts: false
+          tasks:
+            - command: "true"
+              vars: {ansible_connection: local}
+            - set_fact: {ansible_connection: local}
+            - command: "true"
+              vars: {ansible_connection: ssh}
+              register: still_local
+            - debug: msg="set_fact wins over task vars {{ still_local.rc }}"
+        - hosts: h1
+          gather_facts: false
+          vars: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
+          tasks:
+            - command: "true"
+              ignore_unreachable: true
+            - command: "true"
+              vars: {ansible_connection: "{{ item }}"}
+              loop: [local, winrm]
+              register: per_item
+              ignore_errors: true
+            - debug: msg="{{ per_item.results | map(attribute='failed') | list }}"
+            - debug: msg="not shown"
+              vars: {ansible_password: "{{ never_defined }}"}
+              ignore_errors: true
+        """,
+        rc=0, recap={"far": "4 2 0 0 0 0 0", "h1": "4 1 0 0 0 0 3"},
+        messages={"far": ["set_fact wins over task vars 0"], "h1": ["[False, True]"]}),
+    "a_delegated_run_connects_with_the_delegated_hosts_variables": Case(
+        hosts={"h1": {}, "h2": {}, "far": FAR},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact: {ansible_connection: winrm, ansible_host: 127.0.0.1, login: ops}
+            - command: "true"
+              delegate_to: h2
+            - command: "true"
+              delegate_to: far
+              vars: {ansible_connection: local}
+            - command: "true"
+              delegate_to: far
+              vars: {ansible_user: "{{ login }}"}
+              register: undefined_there
+              ignore_errors: true
+            - debug: msg="{{ undefined_there is failed }} {{ 'login' in undefined_there.msg }}"
+            - command: "true"
+              delegate_to: far
+              vars: {ansible_user: "{{ hostvars[inventory_hostname]['login'] }}"}
+              ignore_unreachable: true
+            - set_fact: {ansible_connection: local}
+              delegate_to: far
+              delegate_facts: true
+            - command: "true"
+              delegate_to: far
+            - command: "true"
+              ignore_errors: true
+        """,
+        rc=0, recap={"h1": "9 3 0 0 0 0 3"},
+        messages={"h1": ["True True"]}),
+    "ssh_options_a_task_gives_that_cannot_be_used": Case(
+        hosts={"h1": {}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - set_fact:
+                ansible_connection: ssh
+                ansible_host: 127.0.0.1
+                ansible_port: 1
+                ansible_ssh_common_args: -o NoSuchOption=yes
+            - command: "true"
+              ignore_unreachable: true
+              register: bad_options
+            - debug: msg="{{ bad_options is unreachable }}"
+        """,
+        rc=0, recap={"h1": "3 0 0 0 0 0 1"},
+        messages={"h1": ["True"]}),
+    "a_delegated_module_runs_with_the_delegated_hosts_interpreter": Case(
+        hosts={"h1": {}, "h2": {"ansible_sh_interpreter": "/nonexistent/sh"}},
+        files={"library/probe": """\
+            #!/bin/sh
+            echo '{"changed": false, "msg": "ran"}'
+            """},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - probe:
+              register: here
+            - probe:
+              delegate_to: h2
+              register: there
+              ignore_errors: true
+            - debug: msg="{{ here.msg }} {{ there is failed }}"
+        """,
+        rc=0, recap={"h1": "3 0 0 0 0 0 1"},
+        messages={"h1": ["ran True"]}),
+}
+
+test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
+
+
+def test_ssh_options_a_task_gives_that_cannot_be_honoured_say_which(tmp_path):
+    """Unreachable (the connection cannot be made as asked), naming the option, not an attempt without it."""
+    playbook, inventory = write_case(CASES["ssh_options_a_task_gives_that_cannot_be_used"], tmp_path)
+    result = titan_ops.run(playbook, inventory)
+    unreachable = [r for r in result.host_results("h1") if r.module == "command"]
+    assert [r.status.value for r in unreachable] == ["unreachable"]
+    assert "ssh option 'NoSuchOption' is not supported" in unreachable[0].result["msg"]
