@@ -22,6 +22,7 @@ import pytest
 
 import titan_ops
 from titan_ops.errors import PlaybookError, TemplateError
+from titan_ops.sandbox import LimitReached
 from titan_ops.templating import Templar
 from titan_ops.trust import Authored, trusted
 from tests.oracle import ORACLE_BIN, QUIET_ENV, titan_stats
@@ -133,6 +134,14 @@ PASSWORD_HASHES = {
 def test_password_hash_with_passlib_gives_ansibles_hashes(expression):
     pytest.importorskip("passlib.hash", reason="passlib comes with the optional extra titan-ops[passwords]")
     assert _evaluate(expression) == PASSWORD_HASHES[expression]
+
+
+@pytest.mark.parametrize("expression", ["'x' | comment(prefix_count=100000000)",
+                                        "'x' | comment(postfix_count=100000000)",
+                                        "'x' | password_hash('sha512', rounds=999999999)"])
+def test_what_would_outgrow_the_sandbox_is_refused(expression):
+    with pytest.raises(LimitReached, match="refused"):
+        _evaluate(expression)
 
 
 def _evaluate(expression: str) -> Any:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from titan_ops import sandbox
 from titan_ops.errors import TemplateError
 
 _SCHEMES = {"md5": "md5_crypt", "blowfish": "bcrypt", "sha256": "sha256_crypt", "sha512": "sha512_crypt"}
 """ansible-core's names of the hash types, to passlib's."""
 _DEFAULT_ROUNDS = {"bcrypt": 12, "sha256_crypt": 535000, "sha512_crypt": 656000}
 """The rounds of crypt(3) when none are given (ansible-core's, whatever passlib's own default)."""
+MAX_ROUNDS = {"bcrypt": 16, "sha256_crypt": 10_000_000, "sha512_crypt": 10_000_000}
+"""More rounds than these would outlive a template's deadline (hashing cannot be interrupted): refused."""
 
 
 def _passlib_hash() -> Any:
@@ -29,8 +32,11 @@ def password_hash(password: Any, hashtype: str = "sha512", salt: Any = None, sal
                   rounds: Any = None, ident: Any = None) -> str:
     """``password`` hashed with ``hashtype`` (``sha512``, ``sha256``, ``md5``, ``blowfish``, or passlib's
     names of those), with ``salt`` (random when none), ``salt_size``, ``rounds`` and, for bcrypt, ``ident``."""
-    hashes = _passlib_hash()
     scheme = _SCHEMES.get(hashtype, hashtype)
+    if isinstance(rounds, int) and rounds > MAX_ROUNDS.get(scheme, rounds):
+        raise sandbox.LimitReached(f"password_hash: {rounds} rounds of {scheme} would outlive the template's "
+                                   f"deadline (at most {MAX_ROUNDS[scheme]}): refused")
+    hashes = _passlib_hash()
     if scheme not in _SCHEMES.values():
         raise TemplateError(f"{hashtype} is not in the list of supported passlib algorithms: {', '.join(_SCHEMES)}")
     if salt_size is not None and (not isinstance(salt_size, int) or isinstance(salt_size, bool)):

@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+from titan_ops import sandbox
 from titan_ops.errors import TemplateError
 
 _COMMENT_STYLES: dict[str, dict[str, str]] = {
@@ -32,6 +33,8 @@ def comment(text: Any, style: str = "plain", **options: Any) -> str:
     parts: dict[str, Any] = {"newline": "\n", "beginning": "", "prefix": marker.rstrip(), "prefix_count": 1,
                              "decoration": "", "postfix": marker.rstrip(), "postfix_count": 1, "end": "",
                              **_COMMENT_STYLES[style], **options}
+    for count in ("prefix_count", "postfix_count"):
+        sandbox.check_size(int(parts[count]), f"the {count} given to 'comment'")
     newline, decoration = parts["newline"], parts["decoration"]
     head = f"{parts['beginning']}{newline}" if parts["beginning"] else ""
     if parts["prefix"]:

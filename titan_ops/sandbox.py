@@ -104,7 +104,8 @@ def _refuse(what: str) -> LimitReached:
     return LimitReached(f"{what}: refused (a template may not build values that large)")
 
 
-def _check_size(count: int, what: str) -> None:
+def check_size(count: int, what: str) -> None:
+    """LimitReached when ``count`` characters or items (of ``what``) would exceed MAX_SIZE."""
     if count > MAX_SIZE:
         raise _refuse(f"{what} of {count} would exceed {MAX_SIZE}")
 
@@ -119,7 +120,7 @@ def _check_power(base: Any, exponent: Any) -> None:
 def _check_repeat(left: Any, right: Any) -> None:
     for sequence, count in ((left, right), (right, left)):
         if isinstance(count, int) and isinstance(sequence, (str, bytes, list, tuple)):
-            _check_size(len(sequence) * count, "a repetition")
+            check_size(len(sequence) * count, "a repetition")
 
 
 def _check_operation(operator: str, left: Any, right: Any) -> None:
@@ -201,7 +202,7 @@ def _check_printf(text: str, values: Any) -> None:
             if number == "*":
                 _check_widths(arguments)
             elif number:
-                _check_size(int(number), "a format width")
+                check_size(int(number), "a format width")
 
 
 def _check_format(text: str, args: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
@@ -216,13 +217,13 @@ def _check_format(text: str, args: Iterable[Any], kwargs: Mapping[str, Any]) -> 
         if "{" in spec:
             _check_widths([*args, *kwargs.values()])
         for number in re.findall(r"\d+", spec):
-            _check_size(int(number), "a format width")
+            check_size(int(number), "a format width")
 
 
 def _check_widths(arguments: Iterable[Any]) -> None:
     for argument in arguments:
         if isinstance(argument, int):
-            _check_size(argument, "a format width")
+            check_size(argument, "a format width")
 
 
 class _BoundedIteration:
@@ -263,7 +264,7 @@ def _bounded_filter(name: str, filter_: Callable[..., Any], position: int) -> Ca
     @functools.wraps(filter_)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if len(args) > position and isinstance(args[position], int):
-            _check_size(args[position], f"the width or count given to '{name}'")
+            check_size(args[position], f"the width or count given to '{name}'")
         return filter_(*args, **kwargs)
     return bounded
 
@@ -277,7 +278,7 @@ def _format(value: Any, *args: Any, **kwargs: Any) -> str:
 
 def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
     """jinja2's ``lipsum``, bounded."""
-    _check_size(n * max, "lorem ipsum words")
+    check_size(n * max, "lorem ipsum words")
     return jinja2.utils.generate_lorem_ipsum(n=n, html=html, min=min, max=max)
 
 
