@@ -6,6 +6,7 @@ tests fail, not skip, when it is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -72,6 +73,20 @@ def run_ansible(playbook: Path, inventory: Path, *args: str, timeout: float = 30
     stats = {match["host"]: {key: int(value) for key, value in match.groupdict().items() if key != "host"}
              for match in _RECAP_LINE.finditer(recap)}
     return done.returncode, stats
+
+
+RECORDER_ENV = {"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
+                "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
+"""The environment that makes ansible-playbook print its record (tests/oracle_callback) at the end."""
+
+
+def ansible_record(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                   timeout: float = 300) -> dict[str, Any]:
+    """``ansible-playbook args``' record: ``plays`` -> ``tasks`` -> ``hosts`` -> result, and ``stats``."""
+    done = subprocess.run([str(require_oracle()), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **QUIET_ENV, **RECORDER_ENV, **(env or {})})
+    assert '{"plays"' in done.stdout, done.stdout + done.stderr
+    return json.loads(done.stdout[done.stdout.index('{"plays"'):])
 
 
 def titan_stats(result: Any) -> dict[str, dict[str, int]]:

@@ -10,9 +10,7 @@ connection whose own ``assert`` tasks state what ansible-core does.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -25,7 +23,7 @@ from titan_ops.errors import PlaybookError, TemplateError
 from titan_ops.sandbox import LimitReached
 from titan_ops.templating import Templar
 from titan_ops.trust import Authored, trusted
-from tests.oracle import ORACLE_BIN, QUIET_ENV, titan_stats
+from tests.oracle import ansible_record, titan_stats
 
 INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
 VARIABLES = {"fruits": [{"name": "apple", "enjoy": True}, {"name": "orange", "enjoy": False}],
@@ -166,15 +164,8 @@ def _ansible_results(tmp_path: Path, expressions: list[str]) -> list[dict[str, A
     playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "vars": VARIABLES,
                                      "tasks": tasks}]))
     (tmp_path / "inventory").write_text(INVENTORY)
-    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory"), str(playbook)],
-                          capture_output=True, text=True, env={**os.environ, **QUIET_ENV, **_RECORDER}, timeout=300)
-    assert '{"plays"' in done.stdout, done.stdout + done.stderr
-    record = json.loads(done.stdout[done.stdout.index('{"plays"'):])
+    record = ansible_record("-i", str(tmp_path / "inventory"), str(playbook))
     return [task["hosts"]["localhost"] for task in record["plays"][0]["tasks"]]
-
-
-_RECORDER = {"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
-             "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
 
 
 @pytest.mark.oracle
@@ -264,12 +255,8 @@ def test_titan_ops_gives_ansibles_outcome(tmp_path, name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_ansible_core_gives_the_expected_outcome(tmp_path, name):
     tasks, expected = CASES[name]
-    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory" / "hosts"),
-                           str(_playbook(tmp_path, tasks))],
-                          capture_output=True, text=True, env={**os.environ, **QUIET_ENV, **_RECORDER}, timeout=120)
-    assert '{"plays"' in done.stdout, done.stdout + done.stderr
-    record = json.loads(done.stdout[done.stdout.index('{"plays"'):])
-    assert {key: record["stats"]["localhost"][key] for key in expected} == expected, done.stdout[-3000:]
+    record = ansible_record("-i", str(tmp_path / "inventory" / "hosts"), str(_playbook(tmp_path, tasks)))
+    assert {key: record["stats"]["localhost"][key] for key in expected} == expected, record
 
 
 @pytest.mark.parametrize("plugin", ["ansible._protomatter.origin", "ansible._protomatter.dump_object",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from titan_ops.errors import TemplateError
 from titan_ops.templating import Templar
 from titan_ops.trust import Authored
-from tests.oracle import ORACLE_BIN, QUIET_ENV
+from tests.oracle import ansible_record
 
 CONFIG = """[defaults]
 roles_path = roles:/srv/shared-roles
@@ -87,13 +86,7 @@ def test_other_settings_are_refused_by_name(configured, expression, words):
 def test_ansible_core_gives_the_same_values(configured, tmp_path):
     tasks = [{"debug": {"msg": "{{ " + expression + " }}"}} for expression in EXPRESSIONS]
     (tmp_path / "play.yml").write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    recorder = {"ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
-                "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
-    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "play.yml"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **QUIET_ENV, **ENVIRONMENT, **recorder,
-                               "ANSIBLE_CONFIG": str(configured / "ansible.cfg")})
-    assert '{"plays"' in done.stdout, done.stdout + done.stderr
-    record = json.loads(done.stdout[done.stdout.index('{"plays"'):])
+    record = ansible_record("-i", "localhost,", "-c", "local", "play.yml", cwd=tmp_path,
+                            env={**ENVIRONMENT, "ANSIBLE_CONFIG": str(configured / "ansible.cfg")})
     ansible = [task["hosts"]["localhost"].get("msg") for task in record["plays"][0]["tasks"]]
     assert ansible == [_titan(expression) for expression in EXPRESSIONS]

@@ -17,7 +17,7 @@ import pytest
 
 import titan_ops
 from titan_ops.errors import PlaybookError
-from tests.oracle import ORACLE_BIN, QUIET_ENV, titan_stats
+from tests.oracle import ORACLE_BIN, QUIET_ENV, ansible_record, titan_stats
 
 INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n"
 
@@ -427,13 +427,8 @@ def test_titan_ops_gives_ansibles_outcome(tmp_path, name):
 def test_ansible_core_gives_the_expected_outcome(tmp_path, name):
     tasks, expected = CASES[name]
     playbook = _playbook(tmp_path, tasks, FILES.get(name))
-    env = {**os.environ, **QUIET_ENV, "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "oracle_callback"),
-           "ANSIBLE_STDOUT_CALLBACK": "titan_record"}
-    done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory"), str(playbook),
-                           "-e", f"workdir={tmp_path}"], capture_output=True, text=True, env=env, timeout=120)
-    assert '{"plays"' in done.stdout, done.stdout + done.stderr
-    record = json.loads(done.stdout[done.stdout.index('{"plays"'):])
-    assert {key: record["stats"]["localhost"][key] for key in expected} == expected, done.stdout[-3000:]
+    record = ansible_record("-i", str(tmp_path / "inventory"), str(playbook), "-e", f"workdir={tmp_path}", timeout=120)
+    assert {key: record["stats"]["localhost"][key] for key in expected} == expected, record
 
 
 def test_debug_var_of_a_missing_key_says_so_without_class_names(tmp_path):
