@@ -49,6 +49,28 @@ CASES = {
                "inc.yml": "- debug: msg=included-by-action\n"},
         rc=0, recap={"h1": "7 1 0 0 0 0 0"},
         messages={"h1": ["other", "other", "included-by-action", "handler-beside-playbook"]}),
+    # keyword_inheritance's playbooks with a user that exists (its own stop at password_hash without passlib);
+    # the second whoami of roles: does not run: become_user does not tell two entries of a role apart
+    "become_keywords_of_a_role_and_of_a_dependency_win_over_the_play_and_do_not_make_it_another_role": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          become: true
+          become_user: nobody
+          roles:
+            - {role: whoami, become_user: root}
+            - whoami
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_role: {name: "{{ item }}"}
+              loop: [whoami, depends]
+        """,
+        files={"roles/whoami/tasks/main.yml": "- command: whoami\n  register: me\n- debug: msg=\"{{ me.stdout }}\"\n",
+               "roles/depends/meta/main.yml": "dependencies:\n  - {role: whoami, become: true, become_user: nobody}\n",
+               "roles/depends/tasks/main.yml": "- debug: msg=own\n"},
+        hosts={"h1": {"ansible_python_interpreter": "/usr/bin/python3"}},  # (one the user nobody may run)
+        rc=0, recap={"h1": "9 3 0 0 0 0 0"}, messages={"h1": ["root", "root", "nobody", "own"]}),
 }
 
 

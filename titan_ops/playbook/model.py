@@ -154,7 +154,7 @@ class Block:
     """Set on the block holding a role's tasks (what ``roles:`` and ``import_role`` become)."""
     runs_once_as: str | None = None
     """Set on the block of a ``roles:`` entry or a role dependency: a host runs it once per play under
-    this identity (the role, its parameters and keywords), as Ansible deduplicates roles."""
+    this identity (the role, its parameters, `when` and `tags`), as Ansible deduplicates roles."""
     notify: list[str] = field(default_factory=list)
     """Handlers the block's tasks notify when they do not name their own."""
 

@@ -2,8 +2,8 @@
 
 Each role becomes a block holding its dependencies' blocks and then a block with the role's tasks
 and its :class:`~titan_ops.playbook.model.RoleScope` (defaults, vars, parameters). As in Ansible, a
-``roles:`` entry or a dependency is marked to run once per host and play with the same parameters
-and keywords (unless the role's meta says ``allow_duplicates: true``); ``import_role`` and
+``roles:`` entry or a dependency is marked to run once per host and play with the same parameters,
+``when`` and ``tags`` (unless the role's meta says ``allow_duplicates: true``); ``import_role`` and
 ``include_role`` always run. The roles' handlers join the play's, and the variables and defaults of
 public roles are the play's too.
 """
@@ -89,7 +89,9 @@ class PlayRoles:
         if public:
             self.defaults.update(scope.defaults)
             self.vars.update(scope.vars)
-        identity = json.dumps([folder.path, keywords, params, options], sort_keys=True, default=str)
+        # as in ansible-core, of the keywords only when and tags tell two entries of a role apart (become, ... do not)
+        identity = json.dumps([folder.path, {key: keywords.get(key) for key in ("when", "tags")}, params, options],
+                              sort_keys=True, default=str)
         return Block(block=[*dependencies, Block(block=tasks, location=where, role=scope)], location=where,
                      when=as_list(keywords.get("when")), tags=tags_of(keywords.get("tags")),
                      keywords={key: value for key, value in keywords.items() if key not in ("when", "tags")},
