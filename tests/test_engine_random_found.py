@@ -17,6 +17,10 @@ from tests.oracle import QUIET_ENV, require_oracle
 
 ONE_HOST = {"h1": {}}
 
+ROLE_WITH_HANDLER = {"roles/r/tasks/main.yml": "- {debug: {msg: 'task {{ w }}'}, changed_when: true, notify: rh}",
+                     "roles/r/handlers/main.yml": "- {name: rh, debug: {msg: 'handler {{ w }}'}}",
+                     "roles/r/defaults/main.yml": "w: default"}
+
 CASES = {
     # seed 351485: a rescue that never ran registered nothing, and `reg.rc | default(0)` is 0.
     "attribute_of_an_undefined_variable_is_undefined": Case(
@@ -219,6 +223,34 @@ CASES = {
                "roles/r/defaults/main.yml": "r_default: d",
                "roles/r/vars/main.yml": "r_var: v"},
         hosts=ONE_HOST, rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["task", "handler d v"]}),
+    # seed 338904: a role's handler sees the variables around where the role was included last (the include's
+    # vars, its blocks' vars) ...
+    "an_included_roles_handler_sees_the_variables_of_the_include": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - {include_role: {name: r}, vars: {w: one}}
+            - meta: flush_handlers
+            - block:
+                - include_role: {name: r}
+              vars: {w: block}
+        """,
+        files=ROLE_WITH_HANDLER, hosts=ONE_HOST, rc=0, recap={"h1": "6 2 0 0 0 0 0"},
+        messages={"h1": ["task one", "handler one", "task block", "handler block"]}),
+    # ... and, for a role the play holds (roles:, import_role), around where it is placed last in the play,
+    # whatever ran.
+    "a_held_roles_handler_sees_the_variables_around_its_last_place": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - {import_role: {name: r}, vars: {w: one}}
+            - meta: flush_handlers
+            - {import_role: {name: r}, vars: {w: two}}
+        """,
+        files=ROLE_WITH_HANDLER, hosts=ONE_HOST, rc=0, recap={"h1": "4 2 0 0 0 0 0"},
+        messages={"h1": ["task one", "handler two", "task two", "handler two"]}),
     # seed 325350 (generator of e34b4ba): max_fail_percentage counts a failed host only once nothing is left for
     # it to run. With force_handlers, h1 (a handler notified) goes to the flush first and is not counted, h2 is:
     # 1 of 2 > 34%. ansible-core then fails every host at the flush, before its handlers: the handler never runs.

@@ -55,6 +55,11 @@ class PlayState:
         """The play's roles' variables, and those of roles included with ``public: true`` so far."""
         self.role_defaults = dict(self.play.role_defaults)
         """The play's roles' defaults, and those of roles included with ``public: true`` so far."""
+        self.role_entries: dict[str, Any] = {}
+        """Per role (its folder), the scope it was placed in last (``roles:``, ``import_role``) or last included
+        in: what its handlers see."""
+        self.static_roles: set[int] = set()
+        """The ``id`` of the roles the play holds (not included at run time)."""
         self.roles_run: set[tuple[str, str]] = set()
         """(host, role identity) of the roles that run once per play (``Block.runs_once_as``) already run."""
         self.unreachable: set[str] = set()

@@ -68,10 +68,25 @@ class Walk:
                               tags=["always"])
             self.task(facts_task, hosts, scope)
         for section in (plan.play.pre_tasks, plan.play.tasks, plan.play.post_tasks):
+            self._place_roles(section, scope)
+        for section in (plan.play.pre_tasks, plan.play.tasks, plan.play.post_tasks):
             if self.state.ended:
                 break
             self.state.failed |= self.items(section, hosts, scope)
             self.flush_handlers(hosts, scope)
+
+    def _place_roles(self, items: list[TaskItem], scope: Scope) -> None:
+        """Where each role the play holds (``roles:``, ``import_role``) is placed last: its handlers see the
+        variables around that place until an ``include_role`` of it runs (ansible-core places them when it
+        loads the play)."""
+        for item in items:
+            if isinstance(item, Block):
+                inner = scope.enter(item)
+                if item.role is not None:
+                    self.state.role_entries[item.role.path] = inner
+                    self.state.static_roles.add(id(item.role))
+                for part in (item.block, item.rescue, item.always):
+                    self._place_roles(part, inner)
 
     # -- task lists, blocks, includes ------------------------------------------------
     def items(self, items: list[TaskItem], hosts: list[str], scope: Scope) -> set[str]:
@@ -117,8 +132,10 @@ class Walk:
                 return set()
         # a rescue whose every task the tags leave out is no rescue (ansible drops it before the run)
         rescue = block.rescue if scope.handler or self._selects_any(block.rescue, scope.tags + block.tags) else []
-        failed = self.items(block.block, hosts, scope.enter(block, rescuable=bool(rescue),
-                                                            caught=bool(rescue or block.always)))
+        inner = scope.enter(block, rescuable=bool(rescue), caught=bool(rescue or block.always))
+        if block.role is not None and id(block.role) not in state.static_roles:  # an included role
+            state.role_entries[block.role.path] = inner
+        failed = self.items(block.block, hosts, inner)
         twice = self._failed_twice(failed)  # past the rescue, or without one past the always
         rescuable = {host for host in failed if host not in state.unreachable and host not in twice}
         past_always = set() if rescue else twice
@@ -500,11 +517,21 @@ class Walk:
         for handler in list(state.notifications.handlers):
             notified = state.notifications.take(handler, [host for host in candidates if host not in failed])
             if notified:
-                # a role's handler sees its role's variables and defaults (an include_role's too)
-                failed |= (self.task(handler, notified, replace(handler_scope, roles=[handler.handler_role])
-                                     if handler.handler_role else handler_scope) if isinstance(handler, Task)
-                           else self.items([handler], notified, handler_scope))
+                failed |= (self.task(handler, notified, self._role_handler_scope(handler, handler_scope))
+                           if isinstance(handler, Task) else self.items([handler], notified, handler_scope))
         return failed
+
+    def _role_handler_scope(self, handler: Task, scope: Scope) -> Scope:
+        """A role's handler sees its role's variables, defaults and parameters (an included role's too), and
+        the variables of the blocks and the include or import around where the role was last entered (as
+        ansible-core, whose role handlers hang below it)."""
+        role = handler.handler_role
+        if role is None:
+            return scope
+        entered = self.state.role_entries.get(role.path)
+        if entered is None:
+            return replace(scope, roles=[role])
+        return replace(scope, roles=entered.roles, block_vars=entered.block_vars)
 
     def _forces_handlers(self, host: str, scope: Scope) -> bool:
         """``force_handlers``: the play's, when it says one, wins over ``--force-handlers`` (as in ansible-core)."""
