@@ -21,6 +21,10 @@ ROLE_WITH_HANDLER = {"roles/r/tasks/main.yml": "- {debug: {msg: 'task {{ w }}'},
                      "roles/r/handlers/main.yml": "- {name: rh, debug: {msg: 'handler {{ w }}'}}",
                      "roles/r/defaults/main.yml": "w: default"}
 
+HANDLER_ROLES = {f"roles/{name}/{folder}/main.yml": text.format(name=name) for name in "qrs" for folder, text in (
+    ("tasks", "- {{debug: {{msg: 'task {name}'}}, changed_when: true, notify: {name}h}}"),
+    ("handlers", "- {{name: {name}h, debug: {{msg: 'handler {name}'}}}}"))}
+
 CASES = {
     # seed 351485: a rescue that never ran registered nothing, and `reg.rc | default(0)` is 0.
     "attribute_of_an_undefined_variable_is_undefined": Case(
@@ -251,6 +255,35 @@ CASES = {
         """,
         files=ROLE_WITH_HANDLER, hosts=ONE_HOST, rc=0, recap={"h1": "4 2 0 0 0 0 0"},
         messages={"h1": ["task one", "handler two", "task two", "handler two"]}),
+    # seed 953796: the handlers of the roles a play imports come after the play's own, in the order ansible-core
+    # loads the sections (pre_tasks, post_tasks, tasks); those of its roles: entries before them ...
+    "imported_roles_handlers_run_after_the_plays_own": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          roles: [q]
+          tasks:
+            - import_role: {name: s}
+            - {debug: {msg: notify}, changed_when: true, notify: [rh, ph]}
+          post_tasks:
+            - import_role: {name: r}
+          handlers:
+            - {name: ph, debug: {msg: handler play}}
+        """,
+        files=HANDLER_ROLES, hosts=ONE_HOST, rc=0, recap={"h1": "9 4 0 0 0 0 0"},
+        messages={"h1": ["task q", "task s", "notify", "handler q", "handler play", "handler r", "handler s",
+                         "task r", "handler r"]}),
+    # ... and a handler of an imported role keeps the import's conditions: never run here.
+    "an_imported_roles_handler_keeps_the_imports_condition": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          pre_tasks:
+            - {import_role: {name: r}, when: false}
+          tasks:
+            - {debug: {msg: notify}, changed_when: true, notify: rh}
+        """,
+        files=HANDLER_ROLES, hosts=ONE_HOST, rc=0, recap={"h1": "1 1 0 0 2 0 0"}, messages={"h1": ["notify"]}),
     # seed 325350 (generator of e34b4ba): max_fail_percentage counts a failed host only once nothing is left for
     # it to run. With force_handlers, h1 (a handler notified) goes to the flush first and is not counted, h2 is:
     # 1 of 2 > 34%. ansible-core then fails every host at the flush, before its handlers: the handler never runs.

@@ -523,15 +523,15 @@ class Walk:
 
     def _role_handler_scope(self, handler: Task, scope: Scope) -> Scope:
         """A role's handler sees its role's variables, defaults and parameters (an included role's too), and
-        the variables of the blocks and the include or import around where the role was last entered (as
-        ansible-core, whose role handlers hang below it)."""
+        the variables and conditions of the blocks and the include or import around where the role was
+        last entered (as ansible-core, whose role handlers hang below it)."""
         role = handler.handler_role
         if role is None:
             return scope
         entered = self.state.role_entries.get(role.path)
         if entered is None:
             return replace(scope, roles=[role])
-        return replace(scope, roles=entered.roles, block_vars=entered.block_vars)
+        return replace(scope, roles=entered.roles, block_vars=entered.block_vars, when=entered.when)
 
     def _forces_handlers(self, host: str, scope: Scope) -> bool:
         """``force_handlers``: the play's, when it says one, wins over ``--force-handlers`` (as in ansible-core)."""

@@ -342,13 +342,19 @@ class _Parser:
         if not isinstance(data.get("roles") or [], list):
             raise PlaybookError("roles must be a list", data.where("roles"), "roles")
         pre_tasks = self.task_list(data.get("pre_tasks") or [], base_dir, stack)
+        after_pre = len(roles.handlers)
         role_blocks: list[TaskItem] = []
         for entry in data.get("roles") or []:
             self._check_role_entry(entry, data.where("roles"))
             role_blocks.append(roles.entry(entry, data.where("roles"), stack))
+        after_roles = len(roles.handlers)
         tasks = self.task_list(data.get("tasks") or [], base_dir, stack)
+        after_tasks = len(roles.handlers)
         post_tasks = self.task_list(data.get("post_tasks") or [], base_dir, stack)
         handlers = self.handler_list(data.get("handlers") or [], base_dir, stack)
+        found = roles.handlers  # in ansible-core's order: the roles: entries', the play's, then the imported roles'
+        handlers = (found[after_pre:after_roles] + handlers + found[:after_pre] + found[after_tasks:]  # (pre_tasks,
+                    + found[after_roles:after_tasks])  # post_tasks, tasks: the order ansible loads them in)
         return Play(
             hosts=hosts,
             location=data.location,
@@ -359,7 +365,7 @@ class _Parser:
             pre_tasks=pre_tasks,
             tasks=role_blocks + tasks,
             post_tasks=post_tasks,
-            handlers=roles.handlers + handlers,
+            handlers=handlers,
             force_handlers=data.get("force_handlers"),
             role_vars=roles.vars,
             role_defaults=roles.defaults,
