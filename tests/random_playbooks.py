@@ -1,25 +1,30 @@
 """Seeded random playbooks over the supported language, for differential tests against ansible-core.
 
 Every generated task writes a marker line into a file on the host, so the final files record exactly
-which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts, with
-the play keywords (serial, strategy linear/free/host_pinned, any_errors_fatal, max_fail_percentage, force_handlers,
-tags, roles, some of them templated), pre_tasks and post_tasks, blocks with rescue and always (any_errors_fatal on
-blocks too), handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or
-not), meta end_host/end_batch/end_play, loops (set_fact in a loop too; loop_control's loop_var, index_var, label,
-extended, pause), until/retries, register, when, changed_when/failed_when (lists too), ignore_errors, check_mode,
-diff, run_once, delegate_to (writing into a file of the delegating host's name on the delegated one), set_fact
-cacheable, task vars and environment, no_log and tags; include_tasks/import_tasks of task files and
-include_role/import_role/roles: of roles (tasks, handlers, defaults) generated on disk beside the playbook (their
-files are ``RandomPlaybook.files``). A playbook is run with --tags, --skip-tags, --check, --check --diff, --diff,
---force-handlers or --limit, or none of them.
+which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts (host patterns
+with ``:``, ``:!`` and ``:&`` too), with the play keywords (serial as a number, a percentage or a list of them,
+strategy linear/free/host_pinned, any_errors_fatal, max_fail_percentage, force_handlers, tags, roles with
+parameters or vars, vars_files (a list of alternatives too), some of them templated), pre_tasks and post_tasks,
+blocks with rescue and always (nested, any_errors_fatal and notify on blocks, meta clear_host_errors in an always),
+handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or not),
+meta end_host/end_batch/end_play/clear_host_errors, loops (set_fact in a loop too; loop_control's loop_var,
+index_var, label, extended, pause; conditions on a loop's registered results), until/retries, register, when,
+changed_when/failed_when (lists too), ignore_errors, any_errors_fatal on tasks, check_mode, diff, run_once,
+delegate_to (writing into a file of the delegating host's name on the delegated one), set_fact cacheable, task
+vars and environment, no_log and tags (never and always too); include_tasks/import_tasks of task files and
+include_role/import_role (with vars)/roles: of roles (tasks using a role variable, handlers, defaults) generated
+on disk beside the playbook (their files are ``RandomPlaybook.files``). A playbook is run with --tags (never,
+untagged too), --skip-tags, --check, --check --diff, --diff, --force-handlers or --limit, or none of them.
 
 Not drawn: keywords titan-ops refuses by name (delegate_facts, throttle, order, module_defaults, collections,
 debugger, async with modules other than command/shell); become (the lab's hosts run as one user); gather_facts and
-facts (the hosts' facts differ between the two runs' connections); async (a detached job's timing); vars_files,
-vars_prompt and import_playbook (loading, covered by the integration targets); end_play/end_batch and run_once
-under free and host_pinned (a failing run_once task fails every host of the play, wherever each one is), and
-delegate_to under them or in a role or task file (where the others are is a race: docs/playbooks.md, "Differences
-from Ansible"; seed 808989 of the generator of a6f9322 drew a failing run_once under free).
+facts (the hosts' facts differ between the two runs' connections); async (a detached job's timing);
+ignore_unreachable (no host of the lab can be made unreachable for one run only); vars_prompt and import_playbook
+(loading, covered by the integration targets); end_play/end_batch/clear_host_errors and run_once under free and
+host_pinned (a failing run_once task fails every host of the play, wherever each one is; which hosts have failed
+when the first one clears errors), and delegate_to under them or in a role or task file (where the others are is
+a race: docs/playbooks.md, "Differences from Ansible"; seed 808989 of the generator of a6f9322 drew a failing
+run_once under free).
 
 Replay a seed: ``python -m tests.random_playbooks SEED`` prints its playbook and extra vars; the
 differential test runs given seeds with ``TITAN_OPS_RANDOM_SEEDS=SEED,SEED``.
@@ -48,7 +53,8 @@ EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34, "how"
 MODES: dict[str, dict[str, Any]] = {"all-tags": {}, "tag-red": {"tags": ("red",)},
                                     "skip-blue": {"skip_tags": ("blue",)}, "check": {"check": True},
                                     "limit": {"limit": "all:!lab2"}, "check-diff": {"check": True, "diff": True},
-                                    "diff": {"diff": True}, "force-handlers": {"force_handlers": True}}
+                                    "diff": {"diff": True}, "force-handlers": {"force_handlers": True},
+                                    "tag-never-blue": {"tags": ("never", "blue")}, "tag-untagged": {"tags": ("untagged",)}}
 FORKS = 3
 
 
@@ -94,6 +100,8 @@ class PlaybookGenerator:
         """The tasks being drawn go into a task file or a role (which any play may use)."""
         self.files: dict[str, str] = {}
         self.roles: list[str] = []
+        self.words: list[str] = []
+        """Variables from vars_files (of this play or an earlier one: undefined there, as their default says)."""
 
     # -- pieces ------------------------------------------------------------------------------
     def _marker(self) -> str:
@@ -113,7 +121,7 @@ class PlaybookGenerator:
         if self.registered:
             name = self.random.choice(self.registered)
             choices += [f"{name} is changed", f"{name} is skipped", f"{name} is failed",
-                        f"{name}.rc | default(0) == 0"]
+                        f"{name}.rc | default(0) == 0", f"({name}.results | default([]) | length) > 1"]
         if self.facts:
             choices.append(f"{self.random.choice(self.facts)} | default('') == 'b'")
         return self.random.choice(choices)
@@ -190,7 +198,10 @@ class PlaybookGenerator:
             task["loop"] = self.random.sample([1, 2, 3, 4], self.random.randint(0, 3))
             if self._chance(0.4):
                 task["loop_control"] = self._loop_control(task, marker)
-        if self.facts and self._chance(0.3):
+        if self.words and self._chance(0.2):
+            task["shell"] = task["shell"].replace(f"echo {marker}", f"echo {marker}-{{{{ {self.random.choice(self.words)} "
+                                                                   "| default('none') }}", 1)
+        elif self.facts and self._chance(0.3):
             task["shell"] = task["shell"].replace(f"echo {marker}", f"echo {marker}-{{{{ {self.random.choice(self.facts)} "
                                                                    "| default('none') }}", 1)
         return self._keywords(task, writes=True)
@@ -216,8 +227,17 @@ class PlaybookGenerator:
             task["register"] = name
             self.registered.append(name)
         if self._chance(0.2):
-            task["tags"] = [self.random.choice(TAGS)]
+            task["tags"] = self._tags()
+        if self._chance(0.04):
+            task["any_errors_fatal"] = True
         return task
+
+    def _tags(self) -> list[str]:
+        """A task's tags: one of TAGS, sometimes with ``never`` (runs only when --tags names it) or ``always``."""
+        tags = [self.random.choice(TAGS)]
+        if self._chance(0.2):
+            tags.append(self.random.choice(["never", "always"]))
+        return tags
 
     def _loop_control(self, task: dict[str, Any], marker: str) -> dict[str, Any]:
         """loop_control options, with the shell line rewritten to use them."""
@@ -268,7 +288,8 @@ class PlaybookGenerator:
         play_handlers, topics = self.handlers, self.topics
         self.handlers, self.topics = [f"{name} handler"], []
         self.in_file = True
-        tasks = [self.task(depth) for _ in range(self.random.randint(1, 3))]
+        tasks = [{"name": f"{name} word", "shell": f"echo {name}-{{{{ {name}_word }}}} >> {OUT}/trace"}]
+        tasks += [self.task(depth) for _ in range(self.random.randint(1, 3))]
         self.in_file = False
         self.handlers, self.topics = play_handlers, topics
         self.files[f"roles/{name}/tasks/main.yml"] = yaml.safe_dump(tasks, sort_keys=False)
@@ -281,13 +302,16 @@ class PlaybookGenerator:
         """include_role or import_role of a generated role."""
         name = self.role(depth)
         action = self.random.choice(["include_role", "import_role"])
-        return self._include_keywords({"name": f"{action} {name}", action: {"name": name}})
+        task: dict[str, Any] = {"name": f"{action} {name}", action: {"name": name}}
+        if self._chance(0.3):  # the role's variable given by the include (over its defaults)
+            task["vars"] = {f"{name}_word": f"v-{{{{ inventory_hostname }}}}-{self._marker()}"}
+        return self._include_keywords(task)
 
     def meta(self) -> dict[str, Any]:
         """``meta`` ending a host, a batch or the play, or flushing handlers, mostly under a condition."""
         actions = ["end_host", "flush_handlers", "noop"]
         if not self.free and not self.in_file:  # under free, where the others are when one ends the play is a race (docs/playbooks.md,
-            actions += ["end_batch", "end_play"]  # "Differences from Ansible")
+            actions += ["end_batch", "end_play", "clear_host_errors"]  # "Differences from Ansible")
         task: dict[str, Any] = {"meta": self.random.choice(actions)}
         if self._chance(0.8):
             task["when"] = self._condition()
@@ -301,6 +325,10 @@ class PlaybookGenerator:
             block["rescue"] = [self.task(depth) for _ in range(self.random.randint(1, 2))]
         if self._chance(0.5):
             block["always"] = [self.task(depth) for _ in range(self.random.randint(1, 2))]
+            if not self.free and not self.in_file and self._chance(0.15):  # the hosts that failed into it go on
+                block["always"].append({"meta": "clear_host_errors"})
+        if self._chance(0.08):  # every changed task inside notifies it
+            block["notify"] = self._notify()
         if self._chance(0.25):
             block["when"] = self._host_condition()
         if self._chance(0.15):
@@ -315,14 +343,20 @@ class PlaybookGenerator:
     def play(self, index: int) -> dict[str, Any]:
         self.handlers = [f"handler {index}-{n}" for n in range(1, 3)]
         self.topics = [f"topic {index}"]
-        hosts = self.random.choice(["lab", "lab", "lab1:lab2", "lab2:lab3", "all", "{{ target }}"])
+        hosts = self.random.choice(["lab", "lab", "lab1:lab2", "lab2:lab3", "all", "{{ target }}", "lab:!lab3",
+                                    "all:&lab"])
         play: dict[str, Any] = {"name": f"play {index}", "hosts": hosts, "gather_facts": False}
         if self._chance(0.35):
-            play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}"])
+            play["serial"] = self.random.choice([1, 2, "50%", [1, 2], "{{ batch }}", ["34%", 2], [1, "50%"], "100%"])
         self.free = self._chance(0.2)
         if self.free:
             play["strategy"] = self.random.choice(["free", "{{ how }}", "host_pinned"])
         play["vars"] = {"chosen_handler": self.random.choice(self.handlers)}
+        if self._chance(0.2):  # a file of variables, sometimes the second of a list of alternatives
+            path = f"vars_{index}.yml"
+            self.files[path] = yaml.safe_dump({f"vf_{index}": f"v{index}", "chosen_handler": self.handlers[0]})
+            play["vars_files"] = [path] if self._chance(0.7) else [["missing.yml", path]]
+            self.words.append(f"vf_{index}")
         if self._chance(0.2):
             play["any_errors_fatal"] = True
         elif self._chance(0.2):
@@ -356,6 +390,10 @@ class PlaybookGenerator:
         play["handlers"] = handlers
         if self._chance(0.2):
             role: dict[str, Any] = {"role": self.role(1)}
+            if self._chance(0.3):
+                role[f"{role['role']}_word"] = f"p-{index}"  # a role parameter
+            elif self._chance(0.2):
+                role["vars"] = {f"{role['role']}_word": f"rv-{index}"}
             if self._chance(0.3):
                 role["tags"] = [self.random.choice(TAGS)]
             if self._chance(0.3):
