@@ -5,7 +5,8 @@ a delegated run the delegated host's (``ansible_delegated_vars``: its inventory 
 ``vars`` rendered there), never the original host's; the interpreter of a delegated module run is the
 delegated host's too.
 
-``far`` is reached by ssh at 127.0.0.1:1, where nothing listens (unreachable at once, no name lookup).
+``far`` is reached by ssh at 127.0.0.1:1, where nothing listens (unreachable at once, no name lookup); a
+delegated address sees the play's and the task's variables, as ansible-core's implicit host.
 Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
 """
 
@@ -80,6 +81,25 @@ CASES = {
         """,
         rc=0, recap={"h1": "9 3 0 0 0 0 3"},
         messages={"h1": ["True True"]}),
+    "a_delegated_address_sees_the_play_and_task_vars": Case(
+        hosts={"h1": {}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {ansible_port: 1, marker: from_play}
+          tasks:
+            - command: "true"
+              delegate_to: 127.0.0.2
+              vars: {ansible_connection: local, ansible_python_interpreter: /opt/titan-ops-oracle/bin/python}
+            - debug: msg="{{ ansible_delegated_vars['127.0.0.2']['marker'] }}
+                {{ ansible_delegated_vars['127.0.0.2']['ansible_port'] }}"
+              delegate_to: 127.0.0.2
+            - command: "true"
+              delegate_to: 127.0.0.2
+              ignore_unreachable: true
+        """,
+        rc=0, recap={"h1": "3 1 0 0 0 0 1"},
+        messages={"h1": ["from_play 1"]}),
     "ssh_options_a_task_gives_that_cannot_be_used": Case(
         hosts={"h1": {}},
         playbook="""

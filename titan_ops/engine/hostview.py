@@ -161,15 +161,19 @@ class HostView:
                 **tag_variables(self.options.tags, self.options.skip_tags)}
 
     def inventory_vars(self, host: str) -> dict[str, Any]:
+        """What the inventory gives ``host`` (one it does not have, a delegated address: what it gives any)."""
         variables = self._inventory_vars.get(host)
         if variables is None:
-            variables = self._inventory_vars[host] = self.inventory.host_vars(host)
+            inventory = self.inventory
+            variables = self._inventory_vars[host] = (inventory.host_vars(host) if inventory.has_host(host)
+                                                      else inventory.implicit_host_vars(host))
         return variables
 
     def group_names(self, host: str) -> list[str]:
         names = self._group_names.get(host)
         if names is None:
-            names = self._group_names[host] = self.inventory.group_names(host)
+            names = self._group_names[host] = (self.inventory.group_names(host) if self.inventory.has_host(host)
+                                               else [])
         return names
 
     def address(self, host: str, variables: Mapping[str, Any], keywords: Mapping[str, Any]) -> HostAddress:
@@ -209,7 +213,7 @@ class HostView:
     def _own_address(self, host: str) -> HostAddress | None:
         """The host's login under its inventory variables and the run's defaults (None: they give none)."""
         if host not in self._addresses:
-            own = RenderedOnRead(self.templar, self.inventory_vars(host)) if self.inventory.has_host(host) else {}
+            own = RenderedOnRead(self.templar, self.inventory_vars(host))
             try:
                 self._addresses[host] = address_from_vars(host, ChainMap(own, self.options.host_defaults))
             except TitanOpsError:

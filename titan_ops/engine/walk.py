@@ -603,11 +603,10 @@ class Walk:
         return RunSettings(context, RunFlags.of(settings))
 
     def _delegated_variables(self, host: str, scope: Scope, task: Task) -> Mapping[str, Any]:
-        """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, or for a
-        host the inventory does not have, what the run learned of it."""
-        if self.hosts.inventory.has_host(host):
-            return self.hosts.variables(self.state, host, scope, task.vars)
-        return self.hosts.learned(host)
+        """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, the
+        task's among them; for a host the inventory does not have (an address), those of ansible-core's
+        implicit host: what the inventory gives any host, the play's and the task's, what the run learned of it."""
+        return self.hosts.variables(self.state, host, scope, task.vars)
 
     def _learn_facts(self, task: Task, result: TaskResult) -> None:
         """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``

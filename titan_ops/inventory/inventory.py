@@ -68,6 +68,11 @@ class Inventory:
         """The merged variables of one host, as ``ansible-inventory --host NAME`` prints them."""
         return copy.deepcopy(self._variables.host_vars(self._host(name)))
 
+    def implicit_host_vars(self, name: str) -> dict[str, Any]:
+        """What the inventory gives a host it does not have (an address a task is delegated to), as
+        ansible-core gives its implicit host: the ``all`` group's variables and a ``host_vars`` file of that name."""
+        return copy.deepcopy(self._variables.host_vars(Host(name)))
+
     def list_hosts(self, pattern: str | Sequence[str] = "all", limit: str | None = None) -> list[str]:
         """The hosts a play with ``hosts: pattern`` run with ``--limit limit`` targets, in Ansible's order.
 
