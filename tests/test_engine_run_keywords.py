@@ -7,7 +7,8 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
-from tests.engine_cases import Case, case_tests
+from tests.engine_cases import Case, case_tests, write_case
+from titan_ops.cli import main
 
 LOCAL_AND_DOWN = {"h1": {}, "down": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1,
                                      "ansible_user": "nobody"}}
@@ -94,3 +95,22 @@ CASES = {
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
+
+
+def test_no_log_hides_the_items_of_a_loop_that_never_ran(tmp_path, capsys):
+    """The items' keywords are rendered only for the items that run: a task whose every item is skipped still
+    hides them under its own ``no_log`` (ansible-core censors them too)."""
+    case = Case(playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg=never
+              loop: [hidden-item-one, hidden-item-two]
+              when: false
+              no_log: true
+        """, rc=0, recap={}, messages={})
+    playbook, inventory = write_case(case, tmp_path)
+    assert main(["run", str(playbook), "-i", str(inventory), "-v", "--output-json", str(tmp_path / "run.json")]) == 0
+    written = capsys.readouterr().out + (tmp_path / "run.json").read_text()
+    assert "censored" in written
+    assert "hidden-item" not in written

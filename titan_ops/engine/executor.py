@@ -71,10 +71,12 @@ class TaskExecutor:
             result = _failure(task, error)
             runs = [(result, self._flags(settle, variables))]
         status = status_of(result)
+        no_log = any(flags.no_log for _, flags in runs)
+        if not no_log and len(runs) < len(result.get("results") or [result]):  # (what did not run: the task's)
+            no_log = self._flags(settle, variables).no_log
         return TaskResult(host=host, task=task.display_name, module=task.module, status=status, start=start,
                           end=datetime.now(), result=result, ignored=_ignored(status, runs),
-                          location=str(task.location), delegated_to=_delegated_hosts(result),
-                          no_log=any(flags.no_log for _, flags in runs),
+                          location=str(task.location), delegated_to=_delegated_hosts(result), no_log=no_log,
                           delegate_facts=any(flags.delegate_facts for _, flags in runs))
 
     def _chosen(self, task: Task, variables: Mapping[str, Any]) -> Task:

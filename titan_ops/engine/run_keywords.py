@@ -64,7 +64,8 @@ class KeywordRenderer:
         try:
             return self._render(keywords, variables)
         except TitanOpsError as error:
-            raise KeywordError(error, RunFlags(ignore_errors=self.ignores_errors(keywords, variables))) from None
+            raise KeywordError(error, RunFlags(ignore_errors=self.ignores_errors(keywords, variables),
+                                               no_log=self._alone("no_log", keywords, variables))) from None
 
     def _render(self, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -85,9 +86,12 @@ class KeywordRenderer:
 
     def ignores_errors(self, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
         """``ignore_errors`` of ``keywords`` rendered alone (False when it cannot be)."""
+        return self._alone("ignore_errors", keywords, variables)
+
+    def _alone(self, key: str, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
+        """The yes/no keyword ``key`` of ``keywords`` rendered alone (False when it cannot be)."""
         try:
-            return bool(self._render({"ignore_errors": keywords.get("ignore_errors", False)},
-                                     variables)["ignore_errors"])
+            return bool(self._render({key: keywords.get(key, False)}, variables).get(key))
         except TitanOpsError:
             return False
 
