@@ -12,8 +12,12 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 import titan_ops
-from tests.engine_cases import Case, case_tests, write_case
+from tests.engine_cases import Case, ansible_outcome, case_tests, titan_outcome, write_case
 
 FAR = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
 
@@ -150,3 +154,46 @@ def test_ssh_options_a_task_gives_that_cannot_be_honoured_say_which(tmp_path):
     unreachable = [r for r in result.host_results("h1") if r.module == "command"]
     assert [r.status.value for r in unreachable] == ["unreachable"]
     assert "ssh option 'NoSuchOption' is not supported" in unreachable[0].result["msg"]
+
+
+BECOME = Case(
+    hosts={"h1": {"ansible_become": True, "ansible_become_user": "nobody", "ansible_pipelining": True,
+                  "ansible_python_interpreter": "/usr/bin/python3"},
+           "h2": {"ansible_pipelining": True, "ansible_python_interpreter": "/usr/bin/python3"}},
+    playbook="""
+    - hosts: h1
+      gather_facts: false
+      tasks:
+        - command: whoami
+          register: inventory_become
+        - command: whoami
+          become: false
+          register: variable_over_keyword
+        - command: whoami
+          delegate_to: h2
+          register: delegated
+        - command: whoami
+          vars: {ansible_become_user: daemon}
+          register: task_vars
+        - set_fact: {ansible_become: false}
+        - command: whoami
+          register: fact_off
+        - debug: msg="{{ [inventory_become, variable_over_keyword, delegated, task_vars, fact_off]
+                         | map(attribute='stdout') | list }}"
+    """,
+    rc=0, recap={"h1": "7 5 0 0 0 0 0"},
+    messages={"h1": ["['nobody', 'nobody', 'root', 'daemon', 'root']"]})
+"""``ansible_become`` and ``ansible_become_user`` (inventory, task vars, set_fact) win over the ``become``
+keywords; a delegated run takes the delegated host's. Needs root (sudo to nobody without a password)."""
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="sudo to another user without a password needs root")
+
+
+@needs_root
+def test_become_variables_win_over_the_keywords(tmp_path):
+    assert titan_outcome(BECOME, tmp_path) == (BECOME.rc, BECOME.recap, BECOME.messages)
+
+
+@needs_root
+@pytest.mark.oracle
+def test_ansible_takes_the_become_variables_the_same_way(tmp_path):
+    assert ansible_outcome(BECOME, tmp_path) == (BECOME.rc, BECOME.recap, BECOME.messages)

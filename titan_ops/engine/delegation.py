@@ -1,7 +1,8 @@
 """Where each run of a task goes (each loop item's too): the host ``delegate_to`` names, rendered with that
 run's variables, or the task's own host; and the connection there, chosen by that run's variables as
 ansible-core chooses it: the task's own (``set_fact``, play, block and task ``vars`` included), or the
-delegated host's (``ansible_delegated_vars``, which hold the task's ``vars`` too)."""
+delegated host's (``ansible_delegated_vars``, which hold the task's ``vars`` too); their ``ansible_become``
+and ``ansible_become_user`` win over the task's ``become`` keywords."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from titan_ops.connection.base import Connection
 from titan_ops.errors import TemplateError
 from titan_ops.modules.base import HostContext
+from titan_ops.playbook import play_values
 from titan_ops.templating import OMIT, RenderedOnRead
 
 Connect = Callable[[str, Mapping[str, Any]], Connection]
@@ -52,7 +54,8 @@ class TaskTarget:
             for setting in CONNECTION_SETTINGS:
                 if setting in context.variables:
                     own[setting]  # (rendered for its error alone)
-            return dataclasses.replace(context, connection_factory=lambda: self.connect(self.host, own),
+            return dataclasses.replace(_with_become(context, own),
+                                       connection_factory=lambda: self.connect(self.host, own),
                                        connection_variables=own)
         if not isinstance(name, str) or not name:
             raise TemplateError(f"Empty hostname produced from delegate_to: {self.delegate_to!r}", key="delegate_to")
@@ -60,5 +63,19 @@ class TaskTarget:
         overlay: dict[str, Any] = {"ansible_delegated_vars": {name: seen}}
         if context.variables.get("ansible_host") == self.host:  # as ansible: a host without an address of its
             overlay["ansible_host"] = seen.get("ansible_host", name)  # own shows the delegated host's
-        return dataclasses.replace(context, connection_factory=lambda: self.connect(name, seen), delegated_host=name,
-                                   variables=ChainMap(overlay, context.variables), connection_variables=seen)
+        return dataclasses.replace(_with_become(context, seen), connection_factory=lambda: self.connect(name, seen),
+                                   delegated_host=name, variables=ChainMap(overlay, context.variables),
+                                   connection_variables=seen)
+
+
+def _with_become(context: HostContext, variables: Mapping[str, Any]) -> HostContext:
+    """``context`` with the ``ansible_become`` and ``ansible_become_user`` of the run's connection
+    ``variables`` (rendered when read), which win over the ``become`` keywords, as in ansible-core."""
+    become, user = variables.get("ansible_become"), variables.get("ansible_become_user")
+    if become is not None:
+        try:
+            become = play_values.boolean(become)
+        except ValueError:
+            raise TemplateError(f"ansible_become: the value '{become}' could not be converted to 'bool'.") from None
+        context = dataclasses.replace(context, become=become)
+    return context if user is None else dataclasses.replace(context, become_user=str(user))
