@@ -229,6 +229,13 @@ def test_notify_of_a_handler_that_does_not_exist(tmp_path):
     assert untouched(tmp_path)
 
 
+def test_a_reserved_argument_name_even_in_a_task_that_ignores_its_errors(tmp_path):
+    playbook(tmp_path, tasks="- set_fact: {_ansible_foo: bar}\n  ignore_errors: true\n")
+    assert_located(run(tmp_path, "playbook.yml"),
+                   r"playbook\.yml:5:18: '_ansible_foo': the prefix '_ansible_' is reserved for internal use")
+    assert untouched(tmp_path)
+
+
 def test_limit_with_an_unclosed_bracket(tmp_path):
     playbook(tmp_path)
     (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    lab[1:4]: {ansible_connection: local}\n")

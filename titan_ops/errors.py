@@ -97,6 +97,11 @@ class ModuleError(TitanOpsError):
     """A module was called with arguments it does not accept."""
 
 
+class ReservedParameter(ModuleError):
+    """An argument named with the prefix ansible-core reserves (``_ansible_``): refused at validation, even in
+    a task whose failure the playbook handles (ansible-core refuses it when it parses the playbook)."""
+
+
 class UnsupportedParameters(ModuleError, PlaybookError):
     """Arguments a module does not have: at validation a playbook error; when the task's failure is handled
     and it runs, the module's failure, whose message is the module's words alone (as ansible-core's)."""

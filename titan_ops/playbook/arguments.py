@@ -8,7 +8,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from titan_ops.errors import Location, ModuleError, UnsupportedParameters
+from titan_ops.errors import Location, ModuleError, ReservedParameter, UnsupportedParameters
 from titan_ops.modules import Module
 from titan_ops.playbook import passed_checks
 from titan_ops.templating import is_template
@@ -187,7 +187,7 @@ def check_arguments(module: Module, args: dict[str, Any], location: Location, *,
     """
     for key in args:
         if str(key).startswith("_ansible_"):
-            raise ModuleError(f"the prefix '_ansible_' is reserved for internal use (module '{module.name}')",
+            raise ReservedParameter(f"the prefix '_ansible_' is reserved for internal use (module '{module.name}')",
                               location, str(key))
     properties = module.schema.get("properties", {})
     if module.schema.get("additionalProperties") is False:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from titan_ops import lookups, modules
-from titan_ops.errors import (Location, MissingFileError, ModuleError, PlaybookError, TemplateError,
-                              UnsupportedParameters)
+from titan_ops.errors import (Location, MissingFileError, ModuleError, PlaybookError, ReservedParameter,
+                              TemplateError, UnsupportedParameters)
 from titan_ops.modules import custom
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks, play_values
@@ -623,7 +623,8 @@ class _Parser:
                 check_arguments(module, args, location, rendered=False)
         except ModuleError as error:
             where = raw.where(error.key) if isinstance(raw, LocatedDict) and error.key in raw else error.location
-            kind = UnsupportedParameters if isinstance(error, UnsupportedParameters) else PlaybookError
+            kind = UnsupportedParameters if isinstance(error, UnsupportedParameters) \
+                else _Unsupported if isinstance(error, ReservedParameter) else PlaybookError
             raise kind(error.message, where, error.key) from None
         self._check_templates(data, tuple(key for key in data if key != module_key))
         self._check_value_templates(args_template or args, location, module_key)
@@ -768,7 +769,8 @@ class _Parser:
 
 
 class _Unsupported(PlaybookError):
-    """A feature titan-ops does not have, named: refused at validation even where a failure is handled."""
+    """Refused at validation even where a failure is handled: a feature titan-ops does not have, named, or
+    what ansible-core refuses when it parses the playbook (a reserved argument name)."""
 
 
 def _handles_failure(data: LocatedDict) -> bool:
