@@ -51,11 +51,11 @@ def run_cli(argv: Sequence[str | os.PathLike[str]], *, cwd: str | os.PathLike[st
     killed first."""
     argv = [str(arg) for arg in argv]
     with tempfile.TemporaryDirectory(prefix="titan-ops-forked-") as folder:
-        stdout, stderr = Path(folder, "stdout"), Path(folder, "stderr")
+        stdout, stderr, status = Path(folder, "stdout"), Path(folder, "stderr"), Path(folder, "status")
         stdout.touch(), stderr.touch()
         process = _FORKS.Process(target=_titan_ops, name="titan-ops",
                                  args=(argv, str(cwd or os.getcwd()), dict(os.environ if env is None else env),
-                                       str(stdout), str(stderr)))
+                                       str(stdout), str(stderr), str(status)))
         process.start()
         process.join(timeout)
         if process.exitcode is None:
@@ -63,13 +63,16 @@ def run_cli(argv: Sequence[str | os.PathLike[str]], *, cwd: str | os.PathLike[st
             process.join()
             process.close()
             raise subprocess.TimeoutExpired(["titan-ops", *argv], timeout)
-        code = process.exitcode
+        # (multiprocessing reports 255 when it cannot read a child's exit status from the fork server, as
+        # happened here under load, cf. cpython#140867: the command's own record of it is the truth)
+        code = int(status.read_text()) if status.exists() else process.exitcode
         process.close()
         return Finished(argv, code, stdout.read_text(errors="replace"), stderr.read_text(errors="replace"))
 
 
-def _titan_ops(argv: list[str], cwd: str, env: dict[str, str], stdout: str, stderr: str) -> None:
-    """In the forked process: become ``titan-ops ARGV`` in ``cwd`` with ``env``, its output into two files."""
+def _titan_ops(argv: list[str], cwd: str, env: dict[str, str], stdout: str, stderr: str, status: str) -> None:
+    """In the forked process: become ``titan-ops ARGV`` in ``cwd`` with ``env``, its output into two files and
+    its exit status (when it returns one) into ``status``."""
     from titan_ops.cli import main
 
     os.chdir(cwd)
@@ -81,5 +84,11 @@ def _titan_ops(argv: list[str], cwd: str, env: dict[str, str], stdout: str, stde
         os.close(opened)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 for the command's whole life
     sys.argv = ["titan-ops", *argv]
-    sys.exit(main(argv))
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    if isinstance(code, int):
+        Path(status).write_text(str(code))
+    sys.exit(code)
 

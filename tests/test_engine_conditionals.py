@@ -139,6 +139,29 @@ CASES = {
                          "Conditional result (True) was derived from value of type 'str'",
                          "Conditional result (True) was derived from value of type 'str'",
                          "booleans", "True", "end"]}),
+    "a_condition_that_is_one_template_is_rendered_then_evaluated_and_constants_that_are_templates_render": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {check: "1 == 2", x: hi, conditions: [true, "x == 'hi'"]}
+          tasks:
+            - command: echo "1 == 1"
+              register: printed
+            - debug: msg=skipped
+              when: "{{ check }}"
+            - debug: msg=host-text
+              when: "{{ printed.stdout }}"
+              ignore_errors: true
+              register: host_text
+            - assert:
+                that: ['"{{ x }}" == "hi"', "'{{ 1 + 1 }}' == 2"]
+            - assert:
+                that: |
+                  "{{'hi'}}" == "hi"
+            - assert: {that: "{{ conditions }}"}
+            - debug: msg="{{ host_text.msg is search('untrusted') }}"
+        """,
+        rc=0, recap={"h1": "6 1 0 0 1 0 1"}, messages={"h1": ["True"]}),
 }
 
 

@@ -4,6 +4,8 @@
 blocks, includes and meta tasks are conditionals. As in ansible-core 2.19, a conditional is a YAML
 boolean or a jinja2 expression whose result is a boolean: a string (``"yes"``), a number, a list or
 ``None`` is no verdict, and the task fails saying so (write ``x | bool`` or ``x | length > 0``).
+A condition written as one ``{{ template }}`` is rendered first, and authored text it renders to is
+evaluated as the expression.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from titan_ops.errors import TemplateError
 from titan_ops.filters import type_debug
-from titan_ops.templating import Templar, is_template
+from titan_ops.templating import Templar, is_single_expression, is_template
 
 
 class ConditionalError(TemplateError):
@@ -30,7 +32,11 @@ def condition_result(templar: Templar, condition: Any, variables: Mapping[str, A
         raise ConditionalError("Conditional expressions must be strings.")
     if not condition.strip():
         raise ConditionalError("Empty conditional expressions are not allowed.")
-    value = templar.evaluate(condition, variables)
+    value = templar.evaluate(condition, variables, conditional=True)
+    if isinstance(value, str) and value.strip() and is_single_expression(condition):
+        # As ansible-core: a condition that is one template is rendered, and the text it renders to is the
+        # expression (evaluated only when it is authored text: a host's text or a template's constant is not).
+        value = templar.evaluate(value, variables, conditional=True)
     if isinstance(value, bool):
         return value
     if is_template(condition) and value in ("", None):  # (a template renders None as empty text)

@@ -26,6 +26,7 @@ import yaml
 from jinja2 import nodes
 from jinja2.parser import Parser
 from jinja2.runtime import Context
+from jinja2.visitor import NodeTransformer
 
 from titan_ops import filters, sandbox
 from titan_ops.errors import TemplateError, UndefinedVariableError
@@ -124,6 +125,37 @@ class _LazyContext(Context):
         return resolved
 
 
+_EMBEDDED = "__titan_ops_embedded_template"
+"""The global a conditional's string constant that holds a template is rendered by."""
+
+
+class _EmbeddedTemplates(NodeTransformer):
+    """Turns every string constant of an expression that is a valid template into its render (a call of
+    :func:`_render_embedded`); other constants stay as written."""
+
+    def __init__(self, environment: jinja2.Environment):
+        self._environment = environment
+
+    def visit_Const(self, node: nodes.Const) -> nodes.Node:
+        value = node.value
+        if not (isinstance(value, str) and ("{{" in value or "{%" in value)):
+            return node
+        try:
+            self._environment.parse(value)
+        except jinja2.TemplateSyntaxError:
+            return node
+        return nodes.Call(nodes.Name(_EMBEDDED, "load", lineno=node.lineno), [node], [], None, None,
+                          lineno=node.lineno)
+
+
+@jinja2.pass_context
+def _render_embedded(context: Context, source: str) -> Any:
+    """A conditional's string constant ``source`` (authored: it is written in the expression) rendered with
+    the conditional's variables."""
+    templar: Templar = context.environment.templar  # type: ignore[attr-defined]
+    return templar.render(Authored(source), context.parent)
+
+
 class _Environment(sandbox.BoundedSandbox):
     context_class = _LazyContext
     templar: Templar
@@ -177,12 +209,13 @@ class Templar:
         self.environment.tests.update(filters.TESTS)
         self.environment.globals.update(lookup_functions.GLOBALS)
         self.environment.globals["omit"] = OMIT
+        self.environment.globals[_EMBEDDED] = _render_embedded
         self.on_secret: Callable[[Iterable[str]], None] | None = None
         """Where values found to be secret while rendering are reported (the run's Redactor.add_secrets):
         what a secret-named variable renders to, a generated password."""
         self.seconds = sandbox.template_seconds() if seconds is None else seconds
         self._templates: dict[str, jinja2.Template] = {}
-        self._expressions: dict[str, jinja2.Template] = {}
+        self._expressions: dict[tuple[str, str], jinja2.Template] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -243,19 +276,23 @@ class Templar:
                 self._templates[source] = template
         return template
 
-    def _compile_expression(self, expression: str) -> jinja2.Template:
-        """A template that stores the value of ``expression`` in ``result`` (as jinja2's compile_expression)."""
-        compiled = self._expressions.get(expression)
+    def _compile_expression(self, expression: str, embedded: bool = False) -> jinja2.Template:
+        """A template that stores the value of ``expression`` in ``result`` (as jinja2's compile_expression);
+        with ``embedded``, its string constants that are templates render (see :meth:`evaluate`)."""
+        kind = "conditional" if embedded else "expression"
+        compiled = self._expressions.get((kind, expression))
         if compiled is None:
             def compile_() -> CodeType:
                 tree = self._parse_expression(expression)  # (the code generator changes the tree it is given)
+                if embedded:
+                    tree = _EmbeddedTemplates(self.environment).visit(tree)
                 tree.set_environment(self.environment)
                 return self.environment.compile(nodes.Template([nodes.Assign(nodes.Name("result", "store"), tree,
                                                                              lineno=1)], lineno=1))
 
-            compiled = self._template(self._code("expression", expression, compile_))
+            compiled = self._template(self._code(kind, expression, compile_))
             with self._lock:
-                self._expressions[expression] = compiled
+                self._expressions[(kind, expression)] = compiled
         return compiled
 
     def _code(self, kind: str, source: str, compile_: Callable[[], CodeType]) -> CodeType:
@@ -268,18 +305,20 @@ class Templar:
         return self.environment.template_class.from_code(self.environment, code, self.environment.make_globals(None))
 
     # -- evaluation ----------------------------------------------------------
-    def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
-        """Evaluate an authored jinja2 expression (as in ``when:``; bare or in ``{{ }}``) to its native value.
+    def evaluate(self, expression: str, variables: Mapping[str, Any], *, conditional: bool = False) -> Any:
+        """Evaluate an authored jinja2 expression (bare or in ``{{ }}``) to its native value. In a
+        ``conditional`` (``when:``, ``that:``...), a string constant that holds a template is that template
+        rendered, as ansible-core 2.19 still does (``when: "'{{ x }}' == 'hi'"``; deprecated there).
 
         Text that is not authored (a host's output, a rendered value) is never evaluated: TemplateError.
         """
         if type(expression) is not Authored:
             raise _untrusted(expression)
-        return self._evaluate(bare_expression(expression), variables)
+        return self._evaluate(bare_expression(expression), variables, embedded=conditional)
 
-    def _evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
+    def _evaluate(self, expression: str, variables: Mapping[str, Any], embedded: bool = False) -> Any:
         try:
-            compiled = self._compile_expression(expression)
+            compiled = self._compile_expression(expression, embedded)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
         return self._run(lambda: self._call_expression(compiled, variables), expression)

@@ -265,8 +265,10 @@ class TaskExecutor:
     def _render_args(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
         if module.name == "debug" and "var" in task.args:
             args = dict(task.args)
-        else:
-            args = without_omitted(self.templar.render(task.args, host.variables))
+        else:  # (expressions are the module's to evaluate, not text to render first)
+            rendered = {key: value for key, value in task.args.items() if key not in module.expression_args}
+            args = {**without_omitted(self.templar.render(rendered, host.variables)),
+                    **{key: task.args[key] for key in module.expression_args if key in task.args}}
         if task.args_template is not None:
             args = {**args, **self._rendered_mapping(task.args_template, host, task.module, task.module)}
         if task.args_keyword_template is not None:  # (below the module's own arguments)

@@ -142,7 +142,8 @@ class Module:
     free_form: ClassVar[str | None] = None
     """The argument a free-form string (``command: ls -l``) is given to."""
     expression_args: ClassVar[tuple[str, ...]] = ()
-    """Arguments that hold bare jinja2 expressions (assert's ``that``), checked at validation as ``when`` is."""
+    """Arguments that hold bare jinja2 expressions (assert's ``that``), checked at validation as ``when`` is,
+    and given to the module as written (not rendered first)."""
     on_controller: ClassVar[bool] = False
     """True when the module never touches the host (debug, set_fact, ...)."""
     once_per_batch: ClassVar[bool] = False

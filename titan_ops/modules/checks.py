@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from titan_ops.conditionals import condition_result
+from titan_ops.errors import TemplateError
 from titan_ops.modules.base import Decision, HostContext, Module
+from titan_ops.templating import is_single_expression
 
 _MESSAGE = {"type": ["string", "array"], "items": {"type": "string"}}
 
@@ -48,14 +50,28 @@ class Assert(Module):
     }
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
-        conditions = args["that"] if isinstance(args["that"], list) else [args["that"]]
-        for condition in conditions:
+        for condition in self._conditions(args["that"], host):
             value = condition_result(host.templar, condition, host.variables, "that")
             if not value:
                 message = args.get("fail_msg", args.get("msg", ASSERTION_FAILED))
                 return Decision(False, {"msg": message, "assertion": condition, "evaluated_to": False},
                                 failed=True)
         return Decision(False, {"msg": args.get("success_msg", ALL_PASSED)})
+
+    @staticmethod
+    def _conditions(that: Any, host: HostContext) -> list[Any]:
+        """The conditions ``that`` holds, as ansible-core 2.19 reads them: a list as it is; a string that is one
+        ``{{ }}`` rendering to a list, that list (its items are conditions); any other string, one condition."""
+        if isinstance(that, list):
+            return that
+        if is_single_expression(that):
+            try:
+                listed = host.templar.render(that, host.variables)
+            except TemplateError:
+                listed = None
+            if isinstance(listed, list):
+                return listed
+        return [that]
 
 
 class Fail(Module):
