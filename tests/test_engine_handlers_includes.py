@@ -319,6 +319,38 @@ CASES = {
         """,
         files={"inc/change.yml": "- command: 'true'\n"},
         rc=0, recap={"h1": "5 2 0 0 0 0 0"}, messages={"h1": ["imported-notified", "applied-notified"]}),
+    "an_include_role_that_fails_under_any_errors_fatal_stops_every_host": Case(
+        playbook="""
+        - hosts: h1,h2
+          gather_facts: false
+          any_errors_fatal: true
+          tasks:
+            - debug: msg=first
+            - include_role: {name: no-such-role}
+              when: inventory_hostname == 'h2'
+            - debug: msg=never
+        - hosts: h1,h2
+          gather_facts: false
+          tasks:
+            - debug: msg=never
+        """,
+        rc=2, recap={"h1": "1 0 0 0 1 0 0", "h2": "1 0 0 1 0 0 0"}, messages={"h1": ["first"], "h2": ["first"]}),
+    "an_include_task_file_that_fails_under_any_errors_fatal_stops_every_host": Case(
+        playbook="""
+        - hosts: h1,h2
+          gather_facts: false
+          any_errors_fatal: true
+          tasks:
+            - debug: msg=first
+            - include_tasks: no-such-file.yml
+              when: inventory_hostname == 'h2'
+            - debug: msg=never
+        - hosts: h1,h2
+          gather_facts: false
+          tasks:
+            - debug: msg=never
+        """,
+        rc=2, recap={"h1": "1 0 0 0 1 0 0", "h2": "1 0 0 1 0 0 0"}, messages={"h1": ["first"], "h2": ["first"]}),
 }
 
 

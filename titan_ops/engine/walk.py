@@ -245,6 +245,8 @@ class Walk:
             failed |= self._record_include(include, host, status, result, scope)
             if status is Status.OK and len(items) > 1:
                 self.recorder.count_ok(host, len(items) - 1)
+        # (an include that fails stops the others as a task does, before they run what it includes)
+        failed = self._stopped_by(failed, hosts, scope, merge_keywords(scope.keywords, include.keywords))
         for target, group in groups.items():
             if target in errors:
                 continue
@@ -343,6 +345,13 @@ class Walk:
             self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
 
         self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
+        return self._stopped_by(failed, hosts, scope, keywords, run_once=run_once, results=results)
+
+    def _stopped_by(self, failed: set[str], hosts: list[str], scope: Scope, keywords: dict[str, Any], *,
+                    run_once: bool = False, results: int = 1) -> set[str]:
+        """``failed`` (the hosts a task or an include failed on ``hosts``), with the hosts that those failures
+        stop: every other host of the batch under ``any_errors_fatal`` or for a failed ``run_once``, and
+        the batch when ``max_fail_percentage`` is exceeded."""
         if not self.strategy.lockstep:
             return failed  # ansible's free strategies: every host on its own, no any_errors_fatal, no max_fail
         self.state.final_failures |= self._final_failures(failed, hosts[0], scope)
