@@ -351,6 +351,28 @@ CASES = {
             - debug: msg=never
         """,
         rc=2, recap={"h1": "1 0 0 0 1 0 0", "h2": "1 0 0 1 0 0 0"}, messages={"h1": ["first"], "h2": ["first"]}),
+    "an_includes_keywords_hold_for_it_alone_and_a_run_once_fact_reaches_every_host": Case(
+        playbook="""
+        - hosts: h1,h2
+          gather_facts: false
+          tasks:
+            - include_tasks: {file: set.yml, apply: {run_once: true}}
+              run_once: true
+              vars: {name: applied}
+            - include_tasks: set.yml
+              run_once: true
+              vars: {name: not_applied}
+            - debug: msg="{{ applied | default('unset') }} {{ not_applied | default('unset') }}"
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - include_tasks: fails.yml
+              ignore_errors: true
+            - debug: msg=after
+        """,
+        files={"set.yml": "- set_fact: {'{{ name }}': set}\n", "fails.yml": "- fail: msg=boom\n- debug: msg=never\n"},
+        rc=2, recap={"h1": "6 0 0 1 0 0 0", "h2": "1 0 0 0 0 0 0"},
+        messages={"h1": ["set set"], "h2": ["set unset"]}),
 }
 
 

@@ -35,13 +35,14 @@ class Scope:
         """The scope inside ``item``; ``host_vars`` are per-host variables of an include's iteration;
         ``caught``: the block's ``rescue`` or ``always`` follows a failure here.
 
-        A block's conditions and tags hold for every task inside it; an include's were decided once, when
-        it ran, and its tags select the include itself only (as in ansible).
+        A block's keywords, conditions and tags hold for every task inside it; an include's keywords hold for
+        the include itself only (its ``vars`` are its tasks' too; ``apply`` gives them keywords), as in
+        ansible: its conditions were decided once, when it ran, and its tags select it alone.
         """
-        keywords = merge_keywords(self.keywords, item.keywords)
         if not isinstance(item, Block):
-            return Scope(keywords, self.block_vars + [item.vars], self.when, self.tags, self.rescuable,
+            return Scope(self.keywords, self.block_vars + [item.vars], self.when, self.tags, self.rescuable,
                          host_vars or self.host_vars, self.roles, self.handler, self.notify, self.forced, self.caught)
+        keywords = merge_keywords(self.keywords, item.keywords)
         roles = self.roles + [item.role] if item.role else self.roles
         return Scope(keywords, self.block_vars + [item.vars], self.when + item.when, self.tags + item.tags,
                      self.rescuable or rescuable, host_vars or self.host_vars, roles, self.handler,

@@ -338,8 +338,8 @@ class Walk:
                 self._notify(task, result, notify, scope)
             if self.recorder.record(self.state, task, result, scope.rescuable):
                 failed.add(result.host)
-            if run_once:
-                self.recorder.share(task, result, hosts)
+            if run_once:  # (with every host of the batch, not only those here: an include's, say, as in ansible)
+                self.recorder.share(task, result, self.state.reachable(self.state.hosts))
 
         def progress(done: int, total: int, elapsed: float) -> None:
             self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
