@@ -27,9 +27,10 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play: Any) -> None:
         self.plays.append({"play": {"name": play.get_name()}, "tasks": []})
 
-    def _task(self, task: Any) -> dict[str, Any]:
+    def _task(self, task: Any, again: bool = False) -> dict[str, Any]:
+        """The entry of ``task``'s results; ``again``: a new one (a handler that runs again)."""
         entry = self.tasks.get(task._uuid)
-        if entry is None:
+        if entry is None or again:
             entry = self.tasks[task._uuid] = {"task": {"name": task.get_name(), "path": task.get_path()}, "hosts": {}}
             self.plays[-1]["tasks"].append(entry)
         return entry
@@ -38,7 +39,7 @@ class CallbackModule(CallbackBase):
         self._task(task)
 
     def v2_playbook_on_handler_task_start(self, task: Any) -> None:
-        self._task(task)
+        self._task(task, again=True)  # (notified again after a flush, a handler runs again: its results too)
 
     def _record(self, result: Any, **flags: Any) -> None:
         self._task(result._task)["hosts"][result._host.get_name()] = {**dict(result._result), **flags}
