@@ -5,11 +5,12 @@ which tasks ran where, in which order. A playbook has one to three plays over th
 with ``:``, ``:!`` and ``:&`` too), with the play keywords (serial as a number, a percentage or a list of them,
 strategy linear/free/host_pinned, any_errors_fatal, max_fail_percentage, force_handlers, tags, roles with
 parameters or vars, vars_files (a list of alternatives too), some of them templated), pre_tasks and post_tasks,
-blocks with rescue and always (nested, any_errors_fatal and notify on blocks, meta clear_host_errors in an always),
-handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or not),
+blocks with rescue and always (nested; any_errors_fatal, check_mode and notify on blocks; meta clear_host_errors in
+an always), handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or
+not, with a when, notifying another handler, or including a task file),
 meta end_host/end_batch/end_play/clear_host_errors, loops (set_fact in a loop too; loop_control's loop_var,
-index_var, label, extended, pause; conditions on a loop's registered results), until/retries, register, when,
-changed_when/failed_when (lists too), ignore_errors, any_errors_fatal on tasks, check_mode, diff, run_once,
+index_var, label, extended, pause; conditions on a loop's registered results), until/retries (in loops too),
+register, when, changed_when/failed_when (lists too), ignore_errors (templated too), any_errors_fatal on tasks, check_mode, diff, run_once,
 delegate_to (writing into a file of the delegating host's name on the delegated one), set_fact cacheable, task
 vars and environment, no_log and tags (never and always too); include_tasks/import_tasks of task files and
 include_role/import_role (with vars)/roles: of roles (tasks using a role variable, handlers, defaults) generated
@@ -193,6 +194,9 @@ class PlaybookGenerator:
             task["until"] = f"retry_{marker}.rc == 0"
             task["retries"] = self.random.randint(0, 3)
             task["delay"] = 0
+            if self._chance(0.25):  # each item retried on its own
+                task["loop"] = [1, 2]
+                task["shell"] = task["shell"].replace(f"count_{marker}", f"count_{marker}_{{{{ item }}}}")
         else:
             task["shell"] = f"echo {marker}-{{{{ item }}}} >> {OUT}/trace; test {{{{ item }}}} -lt 3"
             task["loop"] = self.random.sample([1, 2, 3, 4], self.random.randint(0, 3))
@@ -210,7 +214,7 @@ class PlaybookGenerator:
         if self._chance(0.35):
             task["when"] = self._condition() if self._chance(0.8) else [self._condition(), "true"]
         if self._chance(0.3):
-            task["ignore_errors"] = True
+            task["ignore_errors"] = True if self._chance(0.85) else "{{ inventory_hostname == 'lab2' }}"
         if writes and self._chance(0.3):
             task["changed_when"] = self.random.choice(["false", "true", self._host_condition(),
                                                        ["true", self._host_condition()]])
@@ -333,6 +337,8 @@ class PlaybookGenerator:
             block["when"] = self._host_condition()
         if self._chance(0.15):
             block["tags"] = [self.random.choice(TAGS)]
+        if self._chance(0.06):
+            block["check_mode"] = True
         if self._chance(0.1):
             block["ignore_errors"] = True
         elif self._chance(0.1):
@@ -380,10 +386,20 @@ class PlaybookGenerator:
         handlers: list[dict[str, Any]] = []
         for position, name in enumerate(self.handlers):
             handler: dict[str, Any] = {"name": name, "shell": f"echo {name.replace(' ', '-')} >> {OUT}/trace"}
-            if position == 1 or self._chance(0.3):  # the topic has a listener or two
+            if position == 0 and self._chance(0.15):  # a handler that includes a task file
+                path = f"handler_tasks_{index}.yml"
+                self.files[path] = yaml.safe_dump([
+                    {"name": f"{name} part {part}", "shell": f"echo {name.replace(' ', '-')}-{part} >> {OUT}/trace"}
+                    for part in range(1, self.random.randint(2, 3))])
+                handler = {"name": name, "include_tasks": path}
+            elif position == 1 or self._chance(0.3):  # the topic has a listener or two
                 handler["listen"] = self.topics[0]
-            if self._chance(0.15):
+            if "shell" in handler and self._chance(0.15):
                 handler["shell"] += "; exit 1"
+            if position == 0 and self._chance(0.15):  # it notifies the next one (run in the same flush)
+                handler["notify"] = self.handlers[1]
+            if self._chance(0.12):
+                handler["when"] = self._host_condition()
             if self._chance(0.3):
                 handler["tags"] = self.random.choice([["always"], [self.random.choice(TAGS)]])
             handlers.append(handler)

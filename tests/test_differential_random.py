@@ -2,7 +2,8 @@
 
 Each session draws fresh seeds (8, or ``TITAN_OPS_RANDOM_COUNT``; a failure names its seed and how to replay
 it); replay given ones with ``TITAN_OPS_RANDOM_SEEDS=SEED[,SEED...]`` and print a seed's playbook with
-``python -m tests.random_playbooks SEED``.
+``python -m tests.random_playbooks SEED``. The first seed also runs on three local hosts (tests/random_local.py,
+which compares hundreds of seeds in an hour without the lab: ``python -m tests.random_local COUNT``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 import titan_ops
 from tests.conftest import session_random
 from tests.oracle import run_ansible, titan_stats
+from tests.random_local import compare
 from tests.random_playbooks import random_playbook
 from tests.test_differential import _clean, _snapshot, ansible_inventory  # noqa: F401 - fixture
 
@@ -48,3 +50,8 @@ def test_random_playbook_matches_ansible(lab, ansible_inventory, tmp_path, seed)
         assert titan_stats(result) == ansible_stats, context
     assert result.exit_code == ansible_rc, context
     assert titan_files == ansible_files, context
+
+
+def test_random_playbook_on_local_hosts_matches_ansible(tmp_path):
+    seed = SEEDS[0]
+    assert compare(seed, tmp_path) == [], f"seed {seed}: replay with python -m tests.random_local --seeds {seed}"
