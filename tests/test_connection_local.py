@@ -12,6 +12,7 @@ import time
 import pytest
 
 from titan_ops.connection import ConnectionOptions, HostAddress, LocalConnection, TransferError
+from titan_ops.connection import local as local_connection
 from titan_ops.connection.base import CommandInterrupted
 from titan_ops.errors import CommandTimeout
 
@@ -39,6 +40,23 @@ def test_stdin_env_and_cwd(local, tmp_path):
     assert local.run(["cat"]).stdout == ""
     result = local.run(["sh", "-c", 'printf "%s|%s" "$A" "$PWD"'], env={"A": "x $(y)"}, cwd=str(tmp_path))
     assert result.stdout == f"x $(y)|{tmp_path}"
+
+
+def test_output_written_before_the_command_exits_is_never_lost(local, monkeypatch):
+    """A command that answers its input and exits while the reader is still busy writing that input (here:
+    held up once the input is written, as a loaded machine does): its answer is read, not cut off because
+    the exit was seen in a round that only wrote input."""
+    send = local_connection._Input.send
+
+    def slow_send(self: local_connection._Input) -> bool:
+        more = send(self)
+        if not more:
+            time.sleep(0.3)  # the command reads its input to the end, answers and exits meanwhile
+        return more
+
+    monkeypatch.setattr(local_connection._Input, "send", slow_send)
+    assert local.run(["wc", "-c"], stdin=b"\0" * 300000).stdout.strip() == "300000"
+    assert local.run(["cat"], stdin="héllo").stdout == "héllo"
 
 
 def test_a_background_process_holding_the_output_does_not_hold_the_command(local, tmp_path):

@@ -111,7 +111,7 @@ def test_a_module_ended_by_its_timeout_leaves_no_folder_on_the_host(lab, tmp_pat
     by_task = _run_in_tmpdir(tmp_path, "{name: sleeper, sleeper: {token: hidden-parameter-value}, timeout: 1, "
                              "ignore_errors: true}", {"library/sleeper": "#!/bin/sh\n# WANT_JSON\nsleep 600\n"},
                              lab.inventory_path, "lab1")
-    assert "timed out" in by_task["sleeper"]["msg"]
+    assert by_task["sleeper"]["msg"] == "Task failed: Timed out after 1 second(s)."
     assert by_task["after"]["stdout"] == ""
 
 

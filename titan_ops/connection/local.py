@@ -169,30 +169,24 @@ def _exchange(process: subprocess.Popen[bytes], feed: _Input | None, limit: floa
             selector.register(feed.descriptor, selectors.EVENT_WRITE, feed)
         while selector.get_map():
             left = _left(deadline, limit)
-            heard = False
-            for key, _ in selector.select(QUIET if left is None else min(QUIET, left)):
+            ready = selector.select(QUIET if left is None else min(QUIET, left))
+            if not ready and process.poll() is not None:  # (what it wrote before it exited is ready: read)
+                break
+            for key, _ in ready:
                 if isinstance(key.data, _Input):
                     if not key.data.send():
                         selector.unregister(key.fd)
                     continue
-                heard = True
                 chunk = os.read(key.fd, CHUNK)
                 if chunk:
                     key.data.extend(chunk)
                 else:
                     selector.unregister(key.fd)
-            if process.poll() is not None and not (heard and _reading(selector)):
-                break
     process.stdout.close()
     process.stderr.close()
     if process.returncode is None:  # (its output closed, its input written, before it exited)
         process.wait(_left(deadline, limit))
     return bytes(stdout), bytes(stderr)
-
-
-def _reading(selector: selectors.BaseSelector) -> bool:
-    """Whether some of the command's output is still open."""
-    return any(not isinstance(key.data, _Input) for key in selector.get_map().values())
 
 
 def _left(deadline: float | None, limit: float | None) -> float | None:
