@@ -225,8 +225,22 @@ CASES: dict[str, tuple[str, dict[str, int]]] = {
               - from_group_vars == 'playbook group_vars'
               - both == 'playbook host_vars'
         """, _recap(1)),
+    "a backslash in a {{ }} string is kept as written; in conditions and template files, jinja2's escapes": (r"""
+        - set_fact:
+            groups_found: "{{ 'goodbye' | regex_search('(good)(bye)', '\\2', '\\1') }}"
+            kept: >-
+              {{ 'a\tb' | length }}
+            from_file: "{{ lookup('template', 'backslash.j2') }}"
+        - assert:
+            that:
+              - groups_found == ['bye', 'good']
+              - kept == 4
+              - '''a\tb'' | length == 3'
+              - from_file | trim == '3'
+        """, _recap(2)),
 }
-FILES = {"group_vars/all.yml": "from_group_vars: playbook group_vars\nboth: playbook group_vars\n",
+FILES = {"templates/backslash.j2": "{{ 'a\\tb' | length }}\n",
+         "group_vars/all.yml": "from_group_vars: playbook group_vars\nboth: playbook group_vars\n",
          "host_vars/localhost.yml": "from_host_vars: playbook host_vars\nboth: playbook host_vars\n",
          "inventory/host_vars/localhost.yml": "both: inventory host_vars\n"}
 PLAY_VARS = "    play_text: plain\n    play_list: [one]\n    unsafe_text: !unsafe '{{ not_rendered }}'\n"

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import jinja2
 import yaml
 from jinja2 import nodes
+from jinja2.lexer import TOKEN_STRING, TOKEN_VARIABLE_BEGIN, TOKEN_VARIABLE_END, Lexer, TokenStream, get_lexer
 from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.visitor import NodeTransformer
@@ -156,9 +157,47 @@ def _render_embedded(context: Context, source: str) -> Any:
     return templar.render(Authored(source), context.parent)
 
 
+class _Compiling(threading.local):
+    """Whether the template being compiled on this thread keeps the backslashes of its ``{{ }}`` strings."""
+
+    literal_backslashes = False
+
+
+_compiling = _Compiling()
+
+
+class _BackslashKeepingLexer:
+    """jinja2's lexer, with the backslashes of string constants inside ``{{ }}`` kept as written (as
+    ansible-core's lexer keeps them in templates written in YAML, whose own escapes were already read):
+    ``'\\1'`` is a backslash and a 1, not jinja2's escape of a control character."""
+
+    def __init__(self, lexer: Lexer):
+        self._lexer = lexer
+
+    def tokenize(self, source: str, name: str | None = None, filename: str | None = None,
+                 state: str | None = None) -> TokenStream:
+        return TokenStream(self._lexer.wrap(self._tokens(source, name, filename, state), name, filename),
+                           name, filename)
+
+    def _tokens(self, source: str, name: str | None, filename: str | None,
+                state: str | None) -> Iterator[tuple[int, str, str]]:
+        inside = state == "variable"
+        for line, kind, value in self._lexer.tokeniter(source, name, filename, state):
+            if kind in (TOKEN_VARIABLE_BEGIN, TOKEN_VARIABLE_END):
+                inside = kind == TOKEN_VARIABLE_BEGIN
+            elif inside and kind == TOKEN_STRING:
+                value = value.replace("\\", "\\\\")
+            yield line, kind, value
+
+
 class _Environment(sandbox.BoundedSandbox):
     context_class = _LazyContext
     templar: Templar
+
+    @property
+    def lexer(self) -> Any:
+        lexer = get_lexer(self)
+        return _BackslashKeepingLexer(lexer) if _compiling.literal_backslashes else lexer
 
 
 class _SourceCache:
@@ -214,8 +253,8 @@ class Templar:
         """Where values found to be secret while rendering are reported (the run's Redactor.add_secrets):
         what a secret-named variable renders to, a generated password."""
         self.seconds = sandbox.template_seconds() if seconds is None else seconds
-        self._templates: dict[str, jinja2.Template] = {}
-        self._expressions: dict[tuple[str, str], jinja2.Template] = {}
+        self._templates: dict[tuple[str, bool], jinja2.Template] = {}
+        self._expressions: dict[tuple[str, str, bool], jinja2.Template] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -228,9 +267,10 @@ class Templar:
 
     # -- compilation -------------------------------------------------------
     def check_syntax(self, source: str) -> None:
-        """Raise TemplateError when ``source`` is not valid jinja2, or its constants reach a limit."""
+        """Raise TemplateError when ``source`` (a template :meth:`render` renders) is not valid jinja2, or its
+        constants reach a limit."""
         try:
-            self._compile(source)
+            self._compile(source, literal_backslashes=True)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error: {error.message}") from None
         except _PythonSyntaxError:
@@ -267,20 +307,25 @@ class Templar:
             raise jinja2.TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
         return tree
 
-    def _compile(self, source: str) -> jinja2.Template:
-        template = self._templates.get(source)
+    def _compile(self, source: str, literal_backslashes: bool = False) -> jinja2.Template:
+        """``source`` compiled; with ``literal_backslashes``, the backslashes of its ``{{ }}`` strings kept."""
+        key = (source, literal_backslashes)
+        template = self._templates.get(key)
         if template is None:
-            code = self._code("template", source, lambda: self.environment.compile(source))
+            code = self._code("template", source, lambda: self.environment.compile(source), literal_backslashes)
             template = self._template(code)
             with self._lock:
-                self._templates[source] = template
+                self._templates[key] = template
         return template
 
-    def _compile_expression(self, expression: str, embedded: bool = False) -> jinja2.Template:
+    def _compile_expression(self, expression: str, embedded: bool = False,
+                            literal_backslashes: bool = False) -> jinja2.Template:
         """A template that stores the value of ``expression`` in ``result`` (as jinja2's compile_expression);
-        with ``embedded``, its string constants that are templates render (see :meth:`evaluate`)."""
+        with ``embedded``, its string constants that are templates render (see :meth:`evaluate`); with
+        ``literal_backslashes``, the backslashes of its strings are kept."""
         kind = "conditional" if embedded else "expression"
-        compiled = self._expressions.get((kind, expression))
+        key = (kind, expression, literal_backslashes)
+        compiled = self._expressions.get(key)
         if compiled is None:
             def compile_() -> CodeType:
                 tree = self._parse_expression(expression)  # (the code generator changes the tree it is given)
@@ -290,14 +335,23 @@ class Templar:
                 return self.environment.compile(nodes.Template([nodes.Assign(nodes.Name("result", "store"), tree,
                                                                              lineno=1)], lineno=1))
 
-            compiled = self._template(self._code(kind, expression, compile_))
+            compiled = self._template(self._code(kind, expression, compile_, literal_backslashes))
             with self._lock:
-                self._expressions[(kind, expression)] = compiled
+                self._expressions[key] = compiled
         return compiled
 
-    def _code(self, kind: str, source: str, compile_: Callable[[], CodeType]) -> CodeType:
+    def _code(self, kind: str, source: str, compile_: Callable[[], CodeType],
+              literal_backslashes: bool = False) -> CodeType:
+        def compile_as_asked() -> CodeType:
+            _compiling.literal_backslashes = literal_backslashes
+            try:
+                return compile_()
+            finally:
+                _compiling.literal_backslashes = False
+
         try:
-            return _SOURCES.get(kind, source, compile_)
+            return _SOURCES.get(f"{kind}, backslashes kept" if literal_backslashes else kind, source,
+                                compile_as_asked)
         except SyntaxError as error:  # jinja2 passes what Python refuses to compile: dict(a=1, a=2)
             raise _PythonSyntaxError(f"{kind} error in '{source}': {error.msg}") from None
 
@@ -316,25 +370,27 @@ class Templar:
             raise _untrusted(expression)
         return self._evaluate(bare_expression(expression), variables, embedded=conditional)
 
-    def _evaluate(self, expression: str, variables: Mapping[str, Any], embedded: bool = False) -> Any:
+    def _evaluate(self, expression: str, variables: Mapping[str, Any], embedded: bool = False,
+                  literal_backslashes: bool = False) -> Any:
         try:
-            compiled = self._compile_expression(expression, embedded)
+            compiled = self._compile_expression(expression, embedded, literal_backslashes)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"expression syntax error in '{expression}': {error.message}") from None
         return self._run(lambda: self._call_expression(compiled, variables), expression)
 
-    def render(self, value: Any, variables: Mapping[str, Any]) -> Any:
+    def render(self, value: Any, variables: Mapping[str, Any], from_file: bool = False) -> Any:
         """Render every authored template string inside ``value`` (str, list, dict); other text is data,
-        returned as it is."""
+        returned as it is. As in ansible-core, a backslash in a string constant inside ``{{ }}`` is kept as
+        written (YAML read the escapes already), unless ``from_file`` (the text of a template file)."""
         kind = type(value)  # exact types first: this runs for every argument of every host-task
         if kind is Authored:
-            return self._render_string(value, variables) if is_template(value) else value
+            return self._render_string(value, variables, not from_file) if is_template(value) else value
         if kind is str or kind in _SCALARS:
             return value
         if kind is dict or isinstance(value, Mapping) and not renders_on_read(value):
-            return {key: self.render(item, variables) for key, item in value.items()}
+            return {key: self.render(item, variables, from_file) for key, item in value.items()}
         if kind is list or isinstance(value, (list, tuple)):
-            return [self.render(item, variables) for item in value]
+            return [self.render(item, variables, from_file) for item in value]
         return value
 
     def resolve_nested(self, value: Any, variables: Mapping[str, Any]) -> Any:
@@ -355,14 +411,15 @@ class Templar:
 
         return self._run(render, path, file=path)
 
-    def _render_string(self, source: str, variables: Mapping[str, Any]) -> Any:
+    def _render_string(self, source: str, variables: Mapping[str, Any], literal_backslashes: bool) -> Any:
         # As Ansible: jinja2 drops one final newline of the source, and text results get it back.
         newline = "\n" if source.endswith("\n") else ""
         expression = self._one_expression(source[:-1] if newline else source)
         if expression is not None:
-            return _with_newline(self._evaluate(expression, variables), newline)
+            value = self._evaluate(expression, variables, literal_backslashes=literal_backslashes)
+            return _with_newline(value, newline)
         try:
-            template = self._compile(source)
+            template = self._compile(source, literal_backslashes)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error in '{source}': {error.message}") from None
 

@@ -42,7 +42,7 @@ def template(terms: list[Any], context: LookupContext, template_vars: Mapping[st
         path = _locate(context, str(name), "templates")
         source = _read(path)
         if not _LOADS_TEMPLATES.search(source):
-            rendered.append(context.templar.render(trusted(source), variables))
+            rendered.append(context.templar.render(trusted(source), variables, from_file=True))
             continue
         environment = template_files.environment(context.templar.environment,
                                                  template_files.search_path(path, context.search_path()))
