@@ -258,6 +258,25 @@ CASES = {
             - debug: msg="{{ background.stdout }}"
         """,
         rc=0, recap={"h1": "2 1 0 0 0 0 0"}, messages={"h1": ["early"]}),
+    "a_template_of_one_output_keeps_its_value_and_none_is_nothing_in_text": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars:
+            listed: "{% if true %}{{ [1, 2] }}{% endif %}"
+            nothing: "{% if false %}x{% endif %}"
+            joined: "x{{ none }}y"
+            from_macro: '{% macro m() %}{{ {"foo": "bar"} }}{% endmacro %}{{ m() }}'
+          tasks:
+            - debug:
+                msg: "{{ [listed | type_debug, nothing | type_debug, joined, from_macro.foo,
+                         lookup('template', 'macro.j2').foo] }}"
+            - template: {src: none.j2, dest: "{{ playbook_dir }}/out.txt"}
+            - debug: msg="{{ lookup('file', playbook_dir ~ '/out.txt') }}"
+        """,
+        files={"templates/macro.j2": '{% macro m() %}{{ {"foo": "bar"} }}{% endmacro %}\n{{ m() }}\n',
+               "templates/none.j2": "[{{ none }}]\n"},
+        rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["['list', 'NoneType', 'xy', 'bar', 'bar']", "[]"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -245,13 +245,22 @@ class _BoundedIteration:
 
 
 class _CodeGenerator(CodeGenerator):
-    """jinja2's code generator, with the sequence of every ``{% for %}`` passed through _BoundedIteration, and
-    no output folded at compile time but literal text and constants (folding runs filters without a deadline)."""
+    """jinja2's code generator, with the sequence of every ``{% for %}`` passed through _BoundedIteration; an
+    output keeps its value (``{{ x }}`` is not made text: see :func:`bounded_concat`), and no output but
+    literal text is folded at compile time (folding runs filters without a deadline)."""
 
     def _output_child_to_const(self, node: nodes.Expr, frame: Any, finalize: Any) -> str:
-        if not isinstance(node, (nodes.TemplateData, nodes.Const)):
+        if not isinstance(node, nodes.TemplateData):
             raise nodes.Impossible()
         return super()._output_child_to_const(node, frame, finalize)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        if finalize.src is not None:
+            self.write(finalize.src)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        if finalize.src is not None:
+            self.write(")")
 
     def visit_Template(self, node: nodes.Template, frame: Any = None) -> None:
         for loop in node.find_all(nodes.For):
@@ -290,6 +299,7 @@ class BoundedSandbox(SandboxedEnvironment):
 
     def __init__(self, **options: Any):
         super().__init__(**{"optimized": False, **options})  # no folding: it would run filters without a deadline
+        self.concat = bounded_concat  # (of a macro's, a call block's, a set block's, a filter block's output)
         self.globals["lipsum"] = _lipsum
         self.filters[_BOUNDED_ITERATION] = _BoundedIteration
         self.filters["format"] = _format
@@ -319,14 +329,32 @@ class BoundedSandbox(SandboxedEnvironment):
         return bounded
 
 
-def bounded_concat(chunks: Iterable[str]) -> str:
-    """A render's output chunks joined, its size checked as they come (many chunks come from loops,
-    which look at the deadline themselves)."""
-    parts: list[str] = []
+def bounded_concat(chunks: Iterable[Any]) -> Any:
+    """A render's output, as ansible-core 2.19 makes it of the output's pieces (a template's, a macro's, a
+    ``{% set %}`` block's...): one piece is its value as it is (``{% if x %}{{ [1] }}{% endif %}`` is a
+    list), none is None, more are joined as text (None as nothing). Its size is checked as the pieces come
+    (many come from loops, which look at the deadline themselves)."""
+    parts: list[Any] = []
     size = 0
     for chunk in chunks:
+        if isinstance(chunk, jinja2.Undefined):
+            str(chunk)  # (fails: an undefined variable is output)
         parts.append(chunk)
-        size += len(chunk)
+        size += len(chunk) if isinstance(chunk, str) else 1
         if size > MAX_SIZE:
             raise _refuse(f"a rendered text of more than {MAX_SIZE} characters")
-    return "".join(parts)
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    text = "".join(_text(part) for part in parts)
+    if len(text) > MAX_SIZE:
+        raise _refuse(f"a rendered text of more than {MAX_SIZE} characters")
+    return text
+
+
+def bounded_text(chunks: Iterable[Any]) -> str:
+    """A render's output as text (a template file's): :func:`bounded_concat`'s, None as nothing."""
+    return _text(bounded_concat(chunks))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)

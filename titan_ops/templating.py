@@ -407,7 +407,7 @@ class Templar:
         the limits of every render; errors name ``path``."""
         def render() -> str:
             context = template.new_context(_with_globals(variables, template.environment), shared=True)
-            return sandbox.bounded_concat(template.root_render_func(context))
+            return sandbox.bounded_text(template.root_render_func(context))
 
         return self._run(render, path, file=path)
 
@@ -423,9 +423,9 @@ class Templar:
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"template syntax error in '{source}': {error.message}") from None
 
-        def render() -> str:
+        def render() -> Any:
             context = template.new_context(_with_globals(variables, self.environment), shared=True)
-            return sandbox.bounded_concat(template.root_render_func(context)) + newline
+            return _with_newline(sandbox.bounded_concat(template.root_render_func(context)), newline)
 
         return self._run(render, source)
 

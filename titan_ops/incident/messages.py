@@ -73,7 +73,7 @@ def render_template(text: str, name: str, context: dict[str, Any]) -> str:
         sandbox.check_constants(environment.parse(text))
         sandbox.start_deadline(sandbox.template_seconds())
         try:
-            return sandbox.bounded_concat(template.root_render_func(template.new_context(context)))
+            return sandbox.bounded_text(template.root_render_func(template.new_context(context)))
         finally:
             sandbox.stop_deadline()
     except jinja2.TemplateSyntaxError as error:
