@@ -1,8 +1,9 @@
 """One jinja2 environment for the whole run: rendering, expressions, lazy variables.
 
-Semantics follow Ansible's: a string that is exactly one ``{{ expression }}``
-keeps the expression's native type (a list stays a list); any other string
-renders to text. Variables whose values are themselves templates are rendered
+Semantics follow Ansible's: a template whose output is one piece (exactly one
+``{{ expression }}``, or one left by its blocks) keeps that value's native type
+(a list stays a list); more pieces render to text (see
+:func:`sandbox.bounded_concat`). Variables whose values are themselves templates are rendered
 lazily, when a template uses them. An undefined variable raises
 :class:`~titan_ops.errors.TemplateError` naming it.
 
