@@ -273,10 +273,17 @@ CASES = {
                          lookup('template', 'macro.j2').foo] }}"
             - template: {src: none.j2, dest: "{{ playbook_dir }}/out.txt"}
             - debug: msg="{{ lookup('file', playbook_dir ~ '/out.txt') }}"
+            - debug: msg="{{ lookup('template', 'imports.j2') }}"
+              ignore_errors: true
+              register: imported
+            - debug: {msg: "{{ imported.msg is search('.undefined_variable. is undefined') }}"}
         """,
         files={"templates/macro.j2": '{% macro m() %}{{ {"foo": "bar"} }}{% endmacro %}\n{{ m() }}\n',
-               "templates/none.j2": "[{{ none }}]\n"},
-        rc=0, recap={"h1": "3 1 0 0 0 0 0"}, messages={"h1": ["['list', 'NoneType', 'xy', 'bar', 'bar']", "[]"]}),
+               "templates/none.j2": "[{{ none }}]\n",
+               "templates/imports.j2": "{% import 'imported.j2' as t %}\n{{ t }}\n",
+               "templates/imported.j2": "{{ undefined_variable }}\n"},
+        rc=0, recap={"h1": "5 1 0 0 0 0 1"},
+        messages={"h1": ["['list', 'NoneType', 'xy', 'bar', 'bar']", "[]", "True"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

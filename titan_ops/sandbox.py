@@ -35,6 +35,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
+from jinja2.environment import TemplateModule
 from jinja2.sandbox import MAX_RANGE, SandboxedEnvironment
 
 from titan_ops.errors import TemplateError
@@ -300,6 +301,7 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any):
         super().__init__(**{"optimized": False, **options})  # no folding: it would run filters without a deadline
         self.concat = bounded_concat  # (of a macro's, a call block's, a set block's, a filter block's output)
+        self.finalize = _output
         self.globals["lipsum"] = _lipsum
         self.filters[_BOUNDED_ITERATION] = _BoundedIteration
         self.filters["format"] = _format
@@ -337,8 +339,6 @@ def bounded_concat(chunks: Iterable[Any]) -> Any:
     parts: list[Any] = []
     size = 0
     for chunk in chunks:
-        if isinstance(chunk, jinja2.Undefined):
-            str(chunk)  # (fails: an undefined variable is output)
         parts.append(chunk)
         size += len(chunk) if isinstance(chunk, str) else 1
         if size > MAX_SIZE:
@@ -357,4 +357,13 @@ def bounded_text(chunks: Iterable[Any]) -> str:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, TemplateModule):  # ({% import %}'s: its output, made of pieces as ours)
+        return "".join(_text(piece) for piece in value._body_stream)
     return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _output(value: Any) -> Any:
+    """What a ``{{ }}`` outputs: its value, as it is; an undefined one fails here (as when it was made text)."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    return value
