@@ -27,12 +27,14 @@ STALLED = threading.Event()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Files of the served folder (/stall answers when STALLED is set); /private only with the header ``X-Token: t0ken`` and user ``u:s3cr3t-pw``
+    """Files of the served folder (/stall never answers: it holds its request until STALLED is set, when its client
+    has given up); /private only with the header ``X-Token: t0ken`` and user ``u:s3cr3t-pw``
     (sent without being asked: the server never answers 401)."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if self.path == "/stall":
             STALLED.wait(30)
+            return  # (an answer to the closed connection: a BrokenPipeError's traceback on the suite's stderr)
         if self.path == "/private" and (self.headers.get("X-Token") != "t0ken"
                                         or self.headers.get("Authorization") != "Basic dTpzM2NyM3QtcHc="):
             self.send_error(403, "Forbidden")
