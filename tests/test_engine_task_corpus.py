@@ -264,7 +264,7 @@ CASES = {
           gather_facts: false
           vars:
             listed: "{% if true %}{{ [1, 2] }}{% endif %}"
-            nothing: "{% if false %}x{% endif %}"
+            nothing: "{% if true %}{{ none }}{% endif %}"
             joined: "x{{ none }}y"
             from_macro: '{% macro m() %}{{ {"foo": "bar"} }}{% endmacro %}{{ m() }}'
           tasks:

@@ -334,7 +334,8 @@ class BoundedSandbox(SandboxedEnvironment):
 def bounded_concat(chunks: Iterable[Any]) -> Any:
     """A render's output, as ansible-core 2.19 makes it of the output's pieces (a template's, a macro's, a
     ``{% set %}`` block's...): one piece is its value as it is (``{% if x %}{{ [1] }}{% endif %}`` is a
-    list), none is None, more are joined as text (None as nothing). Its size is checked as the pieces come
+    list), more are joined as text (None as nothing). No piece is empty text (ansible-core: None; the
+    runbooks split what a loop that may output nothing renders). Its size is checked as the pieces come
     (many come from loops, which look at the deadline themselves)."""
     parts: list[Any] = []
     size = 0
@@ -344,7 +345,7 @@ def bounded_concat(chunks: Iterable[Any]) -> Any:
         if size > MAX_SIZE:
             raise _refuse(f"a rendered text of more than {MAX_SIZE} characters")
     if len(parts) < 2:
-        return parts[0] if parts else None
+        return parts[0] if parts else ""
     text = "".join(_text(part) for part in parts)
     if len(text) > MAX_SIZE:
         raise _refuse(f"a rendered text of more than {MAX_SIZE} characters")
