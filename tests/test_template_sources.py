@@ -4,6 +4,7 @@ within a bound; and reading a template's variables evaluates nothing of it."""
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import jinja2
 import pytest
@@ -104,3 +105,14 @@ def test_a_template_lookup_that_includes_another_is_compiled_once_for_every_host
     assert sorted(r.result["msg"] for r in result.host_results("h1") + result.host_results("h2")
                   + result.host_results("h3")) == ["part on h1", "part on h2", "part on h3"]
     assert compiled.count(main) == 1
+
+
+def test_a_template_is_parsed_for_validation_as_it_is_rendered():
+    """A ``{{ }}`` string's backslashes are kept when the template renders (ansible-core's lexer): its syntax
+    tree, read by validation, holds the same constant, not jinja2's escape of it (nor its warning)."""
+    source = "{{ text | regex_replace('(a)', '\\g<1>\\t') }}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = Templar().syntax_tree(source)
+    constants = [node.value for node in tree.find_all(jinja2.nodes.Const) if isinstance(node.value, str)]
+    assert constants == ["(a)", "\\g<1>\\t"]

@@ -167,6 +167,15 @@ class _Compiling(threading.local):
 _compiling = _Compiling()
 
 
+def _as_compiled(literal_backslashes: bool, make: Callable[[], _T]) -> _T:
+    """``make()`` (a parse or a compile) with the ``{{ }}`` strings' backslashes kept or read as escapes."""
+    _compiling.literal_backslashes = literal_backslashes
+    try:
+        return make()
+    finally:
+        _compiling.literal_backslashes = False
+
+
 class _BackslashKeepingLexer:
     """jinja2's lexer, with the backslashes of string constants inside ``{{ }}`` kept as written (as
     ansible-core's lexer keeps them in templates written in YAML, whose own escapes were already read):
@@ -291,8 +300,9 @@ class Templar:
         sandbox.check_constants(self.expression_tree(bare))
 
     def syntax_tree(self, source: str) -> nodes.Template:
-        """The parsed template ``source`` (shared: read it, never change it); TemplateSyntaxError if none."""
-        return _SOURCES.get("tree", source, lambda: self.environment.parse(source))
+        """The parsed template ``source``, its ``{{ }}`` strings' backslashes kept as its render keeps them
+        (shared: read it, never change it); TemplateSyntaxError if none."""
+        return _SOURCES.get("tree", source, lambda: _as_compiled(True, lambda: self.environment.parse(source)))
 
     def expression_tree(self, expression: str) -> nodes.Template:
         """The parsed bare ``expression``, as a template that outputs it (shared: read it, never change it);
@@ -343,16 +353,9 @@ class Templar:
 
     def _code(self, kind: str, source: str, compile_: Callable[[], CodeType],
               literal_backslashes: bool = False) -> CodeType:
-        def compile_as_asked() -> CodeType:
-            _compiling.literal_backslashes = literal_backslashes
-            try:
-                return compile_()
-            finally:
-                _compiling.literal_backslashes = False
-
         try:
             return _SOURCES.get(f"{kind}, backslashes kept" if literal_backslashes else kind, source,
-                                compile_as_asked)
+                                lambda: _as_compiled(literal_backslashes, compile_))
         except SyntaxError as error:  # jinja2 passes what Python refuses to compile: dict(a=1, a=2)
             raise _PythonSyntaxError(f"{kind} error in '{source}': {error.msg}") from None
 
