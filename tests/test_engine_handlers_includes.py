@@ -292,6 +292,27 @@ CASES = {
         files={"roles/r/handlers/main.yml": "- name: role handler\n  debug: msg=role-handler\n  listen: topic\n"},
         rc=0, recap={"h1": "7 2 0 0 0 0 0"},
         messages={"h1": ["play-handler", "other-handler", "play-handler", "role-handler"]}),
+    "a_name_shared_by_sections_notifies_the_handler_loaded_last": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          roles: [r1, r2]
+          handlers:
+            - {name: h, debug: {msg: play-h}}
+            - {name: t, debug: {msg: play-t}, listen: topic}
+            - {debug: {msg: play-listener}, listen: topic}
+          tasks:
+            - command: "true"
+              notify: [h, topic, "r1 : h"]
+            - meta: flush_handlers
+            - include_role: {name: r3}
+        """,
+        files={"roles/r1/handlers/main.yml": "- name: h\n  debug: msg=r1-h\n- name: t\n  debug: msg=r1-t\n  listen: topic\n",
+               "roles/r2/handlers/main.yml": "- name: h\n  debug: msg=r2-h\n- name: t\n  debug: msg=r2-t\n  listen: topic\n",
+               "roles/r3/handlers/main.yml": "- name: h\n  debug: msg=r3-h\n- name: t\n  debug: msg=r3-t\n  listen: topic\n",
+               "roles/r3/tasks/main.yml": "- command: 'true'\n  notify: [h, topic]\n"},
+        rc=0, recap={"h1": "10 2 0 0 0 0 0"},
+        messages={"h1": ["r1-h", "play-h", "play-t", "play-listener", "play-listener", "r3-h", "r3-t"]}),
     "an_included_roles_handler_named_by_a_template": Case(
         playbook="""
         - hosts: h1

@@ -38,15 +38,19 @@ def rendered_handler_names(templar: Templar, handlers: Iterable[Handler],
 class Notifications:
     """Tracks notified handlers per host; a handler runs once per flush.
 
-    A name notifies the first handler of that name only (as ansible-core 2.19 does); a ``listen`` topic
-    notifies every handler listening to it. ``names`` gives the rendered name of handlers whose names
-    are templates.
+    As ansible-core 2.19 chooses: the sections of handlers (each role's, the play's own) are searched from
+    the one loaded last, each in its own order; a name notifies the first handler found by that name
+    only, a ``listen`` topic every handler listening to it but one per name. ``names`` gives the rendered
+    name of handlers whose names are templates.
     """
 
     def __init__(self, handlers: list[Handler], names: Mapping[str, str] | None = None):
         self.handlers: list[Handler] = []
         self._names = names or {}
         self._by_topic: dict[str, list[Handler]] = {}
+        self._names_of: dict[int, set[str]] = {}
+        """Each handler's names (its own, and prefixed with its role's), by id."""
+        self._chosen: dict[str, list[Handler]] = {}
         self._pending: dict[int, set[str]] = {}
         self._lock = threading.Lock()
         self.add(handlers)
@@ -55,6 +59,7 @@ class Notifications:
         """Handlers that can be notified from now on (an included role's, ``names`` rendering those whose
         names are templates); one already known (same role and name) is not added twice."""
         self._names = {**self._names, **(names or {})}
+        self._chosen.clear()
         known = {self._identity(handler) for handler in self.handlers}
         for handler in handlers:
             name = self._name(handler)
@@ -69,6 +74,7 @@ class Notifications:
             own = {name, *handler.listen}
             for topic in own | {f"{prefix} : {topic}" for prefix in prefixes for topic in own}:
                 self._by_topic.setdefault(topic, []).append(handler)
+            self._names_of[id(handler)] = {name, *(f"{prefix} : {name}" for prefix in prefixes)}
 
     def _identity(self, handler: Handler) -> tuple[str | None, str] | int:
         """What makes a handler another one: its role and name; a handler without a name (one that only
@@ -85,8 +91,37 @@ class Notifications:
     def notify(self, host: str, topics: list[str]) -> None:
         with self._lock:
             for topic in topics:
-                for handler in self._by_topic.get(topic, []):
+                for handler in self._notified_by(topic):
                     self._pending.setdefault(id(handler), set()).add(host)
+
+    def _notified_by(self, topic: str) -> list[Handler]:
+        """The handlers ``topic`` notifies (see the class)."""
+        chosen = self._chosen.get(topic)
+        if chosen is None:
+            order = [handler for section in reversed(self._sections()) for handler in section]
+            listening = {id(handler) for handler in self._by_topic.get(topic, [])
+                         if topic not in self._names_of[id(handler)]}
+            named = next((handler for handler in order if topic in self._names_of[id(handler)]), None)
+            chosen = [named] if named is not None else []
+            seen: set[str] = set()
+            for handler in (handler for handler in order if id(handler) in listening):
+                name = self._name(handler) if handler.name else None
+                if name is None or name not in seen:
+                    chosen.append(handler)
+                    seen.update([name] if name else [])
+            self._chosen[topic] = chosen
+        return chosen
+
+    def _sections(self) -> list[list[Handler]]:
+        """The handlers in the order they were loaded, cut where the role they come from changes."""
+        sections: list[list[Handler]] = []
+        for handler in self.handlers:
+            role = getattr(handler, "role", None)
+            if sections and getattr(sections[-1][-1], "role", None) == role:
+                sections[-1].append(handler)
+            else:
+                sections.append([handler])
+        return sections
 
     def pending(self, host: str) -> bool:
         """Whether ``host`` has a notified handler still to run."""
