@@ -114,3 +114,19 @@ def test_no_log_hides_the_items_of_a_loop_that_never_ran(tmp_path, capsys):
     written = capsys.readouterr().out + (tmp_path / "run.json").read_text()
     assert "censored" in written
     assert "hidden-item" not in written
+
+
+def test_an_item_that_fails_without_a_run_of_its_own_is_ignored_only_by_the_tasks_ignore_errors(tmp_path):
+    """An item ``when`` skipped whose label cannot be rendered fails the task: no run of it said to ignore
+    that, so the task's own ``ignore_errors`` decides (titan-ops ignored it for want of a failed run)."""
+    case = Case(playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg=hi
+              loop: [1, 2]
+              when: item == 1
+              loop_control: {label: "{{ item if item == 1 else not_defined_anywhere }}"}
+        """, rc=2, recap={}, messages={})
+    playbook, inventory = write_case(case, tmp_path)
+    assert main(["run", str(playbook), "-i", str(inventory)]) == 2

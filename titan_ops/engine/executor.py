@@ -75,7 +75,8 @@ class TaskExecutor:
         if not no_log and len(runs) < len(result.get("results") or [result]):  # (what did not run: the task's)
             no_log = self._flags(settle, variables).no_log
         return TaskResult(host=host, task=task.display_name, module=task.module, status=status, start=start,
-                          end=datetime.now(), result=result, ignored=_ignored(status, runs),
+                          end=datetime.now(), result=result,
+                          ignored=_ignored(status, result, runs, lambda: self._flags(settle, variables)),
                           location=str(task.location), delegated_to=_delegated_hosts(result), no_log=no_log,
                           delegate_facts=any(flags.delegate_facts for _, flags in runs))
 
@@ -372,14 +373,20 @@ def _delegated_hosts(result: dict[str, Any]) -> tuple[str | None, ...]:
     return hosts if any(host is not None for host in hosts) else ()
 
 
-def _ignored(status: Status, runs: list[tuple[dict[str, Any], RunFlags]]) -> bool:
+def _ignored(status: Status, result: dict[str, Any], runs: list[tuple[dict[str, Any], RunFlags]],
+             own: Callable[[], RunFlags]) -> bool:
     """Whether a task's failure is ignored: as in ansible-core, when every run (a loop's item) that failed, or
-    for an unreachable host every one that found it unreachable, says to ignore it."""
-    if status is Status.FAILED:
-        return all(flags.ignore_errors for result, flags in runs if result.get("failed"))
-    if status is Status.UNREACHABLE:
-        return all(flags.ignore_unreachable for result, flags in runs if result.get("unreachable"))
-    return False
+    for an unreachable host every one that found it unreachable, says to ignore it; an item that failed
+    without a run of its own (its label, after ``when`` skipped it) goes by the task's own keywords (``own``)."""
+    if status not in (Status.FAILED, Status.UNREACHABLE):
+        return False
+    key, flag = ("failed", "ignore_errors") if status is Status.FAILED else ("unreachable", "ignore_unreachable")
+    counted = [flags for outcome, flags in runs if outcome.get(key)]
+    unrun = any(outcome.get(key) and all(outcome is not ran for ran, _ in runs)
+                for outcome in result.get("results") or [result])
+    if unrun or not counted:
+        counted.append(own())
+    return all(getattr(flags, flag) for flags in counted)
 
 
 def _timed_out(seconds: float) -> dict[str, Any]:
