@@ -136,6 +136,9 @@ def test_password_hash_with_passlib_gives_ansibles_hashes(expression):
 
 @pytest.mark.parametrize("expression", ["'x' | comment(prefix_count=100000000)",
                                         "'x' | comment(postfix_count=100000000)",
+                                        "'x' | comment(prefix='%s', prefix_count=10000000)" % ("#" * 1000),
+                                        "'x' | comment(postfix='%s', postfix_count=10000000)" % ("#" * 1000),
+                                        "('x' * 5000000) | comment(newline='', decoration='%s')" % ("#" * 1000),
                                         "'x' | password_hash('sha512', rounds=999999999)"])
 def test_what_would_outgrow_the_sandbox_is_refused(expression):
     with pytest.raises(LimitReached, match="refused"):

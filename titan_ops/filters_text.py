@@ -36,6 +36,7 @@ def comment(text: Any, style: str = "plain", **options: Any) -> str:
     for count in ("prefix_count", "postfix_count"):
         sandbox.check_size(int(parts[count]), f"the {count} given to 'comment'")
     newline, decoration = parts["newline"], parts["decoration"]
+    sandbox.check_size(_comment_size(str(text), parts), "the text 'comment' would make")
     head = f"{parts['beginning']}{newline}" if parts["beginning"] else ""
     if parts["prefix"]:
         prefix = parts["prefix"] if parts["prefix"] == newline else parts["prefix"] + newline
@@ -46,6 +47,15 @@ def comment(text: Any, style: str = "plain", **options: Any) -> str:
     if parts["end"]:
         tail += newline + parts["end"]
     return head + body + tail
+
+
+def _comment_size(text: str, parts: dict[str, Any]) -> int:
+    """How long the comment block of ``text`` would be, at most (its parts' lengths times their counts)."""
+    newline, decoration = len(str(parts["newline"])), len(str(parts["decoration"]))
+    lines = text.count(parts["newline"]) + 1 if parts["newline"] else len(text) + 1
+    return (len(str(parts["beginning"])) + newline + (len(str(parts["prefix"])) + newline) * int(parts["prefix_count"])
+            + len(text) + lines * (newline + decoration)
+            + (newline + len(str(parts["postfix"]))) * int(parts["postfix_count"]) + newline + len(str(parts["end"])))
 
 
 def regex_escape(text: Any, re_type: str = "python") -> str:
