@@ -139,7 +139,9 @@ def test_password_hash_with_passlib_gives_ansibles_hashes(expression):
                                         "'x' | comment(prefix='%s', prefix_count=10000000)" % ("#" * 1000),
                                         "'x' | comment(postfix='%s', postfix_count=10000000)" % ("#" * 1000),
                                         "('x' * 5000000) | comment(newline='', decoration='%s')" % ("#" * 1000),
-                                        "'x' | password_hash('sha512', rounds=999999999)"])
+                                        "'x' | password_hash('sha512', rounds=999999999)",
+                                        "'x' | password_hash('sha512', rounds='999999999')",
+                                        "'x' | password_hash('sha512', rounds=999999999.0)"])
 def test_what_would_outgrow_the_sandbox_is_refused(expression):
     with pytest.raises(LimitReached, match="refused"):
         _evaluate(expression)

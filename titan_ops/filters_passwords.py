@@ -28,12 +28,20 @@ def _passlib_hash() -> Any:
         raise TemplateError(f"Unable to encrypt nor hash, passlib must be installed: {error}") from None
 
 
+def _count(rounds: Any) -> int:
+    """The number of rounds ``rounds`` asks for (passlib reads a numeral as its number), 0 when none."""
+    try:
+        return int(rounds) if rounds is not None and not isinstance(rounds, bool) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
 def password_hash(password: Any, hashtype: str = "sha512", salt: Any = None, salt_size: Any = None,
                   rounds: Any = None, ident: Any = None) -> str:
     """``password`` hashed with ``hashtype`` (``sha512``, ``sha256``, ``md5``, ``blowfish``, or passlib's
     names of those), with ``salt`` (random when none), ``salt_size``, ``rounds`` and, for bcrypt, ``ident``."""
     scheme = _SCHEMES.get(hashtype, hashtype)
-    if isinstance(rounds, int) and rounds > MAX_ROUNDS.get(scheme, rounds):
+    if _count(rounds) > MAX_ROUNDS.get(scheme, _count(rounds)):
         raise sandbox.LimitReached(f"password_hash: {rounds} rounds of {scheme} would outlive the template's "
                                    f"deadline (at most {MAX_ROUNDS[scheme]}): refused")
     hashes = _passlib_hash()
