@@ -118,6 +118,16 @@ def test_password_hash_without_passlib_fails_as_ansible_core_does(monkeypatch):
         _evaluate("'secret' | password_hash('sha512')")
 
 
+def test_the_password_given_to_password_hash_is_a_secret_from_then_on(monkeypatch):
+    """Hashed or not (here: no passlib), the plain password is reported to the run's masking."""
+    monkeypatch.setitem(sys.modules, "passlib.hash", None)
+    templar, secrets = Templar(), []
+    templar.on_secret = secrets.extend
+    with pytest.raises(TemplateError):
+        templar.render(Authored("{{ plain | password_hash('sha512') }}"), {"plain": "correct horse"})
+    assert secrets == ["correct horse"]
+
+
 # hashes ansible-core 2.19 gives with passlib on its path (libpass 1.9.4), the salt fixed
 PASSWORD_HASHES = {
     "'secret' | password_hash('sha512', salt='abcdefgh')": "$6$rounds=656000$abcdefgh$/Ei/7YaGhLUaj/.Vzhbn8/qTav7sn"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import jinja2
+
 from titan_ops import sandbox
 from titan_ops.errors import TemplateError
 
@@ -36,10 +38,13 @@ def _count(rounds: Any) -> int:
         return 0
 
 
-def password_hash(password: Any, hashtype: str = "sha512", salt: Any = None, salt_size: Any = None,
-                  rounds: Any = None, ident: Any = None) -> str:
+@jinja2.pass_environment
+def password_hash(environment: jinja2.Environment, password: Any, hashtype: str = "sha512", salt: Any = None,
+                  salt_size: Any = None, rounds: Any = None, ident: Any = None) -> str:
     """``password`` hashed with ``hashtype`` (``sha512``, ``sha256``, ``md5``, ``blowfish``, or passlib's
-    names of those), with ``salt`` (random when none), ``salt_size``, ``rounds`` and, for bcrypt, ``ident``."""
+    names of those), with ``salt`` (random when none), ``salt_size``, ``rounds`` and, for bcrypt, ``ident``.
+    The password is a secret from here on (masked in every output and record)."""
+    environment.templar.note_secrets([str(password)])  # type: ignore[attr-defined]
     scheme = _SCHEMES.get(hashtype, hashtype)
     if _count(rounds) > MAX_ROUNDS.get(scheme, _count(rounds)):
         raise sandbox.LimitReached(f"password_hash: {rounds} rounds of {scheme} would outlive the template's "
