@@ -35,7 +35,8 @@ def condition_result(templar: Templar, condition: Any, variables: Mapping[str, A
     value = templar.evaluate(condition, variables, conditional=True)
     if isinstance(value, str) and value.strip() and is_single_expression(condition):
         # As ansible-core: a condition that is one template is rendered, and the text it renders to is the
-        # expression (evaluated only when it is authored text: a host's text or a template's constant is not).
+        # expression, evaluated only when it is authored text (a host's text or a template's constant is
+        # refused as untrusted, never evaluated).
         value = templar.evaluate(value, variables, conditional=True)
     if isinstance(value, bool):
         return value
