@@ -15,12 +15,21 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 REQUIRED_ENV = ("TITAN_API_USER", "TITAN_API_PASSWORD")
+
+
+def log_line(text: str, stream: TextIO | None = None) -> None:
+    """Write one log line in a single write. pm2 prefixes each chunk it reads with the time and drops
+    a chunk's text after its last newline, so a line written as text then newline (``print`` on an
+    unbuffered stream) can vanish from the log when pm2 reads the newline together with the next line."""
+    target = stream or sys.stdout
+    target.write(f"{text}\n")
+    target.flush()
 
 
 class ConfigError(Exception):
@@ -198,7 +207,7 @@ class Service:
     def log_error(self, message: str) -> None:
         """One error line on stderr (pm2 files it in the app's .err.log, with its time)."""
         self.errors_logged += 1
-        print(f"ERROR {self.name}: {message}", file=sys.stderr, flush=True)
+        log_line(f"ERROR {self.name}: {message}", sys.stderr)
 
     def metrics(self) -> str:
         """The Prometheus text exposition of this stand-in."""
@@ -323,18 +332,18 @@ class Service:
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
             def log_message(self, format: str, *args: Any) -> None:
-                print(f"{now_iso()} {self.address_string()} {format % args}", flush=True)
+                log_line(f"{now_iso()} {self.address_string()} {format % args}")
 
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
 
         def stop(signum: int, _frame: Any) -> None:
-            print(f"{now_iso()} {self.name}: signal {signum}, stopping", flush=True)
+            log_line(f"{now_iso()} {self.name}: signal {signum}, stopping")
             threading.Thread(target=server.shutdown, daemon=True).start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        print(f"{now_iso()} {self.name} (stand-in) listening on 127.0.0.1:{port}", flush=True)
+        log_line(f"{now_iso()} {self.name} (stand-in) listening on 127.0.0.1:{port}")
         server.serve_forever()
         server.server_close()
 
@@ -364,7 +373,7 @@ def crash_if_looping(name: str) -> None:
         path.unlink(missing_ok=True)
         return
     path.write_text(str(left - 1))
-    print(f"{now_iso()} {name}: crash loop (stand-in fault), {left - 1} more", file=sys.stderr, flush=True)
+    log_line(f"{now_iso()} {name}: crash loop (stand-in fault), {left - 1} more", sys.stderr)
     sys.exit(1)
 
 
@@ -374,7 +383,7 @@ def load_env_or_exit(name: str) -> dict[str, str]:
     try:
         return read_env(path)
     except ConfigError as error:
-        print(f"{now_iso()} {name}: configuration error: {error}", file=sys.stderr, flush=True)
+        log_line(f"{now_iso()} {name}: configuration error: {error}", sys.stderr)
         sys.exit(1)
 
 
