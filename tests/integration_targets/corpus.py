@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from tests.forked_cli import run_cli
 from tests.oracle import ORACLE_BIN, QUIET_ENV
 
 HERE = Path(__file__).parent
+REPOSITORY = HERE.parent.parent
 ADAPTATION = HERE / "runs.yml"
 SOURCE_DIR = Path(os.environ.get("TITAN_OPS_ANSIBLE_SOURCE", ORACLE_BIN.parent / "src"))
 RECORDER_DIR = HERE.parent / "oracle_callback"
@@ -57,6 +59,9 @@ class Run:
     by_chance: frozenset[str] = frozenset()
     """Tasks (``file:line`` in the side's folder) whose hosts end ``ok`` or ``skipped`` by a random draw of
     the playbook's own (runs.yml's ``by_chance``)."""
+    private_tmp: bool = False
+    """Whether the run sees a /tmp of its own (runs.yml's ``private_tmp``): its tasks read /tmp as a whole, which
+    other processes of the machine change meanwhile."""
 
     @property
     def name(self) -> str:
@@ -138,12 +143,13 @@ def load_runs(targets: Iterable[str] = ()) -> list[Run]:
     wanted = set(targets)
     adaptation = yaml.safe_load(ADAPTATION.read_text())
     chance = adaptation.get("by_chance") or {}
+    private_tmp = set(adaptation.get("private_tmp") or ())
     runs = []
     for target, spec in adaptation["targets"].items():
         if wanted and target not in wanted:
             continue
         if spec == "role":
-            runs.append(Run(target, 0, (), (), role=True))
+            runs.append(Run(target, 0, (), (), role=True, private_tmp=f"{target}#0" in private_tmp))
             continue
         for index, line in enumerate(spec):
             words = shlex.split(line)
@@ -153,7 +159,8 @@ def load_runs(targets: Iterable[str] = ()) -> list[Run]:
                 env.append((key, value))
             assert words.pop(0) == "ansible-playbook", line
             tasks = frozenset(f"targets/{target}/{task}" for task in chance.get(f"{target}#{index}", ()))
-            runs.append(Run(target, index, tuple(env), tuple(words), by_chance=tasks))
+            runs.append(Run(target, index, tuple(env), tuple(words), by_chance=tasks,
+                            private_tmp=f"{target}#{index}" in private_tmp))
     return runs
 
 
@@ -190,7 +197,8 @@ def digest_of(archive: Path) -> str:
 
 def run_key(run: Run, source_digest: str) -> str:
     """The cache key of a run's oracle outcome: the source, the run and the adaptation's rules."""
-    text = json.dumps([source_digest, ADAPTATION_VERSION, LOCAL_INVENTORY, run.target, run.env, run.args, run.role])
+    key = [source_digest, ADAPTATION_VERSION, LOCAL_INVENTORY, run.target, run.env, run.args, run.role]
+    text = json.dumps(key + ["private /tmp"] if run.private_tmp else key)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -276,9 +284,11 @@ def run_oracle(run: Run, workspace: Workspace) -> Outcome:
     args, cwd, env = _command(run, base)
     environment = {**os.environ, **QUIET_ENV, "ANSIBLE_CALLBACK_PLUGINS": str(RECORDER_DIR),
                    "ANSIBLE_STDOUT_CALLBACK": "titan_record", "OUTPUT_DIR": str(base / "output"), **env}
+    command = [str(ORACLE_BIN / "ansible-playbook"), *args]
     try:
-        done = subprocess.run([str(ORACLE_BIN / "ansible-playbook"), *args], cwd=cwd, env=environment,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+        done = subprocess.run(in_private_tmp(command, base) if run.private_tmp else command, cwd=cwd,
+                              env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return Outcome(TIMED_OUT, note="timed out")
     record = next((line for line in reversed(done.stdout.splitlines()) if line.startswith('{"plays"')), None)
@@ -293,14 +303,21 @@ def run_oracle(run: Run, workspace: Workspace) -> Outcome:
 
 
 def run_titan(run: Run, workspace: Workspace) -> Outcome:
-    """titan-ops's outcome of ``run``: ``titan-ops run`` in a process of its own (tests/forked_cli.py), as the
-    oracle's, without paying the import of titan-ops (most of a short run's CPU time) ~300 times."""
+    """titan-ops's outcome of ``run``: ``titan-ops run`` in a process of its own, as the oracle's; forked from a
+    server that imported titan-ops (tests/forked_cli.py) without paying that import (most of a short run's CPU
+    time) ~300 times, but for a run with a private /tmp (a ``python -m titan_ops`` of its own)."""
     base = workspace.side(run, "titan")
     args, cwd, env = _command(run, base)
     report = base / "result.json"
+    argv = ["run", *args, "--output-json", str(report)]
+    environment = {**os.environ, "OUTPUT_DIR": str(base / "output"), **env}
     try:
-        done = run_cli(["run", *args, "--output-json", str(report)], cwd=cwd,
-                       env={**os.environ, "OUTPUT_DIR": str(base / "output"), **env}, timeout=RUN_TIMEOUT)
+        if run.private_tmp:
+            done = subprocess.run(in_private_tmp([sys.executable, "-m", "titan_ops", *argv], base), cwd=cwd,
+                                  env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                  stdin=subprocess.DEVNULL)
+        else:
+            done = run_cli(argv, cwd=cwd, env=environment, timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
         return Outcome(TIMED_OUT, note="timed out")
     if not report.exists():
@@ -312,6 +329,23 @@ def run_titan(run: Run, workspace: Workspace) -> Outcome:
                 location = result["location"].rsplit(":", 1)[0]
                 events.append((host, _relative(location, cwd, base), result["status"]))
     return Outcome(done.returncode, events)
+
+
+def in_private_tmp(command: list[str], base: Path) -> list[str]:
+    """``command`` in a mount namespace of its own whose /tmp is an empty tmpfs but for the run's folder ``base``
+    (and this checkout, its Python and the oracle, where they lie in /tmp), each bound back at its path: what
+    other processes do in the machine's /tmp meanwhile is not seen, and what the run leaves there is gone with
+    it."""
+    tmp = Path("/tmp").resolve()
+    needed = {Path(path).resolve() for path in (base, REPOSITORY, sys.prefix, sys.base_prefix, ORACLE_BIN.parent)}
+    inside = sorted(path for path in needed if path.is_relative_to(tmp))
+    outermost = [path for path in inside if not any(path != other and path.is_relative_to(other) for other in inside)]
+    steps = ["mount -t tmpfs -o mode=1777 titan-ops-corpus-tmp /mnt"]
+    for path in outermost:
+        staged = shlex.quote(str(Path("/mnt") / path.relative_to(tmp)))
+        steps += [f"mkdir -p {staged}", f"mount --rbind {shlex.quote(str(path))} {staged}"]
+    steps += [f"mount --move /mnt {shlex.quote(str(tmp))}", 'exec "$@"']
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-ec", "\n".join(steps), "sh", *command]
 
 
 def _ansible_status(result: dict[str, Any]) -> str:
