@@ -101,6 +101,8 @@ FAILURES: dict[str, str] = {
     "{} | subelements(17)": "subelements must be a list or a string",
     "users | subelements('groups')": "could not find 'groups' key in iterated item",
     "users | subelements('name')": "should point to a list",
+    "[{'k': 1}] | subelements('items')": "could not find 'items' key in iterated item",
+    "['abc'] | subelements('0')": "the key 0 should point to a dictionary, got 'abc'",
     "True | items2dict": "items2dict requires a list",
     "[True] | items2dict": "items2dict requires a list of dictionaries",
     "[{'key': 'a'}] | items2dict": "items2dict requires each dictionary in the list to contain the keys 'key' and 'value'",
@@ -154,6 +156,16 @@ def test_password_hash_with_passlib_gives_ansibles_hashes(expression):
                                         "'x' | password_hash('sha512', rounds=999999999.0)"])
 def test_what_would_outgrow_the_sandbox_is_refused(expression):
     with pytest.raises(LimitReached, match="refused"):
+        _evaluate(expression)
+
+
+@pytest.mark.parametrize("expression", ["['text'] | map(attribute='__class__') | list",
+                                        "['text'] | subelements('__class__')",
+                                        "[cycler] | map(attribute='__init__') | list",
+                                        "[cycler] | subelements('__init__.__globals__')",
+                                        "[{'a': cycler}] | subelements(['a', '__init__'])"])
+def test_an_attribute_the_sandbox_forbids_is_refused_through_any_filter(expression):
+    with pytest.raises(TemplateError, match="access to attribute '__(class|init)__' of '(str|type)' object is unsafe"):
         _evaluate(expression)
 
 

@@ -29,9 +29,12 @@ def extract(environment: jinja2.Environment, item: Any, container: Any, morekeys
     return value
 
 
-def subelements(elements: Any, path: Any, skip_missing: bool = False) -> list[tuple[Any, Any]]:
+@jinja2.pass_environment
+def subelements(environment: jinja2.Environment, elements: Any, path: Any,
+                skip_missing: bool = False) -> list[tuple[Any, Any]]:
     """Each element of a list of dicts (or of a dict's values) paired with each item of the list found at
-    ``path`` in it (a dotted string or a list of keys), as Ansible's ``subelements``."""
+    ``path`` in it (a dotted string or a list of keys), as Ansible's ``subelements``; each key is read as
+    templates read one, through the sandbox."""
     if isinstance(elements, Mapping):
         items = list(elements.values())
     elif isinstance(elements, list):
@@ -48,19 +51,28 @@ def subelements(elements: Any, path: Any, skip_missing: bool = False) -> list[tu
     for element in items:
         values = element
         for key in keys:
-            try:
-                values = values[key]
-            except KeyError:
+            if isinstance(values, Mapping) and key not in values:
                 if not skip_missing:
-                    raise TemplateError(f"could not find {key!r} key in iterated item {values!r}") from None
+                    raise TemplateError(f"could not find {key!r} key in iterated item {values!r}")
                 values = []
                 break
-            except TypeError:
-                raise TemplateError(f"the key {key} should point to a dictionary, got '{values}'") from None
+            values = _item(environment, values, key)
         if not isinstance(values, list):
             raise TemplateError(f"the key {key!r} should point to a list, got {values!r}")
         pairs.extend((element, value) for value in values)
     return pairs
+
+
+def _item(environment: jinja2.Environment, container: Any, key: Any) -> Any:
+    """``container[key]`` read as a template reads it: an item, else an attribute the sandbox allows (one it
+    forbids fails with its SecurityError, as in ``map(attribute=...)``); neither fails in ansible's words."""
+    found = environment.getitem(container, key)
+    if isinstance(found, jinja2.Undefined):
+        try:
+            found._fail_with_undefined_error()
+        except jinja2.UndefinedError:
+            raise TemplateError(f"the key {key} should point to a dictionary, got '{container}'") from None
+    return found
 
 
 def zip_lists(*sequences: Any) -> list[list[Any]]:
