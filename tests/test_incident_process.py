@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.forked_cli import Finished, run_cli
 from tests.incident_support import EXAMPLE_POLICY, http_receiver, local_policy, smtp_receiver, text_of
@@ -453,7 +454,7 @@ def test_regulatory_notices_are_generated_and_their_timeliness_reported(tmp_path
     incident = Incident.create("Position tracking mismatch", tmp_path, incident_id="INC-G", severity=2,
                                categories=["position-tracking"], clock=clock)
     clock.advance(hours=3)
-    entry = regulatory_notice(incident, policy, "initial")
+    [entry] = regulatory_notice(incident, policy, "initial")  # the example policy names no regulatory channel
     text = Path(entry["path"]).read_text()
     assert "# Initial regulatory notice: incident INC-G" in text and "position tracking error" in text
     regulatory_notice(incident, policy, "initial", submitted=True)
@@ -469,6 +470,29 @@ def test_regulatory_notices_are_generated_and_their_timeliness_reported(tmp_path
     quiet = Incident.create("Docs typo", tmp_path, incident_id="INC-Q", severity=4, clock=clock)
     with pytest.raises(TitanOpsError, match="meets no regulatory trigger"):
         regulatory_notice(quiet, policy, "initial")
+
+
+def test_a_regulatory_notice_goes_to_the_regulatory_channels_and_a_refusal_exits_2(tmp_path):
+    with http_receiver() as http, smtp_receiver() as smtp:
+        regulatory = yaml.safe_load(EXAMPLE_POLICY.read_text())["regulatory"]
+        Incident.create("Position tracking mismatch", tmp_path, incident_id="INC-G", severity=2,
+                        categories=["position-tracking"])
+        common = ["INC-G", "--dir", str(tmp_path), "--policy"]
+        to_email = local_policy(tmp_path, http, smtp, regulatory={**regulatory, "channels": ["email-stakeholders"]})
+        sent = cli("regulatory", *common, str(to_email), "initial")
+        assert sent.returncode == 0 and "sent: email-stakeholders (email)" in sent.stdout, sent.stderr
+        [(_sender, recipients, mail)] = smtp.mails
+        assert recipients == ["stakeholders@titan.example"] and mail["Subject"] == "[INC-G] initial regulatory notice"
+        assert "# Initial regulatory notice: incident INC-G" in text_of(mail) and "position tracking" in text_of(mail)
+
+        to_slack = local_policy(tmp_path, http, smtp, regulatory={**regulatory, "channels": ["slack-incidents"]})
+        refused = cli("regulatory", *common, str(to_slack), "detailed",
+                      env={"TEST_SLACK_WEBHOOK": http.url("/refuse/hook")})
+        assert refused.returncode == 2 and refused.stderr.startswith("ERROR! 1 of 1 channels did not take")
+        assert (tmp_path / "INC-G" / "regulatory-detailed.md").is_file()
+    messages = [entry for entry in Incident("INC-G", tmp_path).entries() if entry["kind"] == "message"]
+    assert [(entry["audience"], entry["channel"], entry["ok"]) for entry in messages] == [
+        ("regulatory", "email-stakeholders", True), ("regulatory", "slack-incidents", False)]
 
 
 def test_report_markdown_and_html_with_chart(tmp_path, policy, monkeypatch):

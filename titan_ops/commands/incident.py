@@ -238,13 +238,18 @@ def _escalate(args: argparse.Namespace) -> int:
 def _notify(args: argparse.Namespace) -> int:
     from titan_ops.incident.respond import notify
 
-    entries = notify(_incident(args), _policy(args), args.audience, args.channel or None)
-    for entry in entries:
+    return _delivered(notify(_incident(args), _policy(args), args.audience, args.channel or None))
+
+
+def _delivered(entries: list[dict[str, Any]]) -> int:
+    """Print each ``message`` entry's outcome; 2 when a channel refused its message."""
+    messages = [entry for entry in entries if entry["kind"] == "message"]
+    for entry in messages:
         print(f"{'sent' if entry['ok'] else 'REFUSED'}: {entry['channel']} ({entry['channel_type']})"
               + (f": {entry['error']}" if entry["error"] else ""))
-    refused = [entry for entry in entries if not entry["ok"]]
+    refused = [entry for entry in messages if not entry["ok"]]
     if refused:
-        print(f"ERROR! {len(refused)} of {len(entries)} channels did not take the message "
+        print(f"ERROR! {len(refused)} of {len(messages)} channels did not take the message "
               f"({refused[0]['channel']}: {refused[0]['error']})", file=sys.stderr)
         return 2
     return 0
@@ -287,10 +292,10 @@ def _review(args: argparse.Namespace) -> int:
 def _regulatory(args: argparse.Namespace) -> int:
     from titan_ops.incident.respond import regulatory_notice
 
-    entry = regulatory_notice(_incident(args), _policy(args), args.notice, submitted=args.submitted,
-                              at=_time(args.at, args))
+    entry, *messages = regulatory_notice(_incident(args), _policy(args), args.notice, submitted=args.submitted,
+                                         at=_time(args.at, args))
     print(entry.get("path") or f"{args.notice} notice submitted at {entry.get('at') or entry['timestamp']}")
-    return 0
+    return _delivered(messages)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -100,25 +100,29 @@ def act_on_duties(incident: Incident, policy: Policy) -> list[dict[str, Any]]:
 
 
 def regulatory_notice(incident: Incident, policy: Policy, notice: str, *, submitted: bool = False,
-                      at: datetime | None = None) -> dict[str, Any]:
-    """Write the ``notice`` (initial, detailed, final) from the incident's state into its folder, or record
-    its submission (``submitted``, ``at``)."""
+                      at: datetime | None = None) -> list[dict[str, Any]]:
+    """Write the ``notice`` (initial, detailed, final) from the incident's state into its folder and send it
+    to the policy's ``regulatory.channels`` (the people who file it), or record its submission
+    (``submitted``, ``at``); the entries the timeline gained, the ``regulatory`` entry first."""
     from titan_ops.output.files import write_atomically
 
     if notice not in policy.regulatory_deadlines:
         raise TitanOpsError(f"no regulatory notice {notice!r} in the policy ({', '.join(policy.regulatory_deadlines)})")
     if submitted:
         incident.state()
-        return incident.append("regulatory", notice=notice, submitted=True, **({"at": iso(at)} if at else {}))
+        return [incident.append("regulatory", notice=notice, submitted=True, **({"at": iso(at)} if at else {}))]
     now = incident.clock()
     state = incident.state()
     reasons = [trigger.name for trigger, _ in firing(policy.regulatory_triggers, state, policy, now)]
     if not reasons:
         raise TitanOpsError(f"incident {state.incident_id} meets no regulatory trigger of the policy")
     deadline = next(duty for duty in duties(state, policy, now) if duty.kind == "regulatory" and duty.subject == notice)
-    message = render("regulatory", state, policy, now, notice=notice, reasons=reasons,
-                     due=deadline.due.astimezone(policy.timezone).strftime("%Y-%m-%d %H:%M %Z"))
+    details = {"notice": notice, "reasons": reasons,
+               "due": deadline.due.astimezone(policy.timezone).strftime("%Y-%m-%d %H:%M %Z")}
+    message = render("regulatory", state, policy, now, **details)
     path = Path(incident.timeline.folder) / f"regulatory-{notice}.md"
     write_atomically(path, message.body)
-    return incident.append("regulatory", notice=notice, path=str(path), due=iso(deadline.due))
-
+    entry = incident.append("regulatory", notice=notice, path=str(path), due=iso(deadline.due))
+    if not policy.regulatory_channels:
+        return [entry]
+    return [entry, *notify(incident, policy, "regulatory", list(policy.regulatory_channels), **details)]
