@@ -225,6 +225,21 @@ def test_check_exits_2_when_overdue_and_0_when_not(tmp_path):
     assert unknown.returncode == 5 and "unknown incident INC-404" in unknown.stderr
 
 
+def test_status_shows_the_scheduled_review_until_it_is_held(tmp_path):
+    incident = Incident.create("Console down", tmp_path, incident_id="INC-V", severity=2, clock=lambda: T0)
+    Incident("INC-V", tmp_path, clock=lambda: T0 + timedelta(minutes=20)).resolve("restarted")
+    Incident("INC-V", tmp_path, clock=lambda: T0 + timedelta(minutes=30)).review(
+        scheduled_for=T0 + timedelta(hours=20))
+    common = ["INC-V", "--dir", str(tmp_path), "--policy", str(EXAMPLE_POLICY), "--now",
+              (T0 + timedelta(hours=1)).isoformat()]
+    shown = cli("status", *common)
+    assert shown.returncode == 0 and "review       scheduled for 2026-12-24T10:00:00+00:00" in shown.stdout
+    assert json.loads(cli("status", *common, "--json").stdout)["review_scheduled"] == "2026-12-24T10:00:00+00:00"
+    Incident("INC-V", tmp_path, clock=lambda: T0 + timedelta(minutes=50)).review(held=True)
+    assert "scheduled for" not in cli("status", *common).stdout
+    assert incident.state().review_held == T0 + timedelta(minutes=50)
+
+
 @pytest.mark.parametrize("command", [
     ["ack"], ["note", "hello"], ["assign", "commander", "Olivia"], ["status", "IDENTIFIED"], ["severity", "2"],
     ["impact", "--financial", "5"], ["resolve"], ["close"], ["notify"], ["escalate"], ["regulatory", "initial"],

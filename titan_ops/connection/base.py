@@ -99,7 +99,6 @@ class CommandResult:
     stderr: HostOutput | str
     start: datetime
     end: datetime
-    timed_out: bool = False
     command: str = ""
 
 

@@ -171,11 +171,6 @@ class ShardedConnections:
                 connection = self._remote[address.name] = RemoteConnection(address, shard)
             return connection
 
-    def shard_of(self, host: str) -> str | None:
-        """The worker that holds ``host``'s connection (None: not pinned, or local)."""
-        connection = self._remote.get(host)
-        return connection.shard.worker if connection is not None else None
-
     def interrupt_all(self) -> None:
         self._each_shard("interrupt")
         self._local.interrupt_all()

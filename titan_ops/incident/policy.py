@@ -18,9 +18,6 @@ from typing import Any
 from titan_ops.errors import Location, TitanOpsError
 from titan_ops.incident.clock import BusinessCalendar, Duration, dates, parse_duration, zone
 
-AUDIENCES_WITH_TEMPLATES = ("internal", "external", "escalation", "ticket", "regulatory")
-
-
 class PolicyError(TitanOpsError):
     """The policy file is missing, malformed or does not match the policy schema."""
 
@@ -141,11 +138,6 @@ class Policy:
 
 
 _SCHEMA = json.loads(resources.files("titan_ops").joinpath("schemas/incident-policy.json").read_text())
-
-
-def policy_schema() -> dict[str, Any]:
-    """The incident policy JSON Schema shipped with the package."""
-    return _SCHEMA
 
 
 def default_policy_path() -> Path | None:

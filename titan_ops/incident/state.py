@@ -82,10 +82,6 @@ class IncidentState:
     last_triage: dict[str, Any] | None = None
 
     @property
-    def is_open(self) -> bool:
-        return self.opened is not None and self.closed is None
-
-    @property
     def level(self) -> int:
         """The escalation level reached (1 from the opening)."""
         return max((entry["level"] for entry in self.escalations), default=1)

@@ -35,6 +35,7 @@ def status_data(state: IncidentState, policy: Policy, now: datetime) -> dict[str
         "next_escalation": None if step is None else {"level": step.level.level, "due": iso(step.due),
                                                       "who": who(policy, step.level.level), "reason": step.reason},
         "roles": state.roles,
+        "review_scheduled": None if state.review_held else state.review_scheduled,
         "duties": [duty.to_dict(now) for duty in duties(state, policy, now)],
         "checklist": [{"checklist": tick.item.checklist, "item": tick.item.item,
                        "done": iso(tick.done) if tick.done else None, "by": tick.by} for tick in ticks],
@@ -53,6 +54,8 @@ def status_table(data: dict[str, Any]) -> str:
         lines.append(f"call next    {step['who']} at {step['due']} ({step['reason']})")
     if data["roles"]:
         lines.append("roles        " + ", ".join(f"{role}: {person}" for role, person in data["roles"].items()))
+    if data["review_scheduled"]:
+        lines.append(f"review       scheduled for {data['review_scheduled']}")
     rows = [("", "what", "deadline", "left", "done")]
     marks = {"done": "ok", "due": "..", OVERDUE: "!!"}
     for duty in data["duties"]:
