@@ -7,12 +7,16 @@ Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` che
 
 from __future__ import annotations
 
+import os
+import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import titan_ops
 from tests.engine_cases import Case, case_tests, write_case
+from tests.oracle import QUIET_ENV, require_oracle
 from titan_ops.cli import main
 
 INCLUDED = {
@@ -433,25 +437,67 @@ def test_handler_errors_are_found_before_any_host_is_touched(handlers, message, 
     assert not (tmp_path / "marker").exists()
 
 
-def test_a_templated_notify_of_a_missing_handler_fails_its_task(tmp_path):
-    case = Case(playbook="""
-    - hosts: all
-      gather_facts: false
-      tasks:
-        - command: "true"
-          notify: "{{ which }}"
-        - debug: msg=after
-      handlers:
-        - {name: known, debug: {msg: ran}}
-    """, rc=2, recap={}, messages={}, hosts={"h1": {"which": "known"}, "h2": {"which": "unknown"}})
-    playbook, inventory = write_case(case, tmp_path)
-    result = titan_ops.run(playbook, inventory)
-    assert result.exit_code == 2 and result.failed_hosts == ["h2"]
-    failure = result.host_results("h2")[0]
-    assert failure.status.value == "failed"
-    assert failure.msg.endswith("'notify': the handler 'unknown' is not in this play (no handler has that name or "
-                                "listens to it)")
-    assert [r.result.get("msg") for r in result.host_results("h1")] == [None, "after", "ran"]
+MISSING_HANDLER_PLAY = """
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: touch {tmp}/before
+    - command: "true"
+      notify: "{{{{ which }}}}"
+    - include_role: {{name: notifier}}
+      tags: [notifying]
+    - command: touch {tmp}/after
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: touch {tmp}/next-play
+"""
+MISSING_HANDLER_ROLE = {"roles/notifier/tasks/main.yml": "- command: 'true'\n  notify: handler of myvar\n"
+                                                         "  tags: [notifying]\n",
+                        "roles/notifier/handlers/main.yml": "- name: handler of {{ test_var }}\n  debug: msg=ran\n"}
+MISSING_HANDLER_RUNS = [
+    ((), "unknown", "{tmp}/playbook.yml:7:7: 'notify': the handler 'unknown' is not in this play"),
+    (("--tags", "notifying"), "-", "notifier/tasks/main.yml:2:3: 'notify': the handler 'handler of myvar' is not in "
+                                   "this play"),
+]
+"""(options, which, error): a templated notify that renders to no handler; a notify in an included role of a
+handler whose templated name does not render (handlers#25 of the corpus, under --tags)."""
+
+
+def _missing_handler_case(tmp_path) -> tuple[Path, Path]:
+    case = Case(playbook=MISSING_HANDLER_PLAY.format(tmp=tmp_path), files=MISSING_HANDLER_ROLE, rc=1, recap={},
+                messages={}, hosts={"h1": {}})
+    return write_case(case, tmp_path)
+
+
+@pytest.mark.parametrize("options,which,error", MISSING_HANDLER_RUNS)
+def test_a_notify_of_a_missing_handler_known_at_run_time_ends_the_run(options, which, error, tmp_path, capsys):
+    playbook, inventory = _missing_handler_case(tmp_path)
+    code = main(["run", "-i", str(inventory), str(playbook), "-e", f"which={which}", *options])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ERROR! " in out and error.format(tmp=tmp_path) in out, out
+    assert (tmp_path / "before").exists() == (not options)
+    assert not (tmp_path / "after").exists() and not (tmp_path / "next-play").exists()
+    result = titan_ops.run(playbook, inventory, extra_vars={"which": which}, tags=options[1:])
+    assert result.exit_code == 1
+    # the task before it (the first command, or the include under --tags) and not the notifying task's result,
+    # as ansible-core reports it
+    assert [r.status.value for r in result.host_results("h1")] == ["changed" if not options else "ok"]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("options,which,error", MISSING_HANDLER_RUNS)
+def test_ansible_ends_the_run_at_a_notify_of_a_missing_handler(options, which, error, tmp_path):
+    playbook, inventory = _missing_handler_case(tmp_path)
+    done = subprocess.run([str(require_oracle()), "-i", str(inventory), str(playbook), "-e", f"which={which}",
+                           *options], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, **QUIET_ENV})
+    assert done.returncode == 1
+    handler = error.split("'")[3]
+    assert f"The requested handler '{handler}' was not found" in done.stderr, done.stderr
+    assert (tmp_path / "before").exists() == (not options)
+    assert not (tmp_path / "after").exists() and not (tmp_path / "next-play").exists()
 
 
 def test_an_included_file_that_does_not_parse_ends_the_run(tmp_path, capsys):
@@ -511,19 +557,41 @@ NESTED_BLOCK_HANDLERS = ("- name: handler\n  block:\n    - debug: msg=in-implici
                          "    - block:\n        - debug: msg=nested\n")
 
 
-@pytest.mark.parametrize("how,code", [("import_tasks", 5), ("include_tasks", 4)])
-def test_a_block_inside_a_block_of_handlers_is_an_error(how, code, tmp_path, capsys):
-    case = Case(playbook=f"""
+NESTED_BLOCK_RUNS = [("import_tasks", "handlers", 5), ("include_tasks", "handlers", 5),
+                     ("include_tasks", "{{ 'handlers' }}", 4)]
+
+
+def _nested_block_case(how: str, name: str, code: int, tmp_path: Path) -> Case:
+    return Case(playbook=f"""
     - hosts: h1
       gather_facts: false
       tasks:
-        - command: "true"
+        - command: touch {tmp_path}/notified
           notify: handler
       handlers:
         - name: handler
-          {how}: inc/handlers.yml
+          {how}: "inc/{name}.yml"
     """, files={"inc/handlers.yml": NESTED_BLOCK_HANDLERS}, rc=code, recap={}, messages={})
-    assert _cli(case, tmp_path) == code  # ansible-playbook: 4 either way (a parser error)
+
+
+@pytest.mark.parametrize("how,name,code", NESTED_BLOCK_RUNS)
+def test_a_block_inside_a_block_of_handlers_is_an_error(how, name, code, tmp_path, capsys):
+    """Refused before any host is touched when the file is known before the run (an include_tasks handler's
+    too: its file is loaded when the handler is notified, its blocks checked before); a templated one ends
+    the run when the handler is notified."""
+    assert _cli(_nested_block_case(how, name, code, tmp_path), tmp_path) == code
     captured = capsys.readouterr()
-    assert "inc/handlers.yml:4:7: " in captured.out + captured.err
-    assert "a handler cannot be a block inside a block" in captured.out + captured.err
+    assert "inc/handlers.yml:4:7: 'block': a handler cannot be a block inside a block" in captured.out + captured.err
+    assert (tmp_path / "notified").exists() == (code == 4)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("how,name,code", NESTED_BLOCK_RUNS)
+def test_ansible_refuses_a_block_inside_a_block_of_handlers_when_the_handler_runs(how, name, code, tmp_path):
+    """ansible-core's parser meets an included file when the handler runs: it exits 4 after the notifying
+    task ran (titan-ops refuses what it can before the run, exit 5, as every bad playbook)."""
+    playbook, inventory = write_case(_nested_block_case(how, name, code, tmp_path), tmp_path)
+    done = subprocess.run([str(require_oracle()), "-i", str(inventory), str(playbook)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path, env={**os.environ, **QUIET_ENV})
+    assert done.returncode == 4 and "inc/handlers.yml:4:7" in done.stderr, done.stderr
+    assert (tmp_path / "notified").exists() == (how == "include_tasks")

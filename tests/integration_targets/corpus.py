@@ -292,7 +292,7 @@ def run_oracle(run: Run, workspace: Workspace) -> Outcome:
     except subprocess.TimeoutExpired:
         return Outcome(TIMED_OUT, note="timed out")
     record = next((line for line in reversed(done.stdout.splitlines()) if line.startswith('{"plays"')), None)
-    if record is None:
+    if record is None:  # (the recorder writes it with the recap: an error that ends the run leaves none)
         return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
     events = []
     for play in json.loads(record)["plays"]:
@@ -322,8 +322,11 @@ def run_titan(run: Run, workspace: Workspace) -> Outcome:
         return Outcome(TIMED_OUT, note="timed out")
     if not report.exists():
         return Outcome(done.returncode, note=_last_line(done.stderr or done.stdout))
+    document = json.loads(report.read_text())
+    if document["error"]:  # (a run an error ended: ansible's record of it is only its exit code and error)
+        return Outcome(done.returncode, note=document["error"][:300])
     events = []
-    for play in json.loads(report.read_text())["plays"]:
+    for play in document["plays"]:
         for host, results in play["tasks"].items():
             for result in results:
                 location = result["location"].rsplit(":", 1)[0]

@@ -32,7 +32,8 @@ from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_re
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
 from titan_ops.errors import (
-    Location, MetaConditionError, MissingFileError, PlaybookError, RunError, TemplateError, TitanOpsError,
+    Location, MetaConditionError, MissingFileError, MissingHandlerError, PlaybookError, RunError, TemplateError,
+    TitanOpsError,
 )
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
@@ -234,7 +235,7 @@ class Walk:
                 continue
             inner = nested_block(loaded[target]) if scope.handler else None
             if inner is not None:  # (ansible-core: a parser error, the run ends)
-                raise RunError(f"{inner.location}: a handler cannot be a block inside a block")
+                raise RunError("a handler cannot be a block inside a block", inner.location, "block")
         for host, picks in chosen.items():  # one result per host, a loop's holding every item's (as ansible)
             items = [{"failed": True, "changed": False, "msg": errors[target]} if target in errors
                      else {"changed": False, **self._include_result(include, target), **overlay}
@@ -379,8 +380,9 @@ class Walk:
 
     def _notify(self, task: Task, result: TaskResult, names: list[str], scope: Scope) -> None:
         """A changed result notifies ``names`` (templates rendered for its host, for every item of a loop; one
-        that renders to a list names each); a name no handler of the play has fails the task (ansible ends
-        the run there), or with ``error_on_missing_handler`` off is a warning of the task."""
+        that renders to a list names each; one that does not render fails the task). A name no handler of the
+        play has ends the run there, before that result is reported (as in ansible-core), or with
+        ``error_on_missing_handler`` off is a warning of the task."""
         try:
             if any(is_template(name) for name in names):
                 variables = self.hosts.variables(self.state, result.host, scope, task.vars)
@@ -390,18 +392,18 @@ class Walk:
                             for values in iterations for name in names]
                 names = list(dict.fromkeys(str(name) for value in rendered
                                            for name in (value if isinstance(value, list) else [value])))
-            unknown = [name for name in names if not self.state.notifications.knows(name)]
-            if unknown and not self.runner.options.error_on_missing_handler:
-                result.result = {**result.result, "warnings": [*result.result.get("warnings", []), *(
-                    f"The requested handler '{name}' was not found in either the main handlers list nor in the "
-                    "listening handlers list" for name in unknown)]}
-            elif unknown:
-                raise TemplateError(f"the handler '{unknown[0]}' is not in this play (no handler has that name or "
-                                    "listens to it)", key="notify")
         except TitanOpsError as error:
             result.status = Status.FAILED
             result.result = {**result.result, "failed": True, "msg": f"{task.location}: {error}"}
             return
+        unknown = [name for name in names if not self.state.notifications.knows(name)]
+        if unknown and not self.runner.options.error_on_missing_handler:
+            result.result = {**result.result, "warnings": [*result.result.get("warnings", []), *(
+                f"The requested handler '{name}' was not found in either the main handlers list nor in the "
+                "listening handlers list" for name in unknown)]}
+        elif unknown:
+            raise MissingHandlerError(f"the handler '{unknown[0]}' is not in this play (no handler has that name "
+                                      "or listens to it)", task.key_locations.get("notify", task.location), "notify")
         self.state.notifications.notify(result.host, names)
 
     def _learn_secrets(self, task: Task, scope: Scope, keywords: dict[str, Any]) -> None:

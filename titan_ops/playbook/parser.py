@@ -18,7 +18,7 @@ from typing import Any
 
 from titan_ops import lookups, modules
 from titan_ops.errors import (Location, MissingFileError, ModuleError, PlaybookError, ReservedParameter,
-                              TemplateError, UnsupportedParameters)
+                              TemplateError, TitanOpsError, UnsupportedParameters)
 from titan_ops.modules import custom
 from titan_ops.lookups import jinja as lookup_functions
 from titan_ops.playbook import keywords, passed_checks, play_values
@@ -528,6 +528,8 @@ class _Parser:
         if path is not None and os.path.realpath(path) not in stack and not handler:
             with self._missing_fails_when_run("include_tasks"):  # (an include of itself is checked once)
                 self.task_file(path, stack, data.where("include_tasks"))
+        elif path is not None and os.path.realpath(path) not in stack and os.path.isfile(path):
+            self._refuse_nested_blocks(path, stack)
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
                             name=data.get("name"), when=as_list(data.get("when")),
                             vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
@@ -535,6 +537,17 @@ class _Parser:
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
                             register=data.get("register"), apply=dict(apply),
                             listen=_names(data.get("listen")), role_search=self._role_search())
+
+    def _refuse_nested_blocks(self, path: str, stack: tuple[str, ...]) -> None:
+        """A handler's included file whose blocks nest is refused now (ansible-core's parser refuses it when the
+        handler runs); what else the file holds is checked when the handler is notified, as it is loaded then."""
+        try:
+            tasks = self.task_file(path, stack)
+        except TitanOpsError:
+            return  # (refused, or run, when the handler is notified)
+        inner = nested_block(tasks)
+        if inner is not None:
+            raise PlaybookError("a handler cannot be a block inside a block", inner.location, "block")
 
     def _role_search(self) -> list[str]:
         """The role search path of the play being parsed (empty outside one)."""
