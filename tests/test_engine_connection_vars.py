@@ -142,6 +142,68 @@ CASES = {
         """,
         rc=0, recap={"h1": "3 0 0 0 0 0 1"},
         messages={"h1": ["ran True"]}),
+    "a_connection_plugin_ansible_does_not_have_fails_every_task_of_its_host": Case(
+        hosts={"h1": {"ansible_connection": "nosuchplugin"}, "h2": {}, "h3": {}},
+        playbook="""
+        - hosts: h1,h2
+          gather_facts: false
+          tasks:
+            - debug: msg="not run"
+              when: false
+            - debug: msg="hello"
+              ignore_errors: true
+            - set_fact: {fact: 1}
+              ignore_errors: true
+            - command: "true"
+        - hosts: h2
+          gather_facts: false
+          tasks:
+            - debug: msg="{{ item }}"
+              vars: {ansible_connection: "{{ item }}"}
+              loop: [ansible.builtin.local, ansible.legacy.paramiko_ssh, paramiko, smart, winrm, psrp, nosuch, LOCAL,
+                     "", docker, ansible.builtin.smart]
+              register: plugins
+              ignore_errors: true
+            - debug: msg="{{ plugins.results | map(attribute='failed') | list }}"
+            - command: "true"
+              vars: {ansible_connection: ansible.builtin.local}
+            - set_fact: {ansible_connection: nosuch}
+            - debug: msg="not shown"
+              vars: {ansible_connection: local}
+              ignore_errors: true
+            - debug: msg="delegated to h3"
+              delegate_to: h3
+            - debug: msg="not shown"
+              delegate_to: h1
+              ignore_errors: true
+        """,
+        rc=2, recap={"h1": "2 0 0 1 1 0 2", "h2": "10 2 0 0 1 0 3"},
+        messages={"h2": ["hello", "[False, False, False, False, False, False, True, True, True, True, True]",
+                         "delegated to h3"]}),
+    "a_templated_connection_setting_is_rendered_with_what_each_run_sees": Case(
+        hosts={"h1": {"ansible_connection": "{{ plugin }}", "ansible_user": "{{ login }}"}},
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          vars: {plugin: local, login: ops}
+          tasks:
+            - debug: msg="first"
+            - debug: msg="{{ item }}"
+              vars: {plugin: "{{ item }}"}
+              loop: [nosuch, local]
+              ignore_errors: true
+            - debug: msg="without a login"
+              vars: {login: "{{ undefined_login }}"}
+              ignore_errors: true
+            - set_fact: {plugin: nosuch}
+            - debug: msg="not shown"
+              ignore_errors: true
+            - debug: msg="again"
+              vars: {ansible_connection: local}
+              ignore_errors: true
+        """,
+        rc=0, recap={"h1": "6 0 0 0 0 0 3"},
+        messages={"h1": ["first", "again"]}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)
@@ -154,6 +216,17 @@ def test_ssh_options_a_task_gives_that_cannot_be_honoured_say_which(tmp_path):
     unreachable = [r for r in result.host_results("h1") if r.module == "command"]
     assert [r.status.value for r in unreachable] == ["unreachable"]
     assert "ssh option 'NoSuchOption' is not supported" in unreachable[0].result["msg"]
+
+
+def test_a_connection_plugin_ansible_does_not_have_is_named_in_ansibles_words(tmp_path):
+    playbook, inventory = write_case(CASES["a_connection_plugin_ansible_does_not_have_fails_every_task_of_its_host"],
+                                     tmp_path)
+    result = titan_ops.run(playbook, inventory, limit="h1")
+    assert [(r.module, r.status.value, r.msg.split(": ", 1)[1]) for r in result.host_results("h1")
+            if r.status.value != "skipped"] == [
+        ("debug", "failed", "the connection plugin 'nosuchplugin' was not found"),
+        ("set_fact", "failed", "the connection plugin 'nosuchplugin' was not found"),
+        ("command", "failed", "the connection plugin 'nosuchplugin' was not found")]
 
 
 BECOME = Case(

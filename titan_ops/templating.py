@@ -402,7 +402,7 @@ class Templar:
         password opened fails here, where it is used."""
         if isinstance(value, Encrypted):
             value.unopened()
-        if not _holds_template(value):
+        if not holds_template(value):
             return value
         return self.render(value, variables)
 
@@ -533,16 +533,17 @@ def renders_on_read(value: Any) -> bool:
     return getattr(value, "renders_on_read", False) is True
 
 
-def _holds_template(value: Any) -> bool:
+def holds_template(value: Any) -> bool:
+    """Whether rendering ``value`` renders anything (an authored template inside it): else it is ``value``."""
     kind = type(value)  # exact types first: this runs for every variable a template looks up
     if kind is Authored:
         return is_template(value)
     if kind is str or kind in _SCALARS or isinstance(value, str) or renders_on_read(value):
         return False
     if kind is dict or isinstance(value, Mapping):
-        return any(_holds_template(item) for item in value.values())
+        return any(holds_template(item) for item in value.values())
     if isinstance(value, (list, tuple)):
-        return any(_holds_template(item) for item in value)
+        return any(holds_template(item) for item in value)
     return False
 
 

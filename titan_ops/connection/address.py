@@ -11,7 +11,15 @@ from titan_ops.connection.base import HostAddress
 from titan_ops.connection.ssh_args import SshOptions, parse_ssh_args
 from titan_ops.errors import TitanOpsError
 
-CONNECTION_TYPES = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "local": "local"}
+_PLUGINS = {"ssh": "ssh", "paramiko_ssh": "ssh", "local": "local", "psrp": None, "winrm": None}
+"""ansible-core 2.19's connection plugins, each with the kind of connection titan-ops makes by it (None: none)."""
+_NAMES = {**_PLUGINS, "paramiko": "ssh", "smart": "ssh",  # (short names ansible-core takes too), and the long ones
+          **{f"ansible.{collection}.{plugin}": kind for collection in ("builtin", "legacy")
+             for plugin, kind in _PLUGINS.items()}}
+ANSIBLE_CONNECTION_PLUGINS = frozenset(_NAMES)
+"""Every name of a connection plugin ansible-core 2.19 has."""
+CONNECTION_TYPES = {name: kind for name, kind in _NAMES.items() if kind is not None}
+"""The connection plugins titan-ops connects by, with the kind of connection each is here."""
 SSH_ARGS_VARIABLES = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")
 SESSION_VARIABLE = "ansible_titan_session"
 """Whether a host's commands go through one shell session (see titan_ops.connection.session); a run's
@@ -60,6 +68,21 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
         identities_only=options.identities_only,
         session=_session(name, hostvars.get(SESSION_VARIABLE)),
     )
+
+
+def check_connection_plugin(hostvars: Mapping[str, Any]) -> None:
+    """TitanOpsError, in ansible-core's words, when the connection plugin ``hostvars`` name
+    (``ansible_connection``) is none ansible-core has: it fails every task of the host with it, whether the
+    task connects or not (a plugin it has that titan-ops cannot use fails where a connection is made). A
+    null one names none (ansible-core then takes the ``connection`` keyword)."""
+    name = hostvars.get("ansible_connection", "ssh")
+    if name is None:
+        return
+    name = str(name)
+    if not name:
+        raise TitanOpsError("A non-empty plugin name is required.")
+    if name not in ANSIBLE_CONNECTION_PLUGINS:
+        raise TitanOpsError(f"the connection plugin '{name}' was not found")
 
 
 def _session(name: str, value: Any) -> bool | None:

@@ -35,7 +35,8 @@ ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather
 NO_TRACEBACK = "(traceback unavailable)"
 # Where a run of a task records the host ``delegate_to`` chose, until the TaskResult takes it out.
 _DELEGATED_HOST = "_titan_delegated_host"
-# The settings of one run of a task (the task, or a loop item) from that run's variables.
+# The settings of one run of a task (the task, or a loop item) from that run's variables: its keywords, the host
+# and the connection they choose (KeywordError when one cannot be rendered).
 Settle = Callable[[Mapping[str, Any]], RunSettings]
 
 
@@ -119,7 +120,8 @@ class TaskExecutor:
     def _run(self, task: Task, module: Module, variables: Mapping[str, Any],
              settle: Settle) -> tuple[dict[str, Any], RunFlags]:
         """One run of ``task`` (or of a loop item) with ``variables``: its keywords rendered with them, on the
-        host its ``delegate_to`` chooses; its result and flags. An unreachable host fails this run only."""
+        host its ``delegate_to`` chooses (both by ``settle``); its result and flags. An unreachable host fails
+        this run only."""
         try:
             settings = settle(variables)
         except KeywordError as error:
@@ -133,12 +135,11 @@ class TaskExecutor:
             return _failure(task, error), settings.flags
 
     def _run_on_target(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:
-        """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chooses for it, through the
-        connection its variables choose."""
-        run = host.for_run()
-        result = self._run_with_retries(task, module, run)
-        if run.delegated_host is not None:
-            result[_DELEGATED_HOST] = run.delegated_host
+        """One run of ``task`` (or of a loop item) on the host its ``delegate_to`` chose for it, through the
+        connection its variables chose."""
+        result = self._run_with_retries(task, module, host)
+        if host.delegated_host is not None:
+            result[_DELEGATED_HOST] = host.delegated_host
         return result
 
     # -- loops ---------------------------------------------------------------

@@ -176,12 +176,13 @@ class HostView:
                                                else [])
         return names
 
-    def address(self, host: str, variables: Mapping[str, Any], keywords: Mapping[str, Any]) -> HostAddress:
-        """Where ``host`` (an inventory host, a local name, or else an address) is reached by a task that sees
-        ``variables`` there (rendered when read): its connection variables, wherever they come from (the
-        inventory, ``set_fact``, play, block and task ``vars``, ``-e``: as in ansible-core), then the task's
-        connection ``keywords`` (``remote_user``, ...), then the run's defaults (``-u``, ``-c``, ...).
-        A login other than the host's own (under its inventory variables) is a connection of its own.
+    def address(self, host: str, settings: Mapping[str, Any]) -> HostAddress:
+        """Where ``host`` (an inventory host, a local name, or else an address) is reached by a run of a task
+        that chose the connection ``settings`` there (rendered when read): its connection variables, wherever
+        they come from (the inventory, ``set_fact``, play, block and task ``vars``, ``-e``: as in
+        ansible-core), then the task's connection keywords (``remote_user``, ...), then the run's defaults
+        (``-u``, ``-c``, ...). A login other than the host's own (under its inventory variables) is a
+        connection of its own.
 
         ssh options the variables give that titan-ops cannot honour make the host unreachable (the
         connection cannot be made as asked); the inventory's own are refused before the run."""
@@ -190,7 +191,7 @@ class HostView:
             raise TitanOpsError(f"delegate_to '{host}' is neither an inventory host nor an address: add it to "
                                 "the inventory (with ansible_host) or give its address")
         try:
-            address = address_from_vars(host, ChainMap(variables, dict(keywords), self.options.host_defaults))
+            address = address_from_vars(host, settings)
         except SshArgsError as error:
             raise HostUnreachable(error.message) from None
         return self._named(address)

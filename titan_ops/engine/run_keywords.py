@@ -43,8 +43,9 @@ class RunSettings:
 
 
 class KeywordError(TitanOpsError):
-    """A keyword of a task that cannot be rendered for one run of it: that run fails, and ``ignore_errors``,
-    rendered alone, still ignores the failure (as in ansible-core)."""
+    """A keyword of a task, or a connection setting of one run of it, that cannot be rendered for that run:
+    the run fails, and ``ignore_errors`` (rendered alone when it is the keyword that failed) still ignores
+    the failure, as in ansible-core."""
 
     def __init__(self, cause: TitanOpsError, flags: RunFlags):
         super().__init__(cause.message, cause.location, cause.key)

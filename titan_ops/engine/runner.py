@@ -145,10 +145,9 @@ class Runner:
             return  # --start-at-task: the plays before the start run nothing
         Walk(self, state, strategy).play(hosts)
 
-    def connection(self, host: str, variables: Mapping[str, Any], keywords: Mapping[str, Any]) -> Connection:
-        """The connection to ``host`` a task chooses with its variables there (rendered when read) and its
-        connection keywords (``remote_user``, ...): see :meth:`HostView.address`."""
-        return self.connections.get(self.hosts.address(host, variables, keywords))
+    def connection(self, host: str, settings: Mapping[str, Any]) -> Connection:
+        """The connection to ``host`` a run of a task chose (see :meth:`HostView.address`)."""
+        return self.connections.get(self.hosts.address(host, settings))
 
 
 def check_ssh_args(host: str, host_vars: dict[str, Any]) -> None:

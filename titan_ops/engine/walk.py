@@ -27,7 +27,7 @@ from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
-from titan_ops.engine.run_keywords import KeywordRenderer, RunFlags, RunSettings, connection_keywords
+from titan_ops.engine.run_keywords import KeywordError, KeywordRenderer, RunFlags, RunSettings, connection_keywords
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
@@ -42,7 +42,7 @@ from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
 from titan_ops.redaction import every_value, is_secret_store, secret_values
-from titan_ops.templating import OMIT, RenderedOnRead, is_template
+from titan_ops.templating import OMIT, is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
@@ -475,15 +475,15 @@ class Walk:
         return set()
 
     def _reset_connection(self, task: Task, host: str, scope: Scope) -> None:
-        """``meta: reset_connection`` on ``host``: the connection its variables and the connection keywords
-        choose there is closed (the next command logs in again); none when they choose none."""
-        variables = self.hosts.variables(self.state, host, scope, task.vars)
+        """``meta: reset_connection`` on ``host``: the connection the task would run by there is closed (the
+        next command logs in again); none when its variables and keywords make none. A meta task runs on
+        its own host (``delegate_to`` is not read, as in ansible-core)."""
         keywords = merge_keywords(scope.keywords, task.keywords)
+        keywords.pop("delegate_to", None)
         try:
-            settings = self.keywords.render({key: keywords[key] for key in ("remote_user", "port", "connection")
-                                             if key in keywords}, variables)
-            connection = self.runner.connection(host, RenderedOnRead(self.templar, variables),
-                                                connection_keywords(settings))
+            settings = self._settle(task, host, scope, keywords, self.hosts.variables(self.state, host, scope,
+                                                                                      task.vars))
+            connection = settings.context.connection
         except TitanOpsError:
             return
         connection.close()
@@ -581,28 +581,29 @@ class Walk:
     def _settle(self, task: Task, host: str, scope: Scope, keywords: dict[str, Any],
                 variables: Mapping[str, Any]) -> RunSettings:
         """One run of ``task`` on ``host`` (the task, or one item of its loop): its keywords rendered with
-        that run's ``variables``, and the context they make for its module."""
+        that run's ``variables``, and the context they make for its module, on the host and through the
+        connection they choose; KeywordError when one of them cannot be rendered."""
         settings = self.keywords.render({key: value for key, value in keywords.items() if key != "delegate_to"},
                                         variables)
+        flags = RunFlags.of(settings)
         options = self.runner.options
-        check_mode = options.check if settings.get("check_mode") is None else settings["check_mode"]
-        diff_mode = options.diff if settings.get("diff") is None else settings["diff"]
-        connecting = connection_keywords(settings)
-        # the host delegate_to names for this run (if any), and the connection this run's variables choose there
-        target = TaskTarget(host, keywords.get("delegate_to"),
-                            lambda name, seen: self.runner.connection(name, seen, connecting),
+        target = TaskTarget(host, keywords.get("delegate_to"), self.templar,
+                            ChainMap(connection_keywords(settings), options.host_defaults), self.runner.connection,
                             lambda name: self._delegated_variables(name, scope, task))
+        try:
+            run = target.resolve(variables)
+        except TitanOpsError as error:
+            raise KeywordError(error, flags) from None
         context = HostContext(
             host=host,
-            connection_factory=lambda: target.connect(host, RenderedOnRead(self.templar, variables)),
-            target=target,
-            variables=variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
+            connection_factory=run.connect,
+            variables=run.variables,  # ansible_check_mode and ansible_diff_mode stay the run's, as in Ansible
             templar=self.templar,
-            check_mode=check_mode,
-            diff_mode=diff_mode,
+            check_mode=options.check if settings.get("check_mode") is None else settings["check_mode"],
+            diff_mode=options.diff if settings.get("diff") is None else settings["diff"],
             verbosity=options.verbosity,
-            become=bool(settings.get("become")),
-            become_user=settings.get("become_user"),
+            become=bool(settings.get("become")) if run.become is None else run.become,
+            become_user=settings.get("become_user") if run.become_user is None else run.become_user,
             environment=settings.get("environment") or {},
             timeout=settings.get("timeout") or None,
             secrets=self.runner.redactor,
@@ -610,8 +611,10 @@ class Walk:
             playbook_dir=self.state.play.base_dir,
             search_path=tuple(search_path(scope, self.state.play.base_dir)),
             vault=self.runner.playbook.vault,
+            delegated_host=run.delegated_host,
+            connection_variables=run.connection_variables,
         )
-        return RunSettings(context, RunFlags.of(settings))
+        return RunSettings(context, flags)
 
     def _delegated_variables(self, host: str, scope: Scope, task: Task) -> Mapping[str, Any]:
         """What a task delegated to ``host`` sees of it (``ansible_delegated_vars``): its variables, the

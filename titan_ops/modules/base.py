@@ -89,18 +89,11 @@ class HostContext:
     """The run's ``-v`` count."""
     no_log: bool = False
     """The task's ``no_log`` (a custom module masks its own output with it)."""
-    target: Callable[[HostContext], HostContext] | None = None
-    """Where each run of the task goes (its ``delegate_to``, its connection), applied by :meth:`for_run`."""
     delegated_host: str | None = None
-    """The host the task runs on instead of ``host`` (``delegate_to``), once applied."""
+    """The host the task runs on instead of ``host`` (``delegate_to``)."""
     connection_variables: Mapping[str, Any] | None = None
     """The variables the connection and the interpreters come from (rendered when read): the delegated
     host's in a delegated run, as in ansible-core; None: ``variables``."""
-
-    def for_run(self) -> HostContext:
-        """This context for one run of the task, with these variables (a loop item's too): the connection
-        they choose, on the host ``delegate_to`` names (with ``ansible_delegated_vars``) when it names one."""
-        return self.target(self) if self.target is not None else self
 
     def connection_variable(self, name: str) -> Any:
         """A connection variable (``ansible_python_interpreter``, ...), rendered; None when not set."""
