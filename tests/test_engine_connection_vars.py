@@ -180,6 +180,24 @@ CASES = {
         rc=2, recap={"h1": "2 0 0 1 1 0 2", "h2": "10 2 0 0 1 0 3"},
         messages={"h2": ["hello", "[False, False, False, False, False, False, True, True, True, True, True]",
                          "delegated to h3"]}),
+    "a_connection_plugin_beside_the_playbook_is_one_ansible_finds": Case(
+        hosts={"h1": {"ansible_connection": "handmade"}, "h2": {"ansible_connection": "ansible.legacy.handmade"},
+               "h3": {"ansible_connection": "ansible.builtin.handmade"}},
+        files={"connection_plugins/handmade.py": """\
+            from ansible.plugins.connection.local import Connection as Local
+
+
+            class Connection(Local):
+                transport = "handmade"
+            """},
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - debug: msg="hello"
+        """,
+        rc=2, recap={"h1": "1 0 0 0 0 0 0", "h2": "1 0 0 0 0 0 0", "h3": "0 0 0 1 0 0 0"},
+        messages={"h1": ["hello"], "h2": ["hello"]}),
     "a_templated_connection_setting_is_rendered_with_what_each_run_sees": Case(
         hosts={"h1": {"ansible_connection": "{{ plugin }}", "ansible_user": "{{ login }}"}},
         playbook="""

@@ -70,21 +70,6 @@ def address_from_vars(name: str, hostvars: Mapping[str, Any]) -> HostAddress:
     )
 
 
-def check_connection_plugin(hostvars: Mapping[str, Any]) -> None:
-    """TitanOpsError, in ansible-core's words, when the connection plugin ``hostvars`` name
-    (``ansible_connection``) is none ansible-core has: it fails every task of the host with it, whether the
-    task connects or not (a plugin it has that titan-ops cannot use fails where a connection is made). A
-    null one names none (ansible-core then takes the ``connection`` keyword)."""
-    name = hostvars.get("ansible_connection", "ssh")
-    if name is None:
-        return
-    name = str(name)
-    if not name:
-        raise TitanOpsError("A non-empty plugin name is required.")
-    if name not in ANSIBLE_CONNECTION_PLUGINS:
-        raise TitanOpsError(f"the connection plugin '{name}' was not found")
-
-
 def _session(name: str, value: Any) -> bool | None:
     if value is None:
         return None

@@ -3,18 +3,19 @@ run's variables, or the task's own host; and the connection there, chosen by tha
 ansible-core chooses it: the task's own (``set_fact``, play, block and task ``vars`` included), or the
 delegated host's (``ansible_delegated_vars``, which hold the task's ``vars`` too), then the task's connection
 keywords, then the run's defaults; their ``ansible_become`` and ``ansible_become_user`` win over the task's
-``become`` keywords. A connection plugin ansible-core does not have fails every run, as there."""
+``become`` keywords. A connection plugin ansible-core would not find fails every run, as there."""
 
 from __future__ import annotations
 
+import os
 from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from titan_ops.connection.address import check_connection_plugin
+from titan_ops.connection.address import ANSIBLE_CONNECTION_PLUGINS
 from titan_ops.connection.base import Connection
-from titan_ops.errors import TemplateError
+from titan_ops.errors import TemplateError, TitanOpsError
 from titan_ops.playbook import play_values
 from titan_ops.templating import OMIT, RenderedOnRead, Templar, holds_template
 
@@ -55,39 +56,49 @@ class RunTarget:
     """``ansible_become_user`` of the connection variables (None: the ``become_user`` keyword decides)."""
 
 
-class TaskTarget:
-    """A task's target on one host, resolved for each run of the task with that run's variables."""
+class Targets:
+    """Where the runs of a playbook's tasks go, and how they connect there."""
 
-    def __init__(self, host: str, delegate_to: Any, templar: Templar, fallbacks: Mapping[str, Any],
-                 connect: Connect, host_variables: Callable[[str], Mapping[str, Any]]):
-        self.host = host
-        self.delegate_to = delegate_to
-        """The task's ``delegate_to`` (a template), or None."""
+    def __init__(self, templar: Templar, connect: Connect, plugins: frozenset[str]):
         self.templar = templar
-        self.fallbacks = fallbacks
-        """The connection variables the task's connection keywords give, then the run's defaults."""
         self.connect = connect
-        self.host_variables = host_variables
-        """A delegated host's variables as the task would see them there."""
+        self.plugins = plugins
+        """Every connection plugin name ansible-core finds for the playbook (see :func:`connection_plugins`)."""
 
-    def resolve(self, variables: Mapping[str, Any]) -> RunTarget:
-        """Where the run with ``variables`` goes; TitanOpsError when its connection settings cannot be made."""
-        name = None if self.delegate_to is None else self.templar.render(self.delegate_to, variables)
+    def resolve(self, host: str, delegate_to: Any, variables: Mapping[str, Any], fallbacks: Mapping[str, Any],
+                delegated_variables: Callable[[str], Mapping[str, Any]]) -> RunTarget:
+        """Where the run of a task on ``host`` with ``variables`` goes: the host its ``delegate_to`` (a template,
+        or None) names, whose variables the task sees there as ``delegated_variables`` gives them, or ``host``;
+        connected by the connection variables there, then ``fallbacks`` (the connection variables the task's
+        keywords give, then the run's defaults). TitanOpsError when its connection settings cannot be made."""
+        name = None if delegate_to is None else self.templar.render(delegate_to, variables)
         if name is None or name == OMIT:  # ansible: no delegation
-            return self._target(None, self.host, variables, self._own_settings(variables))
+            return self._target(None, host, variables, self._own_settings(variables), fallbacks)
         if not isinstance(name, str) or not name:
-            raise TemplateError(f"Empty hostname produced from delegate_to: {self.delegate_to!r}", key="delegate_to")
-        seen = RenderedOnRead(self.templar, ChainMap({"inventory_hostname": self.host}, self.host_variables(name)))
+            raise TemplateError(f"Empty hostname produced from delegate_to: {delegate_to!r}", key="delegate_to")
+        seen = RenderedOnRead(self.templar, ChainMap({"inventory_hostname": host}, delegated_variables(name)))
         overlay: dict[str, Any] = {"ansible_delegated_vars": {name: seen}}
-        if variables.get("ansible_host") == self.host:  # as ansible: a host without an address of its
-            overlay["ansible_host"] = seen.get("ansible_host", name)  # own shows the delegated host's
-        return self._target(name, name, ChainMap(overlay, variables), seen)
+        if variables.get("ansible_host") == host:  # as ansible: a host without an address of its own shows
+            overlay["ansible_host"] = seen.get("ansible_host", name)  # the delegated host's
+        return self._target(name, name, ChainMap(overlay, variables), seen, fallbacks)
 
-    def _target(self, delegated: str | None, host: str, variables: Mapping[str, Any],
-                seen: Mapping[str, Any]) -> RunTarget:
-        settings = ChainMap(seen, self.fallbacks)
-        check_connection_plugin(settings)
+    def _target(self, delegated: str | None, host: str, variables: Mapping[str, Any], seen: Mapping[str, Any],
+                fallbacks: Mapping[str, Any]) -> RunTarget:
+        settings = ChainMap(seen, fallbacks)
+        self._check_plugin(settings.get("ansible_connection", "ssh"))
         return RunTarget(delegated, variables, seen, lambda: self.connect(host, settings), *_become(seen))
+
+    def _check_plugin(self, name: Any) -> None:
+        """TitanOpsError, in ansible-core's words, when ``name`` (a run's ``ansible_connection``) is no
+        connection plugin ansible-core finds: it fails every task of the host then, whether it connects or
+        not (a plugin titan-ops cannot connect by fails where a connection is made). None names none
+        (ansible-core takes the ``connection`` keyword then)."""
+        if name is None:
+            return
+        if not str(name):
+            raise TitanOpsError("A non-empty plugin name is required.")
+        if str(name) not in self.plugins:
+            raise TitanOpsError(f"the connection plugin '{name}' was not found")
 
     def _own_settings(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
         """The run's variables rendered when read, the connection settings among them rendered now (ansible
@@ -99,6 +110,20 @@ class TaskTarget:
 
     def _rendered(self, value: Any, variables: Mapping[str, Any]) -> Any:
         return self.templar.render(value, variables) if holds_template(value) else value
+
+
+def connection_plugins(plugin_roots: Iterable[str]) -> frozenset[str]:
+    """The connection plugin names ansible-core finds for a playbook: its own, and each
+    ``connection_plugins/NAME.py`` beside the playbooks and in their roles, as NAME and ``ansible.legacy.NAME``
+    (a role only ``include_role`` loads is not looked into)."""
+    local = set()
+    for root in plugin_roots:
+        try:
+            local.update(name[:-3] for name in os.listdir(os.path.join(root, "connection_plugins"))
+                         if name.endswith(".py") and not name.startswith("_"))
+        except OSError:
+            continue
+    return ANSIBLE_CONNECTION_PLUGINS | local | {f"ansible.legacy.{name}" for name in local}
 
 
 def _given(variables: Mapping[str, Any], names: set[str]) -> dict[str, Any]:

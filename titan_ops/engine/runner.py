@@ -17,6 +17,7 @@ from typing import Any
 from titan_ops.connection.address import SSH_ARGS_VARIABLES, ssh_options
 from titan_ops.connection.base import Connection
 from titan_ops.engine import events
+from titan_ops.engine.delegation import Targets, connection_plugins
 from titan_ops.engine.dispatch import Dispatcher, ThreadDispatcher, open_dispatcher
 from titan_ops.engine.executor import TaskExecutor
 from titan_ops.engine.hostview import HostView
@@ -57,6 +58,8 @@ class Runner:
         self.result = RunResult(playbook=playbook.path)
         self.dispatcher = dispatcher or ThreadDispatcher(options.forks, options.connection)
         self.connections = self.dispatcher.connections
+        self.targets = Targets(self.templar, self.connection, connection_plugins(playbook.plugin_roots))
+        """Where each run of a task goes, and how it connects there."""
         self.recorder = Recorder(self.result, view, bus)
         self.included = included
         self._dead: set[str] = set()

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from titan_ops import modules
 from titan_ops.conditionals import evaluate_conditions
 from titan_ops.engine import events
-from titan_ops.engine.delegation import TaskTarget
 from titan_ops.engine.handlers import rendered_handler_names
 from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
@@ -587,11 +586,10 @@ class Walk:
                                         variables)
         flags = RunFlags.of(settings)
         options = self.runner.options
-        target = TaskTarget(host, keywords.get("delegate_to"), self.templar,
-                            ChainMap(connection_keywords(settings), options.host_defaults), self.runner.connection,
-                            lambda name: self._delegated_variables(name, scope, task))
         try:
-            run = target.resolve(variables)
+            run = self.runner.targets.resolve(host, keywords.get("delegate_to"), variables,
+                                              ChainMap(connection_keywords(settings), options.host_defaults),
+                                              lambda name: self._delegated_variables(name, scope, task))
         except TitanOpsError as error:
             raise KeywordError(error, flags) from None
         context = HostContext(

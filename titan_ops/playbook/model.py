@@ -248,6 +248,9 @@ class Playbook:
     found (beside the playbooks, in the roles); what the run loads later searches there too."""
     warnings: list[str] = field(default_factory=list)
     """What the load found that is no error but fails when reached (an include's missing file), located."""
+    plugin_roots: list[str] = field(default_factory=list)
+    """The folders of the playbooks and roles the load found: ansible-core loads the plugins of their
+    ``connection_plugins/`` (and ``action_plugins/``, which titan-ops refuses)."""
 
     @property
     def directory(self) -> str:

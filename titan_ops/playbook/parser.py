@@ -64,7 +64,7 @@ def load_playbooks(paths: Sequence[str | Path], templar: Templar | None = None, 
     parser = _Parser(templar or Templar(), list(roles_path), vault, library_path)
     plays = [play for path in paths for play in parser.playbook_file(str(path), stack=())]
     return Playbook(path=str(paths[0]), plays=plays, roles_path=list(roles_path), vault=vault,
-                    library=parser.libraries, warnings=parser.warnings)
+                    library=parser.libraries, warnings=parser.warnings, plugin_roots=parser.plugin_roots)
 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
@@ -157,7 +157,8 @@ class _Parser:
         self.role_library: str | None = None
         """The ``library/`` of the role whose files are being parsed (searched first)."""
         self.plugin_roots: list[str] = []
-        """The folders of the playbooks and roles loaded (their ``action_plugins/`` are refused by name)."""
+        """The folders of the playbooks and roles loaded (their ``action_plugins/`` are refused by name, their
+        ``connection_plugins/`` are connection plugins a host may name)."""
         self.roles: PlayRoles | None = None
         """The roles of the play being parsed."""
         self.role: str | None = None
