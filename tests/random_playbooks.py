@@ -217,8 +217,7 @@ class PlaybookGenerator:
         if self._chance(0.35):
             task["when"] = self._condition() if self._chance(0.8) else [self._condition(), "true"]
         if self._chance(0.3):
-            # (templated only without a when: docs/playbooks.md, "Measured on random playbooks", seed 188948)
-            templated = "when" not in task and not self._chance(0.85)
+            templated = not self._chance(0.85)
             task["ignore_errors"] = "{{ inventory_hostname == 'lab2' }}" if templated else True
         if writes and self._chance(0.3):
             task["changed_when"] = self.random.choice(["false", "true", self._host_condition(),

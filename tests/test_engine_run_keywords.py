@@ -1,6 +1,7 @@
 """A task's keywords rendered for each run of it (each loop item), and what they decide: ``ignore_errors`` and
-``ignore_unreachable`` per item, an unreachable host that ``meta: clear_host_errors`` brings back. Whole
-playbooks on local hosts (the unreachable one is an SSH host on a closed port of 127.0.0.1, refused at once).
+``ignore_unreachable`` per item, ``ignore_errors`` as written when a task fails before its keywords are rendered,
+an unreachable host that ``meta: clear_host_errors`` brings back. Whole playbooks on local hosts (the
+unreachable one is an SSH host on a closed port of 127.0.0.1, refused at once).
 
 Each case holds what ansible-playbook gives; ``test_ansible_gives_the_same`` checks it still does.
 """
@@ -92,6 +93,61 @@ CASES = {
         """,
         rc=0, recap={"h1": "2 0 0 0 0 0 1"},
         messages={"h1": ["True Task failed: Timed out after 1 second(s). 1"]}),
+    # seed 188948 of the random differential: a task that fails before its keywords are rendered (its when, its
+    # loop, a keyword ansible renders before ignore_errors) goes by ignore_errors as written: "{{ false }}" ignores
+    "a_task_that_fails_before_its_keywords_are_rendered_goes_by_ignore_errors_as_written": Case(
+        playbook="""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: msg="never"
+              when: nosuchvar
+              ignore_errors: "{{ false }}"
+            - debug: msg="{{ item }}"
+              loop: "{{ nosuchlist }}"
+              ignore_errors: "{{ false }}"
+            - debug: msg="{{ item }}"
+              loop: [1, 2]
+              when: item == nosuchvar
+              ignore_errors: "{{ false }}"
+            - block:
+                - debug: msg="never"
+                  when: nosuchvar
+              ignore_errors: "{{ false }}"
+            - block:
+                - debug: msg="never"
+                  ignore_errors: "{{ false }}"
+              when: nosuchvar
+            - debug: msg="never"
+              when: nosuchvar
+              ignore_errors: "no"
+            - command: "true"
+              become_user: "{{ nosuchuser }}"
+              ignore_errors: "{{ false }}"
+            - command: "true"
+              environment: "{{ nosuchenv }}"
+              ignore_errors: "{{ false }}"
+            - debug: msg="went on"
+        """,
+        hosts={"h1": {}}, rc=0, recap={"h1": "9 0 0 0 0 0 8"}, messages={"h1": ["went on"]}),
+    "ignore_errors_is_rendered_once_the_keywords_render": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - fail: msg="the module fails"
+              when: inventory_hostname == 'h1'
+              ignore_errors: "{{ false }}"
+            - command: "true"
+              timeout: "{{ nosuchtimeout }}"
+              when: inventory_hostname == 'h2'
+              ignore_errors: "{{ false }}"
+            - debug: msg="never"
+              when: inventory_hostname == 'h3' and nosuchvar
+              ignore_errors: ""
+            - debug: msg="never"
+        """,
+        rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "0 0 0 1 1 0 0", "h3": "0 0 0 1 2 0 0"}, messages={}),
 }
 
 test_titan_ops_runs_it_as_ansible, test_ansible_gives_the_same = case_tests(CASES)

@@ -40,6 +40,14 @@ _DELEGATED_HOST = "_titan_delegated_host"
 Settle = Callable[[Mapping[str, Any]], RunSettings]
 
 
+class _BeforeKeywords(Exception):
+    """The task failed before any run rendered its keywords: its ``when`` or its loop cannot be evaluated."""
+
+    def __init__(self, error: TitanOpsError):
+        super().__init__(str(error))
+        self.error = error
+
+
 def status_of(result: Mapping[str, Any]) -> Status:
     """The status a module result stands for (a loop's with a failed and an unreachable item: failed, as in
     ansible-core)."""
@@ -58,9 +66,12 @@ class TaskExecutor:
     def __init__(self, templar: Templar):
         self.templar = templar
 
-    def execute(self, task: Task, host: str, variables: Mapping[str, Any], settle: Settle) -> TaskResult:
+    def execute(self, task: Task, host: str, variables: Mapping[str, Any], settle: Settle, *,
+                ignores_errors_as_written: bool) -> TaskResult:
         """Run ``task`` on ``host``, whose variables are ``variables``; ``settle`` renders the task's keywords for
-        each run of it (the task, or each item of its loop). Never raises TitanOpsError."""
+        each run of it (the task, or each item of its loop). A task whose ``when`` or loop cannot be evaluated
+        fails before any run renders its ``ignore_errors``: as in ansible-core, it is ignored as the keyword is
+        written (``ignores_errors_as_written``). Never raises TitanOpsError."""
         start = datetime.now()
         runs: list[tuple[dict[str, Any], RunFlags]] = []
         try:
@@ -68,7 +79,10 @@ class TaskExecutor:
                 task = self._chosen(task, variables)
             module = task_module(task)
             result = self._execute(task, module, variables, settle, runs)
-        except TitanOpsError as error:  # before any run (the loop, the module): the task's own keywords count
+        except _BeforeKeywords as failure:
+            result = _failure(task, failure.error)
+            runs = [(result, replace(self._flags(settle, variables), ignore_errors=ignores_errors_as_written))]
+        except TitanOpsError as error:  # before any run (the module): the task's own keywords count
             result = _failure(task, error)
             runs = [(result, self._flags(settle, variables))]
         status = status_of(result)
@@ -107,9 +121,9 @@ class TaskExecutor:
     def _execute(self, task: Task, module: Module, variables: Mapping[str, Any], settle: Settle,
                  runs: list[tuple[dict[str, Any], RunFlags]]) -> dict[str, Any]:
         if task.refusal is not None and task.refusal.key == "when":  # (the condition itself cannot be decided)
-            raise task.refusal
+            raise _BeforeKeywords(task.refusal)
         if task.loop is None:
-            passed, false_condition = evaluate_conditions(self.templar, task.when, variables, task.origin("when"))
+            passed, false_condition = self._when(task, variables)
             if not passed:
                 return skipped_result(false_condition)
             result, flags = self._run(task, module, variables, settle)
@@ -147,12 +161,12 @@ class TaskExecutor:
                   runs: list[tuple[dict[str, Any], RunFlags]]) -> dict[str, Any]:
         try:
             items = loop_items(self.templar, task.loop, task.loop_lookup, variables, task.module)
-        except TemplateError:
+        except TemplateError as error:
             # As Ansible: a loop that cannot be rendered is no error when ``when`` (without the item) is false.
-            passed, false_condition = evaluate_conditions(self.templar, task.when, variables, task.origin("when"))
+            passed, false_condition = self._when(task, variables)
             if not passed:
                 return skipped_result(false_condition)
-            raise
+            raise _BeforeKeywords(error) from None
         control = LoopControl.of(task.loop_control, self.templar, variables)
         results = []
         # As ansible: what set_fact/include_vars set so far, and the last item's result under the task's
@@ -160,8 +174,7 @@ class TaskExecutor:
         carried: dict[str, Any] = {}
         for index, item in enumerate(items):
             item_variables = ChainMap(control.variables(items, index), carried, variables)
-            passed, false_condition = evaluate_conditions(self.templar, task.when, item_variables,
-                                                             task.origin("when"))
+            passed, false_condition = self._when(task, item_variables)
             if passed:
                 outcome, flags = self._run(task, module, item_variables, settle)
                 runs.append((outcome, flags))
@@ -187,6 +200,14 @@ class TaskExecutor:
             if control.pause and index < len(items) - 1:
                 time.sleep(control.pause)
         return loop_result(results)
+
+    def _when(self, task: Task, variables: Mapping[str, Any]) -> tuple[bool, Any]:
+        """``evaluate_conditions`` of the task's ``when``; one that cannot be evaluated fails the task before any
+        run of it renders its keywords."""
+        try:
+            return evaluate_conditions(self.templar, task.when, variables, task.origin("when"))
+        except TitanOpsError as error:
+            raise _BeforeKeywords(error) from None
 
     # -- one attempt cycle ------------------------------------------------------
     def _run_with_retries(self, task: Task, module: Module, host: HostContext) -> dict[str, Any]:

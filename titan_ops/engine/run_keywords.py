@@ -42,10 +42,16 @@ class RunSettings:
     flags: RunFlags
 
 
+# The keywords ansible-core renders before ``ignore_errors`` (the connection's, then the task's own, in its order):
+# a run that fails on one of them goes by ``ignore_errors`` as written (see ignores_errors_as_written).
+RENDERED_BEFORE_IGNORE_ERRORS = frozenset({"connection", "port", "remote_user", "become", "become_method",
+                                           "become_user", "check_mode", "diff", "environment", "no_log"})
+
+
 class KeywordError(TitanOpsError):
     """A keyword of a task, or a connection setting of one run of it, that cannot be rendered for that run:
-    the run fails, and ``ignore_errors`` (rendered alone when it is the keyword that failed) still ignores
-    the failure, as in ansible-core."""
+    the run fails, and ``ignore_errors`` still ignores the failure, as in ansible-core: rendered alone when it
+    is the keyword that failed, as written when that keyword is one ansible-core renders before it."""
 
     def __init__(self, cause: TitanOpsError, flags: RunFlags):
         super().__init__(cause.message, cause.location, cause.key)
@@ -61,29 +67,32 @@ class KeywordRenderer:
 
     def render(self, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         """``keywords`` rendered: a keyword given as ``omit`` is left out, yes/no ones are booleans, ``timeout``
-        a number of seconds; KeywordError when one cannot be rendered."""
-        try:
-            return self._render(keywords, variables)
-        except TitanOpsError as error:
-            raise KeywordError(error, RunFlags(ignore_errors=self.ignores_errors(keywords, variables),
-                                               no_log=self._alone("no_log", keywords, variables))) from None
-
-    def _render(self, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+        a number of seconds; KeywordError when one cannot be rendered (those ansible renders first, first)."""
         settings: dict[str, Any] = {}
-        for key, value in keywords.items():
-            if key == "environment":
-                settings[key] = environment = self._environment(value, variables)
-                self.templar.note_secrets(secret_values(environment))  # PGPASSWORD: "{{ x }}": x is a secret
-                continue
-            value = self.templar.render(value, variables)
-            if isinstance(value, str) and value == OMIT:
-                continue  # (a keyword given as omit is not given)
-            if key in BOOLEAN_KEYWORDS:
-                value = _keyword_boolean(value)
-            elif key == "timeout":
-                value = float(value) if value else None
-            settings[key] = value
+        for key in sorted(keywords, key=lambda name: name not in RENDERED_BEFORE_IGNORE_ERRORS):
+            try:
+                self._render_into(settings, key, keywords[key], variables)
+            except TitanOpsError as error:
+                ignored = (ignores_errors_as_written(keywords) if key in RENDERED_BEFORE_IGNORE_ERRORS
+                           else self.ignores_errors(keywords, variables))
+                raise KeywordError(error, RunFlags(ignore_errors=ignored,
+                                                   no_log=self._alone("no_log", keywords, variables))) from None
         return settings
+
+    def _render_into(self, settings: dict[str, Any], key: str, value: Any, variables: Mapping[str, Any]) -> None:
+        """``settings[key]``: ``value`` rendered (left out when it is ``omit``)."""
+        if key == "environment":
+            settings[key] = environment = self._environment(value, variables)
+            self.templar.note_secrets(secret_values(environment))  # PGPASSWORD: "{{ x }}": x is a secret
+            return
+        value = self.templar.render(value, variables)
+        if isinstance(value, str) and value == OMIT:
+            return  # (a keyword given as omit is not given)
+        if key in BOOLEAN_KEYWORDS:
+            value = _keyword_boolean(value)
+        elif key == "timeout":
+            value = float(value) if value else None
+        settings[key] = value
 
     def ignores_errors(self, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
         """``ignore_errors`` of ``keywords`` rendered alone (False when it cannot be)."""
@@ -91,10 +100,12 @@ class KeywordRenderer:
 
     def _alone(self, key: str, keywords: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
         """The yes/no keyword ``key`` of ``keywords`` rendered alone (False when it cannot be)."""
+        settings: dict[str, Any] = {}
         try:
-            return bool(self._render({key: keywords.get(key, False)}, variables).get(key))
+            self._render_into(settings, key, keywords.get(key, False), variables)
         except TitanOpsError:
             return False
+        return bool(settings.get(key))
 
     def _environment(self, value: Any, variables: Mapping[str, Any]) -> dict[str, str]:
         """``environment`` rendered as in ansible: a mapping, or a list of them merged in order (later ones
@@ -121,6 +132,13 @@ class KeywordRenderer:
                 if item != OMIT:
                     environment[str(name)] = str(item)
         return environment
+
+
+def ignores_errors_as_written(keywords: Mapping[str, Any]) -> bool:
+    """``ignore_errors`` of ``keywords`` as written, not rendered: what ansible-core goes by when a task fails
+    before its keywords are rendered (its ``when`` or its loop cannot be evaluated). A template counts as true,
+    whatever it would render to, and so does any text but the empty one (``"{{ false }}"``, ``"no"``)."""
+    return bool(keywords.get("ignore_errors"))
 
 
 def _keyword_boolean(value: Any) -> bool:

@@ -26,7 +26,9 @@ from titan_ops.engine.hostview import search_path
 from titan_ops.engine.loop_control import LoopControl
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.recorder import outcomes
-from titan_ops.engine.run_keywords import KeywordError, KeywordRenderer, RunFlags, RunSettings, connection_keywords
+from titan_ops.engine.run_keywords import (
+    KeywordError, KeywordRenderer, RunFlags, RunSettings, connection_keywords, ignores_errors_as_written,
+)
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
@@ -564,16 +566,16 @@ class Walk:
         try:
             passed, condition = evaluate_conditions(self.templar, scope.when, variables,
                                                     f"{task.location}: the when of its block")
-        except TitanOpsError as error:
+        except TitanOpsError as error:  # (before the task's keywords are rendered: see TaskExecutor.execute)
             return TaskResult(host, task.display_name, task.module, Status.FAILED, start, datetime.now(),
                               {"failed": True, "changed": False, "msg": f"{task.location}: {error.message}"},
-                              location=str(task.location),
-                              ignored=self.keywords.ignores_errors(keywords, variables))
+                              location=str(task.location), ignored=ignores_errors_as_written(keywords))
         if not passed:
             return TaskResult(host, task.display_name, task.module, Status.SKIPPED, start, datetime.now(),
                               skipped_result(condition), location=str(task.location))
         result = self.runner.executor.execute(
-            task, host, variables, lambda run_variables: self._settle(task, host, scope, keywords, run_variables))
+            task, host, variables, lambda run_variables: self._settle(task, host, scope, keywords, run_variables),
+            ignores_errors_as_written=ignores_errors_as_written(keywords))
         self._learn_facts(task, result)
         return result
 
