@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.serving import served
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "inventory" / "incident-policy.yml"
 
@@ -86,15 +87,9 @@ def http_receiver(clock: Clock = system_time,
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        receiver.port = server.server_address[1]
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def free_port() -> int:

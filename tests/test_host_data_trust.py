@@ -16,7 +16,6 @@ import re
 import secrets
 import tarfile
 import textwrap
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from titan_ops.templating import Templar
 from titan_ops.trust import Authored
 
 from tests.runbooks_support import PLAYBOOKS, cli
+from tests.serving import served
 
 
 def _payload(marker: Path) -> str:
@@ -64,22 +64,17 @@ def hostile(tmp_path: Path) -> Iterator[dict[str, object]]:
     (tmp_path / "report.j2").write_text("{{ r.stdout }}\n")
     (tmp_path / "out").mkdir()
     handler = type("Site", (_Site,), {"body": payload.encode()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    (tmp_path / "inventory.yml").write_text(textwrap.dedent(f"""
-        all:
-          hosts:
-            web1:
-              ansible_connection: local
-              log: {tmp_path / 'service.log'}
-              out: {tmp_path / 'out'}
-              site: http://127.0.0.1:{server.server_address[1]}/
-        """))
-    try:
+    with served(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
+        (tmp_path / "inventory.yml").write_text(textwrap.dedent(f"""
+            all:
+              hosts:
+                web1:
+                  ansible_connection: local
+                  log: {tmp_path / 'service.log'}
+                  out: {tmp_path / 'out'}
+                  site: http://127.0.0.1:{server.server_address[1]}/
+            """))
         yield {"dir": tmp_path, "marker": marker, "payload": payload}
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _run(directory: Path, playbook: str, **options) -> RunResult:

@@ -18,6 +18,7 @@ import pytest
 from titan_ops.connection import LocalConnection
 
 from tests.local_oracle import play_ansible, play_titan, project
+from tests.serving import served
 
 KEYS = ("changed", "msg", "status_code", "response", "checksum_src", "checksum_dest", "md5sum", "mode", "size",
         "dest")
@@ -49,17 +50,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def server(tmp_path) -> Iterator[str]:
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "a.txt").write_bytes(BODY)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(BODY)
+    handler = functools.partial(_Handler, directory=str(folder))
+    with served(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as httpd:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _playbook(url: str) -> str:

@@ -9,7 +9,6 @@ import http.server
 import json
 import socket
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from titan_ops.lab.namespace import run_in_host
 from titan_ops.lab.titan import Fleet
 from titan_ops.lab.titan_config import wait_until
 from tests.runbooks_support import call, reset_standins
+from tests.serving import served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,18 +137,14 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def webhook(titan_lab: Fleet) -> Iterator[list[dict]]:
     """A real HTTP receiver on loopback, set as Alertmanager's webhook for the test; what it received."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     received: list[dict] = []
     _Receiver.received = received
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        titan.set_alert_webhook(f"http://127.0.0.1:{server.server_port}/alerts", titan_lab.lab.directory)
-        yield received
-    finally:
-        titan.set_alert_webhook(None, titan_lab.lab.directory)
-        server.shutdown()
-        server.server_close()
+    with served(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)) as server:
+        try:
+            titan.set_alert_webhook(f"http://127.0.0.1:{server.server_port}/alerts", titan_lab.lab.directory)
+            yield received
+        finally:
+            titan.set_alert_webhook(None, titan_lab.lab.directory)
 
 
 def test_alertmanager_notifies_the_configured_webhook(titan_lab: Fleet, webhook: list[dict]):

@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import textwrap
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import titan_ops
 from titan_ops.engine.results import Status
 from titan_ops.output.console import ConsoleRenderer
 from tests.test_checks_modules import ORACLE_PYTHON, ansible_report, compared
+from tests.serving import served
 
 USER = "operator"
 PASSWORD = "Tr0ub4dor-3xyz-uri"
@@ -80,19 +80,13 @@ class Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
     running = Server()
-    yield running
-    running.close()
+    with served(running.httpd):
+        yield running
 
 
 def _dead_port() -> int:
