@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -112,22 +114,46 @@ def test_the_watch_command_opens_an_incident_and_stops_cleanly_on_sigterm(tmp_pa
         assert "Console down" in http.posts[0]["json"]["text"]
 
 
-SLOW_HEALTH_CHECK = [{"name": "A health check that takes its time, then triages", "hosts": "all",
-                      "gather_facts": False,
-                      "tasks": [{"pause": {"seconds": 4}},
-                                {"triage": {"hosts": "{{ ansible_play_hosts_all }}", "baseline": "{{ baseline }}"},
-                                 "run_once": True}]}]
+GATED_HEALTH_CHECK = [{"name": "A health check that notes its start, waits for the test's go, then triages",
+                       "hosts": "all", "gather_facts": False,
+                       "tasks": [{"shell": "echo started >> {{ started }}"},
+                                 {"wait_for": {"path": "{{ go }}", "sleep": 0.02, "timeout": 120}},
+                                 {"triage": {"hosts": "{{ ansible_play_hosts_all }}", "baseline": "{{ baseline }}"},
+                                  "run_once": True}]}]
+"""Each run appends a line to the file ``started`` names, then holds until the file ``go`` names exists: the
+test knows that a health check runs, and ends it when it chooses."""
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.01)
+
+
+def _pending_signals(pid: int) -> int:
+    """The signals sent to process ``pid`` that none of its threads has taken yet (a mask, bit n-1 for n)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("ShdPnd:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no ShdPnd in /proc/{pid}/status")
 
 
 def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for_the_alert(tmp_path):
     """The process, not a simulation: killed (SIGKILL) in the middle of an alert's health check, a restarted
     watcher triages and notifies it once; a SIGTERM that comes while an alert is being handled lets it finish
     (or keeps it for the next start), then exits 0."""
+    started, go = tmp_path / "started", tmp_path / "go"
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {
         "hosts": {"local": {"ansible_connection": "local"}},
-        "vars": {"titan_services": {"titan-console": {"host": "local"}}, "baseline": str(tmp_path / "base.json")}}}))
-    (tmp_path / "health.yml").write_text(yaml.safe_dump(SLOW_HEALTH_CHECK, sort_keys=False))
+        "vars": {"titan_services": {"titan-console": {"host": "local"}}, "baseline": str(tmp_path / "base.json"),
+                 "started": str(started), "go": str(go)}}}))
+    (tmp_path / "health.yml").write_text(yaml.safe_dump(GATED_HEALTH_CHECK, sort_keys=False))
     incidents = tmp_path / "incidents"
+
+    def health_checks_started() -> int:
+        return len(started.read_text().splitlines()) if started.exists() else 0
+
     with http_receiver() as http, smtp_receiver() as smtp:
         policy = local_policy(tmp_path, http, smtp)
 
@@ -156,10 +182,10 @@ def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for
         first, url = start()
         try:
             post(url, "Console down")
-            wait_for_line(first, "opened")  # the health check (4 s) starts now
-            time.sleep(1)
+            wait_for_line(first, "opened")
+            _wait_until(lambda: health_checks_started() == 1, "the first alert's health check")
         finally:
-            first.kill()
+            first.kill()  # while its health check waits for the go
             first.communicate(timeout=60)
         [incident_id] = incident_ids(incidents)
         state = Incident(incident_id, incidents).state()
@@ -168,10 +194,16 @@ def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for
 
         second, url = start()
         try:
+            _wait_until(lambda: health_checks_started() == 2, "the kept alert's health check")
+            go.touch()
             wait_for_line(second, "triaged")
+            go.unlink()
             post(url, "Console still down")  # a new alert (another fingerprint): its own incident
             wait_for_line(second, "opened")
+            _wait_until(lambda: health_checks_started() == 3, "the new alert's health check")
             second.send_signal(signal.SIGTERM)  # while the second alert's health check runs
+            _wait_until(lambda: not _pending_signals(second.pid) & 1 << (signal.SIGTERM - 1), "the SIGTERM taken")
+            go.touch()
             output, errors = second.communicate(timeout=60)
         finally:
             second.kill()
@@ -186,6 +218,7 @@ def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for
         assert [message["audience"] for message in state.messages] == ["internal"], "told once"
     assert not list((incidents / ".watch" / "inbox").glob("*"))
     assert len(http.posts) == 2
+    assert health_checks_started() == 3, "no health check ran twice after the restart"
 
 
 REPORTING_HEALTH_CHECK = [{"name": "A health check whose one host reports what the test's file says is down",
