@@ -202,7 +202,8 @@ def test_a_watcher_killed_while_it_triages_loses_nothing_and_a_sigterm_waits_for
             wait_for_line(second, "opened")
             _wait_until(lambda: health_checks_started() == 3, "the new alert's health check")
             second.send_signal(signal.SIGTERM)  # while the second alert's health check runs
-            _wait_until(lambda: not _pending_signals(second.pid) & 1 << (signal.SIGTERM - 1), "the SIGTERM taken")
+            _wait_until(lambda: second.poll() is not None or not _pending_signals(second.pid) & 1 << (signal.SIGTERM - 1),
+                        "the SIGTERM taken")
             go.touch()
             output, errors = second.communicate(timeout=60)
         finally:
