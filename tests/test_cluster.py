@@ -14,21 +14,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 import titan_ops
-from tests import cluster_plugins, cluster_support
+from tests import cluster_support
 from tests.interrupt_support import interrupt_run
 from tests.oracle import titan_stats
 from tests.test_differential import CASES, CASES_DIR, _clean, _snapshot
 from titan_ops.connection.ssh import SSHConnection
 from titan_ops.engine import events
 from titan_ops.errors import ClusterError
-
-distributed = pytest.importorskip("distributed")
-
 
 class EventLog:
     """The events a run emits, each as the fields a renderer prints, progress left out (it is timing)."""
@@ -76,14 +74,21 @@ def _concerns(event: tuple[Any, ...], host: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def local_cluster():
+def distributed() -> ModuleType:
+    """Dask's ``distributed`` (the cluster extra; its tests are skipped without it), imported by the tests that
+    need a cluster only: not when the tests are collected (most of a second)."""
+    return pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def local_cluster(distributed):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         yield cluster.scheduler_address
 
 
 @pytest.fixture(scope="module")
-def dask_processes(tmp_path_factory):
+def dask_processes(distributed, tmp_path_factory):
     processes = cluster_support.start(tmp_path_factory.mktemp("dask"), workers=2)
     try:
         yield processes
@@ -133,11 +138,13 @@ def test_the_differential_corpus_runs_alike_on_a_cluster(request, lab, local_out
     assert log == local_log
 
 
-def test_secrets_reach_the_worker_but_never_the_scheduler_or_logs(lab, tmp_path, dask_processes,
+def test_secrets_reach_the_worker_but_never_the_scheduler_or_logs(lab, tmp_path, distributed, dask_processes,
                                                                  controller_without_ssh):
     """A secret in a task's environment and in a no_log task's arguments goes to the host's worker (the
     host gets it), but no task key or spec given to the scheduler, no event and no log line of the
     scheduler or the workers holds it."""
+    from tests import cluster_plugins  # (it imports distributed)
+
     secret = "s3cr3t-" + "9f27c41e" * 3
     playbook = tmp_path / "secret.yml"
     playbook.write_text(
@@ -177,7 +184,7 @@ def _scheduler_state(dask_scheduler) -> str:  # noqa: ANN001 - run on the schedu
                  dask_scheduler.get_logs()))
 
 
-def test_a_worker_lost_mid_run_makes_its_hosts_unreachable_and_the_rest_finishes(lab, tmp_path):
+def test_a_worker_lost_mid_run_makes_its_hosts_unreachable_and_the_rest_finishes(lab, tmp_path, distributed):
     playbook = tmp_path / "long.yml"
     playbook.write_text(
         "- hosts: lab\n  gather_facts: false\n  tasks:\n"
