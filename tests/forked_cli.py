@@ -23,11 +23,11 @@ from pathlib import Path
 from titan_ops.modules import ENTRIES
 
 PRELOADED = ["titan_ops.cli", "titan_ops.api", "titan_ops.output.console", "titan_ops.incident.lifecycle",
-             "titan_ops.incident.recorder", "jsonschema", *sorted({entry.path for entry in ENTRIES.values()}),
-             "tests.forked_warmup"]
+             "titan_ops.incident.recorder", "jsonschema", *sorted({entry.path for entry in ENTRIES.values()})]
 """Imported by the server once: the command line, the engine, what a run and the incident commands import on
-first use (the console, the incident record, the schema checks), every module's code, and the shipped runbooks'
-templates compiled (tests/forked_warmup.py)."""
+first use (the console, the incident record, the schema checks) and every module's code. (Loading the shipped
+runbooks there as well, so that their templates come compiled, cost each test process ~2.5 s of CPU time and
+saved as much only to the fuzzer's 120 mutants: not done.)"""
 
 _FORKS = multiprocessing.get_context("forkserver")
 _FORKS.set_forkserver_preload(PRELOADED)

@@ -182,12 +182,13 @@ class Fuzzer:
         return None
 
 
-def fuzz(seed: int, count: int) -> tuple[dict[int, int], list[dict[str, Any]]]:
-    """Run ``count`` mutants from ``seed`` on; how many ended with each exit code, and the failures."""
+def fuzz(seed: int, mutants: range) -> tuple[dict[int, int], list[dict[str, Any]]]:
+    """Run the mutants of ``seed`` numbered ``mutants`` (``range(120)``: its first 120); how many ended with each
+    exit code, and the failures."""
     failures = []
     with tempfile.TemporaryDirectory(prefix="titan-ops-fuzz-") as scratch:
         fuzzer = Fuzzer(Path(scratch))
-        for offset in range(count):
+        for offset in mutants:
             failure = fuzzer.mutant(seed * 100_003 + offset)
             if failure is not None:
                 failures.append(failure)
@@ -195,7 +196,7 @@ def fuzz(seed: int, count: int) -> tuple[dict[int, int], list[dict[str, Any]]]:
 
 
 if __name__ == "__main__":
-    exit_codes, found = fuzz(int(sys.argv[1]), int(sys.argv[2]))
+    exit_codes, found = fuzz(int(sys.argv[1]), range(int(sys.argv[2])))
     for failure in found:
         print(json.dumps(failure))
     print(json.dumps({"seed": int(sys.argv[1]), "exit_codes": exit_codes, "failures": len(found)}))
