@@ -23,6 +23,7 @@ import yaml
 
 import titan_ops
 from titan_ops.engine.results import Status
+from tests.forked_cli import run_cli
 from tests.oracle import QUIET_ENV, require_oracle
 
 BEHAVIOURS = {
@@ -33,11 +34,14 @@ BEHAVIOURS = {
 }
 """What each server sends when a client connects (None: nothing, ever; b"": it closes at once)."""
 
+CONNECT_TIMEOUT = 1
+"""Seconds a host may stay silent (``-T``): the silent and the banner-only servers take that long each."""
+
 EXPECTED = {
-    "silent": "the host accepted the connection but sent nothing for 2s (no SSH banner)",
+    "silent": f"the host accepted the connection but sent nothing for {CONNECT_TIMEOUT}s (no SSH banner)",
     "closes": "the host accepted the connection and closed it at once, without an SSH banner (no SSH server?)",
     "http": "not an SSH server: the host answered 'HTTP/1.1 400 Bad Request'",
-    "banner": "the host sent its SSH banner (SSH-2.0-OpenSSH_9.2p1 Debian-2) then nothing for 2s "
+    "banner": f"the host sent its SSH banner (SSH-2.0-OpenSSH_9.2p1 Debian-2) then nothing for {CONNECT_TIMEOUT}s "
               "(the key exchange timed out)",
 }
 
@@ -99,7 +103,7 @@ PLAYBOOK = """
 def test_each_broken_host_gets_one_line_and_the_others_finish(broken, tmp_path):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(textwrap.dedent(PLAYBOOK))
-    result = titan_ops.run(playbook, broken, connect_timeout=2, forks=5)
+    result = titan_ops.run(playbook, broken, connect_timeout=CONNECT_TIMEOUT, forks=5)
     hosts = yaml.safe_load(broken.read_text())["all"]["hosts"]
     for name, reason in EXPECTED.items():
         [outcome] = result.host_results(name)
@@ -112,8 +116,7 @@ def test_each_broken_host_gets_one_line_and_the_others_finish(broken, tmp_path):
 def test_the_cli_prints_no_traceback_for_broken_hosts(broken, tmp_path):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(textwrap.dedent(PLAYBOOK))
-    done = subprocess.run([sys.executable, "-m", "titan_ops", "run", str(playbook), "-i", str(broken), "-T", "2"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli(["run", playbook, "-i", broken, "-T", str(CONNECT_TIMEOUT)])
     assert done.returncode == 4
     assert done.stderr == ""
     unreachable = [line for line in done.stdout.splitlines() if "UNREACHABLE!" in line]
