@@ -6,6 +6,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -102,6 +103,31 @@ def test_timeout_gives_the_group_its_grace_when_the_leader_is_gone(local, tmp_pa
     with pytest.raises(CommandTimeout):
         local.run(f"(trap 'sleep 0.3; echo yes > {cleaned}; exit 1' TERM; sleep 30 & wait) & wait", timeout=0.5)
     assert cleaned.read_text() == "yes\n"
+
+
+ORPHANED_ZOMBIES = """
+import ctypes, os, signal, subprocess, sys
+from titan_ops.connection.local import _group_left
+
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans become ours
+leader = subprocess.Popen(["/bin/sh", "-c", "sleep 30 & echo $!; sleep 30 & echo $!; wait"],
+                          stdout=subprocess.PIPE, text=True, start_new_session=True)
+orphans = [int(leader.stdout.readline()) for _ in range(2)]
+running = _group_left(leader.pid)
+os.killpg(leader.pid, signal.SIGKILL)
+leader.wait()
+for orphan in orphans:  # each a zombie now, never reaped (as under a first process that does not reap)
+    os.waitid(os.P_PID, orphan, os.WEXITED | os.WNOWAIT)
+print(running, _group_left(leader.pid))
+"""
+
+
+def test_a_group_of_zombies_that_no_one_reaps_has_ended():
+    """Processes of a command's group that ended after the command's shell are zombies until the system's
+    first process reaps them, late or never in some containers: the group has ended all the same (a timeout
+    waited the whole grace for them)."""
+    done = subprocess.run([sys.executable, "-c", ORPHANED_ZOMBIES], capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.stderr) == ("True False\n", "")
 
 
 def test_interrupt_ends_the_running_process_groups(local, kill_grace):

@@ -278,9 +278,26 @@ def _wait_groups_gone(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _group_left(group: int) -> bool:
-    """Whether process group ``group`` still has a process (its leader, until reaped, counts)."""
+    """Whether process group ``group`` still has a process that is not a zombie (its leader is reaped by
+    the caller). A zombie whose parent ended waits for the system's first process to reap it, which some
+    (a container's) do late or never: it runs nothing, so it does not hold the group's end."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        processes = os.scandir("/proc")
+    except OSError:
+        return True  # (no /proc: every process of the group counts)
+    with processes:
+        return any(_running_in(group, entry.name) for entry in processes if entry.name.isdigit())
+
+
+def _running_in(group: int, pid: str) -> bool:
+    """Whether process ``pid`` is in process group ``group`` and not a zombie (from /proc/PID/stat)."""
+    try:
+        stat = Path("/proc", pid, "stat").read_bytes()
+    except OSError:
+        return False  # ended meanwhile
+    state, _parent, process_group = stat[stat.rindex(b")") + 2:].split(maxsplit=3)[:3]
+    return int(process_group) == group and state not in (b"Z", b"X")
