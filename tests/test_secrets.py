@@ -146,7 +146,7 @@ def test_the_outputs_were_there_to_be_masked(leaked):
     ("sessionCookie", True), ("vault_password", True),
     ("ansible_ssh_private_key_file", False), ("password_file", False), ("token_url", False),
     ("titan_api_user", False), ("api_key_id", False), ("auth_method", False), ("bypass", False),
-    ("passed", False), ("stdout", False),
+    ("passed", False), ("stdout", False), ("getent_passwd", False), ("getent_shadow_password", True),
 ])
 def test_secret_names(name, secret):
     assert is_secret_name(name) is secret

@@ -63,6 +63,8 @@ _OTHER_THINGS = frozenset({"file", "files", "path", "paths", "dir", "directory",
 _SHELL_VARIABLES = frozenset({"PWD"})
 """Environment variables the shell sets that hold no secret (``PWD``, a working directory: ``pwd`` is a secret
 word in a variable's name, ``db_pwd``)."""
+_PUBLIC_NAMES = frozenset({"getent_passwd"})
+"""Names with a secret word that hold no secret: the ``getent`` fact of the world-readable passwd database."""
 _WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SECRET_STORE = re.compile(r"(^|[-_.])(secrets?|credentials?|vault|passwords?)([-_.]|$)", re.IGNORECASE)
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@/\s]+)@")
@@ -75,7 +77,7 @@ def is_secret_name(name: str) -> bool:
     """True for names that hold secrets: a secret word anywhere in them, unless the last word names
     something else (cached: names repeat)."""
     words = [word.lower() for word in _WORD.findall(name)]
-    if not words or words[-1] in _OTHER_THINGS:
+    if not words or words[-1] in _OTHER_THINGS or name in _PUBLIC_NAMES:
         return False
     if any(word in _SECRET_WORDS or any(inside in word for inside in _SECRET_INSIDE) for word in words):
         return True

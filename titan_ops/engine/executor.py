@@ -30,7 +30,7 @@ from titan_ops.templating import OMIT, Templar, without_omitted
 
 
 # Modules whose results the engine acts on (facts, inventory, the play): a template cannot choose them.
-ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "setup", "gather_facts", "add_host", "group_by"})
+ENGINE_MODULES = frozenset({"meta", "set_fact", "include_vars", "add_host", "group_by"}) | modules.GATHERS_FACTS
 # What a failed module result holds under ``exception`` (titan-ops modules raise no Python traceback).
 NO_TRACEBACK = "(traceback unavailable)"
 # Where a run of a task records the host ``delegate_to`` chose, until the TaskResult takes it out.

@@ -93,8 +93,13 @@ class HostView:
             self._inventory_changed()
 
     def gathered(self, host: str, facts: Mapping[str, Any]) -> None:
-        """Facts a module gathered on ``host`` (into the fact cache)."""
-        self.gathered_facts.update(host, facts)
+        """Facts a module gathered on ``host`` (into the fact cache), each also under ``ansible_facts`` without
+        its ``ansible_`` prefix (``getent_passwd``, ``ansible_kernel`` as ``ansible_facts.kernel``)."""
+        namespace = {**self.gathered_facts.of(host).get("ansible_facts", {})}
+        namespace.update({name.removeprefix("ansible_"): value for name, value in facts.items()
+                          if name != "ansible_facts"})
+        namespace.update(facts.get("ansible_facts", {}))
+        self.gathered_facts.update(host, {**facts, "ansible_facts": namespace})
 
     def clear_gathered_facts(self, host: str) -> None:
         """``meta: clear_facts``: forget the fact cache of ``host`` (set_fact values stay)."""

@@ -14,10 +14,11 @@ from titan_ops.engine import events
 from titan_ops.engine.hostview import HostView
 from titan_ops.engine.play_state import PlayState
 from titan_ops.engine.results import HostStats, RunResult, Status, TaskResult, counts_as_failure
+from titan_ops.modules import GATHERS_FACTS
 from titan_ops.modules.controller import CACHEABLE
 from titan_ops.playbook.model import Task
 
-_FACT_MODULES = ("set_fact", "setup", "gather_facts")
+_FACT_MODULES = GATHERS_FACTS | {"set_fact"}
 
 
 class Recorder:
@@ -112,7 +113,7 @@ class Recorder:
             self.facts.update(result.host, {task.register: result.result})
         if result.status not in (Status.OK, Status.CHANGED):
             return
-        if task.module in ("setup", "gather_facts"):
+        if task.module in GATHERS_FACTS:
             for host, outcome in fact_outcomes(result):
                 self.hosts.gathered(host, outcome.get("ansible_facts", {}))
         elif task.module_path is not None:  # a custom module's facts, as a fact module's

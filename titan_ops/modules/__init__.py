@@ -42,6 +42,7 @@ ENTRIES: dict[str, Entry] = {
     "group_by": Entry(_BUILTIN, "titan_ops.modules.inventory_changes", "GroupBy"),
     "setup": Entry(_BUILTIN, "titan_ops.modules.setup", "Setup"),
     "gather_facts": Entry(_BUILTIN, "titan_ops.modules.setup", "GatherFacts"),
+    "getent": Entry(_BUILTIN, "titan_ops.modules.getent", "Getent"),
     "assert": Entry(_BUILTIN, "titan_ops.modules.checks", "Assert"),
     "fail": Entry(_BUILTIN, "titan_ops.modules.checks", "Fail"),
     "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),
@@ -74,6 +75,9 @@ ENTRIES: dict[str, Entry] = {
     "package": Entry(_BUILTIN, "titan_ops.modules.packages.package", "Package"),
 }
 """Every module by short name."""
+
+GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent"})
+"""The modules whose ``ansible_facts`` go to the host's fact cache (as ansible-core's fact modules)."""
 
 
 class _Registry(Mapping[str, Module]):
