@@ -1,6 +1,7 @@
 """The connection each run of a task uses, chosen by its variables as ansible-core 2.19 chooses it, on local
 hosts (no sshd): connection variables from ``set_fact``, play and task ``vars`` (per loop item too), each
-rendered for every task that runs on its own host (one that cannot be rendered fails even a ``debug``); for
+rendered for every task that runs on its own host (one that cannot be rendered fails even a ``debug``, and
+so does a connection plugin ansible-core would not find: neither its own nor one beside the playbook); for
 a delegated run the delegated host's (``ansible_delegated_vars``: its inventory and facts, with the task's
 ``vars`` rendered there), never the original host's; the interpreter of a delegated module run is the
 delegated host's too.
