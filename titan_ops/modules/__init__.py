@@ -73,10 +73,11 @@ ENTRIES: dict[str, Entry] = {
     "apt": Entry(_BUILTIN, "titan_ops.modules.packages.apt", "Apt"),
     "dnf": Entry(_BUILTIN, "titan_ops.modules.packages.dnf", "Dnf"),
     "package": Entry(_BUILTIN, "titan_ops.modules.packages.package", "Package"),
+    "package_facts": Entry(_BUILTIN, "titan_ops.modules.packages.facts", "PackageFacts"),
 }
 """Every module by short name."""
 
-GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent"})
+GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent", "package_facts"})
 """The modules whose ``ansible_facts`` go to the host's fact cache (as ansible-core's fact modules)."""
 
 
