@@ -94,7 +94,8 @@ CASES = {
         rc=0, recap={"h1": "2 0 0 0 0 0 1"},
         messages={"h1": ["True Task failed: Timed out after 1 second(s). 1"]}),
     # seed 188948 of the random differential: a task that fails before its keywords are rendered (its when, its
-    # loop, a keyword ansible renders before ignore_errors) goes by ignore_errors as written: "{{ false }}" ignores
+    # loop, a keyword ansible renders before ignore_errors, its delegate_to or connection settings) goes by
+    # ignore_errors as written: "{{ false }}" ignores
     "a_task_that_fails_before_its_keywords_are_rendered_goes_by_ignore_errors_as_written": Case(
         playbook="""
         - hosts: h1
@@ -127,9 +128,15 @@ CASES = {
             - command: "true"
               environment: "{{ nosuchenv }}"
               ignore_errors: "{{ false }}"
+            - command: "true"
+              delegate_to: "{{ nosuchhost }}"
+              ignore_errors: "{{ false }}"
+            - command: "true"
+              vars: {ansible_user: "{{ nosuchuser }}"}
+              ignore_errors: "{{ false }}"
             - debug: msg="went on"
         """,
-        hosts={"h1": {}}, rc=0, recap={"h1": "9 0 0 0 0 0 8"}, messages={"h1": ["went on"]}),
+        hosts={"h1": {}}, rc=0, recap={"h1": "11 0 0 0 0 0 10"}, messages={"h1": ["went on"]}),
     "ignore_errors_is_rendered_once_the_keywords_render": Case(
         playbook="""
         - hosts: all

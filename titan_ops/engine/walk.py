@@ -592,6 +592,9 @@ class Walk:
             run = self.runner.targets.resolve(host, keywords.get("delegate_to"), variables,
                                               ChainMap(connection_keywords(settings), options.host_defaults),
                                               lambda name: self._delegated_variables(name, scope, task))
+        except TemplateError as error:  # (its delegate_to or connection settings: ansible-core renders them before
+            # ignore_errors, which goes as written then)
+            raise KeywordError(error, replace(flags, ignore_errors=ignores_errors_as_written(keywords))) from None
         except TitanOpsError as error:
             raise KeywordError(error, flags) from None
         context = HostContext(
