@@ -120,16 +120,23 @@ class AnsibleModule:
         self.ansible_version = given.get("_ansible_version", "")
         parameters = {key: value for key, value in given.items() if not key.startswith("_ansible_")}
         self.validator = ArgumentSpecValidator(self.argument_spec, mutually_exclusive, required_together,
-                                               required_one_of, required_if, required_by, module_name=self._name)
+                                               required_one_of, required_if, required_by)
         self.validation_result = self.validator.validate(parameters)
         self.no_log_values = set(self.validation_result.no_log_values)
         self.params: dict[str, Any] = self.validation_result.validated_parameters
         for warning in self.validation_result.warnings:
             self.warn(warning)
         if self.validation_result.error_messages and not bypass_checks:
-            self.fail_json(msg=self.validation_result.error_messages[0])
+            self.fail_json(msg=self._first_error())
         if self.check_mode and not self.supports_check_mode:
             self.exit_json(skipped=True, msg=f"remote module ({self._name}) does not support check mode")
+
+    def _first_error(self) -> str:
+        """What the module fails with: the first validation error (ansible-core's words for unsupported options)."""
+        first = self.validation_result.error_messages[0]
+        if first == self.validation_result.unsupported_error:
+            return f"Unsupported parameters for ({self._name}) module: {first}"
+        return first
 
     # -- reporting -------------------------------------------------------------
     def warn(self, warning: str) -> None:
