@@ -45,6 +45,7 @@ ENTRIES: dict[str, Entry] = {
     "getent": Entry(_BUILTIN, "titan_ops.modules.getent", "Getent"),
     "assert": Entry(_BUILTIN, "titan_ops.modules.checks", "Assert"),
     "fail": Entry(_BUILTIN, "titan_ops.modules.checks", "Fail"),
+    "validate_argument_spec": Entry(_BUILTIN, "titan_ops.modules.argument_spec", "ValidateArgumentSpec"),
     "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),
     "wait_for_connection": Entry(_BUILTIN, "titan_ops.modules.wait_for_connection", "WaitForConnection"),
     "pause": Entry(_BUILTIN, "titan_ops.modules.pause", "Pause"),

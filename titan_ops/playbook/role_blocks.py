@@ -21,6 +21,7 @@ from titan_ops.modules.custom.library import library_folder
 from titan_ops.playbook.arguments import parse_key_values
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, RoleScope, Task
+from titan_ops.playbook.play_values import boolean
 from titan_ops.playbook.roles import INCLUDE_ROLE_OPTIONS, IMPORT_ROLE_OPTIONS, RoleFolder, find_role, split_entry
 from titan_ops.playbook.yaml_loader import LocatedDict, location_of
 
@@ -58,7 +59,7 @@ class PlayRoles:
         wrap it); never deduplicated. A ``public`` role's variables and defaults are the play's."""
         folder = find_role(self.parser.static_role_name(options["name"]), self.search, where, key)
         _add(self.names, folder.name)
-        return self._expand(folder, {}, {}, _role_files(options), where, stack, deduplicate=False, public=public)
+        return self._expand(folder, {}, {}, _expansion_options(options), where, stack, deduplicate=False, public=public)
 
     def _expand(self, folder: RoleFolder, keywords: dict[str, Any], params: dict[str, Any], options: dict[str, Any],
                 where: Location, stack: tuple[str, ...], deduplicate: bool, public: bool) -> Block:
@@ -83,6 +84,8 @@ class PlayRoles:
             scope.vars.update(folder.variables("vars", options.get("vars_from", "main"), where, "vars_from" in options,
                                                vault))
             tasks = self._tasks(folder, options.get("tasks_from"), where, stack)
+            if _validates(options, where):
+                tasks = [*_validation(folder, options.get("tasks_from") or "main", params), *tasks]
             self._handlers(folder, options.get("handlers_from"), where, stack, scope)
         finally:
             self._chain = self._chain[:-1]
@@ -160,8 +163,33 @@ class PlayRoles:
             self.parser.role, self.parser.role_library = outer
 
 
-def _role_files(options: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in options.items() if key.endswith("_from")}
+def _expansion_options(options: dict[str, Any]) -> dict[str, Any]:
+    """What of an import_role/include_role's options changes what the role expands to."""
+    return {key: value for key, value in options.items() if key.endswith("_from") or key == "rolespec_validate"}
+
+
+def _validates(options: dict[str, Any], where: Location) -> bool:
+    """Whether the role's entry point validates its arguments (``rolespec_validate``, true unless said)."""
+    try:
+        return boolean(options.get("rolespec_validate", True))
+    except ValueError as error:
+        raise PlaybookError(f"rolespec_validate {error}", where, "rolespec_validate") from None
+
+
+def _validation(folder: RoleFolder, entry_point: str, params: dict[str, Any]) -> list[Task]:
+    """The task an entry point with an argument spec runs first, as in ansible-core: it checks the role's
+    parameters and the variables the spec names (tagged ``always``)."""
+    spec = folder.argument_specs.get(entry_point)
+    if spec is None:
+        return []
+    name = f"Validating arguments against arg spec '{entry_point}'"
+    if "short_description" in spec:
+        name += f" - {spec['short_description']}"
+    context = {"type": "role", "name": folder.name, "argument_spec_name": entry_point, "path": folder.path}
+    return [Task(module="validate_argument_spec", location=location_of(spec, Location(folder.path)), name=name,
+                 args={"argument_spec": spec.get("options") or {}, "provided_arguments": params,
+                       "validate_args_context": context},
+                 tags=["always"], role=folder.name)]
 
 
 def role_scopes(block: Block) -> Iterator[RoleScope]:

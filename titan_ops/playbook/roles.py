@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from titan_ops.errors import Location, MissingFileError, PlaybookError
+from titan_ops.modules.argument_spec import spec_problems
 from titan_ops.playbook.model import INHERITED_KEYWORDS
 from titan_ops.playbook.yaml_loader import LocatedDict, load_yaml_file, location_of
 from titan_ops.vault import Vault
@@ -41,6 +42,9 @@ class RoleFolder:
     path: str
     dependencies: list[Any] = field(default_factory=list)
     allow_duplicates: bool = False
+    argument_specs: dict[str, Any] = field(default_factory=dict)
+    """Each entry point's argument spec (``short_description``, ``options``), from ``meta/argument_specs.yml``
+    or else the ``argument_specs`` of ``meta/main.yml``; checked."""
 
     def file(self, folder: str, name: str) -> str | None:
         """``<role>/<folder>/<name>`` with the first extension that exists (.yml, .yaml, .json, none)."""
@@ -98,12 +102,11 @@ def role_search_path(base_dir: str, roles_path: list[str]) -> list[str]:
 
 def _read_meta(name: str, path: str) -> RoleFolder:
     bare = RoleFolder(name, path)
-    if bare.file("meta", "argument_specs") is not None:
-        raise PlaybookError(f"role '{name}': argument specs (meta/argument_specs.yml) are not supported by titan-ops",
-                            Location(os.path.join(path, "meta")), "argument_specs")
+    specs_path = bare.file("meta", "argument_specs")
+    specs = _argument_specs(load_yaml_file(specs_path), specs_path) if specs_path is not None else {}
     meta_path = bare.file("meta", "main")
     if meta_path is None:
-        return bare
+        return RoleFolder(name, path, argument_specs=specs)
     meta = load_yaml_file(meta_path) or {}
     where = location_of(meta, Location(meta_path, 1, 1))
     if not isinstance(meta, dict):
@@ -115,7 +118,47 @@ def _read_meta(name: str, path: str) -> RoleFolder:
     if not isinstance(allow, bool):
         raise PlaybookError("allow_duplicates must be true or false", meta.where("allow_duplicates"),
                             "allow_duplicates")
-    return RoleFolder(name, path, list(dependencies), allow)
+    if specs_path is None:  # as ansible-core: meta/argument_specs.yml, when there is one, is the only one read
+        specs = _argument_specs(meta, meta_path)
+    return RoleFolder(name, path, list(dependencies), allow, specs)
+
+
+def _argument_specs(document: Any, path: str) -> dict[str, Any]:
+    """The ``argument_specs`` of a role's meta document, checked: entry point names to their specs (an
+    entry point without one, or an empty file, has none)."""
+    if document is None:
+        return {}
+    origin = location_of(document, Location(path, 1, 1))
+    if not isinstance(document, dict):
+        raise PlaybookError("a role's argument specs file must hold a mapping", origin)
+    specs = document.get("argument_specs") or {}
+    if not isinstance(specs, dict):
+        raise PlaybookError("argument_specs must map entry point names to their specs",
+                            _key_location(document, ("argument_specs",), origin), "argument_specs")
+    for entry_point, spec in specs.items():
+        if spec is None:
+            continue
+        if not isinstance(spec, dict):
+            raise PlaybookError(f"the argument spec of entry point '{entry_point}' must be a mapping",
+                                specs.where(entry_point), str(entry_point))
+        if not isinstance(spec.get("short_description", ""), str):
+            raise PlaybookError("short_description must be text", spec.where("short_description"),
+                                "short_description")
+        for keys, problem in spec_problems(spec.get("options") or {}, ("options",)):
+            raise PlaybookError(f"argument spec '{entry_point}': {'.'.join(keys)} {problem}",
+                                _key_location(spec, keys, origin), keys[-1])
+    return {entry_point: spec for entry_point, spec in specs.items() if spec}
+
+
+def _key_location(document: Any, keys: tuple[str, ...], default: Location) -> Location:
+    """Where the last of ``keys`` (a path of mapping keys from ``document``) is written."""
+    where = default
+    for key in keys:
+        if not isinstance(document, LocatedDict) or key not in document:
+            break
+        where = document.where(key)
+        document = document[key]
+    return where
 
 
 def split_entry(entry: Any, origin: Location) -> tuple[str, dict[str, Any], dict[str, Any]]:

@@ -174,7 +174,7 @@ class _Level:
         try:
             converted = self._convert(value, wanted)
         except (TypeError, ValueError) as error:
-            self._fail(f"argument '{name}' is of type {type(value).__name__}{where} and we were unable to convert "
+            self._fail(f"argument '{name}' is of type {_native_type_name(value)}{where} and we were unable to convert "
                        f"to {_type_name(wanted)}: {error}")
             return value
         elements = option.get("elements")
@@ -186,8 +186,8 @@ class _Level:
             try:
                 items.append(self._convert(item, elements))
             except (TypeError, ValueError) as error:
-                self._fail(f"Elements value for option '{name}'{where} is of type {type(item).__name__} and we were "
-                           f"unable to convert to {_type_name(elements)}: {error}")
+                self._fail(f"Elements value for option '{name}'{where} is of type {_native_type_name(item)} and we "
+                           f"were unable to convert to {_type_name(elements)}: {error}")
         return items
 
     def _convert(self, value: Any, wanted: Any) -> Any:
@@ -234,6 +234,11 @@ class _Level:
 
 def _type_name(wanted: Any) -> str:
     return getattr(wanted, "__name__", str(wanted))
+
+
+def _native_type_name(value: Any) -> str:
+    """The name of the built-in type ``value`` is (that of a subclass's built-in base), as ansible-core names it."""
+    return next(kind.__name__ for kind in type(value).__mro__ if kind.__module__ == "builtins")
 
 
 def _fallback_value(fallback: Any) -> Any:
