@@ -44,5 +44,5 @@ def _tasks(items: list[TaskItem], inherited: list[str]) -> Iterator[tuple[str, l
             yield from _tasks(item.block + item.rescue + item.always, tags)
         elif isinstance(item, (IncludeTasks, IncludeRole)):
             yield item.name or ("include_tasks" if isinstance(item, IncludeTasks) else "include_role"), tags
-        else:
-            yield item.name or item.module, tags
+        else:  # a role's named task as ``role : name``, as ansible-core lists it
+            yield (item.display_name if item.name else item.module), tags
