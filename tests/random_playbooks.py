@@ -3,8 +3,9 @@
 Every generated task writes a marker line into a file on the host, so the final files record exactly
 which tasks ran where, in which order. A playbook has one to three plays over the lab's hosts (host patterns
 with ``:``, ``:!`` and ``:&`` too), with the play keywords (serial as a number, a percentage or a list of them,
-strategy linear/free/host_pinned, any_errors_fatal, max_fail_percentage, force_handlers, tags, roles with
-parameters or vars, vars_files (a list of alternatives too), some of them templated), pre_tasks and post_tasks,
+strategy linear/free/host_pinned, order (not shuffle), throttle (tasks too), any_errors_fatal, max_fail_percentage,
+force_handlers, tags, roles with parameters or vars,
+vars_files (a list of alternatives too), some of them templated), pre_tasks and post_tasks,
 blocks with rescue and always (nested; any_errors_fatal, check_mode and notify on blocks; meta clear_host_errors in
 an always), handlers notified from anywhere (listen, templated names, flush_handlers in and out of blocks, tagged or
 not, with a when, notifying another handler, or including a task file),
@@ -17,7 +18,7 @@ include_role/import_role (with vars)/roles: of roles (tasks using a role variabl
 on disk beside the playbook (their files are ``RandomPlaybook.files``). A playbook is run with --tags (never,
 untagged too), --skip-tags, --check, --check --diff, --diff, --force-handlers or --limit, or none of them.
 
-Not drawn: keywords titan-ops refuses by name (delegate_facts, throttle, order, module_defaults, collections,
+Not drawn: keywords titan-ops refuses by name (delegate_facts, module_defaults, collections,
 debugger, async with modules other than command/shell); become (the lab's hosts run as one user); gather_facts and
 facts (the hosts' facts differ between the two runs' connections); async (a detached job's timing);
 ignore_unreachable (no host of the lab can be made unreachable for one run only); vars_prompt and import_playbook
@@ -48,7 +49,7 @@ HOSTS = ("lab1", "lab2", "lab3")
 OUT = "/srv/titan/diff"
 TAGS = ("red", "blue")
 # What -e gives every run: play keywords template these.
-EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34, "how": "free"}
+EXTRA_VARS = {"target": "lab", "batch": 2, "play_tag": "blue", "most": 34, "how": "free", "hosts_order": "sorted"}
 
 
 # How a seed's playbook is run, drawn from the seed so that a replay runs it the same way: titan_ops.run's
@@ -92,6 +93,9 @@ class PlaybookGenerator:
 
     def __init__(self, seed: int):
         self.random = random.Random(seed)
+        self.ordering = random.Random(f"order-throttle-{seed}")
+        """Draws ``order`` and ``throttle``: a stream of their own, so that a seed drawn before they were keeps
+        the rest of its playbook."""
         self.counter = 0
         self.registered: list[str] = []
         self.facts: list[str] = []
@@ -230,6 +234,8 @@ class PlaybookGenerator:
             task["run_once"] = True
         if writes and self._chance(0.05):
             task["no_log"] = True
+        if self.ordering.random() < 0.1:
+            task["throttle"] = self.ordering.choice([1, 2, "{{ batch }}", 0])
         if "register" not in task and self._chance(0.4):
             name = f"reg_{task['name']}"
             task["register"] = name
@@ -361,6 +367,11 @@ class PlaybookGenerator:
         self.free = self._chance(0.2)
         if self.free:
             play["strategy"] = self.random.choice(["free", "{{ how }}", "host_pinned"])
+        if self.ordering.random() < 0.3:
+            play["order"] = self.ordering.choice(["inventory", "reverse_inventory", "sorted", "reverse_sorted",
+                                                  "{{ hosts_order }}"])
+        if self.ordering.random() < 0.1:
+            play["throttle"] = self.ordering.choice([1, 2])
         play["vars"] = {"chosen_handler": self.random.choice(self.handlers)}
         if self._chance(0.2):  # a file of variables, sometimes the second of a list of alternatives
             path = f"vars_{index}.yml"

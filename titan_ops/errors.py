@@ -93,6 +93,12 @@ class MetaConditionError(RunError):
     exit_code = 1
 
 
+class ThrottleError(RunError):
+    """A task's ``throttle`` renders to no integer: ansible-playbook stops at that task and exits 1."""
+
+    exit_code = 1
+
+
 class MissingHandlerError(RunError):
     """A changed task notifies a handler the play does not have, by a name known only at run time (templated,
     or of an included role's task): ansible-playbook stops there, before it reports that result, and exits 1."""

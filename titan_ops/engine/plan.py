@@ -2,7 +2,7 @@
 
 Between the validated model and the run. For each play: its keywords rendered
 and typed (``name``, ``hosts``, ``serial``, ``max_fail_percentage``,
-``strategy``, ``gather_facts``, ``tags``), the hosts it targets and its
+``strategy``, ``order``, ``gather_facts``, ``tags``), the hosts it targets and its
 batches, and the variables of its ``vars_files`` for each host. Play keywords
 see the extra vars, the play's vars and the magic variables that need no host
 (``groups``, ``playbook_dir``); ``vars_files`` names see a host's inventory
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class PlayPlan:
     """Every host the play targets in the inventory as it is before the run (``--limit`` applied)."""
     serial: list[int | str]
     strategy: str
+    order: str
+    """``order``, rendered: how the hosts are ordered before they are batched (``inventory`` by default)."""
     gather_facts: bool
     max_fail_percentage: float | None
     tags: list[str]
@@ -65,7 +68,8 @@ class PlayPlan:
         return inventory.list_hosts(self.pattern, self.limit)
 
     def batches(self, hosts: list[str]) -> list[list[str]]:
-        return batches(self.serial, hosts)
+        """``hosts`` (in inventory order) put in the play's ``order``, then cut into its batches."""
+        return batches(self.serial, ordered(hosts, self.order))
 
 
 def plan_playbook(playbook: Playbook, view: HostView, included: IncludedFiles,
@@ -129,6 +133,8 @@ class _Planner:
             hosts=hosts,
             serial=sizes,
             strategy=self._typed(play, "strategy", play.strategy, variables, play_values.strategy, "linear"),
+            order=("inventory" if play.order is None else
+                   self._typed(play, "order", play.order, variables, play_values.order, "inventory")),
             gather_facts=(self.options.gather_facts if play.gather_facts is None else
                           self._typed(play, "gather_facts", play.gather_facts, variables, play_values.boolean,
                                       self.options.gather_facts)),
@@ -282,6 +288,20 @@ def _notifying(items: list[Any], included: IncludedFiles,
 
 def _alternatives(entry: str | list[str]) -> list[str]:
     return entry if isinstance(entry, list) else [entry]
+
+
+def ordered(hosts: list[str], order: str) -> list[str]:
+    """``hosts`` (in inventory order) in a play's ``order``, as ansible-core takes them: by name for
+    ``sorted``, the reverse for ``reverse_*``, a fresh random order for ``shuffle``."""
+    if order == "sorted":
+        return sorted(hosts)
+    if order == "reverse_sorted":
+        return sorted(hosts, reverse=True)
+    if order == "reverse_inventory":
+        return hosts[::-1]
+    if order == "shuffle":
+        return random.sample(hosts, len(hosts))
+    return list(hosts)
 
 
 def batches(sizes: list[int | str], hosts: list[str]) -> list[list[str]]:

@@ -6,7 +6,8 @@ own, each of its tasks a piece of work on the dispatcher, so that with fewer
 forks than hosts the hosts take turns task by task. Host pinned: every host
 walks the play on its own, its whole walk one piece of work on the dispatcher, so
 that a fork stays with its host until the host is done and the next host starts
-only when one ends.
+only when one ends. A task's ``throttle`` bounds how many hosts run it at once, under
+every strategy (see ``throttle``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from titan_ops.engine.dispatch import Dispatcher, as_finished
 from titan_ops.engine.results import TaskResult
+from titan_ops.engine.throttle import Limit, Throttle, Throttles
 
 PROGRESS_SECONDS = 5.0
 """How long a task runs without a result before its progress is reported."""
@@ -45,8 +47,10 @@ class Strategy(Protocol):
         """Walk one batch of a play on ``hosts``."""
         ...
 
-    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
-        """Run one task on ``targets``, every result finished in ``targets`` order per wake-up."""
+    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress,
+                 throttle: Limit | None = None) -> None:
+        """Run one task on ``targets``, every result finished in ``targets`` order per wake-up; with
+        ``throttle``, on at most that many hosts at once."""
         ...
 
 
@@ -62,8 +66,13 @@ class Linear:
     def run_batch(self, walk: Walk, hosts: list[str]) -> None:
         walk(hosts)
 
-    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
-        futures = [self.dispatcher.submit(host, execute, host) for host in targets]
+    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress,
+                 throttle: Limit | None = None) -> None:
+        if throttle is not None and throttle.hosts < len(targets):
+            slots = Throttle(throttle.hosts)  # the hosts start in their order, as slots free up
+            futures = [slots.submit(self.dispatcher, host, execute, host) for host in targets]
+        else:
+            futures = [self.dispatcher.submit(host, execute, host) for host in targets]
         finished: set[int] = set()
         started = datetime.now()
         try:
@@ -90,6 +99,7 @@ class Free:
 
     def __init__(self, dispatcher: Dispatcher):
         self.dispatcher = dispatcher
+        self.throttles = Throttles()
 
     def run_batch(self, walk: Walk, hosts: list[str]) -> None:
         errors: list[BaseException] = []
@@ -109,10 +119,14 @@ class Free:
         if errors:
             raise errors[0]
 
-    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
+    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress,
+                 throttle: Limit | None = None) -> None:
+        slots = None if throttle is None else self.throttles.of(throttle)
         for host in targets:
             try:
-                result = self.dispatcher.submit(host, execute, host).result()
+                future = (self.dispatcher.submit(host, execute, host) if slots is None else
+                          slots.submit(self.dispatcher, host, execute, host))
+                result = future.result()
             except CancelledError:  # the run was interrupted: the dispatcher dropped what had not started
                 return
             finish(result)
@@ -125,15 +139,18 @@ class HostPinned:
 
     def __init__(self, dispatcher: Dispatcher):
         self.dispatcher = dispatcher
+        self.throttles = Throttles()
 
     def run_batch(self, walk: Walk, hosts: list[str]) -> None:
         futures = [self.dispatcher.submit(host, walk, [host]) for host in hosts]
         for future in futures:
             future.result()
 
-    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress) -> None:
-        for host in targets:
-            finish(execute(host))
+    def run_task(self, targets: list[str], execute: Execute, finish: Finish, progress: Progress,
+                 throttle: Limit | None = None) -> None:
+        slots = None if throttle is None else self.throttles.of(throttle)
+        for host in targets:  # (a host waits for a slot on its fork, as its walk keeps the fork)
+            finish(execute(host) if slots is None else slots.run(execute, host))
 
 
 def strategy_named(name: str, dispatcher: Dispatcher, interrupt: Callable[[], None]) -> Strategy:

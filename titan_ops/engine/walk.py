@@ -32,13 +32,15 @@ from titan_ops.engine.run_keywords import (
 from titan_ops.engine.results import Status, TaskResult, loop_result, skipped_result
 from titan_ops.engine.scope import Scope, merge_keywords
 from titan_ops.engine.strategy import Strategy
+from titan_ops.engine.throttle import Limit
 from titan_ops.errors import (
     Location, MetaConditionError, MissingFileError, MissingHandlerError, PlaybookError, RunError, TemplateError,
-    TitanOpsError,
+    ThrottleError, TitanOpsError,
 )
 from titan_ops.filters import to_bool
 from titan_ops.lookups.loops import loop_items
 from titan_ops.modules.base import HostContext
+from titan_ops.playbook import play_values
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
@@ -47,6 +49,9 @@ from titan_ops.templating import OMIT, is_template
 
 if TYPE_CHECKING:
     from titan_ops.engine.runner import Runner
+
+DISPATCH_KEYWORDS = ("delegate_to", "throttle")
+"""Keywords of a task that decide where and when its runs go, not how one run runs: not rendered per run."""
 
 class Walk:
     """One batch of one play walked on its hosts."""
@@ -346,7 +351,9 @@ class Walk:
         def progress(done: int, total: int, elapsed: float) -> None:
             self.recorder.emit(events.TaskProgress(task.display_name, done, total, elapsed))
 
-        self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress)
+        throttle = None if run_once else self._throttle(task, keywords.get("throttle"), hosts[0], scope)
+        self.strategy.run_task(targets, lambda host: self._execute(task, host, scope, keywords), finish, progress,
+                               throttle)
         return self._stopped_by(failed, hosts, scope, keywords, run_once=run_once, results=results)
 
     def _stopped_by(self, failed: set[str], hosts: list[str], scope: Scope, keywords: dict[str, Any], *,
@@ -552,6 +559,22 @@ class Walk:
             return self.runner.options.force_handlers
         return self._truthy(play.force_handlers, host, scope)
 
+    def _throttle(self, task: Task, value: Any, host: str, scope: Scope) -> Limit | None:
+        """The task's ``throttle`` (rendered with ``host``'s variables): how many hosts may run it at once, None
+        for no limit; a value that is no integer ends the run (ansible-playbook exits 1)."""
+        if value is None:
+            return None
+        try:
+            if is_template(value):
+                value = self.templar.render(value, self.hosts.variables(self.state, host, scope, task.vars))
+            hosts = play_values.throttle(value)
+        except TemplateError as error:
+            raise ThrottleError(f"Failed to convert the throttle value to an integer: {error.message}",
+                                task.location, "throttle") from None
+        except ValueError as error:
+            raise ThrottleError(str(error), task.location, "throttle") from None
+        return Limit(str(task.location), hosts) if hosts > 0 else None
+
     def _truthy(self, value: Any, host: str, scope: Scope) -> bool:
         if value is None:
             return False
@@ -584,8 +607,8 @@ class Walk:
         """One run of ``task`` on ``host`` (the task, or one item of its loop): its keywords rendered with
         that run's ``variables``, and the context they make for its module, on the host and through the
         connection they choose; KeywordError when one of them cannot be rendered."""
-        settings = self.keywords.render({key: value for key, value in keywords.items() if key != "delegate_to"},
-                                        variables)
+        settings = self.keywords.render({key: value for key, value in keywords.items()
+                                         if key not in DISPATCH_KEYWORDS}, variables)
         flags = RunFlags.of(settings)
         options = self.runner.options
         try:

@@ -9,7 +9,7 @@ from titan_ops.trust import derived
 
 PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "gather_facts", "serial", "strategy", "max_fail_percentage",
-    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", "force_handlers",
+    "pre_tasks", "tasks", "post_tasks", "handlers", "tags", "roles", "vars_prompt", "force_handlers", "order",
     *INHERITED_KEYWORDS,
 }) - {"delegate_to", "delegate_facts"}
 
@@ -31,13 +31,16 @@ BLOCK_KEYWORDS = frozenset({"name", "block", "rescue", "always", "when", "vars",
 
 IMPORT_ROLE_KEYWORDS = frozenset({"name", "import_role", "when", "vars", "tags", *INHERITED_KEYWORDS})
 
+NOT_OF_INCLUDES = frozenset({"throttle"})
+"""Inherited keywords that ansible-core refuses on ``include_tasks`` and ``include_role``."""
+
 INCLUDE_ROLE_KEYWORDS = frozenset({"name", "include_role", "when", "vars", "tags", "loop", "loop_control",
-                                   "register", *INHERITED_KEYWORDS})
+                                   "register", *INHERITED_KEYWORDS}) - NOT_OF_INCLUDES
 
 IMPORT_TASKS_KEYWORDS = frozenset({"name", "import_tasks", "when", "vars", "tags", "notify", *INHERITED_KEYWORDS})
 
 INCLUDE_TASKS_KEYWORDS = frozenset({"name", "include_tasks", "when", "vars", "tags", "loop", "loop_control",
-                                    "register", "args", *INHERITED_KEYWORDS})
+                                    "register", "args", *INHERITED_KEYWORDS}) - NOT_OF_INCLUDES
 
 INCLUDE_HANDLER_KEYWORDS = INCLUDE_TASKS_KEYWORDS | {"listen"}
 

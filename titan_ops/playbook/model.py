@@ -11,7 +11,7 @@ from titan_ops.vault import Vault
 
 INHERITED_KEYWORDS = ("become", "become_user", "become_method", "environment", "check_mode", "diff", "no_log",
                       "ignore_errors", "ignore_unreachable", "timeout", "any_errors_fatal", "run_once",
-                      "delegate_to", "delegate_facts", "remote_user", "port", "connection")
+                      "delegate_to", "delegate_facts", "remote_user", "port", "connection", "throttle")
 """Keywords a play or block passes down to the tasks inside it."""
 
 
@@ -212,6 +212,8 @@ class Play:
     """True, False, a template, or None: the run's default (Ansible's ``gathering`` setting)."""
     serial: Any = None
     strategy: str = "linear"
+    order: Any = None
+    """``order``: as written (a template is rendered by the plan); None is inventory order."""
     max_fail_percentage: Any = None
     tags: list[str] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)

@@ -337,6 +337,7 @@ class _Parser:
                     check(data[key])
                 except ValueError as error:
                     raise PlaybookError(str(error), data.where(key), key) from None
+        _check_throttle(data)
         inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
         self.play_vars = {**self.imported_vars, **dict(data.get("vars") or {})}
         roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path))
@@ -375,6 +376,7 @@ class _Parser:
             gather_facts=data.get("gather_facts"),
             serial=data.get("serial"),
             strategy=data.get("strategy", "linear"),
+            order=data.get("order"),
             max_fail_percentage=data.get("max_fail_percentage"),
             tags=tags_of(data.get("tags")),
             keywords=inherited,
@@ -470,6 +472,7 @@ class _Parser:
                      keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
 
     def include_role(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> IncludeRole:
+        _refuse_not_of_includes(data, "include_role")
         for key in data:
             if not _is_lookup_loop(key):
                 self._check_keyword(data, key, keywords.INCLUDE_ROLE_KEYWORDS, keywords.ANSIBLE_TASK_KEYWORDS, "task")
@@ -507,6 +510,7 @@ class _Parser:
     def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...],
                       handler: bool = False) -> IncludeTasks:
         known = keywords.INCLUDE_HANDLER_KEYWORDS if handler else keywords.INCLUDE_TASKS_KEYWORDS
+        _refuse_not_of_includes(data, "include_tasks")
         for key in data:
             if not _is_lookup_loop(key):
                 self._check_keyword(data, key, known, keywords.ANSIBLE_TASK_KEYWORDS, "task")
@@ -759,6 +763,7 @@ class _Parser:
                 except ValueError:
                     raise PlaybookError(f"The value '{value}' could not be converted to 'bool'.", data.where(key),
                                         key) from None
+        _check_throttle(data)
 
     def _check_expression(self, condition: str, location: Location, key: str) -> None:
         """A bare expression (``when``, assert's ``that``): its syntax, filters, tests and lookups."""
@@ -821,10 +826,28 @@ _TYPED_PLAY_KEYWORDS = {
     "serial": play_values.serial_sizes,
     "max_fail_percentage": play_values.percentage,
     "strategy": play_values.strategy,
+    "order": play_values.order,
     "gather_facts": play_values.boolean,
     "tags": play_values.tag_list,
 }
 """Play keywords whose values are typed: checked here when written literally, by the plan when templated."""
+
+
+def _check_throttle(data: LocatedDict) -> None:
+    """A ``throttle`` written as a literal is an integer (a template is checked when the task runs)."""
+    if "throttle" in data and not is_template(data["throttle"]):
+        try:
+            play_values.throttle(data["throttle"])
+        except ValueError as error:
+            raise PlaybookError(str(error), data.where("throttle"), "throttle") from None
+
+
+def _refuse_not_of_includes(data: LocatedDict, include: str) -> None:
+    """Keywords ansible-core refuses on an include (``throttle``): refused before the run, as it does."""
+    for key in data:
+        if key in keywords.NOT_OF_INCLUDES:
+            raise PlaybookError(f"'{key}' is not a keyword of {include} (nor in ansible-core: put it on the included "
+                                "tasks, or use import_tasks or import_role)", data.where(key), str(key))
 
 
 def _holds_template(value: Any) -> bool:

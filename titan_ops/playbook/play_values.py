@@ -11,6 +11,7 @@ _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 _TRUE = frozenset({"yes", "on", "1", "true", "y", "t"})
 _FALSE = frozenset({"no", "off", "0", "false", "n", "f", ""})
 STRATEGIES = ("linear", "free", "host_pinned")
+ORDERS = ("inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle")
 
 
 def serial_sizes(value: Any) -> list[int | str]:
@@ -54,6 +55,23 @@ def strategy(value: Any) -> str:
     if value not in STRATEGIES:
         raise ValueError(f"the strategy {value!r} is not supported by titan-ops (supported: {', '.join(STRATEGIES)})")
     return str(value)
+
+
+def order(value: Any) -> str:
+    """``order``: how the play's hosts are ordered before they are batched (as ansible-core's words)."""
+    if value not in ORDERS:
+        raise ValueError(f"Invalid 'order' specified for inventory hosts: {value} (one of: {', '.join(ORDERS)})")
+    return str(value)
+
+
+def throttle(value: Any) -> int:
+    """``throttle``: how many hosts may run the task at once; 0 or less is no limit. An integer, or text that
+    is one (``true`` counts 1, as ``int()`` in ansible-core)."""
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str) and _INTEGER.match(value):
+        return int(value)
+    raise ValueError(f"Failed to convert the throttle value to an integer: {value!r}")
 
 
 def boolean(value: Any) -> bool:
