@@ -56,6 +56,7 @@ ENTRIES: dict[str, Entry] = {
     "incident_steps": Entry(None, "titan_ops.modules.incident_steps", "IncidentSteps"),
     "pm2": Entry(None, "titan_ops.modules.pm2", "Pm2"),
     "service": Entry(_BUILTIN, "titan_ops.modules.service", "Service"),
+    "service_facts": Entry(_BUILTIN, "titan_ops.modules.service_facts", "ServiceFacts"),
     "postgresql_query": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.query", "PostgresqlQuery"),
     "postgresql_db": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.db", "PostgresqlDb"),
     "copy": Entry(_BUILTIN, "titan_ops.modules.files.copy", "Copy"),
@@ -78,7 +79,7 @@ ENTRIES: dict[str, Entry] = {
 }
 """Every module by short name."""
 
-GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent", "package_facts"})
+GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent", "package_facts", "service_facts"})
 """The modules whose ``ansible_facts`` go to the host's fact cache (as ansible-core's fact modules)."""
 
 
