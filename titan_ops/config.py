@@ -75,6 +75,8 @@ SETTINGS = (
              lambda value, base: os.path.join(base, os.path.expanduser(value))),
     _Setting("vault_identity_list", "defaults", "vault_identity_list", "ANSIBLE_VAULT_IDENTITY_LIST",
              lambda value, base: tuple(part.strip() for part in value.split(",") if part.strip())),
+    _Setting("show_custom_stats", "defaults", "show_custom_stats", "ANSIBLE_SHOW_CUSTOM_STATS",
+             lambda value, base: boolean(value)),
     _Setting("ssh_args", "ssh_connection", "ssh_args", "ANSIBLE_SSH_ARGS", lambda value, base: value),
     _Setting("become", "privilege_escalation", "become", "ANSIBLE_BECOME", lambda value, base: boolean(value)),
     _Setting("become_user", "privilege_escalation", "become_user", "ANSIBLE_BECOME_USER", lambda value, base: value),
@@ -88,7 +90,7 @@ IGNORED: Mapping[str, frozenset[str]] = {
         "nocows", "nocolor", "retry_files_enabled", "retry_files_save_path", "deprecation_warnings",
         "command_warnings", "system_warnings", "localhost_warning", "interpreter_python", "stdout_callback",
         "callbacks_enabled", "callback_whitelist", "bin_ansible_callbacks", "display_skipped_hosts",
-        "display_ok_hosts", "display_args_to_stdout", "show_custom_stats", "collections_path",
+        "display_ok_hosts", "display_args_to_stdout", "collections_path",
         "collections_paths", "ansible_managed", "inventory_ignore_extensions", "host_pattern_mismatch",
     }),
     "ssh_connection": frozenset({"pipelining", "control_path", "control_path_dir", "scp_if_ssh", "transfer_method",
@@ -130,6 +132,8 @@ class Config:
     error_on_missing_handler: bool | None = None
     vault_password_file: str | None = None
     vault_identity_list: tuple[str, ...] = ()
+    show_custom_stats: bool | None = None
+    """``set_stats``'s stats are printed after the PLAY RECAP."""
     ssh_args: str | None = None
     become: bool | None = None
     become_user: str | None = None

@@ -216,11 +216,14 @@ class Redactor:
 
     def event(self, event: Any) -> Any:
         """A copy of ``event`` with its task result (if any) scrubbed; at a run's end, when secrets were
-        learnt after results were masked, every result of the run is masked again with them."""
+        learnt after results were masked, every result of the run is masked again with them (its custom stats,
+        kept unmasked until then, are masked at the end in any case)."""
         result = getattr(event, "result", None)
         if result is not None and hasattr(result, "result") and isinstance(result.result, dict):
             return dataclasses.replace(event, result=self.task_result(result))
         if result is not None and hasattr(result, "plays"):
+            result.custom_stats = self.scrub(result.custom_stats)
+            result.global_custom_stats = self.scrub(result.global_custom_stats)
             if not self._learnt_since:
                 return event
             for play in result.plays:

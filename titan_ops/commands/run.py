@@ -142,7 +142,8 @@ def _run_with(args: argparse.Namespace, config: Any) -> int:
                  error_on_missing_handler=config.error_on_missing_handler is not False,
                  start_at_task=args.start_at_task, gather_facts=config.gathering != "explicit", vault=vault,
                  ask=_ask if sys.stdin.isatty() else None,
-                 subscribers=_subscribers(args), incident=args.incident, incident_dir=args.incident_dir,
+                 subscribers=_subscribers(args, show_custom_stats=bool(config.show_custom_stats)),
+                 incident=args.incident, incident_dir=args.incident_dir,
                  cluster=args.cluster)
     return result.exit_code
 
@@ -191,11 +192,12 @@ def _ask(prompt: Any) -> Any:
         return answer if answer or prompt.default is None else prompt.default
 
 
-def _subscribers(args: argparse.Namespace) -> list[Any]:
+def _subscribers(args: argparse.Namespace, show_custom_stats: bool) -> list[Any]:
     from titan_ops.output.console import ConsoleRenderer
     from titan_ops.output.triage_table import TriageRenderer
 
-    subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose), TriageRenderer(sys.stdout)]
+    subscribers: list[Any] = [ConsoleRenderer(sys.stdout, verbosity=args.verbose,
+                                                    show_custom_stats=show_custom_stats), TriageRenderer(sys.stdout)]
     if args.output_json:
         from titan_ops.output.json_output import JsonWriter
 

@@ -124,6 +124,9 @@ class Recorder:
                 self.facts.update(host, outcome.get("ansible_facts", {}))
                 if cached:
                     self.hosts.gathered(host, outcome.get("ansible_facts", {}))
+        elif task.module == "set_stats":
+            for outcome in outcomes(result.result):
+                self.result.add_custom_stats(result.host, outcome["ansible_stats"])
         elif task.module == "include_vars":
             for host, outcome in fact_outcomes(result):
                 self.hosts.included.update(host, outcome.get("ansible_facts", {}))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -184,6 +185,19 @@ class RunResult:
     cleared: dict[str, tuple[int, int]] = field(default_factory=dict)
     """``meta: clear_host_errors``: each host's failed and unreachable counts when its errors were cleared;
     only what comes after counts in the verdict (the recap still shows them)."""
+    custom_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``set_stats`` with ``per_host``: each host's custom stats."""
+    global_custom_stats: dict[str, Any] = field(default_factory=dict)
+    """``set_stats`` without ``per_host``: the run's custom stats."""
+
+    def add_custom_stats(self, host: str, stats: dict[str, Any]) -> None:
+        """Add a ``set_stats`` result's ``ansible_stats`` of ``host`` to the custom stats."""
+        kept = self.custom_stats.setdefault(host, {}) if stats.get("per_host") else self.global_custom_stats
+        for name, value in stats.get("data", {}).items():
+            if name in kept and stats.get("aggregate", True):
+                kept[name] = _aggregated(kept[name], value)
+            else:
+                kept[name] = copy.deepcopy(value)
 
     @property
     def failed_hosts(self) -> list[str]:
@@ -260,5 +274,24 @@ class RunResult:
             "halted_hosts": self.halted_hosts,
             "error": self.error,
             "stats": {host: stats.to_dict() for host, stats in self.stats.items()},
+            "custom_stats": self.custom_stats,
+            "global_custom_stats": self.global_custom_stats,
             "plays": [play.to_dict() for play in self.plays],
         }
+
+
+def _aggregated(current: Any, value: Any) -> Any:
+    """``value`` added to a custom stat's ``current`` value, as ansible-core aggregates: mappings merge
+    (recursively), other values add (``+``); a value of another type leaves the stat as it was."""
+    if not isinstance(value, type(current)):
+        return current
+    if isinstance(current, Mapping):
+        merged = dict(current)
+        for key, item in value.items():
+            both = key in merged and isinstance(merged[key], Mapping) and isinstance(item, Mapping)
+            merged[key] = _aggregated(merged[key], item) if both else copy.deepcopy(item)
+        return merged
+    try:
+        return current + value
+    except TypeError:  # a type without addition (None): left as it was
+        return current

@@ -651,10 +651,15 @@ class Walk:
     def _learn_facts(self, task: Task, result: TaskResult) -> None:
         """Facts a task sets that are secrets: every one a ``no_log`` task sets or that ``include_vars``
         loads from a secret store (``secrets.yml``), and the secret-named ones ``include_vars`` loads
-        (``set_fact``'s are its arguments, learnt as they render)."""
-        if task.module not in ("set_fact", "include_vars") or result.status not in (Status.OK, Status.CHANGED):
+        (``set_fact``'s are its arguments, learnt as they render); the stats ``set_stats`` sets, alike."""
+        if task.module not in ("set_fact", "include_vars", "set_stats") or result.status not in (Status.OK,
+                                                                                               Status.CHANGED):
             return
         loaded = outcomes(result.result)
+        if task.module == "set_stats":
+            stats = [(outcome.get("ansible_stats") or {}).get("data") or {} for outcome in loaded]
+            self.templar.note_secrets(every_value(stats) if result.no_log else secret_values(stats))
+            return
         facts = [outcome.get("ansible_facts") or {} for outcome in loaded]
         stores = [path for outcome in loaded for path in outcome.get("ansible_included_var_files") or []
                   if is_secret_store(str(path))]

@@ -42,6 +42,7 @@ _FROM_CONFIG: dict[str, tuple[str, Callable[[], Any]]] = {
     "DEFAULT_BECOME": ("become", lambda: False),
     "DEFAULT_BECOME_USER": ("become_user", lambda: "root"),
     "DEFAULT_BECOME_METHOD": ("become_method", lambda: "sudo"),
+    "SHOW_CUSTOM_STATS": ("show_custom_stats", lambda: False),
 }
 """ansible-core's name of each setting titan-ops reads, its field of :class:`Config`, and its default."""
 

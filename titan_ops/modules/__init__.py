@@ -31,6 +31,7 @@ ENTRIES: dict[str, Entry] = {
     "shell": Entry(_BUILTIN, "titan_ops.modules.command", "Shell"),
     "debug": Entry(_BUILTIN, "titan_ops.modules.controller", "Debug"),
     "set_fact": Entry(_BUILTIN, "titan_ops.modules.controller", "SetFact"),
+    "set_stats": Entry(_BUILTIN, "titan_ops.modules.stats", "SetStats"),
     "include_vars": Entry(_BUILTIN, "titan_ops.modules.include_vars", "IncludeVars"),
     "meta": Entry(_BUILTIN, "titan_ops.modules.meta", "Meta"),
     "ping": Entry(_BUILTIN, "titan_ops.modules.ping", "Ping"),

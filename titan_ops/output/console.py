@@ -66,12 +66,20 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _one_line(value: Any) -> str:
+    """``value`` as indented JSON with its line breaks taken out (ansible's custom stats lines)."""
+    return json.dumps(value, indent=1, sort_keys=True, default=str).replace("\n", "")
+
+
 class ConsoleRenderer:
     """Prints what Ansible's default callback prints; ``-v`` adds results."""
 
-    def __init__(self, stream: TextIO | None = None, verbosity: int = 0, color: bool | None = None):
+    def __init__(self, stream: TextIO | None = None, verbosity: int = 0, color: bool | None = None,
+                 show_custom_stats: bool = False):
         self.stream = stream or sys.stdout
         self.verbosity = verbosity
+        self.show_custom_stats = show_custom_stats
+        """Print ``set_stats``'s stats after the recap (ansible's ``show_custom_stats``)."""
         self.color = self.stream.isatty() if color is None else color
 
     def __call__(self, event: events.Event) -> None:
@@ -177,12 +185,25 @@ class ConsoleRenderer:
             self._write(f"ERROR! {event.result.error}")
         self._write_recap(event.result)
 
+    def _write_custom_stats(self, result: RunResult) -> None:
+        """``CUSTOM STATS``: each host's stats, then the run's, each on one line as ansible-playbook shows them."""
+        self._write()
+        self._write(banner("CUSTOM STATS:"))
+        for host, stats in sorted(result.custom_stats.items()):
+            self._write(f"\t{host}: {_one_line(stats)}")
+        if result.global_custom_stats:
+            self._write()
+            self._write(f"\tRUN: {_one_line(result.global_custom_stats)}")
+        self._write()
+
     def _write_recap(self, result: RunResult) -> None:
         self._write()
         self._write(banner("PLAY RECAP"))
         for host, stats in sorted(result.stats.items()):
             self._write(recap_line(host, stats))
         self._write()
+        if self.show_custom_stats and (result.custom_stats or result.global_custom_stats):
+            self._write_custom_stats(result)
         if result.interrupted:
             self._write("Interrupted: no new task was started; what was running on the hosts was ended.")
         if result.end is not None:
