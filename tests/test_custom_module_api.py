@@ -120,3 +120,10 @@ def test_the_api_is_written_for_python_3_7_hosts():
         ast.parse(path.read_text(), filename=str(path), feature_version=(3, 7))
         assert "from __future__ import annotations" in path.read_text() or not path.read_text().strip() \
             or path.name == "__init__.py", path
+
+
+def test_every_missing_required_option_is_named_sorted_and_validation_goes_on():
+    result = _validate({"b": {"required": True}, "a": {"required": True}, "n": {"type": "int"}}, {"n": "x"})
+    assert result.error_messages == [
+        "missing required arguments: a, b",
+        "argument 'n' is of type str and we were unable to convert to int: \"'x'\" cannot be converted to an int"]

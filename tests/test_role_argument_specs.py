@@ -194,6 +194,17 @@ def test_a_malformed_spec_is_refused_at_validation_naming_file_line_and_key(tmp_
     assert "options.old_level.type unknown type 'integer'" in str(raised.value)
 
 
+def test_a_collections_role_is_validated_under_its_own_name(tmp_path):
+    role = "collections/ansible_collections/ns/col/roles/svc"
+    project(tmp_path, "- hosts: all\n  gather_facts: false\n  roles: [ns.col.svc]\n", {
+        f"{role}/meta/argument_specs.yml": "argument_specs: {main: {options: {svc: {required: true}}}}\n",
+        f"{role}/tasks/main.yml": "- debug: msg=x\n"})
+    side = play_titan(tmp_path, tmp_path / "base", KEYS)
+    assert side.tasks[0][2]["validate_args_context"] == {
+        "type": "role", "name": "svc", "argument_spec_name": "main", "path": str(tmp_path / role)}
+    assert side.tasks[0][2]["argument_errors"] == ["missing required arguments: svc"]
+
+
 @pytest.mark.oracle
 def test_argument_specs_match_ansible(tmp_path):
     _project(tmp_path / "project")

@@ -278,7 +278,7 @@ def _notifying(items: list[Any], included: IncludedFiles,
                 if path not in seen:
                     seen.add(path)
                     try:
-                        tasks = included.tasks(path, item.role_search)
+                        tasks = included.tasks(path, item.role_search, item.play_location)
                     except MissingFileError:  # (it, or a file it names, is not there: the include fails when run)
                         continue
                     yield from _notifying(tasks, included, seen)

@@ -288,7 +288,7 @@ class Walk:
                 raise PlaybookError(f"could not find or access the task file '{target}'", include.location,
                                     "include_tasks")
             try:
-                tasks = self.runner.included.tasks(target, include.role_search)
+                tasks = self.runner.included.tasks(target, include.role_search, include.play_location)
             except MissingFileError:  # a file or role it names is not there: the include fails
                 raise
             except TitanOpsError as error:  # a file that does not parse ends the run (ansible exits 4)

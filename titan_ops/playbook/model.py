@@ -95,6 +95,9 @@ class _Include:
     role_search: list[str] = field(default_factory=list)
     """The play's role search path (roles/ beside the playbook, the roles path, the playbook's folder):
     where the roles the included file names are looked for, wherever that file is."""
+    play_location: Location | None = None
+    """Where the play is written: the location ansible-core gives the argument spec validation of the roles
+    the included file names."""
 
 
 @dataclass(kw_only=True)

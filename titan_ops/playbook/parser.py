@@ -69,13 +69,13 @@ def load_playbooks(paths: Sequence[str | Path], templar: Templar | None = None, 
 
 def load_task_file(path: str, templar: Templar | None = None, roles_path: Sequence[str] = (),
                    vault: Vault | None = None, role_search: Sequence[str] = (),
-                   library: Sequence[str] = ()) -> list[TaskItem]:
+                   library: Sequence[str] = (), play_location: Location | None = None) -> list[TaskItem]:
     """Load and validate a task file (for ``include_tasks`` at run time). The roles it names are searched
     in ``role_search`` (the including play's, as in Ansible: wherever the file is), else beside it; its
     custom modules in ``library``."""
     parser = _Parser(templar or Templar(), list(roles_path), vault, library)
     search = list(role_search) or role_search_path(os.path.dirname(os.path.abspath(path)), parser.roles_path)
-    parser.roles = PlayRoles(parser, search)
+    parser.roles = PlayRoles(parser, search, play_location)
     return parser.task_file(path, stack=())
 
 
@@ -86,7 +86,8 @@ def load_role(include: IncludeRole, options: dict[str, Any], roles_path: Sequenc
     names with its ``options`` rendered; PlaybookError when it cannot be found or does not validate."""
     parser = _Parser(templar or Templar(), list(roles_path), vault, library)
     roles = parser.roles = PlayRoles(parser, include.role_search or role_search_path(include.base_dir,
-                                                                                      parser.roles_path))
+                                                                                      parser.roles_path),
+                                     include.play_location)
     block = roles.named(check_options(options, include.location, "include_role"), include.location, (),
                         "include_role", public=False)
     return block, roles.handlers
@@ -340,7 +341,7 @@ class _Parser:
         _check_throttle(data)
         inherited = {key: data[key] for key in INHERITED_KEYWORDS if key in data}
         self.play_vars = {**self.imported_vars, **dict(data.get("vars") or {})}
-        roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path))
+        roles = self.roles = PlayRoles(self, role_search_path(base_dir, self.roles_path), data.location)
         if not isinstance(data.get("roles") or [], list):
             raise PlaybookError("roles must be a list", data.where("roles"), "roles")
         pre_tasks = self.task_list(data.get("pre_tasks") or [], base_dir, stack)
@@ -494,7 +495,8 @@ class _Parser:
                            tags=tags_of(data.get("tags")), loop=loop, loop_lookup=loop_lookup,
                            loop_control=dict(data.get("loop_control") or {}),
                            keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data}, apply=apply,
-                           register=data.get("register"), role_search=self._role_search())
+                           register=data.get("register"), role_search=self._role_search(),
+                           play_location=self._play_location())
 
     def _check_role_entry(self, entry: Any, origin: Location) -> None:
         """A ``roles:`` entry's keywords: supported ones only, templates and conditions well formed."""
@@ -541,7 +543,8 @@ class _Parser:
                             loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
                             register=data.get("register"), apply=dict(apply),
-                            listen=_names(data.get("listen")), role_search=self._role_search())
+                            listen=_names(data.get("listen")), role_search=self._role_search(),
+                            play_location=self._play_location())
 
     def _refuse_nested_blocks(self, path: str, stack: tuple[str, ...]) -> None:
         """A handler's included file whose blocks nest is refused now (ansible-core's parser refuses it when the
@@ -557,6 +560,10 @@ class _Parser:
     def _role_search(self) -> list[str]:
         """The role search path of the play being parsed (empty outside one)."""
         return list(self.roles.search) if self.roles is not None else []
+
+    def _play_location(self) -> Location | None:
+        """Where the play being parsed is written (None outside one)."""
+        return self.roles.play_location if self.roles is not None else None
 
     def task(self, data: LocatedDict, handler_keywords: bool = False) -> Task:
         known = keywords.HANDLER_KEYWORDS if handler_keywords else keywords.TASK_KEYWORDS

@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 class PlayRoles:
     """The roles one play expands, in order: what was expanded, its handlers and its variables."""
 
-    def __init__(self, parser: _Parser, search: list[str]):
+    def __init__(self, parser: _Parser, search: list[str], play_location: Location | None = None):
         self.parser = parser
         self.search = search
+        self.play_location = play_location
+        """Where the play is: ansible-core gives the validation of a role's arguments that location."""
         self.handlers: list[Task] = []
         self.vars: dict[str, Any] = {}
         self.defaults: dict[str, Any] = {}
@@ -85,7 +87,8 @@ class PlayRoles:
                                                vault))
             tasks = self._tasks(folder, options.get("tasks_from"), where, stack)
             if _validates(options, where):
-                tasks = [*_validation(folder, options.get("tasks_from") or "main", params), *tasks]
+                tasks = [*_validation(folder, options.get("tasks_from") or "main", params, self.play_location),
+                         *tasks]
             self._handlers(folder, options.get("handlers_from"), where, stack, scope)
         finally:
             self._chain = self._chain[:-1]
@@ -176,17 +179,22 @@ def _validates(options: dict[str, Any], where: Location) -> bool:
         raise PlaybookError(f"rolespec_validate {error}", where, "rolespec_validate") from None
 
 
-def _validation(folder: RoleFolder, entry_point: str, params: dict[str, Any]) -> list[Task]:
+def _validation(folder: RoleFolder, entry_point: str, params: dict[str, Any],
+                play_location: Location | None) -> list[Task]:
     """The task an entry point with an argument spec runs first, as in ansible-core: it checks the role's
-    parameters and the variables the spec names (tagged ``always``)."""
+    parameters and the variables the spec names (tagged ``always``), and is located at the play (the
+    spec's file outside one)."""
     spec = folder.argument_specs.get(entry_point)
     if spec is None:
         return []
     name = f"Validating arguments against arg spec '{entry_point}'"
     if "short_description" in spec:
         name += f" - {spec['short_description']}"
-    context = {"type": "role", "name": folder.name, "argument_spec_name": entry_point, "path": folder.path}
-    return [Task(module="validate_argument_spec", location=location_of(spec, Location(folder.path)), name=name,
+    # (a collection's role by its own name, as in ansible-core)
+    context = {"type": "role", "name": os.path.basename(folder.path), "argument_spec_name": entry_point,
+               "path": folder.path}
+    location = play_location or location_of(spec, Location(folder.path))
+    return [Task(module="validate_argument_spec", location=location, name=name,
                  args={"argument_spec": spec.get("options") or {}, "provided_arguments": params,
                        "validate_args_context": context},
                  tags=["always"], role=folder.name)]

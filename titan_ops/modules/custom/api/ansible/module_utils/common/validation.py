@@ -84,9 +84,9 @@ def check_required_if(requirements: Any, parameters: Mapping[str, Any],
 
 def check_required_arguments(argument_spec: Mapping[str, Any], parameters: Mapping[str, Any],
                              options_context: Sequence[str] | None = None) -> list:
-    """TypeError naming the required options ``parameters`` lacks."""
-    missing = [name for name, spec in argument_spec.items()
-               if spec.get("required") and name not in parameters]
+    """TypeError naming the required options ``parameters`` lacks (sorted, as ansible-core names them)."""
+    missing = sorted(name for name, spec in argument_spec.items()
+                     if spec.get("required") and name not in parameters)
     if missing:
         raise TypeError(_located(f"missing required arguments: {', '.join(missing)}", options_context))
     return []
