@@ -95,12 +95,11 @@ class Throttle:
 
     def _hand_over(self, done: Future[T], future: Future[T]) -> None:
         self._release()
-        if done.cancelled():
-            future.set_exception(CancelledError())
-        elif done.exception() is not None:
-            future.set_exception(done.exception())  # type: ignore[arg-type]
-        else:
+        error = CancelledError() if done.cancelled() else done.exception()
+        if error is None:
             future.set_result(done.result())
+        else:
+            future.set_exception(error)
 
 
 class Throttles:

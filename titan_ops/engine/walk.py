@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 DISPATCH_KEYWORDS = ("delegate_to", "throttle")
 """Keywords of a task that decide where and when its runs go, not how one run runs: not rendered per run."""
 
+
 class Walk:
     """One batch of one play walked on its hosts."""
 
