@@ -96,7 +96,7 @@ def test_a_database_that_does_not_answer_is_down_whatever_systemd_says(fleet, tm
     done, run, _ = health(fleet, tmp_path, inventory=inventory)
     assert done.returncode == 0, reasons(run)
     calls = (units / "calls.log").read_text()
-    assert "is-active -- postgresql" in calls and "is-active -- redis-server" in calls
+    assert "show -- postgresql" in calls and "show -- redis-server" in calls
     assert run["triage"]["facts"]["corrupt_indexes"] == [], "amcheck ran and found every index sound"
 
     # Neither answers (their checks ask a port where nothing listens); the units still read active.

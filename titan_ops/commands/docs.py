@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from titan_ops.modules import MODULES, Module, long_name
+from titan_ops.modules import MODULES, Module, aliases, long_name
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +26,9 @@ def module_page(module: Module) -> str:
     ansible_name = long_name(module)
     checks = module.supports_check_mode and not getattr(module, "skip_in_check_mode", False)
     where = "on the controller" if module.on_controller else "on the host, with no agent and no Python there"
-    also = f"- Also called `{ansible_name}`." if ansible_name else "- A titan-ops module: Ansible has no counterpart."
+    names = [ansible_name, *aliases(module)] if ansible_name else []
+    also = f"- Also called {', '.join(f'`{name}`' for name in names)}." if names \
+        else "- A titan-ops module: Ansible has no counterpart."
     lines = [f"# {module.name}", "", module.description or (module.__doc__ or "").strip(), "", also,
              f"- Check mode: {'supported' if checks else 'skipped (reported as skipped, as in Ansible)'}.",
              f"- Runs {where}."]

@@ -58,6 +58,7 @@ ENTRIES: dict[str, Entry] = {
     "pm2": Entry(None, "titan_ops.modules.pm2", "Pm2"),
     "service": Entry(_BUILTIN, "titan_ops.modules.service", "Service"),
     "service_facts": Entry(_BUILTIN, "titan_ops.modules.service_facts", "ServiceFacts"),
+    "systemd_service": Entry(_BUILTIN, "titan_ops.modules.systemd_service", "SystemdService"),
     "postgresql_query": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.query", "PostgresqlQuery"),
     "postgresql_db": Entry(_POSTGRESQL, "titan_ops.modules.postgresql.db", "PostgresqlDb"),
     "copy": Entry(_BUILTIN, "titan_ops.modules.files.copy", "Copy"),
@@ -82,6 +83,9 @@ ENTRIES: dict[str, Entry] = {
 
 GATHERS_FACTS = frozenset({"setup", "gather_facts", "getent", "package_facts", "service_facts"})
 """The modules whose ``ansible_facts`` go to the host's fact cache (as ansible-core's fact modules)."""
+
+ALIASES: dict[str, str] = {"systemd": "systemd_service"}
+"""Other short names of modules (Ansible's module redirects), by the name they stand for."""
 
 
 class _Registry(Mapping[str, Module]):
@@ -111,10 +115,11 @@ class _Registry(Mapping[str, Module]):
 MODULES: Mapping[str, Module] = _Registry()
 
 _LONG_NAMES: dict[str, str] = {
-    f"{prefix}.{name}": name
-    for name, entry in ENTRIES.items() if entry.collection
-    for prefix in ((entry.collection, "ansible.legacy") if entry.collection == _BUILTIN else (entry.collection,))
-}
+    f"{prefix}.{alias}": name
+    for alias, name in [*((name, name) for name in ENTRIES), *ALIASES.items()] if ENTRIES[name].collection
+    for prefix in ((_BUILTIN, "ansible.legacy") if ENTRIES[name].collection == _BUILTIN
+                   else (ENTRIES[name].collection,))
+} | ALIASES
 
 
 def long_name(module: Module) -> str | None:
@@ -122,8 +127,15 @@ def long_name(module: Module) -> str | None:
     return f"{module.collection}.{module.name}" if module.collection else None
 
 
+def aliases(module: Module) -> list[str]:
+    """The module's other names, short and long (``systemd``, ``ansible.builtin.systemd``)."""
+    return [name for alias, target in ALIASES.items() if target == module.name
+            for name in (alias, *((f"{module.collection}.{alias}",) if module.collection else ()))]
+
+
 def canonical_name(name: str) -> str:
-    """``ansible.builtin.copy`` -> ``copy``; other names are returned as given."""
+    """``ansible.builtin.copy`` -> ``copy``, ``systemd`` -> ``systemd_service``; other names are returned
+    as given."""
     return _LONG_NAMES.get(name, name)
 
 
@@ -150,4 +162,4 @@ def is_module(name: str) -> bool:
     return canonical_name(name) in ENTRIES
 
 
-__all__ = ["Decision", "HostContext", "Module", "MODULES", "canonical_name", "is_module", "lookup"]
+__all__ = ["Decision", "HostContext", "Module", "MODULES", "aliases", "canonical_name", "is_module", "lookup"]

@@ -220,6 +220,11 @@ def _describe(module: Module, error: jsonschema.ValidationError) -> str:
         if len(given) > 1:  # ansible-core's wordings
             return f"parameters are mutually exclusive: {'|'.join(options)} (module '{module.name}')"
         return f"one of the following is required: {', '.join(options)} (module '{module.name}')"
+    if error.validator == "anyOf" and all(set(branch) == {"required"} for branch in error.validator_value):
+        options = [name for branch in error.validator_value for name in branch["required"]]
+        if error.schema_path[0] == "dependentSchemas":  # (an argument that needs one of others)
+            return f"missing parameter(s) required by '{error.schema_path[1]}': {options[0]}"
+        return f"one of the following is required: {', '.join(options)} (module '{module.name}')"
     if error.validator == "not" and set(error.validator_value) == {"required"}:  # (arguments given together)
         return f"parameters are mutually exclusive: {'|'.join(error.validator_value['required'])}"
     if error.validator == "required":
