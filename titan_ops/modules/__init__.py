@@ -72,6 +72,7 @@ ENTRIES: dict[str, Entry] = {
     "fetch": Entry(_BUILTIN, "titan_ops.modules.files.fetch", "Fetch"),
     "tempfile": Entry(_BUILTIN, "titan_ops.modules.files.tempfile", "TempFile"),
     "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
+    "assemble": Entry(_BUILTIN, "titan_ops.modules.files.assemble", "Assemble"),
     "async_status": Entry(_BUILTIN, "titan_ops.modules.jobs", "AsyncStatus"),
     "get_url": Entry(_BUILTIN, "titan_ops.modules.get_url", "GetUrl"),
     "apt": Entry(_BUILTIN, "titan_ops.modules.packages.apt", "Apt"),

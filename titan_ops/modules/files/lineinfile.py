@@ -60,9 +60,11 @@ def write_properties(reported_as: str) -> dict[str, Any]:
     }
 
 
-def write_edit(host: HostContext, decision: Decision, backup_key: str = "backup_file") -> dict[str, Any]:
-    """Carry out an :func:`edit_decision`: its result with the backup kept under ``backup_key``, or the
-    failure of validate (Ansible's lineinfile, replace and blockinfile report rc and stderr in msg alone)."""
+def write_edit(host: HostContext, decision: Decision, backup_key: str = "backup_file",
+               with_stat: bool = False) -> dict[str, Any]:
+    """Carry out an :func:`edit_decision`: its result with the backup kept under ``backup_key`` (and with
+    ``with_stat`` the file's mode, owner, size...), or the failure of validate (Ansible's lineinfile, replace,
+    blockinfile and assemble report rc and stderr in msg alone)."""
     refusal = validate_refusal(decision.plan)
     if refusal is not None:
         return refusal
@@ -71,16 +73,25 @@ def write_edit(host: HostContext, decision: Decision, backup_key: str = "backup_
         error = outcome.validate_stderr
         return {"failed": True, "changed": False,
                 "msg": f"failed to validate: rc:{outcome.invalid_status} error:{error}"}
+    result = {**decision.result, **(outcome.stat.attributes() if with_stat and outcome.stat is not None else {})}
     if backup_key == "backup":
-        return {**decision.result, "backup": outcome.backup_file or ""}
-    return {**decision.result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
+        return {**result, "backup": outcome.backup_file or ""}
+    return {**result, **({"backup_file": outcome.backup_file} if outcome.backup_file else {})}
 
 
 def read_text(host: HostContext, path: str) -> FileText:
     """The file at ``path`` (where a symbolic link there leads), in one remote command."""
-    lines = run_script(host, "\n".join([
-        assign(p=path), "umask", 'if [ -L "$p" ]; then p=$(readlink -m -- "$p"); fi; echo "$p"',
-        stat_line("p"), content_line("p")]))
+    return parse_text(run_script(host, text_script(path)))
+
+
+def text_script(path: str) -> str:
+    """The script behind :func:`read_text`: four lines (a script may print more after them)."""
+    return "\n".join([assign(p=path), "umask", 'if [ -L "$p" ]; then p=$(readlink -m -- "$p"); fi; echo "$p"',
+                      stat_line("p"), content_line("p")])
+
+
+def parse_text(lines: list[str]) -> FileText:
+    """The :class:`FileText` of :func:`text_script`'s first four lines."""
     return FileText(parse_umask(lines[0]), lines[1], parse_stat(lines[2]), parse_content(lines[3]))
 
 
