@@ -14,8 +14,9 @@ WITH_TESTS=0
 # procps (ps, pgrep) for the lab and the tests; python3 at /usr/bin/python3 for the oracle's local targets.
 # acl (setfacl, getfacl): ansible-core's lineinfile target checks that a rewritten file keeps its ACLs.
 # python3-apt: ansible-core's apt module (the oracle) needs it, and would install it itself otherwise.
+# unzip, bzip2, xz-utils: the unarchive module on a host (zip, bzip2 and xz archives); zip: its tests.
 APT_PACKAGES=(openssh-server openssh-client sudo curl procps python3 postgresql redis-server nginx prometheus
-              prometheus-alertmanager prometheus-node-exporter sysstat acl python3-apt)
+              prometheus-alertmanager prometheus-node-exporter sysstat acl python3-apt unzip zip bzip2 xz-utils)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

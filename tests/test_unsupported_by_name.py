@@ -25,7 +25,7 @@ CASES = [
     ("a collection's module", TASK.format(task="community.general.ini_file: {path: /x}"),
      "community.general.ini_file", 4, "collections' modules"),
     ("an action plugin of the playbook's", TASK.format(task="my_action: {}"), "my_action", 4, '`action_plugins/`'),
-    ("a builtin module titan-ops lacks", TASK.format(task="unarchive: {src: a.tgz, dest: /x}"), "unarchive", 4, '`unarchive`'),
+    ("a builtin module titan-ops lacks", TASK.format(task="cron: {name: x, job: /bin/true}"), "cron", 4, '`cron`'),
     ("async with a module that cannot run as a job", TASK.format(task="{copy: {content: x, dest: /x}, async: 10}"),
      "async", 4, '`async` with a module other than'),
     ("module_defaults", TASK.format(task="{debug: {msg: x}, module_defaults: {}}"), "module_defaults", 4, '`module_defaults`'),
