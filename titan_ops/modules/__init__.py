@@ -74,6 +74,7 @@ ENTRIES: dict[str, Entry] = {
     "slurp": Entry(_BUILTIN, "titan_ops.modules.files.slurp", "Slurp"),
     "assemble": Entry(_BUILTIN, "titan_ops.modules.files.assemble", "Assemble"),
     "unarchive": Entry(_BUILTIN, "titan_ops.modules.files.unarchive", "Unarchive"),
+    "known_hosts": Entry(_BUILTIN, "titan_ops.modules.files.known_hosts", "KnownHosts"),
     "async_status": Entry(_BUILTIN, "titan_ops.modules.jobs", "AsyncStatus"),
     "get_url": Entry(_BUILTIN, "titan_ops.modules.get_url", "GetUrl"),
     "apt": Entry(_BUILTIN, "titan_ops.modules.packages.apt", "Apt"),
