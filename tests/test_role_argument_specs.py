@@ -174,6 +174,16 @@ def test_rolespec_validate_false_skips_validation_and_the_module_works_in_a_task
                                                     "validate_args_context": {}}]
 
 
+def test_the_validation_is_located_at_the_play_as_in_ansible(tmp_path):
+    """ansible-core's implicit validation task has no place of its own: it reports the play's, for an
+    include_role run at run time too."""
+    _project(tmp_path)
+    result = titan_ops.run(tmp_path / "play.yml", tmp_path / "inventory.yml")
+    places = {r.location.rsplit(":", 1)[0] for r in result.host_results("h") if r.module == "validate_argument_spec"
+              and r.task.startswith("app :")}
+    assert places == {f"{tmp_path / 'play.yml'}:2"}
+
+
 def test_the_validation_runs_under_any_tags_and_is_listed(tmp_path, monkeypatch, capsys):
     _project(tmp_path)
     result = titan_ops.run(tmp_path / "play.yml", tmp_path / "inventory.yml", tags=["nosuchtag"])
