@@ -13,6 +13,7 @@ import yaml
 
 from titan_ops.cli import main
 from titan_ops.config import ConfigError, find_config, load_config
+from tests.forked_cli import run_cli
 from tests.oracle import QUIET_ENV, require_oracle
 from tests.test_checks_modules import ORACLE_PYTHON
 from tests.test_roles import make_project as make_roles_project
@@ -143,9 +144,7 @@ def test_become_and_user_options(tmp_path, clean_env, capsys):
 def test_options_that_cannot_be_honoured_are_refused(tmp_path, clean_env, capsys, argv, message):
     inventory = _local_inventory(tmp_path)
     (tmp_path / "play.yml").write_text("- hosts: all\n  tasks: [{debug: {msg: x}}]\n")
-    code = subprocess.run(["titan-ops", "run", str(tmp_path / "play.yml"), "-i", str(inventory), *argv],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"})
+    code = run_cli(["run", tmp_path / "play.yml", "-i", inventory, *argv])
     assert code.returncode == 5 and message in code.stderr
 
 

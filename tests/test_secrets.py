@@ -30,6 +30,7 @@ import titan_ops
 from titan_ops.engine import events
 from titan_ops.engine.results import PlayResult, RunResult, Status, TaskResult
 from titan_ops.redaction import MASK, Redactor, encoded_forms, is_secret_name
+from tests.forked_cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,15 +96,14 @@ def leaked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     texts = []
     environment = {**os.environ, "TITAN_API_TOKEN": known["controller_token"]}
     for verbosity in ("-v", "-vvv"):
-        done = subprocess.run(
-            [sys.executable, "-m", "titan_ops", "run", str(folder / "playbook.yml"), "-i",
-             str(folder / "inventory.yml"), verbosity, "-D", "-e", f"@{folder / 'secrets.yml'}", "--output-json", str(folder / f"run{verbosity}.json"),
-             "--junit", str(folder / f"run{verbosity}.xml"), "--incident", "INC-SECRETS", "--incident-dir",
-             str(folder / "incidents")], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=300)
+        done = run_cli(
+            ["run", folder / "playbook.yml", "-i", folder / "inventory.yml", verbosity, "-D", "-e",
+             f"@{folder / 'secrets.yml'}", "--output-json", folder / f"run{verbosity}.json",
+             "--junit", folder / f"run{verbosity}.xml", "--incident", "INC-SECRETS", "--incident-dir",
+             folder / "incidents"], cwd=ROOT, env=environment, timeout=300)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         texts += [done.stdout, done.stderr]
-    report = subprocess.run([sys.executable, "-m", "titan_ops", "incident", "report", "INC-SECRETS", "--dir",
-                             str(folder / "incidents")], capture_output=True, text=True, cwd=ROOT, env=environment)
+    report = run_cli(["incident", "report", "INC-SECRETS", "--dir", folder / "incidents"], cwd=ROOT, env=environment)
     texts.append(report.stdout)
     for path in folder.rglob("*"):
         if path.name.endswith(".tar.gz"):
