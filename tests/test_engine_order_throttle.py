@@ -108,6 +108,16 @@ def _most_at_once(base: Path) -> int:
     return most
 
 
+def _assert_refused(playbook: Path, inventory: Path, base: Path, key: str, line: int, message: str) -> None:
+    """The run is refused with exit code 5, ``message`` located at ``key`` on ``line``, before ``base/touched``
+    (the playbook's first task) is written."""
+    with pytest.raises(PlaybookError) as raised:
+        titan_ops.run(playbook, inventory, extra_vars={"base": str(base)})
+    assert raised.value.exit_code == 5 and raised.value.key == key and message in raised.value.message
+    assert str(raised.value.location).startswith(f"{playbook}:{line}:")
+    assert not (base / "touched").exists()
+
+
 # -- order ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch_size", [0, 1])
 @pytest.mark.parametrize("order", sorted(EXPECTED))
@@ -163,11 +173,7 @@ def test_an_invalid_order_is_refused_before_any_host_is_touched(tmp_path, value,
   tasks:
     - debug:
 """)
-    with pytest.raises(PlaybookError) as raised:
-        titan_ops.run(playbook, inventory, extra_vars={"base": str(base)})
-    assert raised.value.exit_code == 5 and raised.value.key == "order" and message in raised.value.message
-    assert str(raised.value.location).startswith(f"{playbook}:8:")
-    assert not (base / "touched").exists()
+    _assert_refused(playbook, inventory, base, "order", 8, message)
 
 
 # -- throttle ---------------------------------------------------------------------------------------------
@@ -219,15 +225,15 @@ def test_throttle_is_inherited_from_the_play_and_from_imports(tmp_path):
     assert len((base / "marks.log").read_text().splitlines()) == 16
 
 
-@pytest.mark.parametrize(("where", "text", "message"), [
-    ("task", "    - debug:\n      throttle: abc\n", "Failed to convert the throttle value to an integer: 'abc'"),
-    ("block", "    - block: [{debug: {}}]\n      throttle: 1.5\n", "must be of type"),
-    ("include_tasks", "    - include_tasks: other.yml\n      throttle: 1\n", "'throttle' is not a keyword of "
+@pytest.mark.parametrize(("text", "message"), [
+    ("    - debug:\n      throttle: abc\n", "Failed to convert the throttle value to an integer: 'abc'"),
+    ("    - block: [{debug: {}}]\n      throttle: 1.5\n", "must be of type"),
+    ("    - include_tasks: other.yml\n      throttle: 1\n", "'throttle' is not a keyword of "
      "include_tasks"),
-    ("include_role", "    - include_role: {name: r}\n      throttle: 1\n", "'throttle' is not a keyword of "
+    ("    - include_role: {name: r}\n      throttle: 1\n", "'throttle' is not a keyword of "
      "include_role"),
 ])
-def test_a_bad_throttle_is_refused_before_any_host_is_touched(tmp_path, where, text, message):
+def test_a_bad_throttle_is_refused_before_any_host_is_touched(tmp_path, text, message):
     (tmp_path / "other.yml").write_text("- debug:\n")
     (tmp_path / "roles" / "r" / "tasks").mkdir(parents=True)
     (tmp_path / "roles" / "r" / "tasks" / "main.yml").write_text("- debug:\n")
@@ -237,12 +243,7 @@ def test_a_bad_throttle_is_refused_before_any_host_is_touched(tmp_path, where, t
   tasks:
     - shell: touch {{{{ base }}}}/touched
 {text}""")
-    with pytest.raises(PlaybookError) as raised:
-        titan_ops.run(playbook, inventory, extra_vars={"base": str(base)})
-    assert raised.value.exit_code == 5 and raised.value.key == "throttle", where
-    assert message in raised.value.message
-    assert str(raised.value.location).startswith(f"{playbook}:7:")
-    assert not (base / "touched").exists()
+    _assert_refused(playbook, inventory, base, "throttle", 7, message)
 
 
 @pytest.mark.parametrize(("value", "message"), [
