@@ -49,6 +49,7 @@ ENTRIES: dict[str, Entry] = {
     "validate_argument_spec": Entry(_BUILTIN, "titan_ops.modules.argument_spec", "ValidateArgumentSpec"),
     "wait_for": Entry(_BUILTIN, "titan_ops.modules.wait_for", "WaitFor"),
     "wait_for_connection": Entry(_BUILTIN, "titan_ops.modules.wait_for_connection", "WaitForConnection"),
+    "reboot": Entry(_BUILTIN, "titan_ops.modules.reboot", "Reboot"),
     "pause": Entry(_BUILTIN, "titan_ops.modules.pause", "Pause"),
     "uri": Entry(_BUILTIN, "titan_ops.modules.uri.module", "Uri"),
     "triage": Entry(None, "titan_ops.modules.triage", "Triage"),
