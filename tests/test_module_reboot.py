@@ -38,6 +38,10 @@ PLAYBOOK = f"""
       reboot: {{reboot_command: "{STANDIN} {{{{ base }}}}/boot_id 0", boot_time_command: "cat {{{{ base }}}}/boot_id",
                test_command: "false", reboot_timeout: 1}}
       ignore_errors: true
+    - name: the controller
+      reboot: {{}}
+      check_mode: true
+      ignore_errors: true
 """
 
 
@@ -57,4 +61,5 @@ def test_reboot_waits_for_a_new_boot_and_the_test_command(tmp_path):
     assert runs["refused"].result["msg"] == "Reboot command failed. Error was: ', shutdown: Failed to reboot: " \
                                             "Access denied'"
     assert runs["not ready"].result["msg"].startswith("Timed out waiting for post-reboot test command")
+    assert runs["the controller"].result["msg"] == "Running reboot with local connection would reboot the control node."
     assert result.exit_code == 0

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from titan_ops.connection.local import LocalConnection
 from titan_ops.errors import TitanOpsError
 from titan_ops.modules.base import Decision, HostContext, Module
 
@@ -23,7 +24,9 @@ class Reboot(Module):
 
     name = "reboot"
     description = ("Reboot the host, then wait until its boot id (boot_time_command's output) changes and "
-                   "test_command succeeds, logging in anew for every check. In check mode nothing is run.")
+                   "test_command succeeds, logging in anew for every check. In check mode nothing is run. On a "
+                   "local connection it is refused, as in ansible-core (it would reboot the controller), unless "
+                   "reboot_command is given (ansible-core refuses that too).")
     schema = {
         "type": "object",
         "properties": {
@@ -52,6 +55,10 @@ class Reboot(Module):
     }
 
     def decide(self, args: dict[str, Any], state: Any, host: HostContext) -> Decision:
+        """Refused on a local connection (it would reboot the controller) but with a reboot_command of its own."""
+        if "reboot_command" not in args and isinstance(host.connection, LocalConnection):
+            return Decision(False, {"rebooted": False, "elapsed": 0, "msg": "Running reboot with local connection "
+                                    "would reboot the control node."}, failed=True)
         return Decision(True, {"rebooted": True, "elapsed": 0})
 
     def act(self, host: HostContext, args: dict[str, Any], decision: Decision) -> dict[str, Any]:
