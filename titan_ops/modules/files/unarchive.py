@@ -220,7 +220,7 @@ class Unarchive(Module):
         if mode is not None or owner:
             chmod = mode if isinstance(mode, str) else (format(mode, "o") if mode is not None else "")
             applied = host.run(["/bin/sh", "-c", _ATTRIBUTES, "sh", str(args["dest"]), chmod, owner,
-                                *self._targets(args, done)])
+                                *self._targets(done)])
             if applied.rc != 0:
                 return {**decision.result, "failed": True,
                         "msg": f"could not set mode/owner/group in {args['dest']}: {applied.stderr.strip()}"}
@@ -244,12 +244,12 @@ class Unarchive(Module):
             found.error = done.stderr.strip() or f"unarchive failed (exit status {done.rc})"
         found.files = [name for name in found.files if not any(fnmatch.fnmatch(name, p) for p in exclude)]
         if act == "inspect" and not found.error and (args.get("mode") is not None or _owner(args)):
-            stats = host.run(["/bin/sh", "-c", _STAT, "sh", str(args["dest"]), *self._targets(args, found)])
+            stats = host.run(["/bin/sh", "-c", _STAT, "sh", str(args["dest"]), *self._targets(found)])
             found.stats = _parse(stats.stdout).stats
         return found
 
     @staticmethod
-    def _targets(args: dict[str, Any], found: Archive) -> list[str]:
+    def _targets(found: Archive) -> list[str]:
         """The paths mode/owner/group apply to: each entry, and each top folder (as ansible-core)."""
         tops = [name.split("/")[0] for name in found.files if "/" in name]
         return list(dict.fromkeys([*(name.rstrip("/") for name in found.files), *tops]))
