@@ -90,7 +90,9 @@ def _in_namespace(tmp_path: Path, argv: list[str], base: Path, env: dict[str, st
     (run / "systemd" / "system").mkdir(parents=True, exist_ok=True)
     bin_dir = tmp_path / "standin-bin"
     bin_dir.mkdir(exist_ok=True)
-    shutil.copyfile(STANDIN, bin_dir / "systemctl")
+    # service(8) calls systemctl with an emptied environment: the test's units are the default root then
+    (bin_dir / "systemctl").write_text(f'#!/bin/sh\n: "${{SYSTEMCTL_STANDIN_ROOT:={base / "units"}}}"\n'
+                                       f'export SYSTEMCTL_STANDIN_ROOT\nexec sh {STANDIN} "$@"\n')
     (bin_dir / "systemctl").chmod(0o755)
     script = ('mount --bind "$1" /run && mount --bind "$2" /usr/local/bin && '
               '{ [ ! -e /usr/bin/systemctl ] || mount --bind "$2/systemctl" /usr/bin/systemctl; } && shift 2 && '
