@@ -259,7 +259,9 @@ def test_a_cluster_run_without_dask_says_what_to_install(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("spec", ["local:0", "local:two"])
-def test_a_local_cluster_needs_a_worker_count(tmp_path, spec):
+def test_a_local_cluster_needs_a_worker_count(tmp_path, monkeypatch, spec):
+    """Refused before Dask is imported (a second or so), so also where the cluster extra is missing."""
+    monkeypatch.setitem(sys.modules, "distributed", None)
     playbook = tmp_path / "play.yml"
     playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
     inventory = tmp_path / "hosts.ini"

@@ -44,9 +44,10 @@ class ClusterDispatcher:
     """The controller's ``forks`` threads walk the hosts' tasks; the hosts' connections live on the cluster."""
 
     def __init__(self, cluster: Any, forks: int, options: ConnectionOptions):
+        local_workers = _local_workers(cluster)  # (a bad count is refused before Dask is imported, or missing)
         distributed = _import_distributed()
         self._local_cluster: Any = None
-        self._client, self._owns_client = self._attach(distributed, cluster, options.connect_timeout)
+        self._client, self._owns_client = self._attach(distributed, cluster, local_workers, options.connect_timeout)
         try:
             workers = sorted(self._client.scheduler_info()["workers"])
             if not workers:
@@ -67,18 +68,19 @@ class ClusterDispatcher:
         finally:
             self._detach()
 
-    def _attach(self, distributed: Any, cluster: Any, timeout: float) -> tuple[Any, bool]:
-        """A client of ``cluster`` (and the LocalCluster it names); whether the run owns the client."""
+    def _attach(self, distributed: Any, cluster: Any, local_workers: int | None,
+                timeout: float) -> tuple[Any, bool]:
+        """A client of ``cluster`` (and the LocalCluster of ``local_workers`` it names); whether the run owns
+        the client."""
         if isinstance(cluster, distributed.Client):
             return cluster, False
-        spec = str(cluster)
-        if spec == LOCAL or spec.startswith(LOCAL + ":"):
+        if local_workers is not None:
             self._local_cluster = distributed.LocalCluster(
-                n_workers=_local_workers(spec), threads_per_worker=1, processes=True, host="127.0.0.1",
+                n_workers=local_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR)
             address = self._local_cluster.scheduler_address
         else:
-            address = spec
+            address = str(cluster)
         try:
             client = distributed.Client(address, timeout=timeout, direct_to_workers=True, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
@@ -216,7 +218,12 @@ class RemoteConnection:
         """Closed with the shard (ShardedConnections.close_all)."""
 
 
-def _local_workers(spec: str) -> int:
+def _local_workers(cluster: Any) -> int | None:
+    """How many workers the LocalCluster that ``cluster`` names (``local``, ``local:N``) has; None when it names
+    another cluster."""
+    spec = str(cluster)
+    if spec != LOCAL and not spec.startswith(LOCAL + ":"):
+        return None
     _, _, count = spec.partition(":")
     if not count:
         return os.cpu_count() or 2
