@@ -38,7 +38,7 @@ PLAYBOOK = """
     - {name: empty archive, unarchive: {src: empty.tgz, dest: "{{ base }}/z"}, ignore_errors: true}
     - {name: not an archive, unarchive: {src: plain.txt, dest: "{{ base }}/z"}, ignore_errors: true}
 """
-KEYS = ("changed", "files", "handler", "stdout")
+KEYS = ("changed", "files", "handler", "stdout", "mode", "state")
 
 
 def _archives(folder: Path) -> None:
@@ -73,7 +73,7 @@ def test_unarchive_is_idempotent_and_checks_without_writing(tmp_path):
     side = play_titan(folder, tmp_path / "base", KEYS + ("msg",))
     results = _results(side)
     assert results["tgz"] == ("changed", {"changed": True, "handler": "TgzArchive", "files": [
-        "app/", "app/a.txt", "app/conf/", "app/conf/b.conf", "app/link"]})
+        "app/", "app/a.txt", "app/conf/", "app/conf/b.conf", "app/link"], "mode": "0755", "state": "directory"})
     assert results["tgz again"][0] == results["the same as a zip"][0] == "ok"
     assert results["zip checked"][0] == "changed" and results["still edited"][1]["stdout"] == "edited"
     assert results["bz2 restores"][0] == "changed" and results["xz on the host"][0] == "ok"

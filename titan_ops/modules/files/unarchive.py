@@ -61,6 +61,7 @@ else
 fi
 [ -s "$listing" ] || fail "$no_handler"
 echo "handler $handler"
+trap 'printf "dest %s\n" "$(stat -c "%a %u %g %U %G %s" "$dest")"; rm -rf "$work" ${stage:+"$stage"}' EXIT
 sed 's/^/file /' "$listing"
 if [ "$act" = extract ]; then stage=$(mktemp -d "$dest/.titan-unarchive.XXXXXX") || fail "cannot write in '$dest'"
 else stage=$work/tree; mkdir "$stage"; fi
@@ -130,6 +131,8 @@ class Archive:
     stats: dict[str, tuple[int, str, str, bool]] = field(default_factory=dict)
     error: str | None = None
     skipped: str | None = None
+    dest: dict[str, Any] = field(default_factory=dict)
+    """What ansible-core reports of ``dest`` (mode, owner, group, ids, size, state), as the command left it."""
 
 
 def _parse(output: str) -> Archive:
@@ -144,6 +147,10 @@ def _parse(output: str) -> Archive:
             found.changes.append(rest)
         elif kind == "error":
             found.error = rest
+        elif kind == "dest":
+            mode, uid, gid, user, group, size = rest.split(" ")
+            found.dest = {"gid": int(gid), "group": group, "mode": f"0{mode:>03}", "owner": user,
+                          "size": int(size), "state": "directory", "uid": int(uid)}
         elif kind == "stat":
             path, attributes, what = rest.split("\t")
             mode, user, group = attributes.split(" ")
@@ -203,7 +210,7 @@ class Unarchive(Module):
             return Decision(False, {"skipped": True, "msg": state.skipped})
         if state.error:
             return Decision(False, {"msg": state.error}, failed=True)
-        result = {"dest": args["dest"], "src": args["src"], "handler": state.handler}
+        result = {"dest": args["dest"], "src": args["src"], "handler": state.handler, **state.dest}
         if args.get("list_files"):
             result["files"] = state.files
         try:
@@ -224,7 +231,7 @@ class Unarchive(Module):
             if applied.rc != 0:
                 return {**decision.result, "failed": True,
                         "msg": f"could not set mode/owner/group in {args['dest']}: {applied.stderr.strip()}"}
-        return {**decision.result, "changed": True}
+        return {**decision.result, **done.dest, "changed": True}
 
     def _run(self, host: HostContext, args: dict[str, Any], act: str) -> Archive:
         remote = bool(args.get("remote_src")) or args.get("copy") is False
