@@ -1,5 +1,6 @@
-"""``reboot`` on the local connection, against a stand-in reboot (tests/standins/reboot: the lab's hosts cannot
-reboot) that gives the "host" a new boot id in a file a moment after it was ordered."""
+"""``reboot`` on the local connection and over SSH to a lab host, against a stand-in reboot
+(tests/standins/reboot: the lab's hosts cannot reboot) that gives the "host" a new boot id in a file a moment
+after it was ordered."""
 
 from __future__ import annotations
 
@@ -63,3 +64,21 @@ def test_reboot_waits_for_a_new_boot_and_the_test_command(tmp_path):
     assert runs["not ready"].result["msg"].startswith("Timed out waiting for post-reboot test command")
     assert runs["the controller"].result["msg"] == "Running reboot with local connection would reboot the control node."
     assert result.exit_code == 0
+
+
+
+def test_reboot_over_ssh_logs_in_again_until_the_new_boot(lab, tmp_path):
+    boot_id = f"/tmp/{tmp_path.name}/boot_id"  # (the lab host's own /tmp)
+    play = tmp_path / "play.yml"
+    play.write_text(f"""
+- hosts: lab1
+  gather_facts: false
+  tasks:
+    - shell: mkdir -p /tmp/{tmp_path.name} && echo first-boot > {boot_id}
+    - reboot: {{reboot_command: "{STANDIN} {boot_id}", boot_time_command: "cat {boot_id}", reboot_timeout: 60}}
+    - command: cat {boot_id}
+    - file: {{path: "/tmp/{tmp_path.name}", state: absent}}
+""")
+    _, rebooted, booted, _ = titan_ops.run(play, lab.inventory_path).host_results("lab1")
+    assert (rebooted.status.value, rebooted.result["rebooted"]) == ("changed", True), rebooted.result["msg"]
+    assert booted.result["stdout"] not in ("first-boot", "")
