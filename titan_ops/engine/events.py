@@ -45,9 +45,10 @@ class TaskProgress:
 
 @dataclass(frozen=True)
 class Included:
-    """``include_tasks`` loaded a file for some hosts."""
+    """``include_tasks`` loaded a file, or ``include_role`` a role, for some hosts."""
 
     path: str
+    """The task file's path, or the role's name."""
     hosts: tuple[str, ...]
 
 

@@ -203,6 +203,8 @@ class Walk:
             return set()
         if self._truthy(merge_keywords(scope.keywords, include.keywords).get("run_once"), hosts[0], scope):
             hosts = hosts[:1]  # (the include, and so what it includes, on the first host only, as in ansible)
+        self.recorder.emit(events.TaskStarted(include.display_name, _include_module(include), tuple(hosts),
+                                              str(include.location), scope.handler))
         groups: dict[str, list[str]] = {}
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         chosen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -298,6 +300,7 @@ class Walk:
             return _applied(tasks, include.apply, include.location)
         options = json.loads(target)
         role, handlers = self.runner.included.role(include, options)
+        self.recorder.emit(events.Included(str(options["name"]), tuple(hosts)))
         variables = self.hosts.variables(self.state, hosts[0], Scope(), {})  # (the play's, as its first host sees them)
         self.state.notifications.add(handlers, rendered_handler_names(self.templar, handlers, variables))
         if to_bool(options.get("public", False)):
@@ -316,9 +319,8 @@ class Walk:
     def _record_include(self, include: IncludeTasks | IncludeRole, host: str, status: Status, result: dict[str, Any],
                         scope: Scope, ignored: bool = False) -> set[str]:
         now = datetime.now()
-        module = "include_tasks" if isinstance(include, IncludeTasks) else "include_role"
-        outcome = TaskResult(host, include.display_name, module, status, now, now, result, ignored=ignored,
-                             location=str(include.location))
+        outcome = TaskResult(host, include.display_name, _include_module(include), status, now, now, result,
+                             ignored=ignored, location=str(include.location))
         if include.register:
             self.recorder.register(host, include.register, result)
         return {host} if self.recorder.record(self.state, None, outcome, scope.rescuable) else set()
@@ -680,3 +682,7 @@ def _included_file(include: IncludeTasks, path: str) -> dict[str, Any]:
     """An include's result: the file as the playbook names it (rendered), as ansible registers it."""
     prefix = include.base_dir.rstrip("/") + "/"
     return {"include": path[len(prefix):] if path.startswith(prefix) else path, "include_args": {}}
+
+
+def _include_module(include: IncludeTasks | IncludeRole) -> str:
+    return "include_tasks" if isinstance(include, IncludeTasks) else "include_role"

@@ -116,7 +116,7 @@ class ConsoleRenderer:
 
     def _on_HostTaskDone(self, event: events.HostTaskDone) -> None:
         result = event.result
-        if result.module == "include_tasks" and result.status is Status.OK:
+        if result.module in ("include_tasks", "include_role") and result.status is Status.OK:
             return
         for diff in result.diff:
             self._write_diff(diff)

@@ -43,6 +43,6 @@ def _tasks(items: list[TaskItem], inherited: list[str]) -> Iterator[tuple[str, l
         if isinstance(item, Block):
             yield from _tasks(item.block + item.rescue + item.always, tags)
         elif isinstance(item, (IncludeTasks, IncludeRole)):
-            yield item.name or ("include_tasks" if isinstance(item, IncludeTasks) else "include_role"), tags
+            yield item.name or item.action, tags
         else:  # a role's named task as ``role : name``, as ansible-core lists it
-            yield (item.display_name if item.name else item.module), tags
+            yield (item.display_name if item.name else item.action or item.module), tags

@@ -23,6 +23,9 @@ class Task:
     args: dict[str, Any]
     location: Location
     name: str | None = None
+    action: str = ""
+    """The module's name as the task writes it (``ansible.builtin.command``): an unnamed task's name, as
+    ansible-core shows and lists it."""
     args_template: str | None = None
     """The module's arguments as one template (``copy: "{{ copy_args }}"``), rendered per host to a mapping
     that ``args`` (then the ``args:`` keyword's) completes."""
@@ -73,7 +76,7 @@ class Task:
 
     @property
     def display_name(self) -> str:
-        name = self.name or self.module
+        name = self.name or self.action or self.module
         return f"{self.role} : {name}" if self.role else name
 
 
@@ -83,6 +86,8 @@ class _Include:
 
     location: Location
     base_dir: str
+    action: str
+    """``include_tasks`` or ``include_role`` as the task writes it (``ansible.builtin.include_role``)."""
     name: str | None = None
     when: list[Any] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +116,7 @@ class IncludeTasks(_Include):
 
     @property
     def display_name(self) -> str:
-        return self.name or f"include_tasks {self.file}"
+        return self.name or self.action
 
 
 @dataclass(kw_only=True)
@@ -125,7 +130,7 @@ class IncludeRole(_Include):
 
     @property
     def display_name(self) -> str:
-        return self.name or f"include_role : {self.options['name']}"
+        return self.name or f"{self.action} : {self.options['name']}"
 
 
 @dataclass

@@ -268,7 +268,7 @@ class _Parser:
         else of the first of ``other_dirs`` that holds it (a role's tasks/, the playbook's), as Ansible does."""
         handlers: list[Task | IncludeTasks] = []
         for data in items:
-            data = self._plain_includes(data)
+            action, data = _written_include(data), self._plain_includes(data)
             if "import_tasks" in data:
                 folder = _first_holding(data["import_tasks"], (base_dir, *other_dirs))
                 imported = self.import_tasks(data, folder, stack)
@@ -279,7 +279,7 @@ class _Parser:
             elif "include_tasks" in data:
                 value = data["include_tasks"]
                 folder = _first_holding(value["file"] if isinstance(value, dict) else value, (base_dir, *other_dirs))
-                handlers.append(self.include_tasks(data, folder, stack, handler=True))
+                handlers.append(self.include_tasks(data, folder, stack, action, handler=True))
             elif any(key in data for key in ("block", "include_role", "import_role")):
                 key = next(key for key in ("block", "include_role", "import_role") if key in data)
                 raise PlaybookError(f"a handler cannot be a '{key}' in titan-ops", data.where(key), key)
@@ -390,7 +390,7 @@ class _Parser:
         return [self.task_or_block(item, base_dir, stack) for item in items]
 
     def task_or_block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> TaskItem:
-        data = self._plain_includes(data)
+        action, data = _written_include(data), self._plain_includes(data)
         if "block" in data:
             return self.block(data, base_dir, stack)
         if "import_tasks" in data:
@@ -398,9 +398,9 @@ class _Parser:
         if "import_role" in data:
             return self.import_role(data, stack)
         if "include_role" in data:
-            return self.include_role(data, base_dir, stack)
+            return self.include_role(data, base_dir, stack, action)
         if "include_tasks" in data:
-            return self.include_tasks(data, base_dir, stack)
+            return self.include_tasks(data, base_dir, stack, action)
         return self.task(data)
 
     def block(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> Block:
@@ -472,7 +472,7 @@ class _Parser:
                      vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")),
                      keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data})
 
-    def include_role(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...]) -> IncludeRole:
+    def include_role(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...], action: str) -> IncludeRole:
         _refuse_not_of_includes(data, "include_role")
         for key in data:
             if not _is_lookup_loop(key):
@@ -490,7 +490,7 @@ class _Parser:
             with self._missing_fails_when_run("include_role"), self.roles.checked_only():
                 self.roles.named(options, where, stack, "include_role", public=False)
         loop, loop_lookup = _loop(data)
-        return IncludeRole(options=options, location=where, base_dir=base_dir, name=data.get("name"),
+        return IncludeRole(options=options, location=where, base_dir=base_dir, action=action, name=data.get("name"),
                            when=as_list(data.get("when")), vars=dict(data.get("vars") or {}),
                            tags=tags_of(data.get("tags")), loop=loop, loop_lookup=loop_lookup,
                            loop_control=dict(data.get("loop_control") or {}),
@@ -509,7 +509,7 @@ class _Parser:
         self._check_templates(entry, tuple(entry))
         self._check_keyword_values(entry)
 
-    def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...],
+    def include_tasks(self, data: LocatedDict, base_dir: str, stack: tuple[str, ...], action: str,
                       handler: bool = False) -> IncludeTasks:
         known = keywords.INCLUDE_HANDLER_KEYWORDS if handler else keywords.INCLUDE_TASKS_KEYWORDS
         _refuse_not_of_includes(data, "include_tasks")
@@ -538,7 +538,7 @@ class _Parser:
         elif path is not None and os.path.realpath(path) not in stack and os.path.isfile(path):
             self._refuse_nested_blocks(path, stack)
         return IncludeTasks(file=file_name, location=data.where("include_tasks"), base_dir=base_dir,
-                            name=data.get("name"), when=as_list(data.get("when")),
+                            action=action, name=data.get("name"), when=as_list(data.get("when")),
                             vars=dict(data.get("vars") or {}), tags=tags_of(data.get("tags")), loop=loop,
                             loop_lookup=loop_lookup, loop_control=dict(data.get("loop_control") or {}),
                             keywords={key: data[key] for key in INHERITED_KEYWORDS if key in data},
@@ -582,7 +582,7 @@ class _Parser:
                                 data.where(actions[1]), str(actions[1]))
         module_key = actions[0]
         location = data.where(module_key)
-        module, raw, name, module_path = self._action(data, module_key, location)
+        module, raw, written, module_path = self._action(data, module_key, location)
         # no module: ``action: "{{ name }} args"`` chooses it per host, and its arguments are parsed then;
         # a module without a free form given one template: its arguments, as a mapping (Ansible allows it)
         args_template = raw if module is not None and not module.free_form and is_single_expression(raw) else None
@@ -602,10 +602,11 @@ class _Parser:
             refusal = error  # as ansible-core: the task fails when it runs, and its failure is handled
         loop, loop_lookup = _loop(data)
         return Task(
-            module=module.name if module is not None else name,
+            module=module.name if module is not None else written,
             args=args,
             location=location,
             name=data.get("name"),
+            action=written,
             args_template=args_template,
             args_keyword_template=args_keyword,
             chosen_action=raw if module is None else None,
@@ -668,14 +669,14 @@ class _Parser:
 
     def _action(self, data: LocatedDict, key: str,
                 location: Location) -> tuple[modules.Module | None, Any, str, str | None]:
-        """The module a task runs, its raw arguments, its name and a custom module's file: from its module
-        key, or from ``action:`` / ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``); no
+        """The module a task runs, its raw arguments, its name as written and a custom module's file: from its
+        module key, or from ``action:`` / ``local_action:`` (``copy src=a dest=b``, or a mapping with ``module:``); no
         module when its name is a template (chosen per host when the task runs)."""
         value = data[key]
         if key not in keywords.ACTION_KEYWORDS:
             found = self.find_module(key)
             assert found is not None
-            return found[0], value, found[0].name, found[1]
+            return found[0], value, str(key), found[1]
         if isinstance(value, dict):  # its arguments beside ``module``, or under ``args`` (below those beside it)
             name = value.get("module")
             nested = value.get("args") if isinstance(value.get("args"), dict) else {}
@@ -698,7 +699,7 @@ class _Parser:
         if found is None:
             self._refuse_action_plugin(name, location)
             raise PlaybookError(f"unknown module '{name}'", location, key)
-        return found[0], raw, found[0].name, found[1]
+        return found[0], raw, str(name), found[1]
 
     def _module_args(self, module: modules.Module, value: Any, location: Location) -> dict[str, Any]:
         if value is None:
@@ -877,6 +878,13 @@ def _renamed(data: LocatedDict, names: dict[Any, Any]) -> LocatedDict:
         renamed[names.get(key, key)] = value
         renamed.key_locations[names.get(key, key)] = data.where(key)
     return renamed
+
+
+def _written_include(data: LocatedDict) -> str:
+    """How the task writes its include (``ansible.builtin.include_role``, ``include_tasks``); empty for others."""
+    action = data.get("action")
+    word = action.strip().partition(" ")[0] if isinstance(action, str) else ""
+    return next((str(key) for key in (*data, word) if _short_name(key) in ("include_tasks", "include_role")), "")
 
 
 def _short_name(key: Any) -> Any:

@@ -1,0 +1,98 @@
+"""How tasks are named on the console and in --list-tasks, as ansible-playbook names them: an unnamed task by
+its module as written (``ansible.builtin.command``), an include by itself with its own banner before what it
+includes (``include_role : NAME``, ``included: NAME for HOSTS``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.forked_cli import run_cli
+from tests.oracle import QUIET_ENV, require_oracle
+
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  roles:
+    - shown
+  tasks:
+    - ansible.builtin.command: "true"
+      changed_when: false
+    - action: ansible.legacy.command true
+      changed_when: false
+    - local_action:
+        module: ansible.builtin.debug
+        msg: local
+    - debug: msg=plain
+    - include_role: {name: shown}
+    - ansible.builtin.include_role: {name: shown}
+    - name: a named include
+      ansible.builtin.include_tasks: more.yml
+    - include_tasks: more.yml
+      when: false
+"""
+FILES = {"more.yml": "- ansible.builtin.debug: msg=more\n",
+         "roles/shown/tasks/main.yml": "- debug: msg=role\n- ansible.builtin.debug: msg=fqcn\n"}
+SHOWN = [
+    "TASK [shown : debug]", "TASK [shown : ansible.builtin.debug]",
+    "TASK [ansible.builtin.command]", "TASK [ansible.legacy.command]", "TASK [ansible.builtin.debug]",
+    "TASK [debug]",
+    "TASK [include_role : shown]", "included: shown for h",
+    "TASK [shown : debug]", "TASK [shown : ansible.builtin.debug]",
+    "TASK [ansible.builtin.include_role : shown]", "included: shown for h",
+    "TASK [shown : debug]", "TASK [shown : ansible.builtin.debug]",
+    "TASK [a named include]", "included: {folder}/more.yml for h", "TASK [ansible.builtin.debug]",
+    "TASK [include_tasks]", "skipping: [h]",
+]
+LISTED = ["debug", "ansible.builtin.debug", "ansible.builtin.command", "ansible.legacy.command",
+          "ansible.builtin.debug", "debug", "include_role", "ansible.builtin.include_role", "a named include",
+          "include_tasks"]
+
+
+def _project(folder: Path) -> None:
+    for name, text in {"play.yml": PLAYBOOK, **FILES}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    (folder / "hosts.ini").write_text("h ansible_connection=local ansible_python_interpreter=/opt/titan-ops-oracle/bin/python\n")
+
+
+def _banners(stdout: str) -> list[str]:
+    """The task banners (stars cut) and the lines that say what was included or skipped."""
+    return [line.rstrip(" *") for line in stdout.splitlines()
+            if line.startswith(("TASK [", "included: ", "skipping: "))]
+
+
+def _listed(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.strip() == "tasks:") + 1
+    return [line.strip().split("\t")[0] for line in lines[start:] if line.strip()]
+
+
+def test_tasks_are_named_as_written_and_includes_have_their_banner(tmp_path):
+    _project(tmp_path)
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        done = run_cli(["run", "play.yml", "-i", "hosts.ini"])
+        listed = run_cli(["run", "play.yml", "-i", "hosts.ini", "--list-tasks"])
+    finally:
+        os.chdir(old)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _banners(done.stdout) == [line.format(folder=tmp_path) for line in SHOWN]
+    assert _listed(listed.stdout) == LISTED
+
+
+@pytest.mark.oracle
+def test_ansible_playbook_names_them_the_same(tmp_path):
+    _project(tmp_path)
+    env = {**os.environ, **QUIET_ENV}
+    done = subprocess.run([str(require_oracle()), "-i", "hosts.ini", "play.yml"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    listed = subprocess.run([str(require_oracle()), "-i", "hosts.ini", "play.yml", "--list-tasks"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _banners(done.stdout) == [line.format(folder=tmp_path) for line in SHOWN]
+    assert _listed(listed.stdout) == LISTED
