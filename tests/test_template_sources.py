@@ -4,7 +4,11 @@ within a bound; and reading a template's variables evaluates nothing of it."""
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 import warnings
+
+from concurrent.futures import ThreadPoolExecutor
 
 import jinja2
 import pytest
@@ -85,6 +89,29 @@ def test_a_condition_that_is_one_unsupported_lookup_or_one_huge_constant_is_refu
         playbook.write_text(f"- hosts: all\n  tasks:\n    - debug: {{msg: x}}\n      when: {condition}\n")
         with pytest.raises(PlaybookError, match=refusal):
             load_playbook(playbook)
+
+
+def test_threads_asking_for_the_same_item_at_once_make_it_once():
+    """Hosts run in threads: all of them may ask for a template nobody has compiled yet at the same moment."""
+    cache = _SourceCache(10)
+    made: list[str] = []
+    start = threading.Barrier(8)
+
+    def make() -> str:
+        made.append("code")
+        time.sleep(0.05)  # (a compile long enough for every other thread to ask meanwhile)
+        return "CODE"
+
+    def ask() -> str:
+        start.wait()
+        return cache.get("code", "{{ x }}", make)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: ask(), range(8)))
+    assert answers == ["CODE"] * 8 and made == ["code"]
+    with pytest.raises(ZeroDivisionError):  # an error is not kept, and does not keep the next from making it
+        cache.get("code", "broken", lambda: 1 / 0)
+    assert cache.get("code", "broken", lambda: "fixed") == "fixed"
 
 
 def test_a_template_lookup_that_includes_another_is_compiled_once_for_every_host(tmp_path, compiled):

@@ -212,13 +212,15 @@ class _Environment(sandbox.BoundedSandbox):
 
 class _SourceCache:
     """What is made from a template's text alone (its compiled code, its syntax tree), kept for every Templar
-    of the process: their environments are configured alike, so what one made serves all. Bounded: past
-    ``size`` items, the least recently used is dropped."""
+    of the process: their environments are configured alike, so what one made serves all. Each item is made
+    once, however many threads (hosts) ask for it at the same moment. Bounded: past ``size`` items, the least
+    recently used is dropped."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[tuple[str, str], threading.RLock] = {}
 
     def get(self, kind: str, source: str, make: Callable[[], _T]) -> _T:
         """The ``kind`` of ``source`` made earlier, else ``make()`` (kept; its errors are not)."""
@@ -227,11 +229,23 @@ class _SourceCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        made = make()
-        with self._lock:
-            self._items[key] = made
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            making = self._making.setdefault(key, threading.RLock())
+        with making:  # (another thread making the same item: wait for it, then take what it made)
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+            try:
+                made = make()
+            except BaseException:
+                with self._lock:
+                    self._making.pop(key, None)
+                raise
+            with self._lock:
+                self._items[key] = made
+                self._making.pop(key, None)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
         return made
 
 
