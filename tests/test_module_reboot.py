@@ -68,17 +68,20 @@ def test_reboot_waits_for_a_new_boot_and_the_test_command(tmp_path):
 
 
 def test_reboot_over_ssh_logs_in_again_until_the_new_boot(lab, tmp_path):
-    boot_id = f"/tmp/{tmp_path.name}/boot_id"  # (the lab host's own /tmp)
+    boot_id = f"/tmp/{tmp_path.name}/boot_id"  # (the lab host's own /tmp: the stand-in is copied there, as the
+    # checkout may be under a /tmp the host does not see)
     play = tmp_path / "play.yml"
     play.write_text(f"""
 - hosts: lab1
   gather_facts: false
   tasks:
     - shell: mkdir -p /tmp/{tmp_path.name} && echo first-boot > {boot_id}
-    - reboot: {{reboot_command: "{STANDIN} {boot_id}", boot_time_command: "cat {boot_id}", reboot_timeout: 60}}
+    - copy: {{src: "{STANDIN}", dest: "/tmp/{tmp_path.name}/reboot", mode: "0755"}}
+    - reboot: {{reboot_command: "/tmp/{tmp_path.name}/reboot {boot_id}", boot_time_command: "cat {boot_id}",
+               reboot_timeout: 60}}
     - command: cat {boot_id}
     - file: {{path: "/tmp/{tmp_path.name}", state: absent}}
 """)
-    _, rebooted, booted, _ = titan_ops.run(play, lab.inventory_path).host_results("lab1")
+    _, _, rebooted, booted, _ = titan_ops.run(play, lab.inventory_path).host_results("lab1")
     assert (rebooted.status.value, rebooted.result["rebooted"]) == ("changed", True), rebooted.result["msg"]
     assert booted.result["stdout"] not in ("first-boot", "")

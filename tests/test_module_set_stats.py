@@ -21,6 +21,7 @@ PLAYBOOK = """
     - name: counted
       set_stats:
         data: {count: 1, names: ["{{ inventory_hostname }}"], d: {a: 1}}
+      throttle: 1  # (one host after the other: the hosts' names join the list in a known order)
     - name: added to
       set_stats:
         data: {count: 2, names: [x], d: {b: 2}, s: str}
