@@ -1,6 +1,6 @@
 """How tasks are named on the console and in --list-tasks, as ansible-playbook names them: an unnamed task by
 its module as written (``ansible.builtin.command``), an include by itself with its own banner before what it
-includes (``include_role : NAME``, ``included: NAME for HOSTS``)."""
+includes (``include_role : NAME``, ``included: NAME for HOSTS``, one line per loop item)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ PLAYBOOK = """\
       ansible.builtin.include_tasks: more.yml
     - include_tasks: more.yml
       when: false
+    - include_tasks: more.yml
+      loop: [1, {a: 1}]
+    - include_role: {name: shown}
+      loop: [2]
+      loop_control: {label: "L{{ item }}"}
 """
 FILES = {"more.yml": "- ansible.builtin.debug: msg=more\n",
          "roles/shown/tasks/main.yml": "- debug: msg=role\n- ansible.builtin.debug: msg=fqcn\n"}
@@ -46,10 +51,15 @@ SHOWN = [
     "TASK [shown : debug]", "TASK [shown : ansible.builtin.debug]",
     "TASK [a named include]", "included: {folder}/more.yml for h", "TASK [ansible.builtin.debug]",
     "TASK [include_tasks]", "skipping: [h]",
+    "TASK [include_tasks]", "included: {folder}/more.yml for h => (item=1)",
+    "included: {folder}/more.yml for h => (item={{'a': 1}})",
+    "TASK [ansible.builtin.debug]", "TASK [ansible.builtin.debug]",
+    "TASK [include_role : shown]", "included: shown for h => (item=L2)",
+    "TASK [shown : debug]", "TASK [shown : ansible.builtin.debug]",
 ]
 LISTED = ["debug", "ansible.builtin.debug", "ansible.builtin.command", "ansible.legacy.command",
           "ansible.builtin.debug", "debug", "include_role", "ansible.builtin.include_role", "a named include",
-          "include_tasks"]
+          "include_tasks", "include_tasks", "include_role"]
 
 
 def _project(folder: Path) -> None:

@@ -50,6 +50,8 @@ class Included:
     path: str
     """The task file's path, or the role's name."""
     hosts: tuple[str, ...]
+    label: str | None = None
+    """The loop item it is included for (its label); None without a loop."""
 
 
 @dataclass(frozen=True)

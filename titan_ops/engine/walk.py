@@ -209,6 +209,8 @@ class Walk:
         overlays: dict[tuple[str, str], list[dict[str, Any]]] = {}
         chosen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         """Per host, what each loop item includes, in item order."""
+        announced: dict[str, dict[str | None, list[str]]] = {}
+        """Per target, the hosts that include it, by loop item label (None without a loop)."""
         failed: set[str] = set()
         for host in hosts:
             variables = self.hosts.variables(self.state, host, scope, include.vars)
@@ -220,6 +222,7 @@ class Walk:
                     continue
                 picks = [(self._include_target(include, ChainMap(overlay, variables)), overlay)
                          for overlay in self._include_iterations(include, variables)]
+                labels = [self._item_label(include, overlay, variables) for _, overlay in picks]
             except TitanOpsError as error:
                 ignored = self.keywords.ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
                 failed |= self._record_include(include, host, Status.FAILED,
@@ -227,16 +230,19 @@ class Walk:
                                                 "msg": f"{include.location}: {error.message}"}, scope, ignored)
                 continue
             chosen[host] = picks
-            for target, overlay in picks:
-                members = groups.setdefault(target, [])
-                if host not in members:
-                    members.append(host)
+            for (target, overlay), label in zip(picks, labels):
+                for members in (groups.setdefault(target, []), announced.setdefault(target, {}).setdefault(label, [])):
+                    if host not in members:
+                        members.append(host)
                 overlays.setdefault((target, host), []).append(overlay)
         loaded: dict[str, list[TaskItem]] = {}
         errors: dict[str, str] = {}
         for target, group in groups.items():
             try:
                 loaded[target] = self._included_tasks(include, target, group)
+                shown = target if isinstance(include, IncludeTasks) else str(json.loads(target)["name"])
+                for label, members in announced[target].items():
+                    self.recorder.emit(events.Included(shown, tuple(members), label))
             except RunError:
                 raise
             except TitanOpsError as error:
@@ -296,11 +302,9 @@ class Walk:
                 raise
             except TitanOpsError as error:  # a file that does not parse ends the run (ansible exits 4)
                 raise RunError(str(error)) from None
-            self.recorder.emit(events.Included(target, tuple(hosts)))
             return _applied(tasks, include.apply, include.location)
         options = json.loads(target)
         role, handlers = self.runner.included.role(include, options)
-        self.recorder.emit(events.Included(str(options["name"]), tuple(hosts)))
         variables = self.hosts.variables(self.state, hosts[0], Scope(), {})  # (the play's, as its first host sees them)
         self.state.notifications.add(handlers, rendered_handler_names(self.templar, handlers, variables))
         if to_bool(options.get("public", False)):
@@ -308,6 +312,16 @@ class Walk:
                 self.state.role_defaults.update(found.defaults)
                 self.state.role_vars.update(found.vars)
         return _applied([role], include.apply, include.location)
+
+    def _item_label(self, include: IncludeTasks | IncludeRole, overlay: dict[str, Any], variables: Any) -> str | None:
+        """How ``included:`` names the loop item an include is for (its ``loop_control.label``, else the item
+        as Python prints it, as ansible-core does); None without a loop."""
+        if include.loop is None:
+            return None
+        label = include.loop_control.get("label")
+        if label is not None:
+            return str(self.templar.render(label, ChainMap(overlay, variables)))
+        return str(overlay[overlay["ansible_loop_var"]])
 
     def _include_iterations(self, include: IncludeTasks | IncludeRole, variables: Any) -> list[dict[str, Any]]:
         if include.loop is None:

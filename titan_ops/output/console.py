@@ -112,7 +112,8 @@ class ConsoleRenderer:
         self._write(f"  ... {event.name}: {event.done}/{event.total} hosts done after {event.elapsed:.0f}s")
 
     def _on_Included(self, event: events.Included) -> None:
-        self._write(f"included: {event.path} for {', '.join(event.hosts)}")
+        item = "" if event.label is None else f" => (item={event.label})"
+        self._write(f"included: {event.path} for {', '.join(event.hosts)}{item}")
 
     def _on_HostTaskDone(self, event: events.HostTaskDone) -> None:
         result = event.result
