@@ -58,6 +58,20 @@ def test_assemble_concatenates_fragments_in_name_order(tmp_path):
                                   "frag/10", "frag/sub", "notafolder", "out"]  # no temp file left
 
 
+def test_a_delimiter_that_does_not_decode_fails_the_task_in_one_line(tmp_path):
+    folder = tmp_path / "project"
+    project(folder, r"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - {name: seed, shell: "mkdir {{ base }}/frag && echo a > {{ base }}/frag/01"}
+    - {name: bad escape, assemble: {src: "{{ base }}/frag", dest: "{{ base }}/out", delimiter: '\x'}}
+""")
+    side = play_titan(folder, tmp_path / "base", ("msg",))
+    assert side.tasks[-1] == ("bad escape", "failed", {"msg": "Invalid delimiter (invalid \\x escape at position 0)"})
+    assert "out" not in side.files
+
+
 def test_assemble_shows_a_diff_and_keeps_a_backup(tmp_path):
     import titan_ops
 

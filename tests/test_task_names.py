@@ -12,6 +12,8 @@ import pytest
 
 from tests.forked_cli import run_cli
 from tests.oracle import QUIET_ENV, require_oracle
+from titan_ops.engine import events
+from titan_ops.redaction import MASK, Redactor
 
 PLAYBOOK = """\
 - hosts: all
@@ -83,14 +85,9 @@ def _listed(stdout: str) -> list[str]:
 
 def test_tasks_are_named_as_written_and_includes_have_their_banner(tmp_path):
     _project(tmp_path)
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        done = run_cli(["run", "play.yml", "-i", "hosts.ini"])
-        listed = run_cli(["run", "play.yml", "-i", "hosts.ini", "--list-tasks"])
-    finally:
-        os.chdir(old)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_cli(["run", "play.yml", "-i", "hosts.ini"], cwd=tmp_path)
+    listed = run_cli(["run", "play.yml", "-i", "hosts.ini", "--list-tasks"], cwd=tmp_path)
+    assert done.returncode == 0 and listed.returncode == 0, done.stdout + done.stderr + listed.stderr
     assert _banners(done.stdout) == [line.format(folder=tmp_path) for line in SHOWN]
     assert _listed(listed.stdout) == LISTED
 
@@ -106,3 +103,21 @@ def test_ansible_playbook_names_them_the_same(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert _banners(done.stdout) == [line.format(folder=tmp_path) for line in SHOWN]
     assert _listed(listed.stdout) == LISTED
+
+
+def test_an_included_loop_item_is_masked_and_censored_under_no_log(tmp_path):
+    (tmp_path / "more.yml").write_text("- debug: msg=more\n")
+    (tmp_path / "play.yml").write_text("""\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: more.yml
+      loop: [s3cret-item]
+      no_log: true
+""")
+    (tmp_path / "hosts.ini").write_text("h ansible_connection=local\n")
+    done = run_cli(["run", "play.yml", "-i", "hosts.ini"], cwd=tmp_path)
+    assert done.returncode == 0 and "s3cret-item" not in done.stdout
+    assert f"included: {tmp_path}/more.yml for h => (item=(censored due to no_log))" in done.stdout
+    shown = Redactor(["hunter2"]).event(events.Included("/etc/hunter2.yml", ("h",), "key=hunter2"))
+    assert (shown.path, shown.label) == (f"/etc/{MASK}.yml", f"key={MASK}")

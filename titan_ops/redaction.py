@@ -45,6 +45,8 @@ MIN_LENGTH = 3
 """Shorter values are never masked (masking every ``a`` would hide everything and protect nothing)."""
 _SCALARS = frozenset({int, float, bool, type(None)})
 NO_LOG_MESSAGE = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+CENSORED_ITEM = "(censored due to no_log)"
+"""How a loop item of a ``no_log`` task is named where ansible-core names items."""
 
 _SECRET_WORDS = frozenset({"pass", "pwd", "auth", "cookie", "cookies", "credential", "credentials", "secret",
                            "secrets", "token", "tokens", "apikey", "passwd", "password", "passwords", "passphrase",
@@ -232,6 +234,9 @@ class Redactor:
             return event
         if hasattr(event, "name") and isinstance(event.name, str):
             return dataclasses.replace(event, name=self.text(event.name))
+        if hasattr(event, "label"):  # (an include's file and loop item)
+            return dataclasses.replace(event, path=self.text(event.path),
+                                       label=None if event.label is None else self.text(event.label))
         return event
 
     def task_result(self, result: Any) -> Any:

@@ -169,11 +169,11 @@ _compiling = _Compiling()
 
 def _as_compiled(literal_backslashes: bool, make: Callable[[], _T]) -> _T:
     """``make()`` (a parse or a compile) with the ``{{ }}`` strings' backslashes kept or read as escapes."""
-    _compiling.literal_backslashes = literal_backslashes
+    outer, _compiling.literal_backslashes = _compiling.literal_backslashes, literal_backslashes
     try:
         return make()
     finally:
-        _compiling.literal_backslashes = False
+        _compiling.literal_backslashes = outer  # (a compile inside another: the outer one's reading again)
 
 
 class _BackslashKeepingLexer:

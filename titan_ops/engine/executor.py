@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import ChainMap
 from collections.abc import Callable, Mapping
@@ -86,12 +87,12 @@ class TaskExecutor:
             result = _failure(task, error)
             runs = [(result, self._flags(settle, variables))]
         status = status_of(result)
+        own = functools.cache(lambda: self._flags(settle, variables))  # (the task's own keywords, once at most)
         no_log = any(flags.no_log for _, flags in runs)
         if not no_log and len(runs) < len(result.get("results") or [result]):  # (what did not run: the task's)
-            no_log = self._flags(settle, variables).no_log
+            no_log = own().no_log
         return TaskResult(host=host, task=task.display_name, module=task.module, status=status, start=start,
-                          end=datetime.now(), result=result,
-                          ignored=_ignored(status, result, runs, lambda: self._flags(settle, variables)),
+                          end=datetime.now(), result=result, ignored=_ignored(status, result, runs, own),
                           location=str(task.location), delegated_to=_delegated_hosts(result), no_log=no_log,
                           delegate_facts=any(flags.delegate_facts for _, flags in runs))
 
@@ -404,8 +405,8 @@ def _ignored(status: Status, result: dict[str, Any], runs: list[tuple[dict[str, 
         return False
     key, flag = ("failed", "ignore_errors") if status is Status.FAILED else ("unreachable", "ignore_unreachable")
     counted = [flags for outcome, flags in runs if outcome.get(key)]
-    unrun = any(outcome.get(key) and all(outcome is not ran for ran, _ in runs)
-                for outcome in result.get("results") or [result])
+    ran = {id(outcome) for outcome, _ in runs}
+    unrun = any(outcome.get(key) and id(outcome) not in ran for outcome in result.get("results") or [result])
     if unrun or not counted:
         counted.append(own())
     return all(getattr(flags, flag) for flags in counted)

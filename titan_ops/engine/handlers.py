@@ -57,24 +57,26 @@ class Notifications:
 
     def add(self, handlers: list[Handler], names: Mapping[str, str] | None = None) -> None:
         """Handlers that can be notified from now on (an included role's, ``names`` rendering those whose
-        names are templates); one already known (same role and name) is not added twice."""
-        self._names = {**self._names, **(names or {})}
-        self._chosen.clear()
-        known = {self._identity(handler) for handler in self.handlers}
-        for handler in handlers:
-            name = self._name(handler)
-            role = getattr(handler, "role", None)
-            if self._identity(handler) in known:
-                continue
-            known.add(self._identity(handler))
-            self.handlers.append(handler)
-            # a role's handler also answers to its name and topics prefixed with the role's name (a
-            # collection's role: its full name or its own), as in ansible-core
-            prefixes = {role, role.rsplit(".", 1)[-1]} if role else set()
-            own = {name, *handler.listen}
-            for topic in own | {f"{prefix} : {topic}" for prefix in prefixes for topic in own}:
-                self._by_topic.setdefault(topic, []).append(handler)
-            self._names_of[id(handler)] = {name, *(f"{prefix} : {name}" for prefix in prefixes)}
+        names are templates); one already known (same role and name) is not added twice. Hosts that walk a
+        play each on its own may notify meanwhile: their lookups wait."""
+        with self._lock:
+            self._names = {**self._names, **(names or {})}
+            self._chosen.clear()
+            known = {self._identity(handler) for handler in self.handlers}
+            for handler in handlers:
+                name = self._name(handler)
+                role = getattr(handler, "role", None)
+                if self._identity(handler) in known:
+                    continue
+                known.add(self._identity(handler))
+                self.handlers.append(handler)
+                # a role's handler also answers to its name and topics prefixed with the role's name (a
+                # collection's role: its full name or its own), as in ansible-core
+                prefixes = {role, role.rsplit(".", 1)[-1]} if role else set()
+                own = {name, *handler.listen}
+                for topic in own | {f"{prefix} : {topic}" for prefix in prefixes for topic in own}:
+                    self._by_topic.setdefault(topic, []).append(handler)
+                self._names_of[id(handler)] = {name, *(f"{prefix} : {name}" for prefix in prefixes)}
 
     def _identity(self, handler: Handler) -> tuple[str | None, str] | int:
         """What makes a handler another one: its role and name; a handler without a name (one that only

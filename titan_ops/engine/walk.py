@@ -44,7 +44,7 @@ from titan_ops.playbook import play_values
 from titan_ops.playbook.keywords import as_list, tags_of
 from titan_ops.playbook.model import Block, IncludeRole, IncludeTasks, Task, TaskItem, nested_block
 from titan_ops.playbook.role_blocks import role_scopes
-from titan_ops.redaction import every_value, is_secret_store, secret_values
+from titan_ops.redaction import CENSORED_ITEM, every_value, is_secret_store, secret_values
 from titan_ops.templating import OMIT, is_template
 
 if TYPE_CHECKING:
@@ -222,7 +222,9 @@ class Walk:
                     continue
                 picks = [(self._include_target(include, ChainMap(overlay, variables)), overlay)
                          for overlay in self._include_iterations(include, variables)]
-                labels = [self._item_label(include, overlay, variables) for _, overlay in picks]
+                hidden = include.loop is not None and self._truthy(
+                    merge_keywords(scope.keywords, include.keywords).get("no_log"), host, scope)
+                labels = [self._item_label(include, overlay, variables, hidden) for _, overlay in picks]
             except TitanOpsError as error:
                 ignored = self.keywords.ignores_errors(merge_keywords(scope.keywords, include.keywords), variables)
                 failed |= self._record_include(include, host, Status.FAILED,
@@ -313,11 +315,14 @@ class Walk:
                 self.state.role_vars.update(found.vars)
         return _applied([role], include.apply, include.location)
 
-    def _item_label(self, include: IncludeTasks | IncludeRole, overlay: dict[str, Any], variables: Any) -> str | None:
+    def _item_label(self, include: IncludeTasks | IncludeRole, overlay: dict[str, Any], variables: Any,
+                    hidden: bool) -> str | None:
         """How ``included:`` names the loop item an include is for (its ``loop_control.label``, else the item
-        as Python prints it, as ansible-core does); None without a loop."""
+        as Python prints it, as ansible-core does; censored under ``no_log``); None without a loop."""
         if include.loop is None:
             return None
+        if hidden:
+            return CENSORED_ITEM
         label = include.loop_control.get("label")
         if label is not None:
             return str(self.templar.render(label, ChainMap(overlay, variables)))

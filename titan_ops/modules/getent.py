@@ -27,9 +27,9 @@ def entries(output: str, split: str | None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     repeated: set[str] = set()
     for line in output.splitlines():
-        if not line.split(split):
+        if not (parts := line.split(split)):
             continue
-        name, *fields = line.split(split)
+        name, *fields = parts
         if name not in found:
             found[name] = fields
         else:
@@ -53,7 +53,7 @@ class Getent(Module):
             "database": {"type": "string", "description": "The database to read (`passwd`, `group`, `hosts`, ...)."},
             "key": {"type": ["string", "null"], "default": None,
                     "description": "The entry to read; without it the whole database (where it can be listed)."},
-            "split": {"type": ["string", "null"], "default": None,
+            "split": {"type": ["string", "null"], "minLength": 1, "default": None,
                       "description": "What separates an entry's fields; default `:` for passwd, shadow, group and "
                                      "gshadow, whitespace for the others."},
             "fail_key": {"type": "boolean", "default": True,

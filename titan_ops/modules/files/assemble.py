@@ -97,6 +97,8 @@ class Assemble(Module):
                                 args.get("ignore_hidden", False), on_controller=not args.get("remote_src", True))
         except re.error as error:
             return Decision(False, {"msg": f'Invalid Regexp ({error}) in "{args["regexp"]}"'}, failed=True)
+        except ValueError as error:  # (a delimiter whose escapes do not decode: '\x')
+            return Decision(False, {"msg": f"Invalid delimiter ({error})"}, failed=True)
         result: dict[str, Any] = {"src": src, "dest": dest, "checksum": sha1(content), "md5sum": md5(content)}
         decision = edit_decision(state.dest, dest, args, content, result, header=dest)
         decision.result.pop("msg", None)

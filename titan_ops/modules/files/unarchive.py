@@ -98,7 +98,7 @@ while IFS= read -r entry; do
       || fail "cannot set the attributes of '$old'"
   else
     [ "$old_kind" != dir ] || fail "cannot replace the folder '$old' with a file"
-    mv -f "$new" "$old" || fail "cannot move '$path' into place"
+    mv -fT "$new" "$old" || fail "cannot move '$path' into place"
   fi
 done < "$work/entries"
 """
