@@ -26,6 +26,20 @@ HANDLER_ROLES = {f"roles/{name}/{folder}/main.yml": text.format(name=name) for n
     ("handlers", "- {{name: {name}h, debug: {{msg: 'handler {name}'}}}}"))}
 
 CASES = {
+    # seed 89880: ansible-core asks a failed task's ignore_errors as written whether any_errors_fatal stops the
+    # other hosts; a templated one (true for h2 only) keeps h2 going while h1 and h3 fail.
+    "templated_ignore_errors_keeps_any_errors_fatal_from_stopping_the_others": Case(
+        playbook="""
+        - hosts: all
+          gather_facts: false
+          any_errors_fatal: true
+          tasks:
+            - command: "false"
+              ignore_errors: "{{ inventory_hostname == 'h2' }}"
+            - debug: msg=after
+        """,
+        rc=2, recap={"h1": "0 0 0 1 0 0 0", "h2": "2 1 0 0 0 0 1", "h3": "0 0 0 1 0 0 0"},
+        messages={"h2": ["after"]}),
     # seed 351485: a rescue that never ran registered nothing, and `reg.rc | default(0)` is 0.
     "attribute_of_an_undefined_variable_is_undefined": Case(
         playbook="""

@@ -386,7 +386,11 @@ class Walk:
         if not self.strategy.lockstep:
             return failed  # ansible's free strategies: every host on its own, no any_errors_fatal, no max_fail
         self.state.final_failures |= self._final_failures(failed, hosts[0], scope)
-        if failed and (run_once or self._truthy(keywords.get("any_errors_fatal"), hosts[0], scope)):
+        # (ansible-core asks the task's ignore_errors as written: a templated one, whatever it renders to, keeps
+        # any_errors_fatal from stopping the others; random seed 89880)
+        fatal = not ignores_errors_as_written(keywords) and self._truthy(keywords.get("any_errors_fatal"), hosts[0],
+                                                                         scope)
+        if failed and (run_once or fatal):
             halted = self._halt(hosts, failed, scope)
             if run_once:
                 self.state.failed_twice |= halted
